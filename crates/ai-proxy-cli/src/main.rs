@@ -1,0 +1,28 @@
+//! `ai-proxy`: the command-line face of the ai-proxy SDK.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod check;
+
+/// ai-proxy: APISIX-compatible AI gateway toolkit.
+#[derive(Debug, Parser)]
+#[command(name = "ai-proxy", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate an ai-proxy / ai-proxy-multi config, a route JSON or a config-sync YAML.
+    Check(check::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check(args) => check::run(args),
+    }
+}

@@ -1,0 +1,22 @@
+//! # ai-proxy-core
+//!
+//! The runtime-free core of [ai-proxy](https://docs.rs/ai-proxy): the APISIX
+//! `ai-proxy` / `ai-proxy-multi` configuration model, [`Secret`], [`Provider`]
+//! and [`Protocol`], the hand-off from request preparation to response
+//! observation, the SSE decoder and usage metrics.
+//!
+//! Nothing here opens sockets, spawns tasks, reads clocks or the environment:
+//! callers pass bytes, `Instant`s and configuration in.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod context;
+pub mod protocol;
+pub mod provider;
+pub mod secret;
+pub mod translate;
+
+pub use protocol::{Protocol, RequestType};
+pub use provider::Provider;
+pub use secret::Secret;

@@ -1,0 +1,136 @@
+//! [`Protocol`]: the wire format of a request or response body.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A request/response wire format, named as in APISIX (`ai-protocols/`).
+///
+/// The same enum names the *client* protocol (what the caller sent) and the
+/// *target* protocol (what the upstream speaks); they differ when an adapter
+/// converts (Anthropic client → OpenAI chat upstream, embeddings → Vertex
+/// `:predict`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Protocol {
+    /// `openai-chat`: `/v1/chat/completions` (`messages`).
+    OpenAiChat,
+    /// `openai-responses`: `/v1/responses` (`input`).
+    OpenAiResponses,
+    /// `openai-embeddings`: `/v1/embeddings` (`input`).
+    OpenAiEmbeddings,
+    /// `anthropic-messages`: Anthropic's native `/v1/messages`.
+    AnthropicMessages,
+    /// `gemini`: Google's native `generateContent` / `streamGenerateContent`.
+    Gemini,
+    /// `vertex-predict`: Vertex AI `…/models/{model}:predict` (embeddings).
+    VertexPredict,
+    /// `passthrough`: any other JSON body, forwarded as is; no usage parsing.
+    Passthrough,
+}
+
+impl Protocol {
+    /// Every protocol.
+    pub const ALL: [Protocol; 7] = [
+        Protocol::OpenAiChat,
+        Protocol::OpenAiResponses,
+        Protocol::OpenAiEmbeddings,
+        Protocol::AnthropicMessages,
+        Protocol::Gemini,
+        Protocol::VertexPredict,
+        Protocol::Passthrough,
+    ];
+
+    /// The APISIX name (`"openai-chat"`, …).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Protocol::OpenAiChat => "openai-chat",
+            Protocol::OpenAiResponses => "openai-responses",
+            Protocol::OpenAiEmbeddings => "openai-embeddings",
+            Protocol::AnthropicMessages => "anthropic-messages",
+            Protocol::Gemini => "gemini",
+            Protocol::VertexPredict => "vertex-predict",
+            Protocol::Passthrough => "passthrough",
+        }
+    }
+
+    /// Whether `override.request_body` may be keyed by this protocol
+    /// (APISIX's schema allows exactly these names; `bedrock-converse` is
+    /// accepted by APISIX too but has no adapter here).
+    pub const fn is_request_body_key(self) -> bool {
+        matches!(
+            self,
+            Protocol::OpenAiChat
+                | Protocol::OpenAiResponses
+                | Protocol::OpenAiEmbeddings
+                | Protocol::AnthropicMessages
+                | Protocol::Passthrough
+        )
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A protocol name that names no known protocol.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown protocol `{name}`, expected one of: {}", Protocol::ALL.map(|p| p.as_str()).join(", "))]
+pub struct UnknownProtocol {
+    /// The value given.
+    pub name: String,
+}
+
+impl FromStr for Protocol {
+    type Err = UnknownProtocol;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Protocol::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| UnknownProtocol { name: s.to_owned() })
+    }
+}
+
+/// How the request is classified for logs (`$request_type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RequestType {
+    /// `traditional_http`: not an AI request (passthrough routes keep this
+    /// only when no AI protocol matched; APISIX's default).
+    TraditionalHttp,
+    /// `ai_chat`: an AI request that does not stream.
+    AiChat,
+    /// `ai_stream`: an AI request whose body says `"stream": true`.
+    AiStream,
+}
+
+impl RequestType {
+    /// The APISIX variable value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RequestType::TraditionalHttp => "traditional_http",
+            RequestType::AiChat => "ai_chat",
+            RequestType::AiStream => "ai_stream",
+        }
+    }
+}
+
+impl fmt::Display for RequestType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for p in Protocol::ALL {
+            assert_eq!(p.as_str().parse::<Protocol>(), Ok(p));
+        }
+    }
+}
