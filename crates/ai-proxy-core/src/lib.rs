@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod adapter;
 pub mod config;
 pub mod context;
 pub mod protocol;
@@ -17,6 +18,7 @@ pub mod provider;
 pub mod secret;
 pub mod translate;
 
+pub use adapter::{Adapter, Converter, Registry};
 pub use protocol::{Protocol, RequestType};
 pub use provider::Provider;
 pub use secret::Secret;

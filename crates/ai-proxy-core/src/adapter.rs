@@ -1,0 +1,297 @@
+//! The provider contract: [`Adapter`] (what a provider speaks and where it
+//! lives) and [`Converter`] (turning one client protocol into another), as in
+//! APISIX's `ai-providers/` and `ai-protocols/converters/`.
+//!
+//! Adapters and converters are registered separately, as in APISIX: a client
+//! protocol the provider speaks natively goes straight through; otherwise a
+//! converter from the client protocol to one of the provider's
+//! [`capabilities`](Adapter::capabilities) is looked up in the [`Registry`].
+//! Both are pure: no I/O, no clock, no environment.
+
+use std::fmt;
+use std::sync::Arc;
+
+use http::{HeaderMap, StatusCode};
+
+use crate::config::ProviderConf;
+use crate::protocol::{Protocol, RequestType};
+use crate::provider::Provider;
+use crate::translate::ResponseTranslator;
+
+/// One provider's mapping (object_store style: one module per provider,
+/// implementing this trait; the whole mapping readable in one file).
+pub trait Adapter: Send + Sync + fmt::Debug {
+    /// The provider served.
+    fn provider(&self) -> Provider;
+
+    /// Target protocols the provider speaks natively, in APISIX's
+    /// capability order (used in "supported: …" messages).
+    fn capabilities(&self) -> &[Protocol];
+
+    /// Where a request of `target` protocol goes when `override.endpoint`
+    /// does not say (its host and/or path are missing). `None` fields are
+    /// "no default": a missing host with no endpoint host is a config error
+    /// caught at compile time, a missing path is APISIX's 400 `could not
+    /// resolve upstream path`.
+    fn default_endpoint(&self, target: Protocol, ctx: &EndpointContext<'_>) -> DefaultEndpoint;
+
+    /// How `override.llm_options.max_tokens` is written for `target`.
+    fn max_tokens_mapping(&self, target: Protocol) -> MaxTokensMapping;
+
+    /// Whether the provider takes the model from the URL and `model` must
+    /// be removed from the body (azure-openai).
+    fn removes_model(&self) -> bool {
+        false
+    }
+}
+
+/// What an adapter may look at to build its default endpoint.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct EndpointContext<'a> {
+    /// `provider_conf` (Vertex AI's project and region).
+    pub provider_conf: Option<&'a ProviderConf>,
+    /// `$llm_model`: `options.model`, else the client body's `model`.
+    pub llm_model: Option<&'a str>,
+    /// `ai_chat` or `ai_stream`.
+    pub request_type: RequestType,
+}
+
+impl<'a> EndpointContext<'a> {
+    /// A context from its parts.
+    pub fn new(
+        provider_conf: Option<&'a ProviderConf>,
+        llm_model: Option<&'a str>,
+        request_type: RequestType,
+    ) -> Self {
+        Self {
+            provider_conf,
+            llm_model,
+            request_type,
+        }
+    }
+}
+
+/// A provider's default location for one target protocol. Scheme is always
+/// `https` and the port the scheme's default, as in APISIX.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DefaultEndpoint {
+    /// Host, e.g. `api.openai.com`; `None` when the provider has none
+    /// (azure-openai, openai-compatible, vertex-ai without a region).
+    pub host: Option<String>,
+    /// Path, e.g. `/v1/chat/completions`; `None` when it cannot be formed
+    /// (vertex-ai without project/region or model).
+    pub path: Option<String>,
+}
+
+impl DefaultEndpoint {
+    /// An endpoint with both parts.
+    pub fn new(host: impl Into<String>, path: impl Into<String>) -> Self {
+        Self {
+            host: Some(host.into()),
+            path: Some(path.into()),
+        }
+    }
+
+    /// An endpoint with a path only (the host must come from
+    /// `override.endpoint`).
+    pub fn path_only(path: impl Into<String>) -> Self {
+        Self {
+            host: None,
+            path: Some(path.into()),
+        }
+    }
+}
+
+/// How `override.llm_options.max_tokens` lands in the body (APISIX applies
+/// it with force: the configured value always wins).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MaxTokensMapping {
+    /// The target protocol has no such field (embeddings): ignored.
+    Ignore,
+    /// Set `field`, then remove each of `remove` (OpenAI chat sets
+    /// `max_completion_tokens` and removes `max_tokens`).
+    Set {
+        /// The field set.
+        field: &'static str,
+        /// Fields removed after setting.
+        remove: &'static [&'static str],
+    },
+}
+
+/// Converts requests of one client protocol into a target protocol and
+/// hands back the matching [`ResponseTranslator`] for the response.
+pub trait Converter: Send + Sync + fmt::Debug {
+    /// The client protocol converted from.
+    fn from_protocol(&self) -> Protocol;
+
+    /// The target protocol converted to.
+    fn to_protocol(&self) -> Protocol;
+
+    /// Converts the client's body (raw JSON bytes, already size-checked and
+    /// known to be JSON).
+    fn convert_request(
+        &self,
+        body: &[u8],
+        ctx: &ConvertContext<'_>,
+    ) -> Result<ConvertedRequest, ConvertError>;
+
+    /// Rewrites client headers for the target protocol (Anthropic →
+    /// OpenAI: `x-api-key` → bearer, `anthropic-*` dropped). Runs after
+    /// configured auth was applied. The default changes nothing.
+    fn convert_headers(&self, headers: &mut HeaderMap) {
+        let _ = headers;
+    }
+}
+
+/// What a converter may look at.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct ConvertContext<'a> {
+    /// The provider the converted request goes to.
+    pub provider: Provider,
+    /// `$llm_model`: `options.model`, else the client body's `model`.
+    pub llm_model: Option<&'a str>,
+    /// `$request_llm_model`: the client body's `model`.
+    pub request_llm_model: Option<&'a str>,
+    /// `ai_chat` or `ai_stream`.
+    pub request_type: RequestType,
+}
+
+impl<'a> ConvertContext<'a> {
+    /// A context from its parts.
+    pub fn new(
+        provider: Provider,
+        llm_model: Option<&'a str>,
+        request_llm_model: Option<&'a str>,
+        request_type: RequestType,
+    ) -> Self {
+        Self {
+            provider,
+            llm_model,
+            request_llm_model,
+            request_type,
+        }
+    }
+}
+
+/// A converted request.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ConvertedRequest {
+    /// The body in the target protocol (JSON).
+    pub body: Vec<u8>,
+    /// Turns the upstream response back into the client protocol.
+    pub translator: Box<dyn ResponseTranslator>,
+}
+
+impl ConvertedRequest {
+    /// A converted body and its response translator.
+    pub fn new(body: Vec<u8>, translator: Box<dyn ResponseTranslator>) -> Self {
+        Self { body, translator }
+    }
+}
+
+/// A client request the converter cannot map (APISIX answers 400
+/// `{"error_msg": "<message>"}`, e.g. `missing messages`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+#[non_exhaustive]
+pub struct ConvertError {
+    /// What is wrong, for the client.
+    pub message: String,
+}
+
+impl ConvertError {
+    /// An error with this message.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+
+    /// Always 400: the client's request cannot be converted.
+    pub fn status(&self) -> StatusCode {
+        StatusCode::BAD_REQUEST
+    }
+}
+
+/// The adapters and converters a compiled config may use.
+///
+/// The facade crate `ai-proxy` builds the default registry with every
+/// provider of the workspace; tests and embedders may build their own.
+#[derive(Clone, Debug, Default)]
+pub struct Registry {
+    adapters: Vec<Arc<dyn Adapter>>,
+    converters: Vec<Arc<dyn Converter>>,
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds (or replaces) the adapter for its provider.
+    pub fn with_adapter(mut self, adapter: Arc<dyn Adapter>) -> Self {
+        self.adapters.retain(|a| a.provider() != adapter.provider());
+        self.adapters.push(adapter);
+        self
+    }
+
+    /// Adds (or replaces) the converter for its `from → to` pair.
+    pub fn with_converter(mut self, converter: Arc<dyn Converter>) -> Self {
+        self.converters.retain(|c| {
+            (c.from_protocol(), c.to_protocol())
+                != (converter.from_protocol(), converter.to_protocol())
+        });
+        self.converters.push(converter);
+        self
+    }
+
+    /// The adapter for `provider`, if registered.
+    pub fn adapter(&self, provider: Provider) -> Option<&Arc<dyn Adapter>> {
+        self.adapters.iter().find(|a| a.provider() == provider)
+    }
+
+    /// How a `client` protocol reaches `adapter`: natively, through a
+    /// converter to one of its capabilities (first capability wins), or not
+    /// at all.
+    pub fn route(&self, adapter: &dyn Adapter, client: Protocol) -> Option<Route> {
+        let caps = adapter.capabilities();
+        if caps.contains(&client) {
+            return Some(Route::Native(client));
+        }
+        if client == Protocol::Passthrough {
+            return Some(Route::Native(Protocol::Passthrough));
+        }
+        caps.iter().find_map(|&target| {
+            self.converters
+                .iter()
+                .find(|c| c.from_protocol() == client && c.to_protocol() == target)
+                .map(|c| Route::Converted(Arc::clone(c)))
+        })
+    }
+}
+
+/// How a client protocol reaches a provider.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Route {
+    /// The provider speaks it: target = client protocol.
+    Native(Protocol),
+    /// Converted first; target = the converter's `to_protocol`.
+    Converted(Arc<dyn Converter>),
+}
+
+impl Route {
+    /// The protocol the upstream receives.
+    pub fn target(&self) -> Protocol {
+        match self {
+            Route::Native(p) => *p,
+            Route::Converted(c) => c.to_protocol(),
+        }
+    }
+}
