@@ -125,10 +125,10 @@ pub enum MaxTokensMapping {
 /// hands back the matching [`ResponseTranslator`] for the response.
 pub trait Converter: Send + Sync + fmt::Debug {
     /// The client protocol converted from.
-    fn from_protocol(&self) -> Protocol;
+    fn client_protocol(&self) -> Protocol;
 
     /// The target protocol converted to.
-    fn to_protocol(&self) -> Protocol;
+    fn target_protocol(&self) -> Protocol;
 
     /// Converts the client's body (raw JSON bytes, already size-checked and
     /// known to be JSON).
@@ -244,8 +244,8 @@ impl Registry {
     /// Adds (or replaces) the converter for its `from → to` pair.
     pub fn with_converter(mut self, converter: Arc<dyn Converter>) -> Self {
         self.converters.retain(|c| {
-            (c.from_protocol(), c.to_protocol())
-                != (converter.from_protocol(), converter.to_protocol())
+            (c.client_protocol(), c.target_protocol())
+                != (converter.client_protocol(), converter.target_protocol())
         });
         self.converters.push(converter);
         self
@@ -270,7 +270,7 @@ impl Registry {
         caps.iter().find_map(|&target| {
             self.converters
                 .iter()
-                .find(|c| c.from_protocol() == client && c.to_protocol() == target)
+                .find(|c| c.client_protocol() == client && c.target_protocol() == target)
                 .map(|c| Route::Converted(Arc::clone(c)))
         })
     }
@@ -282,7 +282,7 @@ impl Registry {
 pub enum Route {
     /// The provider speaks it: target = client protocol.
     Native(Protocol),
-    /// Converted first; target = the converter's `to_protocol`.
+    /// Converted first; target = the converter's `target_protocol`.
     Converted(Arc<dyn Converter>),
 }
 
@@ -291,7 +291,7 @@ impl Route {
     pub fn target(&self) -> Protocol {
         match self {
             Route::Native(p) => *p,
-            Route::Converted(c) => c.to_protocol(),
+            Route::Converted(c) => c.target_protocol(),
         }
     }
 }
