@@ -258,9 +258,18 @@ pub(crate) fn closest<'a>(
     candidates: impl Iterator<Item = &'a str>,
 ) -> Option<&'a str> {
     let limit = (word.chars().count() / 3).clamp(1, 3);
+    // A shared stem of 5+ characters (`summary` / `summaries`) is a typo too.
+    let stem = |c: &str| {
+        let common = word
+            .chars()
+            .zip(c.chars())
+            .take_while(|(a, b)| a == b)
+            .count();
+        common >= 5
+    };
     candidates
         .map(|c| (edit_distance(word, c), c))
-        .filter(|(d, _)| *d <= limit)
+        .filter(|(d, c)| *d <= limit || stem(c))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
@@ -376,11 +385,14 @@ fn target(
     let overrides = overrides(map, path, multi_instance, v);
     let provider_conf = provider_conf(map, path, v);
 
-    let provider = provider?;
-    let (auth, overrides, options) = (auth?, overrides?, options?);
+    // An endpoint that is present but invalid was reported already.
+    let has_endpoint = map
+        .get("override")
+        .and_then(|o| o.get("endpoint"))
+        .is_some();
     // Cross-field rules: APISIX would only fail at request time.
-    if overrides.endpoint.is_none() {
-        match provider {
+    if !has_endpoint {
+        match provider.unwrap_or(Provider::OpenAi) {
             Provider::AzureOpenAi => v.push(
                 &join(path, "override.endpoint"),
                 ConfigErrorKind::Missing,
@@ -408,6 +420,7 @@ fn target(
             _ => {}
         }
     }
+    let (provider, auth, overrides, options) = (provider?, auth?, overrides?, options?);
     Some(TargetConfig {
         provider,
         auth,
