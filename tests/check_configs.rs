@@ -2,6 +2,13 @@
 //! every documented mistake is reported at its exact JSON path, defaults
 //! are APISIX's, and no credential ever reaches an error or a Debug string.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::path::{Path, PathBuf};
 
 use ai_proxy::config::{

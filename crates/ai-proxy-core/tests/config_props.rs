@@ -2,6 +2,13 @@
 //! every error they return is located and printable. Same entry point as
 //! `fuzz/fuzz_targets/config.rs`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use ai_proxy_core::config::{AiProxyConfig, AiProxyMultiConfig, Document};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
