@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod check;
+mod input;
 
 /// ai-proxy: APISIX-compatible AI gateway toolkit.
 #[derive(Debug, Parser)]
