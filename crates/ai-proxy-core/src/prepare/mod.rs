@@ -115,9 +115,17 @@ pub struct Prepared {
     redact_query_keys: Arc<[String]>,
 }
 
+impl Prepared {
+    /// The upstream URI with `auth.query` values replaced by `<redacted>`,
+    /// for logs and displays.
+    pub fn redacted_uri(&self) -> String {
+        redacted_uri(self.upstream.uri(), &self.redact_query_keys)
+    }
+}
+
 impl fmt::Debug for Prepared {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let uri = redacted_uri(self.upstream.uri(), &self.redact_query_keys);
+        let uri = self.redacted_uri();
         f.debug_struct("Prepared")
             .field("method", self.upstream.method())
             .field("uri", &uri)
