@@ -49,41 +49,9 @@ pub struct Args {
 
 /// Runs `ai-proxy translate`.
 pub fn run(args: Args) -> ExitCode {
-    let config_text = match input::read_text(&args.config) {
+    let config = match input::read_text(&args.config) {
         Ok(text) => text,
         Err(message) => return fail(2, &message),
-    };
-    let doc = match Document::parse(&config_text) {
-        Ok(doc) => doc,
-        Err(errors) => {
-            for e in errors.errors() {
-                eprintln!("{e}");
-            }
-            return ExitCode::from(1);
-        }
-    };
-    let Some(route) = doc.routes.first() else {
-        return fail(1, "the config has no ai-proxy or ai-proxy-multi plugin");
-    };
-    let registry = ai_proxy::registry();
-    let compiled = match &route.plugin {
-        PluginConfig::AiProxy(c) => AiProxy::compile(c, &registry),
-        PluginConfig::AiProxyMulti(m) => match m.instances.first() {
-            Some(i) => AiProxy::compile_instance(
-                i.name.clone(),
-                &i.target,
-                m.logging,
-                m.transport,
-                m.limits,
-                &registry,
-            ),
-            None => return fail(1, "ai-proxy-multi has no instances"),
-        },
-        _ => return fail(1, "the config's plugin is not supported by translate"),
-    };
-    let proxy = match compiled {
-        Ok(p) => p,
-        Err(e) => return fail(1, &format!("{}: {e}", e.status().as_u16())),
     };
     let body = if args.body == "-" {
         match input::read_text("-") {
@@ -93,6 +61,76 @@ pub fn run(args: Args) -> ExitCode {
     } else {
         args.body.clone()
     };
+    match translate(&args, &config, body) {
+        Ok(out) => {
+            println!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(Failure { code, message }) => fail(code, &message),
+    }
+}
+
+/// Why translate printed no request: the exit code and stderr text.
+#[derive(Debug, PartialEq, Eq)]
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+fn rejected(message: impl Into<String>) -> Failure {
+    Failure {
+        code: 1,
+        message: message.into(),
+    }
+}
+
+fn unreadable(message: impl Into<String>) -> Failure {
+    Failure {
+        code: 2,
+        message: message.into(),
+    }
+}
+
+/// The contract's JSON object for `body` sent under `config_text`.
+fn translate(args: &Args, config_text: &str, body: String) -> Result<Value, Failure> {
+    let doc = Document::parse(config_text).map_err(|errors| {
+        rejected(
+            errors
+                .errors()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+    })?;
+    let route = doc
+        .routes
+        .first()
+        .ok_or_else(|| rejected("the config has no ai-proxy or ai-proxy-multi plugin"))?;
+    let registry = ai_proxy::registry();
+    let compiled = match &route.plugin {
+        PluginConfig::AiProxy(c) => AiProxy::compile(c, &registry),
+        PluginConfig::AiProxyMulti(m) => {
+            let first = m
+                .instances
+                .first()
+                .ok_or_else(|| rejected("ai-proxy-multi has no instances"))?;
+            AiProxy::compile_instance(
+                first.name.clone(),
+                &first.target,
+                m.logging,
+                m.transport,
+                m.limits,
+                &registry,
+            )
+        }
+        _ => {
+            return Err(rejected(
+                "the config's plugin is not supported by translate",
+            ));
+        }
+    };
+    let proxy = compiled.map_err(|e| rejected(format!("{}: {e}", e.status().as_u16())))?;
     let uri = args.uri.clone().unwrap_or_else(|| {
         route
             .uris
@@ -105,28 +143,21 @@ pub fn run(args: Args) -> ExitCode {
         .method(args.method.as_str())
         .uri(uri.as_str());
     for header in &args.headers {
-        let Some((name, value)) = header.split_once(':') else {
-            return fail(2, &format!("--header {header:?}: expected `Name: value`"));
-        };
+        let (name, value) = header
+            .split_once(':')
+            .ok_or_else(|| unreadable(format!("--header {header:?}: expected `Name: value`")))?;
         request = request.header(name.trim(), value.trim());
     }
-    let request = match request.body(Bytes::from(body)) {
-        Ok(r) => r,
-        Err(e) => {
-            return fail(
-                2,
-                &format!("invalid request (method, --uri or --header): {e}"),
-            );
-        }
-    };
-    let token = args.access_token.map(Secret::new);
-    match proxy.prepare(request, Instant::now(), token.as_ref()) {
-        Ok(prepared) => {
-            println!("{}", render(&prepared, args.reveal_secrets));
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(1, &format!("{}: {e}", e.status().as_u16())),
-    }
+    let request = request.body(Bytes::from(body)).map_err(|e| {
+        unreadable(format!(
+            "invalid request (--method, --uri or --header): {e}"
+        ))
+    })?;
+    let token = args.access_token.clone().map(Secret::new);
+    let prepared = proxy
+        .prepare(request, Instant::now(), token.as_ref())
+        .map_err(|e| rejected(format!("{}: {e}", e.status().as_u16())))?;
+    Ok(render(&prepared, args.reveal_secrets))
 }
 
 fn fail(code: u8, message: &str) -> ExitCode {
@@ -169,4 +200,123 @@ fn render(prepared: &Prepared, reveal: bool) -> Value {
     out.insert("headers".to_owned(), Value::Object(headers));
     out.insert("body".to_owned(), body);
     Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn args(extra: &[&str]) -> Args {
+        use clap::Parser;
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: Args,
+        }
+        let mut argv = vec!["translate", "--config", "unused"];
+        argv.extend_from_slice(extra);
+        Cli::parse_from(argv).args
+    }
+
+    const OPENAI: &str = r#"{"provider":"openai","auth":{"header":{"Authorization":"Bearer sk-cli"},"query":{"k":"q-cli"}},"options":{"model":"gpt-4o"}}"#;
+
+    #[test]
+    fn prints_method_url_headers_and_json_body_with_secrets_redacted() {
+        let out = translate(
+            &args(&["-H", "X-Request-Id: r1", "-H", "Cookie: c=1"]),
+            OPENAI,
+            r#"{"messages":[]}"#.to_owned(),
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            json!({
+                "method": "POST",
+                "url": "https://api.openai.com/v1/chat/completions?k=<redacted>",
+                "headers": {
+                    "x-request-id": "r1",
+                    "authorization": "<redacted>",
+                    "content-type": "application/json",
+                    "content-length": "32"
+                },
+                "body": {"messages": [], "model": "gpt-4o"}
+            })
+        );
+        assert!(!out.to_string().contains("sk-cli"));
+    }
+
+    #[test]
+    fn reveal_secrets_prints_them() {
+        let out = translate(
+            &args(&["--reveal-secrets"]),
+            OPENAI,
+            r#"{"messages":[]}"#.to_owned(),
+        )
+        .unwrap();
+        assert_eq!(out["headers"]["authorization"], "Bearer sk-cli");
+        assert_eq!(
+            out["url"],
+            "https://api.openai.com/v1/chat/completions?k=q-cli"
+        );
+    }
+
+    #[test]
+    fn rejection_is_status_and_message() {
+        let e = translate(&args(&[]), OPENAI, "{}".to_owned()).unwrap_err();
+        assert_eq!(e, rejected("400: no matching AI protocol for the request"));
+    }
+
+    #[test]
+    fn route_uri_is_the_default_client_path() {
+        let route =
+            r#"{"uri":"/v1/embeddings","plugins":{"ai-proxy":{"provider":"openai","auth":{}}}}"#;
+        let out = translate(&args(&[]), route, r#"{"input":"x"}"#.to_owned()).unwrap();
+        assert_eq!(out["url"], "https://api.openai.com/v1/embeddings");
+    }
+
+    #[test]
+    fn multi_uses_its_first_instance() {
+        let multi = r#"{"instances":[
+            {"name":"a","provider":"deepseek","weight":1,"auth":{}},
+            {"name":"b","provider":"openai","weight":1,"auth":{}}]}"#;
+        let out = translate(&args(&[]), multi, r#"{"messages":[]}"#.to_owned()).unwrap();
+        assert_eq!(out["url"], "https://api.deepseek.com/chat/completions");
+    }
+
+    #[test]
+    fn invalid_config_lists_paths() {
+        let e = translate(
+            &args(&[]),
+            r#"{"provider":"openai","auth":{},"timout":1}"#,
+            "{}".to_owned(),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, 1);
+        assert!(e.message.starts_with("timout: "), "{}", e.message);
+    }
+
+    #[test]
+    fn malformed_header_argument_is_exit_2() {
+        let e = translate(&args(&["-H", "nocolon"]), OPENAI, "{}".to_owned()).unwrap_err();
+        assert_eq!(e.code, 2);
+    }
+
+    #[test]
+    fn gcp_token_becomes_the_bearer() {
+        let cfg = r#"{"provider":"openai","auth":{"gcp":{}}}"#;
+        let out = translate(
+            &args(&["--access-token", "ya29.t", "--reveal-secrets"]),
+            cfg,
+            r#"{"messages":[]}"#.to_owned(),
+        )
+        .unwrap();
+        assert_eq!(out["headers"]["authorization"], "Bearer ya29.t");
+        let e = translate(&args(&[]), cfg, r#"{"messages":[]}"#.to_owned()).unwrap_err();
+        assert!(
+            e.message.starts_with("500: failed to get gcp access token"),
+            "{}",
+            e.message
+        );
+    }
 }
