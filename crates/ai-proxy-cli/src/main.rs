@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod check;
 mod input;
+mod translate;
 
 /// ai-proxy: APISIX-compatible AI gateway toolkit.
 #[derive(Debug, Parser)]
@@ -19,11 +20,14 @@ struct Cli {
 enum Command {
     /// Validate an ai-proxy / ai-proxy-multi config, a route JSON or a config-sync YAML.
     Check(check::Args),
+    /// Print the upstream request (method, URL, headers, body) a client request becomes.
+    Translate(translate::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Translate(args) => translate::run(args),
     }
 }

@@ -13,12 +13,14 @@
 pub mod adapter;
 pub mod config;
 pub mod context;
+pub mod prepare;
 pub mod protocol;
 pub mod provider;
 pub mod secret;
 pub mod translate;
 
 pub use adapter::{Adapter, Converter, Registry};
+pub use prepare::{AiProxy, ClientHints, CompileError, PrepareError, Prepared};
 pub use protocol::{Protocol, RequestType};
 pub use provider::Provider;
 pub use secret::Secret;
