@@ -16,6 +16,7 @@ pub mod context;
 pub mod protocol;
 pub mod provider;
 pub mod secret;
+pub mod sse;
 pub mod translate;
 
 pub use adapter::{Adapter, Converter, Registry};
