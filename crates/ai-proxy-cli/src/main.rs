@@ -5,6 +5,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod check;
+mod response;
+mod sse;
 
 /// ai-proxy: APISIX-compatible AI gateway toolkit.
 #[derive(Debug, Parser)]
@@ -18,11 +20,17 @@ struct Cli {
 enum Command {
     /// Validate an ai-proxy / ai-proxy-multi config, a route JSON or a config-sync YAML.
     Check(check::Args),
+    /// Summarise an SSE stream (or print its events): model, tokens, events, done, text.
+    Sse(sse::Args),
+    /// Summarise a non-streaming response body: model, tokens, done, text.
+    Response(response::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Sse(args) => sse::run(args),
+        Command::Response(args) => response::run(args),
     }
 }
