@@ -7,6 +7,8 @@ use clap::{Parser, Subcommand};
 mod check;
 mod input;
 mod translate;
+mod response;
+mod sse;
 
 /// ai-proxy: APISIX-compatible AI gateway toolkit.
 #[derive(Debug, Parser)]
@@ -22,6 +24,10 @@ enum Command {
     Check(check::Args),
     /// Print the upstream request (method, URL, headers, body) a client request becomes.
     Translate(translate::Args),
+    /// Summarise an SSE stream (or print its events): model, tokens, events, done, text.
+    Sse(sse::Args),
+    /// Summarise a non-streaming response body: model, tokens, done, text.
+    Response(response::Args),
 }
 
 fn main() -> ExitCode {
@@ -29,5 +35,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => check::run(args),
         Command::Translate(args) => translate::run(args),
+        Command::Sse(args) => sse::run(args),
+        Command::Response(args) => response::run(args),
     }
 }
