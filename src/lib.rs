@@ -17,3 +17,4 @@ pub fn registry() -> Registry {
         .fold(Registry::new(), Registry::with_adapter)
         .with_adapter(std::sync::Arc::new(ai_proxy_azure::AzureOpenAi))
 }
+pub use ai_proxy_multi as multi;
