@@ -18,3 +18,4 @@ pub fn registry() -> Registry {
         .with_adapter(std::sync::Arc::new(ai_proxy_azure::AzureOpenAi))
 }
 pub use ai_proxy_multi as multi;
+pub use ai_proxy_vertex as vertex;
