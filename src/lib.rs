@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub use ai_proxy_anthropic as anthropic;
 pub use ai_proxy_core as core;
 pub use ai_proxy_core::config;
 pub use ai_proxy_core::secret::Secret;
