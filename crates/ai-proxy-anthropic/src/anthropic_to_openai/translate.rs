@@ -726,9 +726,10 @@ impl ResponseTranslator for ChatToMessages {
         data: &str,
         out: &mut BytesMut,
     ) -> Result<(), TranslateError> {
-        // OpenAI chat streams carry only unnamed events; APISIX reads only
-        // `message` events.
-        if event != "message" {
+        // OpenAI chat streams carry unnamed events (APISIX reads only
+        // those); some providers (Groq) send a named `error` event, which
+        // becomes an Anthropic `error` event instead of being lost.
+        if event != "message" && event != "error" {
             return Ok(());
         }
         self.stream.chunk(out, data, &self.names);
