@@ -3,6 +3,13 @@
 //! computed from the recorded upstream events independently of the
 //! translators, then compared with what the client would receive.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod common;
 
 use std::fs;
@@ -93,10 +100,11 @@ fn expected_from_openai(
                 tools[i].push_str(a)
             }
         }
-        if let Some(f) = v["choices"][0]["finish_reason"].as_str() {
-            if !f.trim().is_empty() && f != "null" {
-                finish = Some(f.to_owned());
-            }
+        if let Some(f) = v["choices"][0]["finish_reason"].as_str()
+            && !f.trim().is_empty()
+            && f != "null"
+        {
+            finish = Some(f.to_owned());
         }
     }
     (text, reasoning, tools, finish, usage)
