@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::access_log::{AccessLog, Attempted};
 use super::multi::MultiRoute;
-use super::routes::{Route, RouteTable, Target};
+use super::routes::{RouteTable, Target};
 use super::upstream::Clients;
 
 /// Largest upstream error body kept when deciding on a fallback.
@@ -140,7 +140,7 @@ pub async fn handle(
     };
     log.route(&route.id);
     let response = match &route.target {
-        Target::Single(proxy) => single(&gateway, route, proxy, &parts, body, log).await,
+        Target::Single(proxy) => single(&gateway, proxy, &parts, body, log).await,
         Target::Multi(multi) => multi_attempts(&gateway, multi, &parts, body, remote, log).await,
     };
     Ok(response)
@@ -159,13 +159,11 @@ fn client_request(parts: &http::request::Parts, body: Bytes) -> Request<Bytes> {
 
 async fn single(
     gateway: &Gateway,
-    route: &Route,
     proxy: &AiProxy,
     parts: &http::request::Parts,
     body: Bytes,
     mut log: AccessLog,
 ) -> Response<RelayBody> {
-    let _ = route;
     let prepared = match prepare(proxy, parts, body) {
         Ok(p) => p,
         Err(response) => {
@@ -181,7 +179,7 @@ async fn single(
                 &failure.message,
                 Some(proxy.instance_name()),
             );
-            json_error(failure.status, &failure.message)
+            failure.response()
         }
     }
 }
@@ -216,6 +214,25 @@ struct Failure {
     status: StatusCode,
     message: String,
     timeout: bool,
+    /// APISIX answers limit errors in plain text, its own errors in JSON.
+    plain: bool,
+}
+
+impl Failure {
+    /// Status, headers and body of the response this failure becomes.
+    fn parts(&self) -> (StatusCode, HeaderMap, Bytes) {
+        let r = self.response();
+        let (parts, body) = r.into_parts();
+        (self.status, parts.headers, body.first.unwrap_or_default())
+    }
+
+    fn response(&self) -> Response<RelayBody> {
+        if self.plain {
+            respond(self.status, "text/plain", self.message.clone())
+        } else {
+            json_error(self.status, &self.message)
+        }
+    }
 }
 
 enum Sent {
@@ -248,6 +265,7 @@ async fn send(gateway: &Gateway, prepared: Prepared, log: &mut AccessLog) -> Sen
                 status: StatusCode::INTERNAL_SERVER_ERROR,
                 message,
                 timeout: false,
+                plain: false,
             });
         }
     };
@@ -264,6 +282,7 @@ async fn send(gateway: &Gateway, prepared: Prepared, log: &mut AccessLog) -> Sen
                     hints.timeout.as_millis()
                 ),
                 timeout: true,
+                plain: false,
             });
         }
         Ok(Err(e)) => {
@@ -282,6 +301,7 @@ async fn send(gateway: &Gateway, prepared: Prepared, log: &mut AccessLog) -> Sen
                      `provider` matches your API and that override.endpoint is right"
                 ),
                 timeout,
+                plain: false,
             });
         }
         Ok(Ok(r)) => r,
@@ -303,6 +323,7 @@ async fn send(gateway: &Gateway, prepared: Prepared, log: &mut AccessLog) -> Sen
                 status: e.status(),
                 message: e.client_body(),
                 timeout: false,
+                plain: true,
             })
         }
     }
@@ -537,7 +558,7 @@ async fn multi_attempts(
         };
         let (outcome, head) = match send(gateway, prepared, &mut log).await {
             Sent::Failed(f) => {
-                last_error = Some((f.status, HeaderMap::new(), Bytes::from(f.message.clone())));
+                last_error = Some(f.parts());
                 (
                     ai_proxy::multi::Outcome::Transport { timeout: f.timeout },
                     None,
