@@ -185,9 +185,10 @@ fn push_joined_instance(
 ///
 /// `predictions[i].embeddings.values` (an array of numbers) becomes
 /// `data[i].embedding`, copied byte for byte (APISIX re-encodes the floats
-/// with 14 significant digits; we keep all of them), `model` is the client's `model` (`$request_llm_model`)
-/// or `"unknown"`, and `usage.prompt_tokens` = `usage.total_tokens` = the
-/// sum of `predictions[].embeddings.statistics.token_count`.
+/// with 14 significant digits; we keep all of them); `model` is the
+/// client's `model` (`$request_llm_model`) or `"unknown"`; and
+/// `usage.prompt_tokens` = `usage.total_tokens` = the sum of
+/// `predictions[].embeddings.statistics.token_count`.
 ///
 /// Like APISIX, a 2xx body that is not JSON is passed through unchanged.
 /// Unlike APISIX, a non-2xx body (Vertex's own error JSON) is passed through
