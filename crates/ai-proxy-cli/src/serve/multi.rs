@@ -8,6 +8,9 @@ use ai_proxy::AiProxy;
 use ai_proxy::config::AiProxyMultiConfig;
 use ai_proxy::multi::{Attempt, Balancer, MultiOptions, RequestKeys};
 use bytes::Bytes;
+
+use super::gcp::GcpToken;
+use super::routes::Instance;
 use http::request::Parts;
 use serde_json::value::RawValue;
 
@@ -16,7 +19,7 @@ use serde_json::value::RawValue;
 pub struct MultiRoute {
     balancer: Balancer,
     /// Indexed by `InstanceId::index()`.
-    instances: Vec<AiProxy>,
+    instances: Vec<Instance>,
     fallback_statuses: Vec<u16>,
     http_429: bool,
     http_5xx: bool,
@@ -40,7 +43,8 @@ impl MultiRoute {
                 registry,
             )
             .map_err(|e| format!("instances[{i}]: {e}"))?;
-            instances.push(proxy);
+            let gcp = GcpToken::for_target(&instance.target, &instance.name);
+            instances.push(Instance { proxy, gcp });
         }
         Ok(Self {
             balancer,
@@ -57,7 +61,7 @@ impl MultiRoute {
     }
 
     /// The prepared instance an attempt goes to.
-    pub fn instance(&self, attempt: &Attempt) -> Option<&AiProxy> {
+    pub fn instance(&self, attempt: &Attempt) -> Option<&Instance> {
         self.instances.get(attempt.instance().index())
     }
 

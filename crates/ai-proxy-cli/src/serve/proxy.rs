@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use ai_proxy::Prepared;
 use ai_proxy::core::exchange::{Exchange, ResponseHead};
-use ai_proxy::{AiProxy, Prepared};
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Request, Response, StatusCode};
@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::access_log::{AccessLog, Attempted};
 use super::multi::MultiRoute;
-use super::routes::{RouteTable, Target};
+use super::routes::{Instance, RouteTable, Target};
 use super::upstream::Clients;
 
 /// Largest upstream error body kept when deciding on a fallback.
@@ -34,6 +34,8 @@ pub struct Gateway {
     pub routes: RouteTable,
     /// Upstream clients.
     pub clients: Clients,
+    /// Google access tokens, shared by every `auth.gcp` target.
+    pub tokens: std::sync::Mutex<ai_proxy::vertex::TokenCache>,
 }
 
 /// The response body type: a first chunk, then whatever the relay task
@@ -159,12 +161,13 @@ fn client_request(parts: &http::request::Parts, body: Bytes) -> Request<Bytes> {
 
 async fn single(
     gateway: &Gateway,
-    proxy: &AiProxy,
+    instance: &Instance,
     parts: &http::request::Parts,
     body: Bytes,
     mut log: AccessLog,
 ) -> Response<RelayBody> {
-    let prepared = match prepare(proxy, parts, body) {
+    let proxy = &instance.proxy;
+    let prepared = match prepare(gateway, instance, parts, body).await {
         Ok(p) => p,
         Err(response) => {
             log.finish_local(response.0, &response.2, Some(proxy.instance_name()));
@@ -186,15 +189,31 @@ async fn single(
 
 type Rejection = (StatusCode, &'static str, String);
 
-fn prepare(
-    proxy: &AiProxy,
+async fn prepare(
+    gateway: &Gateway,
+    instance: &Instance,
     parts: &http::request::Parts,
     body: Bytes,
 ) -> Result<Prepared, Rejection> {
-    // Google access tokens are fetched by `ai-proxy-vertex`'s gcp-auth
-    // source; this gateway has no token source configured yet.
-    proxy
-        .prepare(client_request(parts, body), Instant::now(), None)
+    let token = match &instance.gcp {
+        None => None,
+        Some(gcp) => match gcp.token(&gateway.tokens).await {
+            Ok(t) => Some(t),
+            Err(e) => {
+                let body = serde_json::json!({
+                    "error_msg": format!("failed to get gcp access token: {e}")
+                });
+                return Err((
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "application/json",
+                    body.to_string(),
+                ));
+            }
+        },
+    };
+    instance
+        .proxy
+        .prepare(client_request(parts, body), Instant::now(), token.as_ref())
         .map_err(|e| {
             let body = String::from_utf8_lossy(&e.body()).into_owned();
             (e.status(), e.content_type(), body)
@@ -541,15 +560,15 @@ async fn multi_attempts(
     let mut last_error: Option<(StatusCode, HeaderMap, Bytes)> = None;
     loop {
         let started = Instant::now();
-        let Some(proxy) = multi.instance(&attempt) else {
+        let Some(instance) = multi.instance(&attempt) else {
             return json_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "picked instance has no proxy",
             );
         };
-        let name = proxy.instance_name().to_owned();
+        let name = instance.proxy.instance_name().to_owned();
         log.attempt(Attempted::new(&name));
-        let prepared = match prepare(proxy, parts, body.clone()) {
+        let prepared = match prepare(gateway, instance, parts, body.clone()).await {
             Ok(p) => p,
             Err((status, ct, message)) => {
                 log.finish_local(status, &message, Some(&name));
