@@ -702,18 +702,16 @@ impl Balancer {
     }
 
     fn key_hash(&self, keys: &dyn KeyLookup) -> u32 {
-        let key = match &self.chash {
-            Some(HashKey::Var(name)) => keys.var(name).map(|v| v.into_owned()),
-            Some(HashKey::Header(name)) => keys.header(name).map(|v| v.into_owned()),
-            Some(HashKey::Cookie(name)) => keys.cookie(name).map(|v| v.into_owned()),
-            Some(HashKey::Consumer) => keys.consumer().map(|v| v.into_owned()),
-            Some(HashKey::Template(t)) => t.resolve(keys),
+        // Hash borrowed values in place: no allocation on the pick path.
+        let hashed = match &self.chash {
+            Some(HashKey::Var(name)) => keys.var(name).map(|v| crc32(v.as_bytes())),
+            Some(HashKey::Header(name)) => keys.header(name).map(|v| crc32(v.as_bytes())),
+            Some(HashKey::Cookie(name)) => keys.cookie(name).map(|v| crc32(v.as_bytes())),
+            Some(HashKey::Consumer) => keys.consumer().map(|v| crc32(v.as_bytes())),
+            Some(HashKey::Template(t)) => t.resolve(keys).map(|v| crc32(v.as_bytes())),
             None => None,
         };
-        match key {
-            Some(k) => crc32(k.as_bytes()),
-            None => crc32(keys.remote_addr().as_deref().unwrap_or("").as_bytes()),
-        }
+        hashed.unwrap_or_else(|| crc32(keys.remote_addr().as_deref().unwrap_or("").as_bytes()))
     }
 }
 
