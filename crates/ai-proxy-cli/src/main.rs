@@ -5,6 +5,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod check;
+mod input;
+mod translate;
+mod response;
+mod sse;
 
 /// ai-proxy: APISIX-compatible AI gateway toolkit.
 #[derive(Debug, Parser)]
@@ -18,11 +22,20 @@ struct Cli {
 enum Command {
     /// Validate an ai-proxy / ai-proxy-multi config, a route JSON or a config-sync YAML.
     Check(check::Args),
+    /// Print the upstream request (method, URL, headers, body) a client request becomes.
+    Translate(translate::Args),
+    /// Summarise an SSE stream (or print its events): model, tokens, events, done, text.
+    Sse(sse::Args),
+    /// Summarise a non-streaming response body: model, tokens, done, text.
+    Response(response::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Translate(args) => translate::run(args),
+        Command::Sse(args) => sse::run(args),
+        Command::Response(args) => response::run(args),
     }
 }
