@@ -43,6 +43,11 @@ impl InstanceSpec {
 }
 
 /// The APISIX `ai-proxy-multi` fields that steer balancing and fallback.
+///
+/// Unhealthy instances are always skipped (as APISIX does for instances
+/// with health checks), whatever `fallback_strategy` says; its
+/// `rate_limiting` part (`instance_health_and_rate_limiting` or
+/// `["rate_limiting", …]`) turns on [`KeyLookup::is_rate_limited`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Policy {

@@ -55,7 +55,6 @@ pub(crate) const MAX_TABLE: u64 = 16_384;
 #[derive(Debug, Default)]
 struct Padded(AtomicU64);
 
-#[derive(Debug)]
 pub(crate) struct SmoothWrr {
     weights: Box<[u32]>,
     /// Member index per step of one full cycle; empty when the cycle is
@@ -113,6 +112,16 @@ fn step(
         *cur -= total;
     }
     Some(m)
+}
+
+impl std::fmt::Debug for SmoothWrr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The table can hold thousands of entries: summarise it.
+        f.debug_struct("SmoothWrr")
+            .field("weights", &self.weights)
+            .field("cycle", &self.table.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl SmoothWrr {
