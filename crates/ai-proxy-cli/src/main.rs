@@ -6,9 +6,10 @@ use clap::{Parser, Subcommand};
 
 mod check;
 mod input;
-mod translate;
 mod response;
+mod serve;
 mod sse;
+mod translate;
 
 /// ai-proxy: APISIX-compatible AI gateway toolkit.
 #[derive(Debug, Parser)]
@@ -28,6 +29,8 @@ enum Command {
     Sse(sse::Args),
     /// Summarise a non-streaming response body: model, tokens, done, text.
     Response(response::Args),
+    /// Run the gateway: routes from a config file, or --demo with in-process upstreams.
+    Serve(serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -37,5 +40,6 @@ fn main() -> ExitCode {
         Command::Translate(args) => translate::run(args),
         Command::Sse(args) => sse::run(args),
         Command::Response(args) => response::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }

@@ -13,9 +13,9 @@
 pub mod adapter;
 pub mod config;
 pub mod context;
-pub mod prepare;
 pub mod exchange;
 pub mod metrics;
+pub mod prepare;
 pub mod protocol;
 pub mod provider;
 pub mod secret;
@@ -24,9 +24,9 @@ pub mod translate;
 pub mod usage;
 
 pub use adapter::{Adapter, Converter, Registry};
-pub use prepare::{AiProxy, ClientHints, CompileError, PrepareError, Prepared};
 pub use exchange::{Exchange, ExchangeError};
 pub use metrics::Metrics;
+pub use prepare::{AiProxy, ClientHints, CompileError, PrepareError, Prepared};
 pub use protocol::{Protocol, RequestType};
 pub use provider::Provider;
 pub use secret::Secret;

@@ -19,7 +19,7 @@ use ai_proxy_core::{Protocol, Provider};
 /// | `vertex-predict` | same | `/v1/projects/{project_id}/locations/{region}/publishers/google/models/{llm_model}:predict` |
 ///
 /// No region → no host (it must come from `override.endpoint`); no
-/// project or region (or, for `:predict`, no model) → no path. The model is
+/// project or region (or, for `:predict`, no or an empty model) → no path. The model is
 /// percent-encoded as one path segment (nginx's `escape_uri`: everything
 /// but `A-Z a-z 0-9 - . _ ~`); project and region go through the same
 /// encoding, which leaves every valid Google Cloud project id and region
@@ -70,10 +70,14 @@ impl Adapter for VertexAi {
         endpoint.host = region.map(host);
         endpoint.path = match target {
             Protocol::OpenAiChat => project.zip(region).map(|(p, r)| chat_path(p, r)),
-            Protocol::VertexPredict => match (project, region, ctx.llm_model) {
-                (Some(p), Some(r), Some(m)) => Some(predict_path(p, r, m)),
-                _ => None,
-            },
+            // An empty model cannot name a publisher model: no path (APISIX
+            // would form `…/models/:predict`).
+            Protocol::VertexPredict => {
+                match (project, region, ctx.llm_model.filter(|m| !m.is_empty())) {
+                    (Some(p), Some(r), Some(m)) => Some(predict_path(p, r, m)),
+                    _ => None,
+                }
+            }
             _ => None,
         };
         endpoint
@@ -235,6 +239,10 @@ mod tests {
             )
         );
         assert_eq!(endpoint(Protocol::VertexPredict, Some(&c), None).path, None);
+        assert_eq!(
+            endpoint(Protocol::VertexPredict, Some(&c), Some("")).path,
+            None
+        );
     }
 
     #[test]

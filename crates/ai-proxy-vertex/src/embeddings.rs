@@ -99,7 +99,7 @@ pub fn embeddings_to_instances(body: &[u8]) -> Result<Vec<u8>, ConvertError> {
     let mut out = Vec::with_capacity(input.get().len() + 32);
     out.extend_from_slice(br#"{"instances":["#);
     match json::kind(input) {
-        Kind::String => push_instance(&mut out, input.get()),
+        Kind::String => push_instance(&mut out, input)?,
         Kind::Array => {
             let items = json::elements(input).unwrap_or_default();
             for (i, item) in items.iter().enumerate() {
@@ -107,7 +107,7 @@ pub fn embeddings_to_instances(body: &[u8]) -> Result<Vec<u8>, ConvertError> {
                     out.push(b',');
                 }
                 match json::kind(item) {
-                    Kind::String => push_instance(&mut out, item.get()),
+                    Kind::String => push_instance(&mut out, item)?,
                     Kind::Array => push_joined_instance(&mut out, item, i + 1)?,
                     _ => return Err(unsupported_at(i + 1)),
                 }
@@ -132,10 +132,24 @@ fn unsupported_at(index: usize) -> ConvertError {
 }
 
 /// `{"content":<raw JSON string>}`.
-fn push_instance(out: &mut Vec<u8>, raw_string: &str) {
+fn push_instance(out: &mut Vec<u8>, raw_string: &RawValue) -> Result<(), ConvertError> {
+    check_escapes(raw_string)?;
     out.extend_from_slice(br#"{"content":"#);
-    out.extend_from_slice(raw_string.as_bytes());
+    out.extend_from_slice(raw_string.get().as_bytes());
     out.push(b'}');
+    Ok(())
+}
+
+/// Rejects a string whose `\u` escapes do not decode (an unpaired
+/// surrogate): serde_json skips such strings when it only scans raw values,
+/// but they are not valid JSON text and must not be copied upstream.
+fn check_escapes(raw_string: &RawValue) -> Result<(), ConvertError> {
+    if !raw_string.get().contains("\\u") {
+        return Ok(());
+    }
+    serde_json::from_str::<std::borrow::Cow<'_, str>>(raw_string.get())
+        .map(drop)
+        .map_err(|e| ConvertError::new(format!("invalid JSON request body: {e}")))
 }
 
 /// `{"content":"<items joined by a space>"}` for an inner array of strings
@@ -154,7 +168,10 @@ fn push_joined_instance(
             out.push(b' ');
         }
         let text = match json::kind(part) {
-            Kind::String => json::string_body(part),
+            Kind::String => {
+                check_escapes(part)?;
+                json::string_body(part)
+            }
             Kind::Number => Some(part.get()),
             _ => None,
         };
@@ -166,10 +183,12 @@ fn push_joined_instance(
 
 /// Turns a Vertex `:predict` response into an OpenAI embeddings list.
 ///
-/// `predictions[i].embeddings.values` becomes `data[i].embedding` (copied
-/// byte for byte), `model` is the client's `model` (`$request_llm_model`)
-/// or `"unknown"`, and `usage.prompt_tokens` = `usage.total_tokens` = the
-/// sum of `predictions[].embeddings.statistics.token_count`.
+/// `predictions[i].embeddings.values` (an array of numbers) becomes
+/// `data[i].embedding`, copied byte for byte (APISIX re-encodes the floats
+/// with 14 significant digits; we keep all of them); `model` is the
+/// client's `model` (`$request_llm_model`) or `"unknown"`; and
+/// `usage.prompt_tokens` = `usage.total_tokens` = the sum of
+/// `predictions[].embeddings.statistics.token_count`.
 ///
 /// Like APISIX, a 2xx body that is not JSON is passed through unchanged.
 /// Unlike APISIX, a non-2xx body (Vertex's own error JSON) is passed through
@@ -294,7 +313,7 @@ fn predict_to_embeddings(
 fn embedding(prediction: &RawValue) -> Option<(&RawValue, Option<u64>)> {
     let [embeddings] = json::pick(prediction.get(), &["embeddings"]).ok()??;
     let [values, statistics] = json::pick(embeddings?.get(), &["values", "statistics"]).ok()??;
-    let values = values.filter(|v| json::kind(v) == Kind::Array)?;
+    let values = values.filter(|v| is_number_array(v))?;
     let count = match statistics {
         None => Some(0),
         Some(statistics) => match json::pick(statistics.get(), &["token_count"]) {
@@ -305,6 +324,11 @@ fn embedding(prediction: &RawValue) -> Option<(&RawValue, Option<u64>)> {
         },
     };
     Some((values, count))
+}
+
+/// Whether `raw` is an array of numbers (an embedding vector).
+fn is_number_array(raw: &RawValue) -> bool {
+    json::elements(raw).is_some_and(|items| items.iter().all(|v| json::kind(v) == Kind::Number))
 }
 
 /// A token count: a non-negative integer, also when written as `12.0`;
@@ -455,6 +479,25 @@ mod tests {
     }
 
     #[test]
+    fn unpaired_surrogate_escapes_are_rejected_not_copied() {
+        for body in [
+            r#"{"input": "a\ud800b"}"#,
+            r#"{"input": ["ok", "\udc00"]}"#,
+            r#"{"input": [["x", "\ud83d"]]}"#,
+        ] {
+            let err = convert(body).unwrap_err();
+            assert!(
+                err.starts_with("invalid JSON request body: "),
+                "{body}: {err}"
+            );
+        }
+        assert_eq!(
+            convert(r#"{"input": "\ud83d\ude00"}"#).unwrap(),
+            r#"{"instances":[{"content":"\ud83d\ude00"}]}"#
+        );
+    }
+
+    #[test]
     fn missing_or_false_input_is_required() {
         for body in [r#"{"model": "m"}"#, r#"{"input": false}"#] {
             assert_eq!(
@@ -589,6 +632,8 @@ mod tests {
             r#"{"predictions":[{"embeddings":{"values":[1]}},{}]}"#,
             r#"{"predictions":[{"embeddings":{"values":[1]}},{"embeddings":null}]}"#,
             r#"{"predictions":[{"embeddings":{"values":[1]}},{"embeddings":{"values":{"a":1}}}]}"#,
+            r#"{"predictions":[{"embeddings":{"values":[1]}},{"embeddings":{"values":[1,"2"]}}]}"#,
+            r#"{"predictions":[{"embeddings":{"values":[1]}},{"embeddings":{"values":[null]}}]}"#,
             r#"{"predictions":[{"embeddings":{"values":[1]}},null]}"#,
             r#"{"predictions":[{"embeddings":{"values":[1]}},"x"]}"#,
         ] {

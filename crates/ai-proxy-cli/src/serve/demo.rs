@@ -138,8 +138,7 @@ pub fn curl_examples(gateway: SocketAddr) -> String {
     let chat = r#"{"messages":[{"role":"user","content":"What is 1+1?"}]}"#;
     let stream = r#"{"messages":[{"role":"user","content":"What is 1+1?"}],"stream":true}"#;
     let gemini = r#"{"model":"gemini-2.0-flash","messages":[{"role":"user","content":"Why is the sky blue?"}],"stream":true}"#;
-    let anthropic =
-        r#"{"model":"claude-sonnet-4-5","max_tokens":256,"messages":[{"role":"user","content":"Hello"}]}"#;
+    let anthropic = r#"{"model":"claude-sonnet-4-5","max_tokens":256,"messages":[{"role":"user","content":"Hello"}]}"#;
     let embeddings = r#"{"input":"The food was delicious"}"#;
     let h = "-H 'Content-Type: application/json'";
     format!(
@@ -174,7 +173,9 @@ impl HttpBody for Paced {
 type DemoBody = http_body_util::Either<http_body_util::Full<Bytes>, Paced>;
 
 fn json(status: StatusCode, body: impl Into<Bytes>) -> Response<DemoBody> {
-    let mut r = Response::new(http_body_util::Either::Left(http_body_util::Full::new(body.into())));
+    let mut r = Response::new(http_body_util::Either::Left(http_body_util::Full::new(
+        body.into(),
+    )));
     *r.status_mut() = status;
     r.headers_mut().insert(
         http::header::CONTENT_TYPE,
@@ -203,10 +204,7 @@ fn sse(events: Vec<String>) -> Response<DemoBody> {
 
 /// Splits an SSE fixture into its events (blank-line separated).
 fn events(fixture: &str) -> Vec<String> {
-    fixture
-        .split_inclusive("\n\n")
-        .map(str::to_owned)
-        .collect()
+    fixture.split_inclusive("\n\n").map(str::to_owned).collect()
 }
 
 /// OpenAI sends the usage chunk (and `"usage":null` in every chunk) only
@@ -235,7 +233,11 @@ fn unauthorized(message: &str) -> Response<DemoBody> {
 
 async fn upstream(request: Request<Incoming>) -> Result<Response<DemoBody>, Infallible> {
     let (parts, body) = request.into_parts();
-    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     let request: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
     let stream = request.get("stream").and_then(serde_json::Value::as_bool) == Some(true);
     let include_usage = request
@@ -266,7 +268,11 @@ async fn upstream(request: Request<Incoming>) -> Result<Response<DemoBody>, Infa
         "/v1/messages" if stream => sse(events(ANTHROPIC_SSE)),
         "/v1/messages" => json(StatusCode::OK, ANTHROPIC_JSON),
         p if p.starts_with("/openai/deployments/") => {
-            if !parts.uri.query().is_some_and(|q| q.contains("api-version=")) {
+            if !parts
+                .uri
+                .query()
+                .is_some_and(|q| q.contains("api-version="))
+            {
                 json(
                     StatusCode::NOT_FOUND,
                     r#"{"error":{"code":"404","message":"Resource not found"}}"#,
@@ -298,7 +304,13 @@ mod tests {
             assert!(events.len() > 3);
             assert!(events.iter().all(|e| e.ends_with("\n\n")));
         }
-        for body in [OPENAI_JSON, AZURE_JSON, GEMINI_JSON, ANTHROPIC_JSON, EMBEDDINGS_JSON] {
+        for body in [
+            OPENAI_JSON,
+            AZURE_JSON,
+            GEMINI_JSON,
+            ANTHROPIC_JSON,
+            EMBEDDINGS_JSON,
+        ] {
             serde_json::from_str::<serde_json::Value>(body).unwrap();
         }
     }

@@ -52,7 +52,10 @@ pub struct Args {
 /// Runs `ai-proxy serve` until interrupted.
 pub fn run(args: Args) -> ExitCode {
     init_logging(args.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the runtime: {e}");
@@ -110,7 +113,11 @@ async fn serve(args: Args) -> Result<(), String> {
             out,
             "ai-proxy listening on http://{local} ({} route{})",
             gateway.routes.routes().len(),
-            if gateway.routes.routes().len() == 1 { "" } else { "s" }
+            if gateway.routes.routes().len() == 1 {
+                ""
+            } else {
+                "s"
+            }
         );
         if let Some(up) = demo_upstream {
             let _ = writeln!(out, "demo upstreams on http://{up}");

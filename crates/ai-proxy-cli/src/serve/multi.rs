@@ -1,8 +1,8 @@
 //! An `ai-proxy-multi` route: the SDK's balancer plus one prepared
 //! `AiProxy` per instance.
 
-use std::collections::BTreeMap;
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use ai_proxy::AiProxy;
 use ai_proxy::config::AiProxyMultiConfig;
@@ -24,9 +24,11 @@ pub struct MultiRoute {
 
 impl MultiRoute {
     /// Compiles the balancer and every instance.
-    pub fn compile(config: &AiProxyMultiConfig, registry: &ai_proxy::Registry) -> Result<Self, String> {
-        let balancer =
-            Balancer::new(config, MultiOptions::default()).map_err(|e| e.to_string())?;
+    pub fn compile(
+        config: &AiProxyMultiConfig,
+        registry: &ai_proxy::Registry,
+    ) -> Result<Self, String> {
+        let balancer = Balancer::new(config, MultiOptions::default()).map_err(|e| e.to_string())?;
         let mut instances = Vec::with_capacity(config.instances.len());
         for (i, instance) in config.instances.iter().enumerate() {
             let proxy = AiProxy::compile_instance(
@@ -69,8 +71,15 @@ impl MultiRoute {
     }
 
     /// The balancer's view of the request.
-    pub fn keys<'a>(&self, parts: &'a Parts, remote_ip: &'a str, model: Option<&'a str>) -> RequestKeys<'a> {
-        let keys = RequestKeys::new().with_parts(parts).with_remote_addr(remote_ip);
+    pub fn keys<'a>(
+        &self,
+        parts: &'a Parts,
+        remote_ip: &'a str,
+        model: Option<&'a str>,
+    ) -> RequestKeys<'a> {
+        let keys = RequestKeys::new()
+            .with_parts(parts)
+            .with_remote_addr(remote_ip);
         match model {
             Some(m) => keys.with_model(m),
             None => keys,

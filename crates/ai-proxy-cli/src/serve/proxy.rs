@@ -10,7 +10,6 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use ai_proxy::core::exchange::{Exchange, ResponseHead};
-use ai_proxy::core::metrics::Metrics;
 use ai_proxy::{AiProxy, Prepared};
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
@@ -22,7 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::access_log::{AccessLog, Attempted};
 use super::multi::MultiRoute;
-use super::routes::{Route, RouteTable, Target};
+use super::routes::{RouteTable, Target};
 use super::upstream::Clients;
 
 /// Largest upstream error body kept when deciding on a fallback.
@@ -83,7 +82,11 @@ impl HttpBody for RelayBody {
     }
 }
 
-fn respond(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<RelayBody> {
+fn respond(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Response<RelayBody> {
     let mut r = Response::new(RelayBody::full(body.into()));
     *r.status_mut() = status;
     r.headers_mut()
@@ -112,11 +115,15 @@ pub async fn handle(
     {
         Ok(b) => b.to_bytes(),
         Err(e) => {
-            let too_large = e.downcast_ref::<http_body_util::LengthLimitError>().is_some();
+            let too_large = e
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some();
             let (status, message) = if too_large {
                 (
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("could not get body: request body is larger than the maximum size {max} allowed"),
+                    format!(
+                        "could not get body: request body is larger than the maximum size {max} allowed"
+                    ),
                 )
             } else {
                 (StatusCode::BAD_REQUEST, format!("could not get body: {e}"))
@@ -127,17 +134,13 @@ pub async fn handle(
         }
     };
     let Some(route) = gateway.routes.find(&parts, &body, remote) else {
-        let message = format!(
-            "no route matches {} {}",
-            parts.method,
-            parts.uri.path()
-        );
+        let message = format!("no route matches {} {}", parts.method, parts.uri.path());
         log.finish_local(StatusCode::NOT_FOUND, &message, None);
         return Ok(json_error(StatusCode::NOT_FOUND, &message));
     };
     log.route(&route.id);
     let response = match &route.target {
-        Target::Single(proxy) => single(&gateway, route, proxy, &parts, body, log).await,
+        Target::Single(proxy) => single(&gateway, proxy, &parts, body, log).await,
         Target::Multi(multi) => multi_attempts(&gateway, multi, &parts, body, remote, log).await,
     };
     Ok(response)
@@ -156,13 +159,11 @@ fn client_request(parts: &http::request::Parts, body: Bytes) -> Request<Bytes> {
 
 async fn single(
     gateway: &Gateway,
-    route: &Route,
     proxy: &AiProxy,
     parts: &http::request::Parts,
     body: Bytes,
     mut log: AccessLog,
 ) -> Response<RelayBody> {
-    let _ = route;
     let prepared = match prepare(proxy, parts, body) {
         Ok(p) => p,
         Err(response) => {
@@ -171,17 +172,25 @@ async fn single(
         }
     };
     match send(gateway, prepared, &mut log).await {
-        Sent::Head(head) => relay(head, log).await,
+        Sent::Head(head) => relay(*head, log).await,
         Sent::Failed(failure) => {
-            log.finish_local(failure.status, &failure.message, Some(proxy.instance_name()));
-            json_error(failure.status, &failure.message)
+            log.finish_local(
+                failure.status,
+                &failure.message,
+                Some(proxy.instance_name()),
+            );
+            failure.response()
         }
     }
 }
 
 type Rejection = (StatusCode, &'static str, String);
 
-fn prepare(proxy: &AiProxy, parts: &http::request::Parts, body: Bytes) -> Result<Prepared, Rejection> {
+fn prepare(
+    proxy: &AiProxy,
+    parts: &http::request::Parts,
+    body: Bytes,
+) -> Result<Prepared, Rejection> {
     // Google access tokens are fetched by `ai-proxy-vertex`'s gcp-auth
     // source; this gateway has no token source configured yet.
     proxy
@@ -205,6 +214,25 @@ struct Failure {
     status: StatusCode,
     message: String,
     timeout: bool,
+    /// APISIX answers limit errors in plain text, its own errors in JSON.
+    plain: bool,
+}
+
+impl Failure {
+    /// Status, headers and body of the response this failure becomes.
+    fn parts(&self) -> (StatusCode, HeaderMap, Bytes) {
+        let r = self.response();
+        let (parts, body) = r.into_parts();
+        (self.status, parts.headers, body.first.unwrap_or_default())
+    }
+
+    fn response(&self) -> Response<RelayBody> {
+        if self.plain {
+            respond(self.status, "text/plain", self.message.clone())
+        } else {
+            json_error(self.status, &self.message)
+        }
+    }
 }
 
 enum Sent {
@@ -237,6 +265,7 @@ async fn send(gateway: &Gateway, prepared: Prepared, log: &mut AccessLog) -> Sen
                 status: StatusCode::INTERNAL_SERVER_ERROR,
                 message,
                 timeout: false,
+                plain: false,
             });
         }
     };
@@ -253,6 +282,7 @@ async fn send(gateway: &Gateway, prepared: Prepared, log: &mut AccessLog) -> Sen
                     hints.timeout.as_millis()
                 ),
                 timeout: true,
+                plain: false,
             });
         }
         Ok(Err(e)) => {
@@ -271,6 +301,7 @@ async fn send(gateway: &Gateway, prepared: Prepared, log: &mut AccessLog) -> Sen
                      `provider` matches your API and that override.endpoint is right"
                 ),
                 timeout,
+                plain: false,
             });
         }
         Ok(Ok(r)) => r,
@@ -292,6 +323,7 @@ async fn send(gateway: &Gateway, prepared: Prepared, log: &mut AccessLog) -> Sen
                 status: e.status(),
                 message: e.client_body(),
                 timeout: false,
+                plain: true,
             })
         }
     }
@@ -319,7 +351,9 @@ async fn relay(up: UpstreamHead, log: AccessLog) -> Response<RelayBody> {
     let (parts, body) = response.into_parts();
     let (first_tx, first_rx) = oneshot::channel();
     let (tx, rx) = mpsc::channel::<Bytes>(32);
-    tokio::spawn(relay_task(body, exchange, timeout, first_tx, tx, log, instance));
+    tokio::spawn(relay_task(
+        body, exchange, timeout, first_tx, tx, log, instance,
+    ));
     match first_rx.await {
         Ok(First::Start(first)) => {
             let mut response = Response::new(RelayBody {
@@ -331,7 +365,11 @@ async fn relay(up: UpstreamHead, log: AccessLog) -> Response<RelayBody> {
             response
         }
         Ok(First::Fail(status, message)) => respond(status, "text/plain", message),
-        Err(_) => respond(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", "relay task ended"),
+        Err(_) => respond(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "text/plain",
+            "relay task ended",
+        ),
     }
 }
 
@@ -414,7 +452,10 @@ async fn relay_task(
         let now = Instant::now();
         match frame {
             Err(_) => {
-                abort = Some(format!("upstream read timed out after {} ms", timeout.as_millis()));
+                abort = Some(format!(
+                    "upstream read timed out after {} ms",
+                    timeout.as_millis()
+                ));
                 if let Some(f) = first_tx.take() {
                     let _ = f.send(First::Fail(
                         StatusCode::GATEWAY_TIMEOUT,
@@ -501,7 +542,10 @@ async fn multi_attempts(
     loop {
         let started = Instant::now();
         let Some(proxy) = multi.instance(&attempt) else {
-            return json_error(StatusCode::INTERNAL_SERVER_ERROR, "picked instance has no proxy");
+            return json_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "picked instance has no proxy",
+            );
         };
         let name = proxy.instance_name().to_owned();
         log.attempt(Attempted::new(&name));
@@ -514,8 +558,11 @@ async fn multi_attempts(
         };
         let (outcome, head) = match send(gateway, prepared, &mut log).await {
             Sent::Failed(f) => {
-                last_error = Some((f.status, HeaderMap::new(), Bytes::from(f.message.clone())));
-                (ai_proxy::multi::Outcome::Transport { timeout: f.timeout }, None)
+                last_error = Some(f.parts());
+                (
+                    ai_proxy::multi::Outcome::Transport { timeout: f.timeout },
+                    None,
+                )
             }
             Sent::Head(head) => {
                 let status = head.response.status();
@@ -530,7 +577,10 @@ async fn multi_attempts(
                     last_error = Some((status, p.headers, bytes));
                     (ai_proxy::multi::Outcome::Status(status.as_u16()), None)
                 } else {
-                    (ai_proxy::multi::Outcome::Status(status.as_u16()), Some(head))
+                    (
+                        ai_proxy::multi::Outcome::Status(status.as_u16()),
+                        Some(head),
+                    )
                 }
             }
         };
@@ -558,11 +608,8 @@ async fn multi_attempts(
                 attempt = next;
             }
             ai_proxy::multi::Decision::Return(finish) => {
-                let (status, headers, bytes) = last_error.unwrap_or((
-                    StatusCode::BAD_GATEWAY,
-                    HeaderMap::new(),
-                    Bytes::new(),
-                ));
+                let (status, headers, bytes) =
+                    last_error.unwrap_or((StatusCode::BAD_GATEWAY, HeaderMap::new(), Bytes::new()));
                 let status = if finish.passes_response_through() {
                     status
                 } else {
@@ -576,7 +623,6 @@ async fn multi_attempts(
                 }
                 return r;
             }
-            _ => return json_error(StatusCode::BAD_GATEWAY, "unexpected balancer decision"),
         }
     }
 }

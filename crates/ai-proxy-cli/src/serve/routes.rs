@@ -113,11 +113,7 @@ impl RouteTable {
             } else {
                 None
             };
-            let lookup = RequestVars {
-                parts,
-                top,
-                remote,
-            };
+            let lookup = RequestVars { parts, top, remote };
             vars.matches(&lookup)
         })
     }
@@ -128,11 +124,10 @@ fn compile_route(
     r: &RouteConfig,
     registry: &ai_proxy::Registry,
 ) -> Result<Route, String> {
-    let id = r
-        .id
-        .clone()
-        .or_else(|| r.uris.first().cloned())
-        .unwrap_or_else(|| format!("route-{i}"));
+    let id =
+        r.id.clone()
+            .or_else(|| r.uris.first().cloned())
+            .unwrap_or_else(|| format!("route-{i}"));
     let (target, max_req_body_size) = match &r.plugin {
         PluginConfig::AiProxy(c) => {
             let proxy = AiProxy::compile(c, registry)
@@ -216,10 +211,7 @@ impl ai_proxy::config::vars::VarLookup for RequestVars<'_, '_> {
         match name {
             "uri" => Some(VarValue::from(self.parts.uri.path())),
             "request_uri" => Some(VarValue::from(
-                self.parts
-                    .uri
-                    .path_and_query()
-                    .map_or("/", |p| p.as_str()),
+                self.parts.uri.path_and_query().map_or("/", |p| p.as_str()),
             )),
             "args" | "query_string" => self.parts.uri.query().map(VarValue::from),
             "request_method" => Some(VarValue::from(self.parts.method.as_str())),
@@ -238,10 +230,7 @@ impl ai_proxy::config::vars::VarLookup for RequestVars<'_, '_> {
 
 /// `post_arg.a.b.0.c`: walks objects (and array indices) without building
 /// a tree; only the final value is decoded.
-fn json_path<'v>(
-    top: &BTreeMap<Cow<'_, str>, &RawValue>,
-    path: &str,
-) -> Option<VarValue<'v>> {
+fn json_path<'v>(top: &BTreeMap<Cow<'_, str>, &RawValue>, path: &str) -> Option<VarValue<'v>> {
     let mut segments = path.split('.');
     let first = segments.next()?;
     let mut raw: &RawValue = top.get(first)?;
@@ -268,9 +257,7 @@ fn url_query_get<'q>(query: &'q str, key: &str) -> Option<String> {
             (k == key).then_some(v)
         })
         .next()
-        .map(|v| {
-            url_decode(v)
-        })
+        .map(|v| url_decode(v))
         .map(|v: Cow<'q, str>| v.into_owned())
 }
 
@@ -321,7 +308,8 @@ mod tests {
             .unwrap()
             .into_parts();
         let remote: SocketAddr = "10.0.0.7:5555".parse().unwrap();
-        t.find(&parts, body.as_bytes(), remote).map(|r| r.id.as_str())
+        t.find(&parts, body.as_bytes(), remote)
+            .map(|r| r.id.as_str())
     }
 
     const YAML: &str = r#"
@@ -344,25 +332,45 @@ routes:
     #[test]
     fn first_matching_route_wins() {
         let t = table(YAML);
-        assert_eq!(find(&t, "POST", "/v1/chat/completions", r#"{"model":"gpt-4"}"#), Some("gpt4"));
         assert_eq!(
-            find(&t, "POST", "/v1/chat/completions", r#"{"model":"x","metadata":{"team":"blue"}}"#),
+            find(&t, "POST", "/v1/chat/completions", r#"{"model":"gpt-4"}"#),
+            Some("gpt4")
+        );
+        assert_eq!(
+            find(
+                &t,
+                "POST",
+                "/v1/chat/completions",
+                r#"{"model":"x","metadata":{"team":"blue"}}"#
+            ),
             Some("nested")
         );
-        assert_eq!(find(&t, "POST", "/v1/chat/completions", r#"{"model":"x"}"#), Some("prefix"));
-        assert_eq!(find(&t, "GET", "/v1/chat/completions", r#"{"model":"gpt-4"}"#), Some("prefix"));
+        assert_eq!(
+            find(&t, "POST", "/v1/chat/completions", r#"{"model":"x"}"#),
+            Some("prefix")
+        );
+        assert_eq!(
+            find(&t, "GET", "/v1/chat/completions", r#"{"model":"gpt-4"}"#),
+            Some("prefix")
+        );
         assert_eq!(find(&t, "POST", "/v2/chat", "{}"), None);
     }
 
     #[test]
     fn unparsable_bodies_match_no_post_arg_condition() {
         let t = table(YAML);
-        assert_eq!(find(&t, "POST", "/v1/chat/completions", "not json"), Some("prefix"));
+        assert_eq!(
+            find(&t, "POST", "/v1/chat/completions", "not json"),
+            Some("prefix")
+        );
     }
 
     #[test]
     fn query_args_are_url_decoded() {
-        assert_eq!(url_query_get("a=1&team=r%26d+x", "team").as_deref(), Some("r&d x"));
+        assert_eq!(
+            url_query_get("a=1&team=r%26d+x", "team").as_deref(),
+            Some("r&d x")
+        );
         assert_eq!(url_query_get("a=1", "b"), None);
     }
 }
