@@ -20,9 +20,6 @@ pub struct MultiRoute {
     balancer: Balancer,
     /// Indexed by `InstanceId::index()`.
     instances: Vec<Instance>,
-    fallback_statuses: Vec<u16>,
-    http_429: bool,
-    http_5xx: bool,
 }
 
 impl MultiRoute {
@@ -49,9 +46,6 @@ impl MultiRoute {
         Ok(Self {
             balancer,
             instances,
-            fallback_statuses: config.fallback_http_statuses.clone(),
-            http_429: config.fallback_strategy.http_429,
-            http_5xx: config.fallback_strategy.http_5xx,
         })
     }
 
@@ -63,15 +57,6 @@ impl MultiRoute {
     /// The prepared instance an attempt goes to.
     pub fn instance(&self, attempt: &Attempt) -> Option<&Instance> {
         self.instances.get(attempt.instance().index())
-    }
-
-    /// Whether a response with `status` may be retried elsewhere, so its
-    /// body must be read before answering (APISIX's error path).
-    pub fn may_fall_back(&self, status: u16) -> bool {
-        self.instances.len() > 1
-            && ((status == 429 && self.http_429)
-                || (status >= 500 && self.http_5xx)
-                || self.fallback_statuses.contains(&status))
     }
 
     /// The balancer's view of the request.

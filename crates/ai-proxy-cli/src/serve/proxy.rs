@@ -585,7 +585,7 @@ async fn multi_attempts(
             }
             Sent::Head(head) => {
                 let status = head.response.status();
-                if multi.may_fall_back(status.as_u16()) {
+                if multi.balancer().may_fall_back(&attempt, status.as_u16()) {
                     // Read the error body whole before deciding (APISIX's error path).
                     let (p, b) = head.response.into_parts();
                     let bytes = Limited::new(b, MAX_ERROR_BODY)
