@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use ai_proxy::Prepared;
 use ai_proxy::core::exchange::{Exchange, ResponseHead};
+use ai_proxy::{AiProxy, Prepared};
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Request, Response, StatusCode};
@@ -20,6 +20,7 @@ use hyper::body::Incoming;
 use tokio::sync::{mpsc, oneshot};
 
 use super::access_log::{AccessLog, Attempted};
+use super::gcp::GcpToken;
 use super::multi::MultiRoute;
 use super::routes::{Instance, RouteTable, Target};
 use super::upstream::Clients;
@@ -167,7 +168,7 @@ async fn single(
     mut log: AccessLog,
 ) -> Response<RelayBody> {
     let proxy = &instance.proxy;
-    let prepared = match prepare(gateway, instance, parts, body).await {
+    let prepared = match prepare(gateway, proxy, instance.gcp.as_ref(), parts, body).await {
         Ok(p) => p,
         Err(response) => {
             log.finish_local(response.0, &response.2, Some(proxy.instance_name()));
@@ -191,11 +192,12 @@ type Rejection = (StatusCode, &'static str, String);
 
 async fn prepare(
     gateway: &Gateway,
-    instance: &Instance,
+    proxy: &AiProxy,
+    gcp: Option<&GcpToken>,
     parts: &http::request::Parts,
     body: Bytes,
 ) -> Result<Prepared, Rejection> {
-    let token = match &instance.gcp {
+    let token = match gcp {
         None => None,
         Some(gcp) => match gcp.token(&gateway.tokens).await {
             Ok(t) => Some(t),
@@ -211,8 +213,7 @@ async fn prepare(
             }
         },
     };
-    instance
-        .proxy
+    proxy
         .prepare(client_request(parts, body), Instant::now(), token.as_ref())
         .map_err(|e| {
             let body = String::from_utf8_lossy(&e.body()).into_owned();
@@ -560,15 +561,15 @@ async fn multi_attempts(
     let mut last_error: Option<(StatusCode, HeaderMap, Bytes)> = None;
     loop {
         let started = Instant::now();
-        let Some(instance) = multi.instance(&attempt) else {
+        let Some((proxy, gcp)) = multi.instance(&attempt) else {
             return json_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "picked instance has no proxy",
             );
         };
-        let name = instance.proxy.instance_name().to_owned();
+        let name = proxy.instance_name().to_owned();
         log.attempt(Attempted::new(&name));
-        let prepared = match prepare(gateway, instance, parts, body.clone()).await {
+        let prepared = match prepare(gateway, proxy, gcp, parts, body.clone()).await {
             Ok(p) => p,
             Err((status, ct, message)) => {
                 log.finish_local(status, &message, Some(&name));
