@@ -17,6 +17,7 @@ mod json;
 mod observe;
 mod openai_chat;
 mod openai_responses;
+mod scan;
 
 use std::time::{Duration, Instant};
 

@@ -479,7 +479,13 @@ impl SseDecoder {
         if line.len() + self.data_len() > self.max_event_bytes {
             return Err(self.fail());
         }
-        let (name, value, value_at) = match memchr::memchr(b':', line) {
+        // `data:` leads almost every line of a real stream.
+        let colon = if line.starts_with(b"data:") {
+            Some(4)
+        } else {
+            memchr::memchr(b':', line)
+        };
+        let (name, value, value_at) = match colon {
             Some(colon) => {
                 let mut at = colon + 1;
                 if line.get(at) == Some(&b' ') {
