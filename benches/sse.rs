@@ -5,6 +5,7 @@
 //! The stream is realistic OpenAI `include_usage` output: `"usage":null` in
 //! every chunk, the usage object in the last one, then `[DONE]`; it is fed
 //! in 64 KiB network-sized chunks.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
 use std::hint::black_box;
 use std::time::Instant;
