@@ -498,7 +498,10 @@ fn translated_stream_sends_only_translator_output() {
     assert_eq!(sent.matches("event: up-message\n").count(), 4);
     assert!(sent.ends_with("event: end\ndata: {}\n\n"));
     // Nothing raw from upstream: every data line is the translator's.
-    assert_eq!(sent.matches("data: ").count(), sent.matches("event: ").count());
+    assert_eq!(
+        sent.matches("data: ").count(),
+        sent.matches("event: ").count()
+    );
     // Usage is read from the upstream (target protocol) events.
     let m = exchange.finish(start);
     assert_eq!(m.var("llm_total_tokens").unwrap(), "5");

@@ -355,3 +355,10 @@ pub(crate) fn has_non_null(finder: &memchr::memmem::Finder<'_>, data: &[u8]) -> 
     }
     false
 }
+
+/// A cheap shape test run on every event, parsed or not: a JSON object
+/// starts with `{` and ends with `}` (data is already trimmed). Events that
+/// pass it are fully validated only when parsed.
+pub(crate) fn looks_like_object(data: &[u8]) -> bool {
+    data.first() == Some(&b'{') && data.last() == Some(&b'}')
+}

@@ -71,7 +71,9 @@ impl Observation {
         self.error_events
     }
 
-    /// Events (or a body) that should have been JSON and were not.
+    /// Events (or a body) that should have been JSON and were not. Exact
+    /// with text collection on; the fast path validates only the events it
+    /// parses (plus a cheap shape check on every chat and Gemini event).
     pub fn malformed_events(&self) -> u64 {
         self.malformed_events
     }

@@ -4,7 +4,9 @@
 
 use serde::Deserialize;
 
-use super::json::{Content, Count, ErrorInfo, NonEmpty, Str, has_non_null, parse};
+use super::json::{
+    Content, Count, ErrorInfo, NonEmpty, Str, has_non_null, looks_like_object, parse,
+};
 use super::observe::{Finders, Observation};
 use super::scan::Cursor;
 use crate::usage::Usage;
@@ -138,6 +140,10 @@ pub(crate) fn event(obs: &mut Observation, f: &Finders, kind: &str, data: &[u8],
     }
     if data == b"[DONE]" {
         obs.done = true;
+        return;
+    }
+    if !looks_like_object(data) {
+        obs.malformed();
         return;
     }
     if full {
