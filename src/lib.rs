@@ -13,4 +13,4 @@
 pub use ai_proxy_core as core;
 pub use ai_proxy_core::config;
 pub use ai_proxy_core::secret::Secret;
-pub use ai_proxy_core::{Protocol, Provider};
+pub use ai_proxy_core::{Exchange, Metrics, Protocol, Provider};
