@@ -13,8 +13,9 @@ use ai_proxy::core::sse::SseDecoder;
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 
-/// How much is read from the input at a time.
-const READ_CHUNK: usize = 1 << 20;
+/// How much is read from the input at a time (small enough to stay in
+/// cache while it is zeroed, read and scanned).
+const READ_CHUNK: usize = 128 * 1024;
 
 /// Arguments of `ai-proxy sse`.
 #[derive(Debug, clap::Args)]

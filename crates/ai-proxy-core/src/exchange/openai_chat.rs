@@ -119,9 +119,10 @@ pub(crate) fn error_event(obs: &mut Observation, data: &[u8]) {
 
 /// Whether an event may carry something still missing.
 fn wanted(obs: &Observation, f: &Finders, data: &[u8]) -> bool {
-    !obs.content_seen
-        || (obs.model.is_none() && f.model.find(data).is_some())
-        || has_non_null(&f.usage, data)
+    if !obs.content_seen || (obs.model.is_none() && f.model.find(data).is_some()) {
+        return true;
+    }
+    has_non_null(&f.usage, data)
         || has_non_null(&f.error, data)
         || (!obs.has_tool_calls && has_non_null(&f.tool_calls, data))
 }
