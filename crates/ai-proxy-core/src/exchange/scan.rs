@@ -43,16 +43,19 @@ impl<'a> Cursor<'a> {
         Self { bytes, at: 0 }
     }
 
+    #[inline]
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.at).copied()
     }
 
+    #[inline]
     fn ws(&mut self) {
         while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
             self.at += 1;
         }
     }
 
+    #[inline]
     fn eat(&mut self, byte: u8) -> Option<()> {
         self.ws();
         (self.peek() == Some(byte)).then(|| self.at += 1)
@@ -65,6 +68,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// The next value is `null`.
+    #[inline]
     pub fn is_null(&mut self) -> bool {
         self.ws();
         self.bytes
@@ -73,11 +77,13 @@ impl<'a> Cursor<'a> {
     }
 
     /// The next value is a string.
+    #[inline]
     pub fn is_string(&mut self) -> bool {
         self.ws();
         self.peek() == Some(b'"')
     }
 
+    #[inline]
     pub fn string(&mut self) -> Option<RawStr<'a>> {
         self.eat(b'"')?;
         let start = self.at;
@@ -187,6 +193,7 @@ impl<'a> Cursor<'a> {
 
 /// The first `"` or `\\`: eight bytes at a time (SWAR) for the short
 /// strings JSON is made of, `memchr` once a string runs long.
+#[inline]
 fn find_quote_or_backslash(s: &[u8]) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
