@@ -461,6 +461,7 @@ impl Exchange {
         } else {
             None
         };
+        let logging = self.ctx.logging;
         let metrics = Metrics::from_exchange(
             self.ctx,
             self.observer.into_observation(),
@@ -479,7 +480,7 @@ impl Exchange {
                 error: self.error,
             },
         );
-        metrics.log();
+        metrics.log(logging);
         metrics
     }
 
