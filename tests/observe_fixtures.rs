@@ -243,7 +243,7 @@ fn anthropic_stream_tool_use_and_thinking() {
 }
 
 #[test]
-fn anthropic_stream_error_event_ends_it() {
+fn anthropic_stream_error_event_is_counted_not_the_end() {
     check(
         "sse/anthropic-messages-overloaded-error.sse",
         Protocol::AnthropicMessages,
@@ -251,7 +251,7 @@ fn anthropic_stream_error_event_ends_it() {
             model: Some("claude-sonnet-4-20250514"),
             tokens: Some((12, 1, 13)),
             events: 2,
-            done: true,
+            done: false,
             errors: 1,
             ..Want::default()
         },

@@ -125,10 +125,8 @@ pub(crate) fn event(obs: &mut Observation, _f: &Finders, kind: &str, data: &[u8]
             }
         }
         "message_stop" => obs.done = true,
-        "error" => {
-            obs.done = true;
-            obs.error(event.error.message.as_deref());
-        }
+        // APISIX ends the stream on `error`; it is not the end marker.
+        "error" => obs.error(event.error.message.as_deref()),
         _ => {}
     }
 }

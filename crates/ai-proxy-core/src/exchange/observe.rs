@@ -43,9 +43,12 @@ impl Observation {
         self.text.as_deref()
     }
 
-    /// Whether the response's own end marker was seen (`[DONE]`,
-    /// `message_stop`, `response.completed`, a Gemini `finishReason`; for a
-    /// body: its finish reason / stop reason / status).
+    /// Whether the response's own end marker was seen: `[DONE]`,
+    /// `message_stop`, `response.completed` (or the Responses API's other
+    /// terminal events `response.failed` / `response.incomplete`), a Gemini
+    /// `finishReason`; for a body: its finish reason, stop reason or
+    /// `completed` status. An `error` event is counted in
+    /// [`error_events`](Self::error_events), not taken as the end.
     pub fn done(&self) -> bool {
         self.done
     }

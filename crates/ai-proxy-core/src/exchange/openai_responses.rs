@@ -161,10 +161,7 @@ pub(crate) fn event(obs: &mut Observation, _f: &Finders, kind: &str, data: &[u8]
                 }
             }
         }
-        "error" => {
-            obs.done = true;
-            obs.error(event.message.as_deref().or(event.error.message.as_deref()));
-        }
+        "error" => obs.error(event.message.as_deref().or(event.error.message.as_deref())),
         other => {
             if other.ends_with(".delta") && event.delta.as_deref().is_some_and(|d| !d.is_empty()) {
                 obs.content_seen = true;
