@@ -249,7 +249,25 @@ fn provider_stream() -> impl Strategy<Value = (Protocol, Vec<u8>)> {
     ]
 }
 
+fn decode_capped(chunks: &[&[u8]], cap: usize) -> Result<Vec<OwnedSseEvent>, ()> {
+    let mut decoder = SseDecoder::with_max_event_bytes(cap);
+    let mut events = Vec::new();
+    for chunk in chunks {
+        decoder.feed(Bytes::copy_from_slice(chunk));
+        while let Some(event) = decoder.poll_event().map_err(drop)? {
+            events.push(event.to_owned_event());
+        }
+    }
+    decoder.finish().map_err(drop)?;
+    Ok(events)
+}
+
 proptest! {
+    #[test]
+    fn the_event_cap_fails_the_same_however_the_input_is_split(stream in sse_bytes(), cuts in proptest::collection::vec(any::<usize>(), 0..8), cap in 1usize..40) {
+        prop_assert_eq!(decode_capped(&split(&stream, &cuts), cap), decode_capped(&[&stream], cap));
+    }
+
     #[test]
     fn decoding_is_independent_of_chunking(stream in sse_bytes(), cuts in proptest::collection::vec(any::<usize>(), 0..8)) {
         let whole = decode(&[&stream]);
