@@ -31,28 +31,68 @@ pub const HOP_BY_HOP_HEADERS: [&str; 7] = [
     "proxy-connection",
 ];
 
-/// Headers about the client's own connection or body, never forwarded:
-/// the upstream client sets `host`, the body length is recomputed and the
-/// body must be readable, so no `accept-encoding`.
-const CLIENT_ONLY_HEADERS: [&str; 3] = ["host", "content-length", "accept-encoding"];
+/// Every name that is always dropped, prebuilt (removing by `&str` would
+/// parse the name on every request).
+static ALWAYS_DROPPED: [HeaderName; 10] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+    HeaderName::from_static("proxy-connection"),
+    header::HOST,
+    header::CONTENT_LENGTH,
+    header::ACCEPT_ENCODING,
+];
+
+/// [`CLIENT_CREDENTIAL_HEADERS`], prebuilt.
+static CREDENTIALS: [HeaderName; 6] = [
+    header::AUTHORIZATION,
+    header::PROXY_AUTHORIZATION,
+    HeaderName::from_static("api-key"),
+    HeaderName::from_static("x-api-key"),
+    HeaderName::from_static("x-goog-api-key"),
+    header::COOKIE,
+];
 
 /// Removes what must not be forwarded from the client's headers.
 pub(crate) fn strip_client_headers(headers: &mut HeaderMap, forward_credentials: bool) {
-    let listed: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
+    if headers.is_empty() {
+        return;
+    }
+    if headers.contains_key(header::CONNECTION) {
+        let listed: Vec<HeaderName> = headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+            .collect();
+        for name in listed {
+            headers.remove(name);
+        }
+    }
+    // One pass over the (few) client headers finds which listed names are
+    // present; only those are looked up again.
+    let mut present = [false; 16];
+    for name in headers.keys() {
+        let listed = ALWAYS_DROPPED
+            .iter()
+            .chain(&CREDENTIALS)
+            .position(|n| n == name);
+        if let Some(slot) = listed.and_then(|i| present.get_mut(i)) {
+            *slot = true;
+        }
+    }
+    for (name, _) in ALWAYS_DROPPED
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
-        .collect();
-    for name in listed {
-        headers.remove(name);
-    }
-    for name in HOP_BY_HOP_HEADERS.iter().chain(&CLIENT_ONLY_HEADERS) {
-        headers.remove(*name);
-    }
-    for name in CLIENT_CREDENTIAL_HEADERS {
-        if forward_credentials {
+        .chain(&CREDENTIALS)
+        .zip(present)
+        .filter(|(_, p)| *p)
+    {
+        let credential = CREDENTIALS.contains(name);
+        if credential && forward_credentials {
             if let http::header::Entry::Occupied(mut entry) = headers.entry(name) {
                 for value in entry.iter_mut() {
                     value.set_sensitive(true);
@@ -104,6 +144,18 @@ mod tests {
         let mut names: Vec<&str> = h.keys().map(HeaderName::as_str).collect();
         names.sort_unstable();
         assert_eq!(names, ["anthropic-version", "x-request-id"]);
+    }
+
+    #[test]
+    fn prebuilt_names_match_the_documented_lists() {
+        let creds: Vec<&str> = CREDENTIALS.iter().map(HeaderName::as_str).collect();
+        assert_eq!(creds, CLIENT_CREDENTIAL_HEADERS);
+        for name in HOP_BY_HOP_HEADERS
+            .iter()
+            .chain(&["host", "content-length", "accept-encoding"])
+        {
+            assert!(ALWAYS_DROPPED.iter().any(|n| n == name), "{name}");
+        }
     }
 
     #[test]
