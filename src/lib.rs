@@ -7,7 +7,7 @@ pub use ai_proxy_core as core;
 pub use ai_proxy_core::config;
 pub use ai_proxy_core::prepare::{AiProxy, ClientHints, CompileError, PrepareError, Prepared};
 pub use ai_proxy_core::secret::Secret;
-pub use ai_proxy_core::{Protocol, Provider, Registry};
+pub use ai_proxy_core::{Protocol, Provider, Registry, RequestType};
 pub use ai_proxy_openai as openai;
 
 /// A registry with every adapter and converter of the workspace.
