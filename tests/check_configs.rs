@@ -51,14 +51,12 @@ fn seed_route_keeps_uri_methods_and_vars() {
     assert_eq!(route.id.as_deref(), Some("deepseek-chat"));
     assert_eq!(route.uris, ["/v1/chat/completions"]);
     assert_eq!(route.methods, ["POST"]);
-    assert_eq!(
-        route.vars,
-        Some(serde_json::json!([[
-            "post_arg.model",
-            "==",
-            "deepseek-chat"
-        ]]))
-    );
+    let vars = route.vars.as_ref().unwrap();
+    assert_eq!(vars.variables(), ["post_arg.model"]);
+    let lookup = |name: &str| {
+        (name == "post_arg.model").then(|| ai_proxy::config::vars::VarValue::from("deepseek-chat"))
+    };
+    assert!(vars.matches(&lookup));
     assert_eq!(route.plugin_path, "plugins.ai-proxy");
 }
 

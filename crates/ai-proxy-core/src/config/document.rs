@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use super::error::{ConfigError, ConfigErrorKind, ConfigErrors, join};
 use super::model::{AiProxyConfig, AiProxyMultiConfig};
 use super::parse::{self, Validator};
+use super::vars::Vars;
 
 /// Plugin name of the single-provider plugin.
 pub const AI_PROXY: &str = "ai-proxy";
@@ -69,9 +70,9 @@ pub struct RouteConfig {
     pub uris: Vec<String>,
     /// `methods` (upper case); empty means every method.
     pub methods: Vec<String>,
-    /// `vars`: APISIX match conditions, kept as configured
-    /// (`[["post_arg.model", "==", "gpt-4"]]`).
-    pub vars: Option<Value>,
+    /// `vars`: APISIX match conditions (`[["post_arg.model", "==", "gpt-4"]]`),
+    /// compiled.
+    pub vars: Option<Vars>,
     /// The AI plugin of this route.
     pub plugin: PluginConfig,
     /// JSON path of the plugin object in the document
@@ -410,11 +411,16 @@ fn route(map: &Map<String, Value>, path: &str) -> Result<RouteConfig, ConfigErro
             "must be an array of methods",
         ),
     }
-    let vars = match map.get("vars") {
+    let vars = match map.get("vars").map(Vars::compile) {
         None => None,
-        Some(v) => {
-            check_vars(v, &join(path, "vars"), &mut errors);
-            Some(v.clone())
+        Some(Ok(vars)) => Some(vars),
+        Some(Err(e)) => {
+            errors.push(ConfigError::new(
+                format!("{}{}", join(path, "vars"), e.path),
+                ConfigErrorKind::Invalid,
+                e.message,
+            ));
+            None
         }
     };
     let plugins_path = join(path, "plugins");
@@ -477,63 +483,5 @@ fn route(map: &Map<String, Value>, path: &str) -> Result<RouteConfig, ConfigErro
             plugin_path,
         }),
         _ => Err(ConfigErrors::new(errors)),
-    }
-}
-
-/// `vars`: an array of `[variable, operator, value]` conditions (an
-/// optional `"!"` before the operator negates it). Only the shape and the
-/// operator are checked here; evaluation is the router's.
-fn check_vars(value: &Value, path: &str, errors: &mut Vec<ConfigError>) {
-    const OPS: &[&str] = &[
-        "==", "~=", ">", ">=", "<", "<=", "~~", "~*", "in", "has", "ipmatch", "IN", "HAS",
-        "IPMATCH",
-    ];
-    let Value::Array(items) = value else {
-        errors.push(ConfigError::new(
-            path,
-            ConfigErrorKind::Type,
-            "must be an array of [variable, operator, value] conditions",
-        ));
-        return;
-    };
-    for (i, cond) in items.iter().enumerate() {
-        let p = format!("{path}[{i}]");
-        let Some(parts) = cond.as_array() else {
-            errors.push(ConfigError::new(
-                p,
-                ConfigErrorKind::Type,
-                "must be a [variable, operator, value] array",
-            ));
-            continue;
-        };
-        let mut parts = parts.iter();
-        if !parts.next().is_some_and(Value::is_string) {
-            errors.push(ConfigError::new(
-                p,
-                ConfigErrorKind::Invalid,
-                "must start with a variable name such as \"post_arg.model\"",
-            ));
-            continue;
-        }
-        let mut op = parts.next().and_then(Value::as_str);
-        if op == Some("!") {
-            op = parts.next().and_then(Value::as_str);
-        }
-        match op {
-            Some(o) if OPS.contains(&o) => {
-                if parts.next().is_none() {
-                    errors.push(ConfigError::new(
-                        p,
-                        ConfigErrorKind::Missing,
-                        format!("operator `{o}` needs a value"),
-                    ));
-                }
-            }
-            _ => errors.push(ConfigError::new(
-                p,
-                ConfigErrorKind::Invalid,
-                format!("operator must be one of: {}", OPS.join(", ")),
-            )),
-        }
     }
 }

@@ -29,6 +29,7 @@ mod document;
 mod error;
 pub mod model;
 mod parse;
+pub mod vars;
 
 pub use document::{AI_PROXY, AI_PROXY_MULTI, Document, DocumentForm, PluginConfig, RouteConfig};
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors};

@@ -1,0 +1,599 @@
+//! Anthropic Messages responses → OpenAI chat completions: the
+//! non-streaming `message` and the streaming state machine (Anthropic
+//! events in, `chat.completion.chunk` SSE out, ending with a usage chunk
+//! and `data: [DONE]`).
+//!
+//! Usage rule (documented for gateways reading the OpenAI side):
+//! `prompt_tokens = input_tokens + cache_read_input_tokens +
+//! cache_creation_input_tokens` (Anthropic counts cached input apart,
+//! OpenAI counts it inside the prompt), `completion_tokens =
+//! output_tokens`, `total_tokens` their sum, and
+//! `prompt_tokens_details = {cached_tokens: cache_read_input_tokens,
+//! cache_creation_input_tokens}`.
+//!
+//! Anthropic messages carry no timestamp and this library reads no clock,
+//! so `created` is `0`.
+
+use ai_proxy_core::translate::{ResponseTranslator, TranslateError};
+use bytes::BytesMut;
+use http::StatusCode;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::json::{
+    Count, Out, is_empty_string, is_object, is_string, str_value, string_inner, write_minified,
+    write_raw, write_str, write_u64,
+};
+
+/// Most `tool_use` blocks one streamed response may open; later ones are
+/// skipped and counted.
+pub const MAX_STREAM_TOOL_USES: usize = 1024;
+
+#[derive(Deserialize)]
+struct Message<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: Option<&'a RawValue>,
+    #[serde(borrow)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    model: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    content: Option<Vec<Block<'a>>>,
+    #[serde(borrow)]
+    stop_reason: Option<&'a RawValue>,
+    usage: Option<Usage>,
+    #[serde(borrow)]
+    error: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct Block<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: Option<&'a RawValue>,
+    #[serde(borrow)]
+    text: Option<&'a RawValue>,
+    #[serde(borrow)]
+    thinking: Option<&'a RawValue>,
+    #[serde(borrow)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    name: Option<&'a RawValue>,
+    #[serde(borrow)]
+    input: Option<&'a RawValue>,
+}
+
+#[derive(Clone, Copy, Default, Deserialize)]
+struct Usage {
+    input_tokens: Option<Count>,
+    output_tokens: Option<Count>,
+    cache_read_input_tokens: Option<Count>,
+    cache_creation_input_tokens: Option<Count>,
+}
+
+#[derive(Deserialize)]
+struct ErrorObject<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: Option<&'a RawValue>,
+    #[serde(borrow)]
+    message: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct Event<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: Option<&'a RawValue>,
+    #[serde(borrow)]
+    message: Option<Message<'a>>,
+    index: Option<Count>,
+    #[serde(borrow)]
+    content_block: Option<Block<'a>>,
+    #[serde(borrow)]
+    delta: Option<Delta<'a>>,
+    usage: Option<Usage>,
+    #[serde(borrow)]
+    error: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct Delta<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: Option<&'a RawValue>,
+    #[serde(borrow)]
+    text: Option<&'a RawValue>,
+    #[serde(borrow)]
+    thinking: Option<&'a RawValue>,
+    #[serde(borrow)]
+    partial_json: Option<&'a RawValue>,
+    #[serde(borrow)]
+    stop_reason: Option<&'a RawValue>,
+}
+
+/// `stop_reason` → `finish_reason`.
+fn finish_reason(stop_reason: Option<&RawValue>) -> &'static str {
+    match stop_reason.and_then(str_value).as_deref() {
+        Some("max_tokens" | "model_context_window_exceeded") => "length",
+        Some("tool_use") => "tool_calls",
+        Some("refusal") => "content_filter",
+        // end_turn, stop_sequence, pause_turn, absent.
+        _ => "stop",
+    }
+}
+
+/// Token counts accumulated from Anthropic usage objects.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Tokens {
+    input: u64,
+    output: u64,
+    cache_read: u64,
+    cache_creation: u64,
+}
+
+impl Tokens {
+    /// Overwrites the counts an Anthropic usage object carries (stream
+    /// usage is cumulative).
+    fn update(&mut self, u: &Usage) {
+        if let Some(c) = u.input_tokens {
+            self.input = c.0;
+        }
+        if let Some(c) = u.output_tokens {
+            self.output = c.0;
+        }
+        if let Some(c) = u.cache_read_input_tokens {
+            self.cache_read = c.0;
+        }
+        if let Some(c) = u.cache_creation_input_tokens {
+            self.cache_creation = c.0;
+        }
+    }
+
+    fn write<O: Out + ?Sized>(&self, out: &mut O) {
+        let prompt = self
+            .input
+            .saturating_add(self.cache_read)
+            .saturating_add(self.cache_creation);
+        out.raw(b"{\"prompt_tokens\":");
+        write_u64(out, prompt);
+        out.raw(b",\"completion_tokens\":");
+        write_u64(out, self.output);
+        out.raw(b",\"total_tokens\":");
+        write_u64(out, prompt.saturating_add(self.output));
+        out.raw(b",\"prompt_tokens_details\":{\"cached_tokens\":");
+        write_u64(out, self.cache_read);
+        out.raw(b",\"cache_creation_input_tokens\":");
+        write_u64(out, self.cache_creation);
+        out.raw(b"}}");
+    }
+}
+
+/// `{"error":{"message":…,"type":…,"param":null,"code":null}}` from an
+/// Anthropic `error` member.
+fn write_error<O: Out + ?Sized>(out: &mut O, error: &RawValue) {
+    let obj = is_object(error)
+        .then(|| serde_json::from_str::<ErrorObject<'_>>(error.get()).ok())
+        .flatten();
+    out.raw(b"{\"error\":{\"message\":");
+    match obj
+        .as_ref()
+        .and_then(|o| o.message.filter(|m| is_string(m)))
+    {
+        Some(m) => write_raw(out, m),
+        None if is_string(error) => write_raw(out, error),
+        None => out.raw(b"\"\""),
+    }
+    out.raw(b",\"type\":");
+    match obj.as_ref().and_then(|o| o.kind.filter(|k| is_string(k))) {
+        Some(k) => write_raw(out, k),
+        None => out.raw(b"\"api_error\""),
+    }
+    out.raw(b",\"param\":null,\"code\":null}}");
+}
+
+/// Turns Anthropic Messages responses (a `message` body or its event
+/// stream) into OpenAI chat completions for an OpenAI client.
+///
+/// Streaming calling contract: [`translate_event`](ResponseTranslator::translate_event)
+/// once per decoded upstream SSE event, then [`finish`](ResponseTranslator::finish)
+/// once. Output: a first chunk with `delta.role`, content / `reasoning_content`
+/// / `tool_calls` chunks, exactly one chunk with a `finish_reason`, a final
+/// usage chunk (`choices: []`) and `data: [DONE]` — or a `data: {"error":…}`
+/// chunk last when the upstream reported an error. Thinking blocks become
+/// `reasoning_content` deltas (DeepSeek's convention); server-tool blocks
+/// (`server_tool_use`, web search results) are not OpenAI tool calls and
+/// are left out.
+///
+/// ```
+/// use ai_proxy_anthropic::MessagesToChat;
+/// use ai_proxy_core::translate::ResponseTranslator;
+/// use bytes::BytesMut;
+///
+/// let mut t = MessagesToChat::new();
+/// let mut out = BytesMut::new();
+/// for (event, data) in [
+///     ("message_start", r#"{"type":"message_start","message":{"id":"msg_1","model":"claude","usage":{"input_tokens":5,"output_tokens":1}}}"#),
+///     ("content_block_delta", r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}"#),
+///     ("message_delta", r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":2}}"#),
+///     ("message_stop", r#"{"type":"message_stop"}"#),
+/// ] {
+///     t.translate_event(event, data, &mut out).unwrap();
+/// }
+/// t.finish(&mut out).unwrap();
+/// assert!(std::str::from_utf8(&out).unwrap().ends_with("data: [DONE]\n\n"));
+/// ```
+#[derive(Debug, Default)]
+pub struct MessagesToChat {
+    /// `id` and `model` of `message_start`, as raw JSON string tokens.
+    id: String,
+    model: String,
+    tokens: Tokens,
+    started: bool,
+    produced: bool,
+    finish_sent: bool,
+    /// `[DONE]` or an error chunk was written: nothing follows.
+    closed: bool,
+    /// Anthropic block index → OpenAI `tool_calls[].index`.
+    tool_uses: Vec<(u64, u32)>,
+    skipped: u64,
+}
+
+impl MessagesToChat {
+    /// A translator for one response.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Upstream events skipped because they were not valid JSON events or
+    /// opened more than [`MAX_STREAM_TOOL_USES`] tool calls.
+    pub fn skipped_events(&self) -> u64 {
+        self.skipped
+    }
+
+    fn write_completion(&self, body: &[u8], out: &mut BytesMut) -> Result<(), TranslateError> {
+        let msg: Message<'_> = serde_json::from_slice(body).map_err(|e| {
+            TranslateError::Malformed(format!(
+                "upstream response is not an Anthropic Messages object: {e}"
+            ))
+        })?;
+        if let Some(error) = msg.error.filter(|e| e.get() != "null") {
+            write_error(out, error);
+            return Ok(());
+        }
+        if msg.kind.and_then(str_value).as_deref() != Some("message") {
+            return Err(TranslateError::Malformed(
+                "upstream response is not an Anthropic message (`type` is not \"message\")".into(),
+            ));
+        }
+        out.raw(b"{\"id\":");
+        match msg.id.filter(|i| is_string(i)) {
+            Some(id) => write_raw(out, id),
+            None => out.raw(b"\"\""),
+        }
+        out.raw(b",\"object\":\"chat.completion\",\"created\":0,\"model\":");
+        match msg.model.filter(|m| is_string(m)) {
+            Some(m) => write_raw(out, m),
+            None => out.raw(b"\"\""),
+        }
+        out.raw(b",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":");
+        let blocks = msg.content.as_deref().unwrap_or_default();
+        let kind_is = |b: &Block<'_>, k: &str| b.kind.and_then(str_value).as_deref() == Some(k);
+        let texts = || {
+            blocks
+                .iter()
+                .filter(move |b| kind_is(b, "text"))
+                .filter_map(|b| b.text.filter(|t| is_string(t)))
+        };
+        if texts().next().is_some() {
+            // Escaped contents concatenate without decoding.
+            out.raw(b"\"");
+            for t in texts() {
+                out.raw(string_inner(t).as_bytes());
+            }
+            out.raw(b"\"");
+        } else {
+            out.raw(b"null");
+        }
+        let thinking: Vec<&RawValue> = blocks
+            .iter()
+            .filter(|b| kind_is(b, "thinking"))
+            .filter_map(|b| b.thinking.filter(|t| is_string(t)))
+            .collect();
+        if !thinking.is_empty() {
+            out.raw(b",\"reasoning_content\":\"");
+            for t in thinking {
+                out.raw(string_inner(t).as_bytes());
+            }
+            out.raw(b"\"");
+        }
+        let mut calls = blocks.iter().filter(|b| kind_is(b, "tool_use")).peekable();
+        if calls.peek().is_some() {
+            out.raw(b",\"tool_calls\":[");
+            for (i, call) in calls.enumerate() {
+                if i > 0 {
+                    out.raw(b",");
+                }
+                out.raw(b"{\"id\":");
+                match call.id.filter(|v| is_string(v)) {
+                    Some(id) => write_raw(out, id),
+                    None => out.raw(b"\"\""),
+                }
+                out.raw(b",\"type\":\"function\",\"function\":{\"name\":");
+                match call.name.filter(|v| is_string(v)) {
+                    Some(n) => write_raw(out, n),
+                    None => out.raw(b"\"\""),
+                }
+                out.raw(b",\"arguments\":");
+                write_arguments(out, call.input);
+                out.raw(b"}}");
+            }
+            out.raw(b"]");
+        }
+        out.raw(b"},\"logprobs\":null,\"finish_reason\":\"");
+        out.raw(finish_reason(msg.stop_reason).as_bytes());
+        out.raw(b"\"}],\"usage\":");
+        let mut tokens = Tokens::default();
+        if let Some(u) = &msg.usage {
+            tokens.update(u);
+        }
+        tokens.write(out);
+        out.raw(b"}");
+        Ok(())
+    }
+
+    /// The chunk envelope up to `"choices":`.
+    fn chunk_head(&self, out: &mut BytesMut) {
+        out.raw(b"data: {\"id\":");
+        out.raw(self.id.as_bytes());
+        out.raw(b",\"object\":\"chat.completion.chunk\",\"created\":0,\"model\":");
+        out.raw(self.model.as_bytes());
+        out.raw(b",\"choices\":");
+    }
+
+    /// One chunk with `delta` = `{<delta_json>}` and no finish reason.
+    fn delta_chunk(&mut self, out: &mut BytesMut, delta: impl FnOnce(&mut BytesMut)) {
+        self.chunk_head(out);
+        out.raw(b"[{\"index\":0,\"delta\":{");
+        delta(out);
+        out.raw(b"},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
+        self.produced = true;
+    }
+
+    fn start(&mut self, out: &mut BytesMut, message: Option<&Message<'_>>) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        let raw_or_empty = |v: Option<&RawValue>| {
+            v.filter(|v| is_string(v))
+                .map_or_else(|| "\"\"".to_owned(), |v| v.get().to_owned())
+        };
+        self.id = raw_or_empty(message.and_then(|m| m.id));
+        self.model = raw_or_empty(message.and_then(|m| m.model));
+        if let Some(u) = message.and_then(|m| m.usage.as_ref()) {
+            self.tokens.update(u);
+        }
+        self.delta_chunk(out, |out| {
+            out.raw(b"\"role\":\"assistant\",\"content\":\"\"");
+        });
+    }
+
+    fn finish_chunk(&mut self, out: &mut BytesMut, reason: &str) {
+        if self.finish_sent {
+            return;
+        }
+        self.finish_sent = true;
+        self.chunk_head(out);
+        out.raw(b"[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"");
+        out.raw(reason.as_bytes());
+        out.raw(b"\"}]}\n\n");
+        self.produced = true;
+    }
+
+    /// Finish (if not sent), usage chunk, `[DONE]`.
+    fn close(&mut self, out: &mut BytesMut) {
+        if self.closed || !self.started {
+            return;
+        }
+        self.finish_chunk(out, "stop");
+        self.chunk_head(out);
+        out.raw(b"[],\"usage\":");
+        self.tokens.write(out);
+        out.raw(b"}\n\ndata: [DONE]\n\n");
+        self.closed = true;
+    }
+
+    fn event(&mut self, out: &mut BytesMut, data: &str) {
+        if self.closed {
+            return;
+        }
+        let Ok(event) = serde_json::from_str::<Event<'_>>(data) else {
+            self.skipped += 1;
+            return;
+        };
+        let kind = event.kind.and_then(str_value);
+        match kind.as_deref() {
+            Some("message_start") => self.start(out, event.message.as_ref()),
+            Some("content_block_start") => {
+                self.start(out, None);
+                let Some(block) = &event.content_block else {
+                    return;
+                };
+                match block.kind.and_then(str_value).as_deref() {
+                    Some("text") => {
+                        if let Some(t) = block.text.filter(|t| is_string(t) && !is_empty_string(t))
+                        {
+                            self.delta_chunk(out, |out| {
+                                out.raw(b"\"content\":");
+                                write_raw(out, t);
+                            });
+                        }
+                    }
+                    Some("thinking") => {
+                        if let Some(t) = block
+                            .thinking
+                            .filter(|t| is_string(t) && !is_empty_string(t))
+                        {
+                            self.delta_chunk(out, |out| {
+                                out.raw(b"\"reasoning_content\":");
+                                write_raw(out, t);
+                            });
+                        }
+                    }
+                    Some("tool_use") => self.tool_use_start(out, event.index, block),
+                    _ => {}
+                }
+            }
+            Some("content_block_delta") => {
+                self.start(out, None);
+                let Some(delta) = &event.delta else {
+                    return;
+                };
+                match delta.kind.and_then(str_value).as_deref() {
+                    Some("text_delta") => {
+                        if let Some(t) = delta.text.filter(|t| is_string(t) && !is_empty_string(t))
+                        {
+                            self.delta_chunk(out, |out| {
+                                out.raw(b"\"content\":");
+                                write_raw(out, t);
+                            });
+                        }
+                    }
+                    Some("thinking_delta") => {
+                        if let Some(t) = delta
+                            .thinking
+                            .filter(|t| is_string(t) && !is_empty_string(t))
+                        {
+                            self.delta_chunk(out, |out| {
+                                out.raw(b"\"reasoning_content\":");
+                                write_raw(out, t);
+                            });
+                        }
+                    }
+                    Some("input_json_delta") => {
+                        let block = event.index.map(|c| c.0);
+                        let tool = self
+                            .tool_uses
+                            .iter()
+                            .rev()
+                            .find(|(b, _)| Some(*b) == block)
+                            .map(|(_, t)| *t);
+                        let args = delta
+                            .partial_json
+                            .filter(|p| is_string(p) && !is_empty_string(p));
+                        if let (Some(tool), Some(args)) = (tool, args) {
+                            self.delta_chunk(out, |out| {
+                                out.raw(b"\"tool_calls\":[{\"index\":");
+                                write_u64(out, u64::from(tool));
+                                out.raw(b",\"function\":{\"arguments\":");
+                                write_raw(out, args);
+                                out.raw(b"}}]");
+                            });
+                        }
+                    }
+                    // signature_delta, citations_delta: no OpenAI field.
+                    _ => {}
+                }
+            }
+            Some("message_delta") => {
+                self.start(out, None);
+                if let Some(u) = &event.usage {
+                    self.tokens.update(u);
+                }
+                if let Some(reason) = event.delta.as_ref().and_then(|d| d.stop_reason)
+                    && reason.get() != "null"
+                {
+                    self.finish_chunk(out, finish_reason(Some(reason)));
+                }
+            }
+            Some("message_stop") => self.close(out),
+            Some("error") => {
+                out.raw(b"data: ");
+                match event.error {
+                    Some(e) => write_error(out, e),
+                    None => out.raw(b"{\"error\":{\"message\":\"\",\"type\":\"api_error\",\"param\":null,\"code\":null}}"),
+                }
+                out.raw(b"\n\n");
+                self.produced = true;
+                self.closed = true;
+            }
+            // ping, content_block_stop and event types added later.
+            _ => {}
+        }
+    }
+
+    fn tool_use_start(&mut self, out: &mut BytesMut, index: Option<Count>, block: &Block<'_>) {
+        let Some(index) = index.map(|c| c.0) else {
+            self.skipped += 1;
+            return;
+        };
+        if self.tool_uses.len() >= MAX_STREAM_TOOL_USES {
+            self.skipped += 1;
+            return;
+        }
+        let tool = u32::try_from(self.tool_uses.len()).unwrap_or(u32::MAX);
+        self.tool_uses.push((index, tool));
+        self.delta_chunk(out, |out| {
+            out.raw(b"\"tool_calls\":[{\"index\":");
+            write_u64(out, u64::from(tool));
+            out.raw(b",\"id\":");
+            match block.id.filter(|v| is_string(v)) {
+                Some(id) => write_raw(out, id),
+                None => out.raw(b"\"\""),
+            }
+            out.raw(b",\"type\":\"function\",\"function\":{\"name\":");
+            match block.name.filter(|v| is_string(v)) {
+                Some(n) => write_raw(out, n),
+                None => out.raw(b"\"\""),
+            }
+            out.raw(b",\"arguments\":\"\"}}]");
+        });
+    }
+}
+
+/// `input` (a JSON object) → `arguments` (a string holding its JSON).
+fn write_arguments(out: &mut BytesMut, input: Option<&RawValue>) {
+    let Some(input) = input.filter(|i| i.get() != "null") else {
+        out.raw(b"\"{}\"");
+        return;
+    };
+    let mut compact = Vec::with_capacity(input.get().len());
+    write_minified(&mut compact, input.get());
+    // Only ASCII whitespace was removed: still UTF-8.
+    write_str(out, std::str::from_utf8(&compact).unwrap_or("{}"));
+}
+
+impl ResponseTranslator for MessagesToChat {
+    fn translate_body(
+        &mut self,
+        status: StatusCode,
+        body: &[u8],
+        out: &mut BytesMut,
+    ) -> Result<(), TranslateError> {
+        // The status is kept by the exchange; error bodies are recognised
+        // by their `error` member.
+        let _ = status;
+        self.write_completion(body, out)
+    }
+
+    fn translate_event(
+        &mut self,
+        event: &str,
+        data: &str,
+        out: &mut BytesMut,
+    ) -> Result<(), TranslateError> {
+        // Anthropic names every event and repeats the name in `type`; the
+        // JSON is authoritative, the SSE name is not needed.
+        let _ = event;
+        self.event(out, data);
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut BytesMut) -> Result<(), TranslateError> {
+        // A stream cut before `message_stop` still ends in a well-formed
+        // OpenAI stream (as APISIX does for the other direction).
+        self.close(out);
+        if self.produced {
+            Ok(())
+        } else {
+            Err(TranslateError::EmptyStream)
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! Test-only helpers: a tiny SSE splitter (the real decoder lives in core),
+//! the recordings directory, and checkers that a translated stream is a
+//! well-formed Anthropic / OpenAI event sequence.
+#![allow(dead_code)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::PathBuf;
+
+use ai_proxy_core::translate::{ResponseTranslator, TranslateError};
+use bytes::BytesMut;
+use serde_json::Value;
+
+/// One SSE event: (type, data). Type is `message` when unnamed.
+pub type Event = (String, String);
+
+/// Splits an SSE byte stream into events (LF or CRLF lines; comments and
+/// data-less blocks dropped; one leading space stripped from values).
+pub fn split_sse(text: &str) -> Vec<Event> {
+    let text = text.replace("\r\n", "\n");
+    let mut events = Vec::new();
+    for block in text.split("\n\n") {
+        let mut kind = String::from("message");
+        let mut data: Option<String> = None;
+        for line in block.split('\n') {
+            if line.is_empty() || line.starts_with(':') {
+                continue;
+            }
+            let (field, value) = match line.find(':') {
+                Some(i) => (
+                    &line[..i],
+                    line[i + 1..].strip_prefix(' ').unwrap_or(&line[i + 1..]),
+                ),
+                None => (line, ""),
+            };
+            match field {
+                "event" => kind = value.to_owned(),
+                "data" => match &mut data {
+                    Some(d) => {
+                        d.push('\n');
+                        d.push_str(value);
+                    }
+                    None => data = Some(value.to_owned()),
+                },
+                _ => {}
+            }
+        }
+        if let Some(data) = data {
+            events.push((kind, data));
+        }
+    }
+    events
+}
+
+/// `../shared/fixtures/wire/<sub>` from the workspace root, if present.
+pub fn wire_dir(sub: &str) -> Option<PathBuf> {
+    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    loop {
+        let candidate = dir.join("shared").join("fixtures").join("wire").join(sub);
+        if candidate.is_dir() {
+            return Some(candidate);
+        }
+        if !dir.pop() {
+            eprintln!("skipping: shared/fixtures/wire/{sub} not found");
+            return None;
+        }
+    }
+}
+
+/// Feeds events to a translator and finishes it.
+pub fn run(
+    t: &mut dyn ResponseTranslator,
+    events: &[Event],
+) -> (String, Result<(), TranslateError>) {
+    let mut out = BytesMut::new();
+    for (kind, data) in events {
+        t.translate_event(kind, data, &mut out).unwrap();
+    }
+    let r = t.finish(&mut out);
+    (String::from_utf8(out.to_vec()).unwrap(), r)
+}
+
+/// What a well-formed Anthropic stream said.
+#[derive(Debug, Default, PartialEq)]
+pub struct AnthropicSummary {
+    pub text: String,
+    pub thinking: String,
+    /// (name, concatenated partial_json) per tool_use block.
+    pub tools: Vec<(String, String)>,
+    pub stop_reason: Option<String>,
+    pub usage: Option<Value>,
+    pub error: Option<Value>,
+    pub block_types: Vec<String>,
+}
+
+/// Checks the Anthropic event grammar and returns what was said:
+/// `message_start` first; blocks opened with consecutive indexes from 0,
+/// deltas only for the open block, each closed once; one `message_delta`
+/// after the last block; exactly one `message_stop`, last. An `error`
+/// event may end the stream instead.
+pub fn check_anthropic(out: &str) -> AnthropicSummary {
+    let events = split_sse(out);
+    assert!(!events.is_empty(), "no events");
+    let mut s = AnthropicSummary::default();
+    let mut open: Option<u64> = None;
+    let mut next = 0u64;
+    let mut started = false;
+    let mut delta_seen = false;
+    for (i, (kind, data)) in events.iter().enumerate() {
+        let v: Value = serde_json::from_str(data).unwrap_or_else(|e| panic!("{e}: {data}"));
+        assert_eq!(v["type"], kind.as_str(), "event name matches type: {data}");
+        let last = i == events.len() - 1;
+        match kind.as_str() {
+            "error" => {
+                assert!(last, "error ends the stream");
+                s.error = Some(v["error"].clone());
+                continue;
+            }
+            "message_start" => {
+                assert!(!started && i == 0, "message_start first, once");
+                started = true;
+                assert_eq!(v["message"]["role"], "assistant");
+                assert_eq!(v["message"]["content"], serde_json::json!([]));
+                continue;
+            }
+            _ => assert!(started, "{kind} before message_start"),
+        }
+        match kind.as_str() {
+            "content_block_start" => {
+                assert!(!delta_seen, "block after message_delta");
+                assert_eq!(open, None, "block opened while another is open");
+                assert_eq!(v["index"], next, "consecutive indexes");
+                open = Some(next);
+                next += 1;
+                let block = &v["content_block"];
+                let t = block["type"].as_str().unwrap().to_owned();
+                if t == "tool_use" {
+                    assert_eq!(block["input"], serde_json::json!({}));
+                    s.tools
+                        .push((block["name"].as_str().unwrap().to_owned(), String::new()));
+                }
+                s.block_types.push(t);
+            }
+            "content_block_delta" => {
+                assert_eq!(
+                    Some(v["index"].as_u64().unwrap()),
+                    open,
+                    "delta for the open block"
+                );
+                let d = &v["delta"];
+                let bt = s.block_types.last().unwrap().as_str();
+                match d["type"].as_str().unwrap() {
+                    "text_delta" => {
+                        assert_eq!(bt, "text");
+                        s.text.push_str(d["text"].as_str().unwrap());
+                    }
+                    "thinking_delta" => {
+                        assert_eq!(bt, "thinking");
+                        s.thinking.push_str(d["thinking"].as_str().unwrap());
+                    }
+                    "input_json_delta" => {
+                        assert_eq!(bt, "tool_use");
+                        s.tools
+                            .last_mut()
+                            .unwrap()
+                            .1
+                            .push_str(d["partial_json"].as_str().unwrap());
+                    }
+                    other => panic!("unexpected delta {other}"),
+                }
+            }
+            "content_block_stop" => {
+                assert_eq!(
+                    Some(v["index"].as_u64().unwrap()),
+                    open,
+                    "stop for the open block"
+                );
+                open = None;
+            }
+            "message_delta" => {
+                assert!(!delta_seen, "one message_delta");
+                assert_eq!(open, None, "blocks closed before message_delta");
+                delta_seen = true;
+                s.stop_reason = v["delta"]["stop_reason"].as_str().map(str::to_owned);
+                assert!(v["usage"].is_object(), "message_delta carries usage");
+                s.usage = Some(v["usage"].clone());
+            }
+            "message_stop" => {
+                assert!(delta_seen, "message_delta before message_stop");
+                assert!(last, "message_stop last");
+            }
+            other => panic!("unexpected event {other}"),
+        }
+    }
+    let (last_kind, _) = events.last().unwrap();
+    assert!(
+        last_kind == "message_stop" || last_kind == "error",
+        "stream ends with message_stop or error, not {last_kind}"
+    );
+    s
+}
+
+/// What a well-formed OpenAI chunk stream said.
+#[derive(Debug, Default, PartialEq)]
+pub struct OpenAiSummary {
+    pub content: String,
+    pub reasoning: String,
+    /// (id, name, arguments) per tool call index.
+    pub tools: Vec<(String, String, String)>,
+    pub finish_reason: Option<String>,
+    pub usage: Option<Value>,
+    pub error: Option<Value>,
+}
+
+/// Checks the OpenAI chunk grammar: the first chunk carries
+/// `delta.role`; tool call indexes appear in order, the first delta of
+/// each with id and name; exactly one `finish_reason`; then one usage
+/// chunk with `choices: []`; `[DONE]` last (or an error chunk last).
+pub fn check_openai(out: &str) -> OpenAiSummary {
+    let events = split_sse(out);
+    assert!(!events.is_empty(), "no events");
+    let mut s = OpenAiSummary::default();
+    let mut finished = false;
+    let mut usage_seen = false;
+    for (i, (kind, data)) in events.iter().enumerate() {
+        assert_eq!(kind, "message", "OpenAI streams are unnamed");
+        let last = i == events.len() - 1;
+        if data == "[DONE]" {
+            assert!(last, "[DONE] last");
+            assert!(usage_seen, "usage chunk before [DONE]");
+            continue;
+        }
+        let v: Value = serde_json::from_str(data).unwrap_or_else(|e| panic!("{e}: {data}"));
+        if v.get("error").is_some() {
+            assert!(last, "error chunk ends the stream");
+            s.error = Some(v["error"].clone());
+            continue;
+        }
+        assert_eq!(v["object"], "chat.completion.chunk");
+        let choices = v["choices"].as_array().unwrap();
+        if i == 0 {
+            assert_eq!(
+                choices[0]["delta"]["role"], "assistant",
+                "first chunk has the role"
+            );
+        }
+        if choices.is_empty() {
+            assert!(finished, "usage chunk after the finish chunk");
+            assert!(!usage_seen, "one usage chunk");
+            usage_seen = true;
+            s.usage = Some(v["usage"].clone());
+            continue;
+        }
+        assert!(!finished, "no chunk after the finish chunk but usage");
+        let c = &choices[0];
+        if let Some(r) = c["finish_reason"].as_str() {
+            finished = true;
+            s.finish_reason = Some(r.to_owned());
+            continue;
+        }
+        let d = &c["delta"];
+        if let Some(t) = d["content"].as_str() {
+            s.content.push_str(t);
+        }
+        if let Some(t) = d["reasoning_content"].as_str() {
+            s.reasoning.push_str(t);
+        }
+        if let Some(calls) = d["tool_calls"].as_array() {
+            for call in calls {
+                let idx = call["index"].as_u64().unwrap() as usize;
+                if idx == s.tools.len() {
+                    s.tools.push((
+                        call["id"]
+                            .as_str()
+                            .expect("first tool delta has an id")
+                            .to_owned(),
+                        call["function"]["name"]
+                            .as_str()
+                            .expect("and a name")
+                            .to_owned(),
+                        String::new(),
+                    ));
+                }
+                assert!(idx < s.tools.len(), "tool indexes appear in order");
+                if let Some(a) = call["function"]["arguments"].as_str() {
+                    s.tools[idx].2.push_str(a);
+                }
+            }
+        }
+    }
+    s
+}
