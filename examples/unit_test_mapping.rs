@@ -2,6 +2,9 @@
 //! runtime. `cargo test --example unit_test_mapping` runs the tests;
 //! `cargo run --example unit_test_mapping` prints the mapped request.
 
+// Test code: a failed expectation is the test failing.
+#![allow(clippy::expect_used)]
+
 use std::time::Instant;
 
 use ai_proxy::config::AiProxyConfig;
