@@ -58,15 +58,21 @@ pub(crate) enum Body<'a> {
 
 impl<'a> Body<'a> {
     /// Parses and validates the whole body.
-    pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, serde_json::Error> {
-        match first_non_ws(bytes) {
-            Some(b'{') => RawObject::parse(bytes).map(Body::Object),
+    ///
+    /// UTF-8 is validated once for the whole body (JSON text must be
+    /// UTF-8, RFC 8259 §8.1), so every value can then be borrowed as
+    /// text without checking it again.
+    pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, String> {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to()))?;
+        let parsed = match first_non_ws(bytes) {
+            Some(b'{') => RawObject::parse_str(text).map(Body::Object),
             Some(b'[') => {
-                let non_empty = serde_json::from_slice::<SeqNonEmpty>(bytes)?.0;
-                Ok(Body::Array { non_empty })
+                serde_json::from_str::<SeqNonEmpty>(text).map(|s| Body::Array { non_empty: s.0 })
             }
-            _ => serde_json::from_slice::<IgnoredAny>(bytes).map(|_| Body::Scalar),
-        }
+            _ => serde_json::from_str::<IgnoredAny>(text).map(|_| Body::Scalar),
+        };
+        parsed.map_err(|e| e.to_string())
     }
 }
 
@@ -79,6 +85,7 @@ fn first_non_ws(bytes: &[u8]) -> Option<u8> {
 
 impl<'a> RawObject<'a> {
     /// Parses a JSON object (anything else is an error).
+    #[cfg(test)]
     pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, serde_json::Error> {
         serde_json::from_slice::<RawObject<'a>>(bytes)
     }

@@ -402,9 +402,8 @@ impl AiProxy {
         if body.is_empty() {
             return Err(PrepareError::EmptyBody);
         }
-        let client_body = Body::parse(&body).map_err(|e| PrepareError::InvalidJson {
-            reason: e.to_string(),
-        })?;
+        let client_body =
+            Body::parse(&body).map_err(|reason| PrepareError::InvalidJson { reason })?;
         let client_protocol =
             detect::detect(parts.uri.path(), &client_body).ok_or(PrepareError::NoProtocol)?;
         let request_type = if detect::is_streaming(client_protocol, &client_body) {
