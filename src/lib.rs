@@ -10,7 +10,7 @@ pub use ai_proxy_core::exchange::{Exchange, ExchangeError, ResponseHead};
 pub use ai_proxy_core::metrics::Metrics;
 pub use ai_proxy_core::prepare::{AiProxy, ClientHints, CompileError, PrepareError, Prepared};
 pub use ai_proxy_core::secret::Secret;
-pub use ai_proxy_core::{Protocol, Provider, Registry};
+pub use ai_proxy_core::{Protocol, Provider, Registry, RequestType};
 pub use ai_proxy_multi as multi;
 pub use ai_proxy_openai as openai;
 pub use ai_proxy_vertex as vertex;

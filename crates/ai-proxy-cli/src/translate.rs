@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use ai_proxy::config::{Document, PluginConfig};
+use ai_proxy::multi::{Balancer, MultiOptions, RequestKeys};
 use ai_proxy::{AiProxy, Prepared, Secret};
 use bytes::Bytes;
 use serde_json::{Map, Value};
@@ -22,8 +23,9 @@ use crate::input;
 /// Arguments of `ai-proxy translate`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Config file: any form `ai-proxy check` accepts. The first `ai-proxy`
-    /// plugin is used; an `ai-proxy-multi` plugin uses its first instance.
+    /// Config file: any form `ai-proxy check` accepts. The first route's
+    /// plugin is used; for `ai-proxy-multi`, the instance its balancer
+    /// picks first for this request.
     #[arg(long)]
     pub config: String,
     /// Client request path (and query). Default: the route's first `uri`,
@@ -107,30 +109,6 @@ fn translate(args: &Args, config_text: &str, body: String) -> Result<Value, Fail
         .routes
         .first()
         .ok_or_else(|| rejected("the config has no ai-proxy or ai-proxy-multi plugin"))?;
-    let registry = ai_proxy::registry();
-    let compiled = match &route.plugin {
-        PluginConfig::AiProxy(c) => AiProxy::compile(c, &registry),
-        PluginConfig::AiProxyMulti(m) => {
-            let first = m
-                .instances
-                .first()
-                .ok_or_else(|| rejected("ai-proxy-multi has no instances"))?;
-            AiProxy::compile_instance(
-                first.name.clone(),
-                &first.target,
-                m.logging,
-                m.transport,
-                m.limits,
-                &registry,
-            )
-        }
-        _ => {
-            return Err(rejected(
-                "the config's plugin is not supported by translate",
-            ));
-        }
-    };
-    let proxy = compiled.map_err(|e| rejected(format!("{}: {e}", e.status().as_u16())))?;
     let uri = args.uri.clone().unwrap_or_else(|| {
         route
             .uris
@@ -148,14 +126,51 @@ fn translate(args: &Args, config_text: &str, body: String) -> Result<Value, Fail
             .ok_or_else(|| unreadable(format!("--header {header:?}: expected `Name: value`")))?;
         request = request.header(name.trim(), value.trim());
     }
-    let request = request.body(Bytes::from(body)).map_err(|e| {
+    let mut request = request.body(Bytes::from(body)).map_err(|e| {
         unreadable(format!(
             "invalid request (--method, --uri or --header): {e}"
         ))
     })?;
+    let now = Instant::now();
+    let registry = ai_proxy::registry();
+    let compiled = match &route.plugin {
+        PluginConfig::AiProxy(c) => AiProxy::compile(c, &registry),
+        PluginConfig::AiProxyMulti(m) => {
+            // The instance the balancer picks first for this request.
+            let balancer = Balancer::new(m, MultiOptions::default())
+                .map_err(|e| rejected(format!("{}: {e}", e.status().as_u16())))?;
+            let (parts, body) = request.into_parts();
+            let attempt = balancer
+                .pick(&RequestKeys::new().with_parts(&parts), now)
+                .map_err(|e| rejected(format!("{}: {e}", e.status().as_u16())))?;
+            request = http::Request::from_parts(parts, body);
+            let name = balancer
+                .instance_name(attempt.instance())
+                .unwrap_or_default();
+            let instance = m
+                .instances
+                .iter()
+                .find(|i| i.name == name)
+                .ok_or_else(|| rejected("the balancer picked an unknown instance"))?;
+            AiProxy::compile_instance(
+                instance.name.clone(),
+                &instance.target,
+                m.logging,
+                m.transport,
+                m.limits,
+                &registry,
+            )
+        }
+        _ => {
+            return Err(rejected(
+                "the config's plugin is not supported by translate",
+            ));
+        }
+    };
+    let proxy = compiled.map_err(|e| rejected(format!("{}: {e}", e.status().as_u16())))?;
     let token = args.access_token.clone().map(Secret::new);
     let prepared = proxy
-        .prepare(request, Instant::now(), token.as_ref())
+        .prepare(request, now, token.as_ref())
         .map_err(|e| rejected(format!("{}: {e}", e.status().as_u16())))?;
     Ok(render(&prepared, args.reveal_secrets))
 }
@@ -276,12 +291,17 @@ mod tests {
     }
 
     #[test]
-    fn multi_uses_its_first_instance() {
+    fn multi_uses_the_balancers_first_pick() {
         let multi = r#"{"instances":[
             {"name":"a","provider":"deepseek","weight":1,"auth":{}},
             {"name":"b","provider":"openai","weight":1,"auth":{}}]}"#;
         let out = translate(&args(&[]), multi, r#"{"messages":[]}"#.to_owned()).unwrap();
         assert_eq!(out["url"], "https://api.deepseek.com/chat/completions");
+        let prioritised = r#"{"instances":[
+            {"name":"a","provider":"deepseek","weight":1,"auth":{}},
+            {"name":"b","provider":"openai","weight":1,"priority":5,"auth":{}}]}"#;
+        let out = translate(&args(&[]), prioritised, r#"{"messages":[]}"#.to_owned()).unwrap();
+        assert_eq!(out["url"], "https://api.openai.com/v1/chat/completions");
     }
 
     #[test]

@@ -148,8 +148,9 @@ pub trait Converter: Send + Sync + fmt::Debug {
     ) -> Result<ConvertedRequest, ConvertError>;
 
     /// Rewrites client headers for the target protocol (Anthropic →
-    /// OpenAI: `x-api-key` → bearer, `anthropic-*` dropped). Runs after
-    /// configured auth was applied. The default changes nothing.
+    /// OpenAI: `x-api-key` → bearer, `anthropic-*` dropped). Runs on the
+    /// client's headers, before the credential strip and the `auth.header`
+    /// overlay (so configured auth always wins). The default changes nothing.
     fn convert_headers(&self, headers: &mut HeaderMap) {
         let _ = headers;
     }
