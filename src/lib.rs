@@ -18,7 +18,10 @@ pub use ai_proxy_vertex as vertex;
 use std::sync::Arc;
 
 /// A registry with every adapter and converter of the workspace: the
-/// OpenAI-wire providers, Azure OpenAI and Vertex AI; converters for
+/// OpenAI-wire providers, Azure OpenAI and Vertex AI; Anthropic's native
+/// Messages API for `provider: anthropic` routes whose `override.endpoint`
+/// ends in `/v1/messages` (OpenAI chat clients are then converted instead
+/// of using Anthropic's OpenAI-compatible endpoint); converters for
 /// Anthropic Messages clients → OpenAI-chat providers, OpenAI chat clients
 /// → Anthropic's native Messages API, and embeddings → Vertex `:predict`.
 pub fn registry() -> Registry {
@@ -27,6 +30,10 @@ pub fn registry() -> Registry {
         .fold(Registry::new(), Registry::with_adapter)
         .with_adapter(Arc::new(ai_proxy_azure::AzureOpenAi))
         .with_adapter(Arc::new(ai_proxy_vertex::VertexAi))
+        .with_endpoint_variant(
+            ai_proxy_anthropic::MESSAGES_PATH,
+            Arc::new(ai_proxy_anthropic::AnthropicNative),
+        )
         .with_converter(Arc::new(ai_proxy_anthropic::AnthropicToOpenAi))
         .with_converter(Arc::new(ai_proxy_anthropic::OpenAiToAnthropic::new()))
         .with_converter(Arc::new(ai_proxy_vertex::EmbeddingsToPredict))

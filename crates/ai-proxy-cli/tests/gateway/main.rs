@@ -91,6 +91,34 @@ fn demo_serves_every_provider_family() {
 }
 
 #[test]
+fn demo_translates_openai_clients_to_anthropic_native_and_back() {
+    let gw = Gateway::demo();
+    let reply = post(gw.addr, "/anthropic/chat/completions", CHAT);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let body: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(body["object"], "chat.completion");
+    assert_eq!(
+        body["choices"][0]["message"]["content"],
+        "Hello! How can I help you today?"
+    );
+    assert_eq!(gw.access_log()["llm_total_tokens"], "23");
+
+    let stream = post(gw.addr, "/anthropic/chat/completions", CHAT_STREAM);
+    assert_eq!(stream.status, 200);
+    assert!(
+        stream.body.contains("chat.completion.chunk"),
+        "{}",
+        stream.body
+    );
+    assert!(stream.body.contains(" I help you"), "{}", stream.body);
+    assert!(stream.body.ends_with("data: [DONE]\n\n"), "{}", stream.body);
+    let log = gw.access_log();
+    assert_eq!(log["request_type"], "ai_stream");
+    assert_eq!(log["llm_prompt_tokens"], "12");
+    assert_eq!(log["llm_completion_tokens"], "11");
+}
+
+#[test]
 fn client_credentials_never_reach_the_upstream() {
     let up = Upstream::start(|_| Script::Reply {
         status: 200,

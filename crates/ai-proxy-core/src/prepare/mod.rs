@@ -261,7 +261,7 @@ impl AiProxy {
     ) -> Result<Self, CompileError> {
         let provider = target.provider;
         let adapter = registry
-            .adapter(provider)
+            .adapter_for(provider, target.overrides.endpoint.as_ref())
             .cloned()
             .ok_or(CompileError::NoAdapter { provider })?;
         let routes = Protocol::ALL
