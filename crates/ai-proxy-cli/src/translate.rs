@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use ai_proxy::config::{Document, PluginConfig};
-use ai_proxy::multi::{Balancer, MultiOptions, RequestKeys};
+use ai_proxy::multi::{AiProxyMulti, MultiOptions, RequestKeys};
 use ai_proxy::{AiProxy, Prepared, Secret};
 use bytes::Bytes;
 use serde_json::{Map, Value};
@@ -25,9 +25,14 @@ use crate::input;
 pub struct Args {
     /// Config file: any form `ai-proxy check` accepts. The first route's
     /// plugin is used; for `ai-proxy-multi`, the instance its balancer
-    /// picks first for this request.
+    /// picks for this request (see --pick).
     #[arg(long)]
     pub config: String,
+    /// For `ai-proxy-multi`: show the N-th pick of a fresh balancer (1 =
+    /// the first request's instance, 2 = the second request's, …), e.g. to
+    /// see weighted round robin or priorities at work.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub pick: u32,
     /// Client request path (and query). Default: the route's first `uri`,
     /// else `/v1/chat/completions`.
     #[arg(long)]
@@ -126,7 +131,7 @@ fn translate(args: &Args, config_text: &str, body: String) -> Result<Value, Fail
             .ok_or_else(|| unreadable(format!("--header {header:?}: expected `Name: value`")))?;
         request = request.header(name.trim(), value.trim());
     }
-    let mut request = request.body(Bytes::from(body)).map_err(|e| {
+    let request = request.body(Bytes::from(body)).map_err(|e| {
         unreadable(format!(
             "invalid request (--method, --uri or --header): {e}"
         ))
@@ -136,30 +141,25 @@ fn translate(args: &Args, config_text: &str, body: String) -> Result<Value, Fail
     let compiled = match &route.plugin {
         PluginConfig::AiProxy(c) => AiProxy::compile(c, &registry),
         PluginConfig::AiProxyMulti(m) => {
-            // The instance the balancer picks first for this request.
-            let balancer = Balancer::new(m, MultiOptions::default())
+            let multi = AiProxyMulti::compile(m, &registry, MultiOptions::default())
                 .map_err(|e| rejected(format!("{}: {e}", e.status().as_u16())))?;
             let (parts, body) = request.into_parts();
-            let attempt = balancer
-                .pick(&RequestKeys::new().with_parts(&parts), now)
+            let keys = RequestKeys::new().with_parts(&parts);
+            let mut attempt = None;
+            for _ in 0..args.pick {
+                attempt = Some(
+                    multi
+                        .pick(&keys, now)
+                        .map_err(|e| rejected(format!("{}: {e}", e.status().as_u16())))?,
+                );
+            }
+            let request = http::Request::from_parts(parts, body);
+            let attempt = attempt.ok_or_else(|| rejected("--pick must be at least 1"))?;
+            let token = args.access_token.clone().map(Secret::new);
+            let prepared = multi
+                .prepare(&attempt, request, now, token.as_ref())
                 .map_err(|e| rejected(format!("{}: {e}", e.status().as_u16())))?;
-            request = http::Request::from_parts(parts, body);
-            let name = balancer
-                .instance_name(attempt.instance())
-                .unwrap_or_default();
-            let instance = m
-                .instances
-                .iter()
-                .find(|i| i.name == name)
-                .ok_or_else(|| rejected("the balancer picked an unknown instance"))?;
-            AiProxy::compile_instance(
-                instance.name.clone(),
-                &instance.target,
-                m.logging,
-                m.transport,
-                m.limits,
-                &registry,
-            )
+            return Ok(render(&prepared, args.reveal_secrets));
         }
         _ => {
             return Err(rejected(
@@ -302,6 +302,27 @@ mod tests {
             {"name":"b","provider":"openai","weight":1,"priority":5,"auth":{}}]}"#;
         let out = translate(&args(&[]), prioritised, r#"{"messages":[]}"#.to_owned()).unwrap();
         assert_eq!(out["url"], "https://api.openai.com/v1/chat/completions");
+    }
+
+    #[test]
+    fn pick_n_follows_weighted_round_robin() {
+        let multi = r#"{"instances":[
+            {"name":"a","provider":"deepseek","weight":3,"auth":{}},
+            {"name":"b","provider":"openai","weight":1,"auth":{}}]}"#;
+        let urls: Vec<String> = (1..=4)
+            .map(|n| {
+                let n = n.to_string();
+                let out = translate(
+                    &args(&["--pick", &n]),
+                    multi,
+                    r#"{"messages":[]}"#.to_owned(),
+                )
+                .unwrap();
+                out["url"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        let openai = urls.iter().filter(|u| u.contains("openai.com")).count();
+        assert_eq!(openai, 1, "{urls:?}");
     }
 
     #[test]
