@@ -7,7 +7,8 @@
 //! cargo run --release -p ai-proxy-cli --example load            # defaults below
 //! cargo run --release -p ai-proxy-cli --example load -- 64 5 1000
 //! ```
-//! Arguments: concurrent connections, seconds per phase, SSE streams.
+//! Arguments: concurrent connections, seconds per phase, SSE streams, and
+//! the gateway's log level (`info` logs every request, the default).
 
 use std::convert::Infallible;
 use std::io::{BufRead, BufReader};
@@ -145,7 +146,7 @@ impl Drop for Gateway {
     }
 }
 
-fn start_gateway(upstream: SocketAddr) -> Result<Gateway, String> {
+fn start_gateway(upstream: SocketAddr, log_level: &str) -> Result<Gateway, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let bin = exe
         .parent()
@@ -175,6 +176,8 @@ fn start_gateway(upstream: SocketAddr) -> Result<Gateway, String> {
             "127.0.0.1:0",
             "--log-format",
             "json",
+            "--log-level",
+            log_level,
             "--config",
         ])
         .arg(&config)
@@ -348,7 +351,9 @@ async fn main() -> Result<(), String> {
     let streams: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(1000);
     let events = 50; // 5 s per stream
     let up = start_upstream(events).await.map_err(|e| e.to_string())?;
-    let gateway = start_gateway(up)?;
+    // A fourth argument `warn` turns the per-request access log off.
+    let log_level = args.get(4).map_or("info", String::as_str);
+    let gateway = start_gateway(up, log_level)?;
     println!(
         "upstream {up}, gateway {} (pid {})",
         gateway.addr,

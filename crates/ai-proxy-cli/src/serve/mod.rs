@@ -48,11 +48,15 @@ pub struct Args {
     /// Access-log format.
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: LogFormat,
+    /// Lowest level logged: `info` includes one access-log line per
+    /// request; `warn` keeps only problems (aborted streams, fallbacks).
+    #[arg(long, default_value = "info")]
+    pub log_level: tracing::Level,
 }
 
 /// Runs `ai-proxy serve` until interrupted.
 pub fn run(args: Args) -> ExitCode {
-    init_logging(args.log_format);
+    init_logging(args.log_format, args.log_level);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -72,10 +76,10 @@ pub fn run(args: Args) -> ExitCode {
     }
 }
 
-fn init_logging(format: LogFormat) {
+fn init_logging(format: LogFormat, level: tracing::Level) {
     let builder = tracing_subscriber::fmt()
-        .with_writer(std::io::stdout)
-        .with_max_level(tracing::Level::INFO);
+        .with_writer(LogWriter::start())
+        .with_max_level(level);
     let _ = match format {
         LogFormat::Json => builder
             .json()
@@ -84,6 +88,54 @@ fn init_logging(format: LogFormat) {
             .try_init(),
         LogFormat::Text => builder.with_ansi(false).try_init(),
     };
+}
+
+/// Log lines go to a dedicated thread that writes stdout through a buffer,
+/// so request tasks never block on the terminal or a slow pipe (nor
+/// contend for the stdout lock). Lines are never dropped: the channel is
+/// unbounded, and the writer drains it as fast as stdout takes it.
+#[derive(Clone)]
+struct LogWriter {
+    tx: std::sync::mpsc::Sender<Vec<u8>>,
+}
+
+impl LogWriter {
+    fn start() -> Self {
+        let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        std::thread::spawn(move || {
+            let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
+            while let Ok(line) = rx.recv() {
+                let _ = out.write_all(&line);
+                // Batch whatever else is queued, then flush once.
+                while let Ok(more) = rx.try_recv() {
+                    let _ = out.write_all(&more);
+                }
+                let _ = out.flush();
+            }
+        });
+        Self { tx }
+    }
+}
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.tx
+            .send(buf.to_vec())
+            .map_err(|_| std::io::Error::other("log writer stopped"))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
+    type Writer = LogWriter;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
 }
 
 async fn serve(args: Args) -> Result<(), String> {

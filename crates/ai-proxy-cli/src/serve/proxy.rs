@@ -25,6 +25,9 @@ use super::multi::MultiRoute;
 use super::routes::{Instance, RouteTable, Target};
 use super::upstream::Clients;
 
+/// Non-streaming bodies up to this size are read whole before answering.
+const INLINE_BODY: u64 = 256 * 1024;
+
 /// Largest upstream error body kept when deciding on a fallback.
 const MAX_ERROR_BODY: usize = 1 << 20;
 
@@ -369,6 +372,16 @@ async fn relay(up: UpstreamHead, log: AccessLog) -> Response<RelayBody> {
         instance,
     } = up;
     let (parts, body) = response.into_parts();
+    let small = !head.streaming
+        && parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_some_and(|n| n <= INLINE_BODY);
+    if small {
+        return relay_inline(parts, body, exchange, head, timeout, log, instance).await;
+    }
     let (first_tx, first_rx) = oneshot::channel();
     let (tx, rx) = mpsc::channel::<Bytes>(32);
     tokio::spawn(relay_task(
@@ -391,6 +404,64 @@ async fn relay(up: UpstreamHead, log: AccessLog) -> Response<RelayBody> {
             "relay task ended",
         ),
     }
+}
+
+/// A small non-streaming body (known length ≤ [`INLINE_BODY`]) is read
+/// here and answered whole: one write to the client, no relay task.
+async fn relay_inline(
+    parts: http::response::Parts,
+    mut body: Incoming,
+    mut exchange: Exchange,
+    head: ResponseHead,
+    timeout: Duration,
+    mut log: AccessLog,
+    instance: String,
+) -> Response<RelayBody> {
+    let mut out = bytes::BytesMut::new();
+    let failure = loop {
+        match tokio::time::timeout(timeout, body.frame()).await {
+            Err(_) => {
+                break Some((
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "upstream read timed out".to_owned(),
+                ));
+            }
+            Ok(Some(Err(e))) => {
+                break Some((StatusCode::BAD_GATEWAY, format!("upstream body error: {e}")));
+            }
+            Ok(Some(Ok(frame))) => {
+                let Ok(data) = frame.into_data() else {
+                    continue;
+                };
+                match exchange.on_body(data, Instant::now()) {
+                    Ok(chunk) => out.extend_from_slice(&chunk),
+                    Err(e) => break Some((e.status(), e.client_body())),
+                }
+            }
+            Ok(None) => match exchange.on_eof(Instant::now()) {
+                Ok(last) => {
+                    out.extend_from_slice(&last);
+                    break None;
+                }
+                Err(e) => break Some((e.status(), e.client_body())),
+            },
+        }
+    };
+    let metrics = exchange.finish(Instant::now());
+    log.metrics(&metrics);
+    log.finish_relayed(
+        &metrics,
+        &instance,
+        failure.as_ref().map(|(_, m)| m.as_str()),
+        false,
+    );
+    if let Some((status, message)) = failure {
+        return respond(status, "text/plain", message);
+    }
+    let mut response = Response::new(RelayBody::full(out.freeze()));
+    *response.status_mut() = head.status;
+    copy_response_headers(&parts.headers, response.headers_mut(), &head);
+    response
 }
 
 /// Upstream response headers minus hop-by-hop ones; `Content-Type`
