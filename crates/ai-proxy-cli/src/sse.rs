@@ -179,7 +179,10 @@ mod tests {
     fn run_on(bytes: &[u8], protocol: &str, events: bool, no_text: bool) -> String {
         let dir = std::env::temp_dir().join(format!("ai-proxy-sse-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join(format!("{protocol}-{events}-{no_text}.sse"));
+        // Tests run in parallel: every call gets its own file.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let file = dir.join(format!("{protocol}-{events}-{no_text}-{n}.sse"));
         std::fs::write(&file, bytes).unwrap();
         let args = Args {
             protocol: protocol.parse().unwrap(),
