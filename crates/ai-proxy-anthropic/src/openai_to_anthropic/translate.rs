@@ -241,8 +241,9 @@ impl MessagesToChat {
         Self::default()
     }
 
-    /// Upstream events skipped because they were not valid JSON events or
-    /// opened more than [`MAX_STREAM_TOOL_USES`] tool calls.
+    /// Upstream events skipped because they were not valid JSON events,
+    /// carried content after the stop reason, or opened more than
+    /// [`MAX_STREAM_TOOL_USES`] tool calls.
     pub fn skipped_events(&self) -> u64 {
         self.skipped
     }
@@ -409,6 +410,17 @@ impl MessagesToChat {
             return;
         };
         let kind = event.kind.and_then(str_value);
+        if self.finish_sent
+            && matches!(
+                kind.as_deref(),
+                Some("content_block_start" | "content_block_delta")
+            )
+        {
+            // Content after the stop reason cannot follow OpenAI's finish
+            // chunk; Anthropic never sends it.
+            self.skipped += 1;
+            return;
+        }
         match kind.as_deref() {
             Some("message_start") => self.start(out, event.message.as_ref()),
             Some("content_block_start") => {
