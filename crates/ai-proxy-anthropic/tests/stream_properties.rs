@@ -39,6 +39,67 @@ fn usage() -> impl Strategy<Value = serde_json::Value> {
     })
 }
 
+/// Any JSON value, small.
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        any::<i32>().prop_map(serde_json::Value::from),
+        text().prop_map(serde_json::Value::from),
+        prop_oneof![
+            Just("user"),
+            Just("assistant"),
+            Just("tool"),
+            Just("system"),
+            Just("text"),
+            Just("image_url"),
+            Just("tool_use"),
+            Just("tool_result"),
+            Just("function"),
+            Just("data:image/png;base64,QQ==")
+        ]
+        .prop_map(serde_json::Value::from),
+    ];
+    leaf.prop_recursive(4, 32, 6, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+            proptest::collection::vec(
+                (
+                    prop_oneof![
+                        Just("role"),
+                        Just("content"),
+                        Just("type"),
+                        Just("text"),
+                        Just("tool_calls"),
+                        Just("function"),
+                        Just("name"),
+                        Just("arguments"),
+                        Just("id"),
+                        Just("input"),
+                        Just("tool_use_id"),
+                        Just("image_url"),
+                        Just("url"),
+                        Just("source"),
+                        Just("x")
+                    ],
+                    inner
+                ),
+                0..5,
+            )
+            .prop_map(|kv| serde_json::Value::Object(
+                kv.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+            )),
+        ]
+    })
+}
+
+/// Request-shaped JSON: messages of generated values plus top-level noise.
+fn request_body() -> impl Strategy<Value = String> {
+    (proptest::collection::vec(json_value(), 0..4), json_value(), json_value()).prop_map(|(messages, tools, extra)| {
+        json!({"model": "m", "messages": messages, "tools": tools, "tool_choice": extra, "system": extra, "max_tokens": 5}).to_string()
+    })
+}
+
 /// One upstream OpenAI chat SSE event.
 fn openai_event() -> impl Strategy<Value = Event> {
     let msg = |v: serde_json::Value| ("message".to_owned(), v.to_string());
@@ -97,6 +158,16 @@ proptest! {
         let events = events_from_bytes(&bytes);
         chat_to_messages_holds(&events);
         messages_to_chat_holds(&events);
+    }
+
+    #[test]
+    fn request_converters_hold_on_generated_bodies(body in request_body()) {
+        common::requests_hold(body.as_bytes());
+    }
+
+    #[test]
+    fn request_converters_hold_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+        common::requests_hold(&bytes);
     }
 
     #[test]
