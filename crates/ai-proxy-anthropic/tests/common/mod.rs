@@ -358,14 +358,14 @@ pub fn requests_hold(body: &[u8]) {
     use ai_proxy_core::adapter::{ConvertContext, Converter};
     use ai_proxy_core::{Provider, RequestType};
     let ctx = ConvertContext::new(Provider::OpenAi, Some("m"), None, RequestType::AiChat);
-    let is_json = serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok();
+    let is_json = serde_json::from_slice::<serde_json::Value>(body).is_ok();
     let converters: [&dyn Converter; 2] = [&AnthropicToOpenAi, &OpenAiToAnthropic::new()];
     for converter in converters {
         match converter.convert_request(body, &ctx) {
             Ok(out) => {
                 if is_json {
                     assert!(
-                        serde_json::from_slice::<serde::de::IgnoredAny>(&out.body).is_ok(),
+                        serde_json::from_slice::<serde_json::Value>(&out.body).is_ok(),
                         "{converter:?} produced invalid JSON from {}",
                         String::from_utf8_lossy(body)
                     );
