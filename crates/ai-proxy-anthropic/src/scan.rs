@@ -186,14 +186,21 @@ impl<'a> Scanner<'a> {
     }
 
     /// The next value, skipped and returned raw.
+    #[inline]
     pub fn value(&mut self) -> Result<Raw<'a>, ScanError> {
+        // Strings are most values: inlined, no container bookkeeping.
+        if self.peek() == Some(b'"') {
+            let start = self.pos;
+            self.skip_string()?;
+            return Ok(Raw(self.buf.get(start..self.pos).unwrap_or_default()));
+        }
+        self.value_other()
+    }
+
+    /// A container or scalar value.
+    #[inline(never)]
+    fn value_other(&mut self) -> Result<Raw<'a>, ScanError> {
         let start = match self.peek() {
-            // Strings are most values: no container bookkeeping for them.
-            Some(b'"') => {
-                let start = self.pos;
-                self.skip_string()?;
-                return Ok(Raw(self.buf.get(start..self.pos).unwrap_or_default()));
-            }
             Some(_) => self.pos,
             None => return self.err(),
         };
@@ -343,7 +350,8 @@ impl<'a> Scanner<'a> {
         self.object(|key, s| {
             let value = s.value()?;
             let inner = key.inner();
-            let found = if memchr::memchr(b'\\', inner).is_none() {
+            // Keys are short: a plain loop beats a SIMD call here.
+            let found = if !inner.contains(&b'\\') {
                 keys.iter().position(|k| k.as_bytes() == inner)
             } else {
                 key.str().and_then(|d| keys.iter().position(|k| *k == d))
@@ -359,7 +367,7 @@ impl<'a> Scanner<'a> {
 
 /// The elements of the array `raw`.
 pub(crate) fn elements(raw: Raw<'_>) -> Result<Vec<Raw<'_>>, ScanError> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(4);
     let mut s = Scanner::new(raw.bytes());
     s.array(|s| {
         out.push(s.value()?);

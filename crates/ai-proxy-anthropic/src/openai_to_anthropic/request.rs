@@ -210,7 +210,9 @@ pub(crate) fn convert(body: &[u8], default_max_tokens: u64) -> Result<Vec<u8>, C
         return Err(ConvertError::new("missing messages"));
     }
 
-    let mut out = Vec::with_capacity(body.len() + 128);
+    // Anthropic's shapes are a little longer (tool results become blocks
+    // of a user message): room for that, so the body is never copied twice.
+    let mut out = Vec::with_capacity(body.len() + body.len() / 4 + 256);
     out.push(b'{');
     let mut obj = Obj {
         out: &mut out,
@@ -414,7 +416,7 @@ fn write_messages(out: &mut Vec<u8>, messages: &[Message<'_>]) -> Result<(), Con
             }
             "assistant" => {
                 let calls = match m.tool_calls {
-                    Some(c) if c.is_array() => elements(c).map_err(malformed)?,
+                    Some(c) if c.is_array() => parse_tool_calls(c).map_err(malformed)?,
                     Some(_) => {
                         return Err(invalid(format_args!(
                             "messages[{i}].tool_calls must be an array"
@@ -446,7 +448,7 @@ fn write_messages(out: &mut Vec<u8>, messages: &[Message<'_>]) -> Result<(), Con
                     n += 1;
                     write_text_block(out, t);
                 })?;
-                for (j, call) in calls.into_iter().enumerate() {
+                for (j, call) in calls.iter().enumerate() {
                     if n > 0 {
                         out.push(b',');
                     }
@@ -622,29 +624,69 @@ fn write_base64_source(out: &mut Vec<u8>, media_type: &str, data: Payload<'_>) {
     out.push(b'}');
 }
 
+/// One `tool_calls[]` entry, read in one pass (`function` in place).
+#[derive(Default)]
+struct ToolCall<'a> {
+    is_object: bool,
+    id: Option<Raw<'a>>,
+    has_function: bool,
+    name: Option<Raw<'a>>,
+    arguments: Option<Raw<'a>>,
+}
+
+fn parse_tool_calls(raw: Raw<'_>) -> Result<Vec<ToolCall<'_>>, ScanError> {
+    let mut calls = Vec::with_capacity(2);
+    let mut s = Scanner::new(raw.bytes());
+    s.array(|s| {
+        let mut call = ToolCall::default();
+        if s.peek() == Some(b'{') {
+            call.is_object = true;
+            s.object(|key, s| {
+                if key.str_is("function") && s.peek() == Some(b'{') {
+                    let [name, arguments] = s.fields(["name", "arguments"])?;
+                    call.has_function = true;
+                    call.name = name;
+                    call.arguments = arguments;
+                } else {
+                    let value = s.value()?;
+                    if key.str_is("id") {
+                        call.id = Some(value);
+                    }
+                }
+                Ok(())
+            })?;
+        } else {
+            s.value()?;
+        }
+        calls.push(call);
+        Ok(())
+    })?;
+    s.end()?;
+    Ok(calls)
+}
+
 fn write_tool_use(
     out: &mut Vec<u8>,
-    call: Raw<'_>,
+    call: &ToolCall<'_>,
     i: usize,
     j: usize,
 ) -> Result<(), ConvertError> {
     let at = || format!("messages[{i}].tool_calls[{j}]");
-    if !call.is_object() {
+    if !call.is_object {
         return Err(invalid(format_args!("{} must be an object", at())));
     }
-    let [id, function] = fields(call, ["id", "function"]).map_err(malformed)?;
-    let id = id
+    let id = call
+        .id
         .filter(|v| v.is_string())
         .ok_or_else(|| invalid(format_args!("{}: missing id", at())))?;
-    let [name, arguments] = function
-        .filter(|f| f.is_object())
-        .map(|f| fields(f, ["name", "arguments"]))
-        .transpose()
-        .map_err(malformed)?
-        .ok_or_else(|| invalid(format_args!("{}: missing function", at())))?;
-    let name = name
+    if !call.has_function {
+        return Err(invalid(format_args!("{}: missing function", at())));
+    }
+    let name = call
+        .name
         .filter(|v| v.is_string())
         .ok_or_else(|| invalid(format_args!("{}: missing function.name", at())))?;
+    let arguments = call.arguments;
     out.extend_from_slice(b"{\"type\":\"tool_use\",\"id\":");
     out.extend_from_slice(id.bytes());
     out.extend_from_slice(b",\"name\":");
@@ -681,10 +723,15 @@ fn decode_arguments(raw: Raw<'_>) -> Option<Cow<'_, [u8]>> {
         return Some(Cow::Borrowed(inner));
     }
     let mut out = Vec::with_capacity(inner.len());
-    let mut rest = inner;
-    while let Some(i) = memchr::memchr(b'\\', rest) {
-        out.extend_from_slice(rest.get(..i)?);
-        let unescaped = match rest.get(i + 1)? {
+    let mut bytes = inner.iter();
+    // Short strings with an escape every few bytes: a byte loop, no SIMD
+    // call per escape.
+    while let Some(&b) = bytes.next() {
+        if b != b'\\' {
+            out.push(b);
+            continue;
+        }
+        out.push(match bytes.next()? {
             b'"' => b'"',
             b'\\' => b'\\',
             b'/' => b'/',
@@ -696,11 +743,8 @@ fn decode_arguments(raw: Raw<'_>) -> Option<Cow<'_, [u8]>> {
             _ => {
                 return raw.str().map(|s| Cow::Owned(s.into_owned().into_bytes()));
             }
-        };
-        out.push(unescaped);
-        rest = rest.get(i + 2..)?;
+        });
     }
-    out.extend_from_slice(rest);
     Some(Cow::Owned(out))
 }
 
