@@ -1,17 +1,33 @@
-//! # ai-proxy
-//!
-//! An embeddable, sans-IO SDK that does what the Apache APISIX `ai-proxy` and
-//! `ai-proxy-multi` plugins do: turn an OpenAI-style client request into the
-//! right upstream [`http::Request`] for one of many LLM providers, and read the
-//! upstream response or SSE stream back into usage metrics.
-//!
-//! This facade re-exports the workspace crates; see [`core`] for the
-//! configuration model and shared types.
+#![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub use ai_proxy_anthropic as anthropic;
+pub use ai_proxy_azure as azure;
 pub use ai_proxy_core as core;
 pub use ai_proxy_core::config;
+pub use ai_proxy_core::exchange::{Exchange, ExchangeError, ResponseHead};
+pub use ai_proxy_core::metrics::Metrics;
+pub use ai_proxy_core::prepare::{AiProxy, ClientHints, CompileError, PrepareError, Prepared};
 pub use ai_proxy_core::secret::Secret;
-pub use ai_proxy_core::{Protocol, Provider};
+pub use ai_proxy_core::{Protocol, Provider, Registry};
+pub use ai_proxy_multi as multi;
+pub use ai_proxy_openai as openai;
+pub use ai_proxy_vertex as vertex;
+
+use std::sync::Arc;
+
+/// A registry with every adapter and converter of the workspace: the
+/// OpenAI-wire providers, Azure OpenAI and Vertex AI; converters for
+/// Anthropic Messages clients → OpenAI-chat providers, OpenAI chat clients
+/// → Anthropic's native Messages API, and embeddings → Vertex `:predict`.
+pub fn registry() -> Registry {
+    ai_proxy_openai::adapters()
+        .into_iter()
+        .fold(Registry::new(), Registry::with_adapter)
+        .with_adapter(Arc::new(ai_proxy_azure::AzureOpenAi))
+        .with_adapter(Arc::new(ai_proxy_vertex::VertexAi))
+        .with_converter(Arc::new(ai_proxy_anthropic::AnthropicToOpenAi))
+        .with_converter(Arc::new(ai_proxy_anthropic::OpenAiToAnthropic::new()))
+        .with_converter(Arc::new(ai_proxy_vertex::EmbeddingsToPredict))
+}

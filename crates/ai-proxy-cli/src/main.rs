@@ -5,6 +5,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod check;
+mod input;
+mod response;
+mod serve;
+mod sse;
+mod translate;
 
 /// ai-proxy: APISIX-compatible AI gateway toolkit.
 #[derive(Debug, Parser)]
@@ -18,11 +23,23 @@ struct Cli {
 enum Command {
     /// Validate an ai-proxy / ai-proxy-multi config, a route JSON or a config-sync YAML.
     Check(check::Args),
+    /// Print the upstream request (method, URL, headers, body) a client request becomes.
+    Translate(translate::Args),
+    /// Summarise an SSE stream (or print its events): model, tokens, events, done, text.
+    Sse(sse::Args),
+    /// Summarise a non-streaming response body: model, tokens, done, text.
+    Response(response::Args),
+    /// Run the gateway: routes from a config file, or --demo with in-process upstreams.
+    Serve(serve::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Translate(args) => translate::run(args),
+        Command::Sse(args) => sse::run(args),
+        Command::Response(args) => response::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }

@@ -43,6 +43,15 @@ pub trait Adapter: Send + Sync + fmt::Debug {
     fn removes_model(&self) -> bool {
         false
     }
+
+    /// Whether a streaming OpenAI-chat request to `upstream` may carry
+    /// `stream_options` (the pipeline then sets `include_usage: true` so
+    /// usage can be metered). Servers that reject the field say no here;
+    /// Azure OpenAI accepts it only from api-version `2024-08-01-preview`.
+    fn accepts_stream_options(&self, upstream: &http::Uri) -> bool {
+        let _ = upstream;
+        true
+    }
 }
 
 /// What an adapter may look at to build its default endpoint.

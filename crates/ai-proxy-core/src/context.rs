@@ -1,5 +1,5 @@
 //! [`RequestContext`]: what request preparation learned that observing the
-//! response needs (the hand-off from `prepare` to [`crate::exchange`]).
+//! response needs (the hand-off from `prepare` to the exchange).
 
 use std::time::Instant;
 

@@ -13,12 +13,21 @@
 pub mod adapter;
 pub mod config;
 pub mod context;
+pub mod exchange;
+pub mod metrics;
+pub mod prepare;
 pub mod protocol;
 pub mod provider;
 pub mod secret;
+pub mod sse;
 pub mod translate;
+pub mod usage;
 
 pub use adapter::{Adapter, Converter, Registry};
+pub use exchange::{Exchange, ExchangeError};
+pub use metrics::Metrics;
+pub use prepare::{AiProxy, ClientHints, CompileError, PrepareError, Prepared};
 pub use protocol::{Protocol, RequestType};
 pub use provider::Provider;
 pub use secret::Secret;
+pub use usage::Usage;

@@ -1,8 +1,73 @@
 //! The APISIX `ai-proxy` / `ai-proxy-multi` configuration model.
 //!
-//! Parsing and validation live in this module's submodules; the validated
-//! types are in [`model`] and re-exported here.
+//! Configurations are the plugin JSON exactly as APISIX takes it (same field
+//! names, defaults and limits). Parsing validates everything at once and
+//! reports every problem with its JSON path; where APISIX is lax and a
+//! mistake would only show at request time, this is stricter (option types,
+//! unknown fields with "did you mean", endpoint URLs, endpoints that
+//! azure-openai / openai-compatible / vertex-ai need).
+//!
+//! ```
+//! use ai_proxy_core::config::AiProxyConfig;
+//!
+//! let config = AiProxyConfig::from_json(r#"{
+//!     "provider": "openai",
+//!     "auth": {"header": {"Authorization": "Bearer sk-123"}},
+//!     "options": {"model": "gpt-4", "temperature": 0.7}
+//! }"#).unwrap();
+//! assert_eq!(config.target.options.model.as_deref(), Some("gpt-4"));
+//! assert_eq!(config.transport.timeout_ms, 30_000);
+//! // Credentials never print.
+//! assert!(!format!("{config:?}").contains("sk-123"));
+//!
+//! let errors = AiProxyConfig::from_json(r#"{"provider": "openai", "auth": {}, "timout": 5}"#)
+//!     .unwrap_err();
+//! assert_eq!(errors.to_string(), "timout: unknown field `timout`, did you mean `timeout`?");
+//! ```
 
+mod document;
+mod error;
 pub mod model;
+mod parse;
+pub mod vars;
 
+pub use document::{AI_PROXY, AI_PROXY_MULTI, Document, DocumentForm, PluginConfig, RouteConfig};
+pub use error::{ConfigError, ConfigErrorKind, ConfigErrors};
 pub use model::*;
+
+use serde_json::Value;
+
+use document::parse_json;
+use parse::Validator;
+
+impl AiProxyConfig {
+    /// Parses and validates an `ai-proxy` plugin object.
+    pub fn from_json(text: &str) -> Result<Self, ConfigErrors> {
+        Self::from_value(&parse_json(text)?)
+    }
+
+    /// Validates an already-parsed `ai-proxy` plugin object.
+    pub fn from_value(value: &Value) -> Result<Self, ConfigErrors> {
+        let mut v = Validator::default();
+        match parse::ai_proxy(value, &mut v) {
+            Some(config) if v.errors.is_empty() => Ok(config),
+            _ => Err(ConfigErrors::new(v.errors)),
+        }
+    }
+}
+
+impl AiProxyMultiConfig {
+    /// Parses and validates an `ai-proxy-multi` plugin object.
+    pub fn from_json(text: &str) -> Result<Self, ConfigErrors> {
+        Self::from_value(&parse_json(text)?)
+    }
+
+    /// Validates an already-parsed `ai-proxy-multi` plugin object.
+    pub fn from_value(value: &Value) -> Result<Self, ConfigErrors> {
+        let mut v = Validator::default();
+        match parse::ai_proxy_multi(value, &mut v) {
+            Some(config) if v.errors.is_empty() => Ok(config),
+            _ => Err(ConfigErrors::new(v.errors)),
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! `ai-proxy response [--protocol P] [FILE|-]`: summarise a non-streaming
+//! response body.
+
+use std::io;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use ai_proxy::core::Protocol;
+use ai_proxy::core::context::RequestContext;
+use ai_proxy::core::exchange::Exchange;
+use bytes::BytesMut;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+
+use crate::sse::{open, parse_protocol, read_chunk, summary};
+
+/// Arguments of `ai-proxy response`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Protocol of the body: openai-chat, openai-responses,
+    /// openai-embeddings, anthropic-messages, gemini.
+    #[arg(long, default_value = "openai-chat", value_parser = parse_protocol)]
+    pub protocol: Protocol,
+    /// The body, or `-` for standard input.
+    #[arg(default_value = "-")]
+    pub file: String,
+}
+
+/// Runs `ai-proxy response`.
+pub fn run(args: Args) -> ExitCode {
+    match summarise(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("ai-proxy response: {}: {error}", args.file);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn summarise(args: &Args) -> io::Result<()> {
+    let mut input = open(&args.file)?;
+    let start = Instant::now();
+    let mut ctx = RequestContext::new(args.protocol, args.protocol, start);
+    ctx.logging.payloads = true;
+    let mut exchange = Exchange::new(ctx, None);
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    let _ = exchange
+        .on_head(StatusCode::OK, &headers, start)
+        .map_err(io::Error::other)?;
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = read_chunk(&mut *input, &mut buf)? {
+        drop(
+            exchange
+                .on_body(chunk, Instant::now())
+                .map_err(io::Error::other)?,
+        );
+    }
+    let _ = exchange.on_eof(Instant::now()).map_err(io::Error::other)?;
+    let metrics = exchange.finish(Instant::now());
+    // A body has no SSE events: `events` is null.
+    println!("{}", summary(&metrics, None));
+    Ok(())
+}

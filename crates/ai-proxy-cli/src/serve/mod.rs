@@ -1,0 +1,143 @@
+//! `ai-proxy serve --config FILE [--listen ADDR] [--demo] [--log-format text|json]`:
+//! a real gateway on the SDK (hyper server, hyper-util pooled client over
+//! rustls). The SDK decides; this module only moves bytes and reads clocks.
+
+mod access_log;
+pub mod demo;
+mod multi;
+mod proxy;
+mod routes;
+mod upstream;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use ai_proxy::config::Document;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+
+use crate::input;
+use proxy::Gateway;
+
+/// Access-log format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable `key=value` lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Arguments of `ai-proxy serve`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Routes: a config-sync YAML, a route JSON, or a plugin JSON (every path).
+    #[arg(long, required_unless_present = "demo")]
+    pub config: Option<String>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:9080")]
+    pub listen: SocketAddr,
+    /// Serve offline: start in-process upstreams that speak each provider's
+    /// wire format and route to them (ignores --config).
+    #[arg(long)]
+    pub demo: bool,
+    /// Access-log format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+/// Runs `ai-proxy serve` until interrupted.
+pub fn run(args: Args) -> ExitCode {
+    init_logging(args.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(serve(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stdout)
+        .with_max_level(tracing::Level::INFO);
+    let _ = match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init(),
+        LogFormat::Text => builder.with_ansi(false).try_init(),
+    };
+}
+
+async fn serve(args: Args) -> Result<(), String> {
+    let (text, demo_upstream) = if args.demo {
+        let addr = demo::start()
+            .await
+            .map_err(|e| format!("cannot start the demo upstreams: {e}"))?;
+        (demo::config(addr), Some(addr))
+    } else {
+        let file = args.config.as_deref().unwrap_or("-");
+        (input::read_text(file)?, None)
+    };
+    let doc = Document::parse(&text).map_err(|e| e.to_string())?;
+    let routes = routes::RouteTable::compile(&doc, &ai_proxy::registry())?;
+    let gateway = Arc::new(Gateway {
+        routes,
+        clients: upstream::Clients::default(),
+    });
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the listening address: {e}"))?;
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "ai-proxy listening on http://{local} ({} route{})",
+            gateway.routes.routes().len(),
+            if gateway.routes.routes().len() == 1 {
+                ""
+            } else {
+                "s"
+            }
+        );
+        if let Some(up) = demo_upstream {
+            let _ = writeln!(out, "demo upstreams on http://{up}");
+            let _ = write!(out, "{}", demo::curl_examples(local));
+        }
+        let _ = out.flush();
+    }
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, remote)) = accepted else { continue };
+                let gateway = Arc::clone(&gateway);
+                tokio::spawn(async move {
+                    let service = service_fn(move |req| proxy::handle(Arc::clone(&gateway), req, remote));
+                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! The upstream HTTP client: hyper-util's pooled client over rustls, one
+//! per distinct transport setting (`timeout`, `keepalive*`, `ssl_verify`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ai_proxy::ClientHints;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper_rustls::{ConfigBuilderExt, HttpsConnector};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+
+/// The client type every route uses.
+pub type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// Clients keyed by the transport settings they honour.
+#[derive(Clone, Default)]
+pub struct Clients {
+    by_hints: Arc<Mutex<HashMap<Key, HttpClient>>>,
+}
+
+impl std::fmt::Debug for Clients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Clients").finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Key {
+    timeout: Duration,
+    keepalive: bool,
+    keepalive_timeout: Duration,
+    keepalive_pool: u64,
+    ssl_verify: bool,
+}
+
+impl Clients {
+    /// The client for `hints` (built on first use, then shared so its pool
+    /// is reused).
+    pub fn get(&self, hints: ClientHints) -> Result<HttpClient, String> {
+        let key = Key {
+            timeout: hints.timeout,
+            keepalive: hints.keepalive,
+            keepalive_timeout: hints.keepalive_timeout,
+            keepalive_pool: hints.keepalive_pool,
+            ssl_verify: hints.ssl_verify,
+        };
+        let mut map = self
+            .by_hints
+            .lock()
+            .map_err(|_| "upstream client table poisoned".to_owned())?;
+        if let Some(c) = map.get(&key) {
+            return Ok(c.clone());
+        }
+        let client = build(key)?;
+        map.insert(key, client.clone());
+        Ok(client)
+    }
+}
+
+fn build(key: Key) -> Result<HttpClient, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS set-up failed: {e}"))?;
+    let tls = if key.ssl_verify {
+        builder.with_webpki_roots().with_no_client_auth()
+    } else {
+        // `ssl_verify: false`, for this route's client only.
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(NoVerification::new()))
+            .with_no_client_auth()
+    };
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(key.timeout));
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    let idle = if key.keepalive {
+        usize::try_from(key.keepalive_pool).unwrap_or(usize::MAX)
+    } else {
+        0
+    };
+    Ok(Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(key.keepalive_timeout)
+        .pool_max_idle_per_host(idle)
+        .build(connector))
+}
+
+/// Accepts any certificate: what `ssl_verify: false` asks for.
+#[derive(Debug)]
+struct NoVerification {
+    schemes: Vec<SignatureScheme>,
+}
+
+impl NoVerification {
+    fn new() -> Self {
+        Self {
+            schemes: rustls::crypto::ring::default_provider()
+                .signature_verification_algorithms
+                .supported_schemes(),
+        }
+    }
+}
+
+impl ServerCertVerifier for NoVerification {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Ok(HandshakeSignatureValid::assertion())
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Ok(HandshakeSignatureValid::assertion())
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.schemes.clone()
+    }
+}

@@ -1,0 +1,171 @@
+//! `ai-proxy sse [--protocol P] [--events] [--no-text] [FILE|-]`: summarise
+//! an SSE byte stream, or print its events, reading it in chunks (memory
+//! stays flat however long the stream is).
+
+use std::io::{self, Read, Write};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use ai_proxy::core::Protocol;
+use ai_proxy::core::context::RequestContext;
+use ai_proxy::core::exchange::Exchange;
+use ai_proxy::core::sse::SseDecoder;
+use bytes::{Bytes, BytesMut};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+
+/// How much is read from the input at a time.
+const READ_CHUNK: usize = 1 << 20;
+
+/// Arguments of `ai-proxy sse`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Protocol of the stream: openai-chat, openai-responses,
+    /// anthropic-messages, gemini.
+    #[arg(long, default_value = "openai-chat", value_parser = parse_protocol)]
+    pub protocol: Protocol,
+    /// Print one JSON line per dispatched event `{"event","data","id"}`
+    /// instead of the summary.
+    #[arg(long)]
+    pub events: bool,
+    /// Do not collect the assistant text (`"text": null`); reads only what
+    /// usage needs.
+    #[arg(long)]
+    pub no_text: bool,
+    /// The stream, or `-` for standard input.
+    #[arg(default_value = "-")]
+    pub file: String,
+}
+
+pub(crate) fn parse_protocol(name: &str) -> Result<Protocol, String> {
+    name.parse::<Protocol>().map_err(|e| e.to_string())
+}
+
+/// Opens `FILE` or standard input.
+pub(crate) fn open(file: &str) -> io::Result<Box<dyn Read>> {
+    if file == "-" {
+        Ok(Box::new(io::stdin().lock()))
+    } else {
+        Ok(Box::new(std::fs::File::open(file)?))
+    }
+}
+
+/// Reads the next chunk (`None` at end of input), reusing `buf`'s storage
+/// once the previous chunk is dropped.
+pub(crate) fn read_chunk(input: &mut dyn Read, buf: &mut BytesMut) -> io::Result<Option<Bytes>> {
+    buf.clear();
+    buf.reserve(READ_CHUNK);
+    buf.resize(READ_CHUNK, 0);
+    loop {
+        match input.read(&mut buf[..]) {
+            Ok(0) => return Ok(None),
+            Ok(n) => {
+                buf.truncate(n);
+                return Ok(Some(buf.split().freeze()));
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The summary line shared with `ai-proxy response`.
+pub(crate) fn summary(metrics: &ai_proxy::core::Metrics, events: Option<u64>) -> serde_json::Value {
+    let usage = metrics.usage;
+    serde_json::json!({
+        "model": metrics.llm_model,
+        "prompt_tokens": usage.map(|u| u.prompt_tokens),
+        "completion_tokens": usage.map(|u| u.completion_tokens),
+        "total_tokens": usage.map(|u| u.total_tokens),
+        "events": events,
+        "done": metrics.done,
+        "text": metrics.response_text,
+    })
+}
+
+/// Runs `ai-proxy sse`.
+pub fn run(args: Args) -> ExitCode {
+    let result = if args.events {
+        print_events(&args)
+    } else {
+        summarise(&args)
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("ai-proxy sse: {}: {error}", args.file);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_events(args: &Args) -> io::Result<ExitCode> {
+    let mut input = open(&args.file)?;
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let mut decoder = SseDecoder::new();
+    let mut buf = BytesMut::new();
+    let mut failure = None;
+    'read: while let Some(chunk) = read_chunk(&mut *input, &mut buf)? {
+        decoder.feed(chunk);
+        loop {
+            match decoder.poll_event() {
+                Ok(Some(event)) => {
+                    let line = serde_json::json!({
+                        "event": event.event_type(),
+                        "data": event.data(),
+                        "id": event.id(),
+                    });
+                    serde_json::to_writer(&mut out, &line)?;
+                    out.write_all(b"\n")?;
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    failure = Some(error);
+                    break 'read;
+                }
+            }
+        }
+    }
+    out.flush()?;
+    if let Some(error) = failure {
+        eprintln!("ai-proxy sse: {}: {error}", args.file);
+        return Ok(ExitCode::FAILURE);
+    }
+    let _ = decoder.finish();
+    Ok(ExitCode::SUCCESS)
+}
+
+fn summarise(args: &Args) -> io::Result<ExitCode> {
+    let mut input = open(&args.file)?;
+    let start = Instant::now();
+    let mut ctx = RequestContext::new(args.protocol, args.protocol, start);
+    ctx.logging.payloads = !args.no_text;
+    let mut exchange = Exchange::new(ctx, None);
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    let _ = exchange
+        .on_head(StatusCode::OK, &headers, start)
+        .map_err(io::Error::other)?;
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = read_chunk(&mut *input, &mut buf)? {
+        // Passthrough hands the chunk back; the summary needs only the side
+        // observation.
+        drop(
+            exchange
+                .on_body(chunk, Instant::now())
+                .map_err(io::Error::other)?,
+        );
+    }
+    let _ = exchange.on_eof(Instant::now()).map_err(io::Error::other)?;
+    let observe_error = exchange.observe_error().cloned();
+    let metrics = exchange.finish(Instant::now());
+    println!("{}", summary(&metrics, Some(metrics.events)));
+    if let Some(error) = observe_error {
+        eprintln!("ai-proxy sse: {}: {error}", args.file);
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}

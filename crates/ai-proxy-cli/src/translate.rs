@@ -1,0 +1,322 @@
+//! `ai-proxy translate --config FILE [--uri PATH] [--header 'K: V']…
+//! [--access-token T] [--reveal-secrets] [BODY|-]`: print the upstream
+//! request a client request becomes.
+//!
+//! Output: one JSON object `{"method","url","headers":{name: value},
+//! "body"}` (header names lower case, `body` as JSON when it parses, else
+//! a string). Credentials print as `"<redacted>"` unless
+//! `--reveal-secrets`. Exit 1 with `<status>: <message>` on stderr when the
+//! request is rejected (or `PATH: message` lines when the config is
+//! invalid); exit 2 when an input cannot be read.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use ai_proxy::config::{Document, PluginConfig};
+use ai_proxy::{AiProxy, Prepared, Secret};
+use bytes::Bytes;
+use serde_json::{Map, Value};
+
+use crate::input;
+
+/// Arguments of `ai-proxy translate`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Config file: any form `ai-proxy check` accepts. The first `ai-proxy`
+    /// plugin is used; an `ai-proxy-multi` plugin uses its first instance.
+    #[arg(long)]
+    pub config: String,
+    /// Client request path (and query). Default: the route's first `uri`,
+    /// else `/v1/chat/completions`.
+    #[arg(long)]
+    pub uri: Option<String>,
+    /// Client HTTP method.
+    #[arg(long, default_value = "POST")]
+    pub method: String,
+    /// A client request header, `Name: value` (repeatable).
+    #[arg(long = "header", short = 'H')]
+    pub headers: Vec<String>,
+    /// Google access token for `auth.gcp` configs.
+    #[arg(long)]
+    pub access_token: Option<String>,
+    /// Print credentials instead of `<redacted>`.
+    #[arg(long)]
+    pub reveal_secrets: bool,
+    /// The client request body (JSON text), or `-` for standard input.
+    #[arg(default_value = "-")]
+    pub body: String,
+}
+
+/// Runs `ai-proxy translate`.
+pub fn run(args: Args) -> ExitCode {
+    let config = match input::read_text(&args.config) {
+        Ok(text) => text,
+        Err(message) => return fail(2, &message),
+    };
+    let body = if args.body == "-" {
+        match input::read_text("-") {
+            Ok(text) => text,
+            Err(message) => return fail(2, &message),
+        }
+    } else {
+        args.body.clone()
+    };
+    match translate(&args, &config, body) {
+        Ok(out) => {
+            println!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(Failure { code, message }) => fail(code, &message),
+    }
+}
+
+/// Why translate printed no request: the exit code and stderr text.
+#[derive(Debug, PartialEq, Eq)]
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+fn rejected(message: impl Into<String>) -> Failure {
+    Failure {
+        code: 1,
+        message: message.into(),
+    }
+}
+
+fn unreadable(message: impl Into<String>) -> Failure {
+    Failure {
+        code: 2,
+        message: message.into(),
+    }
+}
+
+/// The contract's JSON object for `body` sent under `config_text`.
+fn translate(args: &Args, config_text: &str, body: String) -> Result<Value, Failure> {
+    let doc = Document::parse(config_text).map_err(|errors| {
+        rejected(
+            errors
+                .errors()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+    })?;
+    let route = doc
+        .routes
+        .first()
+        .ok_or_else(|| rejected("the config has no ai-proxy or ai-proxy-multi plugin"))?;
+    let registry = ai_proxy::registry();
+    let compiled = match &route.plugin {
+        PluginConfig::AiProxy(c) => AiProxy::compile(c, &registry),
+        PluginConfig::AiProxyMulti(m) => {
+            let first = m
+                .instances
+                .first()
+                .ok_or_else(|| rejected("ai-proxy-multi has no instances"))?;
+            AiProxy::compile_instance(
+                first.name.clone(),
+                &first.target,
+                m.logging,
+                m.transport,
+                m.limits,
+                &registry,
+            )
+        }
+        _ => {
+            return Err(rejected(
+                "the config's plugin is not supported by translate",
+            ));
+        }
+    };
+    let proxy = compiled.map_err(|e| rejected(format!("{}: {e}", e.status().as_u16())))?;
+    let uri = args.uri.clone().unwrap_or_else(|| {
+        route
+            .uris
+            .iter()
+            .find(|u| !u.ends_with('*'))
+            .cloned()
+            .unwrap_or_else(|| "/v1/chat/completions".to_owned())
+    });
+    let mut request = http::Request::builder()
+        .method(args.method.as_str())
+        .uri(uri.as_str());
+    for header in &args.headers {
+        let (name, value) = header
+            .split_once(':')
+            .ok_or_else(|| unreadable(format!("--header {header:?}: expected `Name: value`")))?;
+        request = request.header(name.trim(), value.trim());
+    }
+    let request = request.body(Bytes::from(body)).map_err(|e| {
+        unreadable(format!(
+            "invalid request (--method, --uri or --header): {e}"
+        ))
+    })?;
+    let token = args.access_token.clone().map(Secret::new);
+    let prepared = proxy
+        .prepare(request, Instant::now(), token.as_ref())
+        .map_err(|e| rejected(format!("{}: {e}", e.status().as_u16())))?;
+    Ok(render(&prepared, args.reveal_secrets))
+}
+
+fn fail(code: u8, message: &str) -> ExitCode {
+    eprintln!("{message}");
+    ExitCode::from(code)
+}
+
+/// The upstream request as the contract's JSON object.
+fn render(prepared: &Prepared, reveal: bool) -> Value {
+    let upstream = &prepared.upstream;
+    let url = if reveal {
+        upstream.uri().to_string()
+    } else {
+        prepared.redacted_uri()
+    };
+    let mut headers = Map::new();
+    for name in upstream.headers().keys() {
+        let values: Vec<String> = upstream
+            .headers()
+            .get_all(name)
+            .iter()
+            .map(|v| {
+                if v.is_sensitive() && !reveal {
+                    ai_proxy::core::secret::REDACTED.to_owned()
+                } else {
+                    String::from_utf8_lossy(v.as_bytes()).into_owned()
+                }
+            })
+            .collect();
+        headers.insert(name.as_str().to_owned(), Value::String(values.join(", ")));
+    }
+    let body = serde_json::from_slice::<Value>(upstream.body())
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(upstream.body()).into_owned()));
+    let mut out = Map::new();
+    out.insert(
+        "method".to_owned(),
+        Value::String(upstream.method().to_string()),
+    );
+    out.insert("url".to_owned(), Value::String(url));
+    out.insert("headers".to_owned(), Value::Object(headers));
+    out.insert("body".to_owned(), body);
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn args(extra: &[&str]) -> Args {
+        use clap::Parser;
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: Args,
+        }
+        let mut argv = vec!["translate", "--config", "unused"];
+        argv.extend_from_slice(extra);
+        Cli::parse_from(argv).args
+    }
+
+    const OPENAI: &str = r#"{"provider":"openai","auth":{"header":{"Authorization":"Bearer sk-cli"},"query":{"k":"q-cli"}},"options":{"model":"gpt-4o"}}"#;
+
+    #[test]
+    fn prints_method_url_headers_and_json_body_with_secrets_redacted() {
+        let out = translate(
+            &args(&["-H", "X-Request-Id: r1", "-H", "Cookie: c=1"]),
+            OPENAI,
+            r#"{"messages":[]}"#.to_owned(),
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            json!({
+                "method": "POST",
+                "url": "https://api.openai.com/v1/chat/completions?k=<redacted>",
+                "headers": {
+                    "x-request-id": "r1",
+                    "authorization": "<redacted>",
+                    "content-type": "application/json",
+                    "content-length": "32"
+                },
+                "body": {"messages": [], "model": "gpt-4o"}
+            })
+        );
+        assert!(!out.to_string().contains("sk-cli"));
+    }
+
+    #[test]
+    fn reveal_secrets_prints_them() {
+        let out = translate(
+            &args(&["--reveal-secrets"]),
+            OPENAI,
+            r#"{"messages":[]}"#.to_owned(),
+        )
+        .unwrap();
+        assert_eq!(out["headers"]["authorization"], "Bearer sk-cli");
+        assert_eq!(
+            out["url"],
+            "https://api.openai.com/v1/chat/completions?k=q-cli"
+        );
+    }
+
+    #[test]
+    fn rejection_is_status_and_message() {
+        let e = translate(&args(&[]), OPENAI, "{}".to_owned()).unwrap_err();
+        assert_eq!(e, rejected("400: no matching AI protocol for the request"));
+    }
+
+    #[test]
+    fn route_uri_is_the_default_client_path() {
+        let route =
+            r#"{"uri":"/v1/embeddings","plugins":{"ai-proxy":{"provider":"openai","auth":{}}}}"#;
+        let out = translate(&args(&[]), route, r#"{"input":"x"}"#.to_owned()).unwrap();
+        assert_eq!(out["url"], "https://api.openai.com/v1/embeddings");
+    }
+
+    #[test]
+    fn multi_uses_its_first_instance() {
+        let multi = r#"{"instances":[
+            {"name":"a","provider":"deepseek","weight":1,"auth":{}},
+            {"name":"b","provider":"openai","weight":1,"auth":{}}]}"#;
+        let out = translate(&args(&[]), multi, r#"{"messages":[]}"#.to_owned()).unwrap();
+        assert_eq!(out["url"], "https://api.deepseek.com/chat/completions");
+    }
+
+    #[test]
+    fn invalid_config_lists_paths() {
+        let e = translate(
+            &args(&[]),
+            r#"{"provider":"openai","auth":{},"timout":1}"#,
+            "{}".to_owned(),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, 1);
+        assert!(e.message.starts_with("timout: "), "{}", e.message);
+    }
+
+    #[test]
+    fn malformed_header_argument_is_exit_2() {
+        let e = translate(&args(&["-H", "nocolon"]), OPENAI, "{}".to_owned()).unwrap_err();
+        assert_eq!(e.code, 2);
+    }
+
+    #[test]
+    fn gcp_token_becomes_the_bearer() {
+        let cfg = r#"{"provider":"openai","auth":{"gcp":{}}}"#;
+        let out = translate(
+            &args(&["--access-token", "ya29.t", "--reveal-secrets"]),
+            cfg,
+            r#"{"messages":[]}"#.to_owned(),
+        )
+        .unwrap();
+        assert_eq!(out["headers"]["authorization"], "Bearer ya29.t");
+        let e = translate(&args(&[]), cfg, r#"{"messages":[]}"#.to_owned()).unwrap_err();
+        assert!(
+            e.message.starts_with("500: failed to get gcp access token"),
+            "{}",
+            e.message
+        );
+    }
+}

@@ -1,0 +1,133 @@
+//! `ai-proxy check` as a user runs it: exit codes, stdout summary, one
+//! `PATH: message` line per problem on stderr.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ai-proxy"))
+}
+
+fn seed_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/configs/seed")
+}
+
+fn check_stdin(text: &str) -> Output {
+    let mut child = bin()
+        .args(["check", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn every_seed_example_checks_valid() {
+    let mut n = 0;
+    for entry in std::fs::read_dir(seed_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if !path.extension().is_some_and(|e| e == "json" || e == "yaml") {
+            continue;
+        }
+        n += 1;
+        let out = bin().arg("check").arg(&path).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(stdout.lines().count(), 1, "{stdout}");
+        assert!(stdout.contains(": valid"), "{stdout}");
+    }
+    assert_eq!(n, 14);
+}
+
+#[test]
+fn valid_summary_names_provider_and_model() {
+    let out = check_stdin(r#"{"provider":"openai","auth":{},"options":{"model":"gpt-4"}}"#);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "-: valid ai-proxy → openai (gpt-4)\n"
+    );
+}
+
+#[test]
+fn invalid_config_exits_1_with_one_line_per_error() {
+    let out = check_stdin(r#"{"provider":"openai","auth":{},"timout":5,"keepalive_pool":0}"#);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "timout: unknown field `timout`, did you mean `timeout`?\nkeepalive_pool: must be ≥ 1, got 0\n"
+    );
+}
+
+#[test]
+fn config_sync_errors_carry_the_route_path() {
+    let out = check_stdin(
+        "version: \"1\"\nroutes:\n  - id: r\n    uri: /v1/chat/completions\n    plugins:\n      ai-proxy-multi:\n        instances:\n          - name: a\n            provider: vertex-ai\n            weight: 1\n            auth:\n              gcp:\n                max_ttl: 0\n            provider_conf: {project_id: p, region: us-central1}\n",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "routes[0].plugins.ai-proxy-multi.instances[0].auth.gcp.max_ttl: must be ≥ 1, got 0\n"
+    );
+}
+
+#[test]
+fn syntax_error_names_line_and_column() {
+    let out = check_stdin("{\n  \"provider\": \"openai\"\n  \"auth\": {}\n}");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with("line 3, column 3: invalid JSON"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn unreadable_input_exits_2() {
+    let out = bin()
+        .args(["check", "/nonexistent/config.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with("cannot read /nonexistent/config.json"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn secrets_are_never_printed() {
+    let out = check_stdin(
+        r#"{"provider":"openai","auth":{"header":{"Authorization":"Bearer sk-SECRET"}},"timeout":0}"#,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!all.contains("sk-SECRET"), "{all}");
+}

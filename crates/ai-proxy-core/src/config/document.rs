@@ -1,0 +1,487 @@
+//! Whole configuration documents: a bare plugin object, an APISIX route
+//! JSON, a `{"plugins": …}` wrapper, or a config-sync YAML (`version: "1"`,
+//! `routes:`), as accepted by `ai-proxy check` and `ai-proxy serve`.
+
+use serde_json::{Map, Value};
+
+use super::error::{ConfigError, ConfigErrorKind, ConfigErrors, join};
+use super::model::{AiProxyConfig, AiProxyMultiConfig};
+use super::parse::{self, Validator};
+use super::vars::Vars;
+
+/// Plugin name of the single-provider plugin.
+pub const AI_PROXY: &str = "ai-proxy";
+/// Plugin name of the multi-instance plugin.
+pub const AI_PROXY_MULTI: &str = "ai-proxy-multi";
+
+/// Either plugin's configuration.
+// Built once per route at load time; boxing would only add noise to matches.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum PluginConfig {
+    /// An `ai-proxy` plugin.
+    AiProxy(AiProxyConfig),
+    /// An `ai-proxy-multi` plugin.
+    AiProxyMulti(AiProxyMultiConfig),
+}
+
+impl PluginConfig {
+    /// The APISIX plugin name.
+    pub fn plugin_name(&self) -> &'static str {
+        match self {
+            PluginConfig::AiProxy(_) => AI_PROXY,
+            PluginConfig::AiProxyMulti(_) => AI_PROXY_MULTI,
+        }
+    }
+
+    /// Parses a bare plugin object, telling the two plugins apart by their
+    /// fields (`instances` → `ai-proxy-multi`, else `ai-proxy`).
+    pub fn from_json(text: &str) -> Result<Self, ConfigErrors> {
+        let value = parse_json(text)?;
+        plugin_from_value(&value, "")
+    }
+}
+
+/// Which shape a [`Document`] had.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DocumentForm {
+    /// A bare `ai-proxy` / `ai-proxy-multi` object.
+    Plugin,
+    /// `{"plugins": {...}}` without route fields.
+    PluginsWrapper,
+    /// An APISIX route object (`uri`, `methods`, `plugins`, …).
+    Route,
+    /// A JSON array of route objects.
+    RouteList,
+    /// An APISIX config-sync document (`version: "1"`, `routes:`).
+    ConfigSync,
+}
+
+/// One route carrying an AI plugin.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct RouteConfig {
+    /// `id`, when given (a string or an integer, kept as text).
+    pub id: Option<String>,
+    /// `uri` and `uris`: exact paths, or prefixes ending in `/*`. Empty
+    /// means every path (bare plugin documents).
+    pub uris: Vec<String>,
+    /// `methods` (upper case); empty means every method.
+    pub methods: Vec<String>,
+    /// `vars`: APISIX match conditions (`[["post_arg.model", "==", "gpt-4"]]`),
+    /// compiled.
+    pub vars: Option<Vars>,
+    /// The AI plugin of this route.
+    pub plugin: PluginConfig,
+    /// JSON path of the plugin object in the document
+    /// (`routes[0].plugins.ai-proxy`; empty for a bare plugin).
+    pub plugin_path: String,
+}
+
+/// A parsed, validated configuration document.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Document {
+    /// The document's shape.
+    pub form: DocumentForm,
+    /// Every route that has an AI plugin, in document order (one route
+    /// without `uri` for the plugin and wrapper forms).
+    pub routes: Vec<RouteConfig>,
+}
+
+impl Document {
+    /// Parses JSON or (feature `yaml`) YAML text: JSON when the first
+    /// non-blank character is `{` or `[`, YAML otherwise. Collects every
+    /// problem of every route, each with its full JSON path.
+    pub fn parse(text: &str) -> Result<Self, ConfigErrors> {
+        let trimmed = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
+        let value = if trimmed.starts_with(['{', '[']) || trimmed.is_empty() {
+            parse_json(text)?
+        } else {
+            parse_yaml(text)?
+        };
+        Self::from_value(&value)
+    }
+
+    /// Validates an already-parsed document.
+    pub fn from_value(value: &Value) -> Result<Self, ConfigErrors> {
+        match value {
+            Value::Array(items) => {
+                let routes = routes(items, "")?;
+                Ok(Self {
+                    form: DocumentForm::RouteList,
+                    routes,
+                })
+            }
+            Value::Object(map) if map.contains_key("routes") || map.contains_key("version") => {
+                config_sync(map).map(|routes| Self {
+                    form: DocumentForm::ConfigSync,
+                    routes,
+                })
+            }
+            Value::Object(map) if map.contains_key("plugins") => {
+                let form = if map.len() == 1 {
+                    DocumentForm::PluginsWrapper
+                } else {
+                    DocumentForm::Route
+                };
+                let route = route(map, "")?;
+                Ok(Self {
+                    form,
+                    routes: vec![route],
+                })
+            }
+            Value::Object(_) => {
+                let plugin = plugin_from_value(value, "")?;
+                Ok(Self {
+                    form: DocumentForm::Plugin,
+                    routes: vec![RouteConfig {
+                        id: None,
+                        uris: Vec::new(),
+                        methods: Vec::new(),
+                        vars: None,
+                        plugin,
+                        plugin_path: String::new(),
+                    }],
+                })
+            }
+            _ => Err(ConfigError::new(
+                "",
+                ConfigErrorKind::Type,
+                "expected a JSON object: an ai-proxy / ai-proxy-multi plugin, a route with `plugins`, \
+                 or a config-sync document with `routes`",
+            )
+            .into()),
+        }
+    }
+}
+
+/// Parses JSON text, turning a syntax error into a located [`ConfigError`].
+pub(crate) fn parse_json(text: &str) -> Result<Value, ConfigErrors> {
+    serde_json::from_str(text).map_err(|e| {
+        ConfigError::new(
+            "",
+            ConfigErrorKind::Syntax {
+                line: e.line(),
+                column: e.column(),
+            },
+            format!("invalid JSON: {}", strip_position(&e.to_string())),
+        )
+        .into()
+    })
+}
+
+/// serde_json appends " at line L column C"; the kind already says it.
+fn strip_position(message: &str) -> &str {
+    message
+        .rfind(" at line ")
+        .and_then(|i| message.get(..i))
+        .unwrap_or(message)
+}
+
+#[cfg(feature = "yaml")]
+fn parse_yaml(text: &str) -> Result<Value, ConfigErrors> {
+    serde_norway::from_str::<Value>(text).map_err(|e| {
+        let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+        let message = e.to_string();
+        let message = message
+            .rfind(" at line ")
+            .and_then(|i| message.get(..i))
+            .unwrap_or(&message);
+        ConfigError::new(
+            "",
+            ConfigErrorKind::Syntax { line, column },
+            format!("invalid YAML: {message}"),
+        )
+        .into()
+    })
+}
+
+#[cfg(not(feature = "yaml"))]
+fn parse_yaml(_text: &str) -> Result<Value, ConfigErrors> {
+    Err(ConfigError::new(
+        "",
+        ConfigErrorKind::Unsupported,
+        "not JSON, and YAML support is off (enable feature `yaml` of ai-proxy-core)",
+    )
+    .into())
+}
+
+/// Validates a bare plugin object, choosing the plugin by its fields.
+pub(crate) fn plugin_from_value(value: &Value, path: &str) -> Result<PluginConfig, ConfigErrors> {
+    let Value::Object(map) = value else {
+        return Err(ConfigError::new(
+            path,
+            ConfigErrorKind::Type,
+            "must be an object (an ai-proxy or ai-proxy-multi plugin configuration)",
+        )
+        .into());
+    };
+    if map.contains_key("instances") {
+        named_plugin(AI_PROXY_MULTI, value, path)
+    } else if map.contains_key("provider") {
+        named_plugin(AI_PROXY, value, path)
+    } else {
+        Err(ConfigError::new(
+            path,
+            ConfigErrorKind::Missing,
+            "neither `provider` (ai-proxy) nor `instances` (ai-proxy-multi) is set",
+        )
+        .into())
+    }
+}
+
+/// Validates `value` as the plugin called `name`, prefixing every error
+/// path with `path`.
+fn named_plugin(name: &str, value: &Value, path: &str) -> Result<PluginConfig, ConfigErrors> {
+    let mut v = Validator::default();
+    let plugin = if name == AI_PROXY_MULTI {
+        parse::ai_proxy_multi(value, &mut v).map(PluginConfig::AiProxyMulti)
+    } else {
+        parse::ai_proxy(value, &mut v).map(PluginConfig::AiProxy)
+    };
+    match plugin {
+        Some(plugin) if v.errors.is_empty() => Ok(plugin),
+        _ => Err(ConfigErrors::new(
+            v.errors.into_iter().map(|e| e.prefixed(path)).collect(),
+        )),
+    }
+}
+
+fn config_sync(map: &Map<String, Value>) -> Result<Vec<RouteConfig>, ConfigErrors> {
+    let mut errors = Vec::new();
+    match map.get("version") {
+        Some(Value::String(s)) if s == "1" => {}
+        Some(Value::Number(n)) if n.as_u64() == Some(1) => {}
+        Some(_) => errors.push(ConfigError::new(
+            "version",
+            ConfigErrorKind::Invalid,
+            "must be \"1\" (the only config-sync format version)",
+        )),
+        None => errors.push(ConfigError::new(
+            "version",
+            ConfigErrorKind::Missing,
+            "is required: version: \"1\"",
+        )),
+    }
+    let routes = match map.get("routes") {
+        Some(Value::Array(items)) => match routes(items, "routes") {
+            Ok(r) => r,
+            Err(e) => {
+                errors.extend(e);
+                Vec::new()
+            }
+        },
+        Some(_) => {
+            errors.push(ConfigError::new(
+                "routes",
+                ConfigErrorKind::Type,
+                "must be a list of routes",
+            ));
+            Vec::new()
+        }
+        None => {
+            errors.push(ConfigError::new(
+                "routes",
+                ConfigErrorKind::Missing,
+                "is required: a list of routes",
+            ));
+            Vec::new()
+        }
+    };
+    if errors.is_empty() {
+        Ok(routes)
+    } else {
+        Err(ConfigErrors::new(errors))
+    }
+}
+
+/// Every route of a list that has an AI plugin; routes without one are
+/// skipped, but a list with none at all is an error.
+fn routes(items: &[Value], path: &str) -> Result<Vec<RouteConfig>, ConfigErrors> {
+    let mut errors = Vec::new();
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let p = format!("{path}[{i}]");
+        let Value::Object(map) = item else {
+            errors.push(ConfigError::new(
+                p,
+                ConfigErrorKind::Type,
+                "must be a route object",
+            ));
+            continue;
+        };
+        let has_ai = map
+            .get("plugins")
+            .and_then(Value::as_object)
+            .is_some_and(|p| p.contains_key(AI_PROXY) || p.contains_key(AI_PROXY_MULTI));
+        if !has_ai && map.get("plugins").is_none_or(Value::is_object) {
+            continue;
+        }
+        match route(map, &p) {
+            Ok(r) => out.push(r),
+            Err(e) => errors.extend(e),
+        }
+    }
+    if errors.is_empty() && out.is_empty() {
+        errors.push(ConfigError::new(
+            path,
+            ConfigErrorKind::Missing,
+            "no route has an ai-proxy or ai-proxy-multi plugin",
+        ));
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(ConfigErrors::new(errors))
+    }
+}
+
+const METHODS: &[&str] = &[
+    "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE", "PURGE",
+];
+
+fn route(map: &Map<String, Value>, path: &str) -> Result<RouteConfig, ConfigErrors> {
+    let mut errors = Vec::new();
+    let mut err = |p: String, kind, m: &str| errors.push(ConfigError::new(p, kind, m));
+
+    let id = match map.get("id") {
+        None => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(_) => {
+            err(
+                join(path, "id"),
+                ConfigErrorKind::Type,
+                "must be a string or an integer",
+            );
+            None
+        }
+    };
+    let mut uris = Vec::new();
+    match map.get("uri") {
+        None => {}
+        Some(Value::String(s)) if s.starts_with('/') => uris.push(s.clone()),
+        Some(_) => err(
+            join(path, "uri"),
+            ConfigErrorKind::Invalid,
+            "must be a path starting with `/` (`/*` suffix for a prefix match)",
+        ),
+    }
+    match map.get("uris") {
+        None => {}
+        Some(Value::Array(items)) => {
+            for (i, u) in items.iter().enumerate() {
+                match u {
+                    Value::String(s) if s.starts_with('/') => uris.push(s.clone()),
+                    _ => err(
+                        format!("{}[{i}]", join(path, "uris")),
+                        ConfigErrorKind::Invalid,
+                        "must be a path starting with `/`",
+                    ),
+                }
+            }
+        }
+        Some(_) => err(
+            join(path, "uris"),
+            ConfigErrorKind::Type,
+            "must be an array of paths",
+        ),
+    }
+    let mut methods = Vec::new();
+    match map.get("methods") {
+        None => {}
+        Some(Value::Array(items)) => {
+            for (i, m) in items.iter().enumerate() {
+                match m.as_str() {
+                    Some(s) if METHODS.contains(&s) => methods.push(s.to_owned()),
+                    _ => err(
+                        format!("{}[{i}]", join(path, "methods")),
+                        ConfigErrorKind::Invalid,
+                        "must be an upper-case HTTP method (GET, POST, PUT, DELETE, PATCH, HEAD, OPTIONS, …)",
+                    ),
+                }
+            }
+        }
+        Some(_) => err(
+            join(path, "methods"),
+            ConfigErrorKind::Type,
+            "must be an array of methods",
+        ),
+    }
+    let vars = match map.get("vars").map(Vars::compile) {
+        None => None,
+        Some(Ok(vars)) => Some(vars),
+        Some(Err(e)) => {
+            errors.push(ConfigError::new(
+                format!("{}{}", join(path, "vars"), e.path),
+                ConfigErrorKind::Invalid,
+                e.message,
+            ));
+            None
+        }
+    };
+    let plugins_path = join(path, "plugins");
+    let plugin = match map.get("plugins") {
+        Some(Value::Object(plugins)) => {
+            let single = plugins.get(AI_PROXY);
+            let multi = plugins.get(AI_PROXY_MULTI);
+            match (single, multi) {
+                (Some(_), Some(_)) => {
+                    errors.push(ConfigError::new(
+                        plugins_path.clone(),
+                        ConfigErrorKind::Invalid,
+                        "has both ai-proxy and ai-proxy-multi; use one (ai-proxy-multi runs first and the other is dead config)",
+                    ));
+                    None
+                }
+                (Some(p), None) => Some((AI_PROXY, p)),
+                (None, Some(p)) => Some((AI_PROXY_MULTI, p)),
+                (None, None) => {
+                    errors.push(ConfigError::new(
+                        plugins_path.clone(),
+                        ConfigErrorKind::Missing,
+                        "has neither ai-proxy nor ai-proxy-multi",
+                    ));
+                    None
+                }
+            }
+        }
+        Some(_) => {
+            errors.push(ConfigError::new(
+                plugins_path.clone(),
+                ConfigErrorKind::Type,
+                "must be an object of plugin name → configuration",
+            ));
+            None
+        }
+        None => {
+            errors.push(ConfigError::new(
+                plugins_path.clone(),
+                ConfigErrorKind::Missing,
+                "is required",
+            ));
+            None
+        }
+    };
+    let plugin_path = plugin.map(|(name, _)| join(&plugins_path, name));
+    let plugin = plugin.and_then(|(name, value)| {
+        let p = join(&plugins_path, name);
+        named_plugin(name, value, &p)
+            .map_err(|e| errors.extend(e))
+            .ok()
+    });
+    match (plugin, plugin_path) {
+        (Some(plugin), Some(plugin_path)) if errors.is_empty() => Ok(RouteConfig {
+            id,
+            uris,
+            methods,
+            vars,
+            plugin,
+            plugin_path,
+        }),
+        _ => Err(ConfigErrors::new(errors)),
+    }
+}

@@ -1,0 +1,683 @@
+//! [`Exchange`]: observing one upstream response — passthrough or
+//! translated — and reporting [`Metrics`].
+//!
+//! The exchange is a sans-IO state machine: the caller feeds the response
+//! head, body chunks and end of body, each with the caller's `now`, and
+//! sends what comes back to the client. Streaming is decided by the
+//! response `Content-Type` (`text/event-stream`), as in APISIX.
+//!
+//! One module per protocol reads usage, model, text and completion
+//! (`openai_chat`, `openai_responses`, `anthropic`, `gemini`,
+//! `embeddings`); [`Observer`] drives them and is usable on its own.
+
+mod anthropic;
+mod embeddings;
+mod gemini;
+mod json;
+mod observe;
+mod openai_chat;
+mod openai_responses;
+
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+
+use crate::context::RequestContext;
+use crate::metrics::Metrics;
+use crate::sse::{SseDecoder, SseError};
+use crate::translate::{ResponseTranslator, TranslateError};
+
+pub use observe::{Observation, Observer};
+
+/// The most body bytes kept to read usage from a non-streaming response
+/// (and to hold a body a translator needs whole) when `max_response_bytes`
+/// does not bound it: 64 MiB.
+pub const DEFAULT_MAX_BUFFERED_BODY: usize = 64 * 1024 * 1024;
+
+/// Why an exchange stopped. `truncated()` says whether the client already
+/// received output: then the gateway just ends the response; otherwise it
+/// answers [`status`](Self::status) with [`client_body`](Self::client_body).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExchangeError {
+    /// The response grew past `max_response_bytes` (APISIX: 502).
+    #[error(
+        "max_response_bytes exceeded: the upstream response is larger than {limit} bytes; \
+         raise max_response_bytes or ask for shorter output"
+    )]
+    ResponseTooLarge {
+        /// The limit, in bytes.
+        limit: u64,
+        /// Output had already been sent.
+        truncated: bool,
+    },
+    /// The stream ran past `max_stream_duration_ms` (APISIX: 504).
+    #[error(
+        "max_stream_duration_ms exceeded: the upstream stream ran longer than {limit_ms} ms; \
+         raise max_stream_duration_ms or ask for shorter output"
+    )]
+    StreamDurationExceeded {
+        /// The limit, in milliseconds.
+        limit_ms: u64,
+        /// Output had already been sent.
+        truncated: bool,
+    },
+    /// A body to translate is larger than the buffer allowed for it.
+    #[error(
+        "upstream response larger than {limit} bytes cannot be translated; set \
+         max_response_bytes to bound it or stream the request"
+    )]
+    BodyTooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// The translator rejected the upstream response.
+    #[error("{source}")]
+    Translate {
+        /// The translator's error.
+        source: TranslateError,
+        /// Output had already been sent.
+        truncated: bool,
+    },
+    /// The upstream stream could not be decoded for translation.
+    #[error("{source}")]
+    Sse {
+        /// The decoder's error.
+        source: SseError,
+        /// Output had already been sent.
+        truncated: bool,
+    },
+    /// A method was called out of order (a bug in the caller).
+    #[error("exchange misuse: {0}")]
+    Misuse(&'static str),
+}
+
+impl ExchangeError {
+    /// The HTTP status a gateway answers with (when nothing was sent yet).
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ExchangeError::ResponseTooLarge { .. }
+            | ExchangeError::BodyTooLarge { .. }
+            | ExchangeError::Sse { .. } => StatusCode::BAD_GATEWAY,
+            ExchangeError::StreamDurationExceeded { .. } => StatusCode::GATEWAY_TIMEOUT,
+            ExchangeError::Translate { source, .. } => source.status(),
+            ExchangeError::Misuse(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Whether output already reached the client (the response can only be
+    /// cut short, not replaced by an error status).
+    pub fn truncated(&self) -> bool {
+        match self {
+            ExchangeError::ResponseTooLarge { truncated, .. }
+            | ExchangeError::StreamDurationExceeded { truncated, .. }
+            | ExchangeError::Translate { truncated, .. }
+            | ExchangeError::Sse { truncated, .. } => *truncated,
+            ExchangeError::BodyTooLarge { .. } | ExchangeError::Misuse(_) => false,
+        }
+    }
+
+    /// The response body APISIX sends for this error (plain text).
+    pub fn client_body(&self) -> String {
+        match self {
+            ExchangeError::ResponseTooLarge { .. } => "max_response_bytes exceeded".to_owned(),
+            ExchangeError::StreamDurationExceeded { .. } => {
+                "max_stream_duration_ms exceeded".to_owned()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+/// How to answer the client, decided from the upstream response head.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+#[non_exhaustive]
+pub struct ResponseHead {
+    /// The status to send (always the upstream's).
+    pub status: StatusCode,
+    /// Whether the response streams (upstream `Content-Type` is
+    /// `text/event-stream`).
+    pub streaming: bool,
+    /// `Content-Type` replacing the upstream's when the body is translated.
+    pub content_type: Option<HeaderValue>,
+    /// The body sent differs from the upstream's (translated): drop the
+    /// upstream `Content-Length`.
+    pub rewritten: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Head,
+    Body,
+    Ended,
+}
+
+/// One upstream attempt's response, observed.
+///
+/// Calling contract:
+/// 1. [`on_head`](Self::on_head) once with the upstream status and headers;
+///    it says whether the response streams and how to answer the client.
+/// 2. [`on_body`](Self::on_body) for every body chunk, in order; send the
+///    returned bytes (possibly empty) to the client. For a stream, arm a
+///    timer at [`poll_timeout`](Self::poll_timeout) and call
+///    [`on_timeout`](Self::on_timeout) when it fires.
+/// 3. [`on_eof`](Self::on_eof) at the end of the body; send what it returns.
+/// 4. [`finish`](Self::finish) (also after an error or a client
+///    disconnect) for the [`Metrics`].
+///
+/// An [`ExchangeError`] from steps 1–3 is sticky: stop reading the
+/// upstream; if [`ExchangeError::truncated`] end the client response,
+/// otherwise answer its status and body. Limits are hard: a chunk that
+/// would exceed `max_response_bytes`, or arrives after
+/// `max_stream_duration_ms`, is not forwarded (APISIX forwards that one
+/// chunk, then cuts).
+///
+/// Without a translator, bytes pass through unchanged, chunk for chunk
+/// (the same `Bytes`, no copy); usage, model, first-token time and
+/// completion are read on the side in O(1) memory per stream (only the
+/// partial event is buffered). A non-streaming body is held back until its
+/// end only when `max_response_bytes` is set and `Content-Length` is absent
+/// (so an oversized body can still become a 502), or when it is translated.
+/// Upstream 429 and 5xx responses are forwarded untouched (APISIX's error
+/// path). Usage is always read from the upstream's protocol.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use ai_proxy_core::context::RequestContext;
+/// use ai_proxy_core::exchange::Exchange;
+/// use ai_proxy_core::Protocol;
+/// use bytes::Bytes;
+/// use http::{HeaderMap, HeaderValue, StatusCode, header};
+///
+/// let start = Instant::now();
+/// let ctx = RequestContext::new(Protocol::OpenAiChat, Protocol::OpenAiChat, start);
+/// let mut exchange = Exchange::new(ctx, None);
+/// let mut headers = HeaderMap::new();
+/// headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+/// let head = exchange.on_head(StatusCode::OK, &headers, start).unwrap();
+/// assert!(head.streaming);
+/// let chunk = Bytes::from_static(
+///     b"data: {\"model\":\"gpt-4o\",\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2}}\n\ndata: [DONE]\n\n",
+/// );
+/// let out = exchange.on_body(chunk.clone(), start + Duration::from_millis(40)).unwrap();
+/// assert_eq!(out, chunk); // passthrough: the same bytes
+/// let _ = exchange.on_eof(start + Duration::from_millis(50)).unwrap();
+/// let metrics = exchange.finish(start + Duration::from_millis(50));
+/// assert_eq!(metrics.var("llm_total_tokens").as_deref(), Some("7"));
+/// assert_eq!(metrics.var("llm_time_to_first_token").as_deref(), Some("40"));
+/// assert_eq!(metrics.var("llm_model").as_deref(), Some("gpt-4o"));
+/// ```
+#[derive(Debug)]
+pub struct Exchange {
+    ctx: RequestContext,
+    translator: Option<Box<dyn ResponseTranslator>>,
+    observer: Observer,
+    decoder: SseDecoder,
+    phase: Phase,
+    status: Option<StatusCode>,
+    streaming: bool,
+    error_path: bool,
+    translating: bool,
+    hold_body: bool,
+    body: Vec<Bytes>,
+    body_len: usize,
+    body_overflow: bool,
+    received: u64,
+    sent: u64,
+    first_byte_at: Option<Instant>,
+    first_content_at: Option<Instant>,
+    body_end_at: Option<Instant>,
+    ended_at: Option<Instant>,
+    error: Option<ExchangeError>,
+    observe_error: Option<SseError>,
+    out: BytesMut,
+}
+
+impl Exchange {
+    /// An exchange for the attempt described by `ctx`; `translator` is the
+    /// adapter's response translator when request preparation converted
+    /// the request (`None`: passthrough).
+    ///
+    /// Text is collected (every event parsed) when `ctx.logging.payloads`
+    /// is on; otherwise the fast path reads only what usage needs.
+    pub fn new(ctx: RequestContext, translator: Option<Box<dyn ResponseTranslator>>) -> Self {
+        let observer = Observer::new(ctx.target_protocol, ctx.logging.payloads);
+        Self {
+            ctx,
+            translator,
+            observer,
+            decoder: SseDecoder::new(),
+            phase: Phase::Head,
+            status: None,
+            streaming: false,
+            error_path: false,
+            translating: false,
+            hold_body: false,
+            body: Vec::new(),
+            body_len: 0,
+            body_overflow: false,
+            received: 0,
+            sent: 0,
+            first_byte_at: None,
+            first_content_at: None,
+            body_end_at: None,
+            ended_at: None,
+            error: None,
+            observe_error: None,
+            out: BytesMut::new(),
+        }
+    }
+
+    /// Replaces the SSE decoder (e.g. one with a different event cap).
+    pub fn with_decoder(mut self, decoder: SseDecoder) -> Self {
+        self.decoder = decoder;
+        self
+    }
+
+    /// The request context this exchange observes.
+    pub fn context(&self) -> &RequestContext {
+        &self.ctx
+    }
+
+    /// Whether the response streams (known after `on_head`).
+    pub fn is_streaming(&self) -> bool {
+        self.streaming
+    }
+
+    /// What has been observed so far.
+    pub fn observation(&self) -> &Observation {
+        self.observer.observation()
+    }
+
+    /// Body bytes received from the upstream so far.
+    pub fn bytes_received(&self) -> u64 {
+        self.received
+    }
+
+    /// Body bytes handed out for the client so far.
+    pub fn bytes_sent(&self) -> u64 {
+        self.sent
+    }
+
+    /// Why observation of a passthrough stream stopped early (an event
+    /// over the decoder's cap); bytes kept flowing.
+    pub fn observe_error(&self) -> Option<&SseError> {
+        self.observe_error.as_ref()
+    }
+
+    /// Takes the upstream response head.
+    pub fn on_head(
+        &mut self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        now: Instant,
+    ) -> Result<ResponseHead, ExchangeError> {
+        self.check()?;
+        if self.phase != Phase::Head {
+            return Err(ExchangeError::Misuse("on_head called twice"));
+        }
+        self.phase = Phase::Body;
+        self.status = Some(status);
+        self.streaming = headers
+            .get_all(header::CONTENT_TYPE)
+            .iter()
+            .any(|v| contains_ignore_case(v.as_bytes(), b"text/event-stream"));
+        self.error_path = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
+        self.translating = self.translator.is_some() && !self.error_path;
+        if !self.streaming && !self.error_path {
+            if let Some(limit) = self.ctx.limits.max_response_bytes {
+                let length = headers
+                    .get(header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok());
+                match length {
+                    Some(length) if length > limit => {
+                        tracing::warn!(
+                            "aborting AI response: Content-Length {length} exceeds \
+                             max_response_bytes {limit}"
+                        );
+                        return Err(self.fail(
+                            ExchangeError::ResponseTooLarge {
+                                limit,
+                                truncated: false,
+                            },
+                            now,
+                        ));
+                    }
+                    Some(_) => {}
+                    None => self.hold_body = true,
+                }
+            }
+            if self.translating {
+                self.hold_body = true;
+            }
+        }
+        let content_type = match &self.translator {
+            Some(translator) if self.translating => Some(HeaderValue::from_static(
+                translator.content_type(self.streaming),
+            )),
+            _ => None,
+        };
+        Ok(ResponseHead {
+            status,
+            streaming: self.streaming,
+            content_type,
+            rewritten: self.translating,
+        })
+    }
+
+    /// When the stream's `max_stream_duration_ms` deadline falls (for the
+    /// caller's timer).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.phase != Phase::Body || !self.streaming || self.error.is_some() {
+            return None;
+        }
+        self.deadline()
+    }
+
+    /// The timer armed from [`poll_timeout`](Self::poll_timeout) fired.
+    pub fn on_timeout(&mut self, now: Instant) -> Result<(), ExchangeError> {
+        self.check()?;
+        self.check_deadline(now)
+    }
+
+    /// Takes one body chunk; returns the bytes to send to the client now
+    /// (the same chunk for passthrough; possibly empty).
+    pub fn on_body(&mut self, chunk: Bytes, now: Instant) -> Result<Bytes, ExchangeError> {
+        self.check()?;
+        if self.phase != Phase::Body {
+            return Err(ExchangeError::Misuse(
+                "on_body called before on_head or after on_eof",
+            ));
+        }
+        if chunk.is_empty() {
+            return Ok(Bytes::new());
+        }
+        if !self.error_path {
+            self.check_deadline(now)?;
+            if let Some(limit) = self.ctx.limits.max_response_bytes
+                && self.received.saturating_add(chunk.len() as u64) > limit
+            {
+                let truncated = self.sent > 0;
+                tracing::warn!(
+                    "aborting AI {}: max_response_bytes exceeded; bytes={} duration_ms={}",
+                    if self.streaming { "stream" } else { "response" },
+                    self.received,
+                    millis(now.saturating_duration_since(self.ctx.started)),
+                );
+                return Err(self.fail(ExchangeError::ResponseTooLarge { limit, truncated }, now));
+            }
+        }
+        self.received = self.received.saturating_add(chunk.len() as u64);
+        self.first_byte_at.get_or_insert(now);
+        let output = if self.streaming && !self.error_path {
+            self.stream_chunk(chunk, now)?
+        } else {
+            self.body_chunk(chunk, now)?
+        };
+        self.sent = self.sent.saturating_add(output.len() as u64);
+        Ok(output)
+    }
+
+    /// The body ended; returns the last bytes to send (a held or
+    /// translated body, a translator's closing events).
+    pub fn on_eof(&mut self, now: Instant) -> Result<Bytes, ExchangeError> {
+        self.check()?;
+        if self.phase != Phase::Body {
+            return Err(ExchangeError::Misuse(
+                "on_eof called before on_head or twice",
+            ));
+        }
+        self.phase = Phase::Ended;
+        self.ended_at = Some(now);
+        let output = if self.streaming && !self.error_path {
+            self.end_stream(now)?
+        } else {
+            self.end_body(now)?
+        };
+        self.sent = self.sent.saturating_add(output.len() as u64);
+        Ok(output)
+    }
+
+    /// The metrics of this exchange (`now`: when the client response ended).
+    pub fn finish(self, now: Instant) -> Metrics {
+        let started = self.ctx.started;
+        let since = |t: Instant| t.saturating_duration_since(started);
+        let ended = self.ended_at.unwrap_or(now);
+        let time_to_first_token = if self.streaming && !self.error_path {
+            self.first_byte_at.map(since)
+        } else {
+            self.body_end_at.map(since)
+        };
+        let upstream_response_time = if self.status.is_some() {
+            Some(if self.streaming && !self.error_path {
+                since(ended)
+            } else {
+                self.body_end_at.map_or_else(|| since(ended), since)
+            })
+        } else {
+            None
+        };
+        let metrics = Metrics::from_exchange(
+            self.ctx,
+            self.observer.into_observation(),
+            crate::metrics::Timings {
+                time_to_first_token,
+                time_to_first_content: self.first_content_at.map(since),
+                upstream_response_time,
+                duration: since(now),
+            },
+            crate::metrics::Transfer {
+                upstream_status: self.status,
+                streaming: self.streaming,
+                bytes_received: self.received,
+                bytes_sent: self.sent,
+                completed: self.phase == Phase::Ended && self.error.is_none(),
+                error: self.error,
+            },
+        );
+        metrics.log();
+        metrics
+    }
+
+    fn check(&self) -> Result<(), ExchangeError> {
+        match &self.error {
+            Some(error) => Err(error.clone()),
+            None => Ok(()),
+        }
+    }
+
+    fn fail(&mut self, error: ExchangeError, now: Instant) -> ExchangeError {
+        self.ended_at.get_or_insert(now);
+        self.error = Some(error.clone());
+        error
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        let ms = self.ctx.limits.max_stream_duration_ms?;
+        self.ctx.started.checked_add(Duration::from_millis(ms))
+    }
+
+    fn check_deadline(&mut self, now: Instant) -> Result<(), ExchangeError> {
+        if !self.streaming || self.error_path {
+            return Ok(());
+        }
+        let (Some(deadline), Some(limit_ms)) =
+            (self.deadline(), self.ctx.limits.max_stream_duration_ms)
+        else {
+            return Ok(());
+        };
+        if now <= deadline {
+            return Ok(());
+        }
+        tracing::warn!(
+            "aborting AI stream: max_stream_duration_ms exceeded; bytes={} duration_ms={}",
+            self.received,
+            millis(now.saturating_duration_since(self.ctx.started)),
+        );
+        let truncated = self.sent > 0;
+        Err(self.fail(
+            ExchangeError::StreamDurationExceeded {
+                limit_ms,
+                truncated,
+            },
+            now,
+        ))
+    }
+
+    fn stream_chunk(&mut self, chunk: Bytes, now: Instant) -> Result<Bytes, ExchangeError> {
+        if !self.translating {
+            if self.observe_error.is_none() {
+                self.decoder.feed(chunk.clone());
+                if let Err(error) = self.drain_events(now) {
+                    tracing::warn!("stopped observing the AI stream: {error}");
+                    self.observe_error = Some(error);
+                }
+            }
+            return Ok(chunk);
+        }
+        self.decoder.feed(chunk);
+        loop {
+            let event = match self.decoder.poll_event() {
+                Ok(Some(event)) => event,
+                Ok(None) => break,
+                Err(source) => {
+                    let truncated = self.sent > 0;
+                    return Err(self.fail(ExchangeError::Sse { source, truncated }, now));
+                }
+            };
+            if self.observer.on_event(&event) {
+                self.first_content_at.get_or_insert(now);
+            }
+            let result = match &mut self.translator {
+                Some(translator) => {
+                    translator.translate_event(event.event_type(), &event.data(), &mut self.out)
+                }
+                None => Ok(()),
+            };
+            if let Err(source) = result {
+                let truncated = self.sent > 0 || !self.out.is_empty();
+                self.out.clear();
+                return Err(self.fail(ExchangeError::Translate { source, truncated }, now));
+            }
+        }
+        Ok(self.out.split().freeze())
+    }
+
+    fn drain_events(&mut self, now: Instant) -> Result<(), SseError> {
+        while let Some(event) = self.decoder.poll_event()? {
+            if self.observer.on_event(&event) {
+                self.first_content_at.get_or_insert(now);
+            }
+        }
+        Ok(())
+    }
+
+    fn body_chunk(&mut self, chunk: Bytes, now: Instant) -> Result<Bytes, ExchangeError> {
+        let cap = self
+            .ctx
+            .limits
+            .max_response_bytes
+            .and_then(|limit| usize::try_from(limit).ok())
+            .unwrap_or(DEFAULT_MAX_BUFFERED_BODY)
+            .max(DEFAULT_MAX_BUFFERED_BODY);
+        if !self.body_overflow {
+            if self.body_len.saturating_add(chunk.len()) > cap {
+                if self.hold_body {
+                    return Err(self.fail(ExchangeError::BodyTooLarge { limit: cap }, now));
+                }
+                // Too big to read usage from; keep forwarding.
+                self.body_overflow = true;
+                self.body = Vec::new();
+            } else {
+                self.body_len += chunk.len();
+                self.body.push(chunk.clone());
+            }
+        }
+        Ok(if self.hold_body { Bytes::new() } else { chunk })
+    }
+
+    fn end_stream(&mut self, now: Instant) -> Result<Bytes, ExchangeError> {
+        if !self.translating {
+            if self.observe_error.is_none() {
+                let _ = self.decoder.finish();
+            }
+            return Ok(Bytes::new());
+        }
+        if let Err(source) = self.decoder.finish() {
+            let truncated = self.sent > 0;
+            return Err(self.fail(ExchangeError::Sse { source, truncated }, now));
+        }
+        let result = match &mut self.translator {
+            Some(translator) => translator.finish(&mut self.out),
+            None => Ok(()),
+        };
+        if let Err(source) = result {
+            let truncated = self.sent > 0;
+            self.out.clear();
+            return Err(self.fail(ExchangeError::Translate { source, truncated }, now));
+        }
+        if self.sent == 0 && self.out.is_empty() {
+            return Err(self.fail(
+                ExchangeError::Translate {
+                    source: TranslateError::EmptyStream,
+                    truncated: false,
+                },
+                now,
+            ));
+        }
+        Ok(self.out.split().freeze())
+    }
+
+    fn end_body(&mut self, now: Instant) -> Result<Bytes, ExchangeError> {
+        self.body_end_at = Some(now);
+        let body = match self.body.as_slice() {
+            [one] => one.clone(),
+            chunks => {
+                let mut joined = BytesMut::with_capacity(self.body_len);
+                for chunk in chunks {
+                    joined.extend_from_slice(chunk);
+                }
+                joined.freeze()
+            }
+        };
+        self.body = Vec::new();
+        if !self.body_overflow && !body.is_empty() {
+            self.observer.on_body(&body);
+        }
+        if !self.hold_body {
+            return Ok(Bytes::new());
+        }
+        if !self.translating {
+            return Ok(body);
+        }
+        let status = self.status.unwrap_or(StatusCode::OK);
+        let result = match &mut self.translator {
+            Some(translator) => translator.translate_body(status, &body, &mut self.out),
+            None => Ok(()),
+        };
+        if let Err(source) = result {
+            self.out.clear();
+            return Err(self.fail(
+                ExchangeError::Translate {
+                    source,
+                    truncated: false,
+                },
+                now,
+            ));
+        }
+        Ok(self.out.split().freeze())
+    }
+}
+
+fn contains_ignore_case(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window.eq_ignore_ascii_case(needle))
+}
+
+pub(crate) fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,310 @@
+//! [`Metrics`]: what one exchange reports, under APISIX's access-log
+//! variable names and as OpenTelemetry GenAI attributes.
+
+use std::time::Duration;
+
+use http::StatusCode;
+
+use crate::context::RequestContext;
+use crate::exchange::{ExchangeError, Observation, millis};
+use crate::protocol::{Protocol, RequestType};
+use crate::provider::Provider;
+use crate::usage::Usage;
+
+/// Every APISIX variable [`Metrics::vars`] reports, in spec order, with the
+/// default the nginx template gives it.
+pub const APISIX_VARS: [(&str, &str); 16] = [
+    ("request_type", "traditional_http"),
+    ("request_llm_model", ""),
+    ("llm_time_to_first_token", "0"),
+    ("llm_model", ""),
+    ("llm_prompt_tokens", "0"),
+    ("llm_completion_tokens", "0"),
+    ("llm_total_tokens", "0"),
+    ("llm_stream", "false"),
+    ("llm_has_tool_calls", "false"),
+    ("llm_tool_count", "0"),
+    ("llm_end_user_id", ""),
+    ("llm_cache_read_input_tokens", "0"),
+    ("llm_cache_creation_input_tokens", "0"),
+    ("llm_reasoning_tokens", "0"),
+    ("apisix_upstream_response_time", "0"),
+    ("llm_response_text", ""),
+];
+
+pub(crate) struct Timings {
+    pub time_to_first_token: Option<Duration>,
+    pub time_to_first_content: Option<Duration>,
+    pub upstream_response_time: Option<Duration>,
+    pub duration: Duration,
+}
+
+pub(crate) struct Transfer {
+    pub upstream_status: Option<StatusCode>,
+    pub streaming: bool,
+    pub bytes_received: u64,
+    pub bytes_sent: u64,
+    pub completed: bool,
+    pub error: Option<ExchangeError>,
+}
+
+/// An OpenTelemetry attribute value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AttributeValue {
+    /// A string.
+    String(String),
+    /// An integer.
+    Int(i64),
+    /// A boolean.
+    Bool(bool),
+}
+
+/// The outcome of one upstream attempt, from [`Exchange::finish`].
+///
+/// [`Exchange::finish`]: crate::exchange::Exchange::finish
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+#[non_exhaustive]
+pub struct Metrics {
+    /// `$request_type`.
+    pub request_type: RequestType,
+    /// What the client sent.
+    pub client_protocol: Protocol,
+    /// What the upstream spoke.
+    pub target_protocol: Protocol,
+    /// The provider called.
+    pub provider: Provider,
+    /// `picked_ai_instance_name`.
+    pub instance_name: String,
+    /// `$llm_stream`: the response streamed.
+    pub stream: bool,
+    /// `$request_llm_model`: the client body's model.
+    pub request_llm_model: Option<String>,
+    /// The model the response named, if any.
+    pub response_model: Option<String>,
+    /// `$llm_model`: the response's model, else the request's.
+    pub llm_model: Option<String>,
+    /// Token usage (`None`: the response carried none; the variables then
+    /// keep their `"0"` defaults).
+    pub usage: Option<Usage>,
+    /// `$llm_time_to_first_token`: first body chunk of a stream, or the
+    /// whole body of a non-streaming response.
+    pub time_to_first_token: Option<Duration>,
+    /// The first event carrying generated output (text, reasoning, a tool
+    /// call).
+    pub time_to_first_content: Option<Duration>,
+    /// `$apisix_upstream_response_time`: the whole body (stream: until its
+    /// end or abort).
+    pub upstream_response_time: Option<Duration>,
+    /// From the attempt's start to `finish(now)`.
+    pub duration: Duration,
+    /// The upstream status (`None`: no response head).
+    pub upstream_status: Option<StatusCode>,
+    /// Body bytes read from the upstream (`$upstream_response_length`).
+    pub bytes_received: u64,
+    /// Body bytes handed out for the client.
+    pub bytes_sent: u64,
+    /// Dispatched SSE events.
+    pub events: u64,
+    /// The response's own end marker was seen (`[DONE]`, `message_stop`,
+    /// `response.completed`, a finish reason).
+    pub done: bool,
+    /// `$llm_request_done`-like: the body was read to its end without error.
+    pub completed: bool,
+    /// `$llm_has_tool_calls`.
+    pub has_tool_calls: bool,
+    /// `$llm_tool_count`.
+    pub tool_count: usize,
+    /// `$llm_end_user_id`.
+    pub end_user_id: Option<String>,
+    /// `$llm_response_text` (with `logging.payloads`).
+    pub response_text: Option<String>,
+    /// Upstream error events or error bodies seen.
+    pub error_events: u64,
+    /// Events or bodies that were not the JSON they should be.
+    pub malformed_events: u64,
+    /// The last upstream error message.
+    pub upstream_error: Option<String>,
+    /// Why the exchange was cut short, if it was.
+    pub error: Option<ExchangeError>,
+}
+
+impl Metrics {
+    pub(crate) fn from_exchange(
+        ctx: RequestContext,
+        observation: Observation,
+        timings: Timings,
+        transfer: Transfer,
+    ) -> Self {
+        let llm_model = observation.model.clone().or(ctx.llm_model);
+        Self {
+            request_type: ctx.request_type,
+            client_protocol: ctx.client_protocol,
+            target_protocol: ctx.target_protocol,
+            provider: ctx.provider,
+            instance_name: ctx.instance_name,
+            stream: transfer.streaming,
+            request_llm_model: ctx.request_llm_model,
+            response_model: observation.model,
+            llm_model,
+            usage: observation.usage,
+            time_to_first_token: timings.time_to_first_token,
+            time_to_first_content: timings.time_to_first_content,
+            upstream_response_time: timings.upstream_response_time,
+            duration: timings.duration,
+            upstream_status: transfer.upstream_status,
+            bytes_received: transfer.bytes_received,
+            bytes_sent: transfer.bytes_sent,
+            events: observation.events,
+            done: observation.done,
+            completed: transfer.completed,
+            has_tool_calls: observation.has_tool_calls,
+            tool_count: ctx.tool_count,
+            end_user_id: ctx.end_user_id,
+            response_text: observation.text,
+            error_events: observation.error_events,
+            malformed_events: observation.malformed_events,
+            upstream_error: observation.last_error,
+            error: transfer.error,
+        }
+    }
+
+    /// The APISIX access-log variables, every name of [`APISIX_VARS`] in
+    /// that order, unknown values at their defaults (`"0"`, `""`,
+    /// `"false"`).
+    pub fn vars(&self) -> Vec<(&'static str, String)> {
+        APISIX_VARS
+            .iter()
+            .map(|(name, default)| {
+                (
+                    *name,
+                    self.var(name).unwrap_or_else(|| (*default).to_owned()),
+                )
+            })
+            .collect()
+    }
+
+    /// One APISIX variable by name (`None` for a name not in
+    /// [`APISIX_VARS`]).
+    pub fn var(&self, name: &str) -> Option<String> {
+        let usage = self.usage.unwrap_or_default();
+        let ms = |d: Option<Duration>| d.map_or(0, millis).to_string();
+        Some(match name {
+            "request_type" => self.request_type.as_str().to_owned(),
+            "request_llm_model" => self.request_llm_model.clone().unwrap_or_default(),
+            "llm_time_to_first_token" => ms(self.time_to_first_token),
+            "llm_model" => self.llm_model.clone().unwrap_or_default(),
+            "llm_prompt_tokens" => usage.prompt_tokens.to_string(),
+            "llm_completion_tokens" => usage.completion_tokens.to_string(),
+            "llm_total_tokens" => usage.total_tokens.to_string(),
+            "llm_stream" => self.stream.to_string(),
+            "llm_has_tool_calls" => self.has_tool_calls.to_string(),
+            "llm_tool_count" => self.tool_count.to_string(),
+            "llm_end_user_id" => self.end_user_id.clone().unwrap_or_default(),
+            "llm_cache_read_input_tokens" => usage.cache_read_input_tokens.to_string(),
+            "llm_cache_creation_input_tokens" => usage.cache_creation_input_tokens.to_string(),
+            "llm_reasoning_tokens" => usage.reasoning_tokens.to_string(),
+            "apisix_upstream_response_time" => ms(self.upstream_response_time),
+            "llm_response_text" => self.response_text.clone().unwrap_or_default(),
+            _ => return None,
+        })
+    }
+
+    /// OpenTelemetry GenAI semantic-convention attributes (`gen_ai.*`);
+    /// attributes whose value is unknown are left out.
+    pub fn otel_attributes(&self) -> Vec<(&'static str, AttributeValue)> {
+        let int = |n: u64| AttributeValue::Int(i64::try_from(n).unwrap_or(i64::MAX));
+        let mut attrs = Vec::new();
+        if let Some(operation) = operation_name(self.target_protocol) {
+            attrs.push((
+                "gen_ai.operation.name",
+                AttributeValue::String(operation.to_owned()),
+            ));
+        }
+        attrs.push((
+            "gen_ai.provider.name",
+            AttributeValue::String(provider_name(self.provider).to_owned()),
+        ));
+        if let Some(model) = &self.request_llm_model {
+            attrs.push((
+                "gen_ai.request.model",
+                AttributeValue::String(model.clone()),
+            ));
+        }
+        if let Some(model) = &self.response_model {
+            attrs.push((
+                "gen_ai.response.model",
+                AttributeValue::String(model.clone()),
+            ));
+        }
+        if let Some(usage) = &self.usage {
+            attrs.push(("gen_ai.usage.input_tokens", int(usage.prompt_tokens)));
+            attrs.push(("gen_ai.usage.output_tokens", int(usage.completion_tokens)));
+            attrs.push((
+                "gen_ai.usage.cache_read.input_tokens",
+                int(usage.cache_read_input_tokens),
+            ));
+            attrs.push((
+                "gen_ai.usage.cache_creation.input_tokens",
+                int(usage.cache_creation_input_tokens),
+            ));
+        }
+        if let Some(user) = &self.end_user_id {
+            attrs.push(("user.id", AttributeValue::String(user.clone())));
+        }
+        if let Some(status) = self.upstream_status {
+            attrs.push((
+                "http.response.status_code",
+                AttributeValue::Int(i64::from(status.as_u16())),
+            ));
+            if status.is_client_error() || status.is_server_error() {
+                attrs.push((
+                    "error.type",
+                    AttributeValue::String(status.as_u16().to_string()),
+                ));
+            }
+        }
+        attrs
+    }
+
+    /// Emits the `logging.summaries` / `logging.payloads` tracing events.
+    pub(crate) fn log(&self) {
+        tracing::debug!(
+            request_type = self.request_type.as_str(),
+            llm_model = self.llm_model.as_deref().unwrap_or_default(),
+            prompt_tokens = self.usage.map_or(0, |u| u.prompt_tokens),
+            completion_tokens = self.usage.map_or(0, |u| u.completion_tokens),
+            total_tokens = self.usage.map_or(0, |u| u.total_tokens),
+            stream = self.stream,
+            "ai exchange finished"
+        );
+    }
+}
+
+/// `gen_ai.operation.name` for the upstream protocol.
+fn operation_name(protocol: Protocol) -> Option<&'static str> {
+    match protocol {
+        Protocol::OpenAiChat | Protocol::OpenAiResponses | Protocol::AnthropicMessages => {
+            Some("chat")
+        }
+        Protocol::Gemini => Some("generate_content"),
+        Protocol::OpenAiEmbeddings | Protocol::VertexPredict => Some("embeddings"),
+        _ => None,
+    }
+}
+
+/// `gen_ai.provider.name` (well-known values where the conventions define
+/// one, else the APISIX provider name).
+fn provider_name(provider: Provider) -> &'static str {
+    match provider {
+        Provider::OpenAi => "openai",
+        Provider::AzureOpenAi => "azure.ai.openai",
+        Provider::Anthropic => "anthropic",
+        Provider::DeepSeek => "deepseek",
+        Provider::Gemini => "gcp.gemini",
+        Provider::VertexAi => "gcp.vertex_ai",
+        Provider::Bedrock => "aws.bedrock",
+        other => other.as_str(),
+    }
+}

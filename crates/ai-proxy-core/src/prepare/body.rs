@@ -1,0 +1,560 @@
+//! Patching a few top-level JSON fields without a `Value` tree.
+//!
+//! A body is parsed once into [`RawObject`]: its top-level keys (borrowed
+//! when unescaped, owned when the key had escapes) in document order, each
+//! pointing at the exact text of its value. Edits replace or remove single
+//! entries; [`RawObject::write`] emits the object again with every untouched
+//! value copied byte for byte. Nested objects are patched the same way, one
+//! level at a time, only where a merge needs to recurse.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+/// A top-level field value: the client's text, or text this crate wrote.
+#[derive(Debug)]
+enum Val<'a> {
+    Raw(&'a RawValue),
+    Owned(String),
+}
+
+impl Val<'_> {
+    fn text(&self) -> &str {
+        match self {
+            Val::Raw(raw) => raw.get(),
+            Val::Owned(text) => text,
+        }
+    }
+}
+
+/// A JSON object as `(key, value text)` entries in document order.
+///
+/// Duplicate keys keep the first position and the last value (what
+/// `serde_json::Value` with `preserve_order` and Lua's cjson both read),
+/// so what we inspect is what we send.
+#[derive(Debug, Default)]
+pub(crate) struct RawObject<'a> {
+    entries: Vec<Option<(Cow<'a, str>, Val<'a>)>>,
+    /// Whether an edit changed the object since it was parsed.
+    changed: bool,
+    /// Whether the source had duplicate keys (written back de-duplicated).
+    had_duplicates: bool,
+}
+
+/// What the client's body is, at the top level.
+#[derive(Debug)]
+pub(crate) enum Body<'a> {
+    /// A JSON object, ready to patch.
+    Object(RawObject<'a>),
+    /// A JSON array (`non_empty` decides passthrough detection).
+    Array { non_empty: bool },
+    /// A string, number, boolean or null.
+    Scalar,
+}
+
+impl<'a> Body<'a> {
+    /// Parses and validates the whole body.
+    pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, serde_json::Error> {
+        match first_non_ws(bytes) {
+            Some(b'{') => RawObject::parse(bytes).map(Body::Object),
+            Some(b'[') => {
+                let non_empty = serde_json::from_slice::<SeqNonEmpty>(bytes)?.0;
+                Ok(Body::Array { non_empty })
+            }
+            _ => serde_json::from_slice::<IgnoredAny>(bytes).map(|_| Body::Scalar),
+        }
+    }
+}
+
+fn first_non_ws(bytes: &[u8]) -> Option<u8> {
+    bytes
+        .iter()
+        .copied()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+}
+
+impl<'a> RawObject<'a> {
+    /// Parses a JSON object (anything else is an error).
+    pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice::<RawObject<'a>>(bytes)
+    }
+
+    /// Parses the JSON object in `text`.
+    pub(crate) fn parse_str(text: &'a str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str::<RawObject<'a>>(text)
+    }
+
+    /// Whether an edit changed the object (or it must be rewritten to drop
+    /// duplicate keys).
+    pub(crate) fn is_changed(&self) -> bool {
+        self.changed
+    }
+
+    fn position(&self, key: &str) -> Option<usize> {
+        self.entries
+            .iter()
+            .position(|e| e.as_ref().is_some_and(|(k, _)| k == key))
+    }
+
+    /// The value text of `key`.
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
+        self.entries
+            .iter()
+            .flatten()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.text())
+    }
+
+    /// Whether the object has at least one key.
+    pub(crate) fn has_entries(&self) -> bool {
+        self.entries.iter().any(Option::is_some)
+    }
+
+    /// Whether `key` is present (even as `null`).
+    pub(crate) fn contains(&self, key: &str) -> bool {
+        self.position(key).is_some()
+    }
+
+    /// The string value of `key`, unescaped (`None` when absent or not a
+    /// string).
+    pub(crate) fn get_str(&self, key: &str) -> Option<Cow<'_, str>> {
+        self.get(key).and_then(json_str)
+    }
+
+    /// Sets `key` to the JSON `text` (kept in place when present, appended
+    /// otherwise). Setting a value to its current text is not a change.
+    pub(crate) fn set(&mut self, key: &str, text: String) {
+        match self.position(key) {
+            Some(i) => {
+                if let Some(Some((_, v))) = self.entries.get_mut(i)
+                    && v.text() != text
+                {
+                    *v = Val::Owned(text);
+                    self.changed = true;
+                }
+            }
+            None => {
+                self.entries
+                    .push(Some((Cow::Owned(key.to_owned()), Val::Owned(text))));
+                self.changed = true;
+            }
+        }
+    }
+
+    /// Sets `key` to a value borrowed from configuration.
+    pub(crate) fn set_raw(&mut self, key: &str, raw: &'a RawValue) {
+        match self.position(key) {
+            Some(i) => {
+                if let Some(Some((_, v))) = self.entries.get_mut(i)
+                    && v.text() != raw.get()
+                {
+                    *v = Val::Raw(raw);
+                    self.changed = true;
+                }
+            }
+            None => {
+                self.entries
+                    .push(Some((Cow::Owned(key.to_owned()), Val::Raw(raw))));
+                self.changed = true;
+            }
+        }
+    }
+
+    /// Removes `key`; a change only when it was present.
+    pub(crate) fn remove(&mut self, key: &str) {
+        if let Some(slot) = self.position(key).and_then(|i| self.entries.get_mut(i)) {
+            *slot = None;
+            self.changed = true;
+        }
+    }
+
+    /// Writes the object as compact JSON: keys re-escaped, values as they
+    /// were.
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        for (key, val) in self.entries.iter().flatten() {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            write_key(key, out);
+            out.push(b':');
+            out.extend_from_slice(val.text().as_bytes());
+        }
+        out.push(b'}');
+    }
+
+    /// The object as a JSON string.
+    pub(crate) fn to_json(&self) -> String {
+        let mut out = Vec::with_capacity(self.text_len() + 2);
+        self.write(&mut out);
+        // Every piece written is valid UTF-8 JSON text.
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// An upper bound of the written size, for buffer sizing.
+    pub(crate) fn text_len(&self) -> usize {
+        self.entries
+            .iter()
+            .flatten()
+            .map(|(k, v)| k.len() + v.text().len() + 8)
+            .sum()
+    }
+}
+
+/// Writes `key` as a JSON string. A borrowed key had no escapes in the
+/// source, so its text is already valid inside quotes.
+#[allow(clippy::ptr_arg)] // borrowed vs owned is the information used
+fn write_key(key: &Cow<'_, str>, out: &mut Vec<u8>) {
+    match key {
+        Cow::Borrowed(k) => {
+            out.push(b'"');
+            out.extend_from_slice(k.as_bytes());
+            out.push(b'"');
+        }
+        Cow::Owned(k) => {
+            // Serialising a str into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut *out, k.as_str());
+        }
+    }
+}
+
+/// The string a JSON text holds, unescaped; `None` for other types.
+pub(crate) fn json_str(text: &str) -> Option<Cow<'_, str>> {
+    if !text.starts_with('"') {
+        return None;
+    }
+    serde_json::from_str::<BorrowedStr<'_>>(text)
+        .ok()
+        .map(|s| s.0)
+}
+
+/// Whether a JSON text is an object.
+pub(crate) fn is_object(text: &str) -> bool {
+    text.starts_with('{')
+}
+
+/// Whether a JSON text is an array or an object.
+pub(crate) fn is_container(text: &str) -> bool {
+    text.starts_with('{') || text.starts_with('[')
+}
+
+/// The number of elements of a JSON array text (0 for anything else).
+pub(crate) fn array_len(text: &str) -> usize {
+    if !text.starts_with('[') {
+        return 0;
+    }
+    serde_json::from_str::<SeqLen>(text).map_or(0, |n| n.0)
+}
+
+/// A string that borrows from the input when it has no escapes.
+struct BorrowedStr<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for BorrowedStr<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = BorrowedStr<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(BorrowedStr(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(BorrowedStr(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(BorrowedStr(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawObject<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawObject<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut obj = RawObject::default();
+                // Built only when a body has many keys; small objects use a
+                // linear scan, which is faster than hashing.
+                let mut index: Option<HashMap<Cow<'de, str>, usize>> = None;
+                while let Some(BorrowedStr(key)) = map.next_key::<BorrowedStr<'de>>()? {
+                    let value: &'de RawValue = map.next_value_seed(RawSeed)?;
+                    let existing = match &mut index {
+                        Some(index) => index.get(&key).copied(),
+                        None => obj
+                            .entries
+                            .iter()
+                            .position(|e| e.as_ref().is_some_and(|(k, _)| *k == key)),
+                    };
+                    match existing {
+                        Some(i) => {
+                            if let Some(Some((_, v))) = obj.entries.get_mut(i) {
+                                *v = Val::Raw(value);
+                            }
+                            obj.had_duplicates = true;
+                            obj.changed = true;
+                        }
+                        None => {
+                            if let Some(index) = &mut index {
+                                index.insert(key.clone(), obj.entries.len());
+                            }
+                            obj.entries.push(Some((key, Val::Raw(value))));
+                            if index.is_none() && obj.entries.len() > 32 {
+                                index = Some(
+                                    obj.entries
+                                        .iter()
+                                        .enumerate()
+                                        .filter_map(|(i, e)| {
+                                            e.as_ref().map(|(k, _)| (k.clone(), i))
+                                        })
+                                        .collect(),
+                                );
+                            }
+                        }
+                    }
+                }
+                Ok(obj)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// Deserialises a borrowed `&RawValue`.
+struct RawSeed;
+
+impl<'de> DeserializeSeed<'de> for RawSeed {
+    type Value = &'de RawValue;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        <&'de RawValue>::deserialize(d)
+    }
+}
+
+/// Whether a JSON array has at least one element (elements are validated
+/// and skipped).
+struct SeqNonEmpty(bool);
+
+impl<'de> Deserialize<'de> for SeqNonEmpty {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_seq(SeqLenVisitor).map(|n| SeqNonEmpty(n > 0))
+    }
+}
+
+/// The length of a JSON array.
+struct SeqLen(usize);
+
+impl<'de> Deserialize<'de> for SeqLen {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_seq(SeqLenVisitor).map(SeqLen)
+    }
+}
+
+struct SeqLenVisitor;
+
+impl<'de> Visitor<'de> for SeqLenVisitor {
+    type Value = usize;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON array")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
+        let mut n = 0usize;
+        while seq.next_element::<IgnoredAny>()?.is_some() {
+            n = n.saturating_add(1);
+        }
+        Ok(n)
+    }
+}
+
+/// Deep-merges `patch` into `obj` with APISIX's rules: where both sides are
+/// objects, recurse; otherwise set the patch value when the body has none
+/// or `force` is on. Arrays and scalars replace wholesale; `null` is a
+/// value, not a deletion.
+pub(crate) fn deep_merge(
+    obj: &mut RawObject<'_>,
+    patch: &serde_json::Map<String, serde_json::Value>,
+    force: bool,
+) {
+    for (key, patch_value) in patch {
+        let nested = match (patch_value, obj.get(key)) {
+            (serde_json::Value::Object(sub_patch), Some(current)) if is_object(current) => {
+                match RawObject::parse_str(current) {
+                    Ok(mut sub) => {
+                        deep_merge(&mut sub, sub_patch, force);
+                        Some(sub.is_changed().then(|| sub.to_json()))
+                    }
+                    // Unreachable for text that parsed before; keep the
+                    // client's value rather than guess.
+                    Err(_) => Some(None),
+                }
+            }
+            _ => None,
+        };
+        match nested {
+            Some(Some(text)) => obj.set(key, text),
+            Some(None) => {}
+            None => {
+                if force || !obj.contains(key) {
+                    obj.set(key, patch_value.to_string());
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn written(obj: &RawObject<'_>) -> String {
+        obj.to_json()
+    }
+
+    fn patch(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+        match v {
+            serde_json::Value::Object(m) => m,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn untouched_values_keep_their_bytes_and_order() {
+        let src = br#"{ "z" : [1,  2], "a":{"x" :1}, "m":"x" }"#;
+        let mut obj = RawObject::parse(src).unwrap();
+        obj.set("m", "\"y\"".to_owned());
+        assert_eq!(written(&obj), r#"{"z":[1,  2],"a":{"x" :1},"m":"y"}"#);
+    }
+
+    #[test]
+    fn escaped_keys_and_values_round_trip() {
+        let src = br#"{"mo\u0064el":"gpt\/4","k\"q":1}"#;
+        let obj = RawObject::parse(src).unwrap();
+        assert_eq!(obj.get_str("model").as_deref(), Some("gpt/4"));
+        let out = written(&obj);
+        let a: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let b: serde_json::Value = serde_json::from_slice(src).unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn setting_the_same_text_is_not_a_change() {
+        let mut obj = RawObject::parse(br#"{"model":"m"}"#).unwrap();
+        obj.set("model", "\"m\"".to_owned());
+        assert!(!obj.is_changed());
+    }
+
+    #[test]
+    fn duplicate_keys_keep_first_position_and_last_value() {
+        let obj = RawObject::parse(br#"{"a":1,"b":2,"a":3}"#).unwrap();
+        assert!(obj.is_changed());
+        assert_eq!(written(&obj), r#"{"a":3,"b":2}"#);
+    }
+
+    #[test]
+    fn many_duplicate_keys_use_the_index() {
+        let mut src = String::from("{");
+        for i in 0..100 {
+            src.push_str(&format!("\"k{i}\":{i},"));
+        }
+        src.push_str("\"k5\":\"last\"}");
+        let obj = RawObject::parse(src.as_bytes()).unwrap();
+        assert_eq!(obj.get("k5"), Some("\"last\""));
+        assert_eq!(obj.entries.iter().flatten().count(), 100);
+    }
+
+    #[test]
+    fn remove_drops_the_entry() {
+        let mut obj = RawObject::parse(br#"{"model":"m","x":1}"#).unwrap();
+        obj.remove("model");
+        obj.remove("absent");
+        assert_eq!(written(&obj), r#"{"x":1}"#);
+    }
+
+    #[test]
+    fn non_objects_are_rejected_by_object_parse() {
+        assert!(RawObject::parse(b"[1]").is_err());
+        assert!(RawObject::parse(b"{} x").is_err());
+    }
+
+    #[test]
+    fn body_kinds() {
+        assert!(matches!(
+            Body::parse(b" []"),
+            Ok(Body::Array { non_empty: false })
+        ));
+        assert!(matches!(
+            Body::parse(b"[{}]"),
+            Ok(Body::Array { non_empty: true })
+        ));
+        assert!(matches!(Body::parse(b"\"s\""), Ok(Body::Scalar)));
+        assert!(Body::parse(b"{}\"messages\"").is_err());
+    }
+
+    #[test]
+    fn deep_merge_recurses_into_objects() {
+        let mut obj =
+            RawObject::parse(br#"{"stream_options":{"include_usage":true},"n":1}"#).unwrap();
+        deep_merge(
+            &mut obj,
+            &patch(json!({"stream_options": {"extra": 1}})),
+            false,
+        );
+        assert_eq!(
+            written(&obj),
+            r#"{"stream_options":{"include_usage":true,"extra":1},"n":1}"#
+        );
+    }
+
+    #[test]
+    fn deep_merge_keeps_client_values_without_force() {
+        let mut obj = RawObject::parse(br#"{"max_tokens":999,"stop":["a"]}"#).unwrap();
+        deep_merge(
+            &mut obj,
+            &patch(json!({"max_tokens": 555, "stop": ["b", "c"], "new": null})),
+            false,
+        );
+        assert_eq!(
+            written(&obj),
+            r#"{"max_tokens":999,"stop":["a"],"new":null}"#
+        );
+    }
+
+    #[test]
+    fn deep_merge_force_replaces_scalars_and_arrays_wholesale() {
+        let mut obj = RawObject::parse(br#"{"max_tokens":999,"stop":["a","b"]}"#).unwrap();
+        deep_merge(
+            &mut obj,
+            &patch(json!({"max_tokens": 555, "stop": ["z"]})),
+            true,
+        );
+        assert_eq!(written(&obj), r#"{"max_tokens":555,"stop":["z"]}"#);
+    }
+
+    #[test]
+    fn deep_merge_object_over_scalar_replaces_only_with_force() {
+        let mut obj = RawObject::parse(br#"{"a":1}"#).unwrap();
+        deep_merge(&mut obj, &patch(json!({"a": {"b": 2}})), false);
+        assert_eq!(written(&obj), r#"{"a":1}"#);
+        deep_merge(&mut obj, &patch(json!({"a": {"b": 2}})), true);
+        assert_eq!(written(&obj), r#"{"a":{"b":2}}"#);
+    }
+
+    #[test]
+    fn array_len_counts_elements() {
+        assert_eq!(array_len(r#"[{"a":[1,2]}, 2, "x"]"#), 3);
+        assert_eq!(array_len("{}"), 0);
+    }
+}

@@ -1,0 +1,136 @@
+//! Client protocol detection, in APISIX's order (spec §4).
+
+use super::body::{Body, is_container};
+use crate::protocol::Protocol;
+
+/// The client protocol of a request to `path` (no query) with `body`;
+/// `None` is APISIX's 400 `no matching AI protocol for the request`.
+///
+/// Order: `anthropic-messages` (path ends `/v1/messages`, object body),
+/// `openai-responses` (path ends `/v1/responses` and `input` present),
+/// `openai-chat` (`messages` is an array or object), `openai-embeddings`
+/// (`input` present), `passthrough` (any other non-empty object or array).
+pub(crate) fn detect(path: &str, body: &Body<'_>) -> Option<Protocol> {
+    match body {
+        Body::Object(obj) => {
+            if path.ends_with("/v1/messages") {
+                return Some(Protocol::AnthropicMessages);
+            }
+            let has_input = obj.contains("input");
+            if has_input && path.ends_with("/v1/responses") {
+                return Some(Protocol::OpenAiResponses);
+            }
+            if obj.get("messages").is_some_and(is_container) {
+                return Some(Protocol::OpenAiChat);
+            }
+            if has_input {
+                return Some(Protocol::OpenAiEmbeddings);
+            }
+            obj.has_entries().then_some(Protocol::Passthrough)
+        }
+        Body::Array { non_empty: true } => Some(Protocol::Passthrough),
+        Body::Array { non_empty: false } | Body::Scalar => None,
+    }
+}
+
+/// Whether the client body asks for a stream (`"stream": true`, strictly
+/// the boolean; embeddings never stream).
+pub(crate) fn is_streaming(protocol: Protocol, body: &Body<'_>) -> bool {
+    match (protocol, body) {
+        (Protocol::OpenAiEmbeddings, _) => false,
+        (_, Body::Object(obj)) => obj.get("stream") == Some("true"),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn detected(path: &str, body: &str) -> Option<Protocol> {
+        let body = Body::parse(body.as_bytes()).unwrap();
+        detect(path, &body)
+    }
+
+    #[test]
+    fn anthropic_messages_wins_on_its_path_for_any_object() {
+        assert_eq!(
+            detected("/v1/messages", r#"{"messages":[]}"#),
+            Some(Protocol::AnthropicMessages)
+        );
+        assert_eq!(
+            detected("/x/v1/messages", r#"{"a":1}"#),
+            Some(Protocol::AnthropicMessages)
+        );
+        assert_eq!(
+            detected("/v1/messages", "{}"),
+            Some(Protocol::AnthropicMessages)
+        );
+    }
+
+    #[test]
+    fn responses_needs_its_path_and_input() {
+        assert_eq!(
+            detected("/v1/responses", r#"{"input":"hi"}"#),
+            Some(Protocol::OpenAiResponses)
+        );
+        assert_eq!(
+            detected("/v1/responses", r#"{"messages":[]}"#),
+            Some(Protocol::OpenAiChat)
+        );
+    }
+
+    #[test]
+    fn chat_needs_messages_array_or_object_on_any_path() {
+        assert_eq!(
+            detected("/anything", r#"{"messages":[]}"#),
+            Some(Protocol::OpenAiChat)
+        );
+        assert_eq!(
+            detected("/", r#"{"messages":{}}"#),
+            Some(Protocol::OpenAiChat)
+        );
+        assert_eq!(
+            detected("/", r#"{"messages":"hello"}"#),
+            Some(Protocol::Passthrough)
+        );
+    }
+
+    #[test]
+    fn embeddings_need_input() {
+        assert_eq!(
+            detected("/v1/embeddings", r#"{"input":"x"}"#),
+            Some(Protocol::OpenAiEmbeddings)
+        );
+        assert_eq!(
+            detected("/", r#"{"input":null}"#),
+            Some(Protocol::OpenAiEmbeddings)
+        );
+    }
+
+    #[test]
+    fn other_non_empty_json_is_passthrough() {
+        assert_eq!(
+            detected("/v1/images/generations", r#"{"prompt":"x"}"#),
+            Some(Protocol::Passthrough)
+        );
+        assert_eq!(detected("/", "[1]"), Some(Protocol::Passthrough));
+    }
+
+    #[test]
+    fn empty_containers_and_scalars_match_nothing() {
+        assert_eq!(detected("/", "{}"), None);
+        assert_eq!(detected("/", "[]"), None);
+        assert_eq!(detected("/", "42"), None);
+        assert_eq!(detected("/", "null"), None);
+    }
+
+    #[test]
+    fn only_boolean_true_streams() {
+        let on = Body::parse(br#"{"stream":true}"#).unwrap();
+        let text = Body::parse(br#"{"stream":"true"}"#).unwrap();
+        assert!(is_streaming(Protocol::OpenAiChat, &on));
+        assert!(!is_streaming(Protocol::OpenAiChat, &text));
+        assert!(!is_streaming(Protocol::OpenAiEmbeddings, &on));
+    }
+}

@@ -1,0 +1,182 @@
+//! The SDK as a tower `Layer`: `AiProxyLayer` turns any HTTP client service
+//! (`Service<Request<Full<Bytes>>>`) into an AI endpoint that axum can
+//! mount. Preparation, auth, limits and usage metering are the SDK's; the
+//! inner service only sends bytes.
+//!
+//! ```sh
+//! cargo run -p ai-proxy-cli --release -- serve --demo   # note the "demo upstreams" address
+//! UPSTREAM=http://127.0.0.1:PORT cargo run --example tower_layer
+//! curl localhost:8081/v1/chat/completions -H 'content-type: application/json' \
+//!   -d '{"messages":[{"role":"user","content":"hi"}]}'
+//! ```
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use ai_proxy::config::AiProxyConfig;
+use ai_proxy::{AiProxy, Exchange};
+use axum::body::Body;
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use tower::{Layer, Service, ServiceExt};
+
+/// Wraps an HTTP client service with one compiled `ai-proxy` config.
+#[derive(Clone)]
+pub struct AiProxyLayer {
+    proxy: Arc<AiProxy>,
+}
+
+impl<S> Layer<S> for AiProxyLayer {
+    type Service = AiProxyService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AiProxyService {
+            proxy: Arc::clone(&self.proxy),
+            inner,
+        }
+    }
+}
+
+/// The layered service: client request in, provider response out.
+#[derive(Clone)]
+pub struct AiProxyService<S> {
+    proxy: Arc<AiProxy>,
+    inner: S,
+}
+
+fn error(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
+    let mut r = Response::new(Body::from(body.into()));
+    *r.status_mut() = status;
+    r
+}
+
+impl<S, B> Service<Request<Body>> for AiProxyService<S>
+where
+    S: Service<Request<Full<Bytes>>, Response = Response<B>> + Clone + Send + 'static,
+    S::Error: std::fmt::Display,
+    S::Future: Send,
+    B: hyper::body::Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: std::fmt::Display + Send,
+{
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        let proxy = Arc::clone(&self.proxy);
+        let inner = self.inner.clone();
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let Ok(body) = body.collect().await.map(|b| b.to_bytes()) else {
+                return Ok(error(StatusCode::BAD_REQUEST, "cannot read body"));
+            };
+            let prepared =
+                match proxy.prepare(Request::from_parts(parts, body), Instant::now(), None) {
+                    Ok(p) => p,
+                    Err(e) => return Ok(error(e.status(), e.body())),
+                };
+            let (up_parts, up_body) = prepared.upstream.into_parts();
+            let upstream = match inner
+                .oneshot(Request::from_parts(up_parts, Full::new(up_body)))
+                .await
+            {
+                Ok(r) => r,
+                Err(e) => return Ok(error(StatusCode::BAD_GATEWAY, format!("upstream: {e}"))),
+            };
+            let mut exchange = Exchange::new(prepared.context, prepared.translator);
+            let head = match exchange.on_head(upstream.status(), upstream.headers(), Instant::now())
+            {
+                Ok(h) => h,
+                Err(e) => return Ok(error(e.status(), e.client_body())),
+            };
+            let content_type = head
+                .content_type
+                .clone()
+                .or_else(|| upstream.headers().get(http::header::CONTENT_TYPE).cloned());
+            // Relay chunk by chunk through the exchange; log the metrics at the end.
+            let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, Infallible>>(16);
+            let mut body = upstream.into_body();
+            tokio::spawn(async move {
+                while let Some(Ok(frame)) = body.frame().await {
+                    let Ok(chunk) = frame.into_data() else {
+                        continue;
+                    };
+                    let Ok(out) = exchange.on_body(chunk, Instant::now()) else {
+                        break;
+                    };
+                    if !out.is_empty() && tx.send(Ok(out)).await.is_err() {
+                        break; // the client went away; dropping `body` cancels upstream
+                    }
+                }
+                if let Ok(last) = exchange.on_eof(Instant::now())
+                    && !last.is_empty()
+                {
+                    let _ = tx.send(Ok(last)).await;
+                }
+                let m = exchange.finish(Instant::now());
+                println!(
+                    "model={} prompt_tokens={} completion_tokens={}",
+                    m.var("llm_model").unwrap_or_default(),
+                    m.var("llm_prompt_tokens").unwrap_or_default(),
+                    m.var("llm_completion_tokens").unwrap_or_default()
+                );
+            });
+            let stream = futures_lite_stream(rx);
+            let mut response = Response::new(Body::from_stream(stream));
+            *response.status_mut() = head.status;
+            if let Some(ct) = content_type {
+                response
+                    .headers_mut()
+                    .insert(http::header::CONTENT_TYPE, ct);
+            }
+            Ok(response)
+        })
+    }
+}
+
+/// A receiver as a `Stream` (axum's `Body::from_stream` wants one).
+fn futures_lite_stream(
+    rx: tokio::sync::mpsc::Receiver<Result<Bytes, Infallible>>,
+) -> impl futures_core::Stream<Item = Result<Bytes, Infallible>> + Send {
+    struct Rx(tokio::sync::mpsc::Receiver<Result<Bytes, Infallible>>);
+    impl futures_core::Stream for Rx {
+        type Item = Result<Bytes, Infallible>;
+        fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            self.0.poll_recv(cx)
+        }
+    }
+    Rx(rx)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let endpoint = std::env::var("UPSTREAM").unwrap_or_else(|_| "http://127.0.0.1:9999".to_owned());
+    let config = AiProxyConfig::from_json(
+        &serde_json::json!({
+            "provider": "openai",
+            "auth": {"header": {"Authorization": "Bearer sk-demo-openai"}},
+            "override": {"endpoint": endpoint},
+        })
+        .to_string(),
+    )?;
+    let layer = AiProxyLayer {
+        proxy: Arc::new(AiProxy::compile(&config, &ai_proxy::registry())?),
+    };
+    // Any HTTP client service works as the inner service; hyper-util's here.
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<Bytes>>();
+    let app = axum::Router::new().route_service("/v1/chat/completions", layer.layer(client));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:8081").await?;
+    println!("listening on http://127.0.0.1:8081");
+    axum::serve(listener, app).await?;
+    Ok(())
+}

@@ -1,0 +1,652 @@
+//! The configuration model as a specification: every seed example is valid,
+//! every documented mistake is reported at its exact JSON path, defaults
+//! are APISIX's, and no credential ever reaches an error or a Debug string.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::{Path, PathBuf};
+
+use ai_proxy::config::{
+    AiProxyConfig, AiProxyMultiConfig, ConfigErrorKind, Document, DocumentForm, PluginConfig,
+};
+use ai_proxy::{Protocol, Provider};
+
+fn seed_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs/seed")
+}
+
+fn seed_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(seed_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json" || e == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_seed_example_is_valid() {
+    let files = seed_files();
+    assert_eq!(files.len(), 14, "one file per seed example");
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        if let Err(e) = Document::parse(&text) {
+            panic!("{} should be valid:\n{e}", file.display());
+        }
+    }
+}
+
+#[test]
+fn seed_route_keeps_uri_methods_and_vars() {
+    let text = std::fs::read_to_string(seed_dir().join("route-model-deepseek-chat.json")).unwrap();
+    let doc = Document::parse(&text).unwrap();
+    assert_eq!(doc.form, DocumentForm::Route);
+    let route = &doc.routes[0];
+    assert_eq!(route.id.as_deref(), Some("deepseek-chat"));
+    assert_eq!(route.uris, ["/v1/chat/completions"]);
+    assert_eq!(route.methods, ["POST"]);
+    let vars = route.vars.as_ref().unwrap();
+    assert_eq!(vars.variables(), ["post_arg.model"]);
+    let lookup = |name: &str| {
+        (name == "post_arg.model").then(|| ai_proxy::config::vars::VarValue::from("deepseek-chat"))
+    };
+    assert!(vars.matches(&lookup));
+    assert_eq!(route.plugin_path, "plugins.ai-proxy");
+}
+
+#[test]
+fn seed_config_sync_yaml_is_one_openai_route() {
+    let text = std::fs::read_to_string(seed_dir().join("config-sync.yaml")).unwrap();
+    let doc = Document::parse(&text).unwrap();
+    assert_eq!(doc.form, DocumentForm::ConfigSync);
+    assert_eq!(doc.routes.len(), 1);
+    assert_eq!(doc.routes[0].plugin_path, "routes[0].plugins.ai-proxy");
+    let PluginConfig::AiProxy(c) = &doc.routes[0].plugin else {
+        panic!("expected ai-proxy")
+    };
+    assert_eq!(c.target.provider, Provider::OpenAi);
+    assert_eq!(c.target.options.max_tokens, Some(1024));
+    assert_eq!(c.target.options.temperature, Some(0.7));
+    assert!(c.logging.summaries);
+    assert_eq!(c.target.auth.header[0].0.as_str(), "authorization");
+    assert_eq!(
+        c.target.auth.header[0].1.expose(),
+        "Bearer sk-your-openai-key"
+    );
+}
+
+#[test]
+fn seed_multi_example_keeps_priorities_weights_and_strategy() {
+    let text = std::fs::read_to_string(seed_dir().join("plugins-ai-proxy-multi.json")).unwrap();
+    let doc = Document::parse(&text).unwrap();
+    assert_eq!(doc.form, DocumentForm::PluginsWrapper);
+    let PluginConfig::AiProxyMulti(c) = &doc.routes[0].plugin else {
+        panic!("expected ai-proxy-multi")
+    };
+    let summary: Vec<_> = c
+        .instances
+        .iter()
+        .map(|i| (i.name.as_str(), i.target.provider, i.priority, i.weight))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("openai-primary", Provider::OpenAi, 1, 8),
+            ("deepseek-backup", Provider::DeepSeek, 0, 2)
+        ]
+    );
+    let s = c.fallback_strategy;
+    assert!(s.rate_limiting && s.http_429 && s.http_5xx && !s.instance_health);
+}
+
+#[test]
+fn defaults_are_apisix_defaults() {
+    let c = AiProxyConfig::from_json(r#"{"provider":"openai","auth":{}}"#).unwrap();
+    assert_eq!(c.target.provider, Provider::OpenAi);
+    assert!(c.target.auth.header.is_empty());
+    assert!(c.target.auth.query.is_empty());
+    assert!(c.target.auth.gcp.is_none());
+    assert!(c.target.options.is_empty());
+    assert_eq!(c.target.options.stream, None);
+    assert_eq!(c.target.overrides.endpoint, None);
+    assert_eq!(c.target.overrides.llm_options.max_tokens, None);
+    assert!(c.target.overrides.request_body.is_empty());
+    assert!(!c.target.overrides.request_body_force_override);
+    assert_eq!(c.target.provider_conf, None);
+    assert!(!c.logging.summaries);
+    assert!(!c.logging.payloads);
+    assert_eq!(c.transport.timeout_ms, 30_000);
+    assert!(c.transport.keepalive);
+    assert_eq!(c.transport.keepalive_timeout_ms, 60_000);
+    assert_eq!(c.transport.keepalive_pool, 30);
+    assert!(c.transport.ssl_verify);
+    assert_eq!(c.limits.max_req_body_size, 67_108_864);
+    assert_eq!(c.limits.max_stream_duration_ms, None);
+    assert_eq!(c.limits.max_response_bytes, None);
+    assert_eq!(c.limits.streaming_flush_interval_ms, 10);
+}
+
+#[test]
+fn gcp_expire_early_secs_defaults_to_60() {
+    let c = AiProxyConfig::from_json(
+        r#"{"provider":"vertex-ai","auth":{"gcp":{}},"provider_conf":{"project_id":"p","region":"us-central1"}}"#,
+    )
+    .unwrap();
+    let gcp = c.target.auth.gcp.unwrap();
+    assert_eq!(gcp.expire_early_secs, 60);
+    assert_eq!(gcp.max_ttl, None);
+    assert!(gcp.service_account_json.is_none());
+}
+
+#[test]
+fn multi_defaults() {
+    let c = AiProxyMultiConfig::from_json(
+        r#"{"instances":[{"name":"a","provider":"openai","weight":1,"auth":{}}]}"#,
+    )
+    .unwrap();
+    assert_eq!(c.instances[0].priority, 0);
+    assert_eq!(c.balancer, Default::default());
+    assert_eq!(c.fallback_strategy, Default::default());
+    assert!(c.fallback_http_statuses.is_empty());
+    assert_eq!(c.max_retries, None);
+    assert_eq!(c.retry_on_failure_within_ms, None);
+    assert_eq!(c.transport.timeout_ms, 30_000);
+}
+
+#[test]
+fn options_keep_every_field_in_order_with_typed_views() {
+    let c = AiProxyConfig::from_json(
+        r#"{"provider":"openai","auth":{},"options":{"model":"gpt-4","foo":"bar","temperature":0.5,"n":{"x":[1,2]},"stream":true}}"#,
+    )
+    .unwrap();
+    let o = &c.target.options;
+    let fields: Vec<_> = o
+        .fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.get()))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            ("model", "\"gpt-4\""),
+            ("foo", "\"bar\""),
+            ("temperature", "0.5"),
+            ("n", "{\"x\":[1,2]}"),
+            ("stream", "true")
+        ]
+    );
+    assert_eq!(o.model.as_deref(), Some("gpt-4"));
+    assert_eq!(o.temperature, Some(0.5));
+    assert_eq!(o.stream, Some(true));
+}
+
+#[test]
+fn endpoint_records_whether_a_path_was_given() {
+    let has_path = |ep: &str| {
+        let text = format!(
+            r#"{{"provider":"openai-compatible","auth":{{}},"override":{{"endpoint":"{ep}"}}}}"#
+        );
+        AiProxyConfig::from_json(&text)
+            .unwrap()
+            .target
+            .overrides
+            .endpoint
+            .unwrap()
+            .has_path
+    };
+    assert!(!has_path("http://127.0.0.1:1980"));
+    assert!(!has_path("http://127.0.0.1:1980?x=1"));
+    assert!(has_path("https://h/"));
+    assert!(has_path("http://127.0.0.1:1980/random"));
+}
+
+#[test]
+fn request_body_overrides_are_keyed_by_protocol() {
+    let c = AiProxyConfig::from_json(
+        r#"{"provider":"openai","auth":{},"override":{"request_body":{"openai-chat":{"stream_options":{"extra":1}},"anthropic-messages":{"max_tokens":9}},"request_body_force_override":true}}"#,
+    )
+    .unwrap();
+    let keys: Vec<_> = c
+        .target
+        .overrides
+        .request_body
+        .iter()
+        .map(|(p, _)| *p)
+        .collect();
+    assert_eq!(keys, [Protocol::OpenAiChat, Protocol::AnthropicMessages]);
+    assert!(c.target.overrides.request_body_force_override);
+}
+
+/// `(config, [(expected path, message fragment)])`, `multi` picks the parser.
+struct Case {
+    multi: bool,
+    config: &'static str,
+    expected: &'static [(&'static str, &'static str)],
+}
+
+const fn single(config: &'static str, expected: &'static [(&'static str, &'static str)]) -> Case {
+    Case {
+        multi: false,
+        config,
+        expected,
+    }
+}
+
+const fn multi(config: &'static str, expected: &'static [(&'static str, &'static str)]) -> Case {
+    Case {
+        multi: true,
+        config,
+        expected,
+    }
+}
+
+const INVALID: &[Case] = &[
+    single(r#"{"auth":{}}"#, &[("provider", "is required")]),
+    single(
+        r#"{"provider":"some-unique","auth":{}}"#,
+        &[("provider", "unknown provider `some-unique`")],
+    ),
+    single(
+        r#"{"provider":"opnai","auth":{}}"#,
+        &[("provider", "did you mean `openai`?")],
+    ),
+    single(
+        r#"{"provider":"bedrock","auth":{}}"#,
+        &[("provider", "not supported yet")],
+    ),
+    single(
+        r#"{"provider":7,"auth":{}}"#,
+        &[("provider", "must be a string, got an integer")],
+    ),
+    single(r#"{"provider":"openai"}"#, &[("auth", "is required")]),
+    single(
+        r#"{"provider":"openai","auth":[]}"#,
+        &[("auth", "must be an object")],
+    ),
+    single(
+        r#"{"provider":"openai","auth":{},"timout":5}"#,
+        &[("timout", "unknown field `timout`, did you mean `timeout`?")],
+    ),
+    single(
+        r#"{"provider":"openai","auth":{},"timeout":0}"#,
+        &[("timeout", "must be ≥ 1")],
+    ),
+    single(
+        r#"{"provider":"openai","auth":{},"timeout":600001}"#,
+        &[("timeout", "must be ≤ 600000")],
+    ),
+    single(
+        r#"{"provider":"openai","auth":{},"timeout":"30s"}"#,
+        &[("timeout", "must be an integer, got a string")],
+    ),
+    single(
+        r#"{"provider":"openai","auth":{},"keepalive_timeout":999}"#,
+        &[("keepalive_timeout", "must be ≥ 1000")],
+    ),
+    single(
+        r#"{"provider":"openai","auth":{},"keepalive_pool":0}"#,
+        &[("keepalive_pool", "must be ≥ 1")],
+    ),
+    single(
+        r#"{"provider":"openai","auth":{},"keepalive":"yes"}"#,
+        &[("keepalive", "must be a boolean")],
+    ),
+    single(
+        r#"{"provider":"openai","auth":{},"ssl_verify":1}"#,
+        &[("ssl_verify", "must be a boolean")],
+    ),
+    single(
+        r#"{"provider":"openai","auth":{},"max_stream_duration_ms":0}"#,
+        &[("max_stream_duration_ms", "must be ≥ 1")],
+    ),
+    single(
+        r#"{"provider":"openai","auth":{},"max_response_bytes":-5}"#,
+        &[("max_response_bytes", "must be ≥ 1")],
+    ),
+    single(
+        r#"{"provider":"openai","auth":{},"options":{"temperature":"hot"}}"#,
+        &[("options.temperature", "must be a number")],
+    ),
+    single(
+        r#"{"provider":"openai","auth":{},"options":{"top_p":"x"}}"#,
+        &[("options.top_p", "must be a number")],
+    ),
+    single(
+        r#"{"provider":"openai","auth":{},"options":{"max_tokens":0}}"#,
+        &[("options.max_tokens", "must be ≥ 1")],
+    ),
+    single(
+        r#"{"provider":"openai","auth":{},"options":{"max_tokens":1.5}}"#,
+        &[("options.max_tokens", "must be an integer")],
+    ),
+    single(
+        r#"{"provider":"openai","auth":{},"options":{"stream":"true"}}"#,
+        &[("options.stream", "must be a boolean")],
+    ),
+    single(
+        r#"{"provider":"openai","auth":{},"options":{"model":3}}"#,
+        &[("options.model", "must be a string")],
+    ),
+    single(
+        r#"{"provider":"openai","auth":{"headers":{}}}"#,
+        &[("auth.headers", "did you mean `header`?")],
+    ),
+    single(
+        r#"{"provider":"openai","auth":{"header":{"Authorization":5}}}"#,
+        &[("auth.header.Authorization", "must be a string")],
+    ),
+    single(
+        r#"{"provider":"openai","auth":{"header":{"bad name":"x"}}}"#,
+        &[("auth.header.bad name", "^[a-zA-Z0-9._-]+$")],
+    ),
+    single(
+        r#"{"provider":"openai","auth":{"header":{"Host":"x"}}}"#,
+        &[("auth.header.Host", "the gateway sets it")],
+    ),
+    single(
+        r#"{"provider":"openai","auth":{"query":{"key":["a"]}}}"#,
+        &[("auth.query.key", "must be a string")],
+    ),
+    single(
+        r#"{"provider":"vertex-ai","auth":{"gcp":{"max_ttl":0}},"provider_conf":{"project_id":"p","region":"r"}}"#,
+        &[("auth.gcp.max_ttl", "must be ≥ 1")],
+    ),
+    single(
+        r#"{"provider":"vertex-ai","auth":{"gcp":{"service_account_json":"{ ... }"}},"provider_conf":{"project_id":"p","region":"r"}}"#,
+        &[(
+            "auth.gcp.service_account_json",
+            "invalid gcp service_account_json",
+        )],
+    ),
+    single(
+        r#"{"provider":"vertex-ai","auth":{}}"#,
+        &[(
+            "provider_conf",
+            "vertex-ai needs project_id and region, or override.endpoint",
+        )],
+    ),
+    single(
+        r#"{"provider":"vertex-ai","auth":{},"provider_conf":{"project_id":"p"}}"#,
+        &[("provider_conf", "vertex-ai needs project_id and region")],
+    ),
+    single(
+        r#"{"provider":"vertex-ai","auth":{},"provider_conf":{"project_id":"","region":"us-central1"}}"#,
+        &[
+            ("provider_conf.project_id", "must not be empty"),
+            ("provider_conf", "vertex-ai needs"),
+        ],
+    ),
+    single(
+        r#"{"provider":"azure-openai","auth":{}}"#,
+        &[("override.endpoint", "azure-openai needs override.endpoint")],
+    ),
+    single(
+        r#"{"provider":"openai-compatible","auth":{}}"#,
+        &[(
+            "override.endpoint",
+            "openai-compatible needs override.endpoint",
+        )],
+    ),
+    single(
+        r#"{"provider":"openai","auth":{},"override":{"endpoint":"http//127.0.0.1:1980"}}"#,
+        &[("override.endpoint", "absolute http:// or https:// URL")],
+    ),
+    single(
+        r#"{"provider":"openai","auth":{},"override":{"endpoint":"ftp://h/x"}}"#,
+        &[("override.endpoint", "scheme `ftp`")],
+    ),
+    single(
+        r#"{"provider":"openai","auth":{},"override":{"endpoint":"https://user:pw@h/x"}}"#,
+        &[("override.endpoint", "must not carry credentials")],
+    ),
+    single(
+        r#"{"provider":"openai","auth":{},"override":{"llm_options":{"temperature":1}}}"#,
+        &[(
+            "override.llm_options.temperature",
+            "unknown field `temperature`",
+        )],
+    ),
+    single(
+        r#"{"provider":"openai","auth":{},"override":{"llm_options":{"max_tokens":0}}}"#,
+        &[("override.llm_options.max_tokens", "must be ≥ 1")],
+    ),
+    single(
+        r#"{"provider":"openai","auth":{},"override":{"request_body":{"not-a-protocol":{}}}}"#,
+        &[("override.request_body.not-a-protocol", "unknown protocol")],
+    ),
+    single(
+        r#"{"provider":"openai","auth":{},"override":{"request_body":{"openai-chat":[1]}}}"#,
+        &[("override.request_body.openai-chat", "must be an object")],
+    ),
+    single(
+        r#"{"provider":"openai","auth":{},"logging":{"summary":true}}"#,
+        &[("logging.summary", "did you mean `summaries`?")],
+    ),
+    single(
+        r#"{"provider":"openai","auth":{},"provider_conf":{"region":"us central"}}"#,
+        &[("provider_conf.region", "GCP region name")],
+    ),
+    single(
+        r#"{"provider":"openai","auth":{},"timeout":0,"options":{"stream":1},"logging":{"payloads":"no"}}"#,
+        &[
+            ("options.stream", "must be a boolean"),
+            ("logging.payloads", "must be a boolean"),
+            ("timeout", "must be ≥ 1"),
+        ],
+    ),
+    multi(r#"{}"#, &[("instances", "is required")]),
+    multi(r#"{"instances":[]}"#, &[("instances", "at least one")]),
+    multi(
+        r#"{"instances":[{"name":"a","provider":"openai","auth":{}}]}"#,
+        &[("instances[0].weight", "is required")],
+    ),
+    multi(
+        r#"{"instances":[{"name":"a","provider":"openai","weight":-1,"auth":{}}]}"#,
+        &[("instances[0].weight", "must be ≥ 0")],
+    ),
+    multi(
+        r#"{"instances":[{"name":"","provider":"openai","weight":1,"auth":{}}]}"#,
+        &[("instances[0].name", "1 to 100 characters")],
+    ),
+    multi(
+        r#"{"instances":[{"name":"same-name","provider":"openai","weight":1,"auth":{}},{"name":"b","provider":"openai","weight":1,"auth":{}},{"name":"same-name","provider":"openai","weight":1,"auth":{}}]}"#,
+        &[(
+            "instances[2].name",
+            "duplicate instance name 'same-name' at instances[0] and instances[2]",
+        )],
+    ),
+    multi(
+        r#"{"instances":[{"name":"a","provider":"openai","weight":1,"auth":{}},{"name":"b","provider":"vertex-ai","weight":1,"auth":{"gcp":{"max_ttl":0}}}]}"#,
+        &[
+            ("instances[1].auth.gcp.max_ttl", "must be ≥ 1"),
+            ("instances[1].provider_conf", "vertex-ai needs"),
+        ],
+    ),
+    multi(
+        r#"{"instances":[{"name":"a","provider":"openai","weight":1,"auth":{},"override":{"endpoint":"http//127.0.0.1:1980"}}]}"#,
+        &[("instances[0].override.endpoint", "invalid endpoint")],
+    ),
+    multi(
+        r#"{"instances":[{"name":"a","provider":"openai","weight":1,"auth":{},"checks":{}}]}"#,
+        &[("instances[0].checks.active", "is required")],
+    ),
+    multi(
+        r#"{"instances":[{"name":"a","provider":"openai","weight":1,"auth":{},"prority":2}]}"#,
+        &[("instances[0].prority", "did you mean `priority`?")],
+    ),
+    multi(
+        r#"{"instances":[{"name":"a","provider":"openai","weight":1,"auth":{}}],"fallback_http_statuses":[200]}"#,
+        &[(
+            "fallback_http_statuses[0]",
+            "expected 200 to be at least 400",
+        )],
+    ),
+    multi(
+        r#"{"instances":[{"name":"a","provider":"openai","weight":1,"auth":{}}],"fallback_strategy":["http_4xx"]}"#,
+        &[("fallback_strategy[0]", "unknown strategy `http_4xx`")],
+    ),
+    multi(
+        r#"{"instances":[{"name":"a","provider":"openai","weight":1,"auth":{}}],"fallback_strategy":"rate_limiting"}"#,
+        &[("fallback_strategy", "unknown strategy `rate_limiting`")],
+    ),
+    multi(
+        r#"{"instances":[{"name":"a","provider":"openai","weight":1,"auth":{}}],"balancer":{"algorithm":"chash"}}"#,
+        &[("balancer.key", "chash needs a key")],
+    ),
+    multi(
+        r#"{"instances":[{"name":"a","provider":"openai","weight":1,"auth":{}}],"balancer":{"algorithm":"semantic"}}"#,
+        &[("balancer.algorithm", "not supported")],
+    ),
+    multi(
+        r#"{"instances":[{"name":"a","provider":"openai","weight":1,"auth":{}}],"max_retries":-1}"#,
+        &[("max_retries", "must be ≥ 0")],
+    ),
+    multi(
+        r#"{"instances":[{"name":"a","provider":"openai","weight":1,"auth":{}}],"retry_on_failure_within_ms":0}"#,
+        &[("retry_on_failure_within_ms", "must be ≥ 1")],
+    ),
+    multi(
+        r#"{"instances":[{"name":"a","provider":"openai","weight":1,"auth":{}}],"auth":{}}"#,
+        &[("auth", "unknown field `auth`")],
+    ),
+];
+
+#[test]
+fn every_invalid_config_reports_its_exact_paths() {
+    assert!(INVALID.len() >= 30);
+    for case in INVALID {
+        let errors = if case.multi {
+            AiProxyMultiConfig::from_json(case.config).err()
+        } else {
+            AiProxyConfig::from_json(case.config).err()
+        };
+        let Some(errors) = errors else {
+            panic!("{} should be invalid", case.config)
+        };
+        let got: Vec<(String, String)> = errors
+            .errors()
+            .iter()
+            .map(|e| (e.path.clone(), e.message.clone()))
+            .collect();
+        assert_eq!(
+            got.len(),
+            case.expected.len(),
+            "{}: expected {:?}, got {got:?}",
+            case.config,
+            case.expected
+        );
+        for (path, fragment) in case.expected {
+            assert!(
+                got.iter().any(|(p, m)| p == path && m.contains(fragment)),
+                "{}: expected `{path}: …{fragment}…`, got {got:?}",
+                case.config
+            );
+        }
+    }
+}
+
+#[test]
+fn syntax_errors_report_line_and_column() {
+    let errors =
+        AiProxyConfig::from_json("{\n  \"provider\": \"openai\",\n  \"auth\": {,\n}").unwrap_err();
+    let e = &errors.errors()[0];
+    assert_eq!(
+        e.kind,
+        ConfigErrorKind::Syntax {
+            line: 3,
+            column: 12
+        }
+    );
+    assert!(
+        e.to_string().starts_with("line 3, column 12: invalid JSON"),
+        "{e}"
+    );
+}
+
+#[test]
+fn yaml_syntax_errors_report_line_and_column() {
+    let errors = Document::parse("version: \"1\"\nroutes:\n  - id: a\n   uri: [\n").unwrap_err();
+    assert!(
+        matches!(
+            errors.errors()[0].kind,
+            ConfigErrorKind::Syntax { line: 4, .. }
+        ),
+        "{errors}"
+    );
+}
+
+#[test]
+fn route_errors_are_prefixed_with_the_plugin_path() {
+    let yaml = "version: \"1\"\nroutes:\n  - id: a\n    uri: /v1/chat/completions\n    plugins:\n      ai-proxy:\n        provider: openai\n        auth: {}\n        timeout: 0\n  - id: b\n    uri: /b\n    plugins:\n      ai-proxy-multi:\n        instances:\n          - name: x\n            provider: openai\n            auth: {}\n";
+    let errors = Document::parse(yaml).unwrap_err();
+    let paths: Vec<_> = errors.errors().iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "routes[0].plugins.ai-proxy.timeout",
+            "routes[1].plugins.ai-proxy-multi.instances[0].weight"
+        ]
+    );
+}
+
+#[test]
+fn documents_without_an_ai_plugin_are_rejected() {
+    let e = Document::parse(r#"{"uri":"/x","plugins":{"limit-count":{}}}"#).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "plugins: has neither ai-proxy nor ai-proxy-multi"
+    );
+    let e = Document::parse(r#"{"timeout": 5}"#).unwrap_err();
+    assert!(e.to_string().contains("neither `provider`"), "{e}");
+    let e = Document::parse("version: \"2\"\nroutes: []\n").unwrap_err();
+    assert!(e.to_string().contains("version: must be \"1\""), "{e}");
+}
+
+#[test]
+fn route_fields_are_checked() {
+    let e = Document::parse(
+        r#"{"uri":"v1","methods":["post"],"vars":[["post_arg.model","=","x"]],"plugins":{"ai-proxy":{"provider":"openai","auth":{}}}}"#,
+    )
+    .unwrap_err();
+    let paths: Vec<_> = e.errors().iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(paths, ["uri", "methods[0]", "vars[0]"]);
+}
+
+const SECRETS: &[&str] = &["sk-SECRET-header", "SECRET-query", "SECRET-sa-json"];
+
+#[test]
+fn no_secret_reaches_debug_or_errors() {
+    let valid = r#"{"provider":"vertex-ai","auth":{"header":{"Authorization":"Bearer sk-SECRET-header"},"query":{"key":"SECRET-query"},"gcp":{"service_account_json":"{\"private_key\":\"SECRET-sa-json\"}"}},"provider_conf":{"project_id":"p","region":"r"}}"#;
+    let c = AiProxyConfig::from_json(valid).unwrap();
+    let doc = Document::parse(&format!(r#"{{"plugins":{{"ai-proxy":{valid}}}}}"#)).unwrap();
+    let inner = valid.strip_prefix('{').unwrap().strip_suffix('}').unwrap();
+    let m = AiProxyMultiConfig::from_json(&format!(
+        r#"{{"instances":[{{"name":"a","weight":1,{inner}}}]}}"#
+    ))
+    .unwrap();
+    let debug = format!("{c:?} {c:#?} {doc:?} {m:?} {:?}", c.target.auth);
+    for s in SECRETS {
+        assert!(!debug.contains(s), "{s} leaked into Debug");
+    }
+    // Invalid configs whose secret-bearing values are the problem.
+    let invalid = [
+        r#"{"provider":"openai","auth":{"header":{"Authorization":"Bearer sk-SECRET-header\n"}}}"#,
+        r#"{"provider":"vertex-ai","auth":{"gcp":{"service_account_json":"SECRET-sa-json"}},"provider_conf":{"project_id":"p","region":"r"}}"#,
+        r#"{"provider":"vertex-ai","auth":{"gcp":{"service_account_json":"[\"SECRET-sa-json\"]"}},"provider_conf":{"project_id":"p","region":"r"}}"#,
+        r#"{"provider":"openai","auth":{"header":{"Authorization":"Bearer sk-SECRET-header"},"query":{"key":"SECRET-query"}},"timeout":0,"tmeout":1}"#,
+        r#"{"provider":"openai","auth":{"header":{"Authorization":"Bearer sk-SECRET-header"}},"override":{"endpoint":"https://u:SECRET-query@h/"}}"#,
+    ];
+    for text in invalid {
+        let errors = AiProxyConfig::from_json(text).unwrap_err();
+        let shown = format!("{errors} {errors:?}");
+        for s in SECRETS {
+            assert!(!shown.contains(s), "{s} leaked into errors: {shown}");
+        }
+    }
+}
