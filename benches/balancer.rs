@@ -41,6 +41,12 @@ fn bench(c: &mut Criterion) {
     let now = Instant::now();
     let rr = eight(Policy::default());
     let mut g = c.benchmark_group("pick_8_instances");
+    // Calibration on a shared machine: one uncontended atomic increment,
+    // the floor of a lock-free pick.
+    let counter = std::sync::atomic::AtomicU64::new(0);
+    g.bench_function("baseline_atomic_increment", |b| {
+        b.iter(|| black_box(counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed)))
+    });
     g.bench_function("roundrobin", |b| {
         b.iter(|| black_box(rr.pick(black_box(&()), now).unwrap()))
     });

@@ -10,7 +10,7 @@ pub use ai_proxy_core::exchange::{Exchange, ExchangeError, ResponseHead};
 pub use ai_proxy_core::metrics::Metrics;
 pub use ai_proxy_core::prepare::{AiProxy, ClientHints, CompileError, PrepareError, Prepared};
 pub use ai_proxy_core::secret::Secret;
-pub use ai_proxy_core::{Protocol, Provider, Registry};
+pub use ai_proxy_core::{Protocol, Provider, Registry, RequestType};
 pub use ai_proxy_multi as multi;
 pub use ai_proxy_openai as openai;
 pub use ai_proxy_vertex as vertex;
@@ -18,7 +18,10 @@ pub use ai_proxy_vertex as vertex;
 use std::sync::Arc;
 
 /// A registry with every adapter and converter of the workspace: the
-/// OpenAI-wire providers, Azure OpenAI and Vertex AI; converters for
+/// OpenAI-wire providers, Azure OpenAI and Vertex AI; Anthropic's native
+/// Messages API for `provider: anthropic` routes whose `override.endpoint`
+/// ends in `/v1/messages` (OpenAI chat clients are then converted instead
+/// of using Anthropic's OpenAI-compatible endpoint); converters for
 /// Anthropic Messages clients → OpenAI-chat providers, OpenAI chat clients
 /// → Anthropic's native Messages API, and embeddings → Vertex `:predict`.
 pub fn registry() -> Registry {
@@ -27,6 +30,10 @@ pub fn registry() -> Registry {
         .fold(Registry::new(), Registry::with_adapter)
         .with_adapter(Arc::new(ai_proxy_azure::AzureOpenAi))
         .with_adapter(Arc::new(ai_proxy_vertex::VertexAi))
+        .with_endpoint_variant(
+            ai_proxy_anthropic::MESSAGES_PATH,
+            Arc::new(ai_proxy_anthropic::AnthropicNative),
+        )
         .with_converter(Arc::new(ai_proxy_anthropic::AnthropicToOpenAi))
         .with_converter(Arc::new(ai_proxy_anthropic::OpenAiToAnthropic::new()))
         .with_converter(Arc::new(ai_proxy_vertex::EmbeddingsToPredict))

@@ -280,6 +280,21 @@ fn unterminated_line_over_cap_is_an_error_not_growth() {
 }
 
 #[test]
+fn comments_longer_than_the_cap_are_dropped_not_buffered() {
+    let mut decoder = SseDecoder::with_max_event_bytes(16);
+    let mut data = Vec::new();
+    let stream = format!(": {}\r\ndata: ok\n\n", "x".repeat(100));
+    for piece in stream.as_bytes().chunks(7) {
+        decoder.feed_slice(piece);
+        while let Some(event) = decoder.poll_event().unwrap() {
+            data.push(event.data().into_owned());
+        }
+        assert!(decoder.buffered_bytes() <= 16);
+    }
+    assert_eq!(data, ["ok"]);
+}
+
+#[test]
 fn events_within_cap_pass_even_in_tiny_chunks() {
     let mut decoder = SseDecoder::with_max_event_bytes(20);
     let mut data = Vec::new();

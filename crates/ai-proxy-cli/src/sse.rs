@@ -13,8 +13,9 @@ use ai_proxy::core::sse::SseDecoder;
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 
-/// How much is read from the input at a time.
-const READ_CHUNK: usize = 1 << 20;
+/// How much is read from the input at a time (small enough to stay in
+/// cache while it is zeroed, read and scanned).
+const READ_CHUNK: usize = 128 * 1024;
 
 /// Arguments of `ai-proxy sse`.
 #[derive(Debug, clap::Args)]
@@ -84,11 +85,14 @@ pub(crate) fn summary(metrics: &ai_proxy::core::Metrics, events: Option<u64>) ->
 
 /// Runs `ai-proxy sse`.
 pub fn run(args: Args) -> ExitCode {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
     let result = if args.events {
-        print_events(&args)
+        print_events(&args, &mut out)
     } else {
-        summarise(&args)
+        summarise(&args, &mut out)
     };
+    let result = result.and_then(|code| out.flush().map(|()| code));
     match result {
         Ok(code) => code,
         Err(error) => {
@@ -98,10 +102,8 @@ pub fn run(args: Args) -> ExitCode {
     }
 }
 
-fn print_events(args: &Args) -> io::Result<ExitCode> {
+fn print_events(args: &Args, out: &mut dyn Write) -> io::Result<ExitCode> {
     let mut input = open(&args.file)?;
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
     let mut decoder = SseDecoder::new();
     let mut buf = BytesMut::new();
     let mut failure = None;
@@ -115,7 +117,7 @@ fn print_events(args: &Args) -> io::Result<ExitCode> {
                         "data": event.data(),
                         "id": event.id(),
                     });
-                    serde_json::to_writer(&mut out, &line)?;
+                    serde_json::to_writer(&mut *out, &line)?;
                     out.write_all(b"\n")?;
                 }
                 Ok(None) => break,
@@ -135,7 +137,7 @@ fn print_events(args: &Args) -> io::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn summarise(args: &Args) -> io::Result<ExitCode> {
+fn summarise(args: &Args, out: &mut dyn Write) -> io::Result<ExitCode> {
     let mut input = open(&args.file)?;
     let start = Instant::now();
     let mut ctx = RequestContext::new(args.protocol, args.protocol, start);
@@ -162,10 +164,77 @@ fn summarise(args: &Args) -> io::Result<ExitCode> {
     let _ = exchange.on_eof(Instant::now()).map_err(io::Error::other)?;
     let observe_error = exchange.observe_error().cloned();
     let metrics = exchange.finish(Instant::now());
-    println!("{}", summary(&metrics, Some(metrics.events)));
+    writeln!(out, "{}", summary(&metrics, Some(metrics.events)))?;
     if let Some(error) = observe_error {
         eprintln!("ai-proxy sse: {}: {error}", args.file);
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_on(bytes: &[u8], protocol: &str, events: bool, no_text: bool) -> String {
+        let dir = std::env::temp_dir().join(format!("ai-proxy-sse-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join(format!("{protocol}-{events}-{no_text}.sse"));
+        std::fs::write(&file, bytes).unwrap();
+        let args = Args {
+            protocol: protocol.parse().unwrap(),
+            events,
+            no_text,
+            file: file.to_string_lossy().into_owned(),
+        };
+        let mut out = Vec::new();
+        let code = if events {
+            print_events(&args, &mut out).unwrap()
+        } else {
+            summarise(&args, &mut out).unwrap()
+        };
+        assert_eq!(code, ExitCode::SUCCESS);
+        String::from_utf8(out).unwrap()
+    }
+
+    const STREAM: &[u8] = b": OPENROUTER PROCESSING\n\ndata: {\"model\":\"m\",\"choices\":[{\"delta\":{\"content\":\"Hi\"}}],\"usage\":null}\r\n\r\nid: 9\ndata: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2}}\n\ndata: [DONE]\n\n";
+
+    #[test]
+    fn summary_has_the_contract_fields_in_order() {
+        assert_eq!(
+            run_on(STREAM, "openai-chat", false, false),
+            "{\"model\":\"m\",\"prompt_tokens\":3,\"completion_tokens\":2,\"total_tokens\":5,\"events\":3,\"done\":true,\"text\":\"Hi\"}\n"
+        );
+    }
+
+    #[test]
+    fn no_text_gives_null_text_and_the_same_numbers() {
+        assert_eq!(
+            run_on(STREAM, "openai-chat", false, true),
+            "{\"model\":\"m\",\"prompt_tokens\":3,\"completion_tokens\":2,\"total_tokens\":5,\"events\":3,\"done\":true,\"text\":null}\n"
+        );
+    }
+
+    #[test]
+    fn unknown_values_are_null() {
+        assert_eq!(
+            run_on(b"data: hello\n\n", "openai-chat", false, false),
+            "{\"model\":null,\"prompt_tokens\":null,\"completion_tokens\":null,\"total_tokens\":null,\"events\":1,\"done\":false,\"text\":\"\"}\n"
+        );
+    }
+
+    #[test]
+    fn events_prints_one_line_per_dispatched_event() {
+        let lines = run_on(STREAM, "openai-chat", true, false);
+        let lines: Vec<serde_json::Value> = lines
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[0]["event"], "message");
+        assert_eq!(lines[0]["id"], "");
+        assert_eq!(lines[1]["id"], "9");
+        assert_eq!(lines[2]["data"], "[DONE]");
+        assert_eq!(lines[2]["id"], "9", "the last event id carries over");
+    }
 }

@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use ai_proxy::config::{Document, PluginConfig};
+use ai_proxy::multi::{AiProxyMulti, MultiOptions, RequestKeys};
 use ai_proxy::{AiProxy, Prepared, Secret};
 use bytes::Bytes;
 use serde_json::{Map, Value};
@@ -22,10 +23,16 @@ use crate::input;
 /// Arguments of `ai-proxy translate`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Config file: any form `ai-proxy check` accepts. The first `ai-proxy`
-    /// plugin is used; an `ai-proxy-multi` plugin uses its first instance.
+    /// Config file: any form `ai-proxy check` accepts. The first route's
+    /// plugin is used; for `ai-proxy-multi`, the instance its balancer
+    /// picks for this request (see --pick).
     #[arg(long)]
     pub config: String,
+    /// For `ai-proxy-multi`: show the N-th pick of a fresh balancer (1 =
+    /// the first request's instance, 2 = the second request's, …), e.g. to
+    /// see weighted round robin or priorities at work.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub pick: u32,
     /// Client request path (and query). Default: the route's first `uri`,
     /// else `/v1/chat/completions`.
     #[arg(long)]
@@ -107,30 +114,6 @@ fn translate(args: &Args, config_text: &str, body: String) -> Result<Value, Fail
         .routes
         .first()
         .ok_or_else(|| rejected("the config has no ai-proxy or ai-proxy-multi plugin"))?;
-    let registry = ai_proxy::registry();
-    let compiled = match &route.plugin {
-        PluginConfig::AiProxy(c) => AiProxy::compile(c, &registry),
-        PluginConfig::AiProxyMulti(m) => {
-            let first = m
-                .instances
-                .first()
-                .ok_or_else(|| rejected("ai-proxy-multi has no instances"))?;
-            AiProxy::compile_instance(
-                first.name.clone(),
-                &first.target,
-                m.logging,
-                m.transport,
-                m.limits,
-                &registry,
-            )
-        }
-        _ => {
-            return Err(rejected(
-                "the config's plugin is not supported by translate",
-            ));
-        }
-    };
-    let proxy = compiled.map_err(|e| rejected(format!("{}: {e}", e.status().as_u16())))?;
     let uri = args.uri.clone().unwrap_or_else(|| {
         route
             .uris
@@ -153,9 +136,41 @@ fn translate(args: &Args, config_text: &str, body: String) -> Result<Value, Fail
             "invalid request (--method, --uri or --header): {e}"
         ))
     })?;
+    let now = Instant::now();
+    let registry = ai_proxy::registry();
+    let compiled = match &route.plugin {
+        PluginConfig::AiProxy(c) => AiProxy::compile(c, &registry),
+        PluginConfig::AiProxyMulti(m) => {
+            let multi = AiProxyMulti::compile(m, &registry, MultiOptions::default())
+                .map_err(|e| rejected(format!("{}: {e}", e.status().as_u16())))?;
+            let (parts, body) = request.into_parts();
+            let keys = RequestKeys::new().with_parts(&parts);
+            let mut attempt = None;
+            for _ in 0..args.pick {
+                attempt = Some(
+                    multi
+                        .pick(&keys, now)
+                        .map_err(|e| rejected(format!("{}: {e}", e.status().as_u16())))?,
+                );
+            }
+            let request = http::Request::from_parts(parts, body);
+            let attempt = attempt.ok_or_else(|| rejected("--pick must be at least 1"))?;
+            let token = args.access_token.clone().map(Secret::new);
+            let prepared = multi
+                .prepare(&attempt, request, now, token.as_ref())
+                .map_err(|e| rejected(format!("{}: {e}", e.status().as_u16())))?;
+            return Ok(render(&prepared, args.reveal_secrets));
+        }
+        _ => {
+            return Err(rejected(
+                "the config's plugin is not supported by translate",
+            ));
+        }
+    };
+    let proxy = compiled.map_err(|e| rejected(format!("{}: {e}", e.status().as_u16())))?;
     let token = args.access_token.clone().map(Secret::new);
     let prepared = proxy
-        .prepare(request, Instant::now(), token.as_ref())
+        .prepare(request, now, token.as_ref())
         .map_err(|e| rejected(format!("{}: {e}", e.status().as_u16())))?;
     Ok(render(&prepared, args.reveal_secrets))
 }
@@ -276,12 +291,38 @@ mod tests {
     }
 
     #[test]
-    fn multi_uses_its_first_instance() {
+    fn multi_uses_the_balancers_first_pick() {
         let multi = r#"{"instances":[
             {"name":"a","provider":"deepseek","weight":1,"auth":{}},
             {"name":"b","provider":"openai","weight":1,"auth":{}}]}"#;
         let out = translate(&args(&[]), multi, r#"{"messages":[]}"#.to_owned()).unwrap();
         assert_eq!(out["url"], "https://api.deepseek.com/chat/completions");
+        let prioritised = r#"{"instances":[
+            {"name":"a","provider":"deepseek","weight":1,"auth":{}},
+            {"name":"b","provider":"openai","weight":1,"priority":5,"auth":{}}]}"#;
+        let out = translate(&args(&[]), prioritised, r#"{"messages":[]}"#.to_owned()).unwrap();
+        assert_eq!(out["url"], "https://api.openai.com/v1/chat/completions");
+    }
+
+    #[test]
+    fn pick_n_follows_weighted_round_robin() {
+        let multi = r#"{"instances":[
+            {"name":"a","provider":"deepseek","weight":3,"auth":{}},
+            {"name":"b","provider":"openai","weight":1,"auth":{}}]}"#;
+        let urls: Vec<String> = (1..=4)
+            .map(|n| {
+                let n = n.to_string();
+                let out = translate(
+                    &args(&["--pick", &n]),
+                    multi,
+                    r#"{"messages":[]}"#.to_owned(),
+                )
+                .unwrap();
+                out["url"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        let openai = urls.iter().filter(|u| u.contains("openai.com")).count();
+        assert_eq!(openai, 1, "{urls:?}");
     }
 
     #[test]

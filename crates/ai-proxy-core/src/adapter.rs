@@ -148,8 +148,9 @@ pub trait Converter: Send + Sync + fmt::Debug {
     ) -> Result<ConvertedRequest, ConvertError>;
 
     /// Rewrites client headers for the target protocol (Anthropic →
-    /// OpenAI: `x-api-key` → bearer, `anthropic-*` dropped). Runs after
-    /// configured auth was applied. The default changes nothing.
+    /// OpenAI: `x-api-key` → bearer, `anthropic-*` dropped). Runs on the
+    /// client's headers, before the credential strip and the `auth.header`
+    /// overlay (so configured auth always wins). The default changes nothing.
     fn convert_headers(&self, headers: &mut HeaderMap) {
         let _ = headers;
     }
@@ -235,6 +236,9 @@ impl ConvertError {
 pub struct Registry {
     adapters: Vec<Arc<dyn Adapter>>,
     converters: Vec<Arc<dyn Converter>>,
+    /// `(provider, endpoint path suffix, adapter)`: a provider whose
+    /// `override.endpoint` path ends with the suffix uses this adapter.
+    variants: Vec<(Provider, &'static str, Arc<dyn Adapter>)>,
 }
 
 impl Registry {
@@ -260,9 +264,48 @@ impl Registry {
         self
     }
 
+    /// Adds an endpoint-selected variant of a provider's adapter: a target
+    /// whose provider is `adapter.provider()` and whose `override.endpoint`
+    /// path ends with `path_suffix` uses `adapter` instead of the
+    /// provider's default one. The facade registers Anthropic's native
+    /// Messages API this way: `provider: anthropic` with
+    /// `override.endpoint: https://api.anthropic.com/v1/messages` makes
+    /// OpenAI chat clients go through the OpenAI → Anthropic converter
+    /// instead of Anthropic's OpenAI-compatible endpoint.
+    pub fn with_endpoint_variant(
+        mut self,
+        path_suffix: &'static str,
+        adapter: Arc<dyn Adapter>,
+    ) -> Self {
+        let provider = adapter.provider();
+        self.variants
+            .retain(|(p, suffix, _)| (*p, *suffix) != (provider, path_suffix));
+        self.variants.push((provider, path_suffix, adapter));
+        self
+    }
+
     /// The adapter for `provider`, if registered.
     pub fn adapter(&self, provider: Provider) -> Option<&Arc<dyn Adapter>> {
         self.adapters.iter().find(|a| a.provider() == provider)
+    }
+
+    /// The adapter a target uses: an endpoint variant whose suffix ends
+    /// the path of `endpoint` (see
+    /// [`with_endpoint_variant`](Self::with_endpoint_variant)), else the
+    /// provider's adapter.
+    pub fn adapter_for(
+        &self,
+        provider: Provider,
+        endpoint: Option<&crate::config::Endpoint>,
+    ) -> Option<&Arc<dyn Adapter>> {
+        let path = endpoint.filter(|e| e.has_path).map(|e| e.url.path());
+        path.and_then(|path| {
+            self.variants
+                .iter()
+                .find(|(p, suffix, _)| *p == provider && path.ends_with(suffix))
+                .map(|(_, _, adapter)| adapter)
+        })
+        .or_else(|| self.adapter(provider))
     }
 
     /// How a `client` protocol reaches `adapter`: natively, through a

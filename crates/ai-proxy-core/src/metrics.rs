@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 
+use crate::config::Logging;
 use crate::context::RequestContext;
 use crate::exchange::{ExchangeError, Observation, millis};
 use crate::protocol::{Protocol, RequestType};
@@ -268,17 +269,39 @@ impl Metrics {
         attrs
     }
 
-    /// Emits the `logging.summaries` / `logging.payloads` tracing events.
-    pub(crate) fn log(&self) {
-        tracing::debug!(
-            request_type = self.request_type.as_str(),
-            llm_model = self.llm_model.as_deref().unwrap_or_default(),
-            prompt_tokens = self.usage.map_or(0, |u| u.prompt_tokens),
-            completion_tokens = self.usage.map_or(0, |u| u.completion_tokens),
-            total_tokens = self.usage.map_or(0, |u| u.total_tokens),
-            stream = self.stream,
-            "ai exchange finished"
-        );
+    /// Emits APISIX's `llm_summary` (with `logging.summaries`) and
+    /// `llm_response_text` (with `logging.payloads`) as `tracing` events.
+    /// No credential is ever part of the metrics.
+    pub(crate) fn log(&self, logging: Logging) {
+        let usage = self.usage.unwrap_or_default();
+        let ms = |d: Option<Duration>| d.map_or(0, millis);
+        if logging.summaries {
+            tracing::info!(
+                target: "ai_proxy::llm_summary",
+                request_model = self.request_llm_model.as_deref().unwrap_or_default(),
+                model = self.llm_model.as_deref().unwrap_or_default(),
+                duration = ms(self.time_to_first_token),
+                prompt_tokens = usage.prompt_tokens,
+                completion_tokens = usage.completion_tokens,
+                total_tokens = usage.total_tokens,
+                upstream_response_time = ms(self.upstream_response_time),
+                stream = self.stream,
+                tool_count = self.tool_count,
+                has_tool_calls = self.has_tool_calls,
+                end_user_id = self.end_user_id.as_deref().unwrap_or_default(),
+                cache_read_input_tokens = usage.cache_read_input_tokens,
+                cache_creation_input_tokens = usage.cache_creation_input_tokens,
+                reasoning_tokens = usage.reasoning_tokens,
+                "llm_summary"
+            );
+        }
+        if logging.payloads {
+            tracing::info!(
+                target: "ai_proxy::llm_response_text",
+                content = self.response_text.as_deref().unwrap_or_default(),
+                "llm_response_text"
+            );
+        }
     }
 }
 

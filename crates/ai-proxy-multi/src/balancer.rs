@@ -43,6 +43,11 @@ impl InstanceSpec {
 }
 
 /// The APISIX `ai-proxy-multi` fields that steer balancing and fallback.
+///
+/// Unhealthy instances are always skipped (as APISIX does for instances
+/// with health checks), whatever `fallback_strategy` says; its
+/// `rate_limiting` part (`instance_health_and_rate_limiting` or
+/// `["rate_limiting", …]`) turns on [`KeyLookup::is_rate_limited`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Policy {
@@ -471,6 +476,25 @@ impl Balancer {
         }
     }
 
+    /// Whether [`on_outcome`](Self::on_outcome) may retry `attempt` if it
+    /// ends with `status` (before any byte reached the client): the status
+    /// falls back, the request has more than one instance to go to, and
+    /// `max_retries` is not used up. A gateway reads such an error body
+    /// whole (to answer with it if no retry happens) instead of streaming
+    /// it. `retry_on_failure_within_ms` and whether an untried instance is
+    /// left are only known at `on_outcome`.
+    pub fn may_fall_back(&self, attempt: &Attempt, status: u16) -> bool {
+        let pooled = self
+            .pools
+            .get(index(attempt.plan.pool))
+            .is_some_and(|p| p.members.len() > 1);
+        pooled
+            && self.falls_back(status)
+            && self
+                .max_retries
+                .is_none_or(|max| attempt.plan.retries < max)
+    }
+
     /// The attempt's instance name: APISIX's `picked_ai_instance_name`.
     pub fn picked_ai_instance_name(&self, attempt: &Attempt) -> &str {
         self.name_of(attempt.instance)
@@ -642,15 +666,21 @@ impl Balancer {
         filter: bool,
         now: Instant,
     ) -> Option<u32> {
-        let member = if plan.tried.is_empty() && !filter {
-            group.wrr.pick_all()
-        } else {
-            group.wrr.pick_where(|m| {
-                group.members.get(m).is_some_and(|&i| {
-                    !plan.tried.contains(i) && (!filter || self.is_healthy(i, now))
-                })
-            })
-        };
+        if plan.tried.is_empty() {
+            // Lock-free even during an ejection: only a pick that lands on an
+            // unhealthy member takes the locked path. Both paths follow the
+            // weights, so their mix does too.
+            let i = group.members.get(group.wrr.pick_all()?).copied()?;
+            if !filter || self.is_healthy(i, now) {
+                return Some(i);
+            }
+        }
+        let member = group.wrr.pick_where(|m| {
+            group
+                .members
+                .get(m)
+                .is_some_and(|&i| !plan.tried.contains(i) && (!filter || self.is_healthy(i, now)))
+        });
         group.members.get(member?).copied()
     }
 
@@ -702,18 +732,16 @@ impl Balancer {
     }
 
     fn key_hash(&self, keys: &dyn KeyLookup) -> u32 {
-        let key = match &self.chash {
-            Some(HashKey::Var(name)) => keys.var(name).map(|v| v.into_owned()),
-            Some(HashKey::Header(name)) => keys.header(name).map(|v| v.into_owned()),
-            Some(HashKey::Cookie(name)) => keys.cookie(name).map(|v| v.into_owned()),
-            Some(HashKey::Consumer) => keys.consumer().map(|v| v.into_owned()),
-            Some(HashKey::Template(t)) => t.resolve(keys),
+        // Hash borrowed values in place: no allocation on the pick path.
+        let hashed = match &self.chash {
+            Some(HashKey::Var(name)) => keys.var(name).map(|v| crc32(v.as_bytes())),
+            Some(HashKey::Header(name)) => keys.header(name).map(|v| crc32(v.as_bytes())),
+            Some(HashKey::Cookie(name)) => keys.cookie(name).map(|v| crc32(v.as_bytes())),
+            Some(HashKey::Consumer) => keys.consumer().map(|v| crc32(v.as_bytes())),
+            Some(HashKey::Template(t)) => t.resolve(keys).map(|v| crc32(v.as_bytes())),
             None => None,
         };
-        match key {
-            Some(k) => crc32(k.as_bytes()),
-            None => crc32(keys.remote_addr().as_deref().unwrap_or("").as_bytes()),
-        }
+        hashed.unwrap_or_else(|| crc32(keys.remote_addr().as_deref().unwrap_or("").as_bytes()))
     }
 }
 

@@ -52,10 +52,17 @@ pub(crate) fn crc32(bytes: &[u8]) -> u32 {
     !crc32_update(!0, bytes)
 }
 
-#[derive(Debug)]
 pub(crate) struct Ring {
     /// `(hash, member)`, sorted by hash; equal hashes keep insertion order.
     points: Box<[(u32, u32)]>,
+}
+
+impl std::fmt::Debug for Ring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ring")
+            .field("points", &self.points.len())
+            .finish()
+    }
 }
 
 impl Ring {

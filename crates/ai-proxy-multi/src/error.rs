@@ -57,6 +57,18 @@ pub enum Error {
         /// 1-based position of the second use.
         second: usize,
     },
+    /// An instance's target could not be compiled (no adapter for its
+    /// provider, no endpoint host, an auth header that is not a valid
+    /// header value).
+    #[error("instances[{index}] ({name}): {source}")]
+    Instance {
+        /// 0-based position in `instances`.
+        index: usize,
+        /// The instance name.
+        name: String,
+        /// Why it did not compile.
+        source: ai_proxy_core::prepare::CompileError,
+    },
     /// An instance name is empty or longer than 100 characters.
     #[error("instances[{index}].name: must be 1 to 100 characters long")]
     InvalidName {
@@ -139,6 +151,7 @@ impl Error {
             | Error::InvalidCheck { .. }
             | Error::ProbeWithoutHost { .. }
             | Error::InvalidPassiveHealth { .. } => StatusCode::BAD_REQUEST,
+            Error::Instance { source, .. } => source.status(),
         }
     }
 

@@ -10,7 +10,7 @@ use crate::{
     Balancer, Decision, FinishReason, InstanceId, InstanceSpec, KeyLookup, ModelRouter,
     MultiOptions, Outcome, PassiveHealth, Policy,
 };
-use ai_proxy_core::config::HashOn;
+use ai_proxy_core::config::{AiProxyMultiConfig, HashOn};
 
 struct Bytes<'a>(&'a [u8]);
 
@@ -185,6 +185,62 @@ pub fn drive(data: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// Arbitrary bytes as (a) an `ai-proxy-multi` config compiled into a
+/// balancer (`checks.active` parsing, probe rendering), (b) a
+/// `vars_combinations` template and (c) a model router glob. Nothing may
+/// panic; `Err` names a broken invariant.
+pub fn drive_config(data: &[u8]) -> Result<(), String> {
+    let text = String::from_utf8_lossy(data);
+    let now = Instant::now();
+    if let Ok(config) = AiProxyMultiConfig::from_json(&text)
+        && let Ok(balancer) = Balancer::new(&config, MultiOptions::default())
+    {
+        for (id, probe) in balancer.probes() {
+            let url = probe.url();
+            if !probe.url_with_secrets().expose().starts_with(&url) {
+                return Err("probe URL with secrets does not extend the logged URL".into());
+            }
+            let _ = probe.header_map();
+            let _ = format!("{probe:?}");
+            let _ = balancer.report_probe(id, data.len().is_multiple_of(2), now);
+        }
+        let keys = crate::RequestKeys::new().with_remote_addr("192.0.2.1");
+        if let Ok(a) = balancer.pick(&keys, now) {
+            let _ = balancer.on_outcome(a, Outcome::Status(500), Duration::ZERO, false, &keys, now);
+        }
+    }
+    let specs = [InstanceSpec::new("a", 0, 1), InstanceSpec::new("b", 0, 2)];
+    let policy = Policy::default().with_chash(HashOn::VarsCombinations, Some(&text));
+    let router = ModelRouter::new().route([text.to_string()], ["b"]);
+    let balancer = Balancer::from_instances(
+        specs,
+        policy,
+        MultiOptions::default().with_model_router(router),
+    )
+    .map_err(|e| format!("build: {e}"))?;
+    struct Echo<'a>(&'a str);
+    impl KeyLookup for Echo<'_> {
+        fn var(&self, name: &str) -> Option<Cow<'_, str>> {
+            name.len()
+                .is_multiple_of(2)
+                .then(|| Cow::Owned(name.to_owned()))
+        }
+        fn model(&self) -> Option<Cow<'_, str>> {
+            Some(Cow::Borrowed(self.0))
+        }
+    }
+    let picked = balancer
+        .pick(&Echo(&text), now)
+        .map_err(|e| format!("pick: {e}"))?;
+    // A pattern always matches itself when it has no `*`, or is all `*`.
+    if (!text.contains('*') || text.chars().all(|c| c == '*'))
+        && balancer.picked_ai_instance_name(&picked) != "b"
+    {
+        return Err(format!("model {text:?} did not match its own route"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -193,6 +249,34 @@ mod tests {
         #[test]
         fn random_outcome_sequences_keep_every_invariant(data in proptest::collection::vec(any::<u8>(), 0..512)) {
             prop_assert_eq!(super::drive(&data), Ok(()));
+        }
+
+        #[test]
+        fn random_configs_templates_and_globs_never_panic(text in "[ -~]{0,64}") {
+            prop_assert_eq!(super::drive_config(text.as_bytes()), Ok(()));
+        }
+
+        #[test]
+        fn random_checks_active_never_panic(
+            kind in proptest::option::of("(http|https|tcp|udp)"),
+            port in proptest::option::of(-1i64..70_000),
+            path in proptest::option::of("[ -~]{0,12}"),
+            timeout in proptest::option::of(-1.0f64..5.0),
+            headers in proptest::collection::vec("[ -~]{0,16}", 0..3),
+            successes in proptest::option::of(0i64..300),
+        ) {
+            let mut active = serde_json::Map::new();
+            if let Some(k) = kind { active.insert("type".into(), k.into()); }
+            if let Some(p) = port { active.insert("port".into(), p.into()); }
+            if let Some(p) = path { active.insert("http_path".into(), p.into()); }
+            if let Some(t) = timeout { active.insert("timeout".into(), t.into()); }
+            if !headers.is_empty() { active.insert("req_headers".into(), headers.into()); }
+            if let Some(s) = successes { active.insert("healthy".into(), serde_json::json!({"successes": s})); }
+            let config = serde_json::json!({"instances": [
+                {"name": "x", "provider": "openai", "weight": 1, "auth": {"query": {"k": "v"}}, "checks": {"active": active}},
+                {"name": "y", "provider": "deepseek", "weight": 1, "auth": {}}
+            ]});
+            prop_assert_eq!(super::drive_config(config.to_string().as_bytes()), Ok(()));
         }
     }
 }

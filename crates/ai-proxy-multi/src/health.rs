@@ -230,9 +230,12 @@ impl Health {
     }
 
     pub(crate) fn on_success(&self, flagged_count: &AtomicU32) {
-        if self.failures.swap(0, Ordering::AcqRel) == 0 && !self.flagged.load(Ordering::Acquire) {
+        // Read first: successes are the common case and must not write a
+        // cache line other threads read.
+        if self.failures.load(Ordering::Acquire) == 0 && !self.flagged.load(Ordering::Acquire) {
             return;
         }
+        self.failures.store(0, Ordering::Release);
         let mut state = lock(&self.state);
         if state.ejected_until.is_none() {
             state.ejections = 0;

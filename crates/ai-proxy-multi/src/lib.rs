@@ -31,6 +31,7 @@ mod health;
 mod keys;
 mod plan;
 mod probe;
+mod proxy;
 mod router;
 mod wrr;
 
@@ -43,6 +44,7 @@ pub use health::{HealthChange, HealthStatus, PassiveHealth};
 pub use keys::{KeyLookup, RequestKeys};
 pub use plan::{Attempt, Decision, Finish, FinishReason, InstanceId, Outcome};
 pub use probe::{Probe, ProbeKind, ProbeSchedule};
+pub use proxy::AiProxyMulti;
 pub use router::{ModelRoute, ModelRouter, Unmatched};
 
 /// Re-exported config types the [`Policy`] builder takes.

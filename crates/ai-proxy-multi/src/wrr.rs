@@ -3,38 +3,82 @@
 //! Each pick adds every eligible member's weight to its current weight,
 //! takes the member with the largest current weight (first on ties) and
 //! subtracts the eligible total from it. With weights 8/2 every 10 picks
-//! hold 8 and 2, interleaved (`a a a a b a a a a b`).
+//! hold 8 and 2, interleaved (`a a b a a a a b a a`).
 //!
 //! The hot path must not lock: when every member is eligible the sequence
 //! is periodic (its period is the sum of the GCD-reduced weights, after
 //! which all current weights are back at zero), so it is precomputed once
-//! and a pick is one atomic increment plus a table read. Picks that must
-//! skip members (retries, ejected or rate-limited instances) run the
-//! algorithm for real over the eligible members under a mutex; they are
-//! rare and are what nginx does for tried/down peers.
+//! and a pick is one atomic increment plus a table read. The position in
+//! the cycle is sharded per thread ([`SHARDS`] counters, one cache line
+//! each), so threads picking at once never write the same cache line. Each
+//! shard runs nginx's sequence from its start, as each nginx worker process
+//! runs its own: one thread sees it exactly (every prefix within ±1 of the
+//! weights, every full cycle exact); with several threads each shard does,
+//! so totals stay within one cycle per busy shard of the exact ratio.
+//!
+//! Picks that must skip members (retries, ejected or rate-limited
+//! instances) run the algorithm for real over the eligible members under a
+//! mutex; they are rare and are what nginx does for tried/down peers.
 
+use std::cell::Cell;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+/// Cycle position counters per group.
+pub(crate) const SHARDS: usize = 16;
+
+static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static SHARD: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+/// This thread's shard, assigned round robin on first use.
+fn shard() -> usize {
+    SHARD.with(|s| {
+        let mut i = s.get();
+        if i == usize::MAX {
+            i = NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % SHARDS;
+            s.set(i);
+        }
+        i
+    })
+}
 
 /// The longest precomputed cycle (entries); longer cycles (huge, coprime
 /// weights) always take the locked path, which stays exact.
 pub(crate) const MAX_TABLE: u64 = 16_384;
 
-/// Keeps the pick counter on its own cache line, so groups and the
-/// read-only tables around it do not bounce between cores.
+/// Keeps a cycle counter on its own cache line, so shards, groups and the
+/// read-only tables around them do not bounce between cores.
 #[repr(align(128))]
 #[derive(Debug, Default)]
 struct Padded(AtomicU64);
 
-#[derive(Debug)]
 pub(crate) struct SmoothWrr {
     weights: Box<[u32]>,
     /// Member index per step of one full cycle; empty when the cycle is
     /// longer than [`MAX_TABLE`] or no member has weight.
     table: Box<[u16]>,
-    cursor: Padded,
+    /// [`fastmod`] constant for the table length.
+    magic: u128,
+    cursors: Box<[Padded]>,
     /// Current weights for the locked path.
     current: Mutex<Vec<i64>>,
+}
+
+/// `n % d` without a division (Lemire, Kaser & Kurz, "Faster remainder by
+/// direct computation", 2019): `magic = u128::MAX / d + 1`, precomputed.
+/// Exact for every `u64` `n` and `0 < d < 2^32`.
+fn fastmod(n: u64, magic: u128, d: u32) -> u64 {
+    let low = magic.wrapping_mul(u128::from(n));
+    let hi = (low >> 64) * u128::from(d);
+    let lo = (u128::from(low as u64) * u128::from(d)) >> 64;
+    ((hi + lo) >> 64) as u64
+}
+
+fn magic(d: u32) -> u128 {
+    (u128::MAX / u128::from(d.max(1))).wrapping_add(1)
 }
 
 pub(crate) fn gcd(a: u64, b: u64) -> u64 {
@@ -70,6 +114,16 @@ fn step(
     Some(m)
 }
 
+impl std::fmt::Debug for SmoothWrr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The table can hold thousands of entries: summarise it.
+        f.debug_struct("SmoothWrr")
+            .field("weights", &self.weights)
+            .field("cycle", &self.table.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl SmoothWrr {
     /// `weights` per member (at most `u16::MAX + 1` members).
     pub(crate) fn new(weights: Vec<u32>) -> Self {
@@ -97,8 +151,9 @@ impl SmoothWrr {
         Self {
             current: Mutex::new(vec![0; weights.len()]),
             weights: weights.into_boxed_slice(),
+            magic: magic(u32::try_from(table.len()).unwrap_or(1)),
             table: table.into_boxed_slice(),
-            cursor: Padded::default(),
+            cursors: (0..SHARDS).map(|_| Padded::default()).collect(),
         }
     }
 
@@ -114,12 +169,14 @@ impl SmoothWrr {
 
     /// A pick over all members, lock-free when the cycle is precomputed.
     pub(crate) fn pick_all(&self) -> Option<usize> {
-        let len = self.table.len() as u64;
+        let Ok(len) = u32::try_from(self.table.len()) else {
+            return None;
+        };
         if len == 0 {
             return self.pick_where(|_| true);
         }
-        let n = self.cursor.0.fetch_add(1, Ordering::Relaxed);
-        let i = usize::try_from(n % len).ok()?;
+        let n = self.cursors.get(shard())?.0.fetch_add(1, Ordering::Relaxed);
+        let i = usize::try_from(fastmod(n, self.magic, len)).ok()?;
         self.table.get(i).map(|&m| usize::from(m))
     }
 
@@ -165,6 +222,29 @@ mod tests {
     fn table_is_reduced_by_the_gcd() {
         assert_eq!(SmoothWrr::new(vec![800, 200]).table_len(), 5);
         assert_eq!(SmoothWrr::new(vec![4, 1]).table_len(), 5);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fastmod_equals_the_remainder(n in proptest::prelude::any::<u64>(), d in 1u32..=u32::MAX) {
+            proptest::prop_assert_eq!(fastmod(n, magic(d), d), n % u64::from(d));
+        }
+    }
+
+    #[test]
+    fn fastmod_edges() {
+        for d in [1u32, 2, 3, 5, 7, 16_384, u32::MAX] {
+            for n in [
+                0u64,
+                1,
+                u64::from(d) - 1,
+                u64::from(d),
+                u64::MAX - 1,
+                u64::MAX,
+            ] {
+                assert_eq!(fastmod(n, magic(d), d), n % u64::from(d), "{n} % {d}");
+            }
+        }
     }
 
     #[test]

@@ -810,3 +810,58 @@ fn empty_instances_and_chash_without_key_are_rejected() {
         .is_ok()
     );
 }
+
+#[test]
+fn may_fall_back_tells_which_error_bodies_to_buffer() {
+    let b = primary_backup(
+        Policy::default()
+            .with_fallback(true, false, false)
+            .with_max_retries(Some(1)),
+    );
+    let now = Instant::now();
+    let a = b.pick(&(), now).unwrap();
+    assert!(b.may_fall_back(&a, 429));
+    assert!(!b.may_fall_back(&a, 500));
+    assert!(!b.may_fall_back(&a, 200));
+    let Decision::Retry(retry) = b.on_outcome(a, Outcome::Status(429), FAST, false, &(), now)
+    else {
+        panic!("expected a retry");
+    };
+    assert!(!b.may_fall_back(&retry, 429), "max_retries is used up");
+    let single = balancer(
+        vec![spec("only", 0, 1)],
+        Policy::default().with_fallback(true, true, false),
+    );
+    assert!(!single.may_fall_back(&single.pick(&(), now).unwrap(), 429));
+}
+
+#[test]
+fn ejected_instance_is_skipped_on_the_lock_free_path_keeping_weights() {
+    let b = Balancer::from_instances(
+        vec![spec("a", 0, 2), spec("b", 0, 1), spec("c", 0, 1)],
+        Policy::default(),
+        MultiOptions::default()
+            .with_passive_health(Some(PassiveHealth::default().with_consecutive_failures(1))),
+    )
+    .unwrap();
+    let now = Instant::now();
+    let c_id = b.instance_id("c").unwrap();
+    // Eject c.
+    loop {
+        let a = b.pick(&(), now).unwrap();
+        let hit = a.instance() == c_id;
+        let outcome = if hit {
+            Outcome::Status(500)
+        } else {
+            Outcome::Status(200)
+        };
+        let _ = b.on_outcome(a, outcome, FAST, false, &(), now);
+        if hit {
+            break;
+        }
+    }
+    let t = counts((0..300).map(|_| name(&b, &b.pick(&(), now).unwrap())));
+    assert_eq!(t.get("c"), None);
+    // a:b stays 2:1 (within a couple of picks).
+    assert!((t["a"] as i64 - 2 * t["b"] as i64).abs() <= 3, "{t:?}");
+}

@@ -101,6 +101,15 @@ routes:
         provider: anthropic
         auth: {{header: {{x-api-key: "{ANTHROPIC_KEY}"}}}}
         override: {{endpoint: "http://{addr}"}}
+  - id: anthropic-native-for-openai-clients
+    uri: /anthropic/chat/completions
+    methods: [POST]
+    plugins:
+      ai-proxy:
+        provider: anthropic
+        auth: {{header: {{x-api-key: "{ANTHROPIC_KEY}"}}}}
+        options: {{model: claude-sonnet-4-5}}
+        override: {{endpoint: "http://{addr}/v1/messages"}}
   - id: embeddings
     uri: /v1/embeddings
     methods: [POST]
@@ -148,6 +157,7 @@ pub fn curl_examples(gateway: SocketAddr) -> String {
          \x20 # routed by post_arg.model to Gemini\n  curl -sN http://{gateway}/v1/chat/completions {h} -d '{gemini}'\n\
          \x20 # Azure OpenAI\n  curl -s http://{gateway}/azure/chat/completions {h} -d '{chat}'\n\
          \x20 # Anthropic Messages\n  curl -s http://{gateway}/v1/messages {h} -d '{anthropic}'\n\
+         \x20 # OpenAI client → Anthropic's native Messages API (translated both ways)\n  curl -sN http://{gateway}/anthropic/chat/completions {h} -d '{stream}'\n\
          \x20 # embeddings\n  curl -s http://{gateway}/v1/embeddings {h} -d '{embeddings}'\n\
          \x20 # ai-proxy-multi (weights 3:1)\n  curl -s http://{gateway}/multi/chat/completions {h} -d '{chat}'\n"
     )

@@ -4,6 +4,7 @@
 
 mod access_log;
 pub mod demo;
+mod gcp;
 mod multi;
 mod proxy;
 mod routes;
@@ -100,6 +101,7 @@ async fn serve(args: Args) -> Result<(), String> {
     let gateway = Arc::new(Gateway {
         routes,
         clients: upstream::Clients::default(),
+        tokens: std::sync::Mutex::new(ai_proxy::vertex::TokenCache::new()),
     });
     let listener = TcpListener::bind(args.listen)
         .await

@@ -1,25 +1,25 @@
-//! An `ai-proxy-multi` route: the SDK's balancer plus one prepared
-//! `AiProxy` per instance.
+//! An `ai-proxy-multi` route: the SDK's `AiProxyMulti` plus token
+//! suppliers for `auth.gcp` instances.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use ai_proxy::AiProxy;
 use ai_proxy::config::AiProxyMultiConfig;
-use ai_proxy::multi::{Attempt, Balancer, MultiOptions, RequestKeys};
+use ai_proxy::multi::{AiProxyMulti, Attempt, Balancer, MultiOptions, RequestKeys};
 use bytes::Bytes;
+
+use super::gcp::GcpToken;
 use http::request::Parts;
 use serde_json::value::RawValue;
 
-/// One compiled `ai-proxy-multi` plugin.
+/// One compiled `ai-proxy-multi` plugin and, per instance, where its
+/// Google access token comes from (`auth.gcp`).
 #[derive(Debug)]
 pub struct MultiRoute {
-    balancer: Balancer,
+    multi: AiProxyMulti,
     /// Indexed by `InstanceId::index()`.
-    instances: Vec<AiProxy>,
-    fallback_statuses: Vec<u16>,
-    http_429: bool,
-    http_5xx: bool,
+    gcp: Vec<Option<GcpToken>>,
 }
 
 impl MultiRoute {
@@ -28,46 +28,26 @@ impl MultiRoute {
         config: &AiProxyMultiConfig,
         registry: &ai_proxy::Registry,
     ) -> Result<Self, String> {
-        let balancer = Balancer::new(config, MultiOptions::default()).map_err(|e| e.to_string())?;
-        let mut instances = Vec::with_capacity(config.instances.len());
-        for (i, instance) in config.instances.iter().enumerate() {
-            let proxy = AiProxy::compile_instance(
-                instance.name.clone(),
-                &instance.target,
-                config.logging,
-                config.transport,
-                config.limits,
-                registry,
-            )
-            .map_err(|e| format!("instances[{i}]: {e}"))?;
-            instances.push(proxy);
-        }
-        Ok(Self {
-            balancer,
-            instances,
-            fallback_statuses: config.fallback_http_statuses.clone(),
-            http_429: config.fallback_strategy.http_429,
-            http_5xx: config.fallback_strategy.http_5xx,
-        })
+        let multi = AiProxyMulti::compile(config, registry, MultiOptions::default())
+            .map_err(|e| e.to_string())?;
+        let gcp = config
+            .instances
+            .iter()
+            .map(|i| GcpToken::for_target(&i.target, &i.name))
+            .collect();
+        Ok(Self { multi, gcp })
     }
 
     /// The shared balancer.
     pub fn balancer(&self) -> &Balancer {
-        &self.balancer
+        self.multi.balancer()
     }
 
-    /// The prepared instance an attempt goes to.
-    pub fn instance(&self, attempt: &Attempt) -> Option<&AiProxy> {
-        self.instances.get(attempt.instance().index())
-    }
-
-    /// Whether a response with `status` may be retried elsewhere, so its
-    /// body must be read before answering (APISIX's error path).
-    pub fn may_fall_back(&self, status: u16) -> bool {
-        self.instances.len() > 1
-            && ((status == 429 && self.http_429)
-                || (status >= 500 && self.http_5xx)
-                || self.fallback_statuses.contains(&status))
+    /// The compiled instance an attempt goes to, and its token supplier.
+    pub fn instance(&self, attempt: &Attempt) -> Option<(&AiProxy, Option<&GcpToken>)> {
+        let id = attempt.instance();
+        let proxy = self.multi.instance(id)?;
+        Some((proxy, self.gcp.get(id.index()).and_then(Option::as_ref)))
     }
 
     /// The balancer's view of the request.

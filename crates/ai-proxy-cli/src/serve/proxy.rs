@@ -20,8 +20,9 @@ use hyper::body::Incoming;
 use tokio::sync::{mpsc, oneshot};
 
 use super::access_log::{AccessLog, Attempted};
+use super::gcp::GcpToken;
 use super::multi::MultiRoute;
-use super::routes::{RouteTable, Target};
+use super::routes::{Instance, RouteTable, Target};
 use super::upstream::Clients;
 
 /// Largest upstream error body kept when deciding on a fallback.
@@ -34,6 +35,8 @@ pub struct Gateway {
     pub routes: RouteTable,
     /// Upstream clients.
     pub clients: Clients,
+    /// Google access tokens, shared by every `auth.gcp` target.
+    pub tokens: std::sync::Mutex<ai_proxy::vertex::TokenCache>,
 }
 
 /// The response body type: a first chunk, then whatever the relay task
@@ -159,12 +162,13 @@ fn client_request(parts: &http::request::Parts, body: Bytes) -> Request<Bytes> {
 
 async fn single(
     gateway: &Gateway,
-    proxy: &AiProxy,
+    instance: &Instance,
     parts: &http::request::Parts,
     body: Bytes,
     mut log: AccessLog,
 ) -> Response<RelayBody> {
-    let prepared = match prepare(proxy, parts, body) {
+    let proxy = &instance.proxy;
+    let prepared = match prepare(gateway, proxy, instance.gcp.as_ref(), parts, body).await {
         Ok(p) => p,
         Err(response) => {
             log.finish_local(response.0, &response.2, Some(proxy.instance_name()));
@@ -186,15 +190,31 @@ async fn single(
 
 type Rejection = (StatusCode, &'static str, String);
 
-fn prepare(
+async fn prepare(
+    gateway: &Gateway,
     proxy: &AiProxy,
+    gcp: Option<&GcpToken>,
     parts: &http::request::Parts,
     body: Bytes,
 ) -> Result<Prepared, Rejection> {
-    // Google access tokens are fetched by `ai-proxy-vertex`'s gcp-auth
-    // source; this gateway has no token source configured yet.
+    let token = match gcp {
+        None => None,
+        Some(gcp) => match gcp.token(&gateway.tokens).await {
+            Ok(t) => Some(t),
+            Err(e) => {
+                let body = serde_json::json!({
+                    "error_msg": format!("failed to get gcp access token: {e}")
+                });
+                return Err((
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "application/json",
+                    body.to_string(),
+                ));
+            }
+        },
+    };
     proxy
-        .prepare(client_request(parts, body), Instant::now(), None)
+        .prepare(client_request(parts, body), Instant::now(), token.as_ref())
         .map_err(|e| {
             let body = String::from_utf8_lossy(&e.body()).into_owned();
             (e.status(), e.content_type(), body)
@@ -541,7 +561,7 @@ async fn multi_attempts(
     let mut last_error: Option<(StatusCode, HeaderMap, Bytes)> = None;
     loop {
         let started = Instant::now();
-        let Some(proxy) = multi.instance(&attempt) else {
+        let Some((proxy, gcp)) = multi.instance(&attempt) else {
             return json_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "picked instance has no proxy",
@@ -549,7 +569,7 @@ async fn multi_attempts(
         };
         let name = proxy.instance_name().to_owned();
         log.attempt(Attempted::new(&name));
-        let prepared = match prepare(proxy, parts, body.clone()) {
+        let prepared = match prepare(gateway, proxy, gcp, parts, body.clone()).await {
             Ok(p) => p,
             Err((status, ct, message)) => {
                 log.finish_local(status, &message, Some(&name));
@@ -566,7 +586,7 @@ async fn multi_attempts(
             }
             Sent::Head(head) => {
                 let status = head.response.status();
-                if multi.may_fall_back(status.as_u16()) {
+                if multi.balancer().may_fall_back(&attempt, status.as_u16()) {
                     // Read the error body whole before deciding (APISIX's error path).
                     let (p, b) = head.response.into_parts();
                     let bytes = Limited::new(b, MAX_ERROR_BODY)

@@ -11,13 +11,23 @@ use ai_proxy::config::{Document, PluginConfig, RouteConfig};
 use http::request::Parts;
 use serde_json::value::RawValue;
 
+use super::gcp::GcpToken;
 use super::multi::MultiRoute;
+
+/// One prepared target and, for `auth.gcp`, where its access token comes from.
+#[derive(Debug)]
+pub struct Instance {
+    /// The compiled config.
+    pub proxy: AiProxy,
+    /// Google access tokens (`auth.gcp`).
+    pub gcp: Option<GcpToken>,
+}
 
 /// What a route runs.
 #[derive(Debug)]
 pub enum Target {
     /// One `ai-proxy` plugin.
-    Single(Box<AiProxy>),
+    Single(Box<Instance>),
     /// An `ai-proxy-multi` plugin.
     Multi(Box<MultiRoute>),
 }
@@ -132,7 +142,11 @@ fn compile_route(
         PluginConfig::AiProxy(c) => {
             let proxy = AiProxy::compile(c, registry)
                 .map_err(|e| format!("{}: {e}", r.plugin_path_or(&id)))?;
-            (Target::Single(Box::new(proxy)), c.limits.max_req_body_size)
+            let gcp = GcpToken::for_target(&c.target, proxy.instance_name());
+            (
+                Target::Single(Box::new(Instance { proxy, gcp })),
+                c.limits.max_req_body_size,
+            )
         }
         PluginConfig::AiProxyMulti(c) => {
             let multi = MultiRoute::compile(c, registry)

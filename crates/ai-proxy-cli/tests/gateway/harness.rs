@@ -226,15 +226,18 @@ impl Gateway {
                 }
             }
         });
-        let first = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("gateway did not start");
-        let addr = first
-            .strip_prefix("ai-proxy listening on http://")
-            .and_then(|r| r.split_whitespace().next())
-            .unwrap_or_else(|| panic!("unexpected first line: {first}"))
-            .parse()
-            .unwrap();
+        // Startup warnings may come first; the address line says we're up.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let addr = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Ok(line) = rx.recv_timeout(left) else {
+                let _ = child.kill();
+                panic!("gateway did not start");
+            };
+            if let Some(rest) = line.strip_prefix("ai-proxy listening on http://") {
+                break rest.split_whitespace().next().unwrap().parse().unwrap();
+            }
+        };
         Self {
             child,
             addr,

@@ -91,6 +91,34 @@ fn demo_serves_every_provider_family() {
 }
 
 #[test]
+fn demo_translates_openai_clients_to_anthropic_native_and_back() {
+    let gw = Gateway::demo();
+    let reply = post(gw.addr, "/anthropic/chat/completions", CHAT);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let body: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(body["object"], "chat.completion");
+    assert_eq!(
+        body["choices"][0]["message"]["content"],
+        "Hello! How can I help you today?"
+    );
+    assert_eq!(gw.access_log()["llm_total_tokens"], "23");
+
+    let stream = post(gw.addr, "/anthropic/chat/completions", CHAT_STREAM);
+    assert_eq!(stream.status, 200);
+    assert!(
+        stream.body.contains("chat.completion.chunk"),
+        "{}",
+        stream.body
+    );
+    assert!(stream.body.contains(" I help you"), "{}", stream.body);
+    assert!(stream.body.ends_with("data: [DONE]\n\n"), "{}", stream.body);
+    let log = gw.access_log();
+    assert_eq!(log["request_type"], "ai_stream");
+    assert_eq!(log["llm_prompt_tokens"], "12");
+    assert_eq!(log["llm_completion_tokens"], "11");
+}
+
+#[test]
 fn client_credentials_never_reach_the_upstream() {
     let up = Upstream::start(|_| Script::Reply {
         status: 200,
@@ -379,4 +407,84 @@ fn multi_falls_back_from_429_to_the_backup() {
     assert_eq!(log["picked_ai_instance_name"], "backup");
     assert_eq!(log["attempts"], 2);
     assert_eq!(log["llm_total_tokens"], "5");
+}
+
+/// A throwaway RSA key (the vertex crate's test fixture): signs the JWT the
+/// token source sends to the fake token endpoint.
+const TEST_KEY: &str =
+    include_str!("../../../ai-proxy-vertex/tests/fixtures/throwaway-test-rsa-key.pem");
+
+#[test]
+fn vertex_requests_carry_a_fetched_and_cached_access_token() {
+    let tokens = Upstream::start(|_| Script::Reply {
+        status: 200,
+        content_type: "application/json",
+        body: r#"{"access_token":"ya29.gateway-test","expires_in":3600,"token_type":"Bearer"}"#
+            .to_owned(),
+    });
+    let vertex = Upstream::start(|_| Script::Reply {
+        status: 200,
+        content_type: "application/json",
+        body: openai_json("google/gemini-2.0-flash", 4, 5),
+    });
+    let account = serde_json::json!({
+        "type": "service_account",
+        "project_id": "p",
+        "private_key_id": "k",
+        "private_key": TEST_KEY,
+        "client_email": "gw@p.iam.gserviceaccount.com",
+        "token_uri": format!("http://{}/token", tokens.addr),
+    })
+    .to_string();
+    let plugin = serde_json::json!({
+        "provider": "vertex-ai",
+        "auth": {"gcp": {"service_account_json": account}},
+        "provider_conf": {"project_id": "my-project", "region": "us-central1"},
+        "override": {"endpoint": format!("http://{}", vertex.addr)},
+    });
+    let config = route("/v1/chat/completions", &format!("ai-proxy: {plugin}"));
+    let gw = Gateway::start(&config);
+    for _ in 0..2 {
+        let reply = post(gw.addr, "/v1/chat/completions", CHAT);
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        gw.access_log();
+    }
+    let seen = vertex.requests();
+    assert_eq!(
+        seen[0].path,
+        "/v1beta1/projects/my-project/locations/us-central1/endpoints/openapi/chat/completions"
+    );
+    assert!(
+        seen.iter()
+            .all(|s| s.headers["authorization"] == "Bearer ya29.gateway-test")
+    );
+    // The second request reused the cached token.
+    assert_eq!(tokens.requests().len(), 1);
+    assert!(
+        tokens.requests()[0]
+            .body
+            .contains("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer")
+    );
+}
+
+#[test]
+fn vertex_without_a_service_account_is_a_500_naming_the_fix() {
+    let vertex = Upstream::start(|_| Script::Hang);
+    let plugin = serde_json::json!({
+        "provider": "vertex-ai",
+        "auth": {"gcp": {}},
+        "provider_conf": {"project_id": "p", "region": "us-central1"},
+        "override": {"endpoint": format!("http://{}", vertex.addr)},
+    });
+    let config = route("/v1/chat/completions", &format!("ai-proxy: {plugin}"));
+    let gw = Gateway::start(&config);
+    let reply = post(gw.addr, "/v1/chat/completions", CHAT);
+    assert_eq!(reply.status, 500);
+    assert!(
+        reply.body.contains("failed to get gcp access token"),
+        "{}",
+        reply.body
+    );
+    assert!(reply.body.contains("GCP_SERVICE_ACCOUNT"), "{}", reply.body);
+    assert!(vertex.requests().is_empty());
 }

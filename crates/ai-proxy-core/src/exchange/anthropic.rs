@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use super::json::{Count, ErrorInfo, Str, parse};
 use super::observe::{Finders, Observation};
+use super::scan::Cursor;
 use crate::usage::Usage;
 
 #[derive(Deserialize, Default)]
@@ -80,8 +81,16 @@ pub(crate) fn event(obs: &mut Observation, _f: &Finders, kind: &str, data: &[u8]
         obs.done = true;
         return;
     }
-    if named && !full && !wanted(obs, kind) {
-        return;
+    if named && !wanted(obs, kind) {
+        // Only text can still be missing, and only a text delta carries it.
+        if !full || kind != "content_block_delta" {
+            return;
+        }
+        if let Some(text) = &mut obs.text
+            && scan_text_delta(data, text).is_some()
+        {
+            return;
+        }
     }
     let Some(event) = parse::<Event<'_>>(data.trim_ascii()) else {
         obs.malformed();
@@ -125,10 +134,8 @@ pub(crate) fn event(obs: &mut Observation, _f: &Finders, kind: &str, data: &[u8]
             }
         }
         "message_stop" => obs.done = true,
-        "error" => {
-            obs.done = true;
-            obs.error(event.error.message.as_deref());
-        }
+        // APISIX ends the stream on `error`; it is not the end marker.
+        "error" => obs.error(event.error.message.as_deref()),
         _ => {}
     }
 }
@@ -156,4 +163,33 @@ pub(crate) fn body(obs: &mut Observation, body: &[u8]) {
     }
     obs.content_seen = obs.has_tool_calls || texts.iter().any(|t| !t.is_empty());
     obs.push_text(&texts.join(" "));
+}
+
+/// Appends a `content_block_delta`'s `text_delta` text as the full parse
+/// would; `None` (nothing appended) when the event needs the full parse.
+fn scan_text_delta(data: &[u8], out: &mut String) -> Option<()> {
+    let (mut is_text, mut text) = (false, None);
+    let mut cursor = Cursor::new(data);
+    cursor.object(|cur, key| match key {
+        b"delta" => cur.object(|cur, field| match field {
+            b"type" if cur.is_string() => {
+                is_text = cur.string()?.raw == b"text_delta";
+                Some(())
+            }
+            b"text" if cur.is_string() => {
+                text = Some(cur.string()?.text()?);
+                Some(())
+            }
+            b"type" | b"text" => None,
+            _ => cur.skip(),
+        }),
+        _ => cur.skip(),
+    })?;
+    if !cursor.at_end() {
+        return None;
+    }
+    if is_text {
+        out.push_str(&text?);
+    }
+    Some(())
 }

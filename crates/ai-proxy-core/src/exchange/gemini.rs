@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::json::{Count, ErrorInfo, Str, has_non_null, parse};
+use super::json::{Count, ErrorInfo, Str, has_non_null, looks_like_object, parse};
 use super::observe::{Finders, Observation};
 use crate::usage::Usage;
 
@@ -122,7 +122,14 @@ pub(crate) fn event(obs: &mut Observation, f: &Finders, kind: &str, data: &[u8],
         return;
     }
     let data = data.trim_ascii();
-    if data.is_empty() || (!full && !wanted(obs, f, data)) {
+    if data.is_empty() {
+        return;
+    }
+    if !looks_like_object(data) {
+        obs.malformed();
+        return;
+    }
+    if !full && !wanted(obs, f, data) {
         return;
     }
     let Some(chunk) = parse::<Chunk<'_>>(data) else {

@@ -336,22 +336,30 @@ pub(crate) fn parse<'a, T: Deserialize<'a>>(data: &'a [u8]) -> Option<T> {
 /// escapes, as every provider writes them).
 pub(crate) fn has_non_null(finder: &memchr::memmem::Finder<'_>, data: &[u8]) -> bool {
     let key_len = finder.needle().len();
-    let mut from = 0;
-    while let Some(at) = data.get(from..).and_then(|rest| finder.find(rest)) {
-        let mut i = from + at + key_len;
-        while matches!(data.get(i), Some(b' ' | b'\t' | b'\r' | b'\n')) {
-            i += 1;
-        }
-        if data.get(i) == Some(&b':') {
-            i += 1;
-            while matches!(data.get(i), Some(b' ' | b'\t' | b'\r' | b'\n')) {
-                i += 1;
-            }
-            if data.get(i) != Some(&b'n') {
-                return true;
-            }
-        }
-        from = from + at + 1;
+    finder
+        .find_iter(data)
+        .any(|at| non_null_after_key(data.get(at + key_len..).unwrap_or_default()))
+}
+
+/// A cheap shape test run on every event, parsed or not: a JSON object
+/// starts with `{` and ends with `}` (data is already trimmed). Events that
+/// pass it are fully validated only when parsed.
+pub(crate) fn looks_like_object(data: &[u8]) -> bool {
+    data.first() == Some(&b'{') && data.last() == Some(&b'}')
+}
+
+/// After a key's closing quote: `: <value>` where the value is not `null`.
+fn non_null_after_key(rest: &[u8]) -> bool {
+    let mut i = 0;
+    while matches!(rest.get(i), Some(b' ' | b'\t' | b'\r' | b'\n')) {
+        i += 1;
     }
-    false
+    if rest.get(i) != Some(&b':') {
+        return false;
+    }
+    i += 1;
+    while matches!(rest.get(i), Some(b' ' | b'\t' | b'\r' | b'\n')) {
+        i += 1;
+    }
+    rest.get(i).is_some_and(|&b| b != b'n')
 }

@@ -17,6 +17,7 @@ mod json;
 mod observe;
 mod openai_chat;
 mod openai_responses;
+mod scan;
 
 use std::time::{Duration, Instant};
 
@@ -460,6 +461,7 @@ impl Exchange {
         } else {
             None
         };
+        let logging = self.ctx.logging;
         let metrics = Metrics::from_exchange(
             self.ctx,
             self.observer.into_observation(),
@@ -478,7 +480,7 @@ impl Exchange {
                 error: self.error,
             },
         );
-        metrics.log();
+        metrics.log(logging);
         metrics
     }
 

@@ -43,9 +43,12 @@ impl Observation {
         self.text.as_deref()
     }
 
-    /// Whether the response's own end marker was seen (`[DONE]`,
-    /// `message_stop`, `response.completed`, a Gemini `finishReason`; for a
-    /// body: its finish reason / stop reason / status).
+    /// Whether the response's own end marker was seen: `[DONE]`,
+    /// `message_stop`, `response.completed` (or the Responses API's other
+    /// terminal events `response.failed` / `response.incomplete`), a Gemini
+    /// `finishReason`; for a body: its finish reason, stop reason or
+    /// `completed` status. An `error` event is counted in
+    /// [`error_events`](Self::error_events), not taken as the end.
     pub fn done(&self) -> bool {
         self.done
     }
@@ -71,7 +74,9 @@ impl Observation {
         self.error_events
     }
 
-    /// Events (or a body) that should have been JSON and were not.
+    /// Events (or a body) that should have been JSON and were not. Exact
+    /// with text collection on; the fast path validates only the events it
+    /// parses (plus a cheap shape check on every chat and Gemini event).
     pub fn malformed_events(&self) -> u64 {
         self.malformed_events
     }

@@ -4,8 +4,11 @@
 
 use serde::Deserialize;
 
-use super::json::{Content, Count, ErrorInfo, NonEmpty, Str, has_non_null, parse};
+use super::json::{
+    Content, Count, ErrorInfo, NonEmpty, Str, has_non_null, looks_like_object, parse,
+};
 use super::observe::{Finders, Observation};
+use super::scan::Cursor;
 use crate::usage::Usage;
 
 #[derive(Deserialize, Default)]
@@ -116,9 +119,10 @@ pub(crate) fn error_event(obs: &mut Observation, data: &[u8]) {
 
 /// Whether an event may carry something still missing.
 fn wanted(obs: &Observation, f: &Finders, data: &[u8]) -> bool {
-    !obs.content_seen
-        || (obs.model.is_none() && f.model.find(data).is_some())
-        || has_non_null(&f.usage, data)
+    if !obs.content_seen || (obs.model.is_none() && f.model.find(data).is_some()) {
+        return true;
+    }
+    has_non_null(&f.usage, data)
         || has_non_null(&f.error, data)
         || (!obs.has_tool_calls && has_non_null(&f.tool_calls, data))
 }
@@ -139,7 +143,17 @@ pub(crate) fn event(obs: &mut Observation, f: &Finders, kind: &str, data: &[u8],
         obs.done = true;
         return;
     }
-    if !full && !wanted(obs, f, data) {
+    if !looks_like_object(data) {
+        obs.malformed();
+        return;
+    }
+    if full {
+        // Text wanted: walk the chunk once; parse it fully only when it may
+        // carry more than text.
+        if scan_chunk(obs, data).is_some() {
+            return;
+        }
+    } else if !wanted(obs, f, data) {
         return;
     }
     let Some(chunk) = parse::<Chunk<'_>>(data) else {
@@ -214,4 +228,48 @@ pub(crate) fn body(obs: &mut Observation, body: &[u8]) {
     if let Some(usage) = chunk.usage.or(chunk.x_groq.and_then(|x| x.usage)) {
         obs.add_usage(usage.to_usage());
     }
+}
+
+/// Reads a chunk's text (`choices[].delta.content`) as the full parse
+/// would, when text is all the chunk can add; `None` (nothing recorded)
+/// when it needs the full parse (first content, a model still unknown,
+/// usage, an error, the first tool call, content parts, a `message` or
+/// legacy `text` choice).
+fn scan_chunk(obs: &mut Observation, data: &[u8]) -> Option<()> {
+    if !obs.content_seen {
+        return None;
+    }
+    let (model_known, tools_known) = (obs.model.is_some(), obs.has_tool_calls);
+    let text = obs.text.as_mut()?;
+    let mark = text.len();
+    let mut cursor = Cursor::new(data);
+    let scanned = cursor.object(|cur, key| match key {
+        b"usage" | b"error" | b"x_groq" if !cur.is_null() => None,
+        b"model" if !model_known => None,
+        b"choices" if !cur.is_null() => cur.array(|cur| scan_choice(cur, text, tools_known)),
+        _ => cur.skip(),
+    });
+    if scanned.is_none() || !cursor.at_end() {
+        // Undo what was appended; the full parse will append it again.
+        text.truncate(mark);
+        return None;
+    }
+    Some(())
+}
+
+fn scan_choice(cur: &mut Cursor<'_>, text: &mut String, tools_known: bool) -> Option<()> {
+    cur.object(|cur, key| match key {
+        b"delta" if !cur.is_null() => cur.object(|cur, field| match field {
+            b"content" if cur.is_string() => {
+                text.push_str(&cur.string()?.text()?);
+                Some(())
+            }
+            // Content parts or an odd type: the full parse decides.
+            b"content" if !cur.is_null() => None,
+            b"tool_calls" if !tools_known && !cur.is_null() => None,
+            _ => cur.skip(),
+        }),
+        b"message" | b"text" if !cur.is_null() => None,
+        _ => cur.skip(),
+    })
 }

@@ -118,7 +118,8 @@ fn apply_response(obs: &mut Observation, response: &Response<'_>) {
 
 pub(crate) fn event(obs: &mut Observation, _f: &Finders, kind: &str, data: &[u8], full: bool) {
     let named = kind != "message";
-    if named && !full && !wanted(obs, kind, data) {
+    // With text on, only text deltas are parsed beyond what usage needs.
+    if named && !wanted(obs, kind, data) && !(full && kind == "response.output_text.delta") {
         return;
     }
     let Some(event) = parse::<Event<'_>>(data.trim_ascii()) else {
@@ -161,10 +162,7 @@ pub(crate) fn event(obs: &mut Observation, _f: &Finders, kind: &str, data: &[u8]
                 }
             }
         }
-        "error" => {
-            obs.done = true;
-            obs.error(event.message.as_deref().or(event.error.message.as_deref()));
-        }
+        "error" => obs.error(event.message.as_deref().or(event.error.message.as_deref())),
         other => {
             if other.ends_with(".delta") && event.delta.as_deref().is_some_and(|d| !d.is_empty()) {
                 obs.content_seen = true;

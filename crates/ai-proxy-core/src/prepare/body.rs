@@ -19,14 +19,14 @@ use serde_json::value::RawValue;
 #[derive(Debug)]
 enum Val<'a> {
     Raw(&'a RawValue),
-    Owned(String),
+    Text(Cow<'a, str>),
 }
 
 impl Val<'_> {
     fn text(&self) -> &str {
         match self {
             Val::Raw(raw) => raw.get(),
-            Val::Owned(text) => text,
+            Val::Text(text) => text,
         }
     }
 }
@@ -58,15 +58,21 @@ pub(crate) enum Body<'a> {
 
 impl<'a> Body<'a> {
     /// Parses and validates the whole body.
-    pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, serde_json::Error> {
-        match first_non_ws(bytes) {
-            Some(b'{') => RawObject::parse(bytes).map(Body::Object),
+    ///
+    /// UTF-8 is validated once for the whole body (JSON text must be
+    /// UTF-8, RFC 8259 §8.1), so every value can then be borrowed as
+    /// text without checking it again.
+    pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, String> {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to()))?;
+        let parsed = match first_non_ws(bytes) {
+            Some(b'{') => RawObject::parse_str(text).map(Body::Object),
             Some(b'[') => {
-                let non_empty = serde_json::from_slice::<SeqNonEmpty>(bytes)?.0;
-                Ok(Body::Array { non_empty })
+                serde_json::from_str::<SeqNonEmpty>(text).map(|s| Body::Array { non_empty: s.0 })
             }
-            _ => serde_json::from_slice::<IgnoredAny>(bytes).map(|_| Body::Scalar),
-        }
+            _ => serde_json::from_str::<IgnoredAny>(text).map(|_| Body::Scalar),
+        };
+        parsed.map_err(|e| e.to_string())
     }
 }
 
@@ -79,6 +85,7 @@ fn first_non_ws(bytes: &[u8]) -> Option<u8> {
 
 impl<'a> RawObject<'a> {
     /// Parses a JSON object (anything else is an error).
+    #[cfg(test)]
     pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, serde_json::Error> {
         serde_json::from_slice::<RawObject<'a>>(bytes)
     }
@@ -127,38 +134,27 @@ impl<'a> RawObject<'a> {
 
     /// Sets `key` to the JSON `text` (kept in place when present, appended
     /// otherwise). Setting a value to its current text is not a change.
-    pub(crate) fn set(&mut self, key: &str, text: String) {
-        match self.position(key) {
-            Some(i) => {
-                if let Some(Some((_, v))) = self.entries.get_mut(i)
-                    && v.text() != text
-                {
-                    *v = Val::Owned(text);
-                    self.changed = true;
-                }
-            }
-            None => {
-                self.entries
-                    .push(Some((Cow::Owned(key.to_owned()), Val::Owned(text))));
-                self.changed = true;
-            }
-        }
+    pub(crate) fn set(&mut self, key: &'a str, text: impl Into<Cow<'a, str>>) {
+        self.put(key, Val::Text(text.into()));
     }
 
     /// Sets `key` to a value borrowed from configuration.
-    pub(crate) fn set_raw(&mut self, key: &str, raw: &'a RawValue) {
+    pub(crate) fn set_raw(&mut self, key: &'a str, raw: &'a RawValue) {
+        self.put(key, Val::Raw(raw));
+    }
+
+    fn put(&mut self, key: &'a str, val: Val<'a>) {
         match self.position(key) {
             Some(i) => {
                 if let Some(Some((_, v))) = self.entries.get_mut(i)
-                    && v.text() != raw.get()
+                    && v.text() != val.text()
                 {
-                    *v = Val::Raw(raw);
+                    *v = val;
                     self.changed = true;
                 }
             }
             None => {
-                self.entries
-                    .push(Some((Cow::Owned(key.to_owned()), Val::Raw(raw))));
+                self.entries.push(Some((Cow::Borrowed(key), val)));
                 self.changed = true;
             }
         }
@@ -197,30 +193,25 @@ impl<'a> RawObject<'a> {
         String::from_utf8(out).unwrap_or_default()
     }
 
-    /// An upper bound of the written size, for buffer sizing.
+    /// The written size when no key needs escaping (exact then; a lower
+    /// bound otherwise), so the output buffer is allocated once and fits.
     pub(crate) fn text_len(&self) -> usize {
-        self.entries
-            .iter()
-            .flatten()
-            .map(|(k, v)| k.len() + v.text().len() + 8)
-            .sum()
+        let entries = self.entries.iter().flatten();
+        let count = entries.clone().count();
+        let fields: usize = entries.map(|(k, v)| k.len() + v.text().len() + 3).sum();
+        fields + count.saturating_sub(1) + 2
     }
 }
 
-/// Writes `key` as a JSON string. A borrowed key had no escapes in the
-/// source, so its text is already valid inside quotes.
-#[allow(clippy::ptr_arg)] // borrowed vs owned is the information used
-fn write_key(key: &Cow<'_, str>, out: &mut Vec<u8>) {
-    match key {
-        Cow::Borrowed(k) => {
-            out.push(b'"');
-            out.extend_from_slice(k.as_bytes());
-            out.push(b'"');
-        }
-        Cow::Owned(k) => {
-            // Serialising a str into a Vec cannot fail.
-            let _ = serde_json::to_writer(&mut *out, k.as_str());
-        }
+/// Writes `key` as a JSON string, escaping only when it must.
+fn write_key(key: &str, out: &mut Vec<u8>) {
+    if key.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(key.as_bytes());
+        out.push(b'"');
+    } else {
+        // Serialising a str into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, key);
     }
 }
 
@@ -286,7 +277,10 @@ impl<'de> Deserialize<'de> for RawObject<'de> {
                 f.write_str("a JSON object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut obj = RawObject::default();
+                let mut obj = RawObject {
+                    entries: Vec::with_capacity(16),
+                    ..RawObject::default()
+                };
                 // Built only when a body has many keys; small objects use a
                 // linear scan, which is faster than hashing.
                 let mut index: Option<HashMap<Cow<'de, str>, usize>> = None;
@@ -382,9 +376,9 @@ impl<'de> Visitor<'de> for SeqLenVisitor {
 /// objects, recurse; otherwise set the patch value when the body has none
 /// or `force` is on. Arrays and scalars replace wholesale; `null` is a
 /// value, not a deletion.
-pub(crate) fn deep_merge(
-    obj: &mut RawObject<'_>,
-    patch: &serde_json::Map<String, serde_json::Value>,
+pub(crate) fn deep_merge<'a>(
+    obj: &mut RawObject<'a>,
+    patch: &'a serde_json::Map<String, serde_json::Value>,
     force: bool,
 ) {
     for (key, patch_value) in patch {
@@ -423,9 +417,10 @@ mod tests {
         obj.to_json()
     }
 
-    fn patch(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    /// A patch that lives as long as the test (patches borrow like config).
+    fn patch(v: serde_json::Value) -> &'static serde_json::Map<String, serde_json::Value> {
         match v {
-            serde_json::Value::Object(m) => m,
+            serde_json::Value::Object(m) => Box::leak(Box::new(m)),
             _ => unreachable!(),
         }
     }
@@ -434,7 +429,7 @@ mod tests {
     fn untouched_values_keep_their_bytes_and_order() {
         let src = br#"{ "z" : [1,  2], "a":{"x" :1}, "m":"x" }"#;
         let mut obj = RawObject::parse(src).unwrap();
-        obj.set("m", "\"y\"".to_owned());
+        obj.set("m", "\"y\"");
         assert_eq!(written(&obj), r#"{"z":[1,  2],"a":{"x" :1},"m":"y"}"#);
     }
 
@@ -452,7 +447,7 @@ mod tests {
     #[test]
     fn setting_the_same_text_is_not_a_change() {
         let mut obj = RawObject::parse(br#"{"model":"m"}"#).unwrap();
-        obj.set("model", "\"m\"".to_owned());
+        obj.set("model", "\"m\"");
         assert!(!obj.is_changed());
     }
 
@@ -473,6 +468,16 @@ mod tests {
         let obj = RawObject::parse(src.as_bytes()).unwrap();
         assert_eq!(obj.get("k5"), Some("\"last\""));
         assert_eq!(obj.entries.iter().flatten().count(), 100);
+    }
+
+    #[test]
+    fn text_len_is_exact_for_plain_keys() {
+        let mut obj = RawObject::parse(br#"{ "a" : [1, 2], "b":"x" }"#).unwrap();
+        obj.set("c", "true");
+        obj.remove("b");
+        let mut out = Vec::new();
+        obj.write(&mut out);
+        assert_eq!(out.len(), obj.text_len());
     }
 
     #[test]
@@ -509,7 +514,7 @@ mod tests {
             RawObject::parse(br#"{"stream_options":{"include_usage":true},"n":1}"#).unwrap();
         deep_merge(
             &mut obj,
-            &patch(json!({"stream_options": {"extra": 1}})),
+            patch(json!({"stream_options": {"extra": 1}})),
             false,
         );
         assert_eq!(
@@ -523,7 +528,7 @@ mod tests {
         let mut obj = RawObject::parse(br#"{"max_tokens":999,"stop":["a"]}"#).unwrap();
         deep_merge(
             &mut obj,
-            &patch(json!({"max_tokens": 555, "stop": ["b", "c"], "new": null})),
+            patch(json!({"max_tokens": 555, "stop": ["b", "c"], "new": null})),
             false,
         );
         assert_eq!(
@@ -537,7 +542,7 @@ mod tests {
         let mut obj = RawObject::parse(br#"{"max_tokens":999,"stop":["a","b"]}"#).unwrap();
         deep_merge(
             &mut obj,
-            &patch(json!({"max_tokens": 555, "stop": ["z"]})),
+            patch(json!({"max_tokens": 555, "stop": ["z"]})),
             true,
         );
         assert_eq!(written(&obj), r#"{"max_tokens":555,"stop":["z"]}"#);
@@ -546,9 +551,9 @@ mod tests {
     #[test]
     fn deep_merge_object_over_scalar_replaces_only_with_force() {
         let mut obj = RawObject::parse(br#"{"a":1}"#).unwrap();
-        deep_merge(&mut obj, &patch(json!({"a": {"b": 2}})), false);
+        deep_merge(&mut obj, patch(json!({"a": {"b": 2}})), false);
         assert_eq!(written(&obj), r#"{"a":1}"#);
-        deep_merge(&mut obj, &patch(json!({"a": {"b": 2}})), true);
+        deep_merge(&mut obj, patch(json!({"a": {"b": 2}})), true);
         assert_eq!(written(&obj), r#"{"a":{"b":2}}"#);
     }
 

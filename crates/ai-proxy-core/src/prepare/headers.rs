@@ -31,28 +31,55 @@ pub const HOP_BY_HOP_HEADERS: [&str; 7] = [
     "proxy-connection",
 ];
 
-/// Headers about the client's own connection or body, never forwarded:
-/// the upstream client sets `host`, the body length is recomputed and the
-/// body must be readable, so no `accept-encoding`.
-const CLIENT_ONLY_HEADERS: [&str; 3] = ["host", "content-length", "accept-encoding"];
+/// `Some(true)` for a client credential, `Some(false)` for a header that
+/// is always dropped (hop-by-hop, `host`, `content-length`,
+/// `accept-encoding`), `None` for a header that is forwarded.
+fn classify(name: &str) -> Option<bool> {
+    match name {
+        "connection" | "keep-alive" | "te" | "trailer" | "transfer-encoding" | "upgrade"
+        | "proxy-connection" | "host" | "content-length" | "accept-encoding" => Some(false),
+        "authorization"
+        | "proxy-authorization"
+        | "api-key"
+        | "x-api-key"
+        | "x-goog-api-key"
+        | "cookie" => Some(true),
+        _ => None,
+    }
+}
 
 /// Removes what must not be forwarded from the client's headers.
 pub(crate) fn strip_client_headers(headers: &mut HeaderMap, forward_credentials: bool) {
-    let listed: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
-        .collect();
-    for name in listed {
-        headers.remove(name);
+    if headers.is_empty() {
+        return;
     }
-    for name in HOP_BY_HOP_HEADERS.iter().chain(&CLIENT_ONLY_HEADERS) {
-        headers.remove(*name);
+    if headers.contains_key(header::CONNECTION) {
+        let listed: Vec<HeaderName> = headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+            .collect();
+        for name in listed {
+            headers.remove(name);
+        }
     }
-    for name in CLIENT_CREDENTIAL_HEADERS {
-        if forward_credentials {
+    // One pass over the (few) client headers, classifying names with a
+    // string match, then removals only for names present.
+    let mut found: [Option<(HeaderName, bool)>; 16] = Default::default();
+    let mut n = 0;
+    for name in headers.keys() {
+        let Some(credential) = classify(name.as_str()) else {
+            continue;
+        };
+        if let Some(slot) = found.get_mut(n) {
+            *slot = Some((name.clone(), credential));
+            n += 1;
+        }
+    }
+    for (name, credential) in found.into_iter().flatten() {
+        if credential && forward_credentials {
             if let http::header::Entry::Occupied(mut entry) = headers.entry(name) {
                 for value in entry.iter_mut() {
                     value.set_sensitive(true);
@@ -104,6 +131,20 @@ mod tests {
         let mut names: Vec<&str> = h.keys().map(HeaderName::as_str).collect();
         names.sort_unstable();
         assert_eq!(names, ["anthropic-version", "x-request-id"]);
+    }
+
+    #[test]
+    fn classification_matches_the_documented_lists() {
+        for name in CLIENT_CREDENTIAL_HEADERS {
+            assert_eq!(classify(name), Some(true), "{name}");
+        }
+        for name in HOP_BY_HOP_HEADERS
+            .iter()
+            .chain(&["host", "content-length", "accept-encoding"])
+        {
+            assert_eq!(classify(name), Some(false), "{name}");
+        }
+        assert_eq!(classify("x-request-id"), None);
     }
 
     #[test]

@@ -39,6 +39,7 @@ mod endpoint;
 mod error;
 mod headers;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -48,7 +49,9 @@ use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, Method, Request, Uri};
 use serde_json::value::RawValue;
 
-use crate::adapter::{Adapter, ConvertContext, EndpointContext, MaxTokensMapping, Registry, Route};
+use crate::adapter::{
+    Adapter, ConvertContext, DefaultEndpoint, EndpointContext, MaxTokensMapping, Registry, Route,
+};
 use crate::config::{
     AiProxyConfig, Endpoint, Limits, Logging, Options, ProviderConf, TargetConfig, Transport,
 };
@@ -175,7 +178,6 @@ fn redacted_uri(uri: &Uri, keys: &[String]) -> String {
 
 /// One compiled `ai-proxy` config (or one `ai-proxy-multi` instance),
 /// ready to prepare requests. Cheap to share (`&self` methods only).
-#[derive(Debug)]
 pub struct AiProxy {
     instance_name: String,
     provider: Provider,
@@ -188,7 +190,12 @@ pub struct AiProxy {
     gcp: bool,
     endpoint: Option<Endpoint>,
     options: Options,
-    max_tokens: Option<u64>,
+    /// `override.llm_options.max_tokens` as JSON text.
+    max_tokens: Option<String>,
+    /// Upstream URIs resolved at compile time, per target protocol, with
+    /// the default endpoint they came from (reused while the adapter
+    /// answers the same).
+    uri_cache: Vec<(Protocol, DefaultEndpoint, Uri)>,
     request_body: Vec<(Protocol, serde_json::Map<String, serde_json::Value>)>,
     force_override: bool,
     provider_conf: Option<ProviderConf>,
@@ -197,6 +204,35 @@ pub struct AiProxy {
     hints: ClientHints,
     inject_stream_usage: bool,
     forward_client_credentials: bool,
+}
+
+impl fmt::Debug for AiProxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The URI cache is left out: its URIs carry auth.query values.
+        f.debug_struct("AiProxy")
+            .field("instance_name", &self.instance_name)
+            .field("provider", &self.provider)
+            .field("adapter", &self.adapter)
+            .field("routes", &self.routes)
+            .field("auth_headers", &self.auth_headers)
+            .field("auth_query", &self.auth_query)
+            .field("gcp", &self.gcp)
+            .field("endpoint", &self.endpoint)
+            .field("options", &self.options)
+            .field("max_tokens", &self.max_tokens)
+            .field("request_body", &self.request_body)
+            .field("force_override", &self.force_override)
+            .field("provider_conf", &self.provider_conf)
+            .field("logging", &self.logging)
+            .field("limits", &self.limits)
+            .field("hints", &self.hints)
+            .field("inject_stream_usage", &self.inject_stream_usage)
+            .field(
+                "forward_client_credentials",
+                &self.forward_client_credentials,
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 impl AiProxy {
@@ -225,7 +261,7 @@ impl AiProxy {
     ) -> Result<Self, CompileError> {
         let provider = target.provider;
         let adapter = registry
-            .adapter(provider)
+            .adapter_for(provider, target.overrides.endpoint.as_ref())
             .cloned()
             .ok_or(CompileError::NoAdapter { provider })?;
         let routes = Protocol::ALL
@@ -263,7 +299,12 @@ impl AiProxy {
             gcp: target.auth.gcp.is_some(),
             endpoint: target.overrides.endpoint.clone(),
             options: target.options.clone(),
-            max_tokens: target.overrides.llm_options.max_tokens,
+            max_tokens: target
+                .overrides
+                .llm_options
+                .max_tokens
+                .map(|n| n.to_string()),
+            uri_cache: Vec::new(),
             request_body: target.overrides.request_body.clone(),
             force_override: target.overrides.request_body_force_override,
             provider_conf: target.provider_conf.clone(),
@@ -280,6 +321,21 @@ impl AiProxy {
         if !has_endpoint_host && proxy.provider_host().is_none() {
             return Err(CompileError::MissingEndpoint { provider });
         }
+        let mut proxy = proxy;
+        let ctx = EndpointContext::new(proxy.provider_conf.as_ref(), None, RequestType::AiChat);
+        let no_client_uri = Uri::from_static("/");
+        proxy.uri_cache = proxy
+            .adapter
+            .capabilities()
+            .iter()
+            .filter_map(|&target| {
+                let default = proxy.adapter.default_endpoint(target, &ctx);
+                let uri = proxy
+                    .build_uri(target, &no_client_uri, Some(default.clone()))
+                    .ok()?;
+                Some((target, default, uri))
+            })
+            .collect();
         Ok(proxy)
     }
 
@@ -346,9 +402,8 @@ impl AiProxy {
         if body.is_empty() {
             return Err(PrepareError::EmptyBody);
         }
-        let client_body = Body::parse(&body).map_err(|e| PrepareError::InvalidJson {
-            reason: e.to_string(),
-        })?;
+        let client_body =
+            Body::parse(&body).map_err(|reason| PrepareError::InvalidJson { reason })?;
         let client_protocol =
             detect::detect(parts.uri.path(), &client_body).ok_or(PrepareError::NoProtocol)?;
         let request_type = if detect::is_streaming(client_protocol, &client_body) {
@@ -399,6 +454,7 @@ impl AiProxy {
         };
 
         let mut headers = parts.headers;
+        headers.reserve(self.auth_headers.len() + 3);
         if let Some(converter) = converter {
             converter.convert_headers(&mut headers);
         }
@@ -507,6 +563,24 @@ impl AiProxy {
         } else {
             Some(self.adapter.default_endpoint(target, &ctx))
         };
+        if let Some(default) = &default {
+            let cached = self
+                .uri_cache
+                .iter()
+                .find(|(p, d, _)| *p == target && d == default);
+            if let Some((_, _, uri)) = cached {
+                return Ok(uri.clone());
+            }
+        }
+        self.build_uri(target, client_uri, default)
+    }
+
+    fn build_uri(
+        &self,
+        target: Protocol,
+        client_uri: &Uri,
+        default: Option<DefaultEndpoint>,
+    ) -> Result<Uri, PrepareError> {
         let endpoint = self.endpoint.as_ref();
         let (scheme, authority) = match endpoint.map(|e| endpoint_origin(&e.url)) {
             Some((scheme, authority)) if !authority.is_empty() => (scheme.to_owned(), authority),
@@ -568,9 +642,9 @@ impl AiProxy {
             obj.set_raw(key, value);
         }
         if let (Some(n), MaxTokensMapping::Set { field, remove }) =
-            (self.max_tokens, self.adapter.max_tokens_mapping(target))
+            (&self.max_tokens, self.adapter.max_tokens_mapping(target))
         {
-            obj.set(field, n.to_string());
+            obj.set(field, n.as_str());
             for r in remove {
                 obj.remove(r);
             }
@@ -590,7 +664,9 @@ impl AiProxy {
         }
         let facts = self.facts(&obj, target);
         let bytes = if obj.is_changed() {
-            let mut out = Vec::with_capacity(source.len().max(obj.text_len()) + 16);
+            // Exact capacity: `Bytes::from` a full Vec takes it without
+            // another allocation.
+            let mut out = Vec::with_capacity(obj.text_len());
             obj.write(&mut out);
             Bytes::from(out)
         } else {
@@ -645,12 +721,12 @@ fn include_usage(obj: &mut RawObject<'_>) {
     let updated = match obj.get("stream_options") {
         Some(current) if is_object(current) => match RawObject::parse_str(current) {
             Ok(mut options) => {
-                options.set("include_usage", "true".to_owned());
-                options.is_changed().then(|| options.to_json())
+                options.set("include_usage", "true");
+                options.is_changed().then(|| Cow::Owned(options.to_json()))
             }
-            Err(_) => Some(ONLY_USAGE.to_owned()),
+            Err(_) => Some(Cow::Borrowed(ONLY_USAGE)),
         },
-        _ => Some(ONLY_USAGE.to_owned()),
+        _ => Some(Cow::Borrowed(ONLY_USAGE)),
     };
     if let Some(text) = updated {
         obj.set("stream_options", text);

@@ -402,6 +402,20 @@ fn bad_json_is_400_with_the_parser_position() {
 }
 
 #[test]
+fn invalid_utf8_is_400_even_inside_a_string() {
+    let proxy = Cfg::new(Provider::OpenAi).compile();
+    let req = Request::post("/")
+        .body(Bytes::from_static(b"{\"messages\":[],\"x\":\"\xff\"}"))
+        .unwrap();
+    let e = err(&proxy, req);
+    assert_eq!(e.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        e.to_string(),
+        "could not parse JSON request body: invalid UTF-8 at byte 20"
+    );
+}
+
+#[test]
 fn empty_object_matches_no_protocol() {
     let proxy = Cfg::new(Provider::OpenAi).compile();
     let e = err(&proxy, post("/", "{}"));

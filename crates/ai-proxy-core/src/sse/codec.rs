@@ -65,3 +65,19 @@ impl Decoder for SseCodec {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_across_buffers_and_drops_the_tail_at_eof() {
+        let mut codec = SseCodec::default();
+        let mut buf = BytesMut::from(&b"data: a\n\ndata: b"[..]);
+        assert_eq!(codec.decode(&mut buf).unwrap().unwrap().data, "a");
+        assert!(codec.decode(&mut buf).unwrap().is_none());
+        buf.extend_from_slice(b"\n\ndata: c");
+        assert_eq!(codec.decode(&mut buf).unwrap().unwrap().data, "b");
+        assert!(codec.decode_eof(&mut buf).unwrap().is_none());
+    }
+}

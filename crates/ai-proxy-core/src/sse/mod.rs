@@ -193,6 +193,9 @@ pub struct SseDecoder {
     partial: Vec<u8>,
     /// The previous chunk ended in CR: a leading LF belongs to it.
     skip_lf: bool,
+    /// Inside a comment line begun in an earlier chunk (its bytes are
+    /// dropped, not kept).
+    in_comment: bool,
     bom: BomState,
     // The event being built.
     data: Vec<u8>,
@@ -230,6 +233,7 @@ impl SseDecoder {
             pos: 0,
             partial: Vec::new(),
             skip_lf: false,
+            in_comment: false,
             bom: BomState::Pending(0),
             data: Vec::new(),
             data_ref: None,
@@ -316,6 +320,13 @@ impl SseDecoder {
             match memchr::memchr2(b'\n', b'\r', rest) {
                 None => {
                     let len = rest.len();
+                    // A comment is ignored whatever its length: drop it as it
+                    // comes instead of buffering it against the cap.
+                    if self.in_comment || (self.partial.is_empty() && first == b':') {
+                        self.in_comment = true;
+                        self.pos += len;
+                        return Ok(None);
+                    }
                     if self.data_len() + self.partial.len() + len > self.max_event_bytes {
                         return Err(self.fail());
                     }
@@ -334,6 +345,10 @@ impl SseDecoder {
                             Some(_) => {}
                             None => self.skip_lf = true,
                         }
+                    }
+                    if self.in_comment {
+                        self.in_comment = false;
+                        continue;
                     }
                     let dispatch = if self.partial.is_empty() {
                         self.input_line(start, end)?
@@ -364,6 +379,7 @@ impl SseDecoder {
         self.pos = 0;
         self.partial.clear();
         self.skip_lf = false;
+        self.in_comment = false;
         self.bom = BomState::Pending(0);
         Ok(discarded)
     }
@@ -479,7 +495,13 @@ impl SseDecoder {
         if line.len() + self.data_len() > self.max_event_bytes {
             return Err(self.fail());
         }
-        let (name, value, value_at) = match memchr::memchr(b':', line) {
+        // `data:` leads almost every line of a real stream.
+        let colon = if line.starts_with(b"data:") {
+            Some(4)
+        } else {
+            memchr::memchr(b':', line)
+        };
+        let (name, value, value_at) = match colon {
             Some(colon) => {
                 let mut at = colon + 1;
                 if line.get(at) == Some(&b' ') {

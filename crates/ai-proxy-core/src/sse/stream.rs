@@ -82,3 +82,54 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Yields its chunks one per poll, then ends.
+    struct Chunks(Vec<Result<Bytes, &'static str>>);
+
+    impl Stream for Chunks {
+        type Item = Result<Bytes, &'static str>;
+        fn poll_next(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            let this = self.get_mut();
+            Poll::Ready(if this.0.is_empty() {
+                None
+            } else {
+                Some(this.0.remove(0))
+            })
+        }
+    }
+
+    fn collect(chunks: Vec<Result<Bytes, &'static str>>) -> Vec<Result<String, String>> {
+        let mut stream = SseStream::new(Chunks(chunks));
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let mut out = Vec::new();
+        while let Poll::Ready(Some(item)) = Pin::new(&mut stream).poll_next(&mut cx) {
+            out.push(item.map(|e| e.data).map_err(|e| e.to_string()));
+        }
+        out
+    }
+
+    #[test]
+    fn events_across_chunks_then_end() {
+        let got = collect(vec![
+            Ok(Bytes::from_static(b"data: a\r")),
+            Ok(Bytes::from_static(b"\n\ndata: b\n\ndata: cut")),
+        ]);
+        assert_eq!(got, [Ok("a".to_owned()), Ok("b".to_owned())]);
+    }
+
+    #[test]
+    fn a_body_error_ends_the_stream() {
+        let got = collect(vec![Ok(Bytes::from_static(b"data: a\n\n")), Err("reset")]);
+        assert_eq!(
+            got,
+            [
+                Ok("a".to_owned()),
+                Err("reading the event stream failed: reset".to_owned())
+            ]
+        );
+    }
+}

@@ -1,0 +1,104 @@
+//! SSE throughput: passthrough observation (usage only, the fast path),
+//! full decoding with text, and the bare decoder, against an in-bench
+//! baseline (`memchr` count of `\n` over the same buffer).
+//!
+//! The stream is realistic OpenAI `include_usage` output: `"usage":null` in
+//! every chunk, the usage object in the last one, then `[DONE]`; it is fed
+//! in 64 KiB network-sized chunks.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use ai_proxy::core::Protocol;
+use ai_proxy::core::context::RequestContext;
+use ai_proxy::core::exchange::Exchange;
+use ai_proxy::core::sse::SseDecoder;
+use bytes::Bytes;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+
+const STREAM_BYTES: usize = 64 * 1024 * 1024;
+const CHUNK: usize = 64 * 1024;
+
+fn openai_stream() -> Bytes {
+    let words = [
+        "Hello", " world", ",", " how", " are", " you", " today", "?",
+    ];
+    let mut out = Vec::with_capacity(STREAM_BYTES + 4096);
+    out.extend_from_slice(b"data: {\"id\":\"chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG\",\"object\":\"chat.completion.chunk\",\"created\":1741570283,\"model\":\"gpt-4o-2024-08-06\",\"system_fingerprint\":\"fp_eb9dce56a8\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null},\"logprobs\":null,\"finish_reason\":null}],\"usage\":null}\n\n");
+    let mut i = 0;
+    while out.len() < STREAM_BYTES {
+        let word = words[i % words.len()];
+        out.extend_from_slice(b"data: {\"id\":\"chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG\",\"object\":\"chat.completion.chunk\",\"created\":1741570283,\"model\":\"gpt-4o-2024-08-06\",\"system_fingerprint\":\"fp_eb9dce56a8\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"");
+        out.extend_from_slice(word.as_bytes());
+        out.extend_from_slice(
+            b"\"},\"logprobs\":null,\"finish_reason\":null}],\"usage\":null}\n\n",
+        );
+        i += 1;
+    }
+    out.extend_from_slice(b"data: {\"id\":\"chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG\",\"object\":\"chat.completion.chunk\",\"created\":1741570283,\"model\":\"gpt-4o-2024-08-06\",\"system_fingerprint\":\"fp_eb9dce56a8\",\"choices\":[],\"usage\":{\"prompt_tokens\":19,\"completion_tokens\":1000000,\"total_tokens\":1000019,\"prompt_tokens_details\":{\"cached_tokens\":0,\"audio_tokens\":0},\"completion_tokens_details\":{\"reasoning_tokens\":0,\"audio_tokens\":0,\"accepted_prediction_tokens\":0,\"rejected_prediction_tokens\":0}}}\n\ndata: [DONE]\n\n");
+    Bytes::from(out)
+}
+
+fn chunks(stream: &Bytes) -> Vec<Bytes> {
+    (0..stream.len())
+        .step_by(CHUNK)
+        .map(|at| stream.slice(at..(at + CHUNK).min(stream.len())))
+        .collect()
+}
+
+fn observe(chunks: &[Bytes], text: bool) -> u64 {
+    let start = Instant::now();
+    let mut ctx = RequestContext::new(Protocol::OpenAiChat, Protocol::OpenAiChat, start);
+    ctx.logging.payloads = text;
+    let mut exchange = Exchange::new(ctx, None);
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    let _ = exchange.on_head(StatusCode::OK, &headers, start).unwrap();
+    for chunk in chunks {
+        black_box(exchange.on_body(chunk.clone(), start).unwrap());
+    }
+    let _ = exchange.on_eof(start).unwrap();
+    let metrics = exchange.finish(start);
+    assert!(metrics.done);
+    metrics.usage.unwrap().total_tokens
+}
+
+fn decode(chunks: &[Bytes]) -> usize {
+    let mut decoder = SseDecoder::new();
+    let mut events = 0;
+    for chunk in chunks {
+        decoder.feed(chunk.clone());
+        while let Some(event) = decoder.poll_event().unwrap() {
+            events += event.data_bytes().len() & 1;
+        }
+    }
+    events
+}
+
+fn bench(c: &mut Criterion) {
+    let stream = openai_stream();
+    let chunks = chunks(&stream);
+    assert_eq!(observe(&chunks, false), 1_000_019);
+    let mut group = c.benchmark_group("sse_64MiB_openai");
+    group.sample_size(10);
+    group.throughput(Throughput::Bytes(stream.len() as u64));
+    group.bench_function("baseline_memchr_count_lf", |b| {
+        b.iter(|| memchr::memchr_iter(b'\n', black_box(&stream)).count())
+    });
+    group.bench_function("passthrough_observe_usage", |b| {
+        b.iter(|| observe(black_box(&chunks), false))
+    });
+    group.bench_function("full_decode_with_text", |b| {
+        b.iter(|| observe(black_box(&chunks), true))
+    });
+    group.bench_function("decoder_only", |b| b.iter(|| decode(black_box(&chunks))));
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

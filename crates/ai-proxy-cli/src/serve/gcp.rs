@@ -1,0 +1,57 @@
+//! Google access tokens for `auth.gcp` targets (Vertex AI): the SDK's
+//! sans-IO cache plus its `gcp_auth`-backed source. Only the CLI reads the
+//! `GCP_SERVICE_ACCOUNT` environment variable.
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+use ai_proxy::Secret;
+use ai_proxy::config::TargetConfig;
+use ai_proxy::vertex::{GcpTokenSource, TokenCache, TokenCacheKey};
+
+/// How one target gets its access token.
+#[derive(Debug)]
+pub enum GcpToken {
+    /// A service account that can fetch tokens.
+    Ready {
+        /// The account.
+        source: Box<GcpTokenSource>,
+        /// Its cache entry (account, TTL settings, instance).
+        key: Box<TokenCacheKey>,
+    },
+    /// No usable service account: every request fails as APISIX's does
+    /// (500 `failed to get gcp access token: …`).
+    Broken(String),
+}
+
+impl GcpToken {
+    /// The token supplier for a target with `auth.gcp`, else `None`.
+    pub fn for_target(target: &TargetConfig, instance: &str) -> Option<Self> {
+        let gcp = target.auth.gcp.as_ref()?;
+        Some(match GcpTokenSource::from_config_or_env(gcp) {
+            Ok(source) => {
+                let key = source.cache_key(gcp, instance);
+                GcpToken::Ready {
+                    source: Box::new(source),
+                    key: Box::new(key),
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                tracing::warn!(instance, "vertex auth not usable: {message}");
+                GcpToken::Broken(message)
+            }
+        })
+    }
+
+    /// A valid token (cached, or fetched and cached under the TTL rule).
+    pub async fn token(&self, cache: &Mutex<TokenCache>) -> Result<Secret, String> {
+        match self {
+            GcpToken::Ready { source, key } => source
+                .token(cache, key, Instant::now())
+                .await
+                .map_err(|e| e.to_string()),
+            GcpToken::Broken(message) => Err(message.clone()),
+        }
+    }
+}
