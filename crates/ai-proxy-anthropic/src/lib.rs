@@ -24,12 +24,12 @@ mod anthropic_to_openai;
 mod json;
 mod native;
 mod openai_to_anthropic;
+mod scan;
 mod tool_names;
 
 pub use anthropic_to_openai::{AnthropicToOpenAi, ChatToMessages, MAX_STREAM_TOOL_CALLS};
 pub use native::{ANTHROPIC_HOST, AnthropicNative, MESSAGES_PATH};
 pub use openai_to_anthropic::{
     ANTHROPIC_VERSION, DEFAULT_MAX_TOKENS, MAX_STREAM_TOOL_USES, MessagesToChat, OpenAiToAnthropic,
-    convert_chat_request,
 };
 pub use tool_names::{MAX_TOOL_NAME_LEN, ToolNameMap, is_valid_tool_name, sanitize_tool_name};

@@ -599,10 +599,16 @@ fn no_choices_is_a_500() {
         TranslateError::Malformed("no choices in response".into())
     );
     assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    assert!(
-        t.translate_body(StatusCode::OK, b"not json", &mut out)
-            .is_err()
-    );
+    assert!(t.translate_body(StatusCode::OK, b"[1]", &mut out).is_err());
+}
+
+#[test]
+fn non_json_bodies_pass_through_verbatim() {
+    let mut t = ChatToMessages::new(ToolNameMap::new(), None);
+    let mut out = BytesMut::new();
+    t.translate_body(StatusCode::UNAUTHORIZED, b"Unauthorized", &mut out)
+        .unwrap();
+    assert_eq!(&out[..], b"Unauthorized");
 }
 
 // ---- §10.15/16: streaming -------------------------------------------------------

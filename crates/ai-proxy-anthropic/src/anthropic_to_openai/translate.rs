@@ -353,6 +353,12 @@ impl ChatToMessages {
     }
 
     fn write_message(&self, body: &[u8], out: &mut BytesMut) -> Result<(), TranslateError> {
+        if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
+            // Not JSON at all (a proxy's text error page, `Unauthorized`):
+            // forwarded verbatim, as APISIX does before any conversion.
+            out.extend_from_slice(body);
+            return Ok(());
+        }
         let res: Response<'_> = serde_json::from_slice(body).map_err(|e| {
             TranslateError::Malformed(format!(
                 "upstream response is not an OpenAI chat completion object: {e}"

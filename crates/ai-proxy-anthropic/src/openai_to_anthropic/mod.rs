@@ -96,9 +96,3 @@ impl Converter for OpenAiToAnthropic {
         }
     }
 }
-
-/// Converts one OpenAI chat body without a [`ConvertContext`] (benches,
-/// tools); same result as [`Converter::convert_request`].
-pub fn convert_chat_request(body: &[u8], default_max_tokens: u64) -> Result<Vec<u8>, ConvertError> {
-    request::convert(body, default_max_tokens)
-}

@@ -21,128 +21,9 @@
 use std::borrow::Cow;
 
 use ai_proxy_core::adapter::ConvertError;
-use serde::Deserialize;
-use serde_json::value::RawValue;
 
-use crate::json::{
-    is_array, is_empty_string, is_number, is_object, is_string, str_value, string_inner, write_raw,
-    write_str, write_u64,
-};
-
-#[derive(Deserialize)]
-struct Request<'a> {
-    #[serde(borrow)]
-    model: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    messages: Option<Vec<Message<'a>>>,
-    #[serde(borrow)]
-    max_completion_tokens: Option<&'a RawValue>,
-    #[serde(borrow)]
-    max_tokens: Option<&'a RawValue>,
-    #[serde(borrow)]
-    stop: Option<&'a RawValue>,
-    #[serde(borrow)]
-    temperature: Option<&'a RawValue>,
-    #[serde(borrow)]
-    top_p: Option<&'a RawValue>,
-    #[serde(borrow)]
-    top_k: Option<&'a RawValue>,
-    #[serde(borrow)]
-    stream: Option<&'a RawValue>,
-    #[serde(borrow)]
-    user: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    tools: Option<Vec<Tool<'a>>>,
-    #[serde(borrow)]
-    tool_choice: Option<&'a RawValue>,
-    parallel_tool_calls: Option<bool>,
-}
-
-#[derive(Deserialize)]
-struct Message<'a> {
-    #[serde(borrow)]
-    role: Cow<'a, str>,
-    #[serde(borrow)]
-    content: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    tool_calls: Option<Vec<ToolCall<'a>>>,
-    #[serde(borrow)]
-    tool_call_id: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct Part<'a> {
-    #[serde(borrow, rename = "type")]
-    kind: Cow<'a, str>,
-    #[serde(borrow)]
-    text: Option<&'a RawValue>,
-    #[serde(borrow)]
-    image_url: Option<ImageUrl<'a>>,
-    #[serde(borrow)]
-    file: Option<File<'a>>,
-    #[serde(borrow)]
-    cache_control: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct ImageUrl<'a> {
-    #[serde(borrow)]
-    url: &'a RawValue,
-}
-
-#[derive(Deserialize)]
-struct File<'a> {
-    #[serde(borrow)]
-    file_data: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct ToolCall<'a> {
-    #[serde(borrow)]
-    id: Option<&'a RawValue>,
-    #[serde(borrow, rename = "function")]
-    function: Option<Function<'a>>,
-}
-
-#[derive(Deserialize)]
-struct Function<'a> {
-    #[serde(borrow)]
-    name: Option<&'a RawValue>,
-    #[serde(borrow)]
-    arguments: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct Tool<'a> {
-    #[serde(borrow, rename = "type")]
-    kind: Option<Cow<'a, str>>,
-    #[serde(borrow, rename = "function")]
-    function: Option<ToolFunction<'a>>,
-    #[serde(borrow)]
-    cache_control: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct ToolFunction<'a> {
-    #[serde(borrow)]
-    name: &'a RawValue,
-    #[serde(borrow)]
-    description: Option<&'a RawValue>,
-    #[serde(borrow)]
-    parameters: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct NamedToolChoice<'a> {
-    #[serde(borrow, rename = "function")]
-    function: Option<NamedFunction<'a>>,
-}
-
-#[derive(Deserialize)]
-struct NamedFunction<'a> {
-    #[serde(borrow)]
-    name: &'a RawValue,
-}
+use crate::json::{write_str, write_u64};
+use crate::scan::{Raw, ScanError, Scanner, elements, fields};
 
 fn invalid(what: impl std::fmt::Display) -> ConvertError {
     ConvertError::new(format!(
@@ -150,86 +31,216 @@ fn invalid(what: impl std::fmt::Display) -> ConvertError {
     ))
 }
 
+fn malformed(e: ScanError) -> ConvertError {
+    invalid(format_args!(
+        "malformed JSON at byte {}; send a JSON object",
+        e.offset
+    ))
+}
+
+/// One OpenAI message, as raw members.
+struct Message<'a> {
+    role: Cow<'a, str>,
+    content: Option<Raw<'a>>,
+    tool_calls: Option<Raw<'a>>,
+    tool_call_id: Option<Raw<'a>>,
+}
+
+/// `messages` as read in the single pass over the body.
+enum Messages<'a> {
+    Absent,
+    /// Not an array (or `null`).
+    Other(Raw<'a>),
+    /// The elements; `Err(i)` marks element `i` that is not an object.
+    Array(Vec<[Option<Raw<'a>>; 4]>, Option<usize>),
+}
+
+/// The request members the mapping reads.
+struct Request<'a> {
+    model: Option<Raw<'a>>,
+    messages: Messages<'a>,
+    max_completion_tokens: Option<Raw<'a>>,
+    max_tokens: Option<Raw<'a>>,
+    stop: Option<Raw<'a>>,
+    temperature: Option<Raw<'a>>,
+    top_p: Option<Raw<'a>>,
+    top_k: Option<Raw<'a>>,
+    stream: Option<Raw<'a>>,
+    user: Option<Raw<'a>>,
+    tools: Option<Raw<'a>>,
+    tool_choice: Option<Raw<'a>>,
+    parallel_tool_calls: Option<Raw<'a>>,
+}
+
+const MESSAGE_KEYS: [&str; 4] = ["role", "content", "tool_calls", "tool_call_id"];
+
+/// One pass over the body: top-level members, and each message's members
+/// read in place (its content is skipped once, never re-scanned).
+fn parse_request(body: &[u8]) -> Result<Request<'_>, ScanError> {
+    let mut req = Request {
+        model: None,
+        messages: Messages::Absent,
+        max_completion_tokens: None,
+        max_tokens: None,
+        stop: None,
+        temperature: None,
+        top_p: None,
+        top_k: None,
+        stream: None,
+        user: None,
+        tools: None,
+        tool_choice: None,
+        parallel_tool_calls: None,
+    };
+    let mut s = Scanner::new(body);
+    s.object(|key, s| {
+        let decoded;
+        let name: &[u8] = if key.inner().contains(&b'\\') {
+            // An escaped key cannot be compared raw: decode it (rare).
+            decoded = key.str().unwrap_or_default();
+            decoded.as_bytes()
+        } else {
+            key.inner()
+        };
+        if name == b"messages" {
+            req.messages = if s.peek() == Some(b'[') {
+                let mut list = Vec::new();
+                let mut not_object = None;
+                s.array(|s| {
+                    if s.peek() == Some(b'{') {
+                        list.push(s.fields(MESSAGE_KEYS)?);
+                    } else {
+                        not_object.get_or_insert(list.len());
+                        s.value()?;
+                        list.push([None; 4]);
+                    }
+                    Ok(())
+                })?;
+                Messages::Array(list, not_object)
+            } else {
+                Messages::Other(s.value()?)
+            };
+            return Ok(());
+        }
+        let value = s.value()?;
+        let slot = match name {
+            b"model" => &mut req.model,
+            b"max_completion_tokens" => &mut req.max_completion_tokens,
+            b"max_tokens" => &mut req.max_tokens,
+            b"stop" => &mut req.stop,
+            b"temperature" => &mut req.temperature,
+            b"top_p" => &mut req.top_p,
+            b"top_k" => &mut req.top_k,
+            b"stream" => &mut req.stream,
+            b"user" => &mut req.user,
+            b"tools" => &mut req.tools,
+            b"tool_choice" => &mut req.tool_choice,
+            b"parallel_tool_calls" => &mut req.parallel_tool_calls,
+            _ => return Ok(()),
+        };
+        *slot = Some(value);
+        Ok(())
+    })?;
+    s.end()?;
+    Ok(req)
+}
+
+fn messages(parsed: Messages<'_>) -> Result<Vec<Message<'_>>, ConvertError> {
+    let (list, not_object) = match parsed {
+        Messages::Absent => return Ok(Vec::new()),
+        Messages::Other(raw) if raw.is_null() => return Ok(Vec::new()),
+        Messages::Other(_) => return Err(invalid("messages must be an array")),
+        Messages::Array(list, not_object) => (list, not_object),
+    };
+    if let Some(i) = not_object {
+        return Err(invalid(format_args!("messages[{i}] must be an object")));
+    }
+    let mut out = Vec::with_capacity(list.len());
+    for (i, [role, content, tool_calls, tool_call_id]) in list.into_iter().enumerate() {
+        let role = role
+            .filter(|r| r.is_string())
+            .ok_or_else(|| invalid(format_args!("messages[{i}].role must be a string")))?;
+        // Known roles compare raw (no decode); anything else is decoded
+        // for the comparison or the error message.
+        let role = match role.inner() {
+            b"user" => Cow::Borrowed("user"),
+            b"assistant" => Cow::Borrowed("assistant"),
+            b"tool" => Cow::Borrowed("tool"),
+            b"system" => Cow::Borrowed("system"),
+            b"developer" => Cow::Borrowed("developer"),
+            _ => role
+                .str()
+                .ok_or_else(|| invalid(format_args!("messages[{i}].role must be a string")))?,
+        };
+        out.push(Message {
+            role,
+            content: content.filter(|c| !c.is_null()),
+            tool_calls: tool_calls.filter(|c| !c.is_null()),
+            tool_call_id,
+        });
+    }
+    Ok(out)
+}
+
+/// A comma-separated member writer for the output object.
+struct Obj<'o> {
+    out: &'o mut Vec<u8>,
+    first: bool,
+}
+
+impl Obj<'_> {
+    fn key(&mut self, name: &[u8]) -> &mut Vec<u8> {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(name);
+        self.out.extend_from_slice(b"\":");
+        self.out
+    }
+}
+
 /// Converts the body; `default_max_tokens` fills Anthropic's required
 /// `max_tokens` when the client sent none.
 pub(crate) fn convert(body: &[u8], default_max_tokens: u64) -> Result<Vec<u8>, ConvertError> {
-    let req: Request<'_> = serde_json::from_slice(body).map_err(invalid)?;
-    let messages = req
-        .messages
-        .filter(|m| !m.is_empty())
-        .ok_or_else(|| ConvertError::new("missing messages"))?;
+    let mut req = parse_request(body).map_err(malformed)?;
+    let messages = messages(std::mem::replace(&mut req.messages, Messages::Absent))?;
+    if messages.is_empty() {
+        return Err(ConvertError::new("missing messages"));
+    }
 
-    let mut out = Vec::with_capacity(body.len() + 128);
+    // Anthropic's shapes are a little longer (tool results become blocks
+    // of a user message): room for that, so the body is never copied twice.
+    let mut out = Vec::with_capacity(body.len() + body.len() / 4 + 256);
     out.push(b'{');
-    let mut first = true;
-    let mut key = |out: &mut Vec<u8>, name: &[u8]| {
-        if !first {
-            out.push(b',');
-        }
-        first = false;
-        out.push(b'"');
-        out.extend_from_slice(name);
-        out.extend_from_slice(b"\":");
+    let mut obj = Obj {
+        out: &mut out,
+        first: true,
     };
 
-    if let Some(model) = req.model.filter(|m| is_string(m)) {
-        key(&mut out, b"model");
-        write_raw(&mut out, model);
+    if let Some(model) = req.model.filter(|m| m.is_string()) {
+        obj.key(b"model").extend_from_slice(model.bytes());
     }
-    key(&mut out, b"max_tokens");
     match req
         .max_completion_tokens
-        .filter(|m| is_number(m))
-        .or(req.max_tokens.filter(|m| is_number(m)))
+        .filter(|m| m.is_number())
+        .or(req.max_tokens.filter(|m| m.is_number()))
     {
-        Some(n) => write_raw(&mut out, n),
-        None => write_u64(&mut out, default_max_tokens),
+        Some(n) => obj.key(b"max_tokens").extend_from_slice(n.bytes()),
+        None => write_u64(obj.key(b"max_tokens"), default_max_tokens),
     }
-
-    // system / developer messages, hoisted in order.
-    let mut system_count = 0;
-    let mut single_system: Option<&RawValue> = None;
-    for m in messages.iter().filter(|m| is_system(&m.role)) {
-        for_each_text(m.content, |t| {
-            system_count += 1;
-            single_system = Some(t);
-        })?;
-    }
-    if system_count == 1 {
-        if let Some(text) = single_system {
-            key(&mut out, b"system");
-            write_raw(&mut out, text);
-        }
-    } else if system_count > 1 {
-        key(&mut out, b"system");
-        out.push(b'[');
-        let mut n = 0;
-        for m in messages.iter().filter(|m| is_system(&m.role)) {
-            for_each_text(m.content, |t| {
-                if n > 0 {
-                    out.push(b',');
-                }
-                n += 1;
-                out.extend_from_slice(b"{\"type\":\"text\",\"text\":");
-                write_raw(&mut out, t);
-                out.push(b'}');
-            })?;
-        }
-        out.push(b']');
-    }
-
-    key(&mut out, b"messages");
-    write_messages(&mut out, &messages)?;
+    write_system(&mut obj, &messages)?;
+    write_messages(obj.key(b"messages"), &messages)?;
 
     if let Some(stop) = req.stop {
-        if is_string(stop) {
-            key(&mut out, b"stop_sequences");
-            out.push(b'[');
-            write_raw(&mut out, stop);
-            out.push(b']');
-        } else if is_array(stop) {
-            key(&mut out, b"stop_sequences");
-            write_raw(&mut out, stop);
+        if stop.is_string() {
+            let buf = obj.key(b"stop_sequences");
+            buf.push(b'[');
+            buf.extend_from_slice(stop.bytes());
+            buf.push(b']');
+        } else if stop.is_array() {
+            obj.key(b"stop_sequences").extend_from_slice(stop.bytes());
         }
     }
     for (name, value) in [
@@ -237,48 +248,54 @@ pub(crate) fn convert(body: &[u8], default_max_tokens: u64) -> Result<Vec<u8>, C
         (b"top_p", req.top_p),
         (b"top_k", req.top_k),
     ] {
-        if let Some(v) = value.filter(|v| is_number(v)) {
-            key(&mut out, name);
-            write_raw(&mut out, v);
+        if let Some(v) = value.filter(|v| v.is_number()) {
+            obj.key(name).extend_from_slice(v.bytes());
         }
     }
-    if let Some(stream) = req.stream.filter(|s| matches!(s.get(), "true" | "false")) {
-        key(&mut out, b"stream");
-        write_raw(&mut out, stream);
+    if let Some(stream) = req
+        .stream
+        .filter(|s| matches!(s.bytes(), b"true" | b"false"))
+    {
+        obj.key(b"stream").extend_from_slice(stream.bytes());
     }
-    if let Some(user) = req.user.filter(|u| is_string(u) && !is_empty_string(u)) {
-        key(&mut out, b"metadata");
-        out.extend_from_slice(b"{\"user_id\":");
-        write_raw(&mut out, user);
-        out.push(b'}');
+    if let Some(user) = req.user.filter(|u| u.is_string() && !u.is_empty_string()) {
+        let buf = obj.key(b"metadata");
+        buf.extend_from_slice(b"{\"user_id\":");
+        buf.extend_from_slice(user.bytes());
+        buf.push(b'}');
     }
-    let tools = req.tools.unwrap_or_default();
+    let tools = match req.tools.filter(|t| !t.is_null()) {
+        Some(t) if t.is_array() => elements(t).map_err(malformed)?,
+        Some(_) => return Err(invalid("tools must be an array")),
+        None => Vec::new(),
+    };
     if !tools.is_empty() {
-        key(&mut out, b"tools");
-        write_tools(&mut out, &tools)?;
+        write_tools(obj.key(b"tools"), &tools)?;
         let choice = tool_choice(req.tool_choice)?;
-        let no_parallel = req.parallel_tool_calls == Some(false);
+        let no_parallel = req
+            .parallel_tool_calls
+            .is_some_and(|p| p.bytes() == b"false");
         match (choice, no_parallel) {
             (None, false) => {}
-            (Some(ToolChoiceOut::None), _) => {
-                key(&mut out, b"tool_choice");
-                out.extend_from_slice(b"{\"type\":\"none\"}");
+            (Some(ToolChoice::None), _) => {
+                obj.key(b"tool_choice")
+                    .extend_from_slice(b"{\"type\":\"none\"}");
             }
             (choice, no_parallel) => {
-                key(&mut out, b"tool_choice");
-                out.extend_from_slice(b"{\"type\":");
+                let buf = obj.key(b"tool_choice");
+                buf.extend_from_slice(b"{\"type\":");
                 match choice {
-                    Some(ToolChoiceOut::Any) => out.extend_from_slice(b"\"any\""),
-                    Some(ToolChoiceOut::Tool(name)) => {
-                        out.extend_from_slice(b"\"tool\",\"name\":");
-                        write_raw(&mut out, name);
+                    Some(ToolChoice::Any) => buf.extend_from_slice(b"\"any\""),
+                    Some(ToolChoice::Tool(name)) => {
+                        buf.extend_from_slice(b"\"tool\",\"name\":");
+                        buf.extend_from_slice(name.bytes());
                     }
-                    _ => out.extend_from_slice(b"\"auto\""),
+                    _ => buf.extend_from_slice(b"\"auto\""),
                 }
                 if no_parallel {
-                    out.extend_from_slice(b",\"disable_parallel_tool_use\":true");
+                    buf.extend_from_slice(b",\"disable_parallel_tool_use\":true");
                 }
-                out.push(b'}');
+                buf.push(b'}');
             }
         }
     }
@@ -290,27 +307,67 @@ fn is_system(role: &str) -> bool {
     role == "system" || role == "developer"
 }
 
-/// Calls `f` with each non-empty text of a string-or-text-parts content.
+/// `system` / `developer` messages, hoisted in order: one text → a
+/// string, several → text blocks.
+fn write_system(obj: &mut Obj<'_>, messages: &[Message<'_>]) -> Result<(), ConvertError> {
+    let mut texts = Vec::new();
+    for (i, m) in messages.iter().enumerate() {
+        if is_system(&m.role) {
+            for_each_text(m.content, i, |t| texts.push(t))?;
+        }
+    }
+    match texts.as_slice() {
+        [] => {}
+        [one] => obj.key(b"system").extend_from_slice(one.bytes()),
+        many => {
+            let buf = obj.key(b"system");
+            buf.push(b'[');
+            for (n, t) in many.iter().enumerate() {
+                if n > 0 {
+                    buf.push(b',');
+                }
+                write_text_block(buf, *t);
+            }
+            buf.push(b']');
+        }
+    }
+    Ok(())
+}
+
+fn write_text_block(out: &mut Vec<u8>, text: Raw<'_>) {
+    out.extend_from_slice(b"{\"type\":\"text\",\"text\":");
+    out.extend_from_slice(text.bytes());
+    out.push(b'}');
+}
+
+/// Calls `f` with each non-empty text of a string-or-text-parts content
+/// (other part types are ignored here).
 fn for_each_text<'a>(
-    content: Option<&'a RawValue>,
-    mut f: impl FnMut(&'a RawValue),
+    content: Option<Raw<'a>>,
+    i: usize,
+    mut f: impl FnMut(Raw<'a>),
 ) -> Result<(), ConvertError> {
     let Some(content) = content else {
         return Ok(());
     };
-    if is_string(content) {
-        if !is_empty_string(content) {
+    if content.is_string() {
+        if !content.is_empty_string() {
             f(content);
         }
         return Ok(());
     }
-    if content.get() == "null" {
-        return Ok(());
+    if !content.is_array() {
+        return Err(invalid(format_args!(
+            "messages[{i}].content must be a string or an array of content parts"
+        )));
     }
-    let parts: Vec<Part<'_>> = serde_json::from_str(content.get()).map_err(invalid)?;
-    for part in parts {
-        if part.kind == "text"
-            && let Some(t) = part.text.filter(|t| is_string(t) && !is_empty_string(t))
+    for part in elements(content).map_err(malformed)? {
+        if !part.is_object() {
+            continue;
+        }
+        let [kind, text] = fields(part, ["type", "text"]).map_err(malformed)?;
+        if kind.is_some_and(|k| k.str_is("text"))
+            && let Some(t) = text.filter(|t| t.is_string() && !t.is_empty_string())
         {
             f(t);
         }
@@ -324,6 +381,12 @@ fn write_messages(out: &mut Vec<u8>, messages: &[Message<'_>]) -> Result<(), Con
     // Whether the last written message is an open `user` message of
     // `tool_result` blocks (consecutive tool messages share it).
     let mut open_tool_results = false;
+    let mut sep = |out: &mut Vec<u8>| {
+        if count > 0 {
+            out.push(b',');
+        }
+        count += 1;
+    };
     for (i, m) in messages.iter().enumerate() {
         let role = m.role.as_ref();
         if is_system(role) {
@@ -333,10 +396,7 @@ fn write_messages(out: &mut Vec<u8>, messages: &[Message<'_>]) -> Result<(), Con
             if open_tool_results {
                 out.push(b',');
             } else {
-                if count > 0 {
-                    out.push(b',');
-                }
-                count += 1;
+                sep(out);
                 out.extend_from_slice(b"{\"role\":\"user\",\"content\":[");
                 open_tool_results = true;
             }
@@ -349,50 +409,44 @@ fn write_messages(out: &mut Vec<u8>, messages: &[Message<'_>]) -> Result<(), Con
         }
         match role {
             "user" => {
-                if count > 0 {
-                    out.push(b',');
-                }
-                count += 1;
+                sep(out);
                 out.extend_from_slice(b"{\"role\":\"user\",\"content\":");
                 write_user_content(out, m.content, i)?;
                 out.push(b'}');
             }
             "assistant" => {
-                let calls = m.tool_calls.as_deref().unwrap_or_default();
-                let text = m.content.filter(|c| c.get() != "null");
+                let calls = match m.tool_calls {
+                    Some(c) if c.is_array() => parse_tool_calls(c).map_err(malformed)?,
+                    Some(_) => {
+                        return Err(invalid(format_args!(
+                            "messages[{i}].tool_calls must be an array"
+                        )));
+                    }
+                    None => Vec::new(),
+                };
                 if calls.is_empty() {
-                    match text {
-                        Some(c) if is_string(c) => {
-                            if is_empty_string(c) {
-                                continue;
-                            }
-                            if count > 0 {
-                                out.push(b',');
-                            }
-                            count += 1;
+                    match m.content {
+                        None => continue,
+                        Some(c) if c.is_empty_string() => continue,
+                        Some(c) if c.is_string() => {
+                            sep(out);
                             out.extend_from_slice(b"{\"role\":\"assistant\",\"content\":");
-                            write_raw(out, c);
+                            out.extend_from_slice(c.bytes());
                             out.push(b'}');
                             continue;
                         }
-                        None => continue,
                         Some(_) => {}
                     }
                 }
-                if count > 0 {
-                    out.push(b',');
-                }
-                count += 1;
+                sep(out);
                 out.extend_from_slice(b"{\"role\":\"assistant\",\"content\":[");
                 let mut n = 0;
-                for_each_text(text, |t| {
+                for_each_text(m.content, i, |t| {
                     if n > 0 {
                         out.push(b',');
                     }
                     n += 1;
-                    out.extend_from_slice(b"{\"type\":\"text\",\"text\":");
-                    write_raw(out, t);
-                    out.push(b'}');
+                    write_text_block(out, t);
                 })?;
                 for (j, call) in calls.iter().enumerate() {
                     if n > 0 {
@@ -420,24 +474,26 @@ fn write_messages(out: &mut Vec<u8>, messages: &[Message<'_>]) -> Result<(), Con
 
 fn write_user_content(
     out: &mut Vec<u8>,
-    content: Option<&RawValue>,
+    content: Option<Raw<'_>>,
     i: usize,
 ) -> Result<(), ConvertError> {
-    let content = content
-        .filter(|c| c.get() != "null")
-        .ok_or_else(|| invalid(format_args!("messages[{i}] (user) has no content")))?;
-    if is_string(content) {
-        write_raw(out, content);
+    let content =
+        content.ok_or_else(|| invalid(format_args!("messages[{i}] (user) has no content")))?;
+    if content.is_string() {
+        out.extend_from_slice(content.bytes());
         return Ok(());
     }
-    if !is_array(content) {
+    if !content.is_array() {
         return Err(invalid(format_args!(
             "messages[{i}].content must be a string or an array of content parts"
         )));
     }
-    let parts: Vec<Part<'_>> = serde_json::from_str(content.get()).map_err(invalid)?;
     out.push(b'[');
-    for (j, part) in parts.iter().enumerate() {
+    for (j, part) in elements(content)
+        .map_err(malformed)?
+        .into_iter()
+        .enumerate()
+    {
         if j > 0 {
             out.push(b',');
         }
@@ -447,43 +503,52 @@ fn write_user_content(
     Ok(())
 }
 
-fn write_part(out: &mut Vec<u8>, part: &Part<'_>, i: usize, j: usize) -> Result<(), ConvertError> {
-    match part.kind.as_ref() {
+fn write_part(out: &mut Vec<u8>, part: Raw<'_>, i: usize, j: usize) -> Result<(), ConvertError> {
+    if !part.is_object() {
+        return Err(invalid(format_args!(
+            "messages[{i}].content[{j}] must be an object"
+        )));
+    }
+    let [kind, text, image_url, file, cache_control] =
+        fields(part, ["type", "text", "image_url", "file", "cache_control"]).map_err(malformed)?;
+    let kind = kind.and_then(Raw::str).unwrap_or_default();
+    match kind.as_ref() {
         "text" => {
-            let text = part.text.filter(|t| is_string(t)).ok_or_else(|| {
+            let text = text.filter(|t| t.is_string()).ok_or_else(|| {
                 invalid(format_args!(
                     "messages[{i}].content[{j}]: text part without text"
                 ))
             })?;
             out.extend_from_slice(b"{\"type\":\"text\",\"text\":");
-            write_raw(out, text);
+            out.extend_from_slice(text.bytes());
         }
         "image_url" => {
-            let url = part
-                .image_url
-                .as_ref()
-                .map(|u| u.url)
-                .filter(|u| is_string(u))
-                .ok_or_else(|| {
-                    invalid(format_args!(
-                        "messages[{i}].content[{j}]: image_url part without image_url.url"
-                    ))
-                })?;
+            // `image_url` is an object with `url`, or (older clients) the URL.
+            let url = match image_url {
+                Some(u) if u.is_object() => fields(u, ["url"]).map_err(malformed)?[0],
+                other => other,
+            }
+            .filter(|u| u.is_string())
+            .ok_or_else(|| {
+                invalid(format_args!(
+                    "messages[{i}].content[{j}]: image_url part without image_url.url"
+                ))
+            })?;
             out.extend_from_slice(b"{\"type\":\"image\",\"source\":");
             match data_url(url) {
-                Some((media_type, data)) => write_base64_source(out, &media_type, &data),
+                Some((media_type, data)) => write_base64_source(out, &media_type, data),
                 None => {
                     out.extend_from_slice(b"{\"type\":\"url\",\"url\":");
-                    write_raw(out, url);
+                    out.extend_from_slice(url.bytes());
                     out.push(b'}');
                 }
             }
         }
         "file" => {
-            let data = part
-                .file
-                .as_ref()
-                .and_then(|f| f.file_data)
+            let data = file
+                .filter(|f| f.is_object())
+                .and_then(|f| fields(f, ["file_data"]).ok())
+                .and_then(|[d]| d)
                 .and_then(data_url)
                 .ok_or_else(|| {
                     invalid(format_args!(
@@ -492,7 +557,7 @@ fn write_part(out: &mut Vec<u8>, part: &Part<'_>, i: usize, j: usize) -> Result<
                     ))
                 })?;
             out.extend_from_slice(b"{\"type\":\"document\",\"source\":");
-            write_base64_source(out, &data.0, &data.1);
+            write_base64_source(out, &data.0, data.1);
         }
         other => {
             return Err(invalid(format_args!(
@@ -501,47 +566,103 @@ fn write_part(out: &mut Vec<u8>, part: &Part<'_>, i: usize, j: usize) -> Result<
             )));
         }
     }
-    if let Some(cc) = part.cache_control {
+    if let Some(cc) = cache_control.filter(|c| c.is_object()) {
         out.extend_from_slice(b",\"cache_control\":");
-        write_raw(out, cc);
+        out.extend_from_slice(cc.bytes());
     }
     out.push(b'}');
     Ok(())
 }
 
-/// `data:<media type>;base64,<data>` → (media type, data).
-fn data_url(url: &RawValue) -> Option<(Cow<'_, str>, Cow<'_, str>)> {
-    let inner = string_inner(url);
-    if !inner.starts_with("data:") {
-        return None;
-    }
-    let url = str_value(url)?;
-    let split = |s: &str| -> Option<(usize, usize)> {
-        let rest = s.strip_prefix("data:")?;
-        let comma = rest.find(',')?;
-        let meta = rest.get(..comma)?;
-        meta.strip_suffix(";base64")?;
-        Some((5 + comma - 7, 5 + comma + 1))
-    };
-    let (mt_end, data_start) = split(&url)?;
-    match url {
-        Cow::Borrowed(s) => Some((
-            Cow::Borrowed(s.get(5..mt_end)?),
-            Cow::Borrowed(s.get(data_start..)?),
-        )),
-        Cow::Owned(s) => Some((
-            Cow::Owned(s.get(5..mt_end)?.to_owned()),
-            Cow::Owned(s.get(data_start..)?.to_owned()),
-        )),
-    }
+/// The base64 payload of a data URL, as JSON string contents.
+enum Payload<'a> {
+    /// Escaped contents copied from the input (no escapes inside).
+    Raw(&'a [u8]),
+    /// Decoded text to escape.
+    Decoded(String),
 }
 
-fn write_base64_source(out: &mut Vec<u8>, media_type: &str, data: &str) {
+/// `data:<media type>;base64,<data>` → (media type, data).
+fn data_url(url: Raw<'_>) -> Option<(Cow<'_, str>, Payload<'_>)> {
+    let inner = url.inner();
+    if !inner.starts_with(b"data:") {
+        return None;
+    }
+    if !inner.contains(&b'\\') {
+        // The common case (megabytes of base64): no copy until output.
+        let comma = memchr::memchr(b',', inner)?;
+        let meta = inner.get(5..comma)?;
+        let media_type = meta.strip_suffix(b";base64")?;
+        let media_type = std::str::from_utf8(media_type).ok()?;
+        return Some((
+            Cow::Borrowed(media_type),
+            Payload::Raw(inner.get(comma + 1..)?),
+        ));
+    }
+    let decoded = url.str()?;
+    let rest = decoded.strip_prefix("data:")?;
+    let (meta, data) = rest.split_once(',')?;
+    let media_type = meta.strip_suffix(";base64")?;
+    Some((
+        Cow::Owned(media_type.to_owned()),
+        Payload::Decoded(data.to_owned()),
+    ))
+}
+
+fn write_base64_source(out: &mut Vec<u8>, media_type: &str, data: Payload<'_>) {
     out.extend_from_slice(b"{\"type\":\"base64\",\"media_type\":");
     write_str(out, media_type);
     out.extend_from_slice(b",\"data\":");
-    write_str(out, data);
+    match data {
+        Payload::Raw(bytes) => {
+            out.push(b'"');
+            out.extend_from_slice(bytes);
+            out.push(b'"');
+        }
+        Payload::Decoded(s) => write_str(out, &s),
+    }
     out.push(b'}');
+}
+
+/// One `tool_calls[]` entry, read in one pass (`function` in place).
+#[derive(Default)]
+struct ToolCall<'a> {
+    is_object: bool,
+    id: Option<Raw<'a>>,
+    has_function: bool,
+    name: Option<Raw<'a>>,
+    arguments: Option<Raw<'a>>,
+}
+
+fn parse_tool_calls(raw: Raw<'_>) -> Result<Vec<ToolCall<'_>>, ScanError> {
+    let mut calls = Vec::with_capacity(2);
+    let mut s = Scanner::new(raw.bytes());
+    s.array(|s| {
+        let mut call = ToolCall::default();
+        if s.peek() == Some(b'{') {
+            call.is_object = true;
+            s.object(|key, s| {
+                if key.str_is("function") && s.peek() == Some(b'{') {
+                    let [name, arguments] = s.fields(["name", "arguments"])?;
+                    call.has_function = true;
+                    call.name = name;
+                    call.arguments = arguments;
+                } else {
+                    let value = s.value()?;
+                    if key.str_is("id") {
+                        call.id = Some(value);
+                    }
+                }
+                Ok(())
+            })?;
+        } else {
+            s.value()?;
+        }
+        calls.push(call);
+        Ok(())
+    })?;
+    s.end()?;
+    Ok(calls)
 }
 
 fn write_tool_use(
@@ -551,67 +672,103 @@ fn write_tool_use(
     j: usize,
 ) -> Result<(), ConvertError> {
     let at = || format!("messages[{i}].tool_calls[{j}]");
+    if !call.is_object {
+        return Err(invalid(format_args!("{} must be an object", at())));
+    }
     let id = call
         .id
-        .filter(|v| is_string(v))
+        .filter(|v| v.is_string())
         .ok_or_else(|| invalid(format_args!("{}: missing id", at())))?;
-    let function = call
-        .function
-        .as_ref()
-        .ok_or_else(|| invalid(format_args!("{}: missing function", at())))?;
-    let name = function
+    if !call.has_function {
+        return Err(invalid(format_args!("{}: missing function", at())));
+    }
+    let name = call
         .name
-        .filter(|v| is_string(v))
+        .filter(|v| v.is_string())
         .ok_or_else(|| invalid(format_args!("{}: missing function.name", at())))?;
+    let arguments = call.arguments;
     out.extend_from_slice(b"{\"type\":\"tool_use\",\"id\":");
-    write_raw(out, id);
+    out.extend_from_slice(id.bytes());
     out.extend_from_slice(b",\"name\":");
-    write_raw(out, name);
+    out.extend_from_slice(name.bytes());
     out.extend_from_slice(b",\"input\":");
-    let args = function.arguments.and_then(str_value);
-    match args.as_deref().map(str::trim) {
-        None | Some("") => out.extend_from_slice(b"{}"),
+    match arguments.filter(|a| a.is_string()).map(decode_arguments) {
+        None => out.extend_from_slice(b"{}"),
         Some(text) => {
-            let value: &RawValue = serde_json::from_str(text)
-                .ok()
-                .filter(|v: &&RawValue| is_object(v))
-                .ok_or_else(|| {
-                    invalid(format_args!(
-                        "{}: function.arguments must be a JSON object (Anthropic tool_use \
-                         input)",
-                        at()
-                    ))
-                })?;
-            write_raw(out, value);
+            let text = text.as_deref().map(<[u8]>::trim_ascii).unwrap_or_default();
+            if text.is_empty() {
+                out.extend_from_slice(b"{}");
+            } else if text.first() == Some(&b'{')
+                && serde_json::from_slice::<serde::de::IgnoredAny>(text).is_ok()
+            {
+                out.extend_from_slice(text);
+            } else {
+                return Err(invalid(format_args!(
+                    "{}: function.arguments must be a JSON object (Anthropic tool_use input)",
+                    at()
+                )));
+            }
         }
     }
     out.push(b'}');
     Ok(())
 }
 
+/// The JSON text inside an `arguments` string. Tool arguments are JSON
+/// in a string, so nearly every byte pair is `\"`: the common escapes
+/// are undone here without a serde round trip; `\u` falls back to serde.
+fn decode_arguments(raw: Raw<'_>) -> Option<Cow<'_, [u8]>> {
+    let inner = raw.inner();
+    if !inner.contains(&b'\\') {
+        return Some(Cow::Borrowed(inner));
+    }
+    let mut out = Vec::with_capacity(inner.len());
+    let mut bytes = inner.iter();
+    // Short strings with an escape every few bytes: a byte loop, no SIMD
+    // call per escape.
+    while let Some(&b) = bytes.next() {
+        if b != b'\\' {
+            out.push(b);
+            continue;
+        }
+        out.push(match bytes.next()? {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'/' => b'/',
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            _ => {
+                return raw.str().map(|s| Cow::Owned(s.into_owned().into_bytes()));
+            }
+        });
+    }
+    Some(Cow::Owned(out))
+}
+
 fn write_tool_result(out: &mut Vec<u8>, m: &Message<'_>, i: usize) -> Result<(), ConvertError> {
     let id = m
         .tool_call_id
-        .filter(|v| is_string(v))
+        .filter(|v| v.is_string())
         .ok_or_else(|| invalid(format_args!("messages[{i}] (tool) has no tool_call_id")))?;
     out.extend_from_slice(b"{\"type\":\"tool_result\",\"tool_use_id\":");
-    write_raw(out, id);
-    match m.content.filter(|c| c.get() != "null") {
-        Some(c) if is_string(c) => {
+    out.extend_from_slice(id.bytes());
+    match m.content {
+        Some(c) if c.is_string() => {
             out.extend_from_slice(b",\"content\":");
-            write_raw(out, c);
+            out.extend_from_slice(c.bytes());
         }
         Some(c) => {
             out.extend_from_slice(b",\"content\":[");
             let mut n = 0;
-            for_each_text(Some(c), |t| {
+            for_each_text(Some(c), i, |t| {
                 if n > 0 {
                     out.push(b',');
                 }
                 n += 1;
-                out.extend_from_slice(b"{\"type\":\"text\",\"text\":");
-                write_raw(out, t);
-                out.push(b'}');
+                write_text_block(out, t);
             })?;
             out.push(b']');
         }
@@ -621,37 +778,46 @@ fn write_tool_result(out: &mut Vec<u8>, m: &Message<'_>, i: usize) -> Result<(),
     Ok(())
 }
 
-fn write_tools(out: &mut Vec<u8>, tools: &[Tool<'_>]) -> Result<(), ConvertError> {
+fn write_tools(out: &mut Vec<u8>, tools: &[Raw<'_>]) -> Result<(), ConvertError> {
     out.push(b'[');
     for (i, tool) in tools.iter().enumerate() {
-        if tool.kind.as_deref().is_some_and(|k| k != "function") {
+        if !tool.is_object() {
+            return Err(invalid(format_args!("tools[{i}] must be an object")));
+        }
+        let [kind, function, cache_control] =
+            fields(*tool, ["type", "function", "cache_control"]).map_err(malformed)?;
+        if kind.is_some_and(|k| !k.str_is("function")) {
             return Err(invalid(format_args!(
                 "tools[{i}]: only function tools can be sent to Anthropic"
             )));
         }
-        let function = tool
-            .function
-            .as_ref()
-            .filter(|f| is_string(f.name))
+        let [name, description, parameters] = function
+            .filter(|f| f.is_object())
+            .map(|f| fields(f, ["name", "description", "parameters"]))
+            .transpose()
+            .map_err(malformed)?
+            .unwrap_or_default();
+        let name = name
+            .filter(|n| n.is_string())
             .ok_or_else(|| invalid(format_args!("tools[{i}]: missing function.name")))?;
         if i > 0 {
             out.push(b',');
         }
         out.extend_from_slice(b"{\"name\":");
-        write_raw(out, function.name);
-        if let Some(d) = function.description.filter(|d| is_string(d)) {
+        out.extend_from_slice(name.bytes());
+        if let Some(d) = description.filter(|d| d.is_string()) {
             out.extend_from_slice(b",\"description\":");
-            write_raw(out, d);
+            out.extend_from_slice(d.bytes());
         }
         out.extend_from_slice(b",\"input_schema\":");
-        match function.parameters.filter(|p| is_object(p)) {
-            Some(p) => write_raw(out, p),
+        match parameters.filter(|p| p.is_object()) {
+            Some(p) => out.extend_from_slice(p.bytes()),
             // Anthropic requires a schema; OpenAI allows none (no arguments).
             None => out.extend_from_slice(b"{\"type\":\"object\",\"properties\":{}}"),
         }
-        if let Some(cc) = tool.cache_control {
+        if let Some(cc) = cache_control.filter(|c| c.is_object()) {
             out.extend_from_slice(b",\"cache_control\":");
-            write_raw(out, cc);
+            out.extend_from_slice(cc.bytes());
         }
         out.push(b'}');
     }
@@ -659,32 +825,36 @@ fn write_tools(out: &mut Vec<u8>, tools: &[Tool<'_>]) -> Result<(), ConvertError
     Ok(())
 }
 
-enum ToolChoiceOut<'a> {
+enum ToolChoice<'a> {
     Auto,
     Any,
     None,
-    Tool(&'a RawValue),
+    Tool(Raw<'a>),
 }
 
-fn tool_choice(raw: Option<&RawValue>) -> Result<Option<ToolChoiceOut<'_>>, ConvertError> {
-    let Some(raw) = raw.filter(|r| r.get() != "null") else {
+fn tool_choice(raw: Option<Raw<'_>>) -> Result<Option<ToolChoice<'_>>, ConvertError> {
+    let Some(raw) = raw.filter(|r| !r.is_null()) else {
         return Ok(None);
     };
-    if let Some(s) = str_value(raw) {
+    if let Some(s) = raw.str() {
         return match s.as_ref() {
-            "auto" => Ok(Some(ToolChoiceOut::Auto)),
-            "required" => Ok(Some(ToolChoiceOut::Any)),
-            "none" => Ok(Some(ToolChoiceOut::None)),
+            "auto" => Ok(Some(ToolChoice::Auto)),
+            "required" => Ok(Some(ToolChoice::Any)),
+            "none" => Ok(Some(ToolChoice::None)),
             other => Err(invalid(format_args!(
                 "tool_choice `{other}` is not one of auto, required, none"
             ))),
         };
     }
-    let named: NamedToolChoice<'_> = serde_json::from_str(raw.get()).map_err(invalid)?;
-    let name = named
-        .function
-        .map(|f| f.name)
-        .filter(|n| is_string(n))
+    let name = raw
+        .is_object()
+        .then(|| fields(raw, ["function"]).ok())
+        .flatten()
+        .and_then(|[f]| f)
+        .filter(|f| f.is_object())
+        .and_then(|f| fields(f, ["name"]).ok())
+        .and_then(|[n]| n)
+        .filter(|n| n.is_string())
         .ok_or_else(|| invalid("tool_choice object needs function.name"))?;
-    Ok(Some(ToolChoiceOut::Tool(name)))
+    Ok(Some(ToolChoice::Tool(name)))
 }

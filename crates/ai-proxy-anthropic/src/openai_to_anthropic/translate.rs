@@ -241,13 +241,20 @@ impl MessagesToChat {
         Self::default()
     }
 
-    /// Upstream events skipped because they were not valid JSON events or
-    /// opened more than [`MAX_STREAM_TOOL_USES`] tool calls.
+    /// Upstream events skipped because they were not valid JSON events,
+    /// carried content after the stop reason, or opened more than
+    /// [`MAX_STREAM_TOOL_USES`] tool calls.
     pub fn skipped_events(&self) -> u64 {
         self.skipped
     }
 
     fn write_completion(&self, body: &[u8], out: &mut BytesMut) -> Result<(), TranslateError> {
+        if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
+            // Not JSON at all (a proxy's text error page, `Unauthorized`):
+            // forwarded verbatim, as APISIX does before any conversion.
+            out.extend_from_slice(body);
+            return Ok(());
+        }
         let msg: Message<'_> = serde_json::from_slice(body).map_err(|e| {
             TranslateError::Malformed(format!(
                 "upstream response is not an Anthropic Messages object: {e}"
@@ -409,6 +416,17 @@ impl MessagesToChat {
             return;
         };
         let kind = event.kind.and_then(str_value);
+        if self.finish_sent
+            && matches!(
+                kind.as_deref(),
+                Some("content_block_start" | "content_block_delta")
+            )
+        {
+            // Content after the stop reason cannot follow OpenAI's finish
+            // chunk; Anthropic never sends it.
+            self.skipped += 1;
+            return;
+        }
         match kind.as_deref() {
             Some("message_start") => self.start(out, event.message.as_ref()),
             Some("content_block_start") => {

@@ -11,6 +11,7 @@
 
 use std::path::PathBuf;
 
+use ai_proxy_anthropic::{ChatToMessages, MessagesToChat, ToolNameMap};
 use ai_proxy_core::translate::{ResponseTranslator, TranslateError};
 use bytes::BytesMut;
 use serde_json::Value;
@@ -293,4 +294,84 @@ pub fn check_openai(out: &str) -> OpenAiSummary {
         }
     }
     s
+}
+
+/// Event names a fuzz input line can select with its first byte.
+const FUZZ_EVENT_NAMES: [&str; 9] = [
+    "message",
+    "message_start",
+    "content_block_start",
+    "content_block_delta",
+    "content_block_stop",
+    "message_delta",
+    "message_stop",
+    "error",
+    "ping",
+];
+
+/// Fuzz input → events: one event per line, the first byte picks the
+/// event name, the rest (lossy UTF-8) is the data.
+pub fn events_from_bytes(input: &[u8]) -> Vec<Event> {
+    input
+        .split(|b| *b == b'\n')
+        .filter_map(|line| {
+            let (first, rest) = line.split_first()?;
+            let name = FUZZ_EVENT_NAMES[usize::from(*first) % FUZZ_EVENT_NAMES.len()];
+            Some((name.to_owned(), String::from_utf8_lossy(rest).into_owned()))
+        })
+        .collect()
+}
+
+/// The `ChatToMessages` property (fuzz target and proptest): any events,
+/// no panic, a well-formed Anthropic stream or `EmptyStream` with no bytes.
+pub fn chat_to_messages_holds(events: &[Event]) {
+    let (out, r) = run(&mut ChatToMessages::new(ToolNameMap::new(), None), events);
+    match r {
+        Ok(()) => {
+            check_anthropic(&out);
+        }
+        Err(e) => {
+            assert_eq!(e, TranslateError::EmptyStream);
+            assert!(out.is_empty());
+        }
+    }
+}
+
+/// The `MessagesToChat` property (fuzz target and proptest).
+pub fn messages_to_chat_holds(events: &[Event]) {
+    let (out, r) = run(&mut MessagesToChat::new(), events);
+    match r {
+        Ok(()) => {
+            check_openai(&out);
+        }
+        Err(e) => {
+            assert_eq!(e, TranslateError::EmptyStream);
+            assert!(out.is_empty());
+        }
+    }
+}
+
+/// The request-converter property (fuzz target and proptest): any body,
+/// no panic; a body that is JSON converts to JSON or to a 400.
+pub fn requests_hold(body: &[u8]) {
+    use ai_proxy_anthropic::{AnthropicToOpenAi, OpenAiToAnthropic};
+    use ai_proxy_core::adapter::{ConvertContext, Converter};
+    use ai_proxy_core::{Provider, RequestType};
+    let ctx = ConvertContext::new(Provider::OpenAi, Some("m"), None, RequestType::AiChat);
+    let is_json = serde_json::from_slice::<serde_json::Value>(body).is_ok();
+    let converters: [&dyn Converter; 2] = [&AnthropicToOpenAi, &OpenAiToAnthropic::new()];
+    for converter in converters {
+        match converter.convert_request(body, &ctx) {
+            Ok(out) => {
+                if is_json {
+                    assert!(
+                        serde_json::from_slice::<serde_json::Value>(&out.body).is_ok(),
+                        "{converter:?} produced invalid JSON from {}",
+                        String::from_utf8_lossy(body)
+                    );
+                }
+            }
+            Err(e) => assert_eq!(e.status(), http::StatusCode::BAD_REQUEST),
+        }
+    }
 }
