@@ -94,9 +94,7 @@ async fn upstream(
         }));
         r.headers_mut().insert(
             "content-type",
-            "text/event-stream"
-                .parse()
-                .unwrap_or_else(|_| unreachable!()),
+            http::HeaderValue::from_static("text/event-stream"),
         );
         r
     } else {
@@ -105,9 +103,7 @@ async fn upstream(
     if !stream {
         r.headers_mut().insert(
             "content-type",
-            "application/json"
-                .parse()
-                .unwrap_or_else(|_| unreachable!()),
+            http::HeaderValue::from_static("application/json"),
         );
     }
     Ok(r)

@@ -179,12 +179,17 @@ pub struct Gateway {
     child: Child,
     pub addr: SocketAddr,
     logs: mpsc::Receiver<String>,
+    /// The config's temporary directory, removed with the gateway.
+    dir: Option<std::path::PathBuf>,
 }
 
 impl Drop for Gateway {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
@@ -199,7 +204,9 @@ impl Gateway {
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("config.yaml");
         std::fs::write(&file, config).unwrap();
-        Self::spawn(&["--config", file.to_str().unwrap()])
+        let mut gateway = Self::spawn(&["--config", file.to_str().unwrap()]);
+        gateway.dir = Some(dir);
+        gateway
     }
 
     /// Starts `ai-proxy serve --demo`.
@@ -242,6 +249,7 @@ impl Gateway {
             child,
             addr,
             logs: rx,
+            dir: None,
         }
     }
 
