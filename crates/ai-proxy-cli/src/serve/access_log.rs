@@ -13,21 +13,6 @@ use ai_proxy::core::metrics::Metrics;
 use http::StatusCode;
 use http::request::Parts;
 
-/// One attempt at an instance (ai-proxy-multi may make several).
-#[derive(Debug)]
-pub struct Attempted {
-    name: String,
-}
-
-impl Attempted {
-    /// An attempt at `name`.
-    pub fn new(name: &str) -> Self {
-        Self {
-            name: name.to_owned(),
-        }
-    }
-}
-
 /// The access-log line being assembled for one request.
 #[derive(Debug)]
 pub struct AccessLog {
@@ -37,7 +22,8 @@ pub struct AccessLog {
     start: Instant,
     route_id: String,
     upstream: String,
-    attempts: Vec<Attempted>,
+    /// Instance names, one per attempt (ai-proxy-multi may make several).
+    attempts: Vec<String>,
     logging: Logging,
     provider: Option<Provider>,
     request_messages: Option<String>,
@@ -68,8 +54,8 @@ impl AccessLog {
     }
 
     /// An attempt at an instance.
-    pub fn attempt(&mut self, attempt: Attempted) {
-        self.attempts.push(attempt);
+    pub fn attempt(&mut self, instance: &str) {
+        self.attempts.push(instance.to_owned());
     }
 
     /// The upstream `host:port` of the current attempt.
@@ -99,7 +85,7 @@ impl AccessLog {
         if let Some(i) = instance
             && self.attempts.is_empty()
         {
-            self.attempts.push(Attempted::new(i));
+            self.attempts.push(i.to_owned());
         }
         let hint = hint(self.provider, status, &self.upstream);
         self.emit(status, error, hint, false);
@@ -114,7 +100,7 @@ impl AccessLog {
         client_gone: bool,
     ) {
         if self.attempts.is_empty() {
-            self.attempts.push(Attempted::new(instance));
+            self.attempts.push(instance.to_owned());
         }
         let status = metrics.upstream_status.unwrap_or(StatusCode::BAD_GATEWAY);
         let hint = hint(self.provider, status, &self.upstream);
@@ -152,10 +138,7 @@ impl AccessLog {
         } else {
             (String::new(), String::new())
         };
-        let picked = self
-            .attempts
-            .last()
-            .map_or(String::new(), |a| a.name.clone());
+        let picked = self.attempts.last().map_or("", String::as_str);
         let attempts = self.attempts.len();
         tracing::info!(
             target: "access_log",

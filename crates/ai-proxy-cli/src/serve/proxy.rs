@@ -19,7 +19,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use tokio::sync::{mpsc, oneshot};
 
-use super::access_log::{AccessLog, Attempted};
+use super::access_log::AccessLog;
 use super::gcp::GcpToken;
 use super::multi::MultiRoute;
 use super::routes::{Instance, RouteTable, Target};
@@ -100,9 +100,13 @@ fn respond(
     r
 }
 
+/// APISIX's JSON error body, `{"error_msg": "…"}`.
+fn error_msg(message: &str) -> String {
+    serde_json::json!({ "error_msg": message }).to_string()
+}
+
 fn json_error(status: StatusCode, message: &str) -> Response<RelayBody> {
-    let body = serde_json::json!({ "error_msg": message }).to_string();
-    respond(status, "application/json", body)
+    respond(status, "application/json", error_msg(message))
 }
 
 /// Handles one client request.
@@ -205,13 +209,10 @@ async fn prepare(
         Some(gcp) => match gcp.token(&gateway.tokens).await {
             Ok(t) => Some(t),
             Err(e) => {
-                let body = serde_json::json!({
-                    "error_msg": format!("failed to get gcp access token: {e}")
-                });
                 return Err((
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "application/json",
-                    body.to_string(),
+                    error_msg(&format!("failed to get gcp access token: {e}")),
                 ));
             }
         },
@@ -242,19 +243,27 @@ struct Failure {
 }
 
 impl Failure {
+    /// Content type and body of the answer: APISIX's limit errors are
+    /// plain text, its own errors `{"error_msg": …}`.
+    fn body(&self) -> (&'static str, Bytes) {
+        if self.plain {
+            ("text/plain", Bytes::from(self.message.clone()))
+        } else {
+            ("application/json", Bytes::from(error_msg(&self.message)))
+        }
+    }
+
     /// Status, headers and body of the response this failure becomes.
     fn parts(&self) -> (StatusCode, HeaderMap, Bytes) {
-        let r = self.response();
-        let (parts, body) = r.into_parts();
-        (self.status, parts.headers, body.first.unwrap_or_default())
+        let (content_type, body) = self.body();
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        (self.status, headers, body)
     }
 
     fn response(&self) -> Response<RelayBody> {
-        if self.plain {
-            respond(self.status, "text/plain", self.message.clone())
-        } else {
-            json_error(self.status, &self.message)
-        }
+        let (content_type, body) = self.body();
+        respond(self.status, content_type, body)
     }
 }
 
@@ -639,7 +648,7 @@ async fn multi_attempts(
             );
         };
         let name = proxy.instance_name().to_owned();
-        log.attempt(Attempted::new(&name));
+        log.attempt(&name);
         let prepared = match prepare(gateway, proxy, gcp, parts, body.clone()).await {
             Ok(p) => p,
             Err((status, ct, message)) => {

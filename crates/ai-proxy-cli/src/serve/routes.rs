@@ -74,6 +74,8 @@ impl UriPattern {
 #[derive(Debug)]
 pub struct RouteTable {
     routes: Vec<Route>,
+    /// The largest `max_req_body_size` of any route.
+    max_body: u64,
 }
 
 impl RouteTable {
@@ -83,17 +85,18 @@ impl RouteTable {
         for (i, r) in doc.routes.iter().enumerate() {
             routes.push(compile_route(i, r, registry)?);
         }
-        Ok(Self { routes })
+        let max_body = routes
+            .iter()
+            .map(|r| r.max_req_body_size)
+            .max()
+            .unwrap_or(0);
+        Ok(Self { routes, max_body })
     }
 
     /// The largest body any route accepts (the gateway reads at most this
     /// much before it knows the route).
     pub fn max_body(&self) -> u64 {
-        self.routes
-            .iter()
-            .map(|r| r.max_req_body_size)
-            .max()
-            .unwrap_or(0)
+        self.max_body
     }
 
     /// The routes, in order.
@@ -138,10 +141,15 @@ fn compile_route(
         r.id.clone()
             .or_else(|| r.uris.first().cloned())
             .unwrap_or_else(|| format!("route-{i}"));
+    // Where compile errors point: the plugin's path, or the route.
+    let at = if r.plugin_path.is_empty() {
+        format!("route {id}")
+    } else {
+        r.plugin_path.clone()
+    };
     let (target, max_req_body_size) = match &r.plugin {
         PluginConfig::AiProxy(c) => {
-            let proxy = AiProxy::compile(c, registry)
-                .map_err(|e| format!("{}: {e}", r.plugin_path_or(&id)))?;
+            let proxy = AiProxy::compile(c, registry).map_err(|e| format!("{at}: {e}"))?;
             let gcp = GcpToken::for_target(&c.target, proxy.instance_name());
             (
                 Target::Single(Box::new(Instance { proxy, gcp })),
@@ -149,8 +157,7 @@ fn compile_route(
             )
         }
         PluginConfig::AiProxyMulti(c) => {
-            let multi = MultiRoute::compile(c, registry)
-                .map_err(|e| format!("{}: {e}", r.plugin_path_or(&id)))?;
+            let multi = MultiRoute::compile(c, registry).map_err(|e| format!("{at}: {e}"))?;
             (Target::Multi(Box::new(multi)), c.limits.max_req_body_size)
         }
         _ => return Err(format!("route {id}: unsupported plugin")),
@@ -168,20 +175,6 @@ fn compile_route(
         target,
         max_req_body_size,
     })
-}
-
-trait PluginPath {
-    fn plugin_path_or(&self, id: &str) -> String;
-}
-
-impl PluginPath for RouteConfig {
-    fn plugin_path_or(&self, id: &str) -> String {
-        if self.plugin_path.is_empty() {
-            format!("route {id}")
-        } else {
-            self.plugin_path.clone()
-        }
-    }
 }
 
 /// nginx-style variables of one request, for `vars`.
@@ -263,45 +256,10 @@ fn json_path<'v>(top: &BTreeMap<Cow<'_, str>, &RawValue>, path: &str) -> Option<
     VarValue::from_json(&value)
 }
 
-fn url_query_get<'q>(query: &'q str, key: &str) -> Option<String> {
-    query
-        .split('&')
-        .filter_map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            (k == key).then_some(v)
-        })
-        .next()
-        .map(|v| url_decode(v))
-        .map(|v: Cow<'q, str>| v.into_owned())
-}
-
-fn url_decode(v: &str) -> Cow<'_, str> {
-    if !v.contains(['%', '+']) {
-        return Cow::Borrowed(v);
-    }
-    let bytes = v.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                if let Some(h) = hex {
-                    out.push(h);
-                    i += 2;
-                } else {
-                    out.push(b'%');
-                }
-            }
-            other => out.push(other),
-        }
-        i += 1;
-    }
-    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+fn url_query_get(query: &str, key: &str) -> Option<String> {
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
 }
 
 #[cfg(test)]
