@@ -173,7 +173,8 @@ pub(crate) fn parse_json(text: &str) -> Result<Value, ConfigErrors> {
     })
 }
 
-/// serde_json appends " at line L column C"; the kind already says it.
+/// serde_json and serde_norway append " at line L column C"; the kind
+/// already says it.
 fn strip_position(message: &str) -> &str {
     message
         .rfind(" at line ")
@@ -185,15 +186,10 @@ fn strip_position(message: &str) -> &str {
 fn parse_yaml(text: &str) -> Result<Value, ConfigErrors> {
     serde_norway::from_str::<Value>(text).map_err(|e| {
         let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-        let message = e.to_string();
-        let message = message
-            .rfind(" at line ")
-            .and_then(|i| message.get(..i))
-            .unwrap_or(&message);
         ConfigError::new(
             "",
             ConfigErrorKind::Syntax { line, column },
-            format!("invalid YAML: {message}"),
+            format!("invalid YAML: {}", strip_position(&e.to_string())),
         )
         .into()
     })
