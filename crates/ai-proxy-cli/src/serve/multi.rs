@@ -1,17 +1,12 @@
 //! An `ai-proxy-multi` route: the SDK's `AiProxyMulti` plus token
 //! suppliers for `auth.gcp` instances.
 
-use std::borrow::Cow;
-use std::collections::BTreeMap;
-
 use ai_proxy::AiProxy;
 use ai_proxy::config::AiProxyMultiConfig;
 use ai_proxy::multi::{AiProxyMulti, Attempt, Balancer, MultiOptions, RequestKeys};
-use bytes::Bytes;
 
 use super::gcp::GcpToken;
 use http::request::Parts;
-use serde_json::value::RawValue;
 
 /// One compiled `ai-proxy-multi` plugin and, per instance, where its
 /// Google access token comes from (`auth.gcp`).
@@ -50,25 +45,11 @@ impl MultiRoute {
         Some((proxy, self.gcp.get(id.index()).and_then(Option::as_ref)))
     }
 
-    /// The balancer's view of the request.
-    pub fn keys<'a>(
-        &self,
-        parts: &'a Parts,
-        remote_ip: &'a str,
-        model: Option<&'a str>,
-    ) -> RequestKeys<'a> {
-        let keys = RequestKeys::new()
+    /// The balancer's view of the request. No model: serve configures no
+    /// model router, the only reader of it, so the body is not parsed for it.
+    pub fn keys<'a>(&self, parts: &'a Parts, remote_ip: &'a str) -> RequestKeys<'a> {
+        RequestKeys::new()
             .with_parts(parts)
-            .with_remote_addr(remote_ip);
-        match model {
-            Some(m) => keys.with_model(m),
-            None => keys,
-        }
-    }
-
-    /// The client body's `model`, for the model router.
-    pub fn client_model(body: &Bytes) -> Option<String> {
-        let top: BTreeMap<Cow<'_, str>, &RawValue> = serde_json::from_slice(body).ok()?;
-        serde_json::from_str::<String>(top.get("model")?.get()).ok()
+            .with_remote_addr(remote_ip)
     }
 }

@@ -628,8 +628,7 @@ async fn multi_attempts(
     mut log: AccessLog,
 ) -> Response<RelayBody> {
     let remote_ip = remote.ip().to_string();
-    let model = MultiRoute::client_model(&body);
-    let keys = multi.keys(parts, &remote_ip, model.as_deref());
+    let keys = multi.keys(parts, &remote_ip);
     let mut attempt = match multi.balancer().pick(&keys, Instant::now()) {
         Ok(a) => a,
         Err(e) => {
