@@ -5,15 +5,14 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
-use http_body::{Body as HttpBody, Frame};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
+
+use super::proxy::RelayBody;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
@@ -163,29 +162,10 @@ pub fn curl_examples(gateway: SocketAddr) -> String {
     )
 }
 
-/// A body that replays SSE events one by one, `TOKEN_GAP` apart.
-struct Paced {
-    rx: mpsc::Receiver<Bytes>,
-}
-
-impl HttpBody for Paced {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        self.rx.poll_recv(cx).map(|c| c.map(|b| Ok(Frame::data(b))))
-    }
-}
-
-type DemoBody = http_body_util::Either<http_body_util::Full<Bytes>, Paced>;
+type DemoBody = RelayBody;
 
 fn json(status: StatusCode, body: impl Into<Bytes>) -> Response<DemoBody> {
-    let mut r = Response::new(http_body_util::Either::Left(http_body_util::Full::new(
-        body.into(),
-    )));
+    let mut r = Response::new(RelayBody::full(body.into()));
     *r.status_mut() = status;
     r.headers_mut().insert(
         http::header::CONTENT_TYPE,
@@ -194,6 +174,7 @@ fn json(status: StatusCode, body: impl Into<Bytes>) -> Response<DemoBody> {
     r
 }
 
+/// Replays SSE events one by one, `TOKEN_GAP` apart.
 fn sse(events: Vec<String>) -> Response<DemoBody> {
     let (tx, rx) = mpsc::channel(4);
     tokio::spawn(async move {
@@ -204,7 +185,7 @@ fn sse(events: Vec<String>) -> Response<DemoBody> {
             }
         }
     });
-    let mut r = Response::new(http_body_util::Either::Right(Paced { rx }));
+    let mut r = Response::new(RelayBody::channel(rx));
     r.headers_mut().insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("text/event-stream"),

@@ -50,10 +50,19 @@ pub struct RelayBody {
 }
 
 impl RelayBody {
-    fn full(bytes: Bytes) -> Self {
+    /// A whole body.
+    pub(super) fn full(bytes: Bytes) -> Self {
         Self {
             first: (!bytes.is_empty()).then_some(bytes),
             rx: None,
+        }
+    }
+
+    /// Whatever `rx` receives, until its sender is dropped.
+    pub(super) fn channel(rx: mpsc::Receiver<Bytes>) -> Self {
+        Self {
+            first: None,
+            rx: Some(rx),
         }
     }
 }
