@@ -5,8 +5,9 @@
 //!
 //! Two baselines, because "validate" has two readings:
 //! - `baseline`: full JSON validation — UTF-8 (RFC 8259 §8.1) and syntax —
-//!   then a copy. `prepare` does exactly this much validation: every byte it
-//!   forwards is checked to be valid UTF-8 JSON.
+//!   with `std` and `serde_json`, then a copy. `prepare` validates exactly
+//!   as much (every byte it forwards is checked to be valid UTF-8 JSON), with
+//!   SIMD UTF-8 validation and its own grammar scanner.
 //! - `baseline_syntax`: serde_json's `IgnoredAny` only (it skips string
 //!   contents without checking UTF-8), then a copy; a lower bound.
 //!

@@ -5,7 +5,9 @@
 //! - the raw-map shaping equals a straightforward `serde_json::Value`
 //!   reference model of APISIX's order (options, max_tokens, request_body
 //!   deep merge, stream usage, model removal);
-//! - with nothing to change, the client's bytes go upstream untouched.
+//! - with nothing to change, the client's bytes go upstream untouched;
+//! - the body's JSON is accepted exactly when `serde_json` accepts it
+//!   (prepare validates with its own scanner, `serde_json` is the oracle).
 
 #![allow(
     clippy::unwrap_used,
@@ -55,6 +57,61 @@ fn prepare(proxy: &AiProxy, path: &str, body: Vec<u8>) -> Option<Bytes> {
         body.len().to_string().as_str()
     );
     Some(body)
+}
+
+/// Whether `prepare` rejected the body as invalid JSON, against what
+/// `serde_json` says. The one allowed difference: a key with an unpaired
+/// `\uD8xx` escape cannot be read as a key (serde_json skipping a value
+/// accepts it; reading it as a map key does not either).
+fn check_json_verdict(proxy: &AiProxy, path: &str, bytes: &[u8]) {
+    let request = http::Request::post(path)
+        .header("content-type", "application/json")
+        .body(Bytes::copy_from_slice(bytes))
+        .unwrap();
+    let verdict = proxy.prepare(request, Instant::now(), None);
+    let rejected = match &verdict {
+        Err(ai_proxy::PrepareError::InvalidJson { reason }) => Some(reason.clone()),
+        _ => None,
+    };
+    let oracle = std::str::from_utf8(bytes).is_ok()
+        && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok();
+    match (oracle, rejected) {
+        (true, Some(reason)) => assert!(
+            reason.contains("invalid unicode escape in a key"),
+            "valid JSON rejected: {reason} ({:?})",
+            String::from_utf8_lossy(bytes)
+        ),
+        (false, None) => assert!(
+            bytes.is_empty(),
+            "invalid JSON accepted: {:?}",
+            String::from_utf8_lossy(bytes)
+        ),
+        _ => {}
+    }
+}
+
+/// JSON-like text built from grammar fragments, so most inputs get deep
+/// into the scanner before failing (or don't fail at all).
+fn jsonish() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        Just(r#"{"messages":["#.to_owned()),
+        Just(r#""model":"#.to_owned()),
+        Just("{".to_owned()),
+        Just("}".to_owned()),
+        Just("[".to_owned()),
+        Just("]".to_owned()),
+        Just(",".to_owned()),
+        Just(":".to_owned()),
+        Just("\"".to_owned()),
+        Just("\\".to_owned()),
+        Just(" ".to_owned()),
+        Just("true".to_owned()),
+        Just("-0.5e+3".to_owned()),
+        Just("\\u00e9".to_owned()),
+        "[a-z]{1,6}",
+        "[ -~é✓]{1,3}",
+    ];
+    prop::collection::vec(piece, 0..32).prop_map(|v| v.concat().into_bytes())
 }
 
 /// APISIX's deep merge on `Value`s.
@@ -173,6 +230,15 @@ proptest! {
         for config in [SHAPING, AZURE] {
             let _ = prepare(&compile(config), paths[path], bytes.clone());
         }
+    }
+
+    #[test]
+    fn json_is_accepted_exactly_when_serde_json_accepts_it(
+        bytes in prop_oneof![jsonish(), prop::collection::vec(any::<u8>(), 0..64)],
+        path in 0usize..3,
+    ) {
+        let paths = ["/v1/chat/completions", "/v1/messages", "/x"];
+        check_json_verdict(&compile(SHAPING), paths[path], &bytes);
     }
 
     #[test]

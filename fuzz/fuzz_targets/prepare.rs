@@ -1,6 +1,9 @@
 //! Any bytes as a client request body (and a few path / config choices)
 //! into `AiProxy::prepare`: never a panic; an accepted request always
-//! yields a valid JSON body and a matching content-length.
+//! yields a valid JSON body and a matching content-length; the body's JSON
+//! is rejected exactly when serde_json rejects it (the oracle for
+//! prepare's own scanner; a key with an unpaired surrogate escape is the
+//! one documented difference).
 #![no_main]
 
 use std::sync::OnceLock;
@@ -52,7 +55,17 @@ fuzz_target!(|data: &[u8]| {
         .header("content-type", "application/json")
         .body(Bytes::copy_from_slice(rest))
         .unwrap();
-    if let Ok(prepared) = proxy.prepare(request, Instant::now(), None) {
+    let verdict = proxy.prepare(request, Instant::now(), None);
+    let oracle = std::str::from_utf8(rest).is_ok()
+        && serde_json::from_slice::<serde::de::IgnoredAny>(rest).is_ok();
+    match &verdict {
+        Err(ai_proxy::PrepareError::InvalidJson { reason }) => assert!(
+            !oracle || reason.contains("invalid unicode escape in a key"),
+            "valid JSON rejected: {reason}"
+        ),
+        _ => assert!(oracle || rest.is_empty(), "invalid JSON accepted"),
+    }
+    if let Ok(prepared) = verdict {
         let body = prepared.upstream.body();
         assert!(serde_json::from_slice::<&serde_json::value::RawValue>(body).is_ok());
         assert_eq!(

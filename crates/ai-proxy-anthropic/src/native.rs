@@ -47,7 +47,7 @@ impl Adapter for AnthropicNative {
             Protocol::AnthropicMessages => DefaultEndpoint::new(ANTHROPIC_HOST, MESSAGES_PATH),
             _ => {
                 let mut e = DefaultEndpoint::default();
-                e.host = Some(ANTHROPIC_HOST.to_owned());
+                e.host = Some(ANTHROPIC_HOST.into());
                 e
             }
         }

@@ -8,6 +8,7 @@
 //! [`capabilities`](Adapter::capabilities) is looked up in the [`Registry`].
 //! Both are pure: no I/O, no clock, no environment.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -83,20 +84,23 @@ impl<'a> EndpointContext<'a> {
 
 /// A provider's default location for one target protocol. Scheme is always
 /// `https` and the port the scheme's default, as in APISIX.
+///
+/// Parts are `Cow<'static, str>` so fixed hosts and paths (most providers)
+/// cost no allocation per request; computed ones (Vertex) are owned.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DefaultEndpoint {
     /// Host, e.g. `api.openai.com`; `None` when the provider has none
     /// (azure-openai, openai-compatible, vertex-ai without a region).
-    pub host: Option<String>,
+    pub host: Option<Cow<'static, str>>,
     /// Path, e.g. `/v1/chat/completions`; `None` when it cannot be formed
     /// (vertex-ai without project/region or model).
-    pub path: Option<String>,
+    pub path: Option<Cow<'static, str>>,
 }
 
 impl DefaultEndpoint {
     /// An endpoint with both parts.
-    pub fn new(host: impl Into<String>, path: impl Into<String>) -> Self {
+    pub fn new(host: impl Into<Cow<'static, str>>, path: impl Into<Cow<'static, str>>) -> Self {
         Self {
             host: Some(host.into()),
             path: Some(path.into()),
@@ -105,7 +109,7 @@ impl DefaultEndpoint {
 
     /// An endpoint with a path only (the host must come from
     /// `override.endpoint`).
-    pub fn path_only(path: impl Into<String>) -> Self {
+    pub fn path_only(path: impl Into<Cow<'static, str>>) -> Self {
         Self {
             host: None,
             path: Some(path.into()),

@@ -1,6 +1,7 @@
 //! [`RequestContext`]: what request preparation learned that observing the
 //! response needs (the hand-off from `prepare` to the exchange).
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::value::RawValue;
@@ -21,10 +22,10 @@ pub struct RequestContext {
     /// `$request_type`: `ai_stream` iff the client body had `"stream": true`.
     pub request_type: RequestType,
     /// `$request_llm_model`: the client body's `model`.
-    pub request_llm_model: Option<String>,
+    pub request_llm_model: Option<Arc<str>>,
     /// `$llm_model` until the response names one: `options.model`, else
     /// the client body's `model`.
-    pub llm_model: Option<String>,
+    pub llm_model: Option<Arc<str>>,
     /// When the attempt started (the caller's clock).
     pub started: Instant,
     /// `$llm_tool_count`: `tools` in the final upstream body.
@@ -34,7 +35,7 @@ pub struct RequestContext {
     pub end_user_id: Option<String>,
     /// `picked_ai_instance_name`: `ai-proxy-<provider>` or the multi
     /// instance name.
-    pub instance_name: String,
+    pub instance_name: Arc<str>,
     /// The provider called.
     pub provider: Provider,
     /// The route's `logging` settings.
@@ -60,7 +61,7 @@ impl RequestContext {
             started,
             tool_count: 0,
             end_user_id: None,
-            instance_name: String::new(),
+            instance_name: Arc::from(""),
             provider: Provider::OpenAi,
             logging: Logging::default(),
             limits: Limits::default(),

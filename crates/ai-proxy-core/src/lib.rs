@@ -14,6 +14,7 @@ pub mod adapter;
 pub mod config;
 pub mod context;
 pub mod exchange;
+mod json;
 pub mod metrics;
 pub mod prepare;
 pub mod protocol;

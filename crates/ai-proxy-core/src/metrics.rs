@@ -1,6 +1,7 @@
 //! [`Metrics`]: what one exchange reports, under APISIX's access-log
 //! variable names and as OpenTelemetry GenAI attributes.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::StatusCode;
@@ -77,15 +78,15 @@ pub struct Metrics {
     /// The provider called.
     pub provider: Provider,
     /// `picked_ai_instance_name`.
-    pub instance_name: String,
+    pub instance_name: Arc<str>,
     /// `$llm_stream`: the response streamed.
     pub stream: bool,
     /// `$request_llm_model`: the client body's model.
-    pub request_llm_model: Option<String>,
+    pub request_llm_model: Option<Arc<str>>,
     /// The model the response named, if any.
     pub response_model: Option<String>,
     /// `$llm_model`: the response's model, else the request's.
-    pub llm_model: Option<String>,
+    pub llm_model: Option<Arc<str>>,
     /// Token usage (`None`: the response carried none; the variables then
     /// keep their `"0"` defaults).
     pub usage: Option<Usage>,
@@ -138,7 +139,10 @@ impl Metrics {
         timings: Timings,
         transfer: Transfer,
     ) -> Self {
-        let llm_model = observation.model.clone().or(ctx.llm_model);
+        let llm_model = match &observation.model {
+            Some(model) => Some(Arc::from(model.as_str())),
+            None => ctx.llm_model,
+        };
         Self {
             request_type: ctx.request_type,
             client_protocol: ctx.client_protocol,
@@ -193,9 +197,13 @@ impl Metrics {
         let ms = |d: Option<Duration>| d.map_or(0, millis).to_string();
         Some(match name {
             "request_type" => self.request_type.as_str().to_owned(),
-            "request_llm_model" => self.request_llm_model.clone().unwrap_or_default(),
+            "request_llm_model" => self
+                .request_llm_model
+                .as_deref()
+                .unwrap_or_default()
+                .to_owned(),
             "llm_time_to_first_token" => ms(self.time_to_first_token),
-            "llm_model" => self.llm_model.clone().unwrap_or_default(),
+            "llm_model" => self.llm_model.as_deref().unwrap_or_default().to_owned(),
             "llm_prompt_tokens" => usage.prompt_tokens.to_string(),
             "llm_completion_tokens" => usage.completion_tokens.to_string(),
             "llm_total_tokens" => usage.total_tokens.to_string(),
@@ -230,7 +238,7 @@ impl Metrics {
         if let Some(model) = &self.request_llm_model {
             attrs.push((
                 "gen_ai.request.model",
-                AttributeValue::String(model.clone()),
+                AttributeValue::String(model.to_string()),
             ));
         }
         if let Some(model) = &self.response_model {

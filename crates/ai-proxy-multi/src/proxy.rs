@@ -38,7 +38,7 @@ use crate::{Attempt, Balancer, Error, InstanceId, KeyLookup, MultiOptions};
 ///     .header("content-type", "application/json")
 ///     .body(bytes::Bytes::from_static(br#"{"messages":[]}"#)).unwrap();
 /// let prepared = multi.prepare(&attempt, request, Instant::now(), None).unwrap();
-/// assert_eq!(prepared.context.instance_name, multi.balancer().picked_ai_instance_name(&attempt));
+/// assert_eq!(&*prepared.context.instance_name, multi.balancer().picked_ai_instance_name(&attempt));
 /// # #[derive(Debug)] struct Fake(ai_proxy_core::Provider);
 /// # impl ai_proxy_core::Adapter for Fake {
 /// #     fn provider(&self) -> ai_proxy_core::Provider { self.0 }

@@ -49,7 +49,7 @@ fn retry_prepares_the_next_instance_from_the_original_body() {
     let first = multi.pick(&(), now).unwrap();
     let a = multi.prepare(&first, request(), now, None).unwrap();
     let a_body: serde_json::Value = serde_json::from_slice(a.upstream.body()).unwrap();
-    assert_eq!(a.context.instance_name, "a");
+    assert_eq!(&*a.context.instance_name, "a");
     assert_eq!(a_body["model"], "model-a");
     assert_eq!(a_body["temperature"], 0.9);
 
@@ -66,7 +66,7 @@ fn retry_prepares_the_next_instance_from_the_original_body() {
     };
     let b = multi.prepare(&second, request(), now, None).unwrap();
     let b_body: serde_json::Value = serde_json::from_slice(b.upstream.body()).unwrap();
-    assert_eq!(b.context.instance_name, "b");
+    assert_eq!(&*b.context.instance_name, "b");
     assert_eq!(
         b.upstream.uri(),
         "https://api.deepseek.com/chat/completions"

@@ -1,5 +1,7 @@
 //! What the OpenAI-wire adapters share.
 
+use std::borrow::Cow;
+
 use ai_proxy_core::Protocol;
 use ai_proxy_core::adapter::{DefaultEndpoint, MaxTokensMapping};
 
@@ -23,19 +25,19 @@ pub(crate) const MAX_OUTPUT_TOKENS: MaxTokensMapping = MaxTokensMapping::Set {
 
 /// The path for `target` from a `(protocol, path)` table, on `host`.
 pub(crate) fn endpoint(
-    host: Option<&str>,
-    paths: &[(Protocol, &str)],
+    host: Option<&'static str>,
+    paths: &[(Protocol, &'static str)],
     target: Protocol,
 ) -> DefaultEndpoint {
     let path = paths
         .iter()
         .find(|(p, _)| *p == target)
-        .map(|(_, path)| (*path).to_owned());
+        .map(|(_, path)| *path);
     let mut endpoint = match path {
         Some(path) => DefaultEndpoint::path_only(path),
         None => DefaultEndpoint::default(),
     };
-    endpoint.host = host.map(str::to_owned);
+    endpoint.host = host.map(Cow::Borrowed);
     endpoint
 }
 
@@ -51,6 +53,6 @@ pub(crate) mod testing {
     ) -> (Option<String>, Option<String>) {
         let ctx = EndpointContext::new(None, None, RequestType::AiChat);
         let e = adapter.default_endpoint(target, &ctx);
-        (e.host, e.path)
+        (e.host.map(String::from), e.path.map(String::from))
     }
 }

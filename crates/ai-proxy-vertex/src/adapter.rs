@@ -67,14 +67,14 @@ impl Adapter for VertexAi {
         let project = ctx.provider_conf.and_then(|c| c.project_id.as_deref());
         let region = ctx.provider_conf.and_then(|c| c.region.as_deref());
         let mut endpoint = DefaultEndpoint::default();
-        endpoint.host = region.map(host);
+        endpoint.host = region.map(|r| host(r).into());
         endpoint.path = match target {
-            Protocol::OpenAiChat => project.zip(region).map(|(p, r)| chat_path(p, r)),
+            Protocol::OpenAiChat => project.zip(region).map(|(p, r)| chat_path(p, r).into()),
             // An empty model cannot name a publisher model: no path (APISIX
             // would form `…/models/:predict`).
             Protocol::VertexPredict => {
                 match (project, region, ctx.llm_model.filter(|m| !m.is_empty())) {
-                    (Some(p), Some(r), Some(m)) => Some(predict_path(p, r, m)),
+                    (Some(p), Some(r), Some(m)) => Some(predict_path(p, r, m).into()),
                     _ => None,
                 }
             }

@@ -240,7 +240,7 @@ struct UpstreamHead {
     exchange: Exchange,
     head: ResponseHead,
     timeout: Duration,
-    instance: String,
+    instance: Arc<str>,
 }
 
 struct Failure {
@@ -433,7 +433,7 @@ async fn relay_inline(
     head: ResponseHead,
     timeout: Duration,
     mut log: AccessLog,
-    instance: String,
+    instance: Arc<str>,
 ) -> Response<RelayBody> {
     let mut out = bytes::BytesMut::new();
     let failure = loop {
@@ -516,7 +516,7 @@ async fn relay_task(
     first_tx: oneshot::Sender<First>,
     tx: mpsc::Sender<Bytes>,
     mut log: AccessLog,
-    instance: String,
+    instance: Arc<str>,
 ) {
     let mut first_tx = Some(first_tx);
     let mut client_gone = false;

@@ -12,20 +12,22 @@ use std::collections::HashMap;
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, IgnoredAny, SeqAccess, Visitor};
 use serde_json::value::RawValue;
+
+use crate::json::{self, SyntaxError};
 
 /// A top-level field value: the client's text, or text this crate wrote.
 #[derive(Debug)]
 enum Val<'a> {
-    Raw(&'a RawValue),
+    Raw(&'a str),
     Text(Cow<'a, str>),
 }
 
 impl Val<'_> {
     fn text(&self) -> &str {
         match self {
-            Val::Raw(raw) => raw.get(),
+            Val::Raw(raw) => raw,
             Val::Text(text) => text,
         }
     }
@@ -61,38 +63,129 @@ impl<'a> Body<'a> {
     ///
     /// UTF-8 is validated once for the whole body (JSON text must be
     /// UTF-8, RFC 8259 §8.1), so every value can then be borrowed as
-    /// text without checking it again.
+    /// text without checking it again; the JSON grammar is checked by the
+    /// scanner, which never builds a tree.
     pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, String> {
-        let text = std::str::from_utf8(bytes)
-            .map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to()))?;
-        let parsed = match first_non_ws(bytes) {
+        let text = match simdutf8::basic::from_utf8(bytes) {
+            Ok(text) => text,
+            // The fast check only says "invalid"; the slow one says where.
+            Err(_) => {
+                let at = std::str::from_utf8(bytes)
+                    .err()
+                    .map_or(0, |e| e.valid_up_to());
+                return Err(format!("invalid UTF-8 at byte {at}"));
+            }
+        };
+        let b = text.as_bytes();
+        let start = json::skip_ws(b, 0);
+        let whole = |b: &[u8]| json::value_end(b, start).and_then(|end| json::end(b, end));
+        let parsed = match b.get(start) {
             Some(b'{') => RawObject::parse_str(text).map(Body::Object),
             Some(b'[') => {
-                serde_json::from_str::<SeqNonEmpty>(text).map(|s| Body::Array { non_empty: s.0 })
+                let non_empty = b.get(json::skip_ws(b, start + 1)) != Some(&b']');
+                whole(b).map(|()| Body::Array { non_empty })
             }
-            _ => serde_json::from_str::<IgnoredAny>(text).map(|_| Body::Scalar),
+            _ => whole(b).map(|()| Body::Scalar),
         };
-        parsed.map_err(|e| e.to_string())
+        parsed.map_err(|e| e.describe(text))
     }
-}
-
-fn first_non_ws(bytes: &[u8]) -> Option<u8> {
-    bytes
-        .iter()
-        .copied()
-        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
 }
 
 impl<'a> RawObject<'a> {
     /// Parses a JSON object (anything else is an error).
     #[cfg(test)]
-    pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, serde_json::Error> {
-        serde_json::from_slice::<RawObject<'a>>(bytes)
+    pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, String> {
+        let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
+        Self::parse_str(text).map_err(|e| e.describe(text))
     }
 
-    /// Parses the JSON object in `text`.
-    pub(crate) fn parse_str(text: &'a str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str::<RawObject<'a>>(text)
+    /// Parses the JSON object in `text`, validating all of it.
+    ///
+    /// Duplicate keys keep the first position and the last value. Objects
+    /// with many keys get a hash index while parsing; small ones are
+    /// searched linearly, which is faster than hashing.
+    pub(crate) fn parse_str(text: &'a str) -> Result<Self, SyntaxError> {
+        let b = text.as_bytes();
+        let mut i = json::skip_ws(b, 0);
+        if b.get(i) != Some(&b'{') {
+            return Err(SyntaxError::at(i, "expected a JSON object"));
+        }
+        let mut obj = RawObject {
+            entries: Vec::with_capacity(16),
+            ..RawObject::default()
+        };
+        i = json::skip_ws(b, i + 1);
+        if b.get(i) == Some(&b'}') {
+            json::end(b, i + 1)?;
+            return Ok(obj);
+        }
+        let mut index: Option<HashMap<Cow<'a, str>, usize>> = None;
+        loop {
+            let member = json::member_key(b, i)?;
+            // Quotes are ASCII, so these are char boundaries.
+            let quoted = text.get(i..member.key_end).unwrap_or_default();
+            let key = if member.escaped {
+                serde_json::from_str::<String>(quoted)
+                    .map(Cow::Owned)
+                    .map_err(|_| SyntaxError::at(i, "invalid unicode escape in a key"))?
+            } else {
+                Cow::Borrowed(
+                    quoted
+                        .get(1..quoted.len().saturating_sub(1))
+                        .unwrap_or_default(),
+                )
+            };
+            i = json::value_end(b, member.value_start)?;
+            let value = text.get(member.value_start..i).unwrap_or_default();
+            obj.insert(key, value, &mut index);
+            i = json::skip_ws(b, i);
+            match b.get(i) {
+                Some(b',') => i = json::skip_ws(b, i + 1),
+                Some(b'}') => {
+                    json::end(b, i + 1)?;
+                    return Ok(obj);
+                }
+                Some(_) => return Err(SyntaxError::at(i, "expected `,` or `}`")),
+                None => return Err(SyntaxError::at(b.len(), json::EOF_OBJECT)),
+            }
+        }
+    }
+
+    /// Adds a parsed member (a later duplicate replaces the value).
+    fn insert(
+        &mut self,
+        key: Cow<'a, str>,
+        value: &'a str,
+        index: &mut Option<HashMap<Cow<'a, str>, usize>>,
+    ) {
+        let existing = match index {
+            Some(index) => index.get(&key).copied(),
+            None => self
+                .entries
+                .iter()
+                .position(|e| e.as_ref().is_some_and(|(k, _)| *k == key)),
+        };
+        if let Some(i) = existing {
+            if let Some(Some((_, v))) = self.entries.get_mut(i) {
+                *v = Val::Raw(value);
+            }
+            self.had_duplicates = true;
+            self.changed = true;
+            return;
+        }
+        if let Some(index) = index {
+            index.insert(key.clone(), self.entries.len());
+        }
+        self.entries.push(Some((key, Val::Raw(value))));
+        if index.is_none() && self.entries.len() > 32 {
+            *index = Some(
+                self.entries
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, e)| e.as_ref().map(|(k, _)| (k.clone(), i)))
+                    .collect(),
+            );
+        }
     }
 
     /// Whether an edit changed the object (or it must be rewritten to drop
@@ -140,7 +233,7 @@ impl<'a> RawObject<'a> {
 
     /// Sets `key` to a value borrowed from configuration.
     pub(crate) fn set_raw(&mut self, key: &'a str, raw: &'a RawValue) {
-        self.put(key, Val::Raw(raw));
+        self.put(key, Val::Raw(raw.get()));
     }
 
     fn put(&mut self, key: &'a str, val: Val<'a>) {
@@ -265,85 +358,6 @@ impl<'de> Deserialize<'de> for BorrowedStr<'de> {
             }
         }
         d.deserialize_str(V)
-    }
-}
-
-impl<'de> Deserialize<'de> for RawObject<'de> {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = RawObject<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut obj = RawObject {
-                    entries: Vec::with_capacity(16),
-                    ..RawObject::default()
-                };
-                // Built only when a body has many keys; small objects use a
-                // linear scan, which is faster than hashing.
-                let mut index: Option<HashMap<Cow<'de, str>, usize>> = None;
-                while let Some(BorrowedStr(key)) = map.next_key::<BorrowedStr<'de>>()? {
-                    let value: &'de RawValue = map.next_value_seed(RawSeed)?;
-                    let existing = match &mut index {
-                        Some(index) => index.get(&key).copied(),
-                        None => obj
-                            .entries
-                            .iter()
-                            .position(|e| e.as_ref().is_some_and(|(k, _)| *k == key)),
-                    };
-                    match existing {
-                        Some(i) => {
-                            if let Some(Some((_, v))) = obj.entries.get_mut(i) {
-                                *v = Val::Raw(value);
-                            }
-                            obj.had_duplicates = true;
-                            obj.changed = true;
-                        }
-                        None => {
-                            if let Some(index) = &mut index {
-                                index.insert(key.clone(), obj.entries.len());
-                            }
-                            obj.entries.push(Some((key, Val::Raw(value))));
-                            if index.is_none() && obj.entries.len() > 32 {
-                                index = Some(
-                                    obj.entries
-                                        .iter()
-                                        .enumerate()
-                                        .filter_map(|(i, e)| {
-                                            e.as_ref().map(|(k, _)| (k.clone(), i))
-                                        })
-                                        .collect(),
-                                );
-                            }
-                        }
-                    }
-                }
-                Ok(obj)
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
-
-/// Deserialises a borrowed `&RawValue`.
-struct RawSeed;
-
-impl<'de> DeserializeSeed<'de> for RawSeed {
-    type Value = &'de RawValue;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        <&'de RawValue>::deserialize(d)
-    }
-}
-
-/// Whether a JSON array has at least one element (elements are validated
-/// and skipped).
-struct SeqNonEmpty(bool);
-
-impl<'de> Deserialize<'de> for SeqNonEmpty {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_seq(SeqLenVisitor).map(|n| SeqNonEmpty(n > 0))
     }
 }
 

@@ -65,28 +65,21 @@ pub(crate) fn strip_client_headers(headers: &mut HeaderMap, forward_credentials:
             headers.remove(name);
         }
     }
-    // One pass over the (few) client headers, classifying names with a
-    // string match, then removals only for names present.
-    let mut found: [Option<(HeaderName, bool)>; 16] = Default::default();
-    let mut n = 0;
-    for name in headers.keys() {
-        let Some(credential) = classify(name.as_str()) else {
-            continue;
-        };
-        if let Some(slot) = found.get_mut(n) {
-            *slot = Some((name.clone(), credential));
-            n += 1;
-        }
+    // Client headers are few and usually only one or two must go: scan
+    // (a string match per name), remove the first hit, scan again (a
+    // removal may reorder the map). No buffer, no hashing for misses.
+    let dropped = |name: &HeaderName| match classify(name.as_str()) {
+        Some(credential) => !(credential && forward_credentials),
+        None => false,
+    };
+    while let Some(name) = headers.keys().find(|name| dropped(name)).cloned() {
+        headers.remove(name);
     }
-    for (name, credential) in found.into_iter().flatten() {
-        if credential && forward_credentials {
-            if let http::header::Entry::Occupied(mut entry) = headers.entry(name) {
-                for value in entry.iter_mut() {
-                    value.set_sensitive(true);
-                }
+    if forward_credentials {
+        for (name, value) in headers.iter_mut() {
+            if classify(name.as_str()) == Some(true) {
+                value.set_sensitive(true);
             }
-        } else {
-            headers.remove(name);
         }
     }
 }

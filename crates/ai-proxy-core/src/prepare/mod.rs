@@ -46,7 +46,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{self, HeaderName, HeaderValue};
-use http::{HeaderMap, Method, Request, Uri};
+use http::{HeaderMap, Method, Request, Uri, Version};
 use serde_json::value::RawValue;
 
 use crate::adapter::{
@@ -179,7 +179,7 @@ fn redacted_uri(uri: &Uri, keys: &[String]) -> String {
 /// One compiled `ai-proxy` config (or one `ai-proxy-multi` instance),
 /// ready to prepare requests. Cheap to share (`&self` methods only).
 pub struct AiProxy {
-    instance_name: String,
+    instance_name: Arc<str>,
     provider: Provider,
     adapter: Arc<dyn Adapter>,
     /// How each client protocol reaches the provider (absent: unsupported).
@@ -190,6 +190,8 @@ pub struct AiProxy {
     gcp: bool,
     endpoint: Option<Endpoint>,
     options: Options,
+    /// `options.model`, shared with every request's context.
+    options_model: Option<Arc<str>>,
     /// `override.llm_options.max_tokens` as JSON text.
     max_tokens: Option<String>,
     /// Upstream URIs resolved at compile time, per target protocol, with
@@ -289,7 +291,7 @@ impl AiProxy {
             .collect();
         let redact_query_keys = auth_query.iter().map(|p| p.key().to_owned()).collect();
         let proxy = Self {
-            instance_name: name.into(),
+            instance_name: Arc::from(name.into()),
             provider,
             adapter,
             routes,
@@ -299,6 +301,7 @@ impl AiProxy {
             gcp: target.auth.gcp.is_some(),
             endpoint: target.overrides.endpoint.clone(),
             options: target.options.clone(),
+            options_model: target.options.model.as_deref().map(Arc::from),
             max_tokens: target
                 .overrides
                 .llm_options
@@ -379,7 +382,7 @@ impl AiProxy {
     }
 
     /// The provider's own host (first capability), used for passthrough.
-    fn provider_host(&self) -> Option<String> {
+    fn provider_host(&self) -> Option<Cow<'static, str>> {
         let first = self.adapter.capabilities().first().copied()?;
         let ctx = EndpointContext::new(self.provider_conf.as_ref(), None, RequestType::AiChat);
         self.adapter.default_endpoint(first, &ctx).host
@@ -396,7 +399,7 @@ impl AiProxy {
         now: Instant,
         access_token: Option<&Secret>,
     ) -> Result<Prepared, PrepareError> {
-        let (parts, body) = request.into_parts();
+        let (mut parts, body) = request.into_parts();
         check_content_type(&parts.headers)?;
         self.check_size(&parts.headers, &body)?;
         if body.is_empty() {
@@ -412,13 +415,14 @@ impl AiProxy {
             RequestType::AiChat
         };
         let request_llm_model = match &client_body {
-            Body::Object(obj) => obj.get_str("model").map(|m| m.into_owned()),
+            Body::Object(obj) => obj
+                .get_str("model")
+                .filter(|m| !m.is_empty())
+                .map(Arc::from),
             _ => None,
-        }
-        .filter(|m| !m.is_empty());
+        };
         let llm_model = self
-            .options
-            .model
+            .options_model
             .clone()
             .or_else(|| request_llm_model.clone());
         let route = self
@@ -453,12 +457,12 @@ impl AiProxy {
             }
         };
 
-        let mut headers = parts.headers;
+        let headers = &mut parts.headers;
         headers.reserve(self.auth_headers.len() + 3);
         if let Some(converter) = converter {
-            converter.convert_headers(&mut headers);
+            converter.convert_headers(headers);
         }
-        headers::strip_client_headers(&mut headers, self.forward_client_credentials);
+        headers::strip_client_headers(headers, self.forward_client_credentials);
         for (name, value) in &self.auth_headers {
             headers.insert(name.clone(), value.clone());
         }
@@ -466,20 +470,20 @@ impl AiProxy {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(shaped.len()));
+        headers.insert(header::CONTENT_LENGTH, content_length(shaped.len()));
         if self.gcp {
             headers.insert(header::AUTHORIZATION, self.bearer(access_token)?);
         }
 
-        let method = if target == Protocol::Passthrough {
-            parts.method
-        } else {
-            Method::POST
-        };
-        let mut upstream = Request::new(shaped);
-        *upstream.method_mut() = method;
-        *upstream.uri_mut() = uri;
-        *upstream.headers_mut() = headers;
+        if target != Protocol::Passthrough {
+            parts.method = Method::POST;
+        }
+        parts.uri = uri;
+        // The client's HTTP version and server-side extensions say nothing
+        // about the upstream connection.
+        parts.version = Version::default();
+        parts.extensions.clear();
+        let upstream = Request::from_parts(parts, shaped);
 
         let context = RequestContext {
             client_protocol,
@@ -490,7 +494,7 @@ impl AiProxy {
             started: now,
             tool_count: facts.tool_count,
             end_user_id: facts.end_user_id,
-            instance_name: self.instance_name.clone(),
+            instance_name: Arc::clone(&self.instance_name),
             provider: self.provider,
             logging: self.logging,
             limits: self.limits,
@@ -589,6 +593,7 @@ impl AiProxy {
                     .as_ref()
                     .and_then(|d| d.host.clone())
                     .or_else(|| self.provider_host())
+                    .map(Cow::into_owned)
                     .ok_or_else(|| PrepareError::Upstream {
                         reason: format!(
                             "provider {} has no host; set override.endpoint",
@@ -604,6 +609,7 @@ impl AiProxy {
             None if target == Protocol::Passthrough => client_uri.path().to_owned(),
             None => default
                 .and_then(|d| d.path)
+                .map(Cow::into_owned)
                 .ok_or(PrepareError::UnresolvedPath)?,
         };
         let client_query = (target == Protocol::Passthrough)
@@ -731,6 +737,27 @@ fn include_usage(obj: &mut RawObject<'_>) {
     if let Some(text) = updated {
         obj.set("stream_options", text);
     }
+}
+
+/// `Content-Length` in one allocation (`HeaderValue::from(u64)` takes
+/// two: a growable buffer, then its conversion to shared bytes).
+fn content_length(len: usize) -> HeaderValue {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut n = len;
+    loop {
+        start -= 1;
+        if let Some(d) = digits.get_mut(start) {
+            // `n % 10` is a single digit.
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || start == 0 {
+            break;
+        }
+    }
+    let text = digits.get(start..).unwrap_or_default();
+    HeaderValue::from_bytes(text).unwrap_or_else(|_| HeaderValue::from(len))
 }
 
 /// APISIX accepts a missing `Content-Type` and anything starting with

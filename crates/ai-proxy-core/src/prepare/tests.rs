@@ -90,8 +90,8 @@ impl Adapter for ModelPathLike {
     }
     fn default_endpoint(&self, _: Protocol, ctx: &EndpointContext<'_>) -> DefaultEndpoint {
         DefaultEndpoint {
-            host: Some("models.example".to_owned()),
-            path: ctx.llm_model.map(|m| format!("/models/{m}")),
+            host: Some("models.example".into()),
+            path: ctx.llm_model.map(|m| format!("/models/{m}").into()),
         }
     }
     fn max_tokens_mapping(&self, _: Protocol) -> MaxTokensMapping {
@@ -1011,7 +1011,7 @@ fn context_carries_protocols_models_tools_user_and_start() {
     assert_eq!(c.tool_count, 2);
     assert_eq!(c.end_user_id.as_deref(), Some("u1"));
     assert_eq!(c.started, now);
-    assert_eq!(c.instance_name, "ai-proxy-openai");
+    assert_eq!(&*c.instance_name, "ai-proxy-openai");
     assert_eq!(
         c.request_messages.as_ref().map(|m| m.get()),
         Some(r#"[{"role":"user","content":"hi"}]"#)
