@@ -1,7 +1,9 @@
 //! Property tests: decoding is independent of chunking and agrees with a
 //! plain reference implementation of the WHATWG algorithm; arbitrary bytes
 //! never panic the decoder, the observers or the exchange; the fast
-//! (no-text) path reports what parsing every event reports.
+//! (no-text) path reports what parsing every event reports; skimming (the
+//! fast path's boundary-only scan) reports exactly what observing every
+//! event reports.
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
@@ -249,6 +251,113 @@ fn provider_stream() -> impl Strategy<Value = (Protocol, Vec<u8>)> {
     ]
 }
 
+/// OpenAI chunks as streamed: one template, events differing in a few
+/// bytes — where skimming compares an event with the one before — with the
+/// keys it looks for (`usage`, `error`, `tool_calls`, `model`) null or not,
+/// spaced oddly, inside strings, and now and then a line or an event that
+/// is not plain.
+fn templated_chat_stream() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        4 => Just("He".to_owned()),
+        4 => Just(" world".to_owned()),
+        1 => Just(String::new()),
+        1 => Just(r#"x"usage":{}"#.to_owned()),
+        1 => Just(r#""error":1"#.to_owned()),
+    ];
+    let spaces = prop_oneof![3 => Just(String::new()), 1 => " {1,20}"];
+    let usage = prop_oneof![
+        6 => Just("null".to_owned()),
+        1 => (0u64..50).prop_map(|n| format!(r#"{{"prompt_tokens":{n},"completion_tokens":2}}"#)),
+    ];
+    let extra = prop_oneof![
+        8 => Just(String::new()),
+        1 => Just(r#""error":null,"#.to_owned()),
+        1 => Just(r#""error":{"message":"boom"},"#.to_owned()),
+        1 => Just(r#""model":"gpt-x","#.to_owned()),
+    ];
+    let tools = prop_oneof![
+        8 => Just(String::new()),
+        1 => Just(r#","tool_calls":null"#.to_owned()),
+        1 => Just(r#","tool_calls":[{"index":0}]"#.to_owned()),
+    ];
+    let event = (piece, spaces.clone(), usage, extra, tools, spaces).prop_map(
+        |(piece, s1, usage, extra, tools, s2)| {
+            format!(
+                r#"data: {{"id":"chatcmpl-1",{extra}"object":"chat.completion.chunk","choices":[{{"index":0,"delta":{{"content":"{piece}"{tools}}},"finish_reason":null}}],"usage"{s1}:{s2}{usage}}}"#
+            )
+        },
+    );
+    let framed = prop_oneof![
+        20 => event.clone().prop_map(|e| format!("{e}
+
+")),
+        1 => event.clone().prop_map(|e| format!(": ping
+{e}
+
+")),
+        1 => event.clone().prop_map(|e| format!("{e}
+
+")),
+        1 => event.clone().prop_map(|e| format!("event: error
+{e}
+
+")),
+        1 => event.clone().prop_map(|e| format!("id: 7
+{e}
+
+")),
+        1 => event.prop_map(|e| format!("{e}
+data: {{}}
+
+")),
+        1 => Just("data: [DONE]
+
+".to_owned()),
+        1 => Just("data:
+
+".to_owned()),
+        1 => Just("
+
+".to_owned()),
+    ];
+    let first = r#"data: {"model":"gpt-4o","choices":[{"delta":{"role":"assistant","content":"Hi"}}],"usage":null}
+
+"#;
+    proptest::collection::vec(framed, 0..40).prop_map(move |events| {
+        let mut out = first.as_bytes().to_vec();
+        for e in events {
+            out.extend_from_slice(e.as_bytes());
+        }
+        out
+    })
+}
+
+/// What an observer sees, skimming or not.
+fn observe_chat(
+    stream: &[u8],
+    cuts: &[usize],
+    skim: bool,
+) -> ai_proxy::core::exchange::Observation {
+    let mut decoder = SseDecoder::new();
+    let mut observer = Observer::new(Protocol::OpenAiChat, false);
+    for chunk in split(stream, cuts) {
+        decoder.feed(Bytes::copy_from_slice(chunk));
+        loop {
+            if skim {
+                observer.skim(&mut decoder);
+            }
+            match decoder.poll_event().unwrap() {
+                Some(event) => {
+                    observer.on_event(&event);
+                }
+                None => break,
+            }
+        }
+    }
+    decoder.finish().unwrap();
+    observer.into_observation()
+}
+
 fn decode_capped(chunks: &[&[u8]], cap: usize) -> Result<Vec<OwnedSseEvent>, ()> {
     let mut decoder = SseDecoder::with_max_event_bytes(cap);
     let mut events = Vec::new();
@@ -297,6 +406,11 @@ proptest! {
                 observer.on_body(&body);
             }
         }
+    }
+
+    #[test]
+    fn skimming_reports_exactly_what_observing_every_event_reports(stream in templated_chat_stream(), cuts in proptest::collection::vec(any::<usize>(), 0..6)) {
+        prop_assert_eq!(observe_chat(&stream, &cuts, true), observe_chat(&stream, &cuts, false));
     }
 
     #[test]

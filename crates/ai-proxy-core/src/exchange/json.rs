@@ -349,7 +349,7 @@ pub(crate) fn looks_like_object(data: &[u8]) -> bool {
 }
 
 /// After a key's closing quote: `: <value>` where the value is not `null`.
-fn non_null_after_key(rest: &[u8]) -> bool {
+pub(crate) fn non_null_after_key(rest: &[u8]) -> bool {
     let mut i = 0;
     while matches!(rest.get(i), Some(b' ' | b'\t' | b'\r' | b'\n')) {
         i += 1;

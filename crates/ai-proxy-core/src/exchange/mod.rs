@@ -569,12 +569,16 @@ impl Exchange {
     }
 
     fn drain_events(&mut self, now: Instant) -> Result<(), SseError> {
-        while let Some(event) = self.decoder.poll_event()? {
+        loop {
+            // Skip what the observer can do without, then decode one event.
+            self.observer.skim(&mut self.decoder);
+            let Some(event) = self.decoder.poll_event()? else {
+                return Ok(());
+            };
             if self.observer.on_event(&event) {
                 self.first_content_at.get_or_insert(now);
             }
         }
-        Ok(())
     }
 
     fn body_chunk(&mut self, chunk: Bytes, now: Instant) -> Result<Bytes, ExchangeError> {

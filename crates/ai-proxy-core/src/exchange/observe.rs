@@ -1,11 +1,13 @@
 //! [`Observer`]: reads usage, model, text and completion out of one
 //! protocol's stream events or body, in O(1) memory per stream.
 
+use std::ops::Range;
+
 use memchr::memmem::Finder;
 
 use super::{anthropic, embeddings, gemini, openai_chat, openai_responses};
 use crate::protocol::Protocol;
-use crate::sse::SseEvent;
+use crate::sse::{EventFilter, SseDecoder, SseEvent};
 use crate::usage::Usage;
 
 /// The longest error message kept from an upstream error event.
@@ -152,6 +154,75 @@ impl Finders {
     }
 }
 
+/// The length of the longest common prefix of `a` and `b`, trying `guess`
+/// (e.g. the last answer for similar inputs) first: one `memcmp` when
+/// right.
+pub(crate) fn common_prefix_from(a: &[u8], b: &[u8], guess: usize) -> usize {
+    match (a.get(..guess), b.get(..guess)) {
+        (Some(x), Some(y)) if x == y => {
+            guess
+                + common_prefix(
+                    a.get(guess..).unwrap_or_default(),
+                    b.get(guess..).unwrap_or_default(),
+                )
+        }
+        _ => common_prefix(a, b),
+    }
+}
+
+/// The length of the longest common suffix of `a` and `b`, trying `guess`
+/// first.
+pub(crate) fn common_suffix_from(a: &[u8], b: &[u8], guess: usize) -> usize {
+    fn split(s: &[u8], guess: usize) -> Option<(&[u8], &[u8])> {
+        s.len().checked_sub(guess).map(|at| s.split_at(at))
+    }
+    match (split(a, guess), split(b, guess)) {
+        (Some((a_head, x)), Some((b_head, y))) if x == y => guess + common_suffix(a_head, b_head),
+        _ => common_suffix(a, b),
+    }
+}
+
+/// The length of the longest common prefix of `a` and `b`.
+pub(crate) fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let mut i = 0;
+    // Eight bytes at a time; the first differing bit names the byte.
+    while let (Some(x), Some(y)) = (word(a, i), word(b, i)) {
+        let diff = u64::from_le_bytes(x) ^ u64::from_le_bytes(y);
+        if diff != 0 {
+            return i + (diff.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while a.get(i).is_some_and(|x| Some(x) == b.get(i)) {
+        i += 1;
+    }
+    i
+}
+
+/// The length of the longest common suffix of `a` and `b`.
+pub(crate) fn common_suffix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 8 <= n {
+        let (Some(x), Some(y)) = (word(a, a.len() - i - 8), word(b, b.len() - i - 8)) else {
+            break;
+        };
+        let diff = u64::from_le_bytes(x) ^ u64::from_le_bytes(y);
+        if diff != 0 {
+            return i + (diff.leading_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < n && a.get(a.len() - i - 1) == b.get(b.len() - i - 1) {
+        i += 1;
+    }
+    i
+}
+
+fn word(bytes: &[u8], at: usize) -> Option<[u8; 8]> {
+    bytes.get(at..at + 8).and_then(|w| w.try_into().ok())
+}
+
 /// Reads one protocol's responses.
 ///
 /// Feed it every dispatched SSE event of a stream
@@ -165,6 +236,12 @@ impl Finders {
 /// `include_usage` is on, so the test is "a `usage` key whose value is not
 /// `null`", not a substring match. Results equal those of parsing every
 /// event, except that [`Observation::text`] is `None`.
+///
+/// On `openai-chat` streams the fast path goes further with
+/// [`skim`](Self::skim): plain events (one `data:` line) are not decoded at
+/// all, only delimited, and each is compared with the last one skipped —
+/// streamed chunks repeat all but a few bytes — so the tests above run on
+/// the bytes that changed. [`Exchange`](super::Exchange) skims by itself.
 ///
 /// ```
 /// use ai_proxy_core::exchange::Observer;
@@ -229,6 +306,36 @@ impl Observer {
         !had_content && self.observation.content_seen
     }
 
+    /// Lets `decoder` skip the plain events ahead that this observer does
+    /// not need (see [`SseDecoder::skim`]), counting them; returns how
+    /// many. Only the fast path skims (no text wanted), for `openai-chat`
+    /// streams; otherwise nothing is skipped. The observation is exactly
+    /// what observing each skipped event would have made it.
+    pub fn skim(&mut self, decoder: &mut SseDecoder) -> u64 {
+        if self.observation.collecting_text() || self.protocol != Protocol::OpenAiChat {
+            return 0;
+        }
+        struct Chat<'a> {
+            obs: &'a Observation,
+            finders: &'a Finders,
+            /// The last event skipped in this skim (same buffer, same
+            /// observation).
+            previous: openai_chat::Previous,
+        }
+        impl EventFilter for Chat<'_> {
+            fn needed(&mut self, input: &[u8], data: Range<usize>) -> bool {
+                openai_chat::skim_needed(self.obs, self.finders, &mut self.previous, input, data)
+            }
+        }
+        let skimmed = decoder.skim(&mut Chat {
+            obs: &self.observation,
+            finders: &self.finders,
+            previous: openai_chat::Previous::default(),
+        });
+        self.observation.events += skimmed;
+        skimmed
+    }
+
     /// Observes a whole non-streaming body.
     pub fn on_body(&mut self, body: &[u8]) {
         let obs = &mut self.observation;
@@ -251,5 +358,46 @@ impl Observer {
     /// The observation, consuming the observer.
     pub fn into_observation(self) -> Observation {
         self.observation
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn common_prefix_and_suffix_find_the_first_difference() {
+        let a = b"0123456789abcdefghij-XYZ-0123456789abcdefghij";
+        let b = b"0123456789abcdefghij+XY-0123456789abcdefghij";
+        assert_eq!(common_prefix(a, b), 20);
+        assert_eq!(common_suffix(a, b), 21);
+        assert_eq!(common_prefix(a, a), a.len());
+        assert_eq!(common_suffix(b"abc", b"xbc"), 2);
+        assert_eq!(common_prefix(b"", b"x"), 0);
+    }
+
+    #[test]
+    fn guesses_only_speed_the_answer_up() {
+        let a = b"0123456789abcdefghij-XYZ-0123456789abcdefghij";
+        let b = b"0123456789abcdefghij+XY-0123456789abcdefghij";
+        for guess in [0, 5, 20, 21, 30, 100] {
+            assert_eq!(common_prefix_from(a, b, guess), 20, "{guess}");
+            assert_eq!(common_suffix_from(a, b, guess), 21, "{guess}");
+        }
+    }
+
+    #[test]
+    fn skim_needles_start_with_a_quote_and_a_distinct_letter() {
+        // `openai_chat::needle_at` dispatches on the byte after the quote.
+        let f = Finders::new();
+        for (finder, second) in [
+            (&f.model, b'm'),
+            (&f.usage, b'u'),
+            (&f.error, b'e'),
+            (&f.tool_calls, b't'),
+        ] {
+            assert_eq!(finder.needle().first(), Some(&b'"'));
+            assert_eq!(finder.needle().get(1), Some(&second));
+        }
     }
 }

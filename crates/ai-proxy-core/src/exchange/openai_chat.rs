@@ -4,10 +4,13 @@
 
 use serde::Deserialize;
 
+use std::ops::Range;
+
 use super::json::{
-    Content, Count, ErrorInfo, NonEmpty, Str, has_non_null, looks_like_object, parse,
+    Content, Count, ErrorInfo, NonEmpty, Str, has_non_null, looks_like_object, non_null_after_key,
+    parse,
 };
-use super::observe::{Finders, Observation};
+use super::observe::{Finders, Observation, common_prefix_from, common_suffix_from};
 use super::scan::Cursor;
 use crate::usage::Usage;
 
@@ -125,6 +128,137 @@ fn wanted(obs: &Observation, f: &Finders, data: &[u8]) -> bool {
     has_non_null(&f.usage, data)
         || has_non_null(&f.error, data)
         || (!obs.has_tool_calls && has_non_null(&f.tool_calls, data))
+}
+
+/// For a plain `message` event skimmed without text: whether [`event`]
+/// would do more with it than count it — [`wanted`]'s tests, applied only
+/// to the bytes that differ from `previous`, the last event skipped in
+/// this skim (streamed chunks repeat everything but a few bytes). Records
+/// the event as `previous` when it is not needed.
+/// What the last skipped event of a skim was: its data, and how much of
+/// it the event before shared (the likely answer for the next one).
+#[derive(Debug, Default)]
+pub(crate) struct Previous {
+    data: Option<Range<usize>>,
+    prefix: usize,
+    suffix: usize,
+}
+
+pub(crate) fn skim_needed(
+    obs: &Observation,
+    f: &Finders,
+    previous: &mut Previous,
+    input: &[u8],
+    range: Range<usize>,
+) -> bool {
+    let Some(raw) = input.get(range.clone()) else {
+        return true;
+    };
+    let data = raw.trim_ascii();
+    if data.is_empty() {
+        return false;
+    }
+    if data == b"[DONE]" || !looks_like_object(data) {
+        return true;
+    }
+    let window = previous
+        .data
+        .clone()
+        .and_then(|p| input.get(p))
+        .and_then(|p| differing(p, raw, previous));
+    let needed = match window {
+        Some(window) => !obs.content_seen || window_needed(obs, f, raw, window),
+        None => wanted(obs, f, data),
+    };
+    if !needed {
+        previous.data = Some(range);
+    }
+    needed
+}
+
+/// [`wanted`]'s key tests for matches starting in `starts` of `data`
+/// (which they may run past). One pass over the window, stopping at quotes.
+fn window_needed(obs: &Observation, f: &Finders, data: &[u8], starts: Range<usize>) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let window = data.get(starts.clone()).unwrap_or_default();
+    // Windows are a few dozen bytes: eight at a time (SWAR) beats a SIMD
+    // call. Every needle starts with a quote.
+    let mut words = window.chunks_exact(8);
+    let mut base = starts.start;
+    for word in words.by_ref() {
+        let x = u64::from_le_bytes(word.try_into().unwrap_or_default()) ^ (LO * u64::from(b'"'));
+        // Bytes that were quotes are now zero; flags above a true zero may
+        // be false (a borrow), so each flag is checked by `needle_at`.
+        let mut zeros = x.wrapping_sub(LO) & !x & HI;
+        while zeros != 0 {
+            let at = base + (zeros.trailing_zeros() / 8) as usize;
+            if data.get(at) == Some(&b'"') && needle_at(obs, f, data, at) {
+                return true;
+            }
+            zeros &= zeros - 1;
+        }
+        base += 8;
+    }
+    let tail = words.remainder();
+    (0..tail.len()).any(|i| tail.get(i) == Some(&b'"') && needle_at(obs, f, data, base + i))
+}
+
+/// Whether one of [`wanted`]'s needles starts at `data[at]` (a quote) and
+/// counts there.
+fn needle_at(obs: &Observation, f: &Finders, data: &[u8], at: usize) -> bool {
+    let Some(rest) = data.get(at..) else {
+        return false;
+    };
+    let after = |needle: &[u8]| rest.get(needle.len()..).unwrap_or_default();
+    // The byte after the quote tells the needles apart.
+    match rest.get(1) {
+        Some(b'm') => obs.model.is_none() && rest.starts_with(f.model.needle()),
+        Some(b'u') => {
+            let needle = f.usage.needle();
+            rest.starts_with(needle) && non_null_after_key(after(needle))
+        }
+        Some(b'e') => {
+            let needle = f.error.needle();
+            rest.starts_with(needle) && non_null_after_key(after(needle))
+        }
+        Some(b't') => {
+            let needle = f.tool_calls.needle();
+            !obs.has_tool_calls && rest.starts_with(needle) && non_null_after_key(after(needle))
+        }
+        _ => false,
+    }
+}
+
+/// The longest needle [`wanted`] searches for (`"tool_calls"`).
+const LONGEST_NEEDLE: usize = 12;
+
+/// Where in `current` a match of [`wanted`]'s needles could start that the
+/// same tests did not already reject in `previous` (an event skipped under
+/// the same observation), or `None` when the two share too little.
+///
+/// A match lying in the common prefix was in `previous` too, with the same
+/// bytes after it up to the first byte that is neither whitespace nor `:`
+/// (where [`non_null_after_key`] decides); one in the common suffix has the
+/// same bytes after it to the end. So only matches starting between
+/// `prefix − whitespace/colon run − LONGEST_NEEDLE` and `len − suffix`
+/// need a look.
+fn differing(previous: &[u8], current: &[u8], guesses: &mut Previous) -> Option<Range<usize>> {
+    let prefix = common_prefix_from(previous, current, guesses.prefix);
+    let suffix = common_suffix_from(previous, current, guesses.suffix)
+        .min(current.len() - prefix)
+        .min(previous.len() - prefix);
+    (guesses.prefix, guesses.suffix) = (prefix, suffix);
+    if prefix + suffix < current.len() / 2 {
+        return None;
+    }
+    let run = current
+        .get(..prefix)?
+        .iter()
+        .rev()
+        .take_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b':'))
+        .count();
+    Some(prefix.saturating_sub(run + LONGEST_NEEDLE)..current.len() - suffix)
 }
 
 pub(crate) fn event(obs: &mut Observation, f: &Finders, kind: &str, data: &[u8], full: bool) {

@@ -197,6 +197,9 @@ pub struct SseDecoder {
     /// dropped, not kept).
     in_comment: bool,
     bom: BomState,
+    /// Where `input`'s first CR is (the skim stops there); computed once
+    /// per input, on the first [`skim`](Self::skim).
+    first_cr: Option<Option<usize>>,
     // The event being built.
     data: Vec<u8>,
     /// The only data line so far, still inside `input` (zero-copy).
@@ -235,6 +238,7 @@ impl SseDecoder {
             skip_lf: false,
             in_comment: false,
             bom: BomState::Pending(0),
+            first_cr: None,
             data: Vec::new(),
             data_ref: None,
             data_lines: 0,
@@ -285,6 +289,7 @@ impl SseDecoder {
             _ => self.input = chunk,
         }
         self.pos = 0;
+        self.first_cr = None;
     }
 
     /// Hands the decoder a borrowed chunk (copied once).
@@ -377,11 +382,102 @@ impl SseDecoder {
         self.reset_block();
         self.input = Bytes::new();
         self.pos = 0;
+        self.first_cr = None;
         self.partial.clear();
         self.skip_lf = false;
         self.in_comment = false;
         self.bom = BomState::Pending(0);
         Ok(discarded)
+    }
+
+    /// Fast path for observers that need only a few events: consumes the
+    /// complete *plain* events ahead — one `data:` line, optional comment
+    /// lines, LF line ends — that `filter` says it can do without, and
+    /// returns how many it consumed (each would have been dispatched as a
+    /// `message` event). Stops, leaving the input for
+    /// [`poll_event`](Self::poll_event), at the first event that is not plain
+    /// (another field, several `data` lines, a CR, a line over the cap) or
+    /// that `filter` needs, and at the incomplete tail.
+    ///
+    /// The result is exactly what decoding those events would give, minus
+    /// the events themselves: nothing a plain event changes (last event id,
+    /// reconnection time) is touched by one.
+    pub(crate) fn skim(&mut self, filter: &mut impl EventFilter) -> u64 {
+        if self.error.is_some() {
+            return 0;
+        }
+        if self.dispatched {
+            self.reset_block();
+        }
+        let clean = self.bom == BomState::Done
+            && !self.skip_lf
+            && !self.in_comment
+            && self.partial.is_empty()
+            && self.data_lines == 0
+            && self.event_type.is_empty()
+            && self.block_retry.is_none();
+        if !clean {
+            return 0;
+        }
+        let input: &[u8] = &self.input;
+        let first_cr = *self
+            .first_cr
+            .get_or_insert_with(|| memchr::memchr(b'\r', input));
+        let limit = first_cr.unwrap_or(input.len());
+        let Some(region) = input.get(self.pos..limit) else {
+            return 0;
+        };
+        let base = self.pos;
+        let mut skimmed = 0;
+        // Offsets in `region`: where the pending event starts, its data
+        // line's value, the current line.
+        let mut event_start = 0;
+        let mut data: Option<(usize, usize)> = None;
+        let mut line_start = 0;
+        while let Some(found) = region
+            .get(line_start..)
+            .and_then(|r| memchr::memchr(b'\n', r))
+        {
+            let nl = line_start + found;
+            let line = region.get(line_start..nl).unwrap_or_default();
+            match line.first() {
+                None => {
+                    if let Some((from, to)) = data.take() {
+                        if filter.needed(input, base + from..base + to) {
+                            break;
+                        }
+                        skimmed += 1;
+                    }
+                    event_start = nl + 1;
+                }
+                Some(b':') => {}
+                Some(_)
+                    if data.is_none()
+                        && line.len() <= self.max_event_bytes
+                        && line.starts_with(b"data:") =>
+                {
+                    let value = if line.get(5) == Some(&b' ') { 6 } else { 5 };
+                    data = Some((line_start + value, nl));
+                    // Events end `data: …\n\n`: take the blank line here
+                    // rather than with another search.
+                    if region.get(nl + 1) == Some(&b'\n') {
+                        if let Some((from, to)) = data.take() {
+                            if filter.needed(input, base + from..base + to) {
+                                break;
+                            }
+                            skimmed += 1;
+                        }
+                        event_start = nl + 2;
+                        line_start = nl + 2;
+                        continue;
+                    }
+                }
+                Some(_) => break,
+            }
+            line_start = nl + 1;
+        }
+        self.pos = base + event_start;
+        skimmed
     }
 
     fn fail(&mut self) -> SseError {
@@ -566,6 +662,16 @@ fn push_lossy(out: &mut String, bytes: &[u8]) {
     }
 }
 
+/// Decides, for [`SseDecoder::skim`], which plain events must be decoded
+/// normally.
+pub(crate) trait EventFilter {
+    /// Whether the plain event whose data is `input[data]` must be
+    /// decoded (the skim stops before it). `input` is the decoder's whole
+    /// buffer, the same slice across calls until the next feed, so a
+    /// filter may cache searches over it.
+    fn needed(&mut self, input: &[u8], data: std::ops::Range<usize>) -> bool;
+}
+
 /// Decodes a whole stream at once (convenience for tests and tools):
 /// every dispatched event, owned.
 pub fn decode_all(stream: &[u8]) -> Result<Vec<OwnedSseEvent>, SseError> {
@@ -577,4 +683,92 @@ pub fn decode_all(stream: &[u8]) -> Result<Vec<OwnedSseEvent>, SseError> {
     }
     decoder.finish()?;
     Ok(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Skips every event whose data does not contain `keep`.
+    struct Keep(&'static [u8]);
+
+    impl EventFilter for Keep {
+        fn needed(&mut self, input: &[u8], data: std::ops::Range<usize>) -> bool {
+            let data = input.get(data).unwrap_or_default();
+            memchr::memmem::find(data, self.0).is_some()
+        }
+    }
+
+    fn rest(decoder: &mut SseDecoder) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Some(event) = decoder.poll_event().unwrap() {
+            out.push(event.data().into_owned());
+        }
+        out
+    }
+
+    /// A decoder past the stream-start BOM check.
+    fn started() -> SseDecoder {
+        let mut d = SseDecoder::new();
+        d.feed_slice(b"data: 0\n\n");
+        assert_eq!(rest(&mut d), ["0"]);
+        d
+    }
+
+    #[test]
+    fn skim_skips_plain_events_and_stops_before_a_needed_one() {
+        let mut d = started();
+        d.feed_slice(b"data: a\n\n: note\ndata:b\n\n\n\ndata: KEEP\n\ndata: c\n\n");
+        assert_eq!(d.skim(&mut Keep(b"KEEP")), 2);
+        assert_eq!(rest(&mut d), ["KEEP", "c"]);
+    }
+
+    #[test]
+    fn skim_leaves_an_incomplete_event_to_the_decoder() {
+        let mut d = started();
+        d.feed_slice(b"data: a\n\ndata: b");
+        assert_eq!(d.skim(&mut Keep(b"-")), 1);
+        d.feed_slice(b"c\n\n");
+        assert_eq!(rest(&mut d), ["bc"]);
+    }
+
+    #[test]
+    fn skim_stops_at_anything_but_one_data_line_with_lf_ends() {
+        for stream in [
+            &b"data: a\r\n\r\n"[..],
+            b"event: x\ndata: a\n\n",
+            b"id: 1\ndata: a\n\n",
+            b"data: a\ndata: b\n\n",
+            b"data\n\n",
+            b"retry: 5\ndata: a\n\n",
+        ] {
+            let mut d = started();
+            d.feed_slice(stream);
+            assert_eq!(d.skim(&mut Keep(b"-")), 0, "{stream:?}");
+            assert_eq!(rest(&mut d).len(), 1, "{stream:?}");
+        }
+    }
+
+    #[test]
+    fn skim_waits_for_the_bom_check_and_a_clean_block() {
+        let mut d = SseDecoder::new();
+        d.feed_slice(b"data: a\n\n");
+        assert_eq!(d.skim(&mut Keep(b"-")), 0);
+        let mut d = SseDecoder::new();
+        d.feed_slice(b"data: 0\n\nevent: x\n");
+        let _ = rest(&mut d);
+        d.feed_slice(b"data: a\n\n");
+        assert_eq!(d.skim(&mut Keep(b"-")), 0);
+        assert_eq!(d.poll_event().unwrap().unwrap().event_type(), "x");
+    }
+
+    #[test]
+    fn skim_leaves_over_cap_lines_to_the_decoder_error() {
+        let mut d = SseDecoder::with_max_event_bytes(8);
+        d.feed_slice(b"data: 0\n\n");
+        let _ = rest(&mut d);
+        d.feed_slice(b"data: 123456789\n\n");
+        assert_eq!(d.skim(&mut Keep(b"-")), 0);
+        assert!(d.poll_event().is_err());
+    }
 }
