@@ -306,11 +306,12 @@ impl Observer {
         !had_content && self.observation.content_seen
     }
 
-    /// Lets `decoder` skip the plain events ahead that this observer does
-    /// not need (see [`SseDecoder::skim`]), counting them; returns how
-    /// many. Only the fast path skims (no text wanted), for `openai-chat`
-    /// streams; otherwise nothing is skipped. The observation is exactly
-    /// what observing each skipped event would have made it.
+    /// Lets `decoder` skip the plain events ahead (one `data:` line, LF
+    /// ends) that this observer does not need, counting them; returns how
+    /// many. Call it before each [`SseDecoder::poll_event`]. Only the fast
+    /// path skims (no text wanted), for `openai-chat` streams; otherwise
+    /// nothing is skipped. The observation is exactly what observing each
+    /// skipped event would have made it.
     pub fn skim(&mut self, decoder: &mut SseDecoder) -> u64 {
         if self.observation.collecting_text() || self.protocol != Protocol::OpenAiChat {
             return 0;
