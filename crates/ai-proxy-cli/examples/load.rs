@@ -9,6 +9,20 @@
 //! ```
 //! Arguments: concurrent connections, seconds per phase, SSE streams, and
 //! the gateway's log level (`info` logs every request, the default).
+//! Environment: `LOAD_RATE` (requests/s of the paced phase, default 500)
+//! and `LOAD_GATEWAY_ARGS` (extra `ai-proxy serve` flags, e.g.
+//! `--workers 1`).
+//!
+//! Two regimes are measured, both with the same connections, directly and
+//! through the gateway:
+//! - closed loop: every connection sends back to back. This finds the
+//!   throughput; its latency is mostly queueing (Little's law: 64 requests
+//!   in flight / throughput).
+//! - paced: the connections together offer `LOAD_RATE` requests/s, well
+//!   below saturation, so latency is the service time and the difference
+//!   is what the gateway adds. Tokio's timer ticks every millisecond, so
+//!   at rates above ~1 000/s the sends of one tick leave together and queue
+//!   behind each other: the default stays below that.
 
 use std::convert::Infallible;
 use std::io::{BufRead, BufReader};
@@ -174,8 +188,14 @@ fn start_gateway(upstream: SocketAddr, log_level: &str) -> Result<Gateway, Strin
             "json",
             "--log-level",
             log_level,
-            "--config",
         ])
+        .args(
+            std::env::var("LOAD_GATEWAY_ARGS")
+                .ok()
+                .iter()
+                .flat_map(|a| a.split_whitespace()),
+        )
+        .arg("--config")
         .arg(&config)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -216,7 +236,17 @@ struct Run {
     elapsed: Duration,
 }
 
-async fn drive(target: SocketAddr, path: &str, conns: usize, seconds: u64) -> Run {
+/// `conns` connections sending back to back (closed loop: throughput at
+/// saturation), or, with `rate`, each pacing its requests so all together
+/// offer `rate` requests per second (latency below saturation, where it is
+/// the service time and not queueing).
+async fn drive(
+    target: SocketAddr,
+    path: &str,
+    conns: usize,
+    seconds: u64,
+    rate: Option<f64>,
+) -> Run {
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new())
         .pool_max_idle_per_host(conns)
         .build_http();
@@ -227,7 +257,10 @@ async fn drive(target: SocketAddr, path: &str, conns: usize, seconds: u64) -> Ru
     let errors = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..conns {
+    // Each paced connection sends every `conns / rate` seconds, the
+    // connections staggered evenly across one interval.
+    let interval = rate.map(|r| Duration::from_secs_f64(conns as f64 / r.max(1.0)));
+    for n in 0..conns {
         let (client, body, stop, errors) = (
             client.clone(),
             body.clone(),
@@ -237,7 +270,13 @@ async fn drive(target: SocketAddr, path: &str, conns: usize, seconds: u64) -> Ru
         let uri = format!("http://{target}{path}");
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
+            let mut next =
+                interval.map(|i| tokio::time::Instant::now() + i.mul_f64(n as f64 / conns as f64));
             while !stop.load(Ordering::Relaxed) {
+                if let (Some(at), Some(interval)) = (next.as_mut(), interval) {
+                    tokio::time::sleep_until(*at).await;
+                    *at += interval;
+                }
                 let t = Instant::now();
                 let Ok(req) = Request::post(uri.as_str())
                     .header("content-type", "application/json")
@@ -356,11 +395,28 @@ async fn main() -> Result<(), String> {
         gateway.child.id()
     );
     // Warm both paths (connection pools), then measure each.
-    let _ = drive(up, "/v1/chat/completions", conns, 1).await;
-    let _ = drive(gateway.addr, "/v1/chat/completions", conns, 1).await;
-    let direct = drive(up, "/v1/chat/completions", conns, seconds).await;
-    let through = drive(gateway.addr, "/v1/chat/completions", conns, seconds).await;
-    for (name, r) in [("direct ", &direct), ("gateway", &through)] {
+    let path = "/v1/chat/completions";
+    let _ = drive(up, path, conns, 1, None).await;
+    let _ = drive(gateway.addr, path, conns, 1, None).await;
+    let direct = drive(up, path, conns, seconds, None).await;
+    let through = drive(gateway.addr, path, conns, seconds, None).await;
+    println!("closed loop (each connection sends back to back: saturation):");
+    report(&direct, &through, conns);
+    // Below saturation: both paths offered the same load.
+    let rate: f64 = std::env::var("LOAD_RATE")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(500.0);
+    let direct = drive(up, path, conns, seconds, Some(rate)).await;
+    let through = drive(gateway.addr, path, conns, seconds, Some(rate)).await;
+    println!("paced at {rate:.0} req/s in all (below saturation: latency is service time):");
+    report(&direct, &through, conns);
+    hold_streams(&gateway, streams).await?;
+    Ok(())
+}
+
+fn report(direct: &Run, through: &Run, conns: usize) {
+    for (name, r) in [("  direct ", direct), ("  gateway", through)] {
         println!(
             "{name}: {} req in {:.1} s = {:.0} req/s, errors {}, latency p50 {} µs, p99 {} µs",
             r.requests,
@@ -375,9 +431,7 @@ async fn main() -> Result<(), String> {
     let ratio = (through.requests as f64 / through.elapsed.as_secs_f64())
         / (direct.requests as f64 / direct.elapsed.as_secs_f64()).max(1.0);
     println!(
-        "added median latency {added} µs; gateway throughput {:.0}% of direct ({conns} connections, 1 KB bodies)",
+        "  added median latency {added} µs; gateway throughput {:.0}% of direct ({conns} connections, 1 KB bodies)",
         ratio * 100.0
     );
-    hold_streams(&gateway, streams).await?;
-    Ok(())
 }

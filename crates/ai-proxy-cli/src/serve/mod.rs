@@ -52,22 +52,30 @@ pub struct Args {
     /// request; `warn` keeps only problems (aborted streams, fallbacks).
     #[arg(long, default_value = "info")]
     pub log_level: tracing::Level,
+    /// Runtime worker threads (default: one per CPU). On a machine shared
+    /// with the upstream or the load, fewer workers mean fewer cross-thread
+    /// wake-ups.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub workers: Option<u16>,
 }
 
 /// Runs `ai-proxy serve` until interrupted.
 pub fn run(args: Args) -> ExitCode {
     init_logging(args.log_format, args.log_level);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(workers) = args.workers {
+        builder.worker_threads(usize::from(workers));
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the runtime: {e}");
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(serve(args)) {
+    let outcome = runtime.block_on(serve(args));
+    flush_logs();
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("{message}");
@@ -90,38 +98,88 @@ fn init_logging(format: LogFormat, level: tracing::Level) {
     };
 }
 
-/// Log lines go to a dedicated thread that writes stdout through a buffer,
-/// so request tasks never block on the terminal or a slow pipe (nor
-/// contend for the stdout lock). Lines are never dropped: the channel is
-/// unbounded, and the writer drains it as fast as stdout takes it.
+/// Log lines are appended to a shared buffer that a dedicated thread
+/// writes to stdout every few milliseconds (sooner when it fills), so
+/// request tasks never block on the terminal or a slow pipe, and a busy
+/// gateway makes one `write` per batch instead of a thread wake-up and a
+/// syscall per line. Lines are never dropped; [`flush_logs`] writes what
+/// is left at shutdown.
 #[derive(Clone)]
 struct LogWriter {
-    tx: std::sync::mpsc::Sender<Vec<u8>>,
+    shared: Arc<LogBuffer>,
+}
+
+struct LogBuffer {
+    lines: std::sync::Mutex<Vec<u8>>,
+    writer: std::thread::Thread,
+}
+
+/// How long a line may wait in the buffer.
+const LOG_FLUSH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(10);
+/// A buffer this full is written at once.
+const LOG_FLUSH_BYTES: usize = 256 * 1024;
+
+static LOGS: std::sync::OnceLock<Arc<LogBuffer>> = std::sync::OnceLock::new();
+
+impl LogBuffer {
+    /// Writes out what is buffered; `spare` keeps the capacity of the
+    /// last batch so steady logging does not allocate.
+    fn write_out(&self, spare: &mut Vec<u8>) {
+        spare.clear();
+        match self.lines.lock() {
+            Ok(mut lines) => std::mem::swap(&mut *lines, spare),
+            Err(poisoned) => std::mem::swap(&mut *poisoned.into_inner(), spare),
+        }
+        if !spare.is_empty() {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(spare);
+            let _ = out.flush();
+        }
+    }
 }
 
 impl LogWriter {
     fn start() -> Self {
-        let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
-        std::thread::spawn(move || {
-            let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
-            while let Ok(line) = rx.recv() {
-                let _ = out.write_all(&line);
-                // Batch whatever else is queued, then flush once.
-                while let Ok(more) = rx.try_recv() {
-                    let _ = out.write_all(&more);
-                }
-                let _ = out.flush();
+        let (tx, rx) = std::sync::mpsc::channel::<Arc<LogBuffer>>();
+        let handle = std::thread::spawn(move || {
+            let Ok(shared) = rx.recv() else { return };
+            let mut spare = Vec::new();
+            loop {
+                std::thread::park_timeout(LOG_FLUSH_INTERVAL);
+                shared.write_out(&mut spare);
             }
         });
-        Self { tx }
+        let shared = Arc::new(LogBuffer {
+            lines: std::sync::Mutex::new(Vec::with_capacity(64 * 1024)),
+            writer: handle.thread().clone(),
+        });
+        let _ = tx.send(Arc::clone(&shared));
+        let _ = LOGS.set(Arc::clone(&shared));
+        Self { shared }
+    }
+}
+
+/// Writes the log lines still buffered (at shutdown).
+fn flush_logs() {
+    if let Some(shared) = LOGS.get() {
+        shared.write_out(&mut Vec::new());
     }
 }
 
 impl std::io::Write for LogWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.tx
-            .send(buf.to_vec())
-            .map_err(|_| std::io::Error::other("log writer stopped"))?;
+        let full = {
+            let mut lines = self
+                .shared
+                .lines
+                .lock()
+                .map_err(|_| std::io::Error::other("log buffer poisoned"))?;
+            lines.extend_from_slice(buf);
+            lines.len() >= LOG_FLUSH_BYTES
+        };
+        if full {
+            self.shared.writer.unpark();
+        }
         Ok(buf.len())
     }
 
@@ -183,6 +241,9 @@ async fn serve(args: Args) -> Result<(), String> {
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, remote)) = accepted else { continue };
+                // Responses (streamed ones above all) go out as written, not
+                // held back by Nagle's algorithm waiting for an ACK.
+                let _ = stream.set_nodelay(true);
                 let gateway = Arc::clone(&gateway);
                 tokio::spawn(async move {
                     let service = service_fn(move |req| proxy::handle(Arc::clone(&gateway), req, remote));
