@@ -140,7 +140,7 @@ pub(crate) struct Finders {
 }
 
 impl Finders {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             usage: Finder::new(b"\"usage\""),
             error: Finder::new(b"\"error\""),

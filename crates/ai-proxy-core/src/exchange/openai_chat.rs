@@ -407,3 +407,31 @@ fn scan_choice(cur: &mut Cursor<'_>, text: &mut String, tools_known: bool) -> Op
         _ => cur.skip(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_skim_window_covers_the_longest_needle() {
+        let f = Finders::new();
+        for finder in [&f.model, &f.usage, &f.error, &f.tool_calls] {
+            assert!(finder.needle().len() <= LONGEST_NEEDLE);
+        }
+    }
+
+    #[test]
+    fn differing_windows_start_before_a_key_whose_value_changed() {
+        let previous = br#"{"a":"x","usage":   null}"#;
+        let current = br#"{"a":"x","usage":   {"n":1}}"#;
+        let window = differing(previous, current, &mut Previous::default()).unwrap();
+        // The window reaches back over the spaces and colon to the key.
+        assert!(window.start <= 9, "{window:?}");
+        let obs = Observation {
+            content_seen: true,
+            model: Some("m".into()),
+            ..Observation::default()
+        };
+        assert!(window_needed(&obs, &Finders::new(), current, window));
+    }
+}
