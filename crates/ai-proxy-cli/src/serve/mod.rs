@@ -5,6 +5,7 @@
 mod access_log;
 pub mod demo;
 mod gcp;
+mod logs;
 mod multi;
 mod proxy;
 mod routes;
@@ -61,7 +62,7 @@ pub struct Args {
 
 /// Runs `ai-proxy serve` until interrupted.
 pub fn run(args: Args) -> ExitCode {
-    init_logging(args.log_format, args.log_level);
+    logs::init(args.log_format, args.log_level);
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     if let Some(workers) = args.workers {
         builder.worker_threads(usize::from(workers));
@@ -74,125 +75,13 @@ pub fn run(args: Args) -> ExitCode {
         }
     };
     let outcome = runtime.block_on(serve(args));
-    flush_logs();
+    logs::flush();
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("{message}");
             ExitCode::from(1)
         }
-    }
-}
-
-fn init_logging(format: LogFormat, level: tracing::Level) {
-    let builder = tracing_subscriber::fmt()
-        .with_writer(LogWriter::start())
-        .with_max_level(level);
-    let _ = match format {
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .try_init(),
-        LogFormat::Text => builder.with_ansi(false).try_init(),
-    };
-}
-
-/// Log lines are appended to a shared buffer that a dedicated thread
-/// writes to stdout every few milliseconds (sooner when it fills), so
-/// request tasks never block on the terminal or a slow pipe, and a busy
-/// gateway makes one `write` per batch instead of a thread wake-up and a
-/// syscall per line. Lines are never dropped; [`flush_logs`] writes what
-/// is left at shutdown.
-#[derive(Clone)]
-struct LogWriter {
-    shared: Arc<LogBuffer>,
-}
-
-struct LogBuffer {
-    lines: std::sync::Mutex<Vec<u8>>,
-    writer: std::thread::Thread,
-}
-
-/// How long a line may wait in the buffer.
-const LOG_FLUSH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(10);
-/// A buffer this full is written at once.
-const LOG_FLUSH_BYTES: usize = 256 * 1024;
-
-static LOGS: std::sync::OnceLock<Arc<LogBuffer>> = std::sync::OnceLock::new();
-
-impl LogBuffer {
-    /// Writes out what is buffered; `spare` keeps the capacity of the
-    /// last batch so steady logging does not allocate.
-    fn write_out(&self, spare: &mut Vec<u8>) {
-        spare.clear();
-        match self.lines.lock() {
-            Ok(mut lines) => std::mem::swap(&mut *lines, spare),
-            Err(poisoned) => std::mem::swap(&mut *poisoned.into_inner(), spare),
-        }
-        if !spare.is_empty() {
-            let mut out = std::io::stdout().lock();
-            let _ = out.write_all(spare);
-            let _ = out.flush();
-        }
-    }
-}
-
-impl LogWriter {
-    fn start() -> Self {
-        let (tx, rx) = std::sync::mpsc::channel::<Arc<LogBuffer>>();
-        let handle = std::thread::spawn(move || {
-            let Ok(shared) = rx.recv() else { return };
-            let mut spare = Vec::new();
-            loop {
-                std::thread::park_timeout(LOG_FLUSH_INTERVAL);
-                shared.write_out(&mut spare);
-            }
-        });
-        let shared = Arc::new(LogBuffer {
-            lines: std::sync::Mutex::new(Vec::with_capacity(64 * 1024)),
-            writer: handle.thread().clone(),
-        });
-        let _ = tx.send(Arc::clone(&shared));
-        let _ = LOGS.set(Arc::clone(&shared));
-        Self { shared }
-    }
-}
-
-/// Writes the log lines still buffered (at shutdown).
-fn flush_logs() {
-    if let Some(shared) = LOGS.get() {
-        shared.write_out(&mut Vec::new());
-    }
-}
-
-impl std::io::Write for LogWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let full = {
-            let mut lines = self
-                .shared
-                .lines
-                .lock()
-                .map_err(|_| std::io::Error::other("log buffer poisoned"))?;
-            lines.extend_from_slice(buf);
-            lines.len() >= LOG_FLUSH_BYTES
-        };
-        if full {
-            self.shared.writer.unpark();
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
-    type Writer = LogWriter;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
     }
 }
 
