@@ -9,9 +9,11 @@
 //! ```
 //! Arguments: concurrent connections, seconds per phase, SSE streams, and
 //! the gateway's log level (`info` logs every request, the default).
-//! Environment: `LOAD_RATE` (requests/s of the paced phase, default 500)
-//! and `LOAD_GATEWAY_ARGS` (extra `ai-proxy serve` flags, e.g.
-//! `--workers 1`).
+//! Environment: `LOAD_RATE` (requests/s of the paced phase, default 500),
+//! `LOAD_GATEWAY_ARGS` (extra `ai-proxy serve` flags, e.g. `--workers 1`)
+//! and `LOAD_PIN=1`, which pins this process (load and upstream) to CPU 0
+//! and the gateway to CPU 1 with `taskset`, so the gateway does not compete
+//! with what it is measured against (pair it with `--workers 1`).
 //!
 //! Two regimes are measured, both with the same connections, directly and
 //! through the gateway:
@@ -394,6 +396,19 @@ async fn main() -> Result<(), String> {
         gateway.addr,
         gateway.child.id()
     );
+    if std::env::var_os("LOAD_PIN").is_some() {
+        for (pid, cpu) in [(std::process::id(), "0"), (gateway.child.id(), "1")] {
+            let pinned = Command::new("taskset")
+                .args(["-a", "-p", "-c", cpu, &pid.to_string()])
+                .stdout(Stdio::null())
+                .status()
+                .map_err(|e| format!("LOAD_PIN needs taskset: {e}"))?;
+            if !pinned.success() {
+                return Err(format!("taskset could not pin pid {pid} to CPU {cpu}"));
+            }
+        }
+        println!("pinned: load and upstream on CPU 0, gateway on CPU 1");
+    }
     // Warm both paths (connection pools), then measure each.
     let path = "/v1/chat/completions";
     let _ = drive(up, path, conns, 1, None).await;
