@@ -263,8 +263,12 @@ fn word(bytes: &[u8], at: usize) -> Option<[u8; 8]> {
 pub struct Observer {
     protocol: Protocol,
     observation: Observation,
-    finders: Finders,
+    /// Shared by every observer: building the searchers costs more than
+    /// observing a small response.
+    finders: &'static Finders,
 }
+
+static FINDERS: std::sync::LazyLock<Finders> = std::sync::LazyLock::new(Finders::new);
 
 impl Observer {
     /// An observer for `protocol`; `collect_text` gathers the assistant
@@ -276,7 +280,7 @@ impl Observer {
                 text: collect_text.then(String::new),
                 ..Observation::default()
             },
-            finders: Finders::new(),
+            finders: &FINDERS,
         }
     }
 
@@ -294,12 +298,12 @@ impl Observer {
         let (kind, data) = (event.event_type(), event.data_bytes());
         let full = obs.collecting_text();
         match self.protocol {
-            Protocol::OpenAiChat => openai_chat::event(obs, &self.finders, kind, data, full),
+            Protocol::OpenAiChat => openai_chat::event(obs, self.finders, kind, data, full),
             Protocol::OpenAiResponses => {
-                openai_responses::event(obs, &self.finders, kind, data, full)
+                openai_responses::event(obs, self.finders, kind, data, full)
             }
-            Protocol::AnthropicMessages => anthropic::event(obs, &self.finders, kind, data, full),
-            Protocol::Gemini => gemini::event(obs, &self.finders, kind, data, full),
+            Protocol::AnthropicMessages => anthropic::event(obs, self.finders, kind, data, full),
+            Protocol::Gemini => gemini::event(obs, self.finders, kind, data, full),
             // Embeddings, Vertex predict and passthrough do not stream usage.
             _ => {}
         }
@@ -330,7 +334,7 @@ impl Observer {
         }
         let skimmed = decoder.skim(&mut Chat {
             obs: &self.observation,
-            finders: &self.finders,
+            finders: self.finders,
             previous: openai_chat::Previous::default(),
         });
         self.observation.events += skimmed;
