@@ -94,7 +94,7 @@ impl AccessLog {
     /// Ends a relayed response.
     pub fn finish_relayed(
         mut self,
-        metrics: &Metrics,
+        metrics: Metrics,
         instance: &str,
         abort: Option<&str>,
         client_gone: bool,
@@ -104,7 +104,7 @@ impl AccessLog {
         }
         let status = metrics.upstream_status.unwrap_or(StatusCode::BAD_GATEWAY);
         let hint = hint(self.provider, status, &self.upstream);
-        self.metrics = Some(metrics.clone());
+        self.metrics = Some(metrics);
         self.emit(status, abort.unwrap_or(""), hint, client_gone);
     }
 

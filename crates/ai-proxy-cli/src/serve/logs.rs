@@ -69,9 +69,11 @@ struct JsonFields<'w, 'a> {
 
 impl JsonFields<'_, '_> {
     fn key(&mut self, field: &Field) -> fmt::Result {
-        self.writer.write_char(',')?;
-        write_json_str(self.writer, field.name())?;
-        self.writer.write_char(':')
+        // Field names are Rust identifiers (or `message`): nothing to
+        // escape.
+        self.writer.write_str(",\"")?;
+        self.writer.write_str(field.name())?;
+        self.writer.write_str("\":")
     }
 
     fn put(&mut self, field: &Field, value: impl FnOnce(&mut Writer<'_>) -> fmt::Result) {
@@ -121,6 +123,11 @@ impl Visit for JsonFields<'_, '_> {
 /// `text` as a JSON string, escaped as serde_json does: `"`, `\\` and
 /// control characters; runs of plain text are written whole.
 fn write_json_str(w: &mut impl fmt::Write, text: &str) -> fmt::Result {
+    if !text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        w.write_char('"')?;
+        w.write_str(text)?;
+        return w.write_char('"');
+    }
     w.write_char('"')?;
     let mut plain = 0;
     for (i, byte) in text.bytes().enumerate() {

@@ -432,7 +432,7 @@ async fn relay_inline(
     mut exchange: Exchange,
     head: ResponseHead,
     timeout: Duration,
-    mut log: AccessLog,
+    log: AccessLog,
     instance: Arc<str>,
 ) -> Response<RelayBody> {
     let mut out = bytes::BytesMut::new();
@@ -466,9 +466,8 @@ async fn relay_inline(
         }
     };
     let metrics = exchange.finish(Instant::now());
-    log.metrics(&metrics);
     log.finish_relayed(
-        &metrics,
+        metrics,
         &instance,
         failure.as_ref().map(|(_, m)| m.as_str()),
         false,
@@ -515,7 +514,7 @@ async fn relay_task(
     timeout: Duration,
     first_tx: oneshot::Sender<First>,
     tx: mpsc::Sender<Bytes>,
-    mut log: AccessLog,
+    log: AccessLog,
     instance: Arc<str>,
 ) {
     let mut first_tx = Some(first_tx);
@@ -623,8 +622,7 @@ async fn relay_task(
     drop(tx);
     let now = Instant::now();
     let metrics = exchange.finish(now);
-    log.metrics(&metrics);
-    log.finish_relayed(&metrics, &instance, abort.as_deref(), client_gone);
+    log.finish_relayed(metrics, &instance, abort.as_deref(), client_gone);
 }
 
 /// `ai-proxy-multi`: pick, attempt, and fall back per the balancer.
