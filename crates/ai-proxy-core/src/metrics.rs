@@ -193,31 +193,46 @@ impl Metrics {
     /// One APISIX variable by name (`None` for a name not in
     /// [`APISIX_VARS`]).
     pub fn var(&self, name: &str) -> Option<String> {
+        let mut out = String::new();
+        self.write_var(name, &mut out).ok()?.then_some(out)
+    }
+
+    /// Writes one APISIX variable by name into `out`, without allocating
+    /// (for log lines); `Ok(false)` for a name not in [`APISIX_VARS`]
+    /// (other than `llm_response_text`).
+    pub fn write_var(
+        &self,
+        name: &str,
+        out: &mut impl std::fmt::Write,
+    ) -> Result<bool, std::fmt::Error> {
         let usage = self.usage.unwrap_or_default();
-        let ms = |d: Option<Duration>| d.map_or(0, millis).to_string();
-        Some(match name {
-            "request_type" => self.request_type.as_str().to_owned(),
-            "request_llm_model" => self
-                .request_llm_model
-                .as_deref()
-                .unwrap_or_default()
-                .to_owned(),
-            "llm_time_to_first_token" => ms(self.time_to_first_token),
-            "llm_model" => self.llm_model.as_deref().unwrap_or_default().to_owned(),
-            "llm_prompt_tokens" => usage.prompt_tokens.to_string(),
-            "llm_completion_tokens" => usage.completion_tokens.to_string(),
-            "llm_total_tokens" => usage.total_tokens.to_string(),
-            "llm_stream" => self.stream.to_string(),
-            "llm_has_tool_calls" => self.has_tool_calls.to_string(),
-            "llm_tool_count" => self.tool_count.to_string(),
-            "llm_end_user_id" => self.end_user_id.clone().unwrap_or_default(),
-            "llm_cache_read_input_tokens" => usage.cache_read_input_tokens.to_string(),
-            "llm_cache_creation_input_tokens" => usage.cache_creation_input_tokens.to_string(),
-            "llm_reasoning_tokens" => usage.reasoning_tokens.to_string(),
-            "apisix_upstream_response_time" => ms(self.upstream_response_time),
-            "llm_response_text" => self.response_text.clone().unwrap_or_default(),
-            _ => return None,
-        })
+        let ms = |d: Option<Duration>| d.map_or(0, millis);
+        match name {
+            "request_type" => out.write_str(self.request_type.as_str())?,
+            "request_llm_model" => {
+                out.write_str(self.request_llm_model.as_deref().unwrap_or_default())?
+            }
+            "llm_time_to_first_token" => write!(out, "{}", ms(self.time_to_first_token))?,
+            "llm_model" => out.write_str(self.llm_model.as_deref().unwrap_or_default())?,
+            "llm_prompt_tokens" => write!(out, "{}", usage.prompt_tokens)?,
+            "llm_completion_tokens" => write!(out, "{}", usage.completion_tokens)?,
+            "llm_total_tokens" => write!(out, "{}", usage.total_tokens)?,
+            "llm_stream" => write!(out, "{}", self.stream)?,
+            "llm_has_tool_calls" => write!(out, "{}", self.has_tool_calls)?,
+            "llm_tool_count" => write!(out, "{}", self.tool_count)?,
+            "llm_end_user_id" => out.write_str(self.end_user_id.as_deref().unwrap_or_default())?,
+            "llm_cache_read_input_tokens" => write!(out, "{}", usage.cache_read_input_tokens)?,
+            "llm_cache_creation_input_tokens" => {
+                write!(out, "{}", usage.cache_creation_input_tokens)?
+            }
+            "llm_reasoning_tokens" => write!(out, "{}", usage.reasoning_tokens)?,
+            "apisix_upstream_response_time" => write!(out, "{}", ms(self.upstream_response_time))?,
+            "llm_response_text" => {
+                out.write_str(self.response_text.as_deref().unwrap_or_default())?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
     }
 
     /// OpenTelemetry GenAI semantic-convention attributes (`gen_ai.*`);
