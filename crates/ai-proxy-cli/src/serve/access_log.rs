@@ -13,6 +13,25 @@ use ai_proxy::core::metrics::Metrics;
 use http::StatusCode;
 use http::request::Parts;
 
+/// The APISIX variables on every line, in order, with their defaults.
+const LOGGED_VARS: [(&str, &str); 15] = [
+    ("request_type", "traditional_http"),
+    ("request_llm_model", ""),
+    ("llm_model", ""),
+    ("llm_time_to_first_token", "0"),
+    ("llm_prompt_tokens", "0"),
+    ("llm_completion_tokens", "0"),
+    ("llm_total_tokens", "0"),
+    ("llm_stream", "false"),
+    ("llm_has_tool_calls", "false"),
+    ("llm_tool_count", "0"),
+    ("llm_end_user_id", ""),
+    ("llm_cache_read_input_tokens", "0"),
+    ("llm_cache_creation_input_tokens", "0"),
+    ("llm_reasoning_tokens", "0"),
+    ("apisix_upstream_response_time", "0"),
+];
+
 /// The access-log line being assembled for one request.
 #[derive(Debug)]
 pub struct AccessLog {
@@ -110,12 +129,6 @@ impl AccessLog {
 
     fn emit(self, status: StatusCode, error: &str, hint: &str, client_gone: bool) {
         let latency_ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let var = |name: &str, default: &str| {
-            self.metrics
-                .as_ref()
-                .and_then(|m| m.var(name))
-                .unwrap_or_else(|| default.to_owned())
-        };
         let m = self.metrics.as_ref();
         let upstream_status = m
             .and_then(|m| m.upstream_status)
@@ -133,10 +146,29 @@ impl AccessLog {
                     .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok()),
                 "stream": m.is_some_and(|m| m.request_type == ai_proxy::core::RequestType::AiStream),
             });
-            let response = serde_json::json!({ "content": var("llm_response_text", "") });
+            let text = m.and_then(|m| m.var("llm_response_text"));
+            let response = serde_json::json!({ "content": text.unwrap_or_default() });
             (request.to_string(), response.to_string())
         } else {
             (String::new(), String::new())
+        };
+        // Every variable written into one buffer, logged as slices of it.
+        let mut values = String::with_capacity(256);
+        let mut ends = [0usize; LOGGED_VARS.len()];
+        for ((name, default), end) in LOGGED_VARS.iter().zip(&mut ends) {
+            if !m.is_some_and(|m| m.write_var(name, &mut values).unwrap_or(false)) {
+                values.push_str(default);
+            }
+            *end = values.len();
+        }
+        let logged = |i: usize| {
+            let start = i
+                .checked_sub(1)
+                .and_then(|p| ends.get(p))
+                .copied()
+                .unwrap_or(0);
+            let end = ends.get(i).copied().unwrap_or(start);
+            values.get(start..end).unwrap_or_default()
         };
         let picked = self.attempts.last().map_or("", String::as_str);
         let attempts = self.attempts.len();
@@ -152,21 +184,21 @@ impl AccessLog {
             attempts,
             upstream_addr = self.upstream.as_str(),
             upstream_status = upstream_status.as_str(),
-            request_type = var("request_type", "traditional_http").as_str(),
-            request_llm_model = var("request_llm_model", "").as_str(),
-            llm_model = var("llm_model", "").as_str(),
-            llm_time_to_first_token = var("llm_time_to_first_token", "0").as_str(),
-            llm_prompt_tokens = var("llm_prompt_tokens", "0").as_str(),
-            llm_completion_tokens = var("llm_completion_tokens", "0").as_str(),
-            llm_total_tokens = var("llm_total_tokens", "0").as_str(),
-            llm_stream = var("llm_stream", "false").as_str(),
-            llm_has_tool_calls = var("llm_has_tool_calls", "false").as_str(),
-            llm_tool_count = var("llm_tool_count", "0").as_str(),
-            llm_end_user_id = var("llm_end_user_id", "").as_str(),
-            llm_cache_read_input_tokens = var("llm_cache_read_input_tokens", "0").as_str(),
-            llm_cache_creation_input_tokens = var("llm_cache_creation_input_tokens", "0").as_str(),
-            llm_reasoning_tokens = var("llm_reasoning_tokens", "0").as_str(),
-            apisix_upstream_response_time = var("apisix_upstream_response_time", "0").as_str(),
+            request_type = logged(0),
+            request_llm_model = logged(1),
+            llm_model = logged(2),
+            llm_time_to_first_token = logged(3),
+            llm_prompt_tokens = logged(4),
+            llm_completion_tokens = logged(5),
+            llm_total_tokens = logged(6),
+            llm_stream = logged(7),
+            llm_has_tool_calls = logged(8),
+            llm_tool_count = logged(9),
+            llm_end_user_id = logged(10),
+            llm_cache_read_input_tokens = logged(11),
+            llm_cache_creation_input_tokens = logged(12),
+            llm_reasoning_tokens = logged(13),
+            apisix_upstream_response_time = logged(14),
             llm_time_to_first_content_ms = m
                 .and_then(|m| m.time_to_first_content)
                 .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),

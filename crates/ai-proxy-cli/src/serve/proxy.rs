@@ -159,14 +159,15 @@ pub async fn handle(
     };
     log.route(&route.id);
     let response = match &route.target {
-        Target::Single(proxy) => single(&gateway, proxy, &parts, body, log).await,
+        // One attempt: the client's request moves on whole, uncopied.
+        Target::Single(proxy) => single(&gateway, proxy, parts, body, log).await,
         Target::Multi(multi) => multi_attempts(&gateway, multi, &parts, body, remote, log).await,
     };
     Ok(response)
 }
 
-/// Rebuilds the client request for one attempt (each attempt starts from
-/// the original body).
+/// Rebuilds the client request for one of several attempts (each starts
+/// from the original request).
 fn client_request(parts: &http::request::Parts, body: Bytes) -> Request<Bytes> {
     let mut r = Request::new(body);
     *r.method_mut() = parts.method.clone();
@@ -179,12 +180,13 @@ fn client_request(parts: &http::request::Parts, body: Bytes) -> Request<Bytes> {
 async fn single(
     gateway: &Gateway,
     instance: &Instance,
-    parts: &http::request::Parts,
+    parts: http::request::Parts,
     body: Bytes,
     mut log: AccessLog,
 ) -> Response<RelayBody> {
     let proxy = &instance.proxy;
-    let prepared = match prepare(gateway, proxy, instance.gcp.as_ref(), parts, body).await {
+    let request = Request::from_parts(parts, body);
+    let prepared = match prepare(gateway, proxy, instance.gcp.as_ref(), request).await {
         Ok(p) => p,
         Err(response) => {
             log.finish_local(response.0, &response.2, Some(proxy.instance_name()));
@@ -210,8 +212,7 @@ async fn prepare(
     gateway: &Gateway,
     proxy: &AiProxy,
     gcp: Option<&GcpToken>,
-    parts: &http::request::Parts,
-    body: Bytes,
+    request: Request<Bytes>,
 ) -> Result<Prepared, Rejection> {
     let token = match gcp {
         None => None,
@@ -227,7 +228,7 @@ async fn prepare(
         },
     };
     proxy
-        .prepare(client_request(parts, body), Instant::now(), token.as_ref())
+        .prepare(request, Instant::now(), token.as_ref())
         .map_err(|e| {
             let body = String::from_utf8_lossy(&e.body()).into_owned();
             (e.status(), e.content_type(), body)
@@ -655,7 +656,8 @@ async fn multi_attempts(
         };
         let name = proxy.instance_name().to_owned();
         log.attempt(&name);
-        let prepared = match prepare(gateway, proxy, gcp, parts, body.clone()).await {
+        let request = client_request(parts, body.clone());
+        let prepared = match prepare(gateway, proxy, gcp, request).await {
             Ok(p) => p,
             Err((status, ct, message)) => {
                 log.finish_local(status, &message, Some(&name));
