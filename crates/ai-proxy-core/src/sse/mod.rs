@@ -434,6 +434,15 @@ impl SseDecoder {
         let mut event_start = 0;
         let mut data: Option<(usize, usize)> = None;
         let mut line_start = 0;
+        // At a blank line: whether to go on past the event it ends.
+        let mut go_on = |data: &mut Option<(usize, usize)>| match data.take() {
+            Some((from, to)) if filter.needed(input, base + from..base + to) => false,
+            Some(_) => {
+                skimmed += 1;
+                true
+            }
+            None => true,
+        };
         while let Some(found) = region
             .get(line_start..)
             .and_then(|r| memchr::memchr(b'\n', r))
@@ -442,11 +451,8 @@ impl SseDecoder {
             let line = region.get(line_start..nl).unwrap_or_default();
             match line.first() {
                 None => {
-                    if let Some((from, to)) = data.take() {
-                        if filter.needed(input, base + from..base + to) {
-                            break;
-                        }
-                        skimmed += 1;
+                    if !go_on(&mut data) {
+                        break;
                     }
                     event_start = nl + 1;
                 }
@@ -461,11 +467,8 @@ impl SseDecoder {
                     // Events end `data: …\n\n`: take the blank line here
                     // rather than with another search.
                     if region.get(nl + 1) == Some(&b'\n') {
-                        if let Some((from, to)) = data.take() {
-                            if filter.needed(input, base + from..base + to) {
-                                break;
-                            }
-                            skimmed += 1;
+                        if !go_on(&mut data) {
+                            break;
                         }
                         event_start = nl + 2;
                         line_start = nl + 2;
