@@ -1039,3 +1039,21 @@ fn escaped_model_is_read_unescaped() {
     assert_eq!(p.context.request_llm_model.as_deref(), Some("gpt-4/o"));
     assert_eq!(body_text(&p), raw);
 }
+
+#[test]
+fn the_upstream_request_does_not_inherit_the_client_http_version_or_extensions() {
+    let proxy = Cfg::new(Provider::OpenAi).compile();
+    let mut req = post("/v1/chat/completions", CHAT);
+    *req.version_mut() = http::Version::HTTP_2;
+    req.extensions_mut().insert(7u8);
+    let p = prep(&proxy, req).unwrap();
+    assert_eq!(p.upstream.version(), http::Version::HTTP_11);
+    assert!(p.upstream.extensions().get::<u8>().is_none());
+}
+
+#[test]
+fn content_length_values_are_the_decimal_length() {
+    for n in [0, 7, 9, 10, 99, 100, 65_535, 1_234_567_890_123, usize::MAX] {
+        assert_eq!(super::content_length(n), n.to_string().as_str(), "{n}");
+    }
+}
