@@ -159,8 +159,9 @@ fn write_json_str(w: &mut impl fmt::Write, text: &str) -> fmt::Result {
 /// writes to stdout every few milliseconds (sooner when it fills), so
 /// request tasks never block on the terminal or a slow pipe, and a busy
 /// gateway makes one `write` per batch instead of a thread wake-up and a
-/// syscall per line. Lines are never dropped; [`flush`] writes what
-/// is left at shutdown.
+/// syscall per line. Lines are dropped only when stdout falls
+/// [`LOG_BUFFER_CAP`] behind (their count goes to stderr); [`flush`] writes
+/// what is left at shutdown.
 #[derive(Clone)]
 struct LogWriter {
     shared: Arc<LogBuffer>,
@@ -169,7 +170,14 @@ struct LogWriter {
 struct LogBuffer {
     lines: std::sync::Mutex<Vec<u8>>,
     writer: std::thread::Thread,
+    /// Lines dropped because stdout fell [`LOG_BUFFER_CAP`] behind.
+    dropped: std::sync::atomic::AtomicU64,
 }
+
+/// How far stdout may fall behind before lines are dropped (and counted
+/// on stderr) rather than held: a stuck log reader must not grow the
+/// gateway's memory without bound.
+const LOG_BUFFER_CAP: usize = 64 * 1024 * 1024;
 
 /// How long a line may wait in the buffer.
 const LOG_FLUSH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(10);
@@ -192,6 +200,10 @@ impl LogBuffer {
             let _ = out.write_all(spare);
             let _ = out.flush();
         }
+        let dropped = self.dropped.swap(0, std::sync::atomic::Ordering::Relaxed);
+        if dropped > 0 {
+            eprintln!("ai-proxy: dropped {dropped} log lines: stdout did not keep up");
+        }
     }
 }
 
@@ -209,6 +221,7 @@ impl LogWriter {
         let shared = Arc::new(LogBuffer {
             lines: std::sync::Mutex::new(Vec::with_capacity(64 * 1024)),
             writer: handle.thread().clone(),
+            dropped: std::sync::atomic::AtomicU64::new(0),
         });
         let _ = tx.send(Arc::clone(&shared));
         let _ = LOGS.set(Arc::clone(&shared));
@@ -231,8 +244,15 @@ impl std::io::Write for LogWriter {
                 .lines
                 .lock()
                 .map_err(|_| std::io::Error::other("log buffer poisoned"))?;
-            lines.extend_from_slice(buf);
-            lines.len() >= LOG_FLUSH_BYTES
+            if lines.len().saturating_add(buf.len()) > LOG_BUFFER_CAP {
+                self.shared
+                    .dropped
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                true
+            } else {
+                lines.extend_from_slice(buf);
+                lines.len() >= LOG_FLUSH_BYTES
+            }
         };
         if full {
             self.shared.writer.unpark();
@@ -279,6 +299,27 @@ mod tests {
                 "{text:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_stuck_stdout_caps_the_buffer_and_counts_dropped_lines() {
+        let shared = Arc::new(LogBuffer {
+            lines: std::sync::Mutex::new(Vec::new()),
+            writer: std::thread::current(),
+            dropped: std::sync::atomic::AtomicU64::new(0),
+        });
+        let mut writer = LogWriter {
+            shared: Arc::clone(&shared),
+        };
+        let line = vec![b'x'; 1024 * 1024];
+        for _ in 0..70 {
+            assert_eq!(
+                std::io::Write::write(&mut writer, &line).unwrap(),
+                line.len()
+            );
+        }
+        assert_eq!(shared.lines.lock().unwrap().len(), LOG_BUFFER_CAP);
+        assert_eq!(shared.dropped.load(std::sync::atomic::Ordering::Relaxed), 6);
     }
 
     proptest! {
