@@ -627,3 +627,34 @@ fn streaming_is_decided_by_the_response_content_type() {
         assert_eq!(head.streaming, streaming, "{content_type}");
     }
 }
+
+#[test]
+fn write_var_writes_what_var_returns_and_refuses_unknown_names() {
+    let start = Instant::now();
+    let mut exchange = Exchange::new(ctx(start), None);
+    let _ = exchange
+        .on_head(
+            StatusCode::OK,
+            &headers("text/event-stream", None),
+            start + ms(10),
+        )
+        .unwrap();
+    let _ = exchange
+        .on_body(Bytes::from_static(CHAT_STREAM), start + ms(20))
+        .unwrap();
+    let _ = exchange.on_eof(start + ms(30)).unwrap();
+    let m = exchange.finish(start + ms(30));
+    let names = ai_proxy::core::metrics::APISIX_VARS
+        .iter()
+        .map(|(name, _)| *name)
+        .chain(["llm_response_text"]);
+    for name in names {
+        let mut out = String::from("prefix:");
+        assert!(m.write_var(name, &mut out).unwrap(), "{name}");
+        assert_eq!(out, format!("prefix:{}", m.var(name).unwrap()), "{name}");
+    }
+    let mut out = String::new();
+    assert!(!m.write_var("no_such_var", &mut out).unwrap());
+    assert!(out.is_empty());
+    assert_eq!(m.var("no_such_var"), None);
+}
