@@ -4,7 +4,8 @@
 //!
 //! The stream is realistic OpenAI `include_usage` output: `"usage":null` in
 //! every chunk, the usage object in the last one, then `[DONE]`; it is fed
-//! in 64 KiB network-sized chunks.
+//! in 64 KiB network-sized chunks. A second group runs an Anthropic
+//! Messages stream of the same size (named events, text deltas, pings).
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
 use std::hint::black_box;
@@ -41,6 +42,24 @@ fn openai_stream() -> Bytes {
     Bytes::from(out)
 }
 
+/// An Anthropic Messages stream of the same size: named events, text
+/// deltas and pings, usage in `message_start` and the last `message_delta`.
+fn anthropic_stream() -> Bytes {
+    let mut out = Vec::with_capacity(STREAM_BYTES + 4096);
+    out.extend_from_slice(b"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_01\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":25,\"output_tokens\":1}}}\n\nevent: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n");
+    let mut i = 0u64;
+    while out.len() < STREAM_BYTES {
+        if i % 50 == 49 {
+            out.extend_from_slice(b"event: ping\ndata: {\"type\": \"ping\"}\n\n");
+        } else {
+            out.extend_from_slice(b"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\" token\"}}\n\n");
+        }
+        i += 1;
+    }
+    out.extend_from_slice(b"event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\nevent: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":1000000}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+    Bytes::from(out)
+}
+
 fn chunks(stream: &Bytes) -> Vec<Bytes> {
     (0..stream.len())
         .step_by(CHUNK)
@@ -49,8 +68,12 @@ fn chunks(stream: &Bytes) -> Vec<Bytes> {
 }
 
 fn observe(chunks: &[Bytes], text: bool) -> u64 {
+    observe_protocol(Protocol::OpenAiChat, chunks, text)
+}
+
+fn observe_protocol(protocol: Protocol, chunks: &[Bytes], text: bool) -> u64 {
     let start = Instant::now();
-    let mut ctx = RequestContext::new(Protocol::OpenAiChat, Protocol::OpenAiChat, start);
+    let mut ctx = RequestContext::new(protocol, protocol, start);
     ctx.logging.payloads = text;
     let mut exchange = Exchange::new(ctx, None);
     let mut headers = HeaderMap::new();
@@ -97,6 +120,21 @@ fn bench(c: &mut Criterion) {
         b.iter(|| observe(black_box(&chunks), true))
     });
     group.bench_function("decoder_only", |b| b.iter(|| decode(black_box(&chunks))));
+    group.finish();
+
+    let stream = anthropic_stream();
+    let anthropic = self::chunks(&stream);
+    assert_eq!(
+        observe_protocol(Protocol::AnthropicMessages, &anthropic, false),
+        1_000_025
+    );
+    let mut group = c.benchmark_group("sse_64MiB_anthropic");
+    group.sample_size(10);
+    group.throughput(Throughput::Bytes(stream.len() as u64));
+    group.bench_function("passthrough_observe_usage", |b| {
+        b.iter(|| observe_protocol(Protocol::AnthropicMessages, black_box(&anthropic), false))
+    });
+    group.bench_function("decoder_only", |b| b.iter(|| decode(black_box(&anthropic))));
     group.finish();
 }
 

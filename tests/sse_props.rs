@@ -332,21 +332,73 @@ data: {{}}
     })
 }
 
-/// What an observer sees, skimming or not.
-fn observe_chat(
+/// Anthropic Messages streams as sent, shuffled: mostly text deltas and
+/// pings, with the events that matter (start, usage, tool use, stop,
+/// errors) anywhere, names spelled with and without the space, and data
+/// before the name now and then.
+fn anthropic_stream() -> impl Strategy<Value = Vec<u8>> {
+    let event = prop_oneof![
+        8 => Just("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}".to_owned()),
+        2 => Just("event: ping\ndata: {\"type\":\"ping\"}".to_owned()),
+        1 => Just("event:content_block_stop\ndata: {\"type\":\"content_block_stop\"}".to_owned()),
+        1 => (0u64..900).prop_map(|i| format!("event: message_start\ndata: {{\"type\":\"message_start\",\"message\":{{\"model\":\"claude\",\"usage\":{{\"input_tokens\":{i},\"output_tokens\":1}}}}}}")),
+        1 => Just("event: content_block_start\ndata: {\"type\":\"content_block_start\",\"content_block\":{\"type\":\"tool_use\"}}".to_owned()),
+        1 => Just("event: content_block_start\ndata: {\"type\":\"content_block_start\",\"content_block\":{\"type\":\"text\"}}".to_owned()),
+        1 => (0u64..900).prop_map(|o| format!("data: {{\"type\":\"message_delta\",\"usage\":{{\"output_tokens\":{o}}}}}\nevent: message_delta")),
+        1 => Just("event: message_stop\ndata: {\"type\":\"message_stop\"}".to_owned()),
+        1 => Just("data: {\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text_delta\",\"text\":\"unnamed\"}}".to_owned()),
+        1 => Just("event: error\ndata: {\"type\":\"error\",\"error\":{\"message\":\"Overloaded\"}}".to_owned()),
+        1 => Just("event: message\ndata: {\"type\":\"message_stop\"}".to_owned()),
+        1 => Just("event: ping\r\ndata: {}".to_owned()),
+    ];
+    proptest::collection::vec(event, 0..40).prop_map(|events| {
+        let mut out = Vec::new();
+        for e in events {
+            out.extend_from_slice(e.as_bytes());
+            out.extend_from_slice(b"\n\n");
+        }
+        out
+    })
+}
+
+/// Plain events (an `event` line before or after one `data` line, comments)
+/// whose lines hover around a small cap, after one event that gets the
+/// decoder past the stream start: where skimming must fail exactly where
+/// decoding does.
+fn capped_plain_stream() -> impl Strategy<Value = Vec<u8>> {
+    let event =
+        (0u8..4, "[a-z_]{0,10}", "[a-z{}\":]{0,12}").prop_map(|(shape, name, data)| match shape {
+            0 => format!("event: {name}\ndata: {data}\n\n"),
+            1 => format!("data: {data}\nevent:{name}\n\n"),
+            2 => format!(": {name}\ndata:{data}\n\n"),
+            _ => format!("data: {data}\n\n"),
+        });
+    proptest::collection::vec(event, 0..12).prop_map(|events| {
+        let mut out = b"data: 0\n\n".to_vec();
+        for e in events {
+            out.extend_from_slice(e.as_bytes());
+        }
+        out
+    })
+}
+
+/// What an observer sees, skimming or not (`Err` when the decoder fails).
+fn observe_events(
+    protocol: Protocol,
     stream: &[u8],
     cuts: &[usize],
+    cap: usize,
     skim: bool,
-) -> ai_proxy::core::exchange::Observation {
-    let mut decoder = SseDecoder::new();
-    let mut observer = Observer::new(Protocol::OpenAiChat, false);
+) -> Result<ai_proxy::core::exchange::Observation, ()> {
+    let mut decoder = SseDecoder::with_max_event_bytes(cap);
+    let mut observer = Observer::new(protocol, false);
     for chunk in split(stream, cuts) {
         decoder.feed(Bytes::copy_from_slice(chunk));
         loop {
             if skim {
                 observer.skim(&mut decoder);
             }
-            match decoder.poll_event().unwrap() {
+            match decoder.poll_event().map_err(drop)? {
                 Some(event) => {
                     observer.on_event(&event);
                 }
@@ -354,8 +406,16 @@ fn observe_chat(
             }
         }
     }
-    decoder.finish().unwrap();
-    observer.into_observation()
+    decoder.finish().map_err(drop)?;
+    Ok(observer.into_observation())
+}
+
+fn observe_chat(
+    stream: &[u8],
+    cuts: &[usize],
+    skim: bool,
+) -> ai_proxy::core::exchange::Observation {
+    observe_events(Protocol::OpenAiChat, stream, cuts, 1 << 20, skim).unwrap()
 }
 
 fn decode_capped(chunks: &[&[u8]], cap: usize) -> Result<Vec<OwnedSseEvent>, ()> {
@@ -411,6 +471,40 @@ proptest! {
     #[test]
     fn skimming_reports_exactly_what_observing_every_event_reports(stream in templated_chat_stream(), cuts in proptest::collection::vec(any::<usize>(), 0..6)) {
         prop_assert_eq!(observe_chat(&stream, &cuts, true), observe_chat(&stream, &cuts, false));
+    }
+
+    #[test]
+    fn skimming_anthropic_streams_reports_what_observing_every_event_reports(stream in anthropic_stream(), cuts in proptest::collection::vec(any::<usize>(), 0..6)) {
+        let skimmed = observe_events(Protocol::AnthropicMessages, &stream, &cuts, 1 << 20, true);
+        prop_assert_eq!(skimmed, observe_events(Protocol::AnthropicMessages, &stream, &cuts, 1 << 20, false));
+    }
+
+    #[test]
+    fn skimming_any_event_stream_agrees_with_decoding_it_even_at_the_cap(
+        stream in sse_bytes(),
+        cuts in proptest::collection::vec(any::<usize>(), 0..6),
+        cap in 1usize..48,
+        anthropic in any::<bool>(),
+    ) {
+        let protocol = if anthropic { Protocol::AnthropicMessages } else { Protocol::OpenAiChat };
+        prop_assert_eq!(
+            observe_events(protocol, &stream, &cuts, cap, true),
+            observe_events(protocol, &stream, &cuts, cap, false)
+        );
+    }
+
+    #[test]
+    fn skimming_plain_events_fails_at_the_cap_exactly_where_decoding_does(
+        stream in capped_plain_stream(),
+        cuts in proptest::collection::vec(any::<usize>(), 0..4),
+        cap in 4usize..24,
+        anthropic in any::<bool>(),
+    ) {
+        let protocol = if anthropic { Protocol::AnthropicMessages } else { Protocol::OpenAiChat };
+        prop_assert_eq!(
+            observe_events(protocol, &stream, &cuts, cap, true),
+            observe_events(protocol, &stream, &cuts, cap, false)
+        );
     }
 
     #[test]

@@ -75,6 +75,20 @@ fn wanted(obs: &Observation, kind: &str) -> bool {
     }
 }
 
+/// For a plain event skimmed without text: whether [`event`] would do
+/// more with it than count it. Only the event's name decides: a named event
+/// [`wanted`] passes over is never parsed. (A name that is not UTF-8 is
+/// none of Anthropic's, as the decoder's lossy text of it would not be.)
+pub(crate) fn skim_needed(obs: &Observation, kind: &[u8]) -> bool {
+    match std::str::from_utf8(kind) {
+        // Unnamed (or `message`) events are parsed for their `type`;
+        // `message_stop` ends the stream.
+        Ok("" | "message" | "message_stop") => true,
+        Ok(kind) => wanted(obs, kind),
+        Err(_) => false,
+    }
+}
+
 pub(crate) fn event(obs: &mut Observation, _f: &Finders, kind: &str, data: &[u8], full: bool) {
     let named = kind != "message";
     if named && kind == "message_stop" {

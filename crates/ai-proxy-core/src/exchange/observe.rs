@@ -310,14 +310,15 @@ impl Observer {
         !had_content && self.observation.content_seen
     }
 
-    /// Lets `decoder` skip the plain events ahead (one `data:` line, LF
-    /// ends) that this observer does not need, counting them; returns how
-    /// many. Call it before each [`SseDecoder::poll_event`]. Only the fast
-    /// path skims (no text wanted), for `openai-chat` streams; otherwise
-    /// nothing is skipped. The observation is exactly what observing each
-    /// skipped event would have made it.
+    /// Lets `decoder` skip the plain events ahead (one `data:` line, at
+    /// most one `event:` line, LF ends) that this observer does not need,
+    /// counting them; returns how many. Call it before each
+    /// [`SseDecoder::poll_event`]. Only the fast path skims (no text
+    /// wanted), for `openai-chat` and `anthropic-messages` streams;
+    /// otherwise nothing is skipped. The observation is exactly what
+    /// observing each skipped event would have made it.
     pub fn skim(&mut self, decoder: &mut SseDecoder) -> u64 {
-        if self.observation.collecting_text() || self.protocol != Protocol::OpenAiChat {
+        if self.observation.collecting_text() {
             return 0;
         }
         struct Chat<'a> {
@@ -328,15 +329,33 @@ impl Observer {
             previous: openai_chat::Previous,
         }
         impl EventFilter for Chat<'_> {
-            fn needed(&mut self, input: &[u8], data: Range<usize>) -> bool {
-                openai_chat::skim_needed(self.obs, self.finders, &mut self.previous, input, data)
+            fn needed(&mut self, input: &[u8], kind: &[u8], data: Range<usize>) -> bool {
+                // A named event other than `message` is not a chunk.
+                (!kind.is_empty() && kind != b"message")
+                    || openai_chat::skim_needed(
+                        self.obs,
+                        self.finders,
+                        &mut self.previous,
+                        input,
+                        data,
+                    )
             }
         }
-        let skimmed = decoder.skim(&mut Chat {
-            obs: &self.observation,
-            finders: self.finders,
-            previous: openai_chat::Previous::default(),
-        });
+        struct Anthropic<'a>(&'a Observation);
+        impl EventFilter for Anthropic<'_> {
+            fn needed(&mut self, _: &[u8], kind: &[u8], _: Range<usize>) -> bool {
+                anthropic::skim_needed(self.0, kind)
+            }
+        }
+        let skimmed = match self.protocol {
+            Protocol::OpenAiChat => decoder.skim(&mut Chat {
+                obs: &self.observation,
+                finders: self.finders,
+                previous: openai_chat::Previous::default(),
+            }),
+            Protocol::AnthropicMessages => decoder.skim(&mut Anthropic(&self.observation)),
+            _ => 0,
+        };
         self.observation.events += skimmed;
         skimmed
     }

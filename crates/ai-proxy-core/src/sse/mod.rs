@@ -391,13 +391,13 @@ impl SseDecoder {
     }
 
     /// Fast path for observers that need only a few events: consumes the
-    /// complete *plain* events ahead — one `data:` line, optional comment
-    /// lines, LF line ends — that `filter` says it can do without, and
-    /// returns how many it consumed (each would have been dispatched as a
-    /// `message` event). Stops, leaving the input for
+    /// complete *plain* events ahead — one `data:` line, at most one
+    /// `event:` line, optional comment lines, LF line ends — that `filter`
+    /// says it can do without, and returns how many it consumed (each would
+    /// have been dispatched). Stops, leaving the input for
     /// [`poll_event`](Self::poll_event), at the first event that is not plain
-    /// (another field, several `data` lines, a CR, a line over the cap) or
-    /// that `filter` needs, and at the incomplete tail.
+    /// (another field, several `data` or `event` lines, a CR, a line over the
+    /// cap) or that `filter` needs, and at the incomplete tail.
     ///
     /// The result is exactly what decoding those events would give, minus
     /// the events themselves: nothing a plain event changes (last event id,
@@ -433,15 +433,22 @@ impl SseDecoder {
         // line's value, the current line.
         let mut event_start = 0;
         let mut data: Option<(usize, usize)> = None;
+        let mut kind: Option<(usize, usize)> = None;
         let mut line_start = 0;
-        // At a blank line: whether to go on past the event it ends.
-        let mut go_on = |data: &mut Option<(usize, usize)>| match data.take() {
-            Some((from, to)) if filter.needed(input, base + from..base + to) => false,
-            Some(_) => {
-                skimmed += 1;
-                true
+        // At a blank line: whether to go on past the event it ends (a block
+        // without data is not dispatched; its `event` field is dropped).
+        let mut go_on = |data: &mut Option<(usize, usize)>, kind: &mut Option<(usize, usize)>| {
+            let kind = kind.take().map_or(&[][..], |(from, to)| {
+                region.get(from..to).unwrap_or_default()
+            });
+            match data.take() {
+                Some((from, to)) if filter.needed(input, kind, base + from..base + to) => false,
+                Some(_) => {
+                    skimmed += 1;
+                    true
+                }
+                None => true,
             }
-            None => true,
         };
         while let Some(found) = region
             .get(line_start..)
@@ -451,12 +458,23 @@ impl SseDecoder {
             let line = region.get(line_start..nl).unwrap_or_default();
             match line.first() {
                 None => {
-                    if !go_on(&mut data) {
+                    if !go_on(&mut data, &mut kind) {
                         break;
                     }
                     event_start = nl + 1;
                 }
                 Some(b':') => {}
+                // The decoder counts a line against the cap together with
+                // the data already held.
+                Some(_)
+                    if kind.is_none()
+                        && line.len() + data.map_or(0, |(from, to)| to - from)
+                            <= self.max_event_bytes
+                        && line.starts_with(b"event:") =>
+                {
+                    let value = if line.get(6) == Some(&b' ') { 7 } else { 6 };
+                    kind = Some((line_start + value, nl));
+                }
                 Some(_)
                     if data.is_none()
                         && line.len() <= self.max_event_bytes
@@ -467,7 +485,7 @@ impl SseDecoder {
                     // Events end `data: …\n\n`: take the blank line here
                     // rather than with another search.
                     if region.get(nl + 1) == Some(&b'\n') {
-                        if !go_on(&mut data) {
+                        if !go_on(&mut data, &mut kind) {
                             break;
                         }
                         event_start = nl + 2;
@@ -669,10 +687,11 @@ fn push_lossy(out: &mut String, bytes: &[u8]) {
 /// normally.
 pub(crate) trait EventFilter {
     /// Whether the plain event whose data is `input[data]` must be
-    /// decoded (the skim stops before it). `input` is the decoder's whole
-    /// buffer, the same slice across calls until the next feed, so a
-    /// filter may cache searches over it.
-    fn needed(&mut self, input: &[u8], data: std::ops::Range<usize>) -> bool;
+    /// decoded (the skim stops before it). `kind` is its `event` field's
+    /// raw value (empty when absent: the event type is then `message`).
+    /// `input` is the decoder's whole buffer, the same slice across calls
+    /// until the next feed, so a filter may cache searches over it.
+    fn needed(&mut self, input: &[u8], kind: &[u8], data: std::ops::Range<usize>) -> bool;
 }
 
 /// Decodes a whole stream at once (convenience for tests and tools):
@@ -696,7 +715,10 @@ mod tests {
     struct Keep(&'static [u8]);
 
     impl EventFilter for Keep {
-        fn needed(&mut self, input: &[u8], data: std::ops::Range<usize>) -> bool {
+        fn needed(&mut self, input: &[u8], kind: &[u8], data: std::ops::Range<usize>) -> bool {
+            if kind == b"keep" {
+                return true;
+            }
             let data = input.get(data).unwrap_or_default();
             memchr::memmem::find(data, self.0).is_some()
         }
@@ -739,7 +761,7 @@ mod tests {
     fn skim_stops_at_anything_but_one_data_line_with_lf_ends() {
         for stream in [
             &b"data: a\r\n\r\n"[..],
-            b"event: x\ndata: a\n\n",
+            b"event: x\nevent: y\ndata: a\n\n",
             b"id: 1\ndata: a\n\n",
             b"data: a\ndata: b\n\n",
             b"data\n\n",
@@ -750,6 +772,18 @@ mod tests {
             assert_eq!(d.skim(&mut Keep(b"-")), 0, "{stream:?}");
             assert_eq!(rest(&mut d).len(), 1, "{stream:?}");
         }
+    }
+
+    #[test]
+    fn skim_passes_the_event_name_and_forgets_it_with_the_block() {
+        let mut d = started();
+        // Named events, one leading space stripped from the name; a block
+        // with a name but no data is not dispatched and its name is gone
+        // by the next event.
+        d.feed_slice(b"event: x\ndata: a\n\nevent:y\ndata: b\n\nevent: keep\n\ndata: c\n\nevent: keep\ndata: d\n\n");
+        assert_eq!(d.skim(&mut Keep(b"KEEP")), 3);
+        let event = d.poll_event().unwrap().unwrap();
+        assert_eq!((event.event_type(), event.data().as_ref()), ("keep", "d"));
     }
 
     #[test]
@@ -771,6 +805,13 @@ mod tests {
         d.feed_slice(b"data: 0\n\n");
         let _ = rest(&mut d);
         d.feed_slice(b"data: 123456789\n\n");
+        assert_eq!(d.skim(&mut Keep(b"-")), 0);
+        assert!(d.poll_event().is_err());
+        // An event line counts together with the data before it.
+        let mut d = SseDecoder::with_max_event_bytes(10);
+        d.feed_slice(b"data: 0\n\n");
+        let _ = rest(&mut d);
+        d.feed_slice(b"data: 1234\nevent: abc\n\n");
         assert_eq!(d.skim(&mut Keep(b"-")), 0);
         assert!(d.poll_event().is_err());
     }
