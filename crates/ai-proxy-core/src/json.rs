@@ -67,13 +67,23 @@ pub(crate) fn skip_ws(b: &[u8], mut i: usize) -> usize {
     i
 }
 
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// Flags (the high bit of each byte) the bytes of the word `x` that equal
+/// `byte`, eight at a time (SWAR). The lowest flag is exact; flags above a
+/// true one may be false (a borrow), so callers take the lowest or check.
+#[inline(always)]
+pub(crate) fn byte_flags(x: u64, byte: u8) -> u64 {
+    let y = x ^ (LO * u64::from(byte));
+    y.wrapping_sub(LO) & !y & HI
+}
+
 /// The string whose opening quote is at `i`: the index after its closing
 /// quote, and whether it contains escapes (so it cannot be borrowed as
 /// is).
 #[inline]
 pub(crate) fn string_end(b: &[u8], i: usize) -> Result<(usize, bool), SyntaxError> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
     let mut j = i + 1;
     let mut escaped = false;
     loop {
@@ -83,12 +93,8 @@ pub(crate) fn string_end(b: &[u8], i: usize) -> Result<(usize, bool), SyntaxErro
         // true hit. Bytes ≥ 0x80 (UTF-8, already validated) never flag.
         while let Some(word) = b.get(j..j + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
             let x = u64::from_le_bytes(word);
-            let quote = x ^ (LO * u64::from(b'"'));
-            let backslash = x ^ (LO * u64::from(b'\\'));
-            let special = (quote.wrapping_sub(LO) & !quote
-                | backslash.wrapping_sub(LO) & !backslash
-                | x.wrapping_sub(LO * 0x20) & !x)
-                & HI;
+            let special =
+                byte_flags(x, b'"') | byte_flags(x, b'\\') | x.wrapping_sub(LO * 0x20) & !x & HI;
             if special != 0 {
                 j += (special.trailing_zeros() / 8) as usize;
                 break;

@@ -179,18 +179,16 @@ pub(crate) fn skim_needed(
 /// [`wanted`]'s key tests for matches starting in `starts` of `data`
 /// (which they may run past). One pass over the window, stopping at quotes.
 fn window_needed(obs: &Observation, f: &Finders, data: &[u8], starts: Range<usize>) -> bool {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
     let window = data.get(starts.clone()).unwrap_or_default();
     // Windows are a few dozen bytes: eight at a time (SWAR) beats a SIMD
     // call. Every needle starts with a quote.
     let mut words = window.chunks_exact(8);
     let mut base = starts.start;
     for word in words.by_ref() {
-        let x = u64::from_le_bytes(word.try_into().unwrap_or_default()) ^ (LO * u64::from(b'"'));
-        // Bytes that were quotes are now zero; flags above a true zero may
-        // be false (a borrow), so each flag is checked by `needle_at`.
-        let mut zeros = x.wrapping_sub(LO) & !x & HI;
+        let x = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        // Flags above a true quote may be false (a borrow), so each is
+        // checked by `needle_at`.
+        let mut zeros = crate::json::byte_flags(x, b'"');
         while zeros != 0 {
             let at = base + (zeros.trailing_zeros() / 8) as usize;
             if data.get(at) == Some(&b'"') && needle_at(obs, f, data, at) {
