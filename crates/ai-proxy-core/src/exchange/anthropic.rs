@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use super::json::{Count, ErrorInfo, Str, parse};
-use super::observe::{Finders, Observation};
+use super::observation::{Finders, Observation};
 use super::scan::Cursor;
 use crate::usage::Usage;
 

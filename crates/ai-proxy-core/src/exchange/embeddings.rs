@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use super::json::{Count, ErrorInfo, Str, parse};
-use super::observe::Observation;
+use super::observation::Observation;
 use crate::usage::Usage;
 
 #[derive(Deserialize, Default)]

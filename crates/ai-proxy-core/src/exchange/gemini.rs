@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use super::json::{Count, ErrorInfo, Str, has_non_null, looks_like_object, parse};
-use super::observe::{Finders, Observation};
+use super::observation::{Finders, Observation};
 use crate::usage::Usage;
 
 #[derive(Deserialize, Default)]

@@ -11,9 +11,11 @@
 //! `embeddings`); [`Observer`] drives them and is usable on its own.
 
 mod anthropic;
+mod diff;
 mod embeddings;
 mod gemini;
 mod json;
+mod observation;
 mod observe;
 mod openai_chat;
 mod openai_responses;
@@ -29,7 +31,8 @@ use crate::metrics::Metrics;
 use crate::sse::{SseDecoder, SseError};
 use crate::translate::{ResponseTranslator, TranslateError};
 
-pub use observe::{Observation, Observer};
+pub use observation::Observation;
+pub use observe::Observer;
 
 /// The most body bytes kept to read usage from a non-streaming response
 /// (and to hold a body a translator needs whole) when `max_response_bytes`

@@ -6,11 +6,12 @@ use serde::Deserialize;
 
 use std::ops::Range;
 
+use super::diff::{common_prefix_from, common_suffix_from};
 use super::json::{
     Content, Count, ErrorInfo, NonEmpty, Str, has_non_null, looks_like_object, non_null_after_key,
     parse,
 };
-use super::observe::{Finders, Observation, common_prefix_from, common_suffix_from};
+use super::observation::{Finders, Observation};
 use super::scan::Cursor;
 use crate::usage::Usage;
 
