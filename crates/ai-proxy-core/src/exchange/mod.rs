@@ -13,6 +13,7 @@
 mod anthropic;
 mod diff;
 mod embeddings;
+mod error;
 mod gemini;
 mod json;
 mod observation;
@@ -31,6 +32,7 @@ use crate::metrics::Metrics;
 use crate::sse::{SseDecoder, SseError};
 use crate::translate::{ResponseTranslator, TranslateError};
 
+pub use error::ExchangeError;
 pub use observation::Observation;
 pub use observe::Observer;
 
@@ -38,101 +40,6 @@ pub use observe::Observer;
 /// (and to hold a body a translator needs whole) when `max_response_bytes`
 /// does not bound it: 64 MiB.
 pub const DEFAULT_MAX_BUFFERED_BODY: usize = 64 * 1024 * 1024;
-
-/// Why an exchange stopped. `truncated()` says whether the client already
-/// received output: then the gateway just ends the response; otherwise it
-/// answers [`status`](Self::status) with [`client_body`](Self::client_body).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ExchangeError {
-    /// The response grew past `max_response_bytes` (APISIX: 502).
-    #[error(
-        "max_response_bytes exceeded: the upstream response is larger than {limit} bytes; \
-         raise max_response_bytes or ask for shorter output"
-    )]
-    ResponseTooLarge {
-        /// The limit, in bytes.
-        limit: u64,
-        /// Output had already been sent.
-        truncated: bool,
-    },
-    /// The stream ran past `max_stream_duration_ms` (APISIX: 504).
-    #[error(
-        "max_stream_duration_ms exceeded: the upstream stream ran longer than {limit_ms} ms; \
-         raise max_stream_duration_ms or ask for shorter output"
-    )]
-    StreamDurationExceeded {
-        /// The limit, in milliseconds.
-        limit_ms: u64,
-        /// Output had already been sent.
-        truncated: bool,
-    },
-    /// A body to translate is larger than the buffer allowed for it.
-    #[error(
-        "upstream response larger than {limit} bytes cannot be translated; set \
-         max_response_bytes to bound it or stream the request"
-    )]
-    BodyTooLarge {
-        /// The limit, in bytes.
-        limit: usize,
-    },
-    /// The translator rejected the upstream response.
-    #[error("{source}")]
-    Translate {
-        /// The translator's error.
-        source: TranslateError,
-        /// Output had already been sent.
-        truncated: bool,
-    },
-    /// The upstream stream could not be decoded for translation.
-    #[error("{source}")]
-    Sse {
-        /// The decoder's error.
-        source: SseError,
-        /// Output had already been sent.
-        truncated: bool,
-    },
-    /// A method was called out of order (a bug in the caller).
-    #[error("exchange misuse: {0}")]
-    Misuse(&'static str),
-}
-
-impl ExchangeError {
-    /// The HTTP status a gateway answers with (when nothing was sent yet).
-    pub fn status(&self) -> StatusCode {
-        match self {
-            ExchangeError::ResponseTooLarge { .. }
-            | ExchangeError::BodyTooLarge { .. }
-            | ExchangeError::Sse { .. } => StatusCode::BAD_GATEWAY,
-            ExchangeError::StreamDurationExceeded { .. } => StatusCode::GATEWAY_TIMEOUT,
-            ExchangeError::Translate { source, .. } => source.status(),
-            ExchangeError::Misuse(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    /// Whether output already reached the client (the response can only be
-    /// cut short, not replaced by an error status).
-    pub fn truncated(&self) -> bool {
-        match self {
-            ExchangeError::ResponseTooLarge { truncated, .. }
-            | ExchangeError::StreamDurationExceeded { truncated, .. }
-            | ExchangeError::Translate { truncated, .. }
-            | ExchangeError::Sse { truncated, .. } => *truncated,
-            ExchangeError::BodyTooLarge { .. } | ExchangeError::Misuse(_) => false,
-        }
-    }
-
-    /// The response body APISIX sends for this error (plain text).
-    pub fn client_body(&self) -> String {
-        match self {
-            ExchangeError::ResponseTooLarge { .. } => "max_response_bytes exceeded".to_owned(),
-            ExchangeError::StreamDurationExceeded { .. } => {
-                "max_stream_duration_ms exceeded".to_owned()
-            }
-            other => other.to_string(),
-        }
-    }
-}
 
 /// How to answer the client, decided from the upstream response head.
 #[derive(Clone, Debug, PartialEq, Eq)]
