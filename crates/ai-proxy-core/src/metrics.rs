@@ -7,8 +7,7 @@ use std::time::Duration;
 use http::StatusCode;
 
 use crate::config::Logging;
-use crate::context::RequestContext;
-use crate::exchange::{ExchangeError, Observation, millis};
+use crate::exchange::error::ExchangeError;
 use crate::protocol::{Protocol, RequestType};
 use crate::provider::Provider;
 use crate::usage::Usage;
@@ -33,22 +32,6 @@ pub const APISIX_VARS: [(&str, &str); 16] = [
     ("apisix_upstream_response_time", "0"),
     ("llm_response_text", ""),
 ];
-
-pub(crate) struct Timings {
-    pub time_to_first_token: Option<Duration>,
-    pub time_to_first_content: Option<Duration>,
-    pub upstream_response_time: Option<Duration>,
-    pub duration: Duration,
-}
-
-pub(crate) struct Transfer {
-    pub upstream_status: Option<StatusCode>,
-    pub streaming: bool,
-    pub bytes_received: u64,
-    pub bytes_sent: u64,
-    pub completed: bool,
-    pub error: Option<ExchangeError>,
-}
 
 /// An OpenTelemetry attribute value.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -133,48 +116,6 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub(crate) fn from_exchange(
-        ctx: RequestContext,
-        observation: Observation,
-        timings: Timings,
-        transfer: Transfer,
-    ) -> Self {
-        let llm_model = match &observation.model {
-            Some(model) => Some(Arc::from(model.as_str())),
-            None => ctx.llm_model,
-        };
-        Self {
-            request_type: ctx.request_type,
-            client_protocol: ctx.client_protocol,
-            target_protocol: ctx.target_protocol,
-            provider: ctx.provider,
-            instance_name: ctx.instance_name,
-            stream: transfer.streaming,
-            request_llm_model: ctx.request_llm_model,
-            response_model: observation.model,
-            llm_model,
-            usage: observation.usage,
-            time_to_first_token: timings.time_to_first_token,
-            time_to_first_content: timings.time_to_first_content,
-            upstream_response_time: timings.upstream_response_time,
-            duration: timings.duration,
-            upstream_status: transfer.upstream_status,
-            bytes_received: transfer.bytes_received,
-            bytes_sent: transfer.bytes_sent,
-            events: observation.events,
-            done: observation.done,
-            completed: transfer.completed,
-            has_tool_calls: observation.has_tool_calls,
-            tool_count: ctx.tool_count,
-            end_user_id: ctx.end_user_id,
-            response_text: observation.text,
-            error_events: observation.error_events,
-            malformed_events: observation.malformed_events,
-            upstream_error: observation.last_error,
-            error: transfer.error,
-        }
-    }
-
     /// The APISIX access-log variables, every name of [`APISIX_VARS`] in
     /// that order, unknown values at their defaults (`"0"`, `""`,
     /// `"false"`).
@@ -353,4 +294,9 @@ fn provider_name(provider: Provider) -> &'static str {
         Provider::Bedrock => "aws.bedrock",
         other => other.as_str(),
     }
+}
+
+/// Whole milliseconds, saturating (how APISIX's variables count time).
+pub(crate) fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }

@@ -13,7 +13,7 @@
 mod anthropic;
 mod diff;
 mod embeddings;
-mod error;
+pub(crate) mod error;
 mod gemini;
 mod json;
 mod observation;
@@ -22,13 +22,14 @@ mod openai_chat;
 mod openai_responses;
 mod scan;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 
 use crate::context::RequestContext;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, millis};
 use crate::sse::{SseDecoder, SseError};
 use crate::translate::{ResponseTranslator, TranslateError};
 
@@ -371,26 +372,43 @@ impl Exchange {
         } else {
             None
         };
-        let logging = self.ctx.logging;
-        let metrics = Metrics::from_exchange(
-            self.ctx,
-            self.observer.into_observation(),
-            crate::metrics::Timings {
-                time_to_first_token,
-                time_to_first_content: self.first_content_at.map(since),
-                upstream_response_time,
-                duration: since(now),
-            },
-            crate::metrics::Transfer {
-                upstream_status: self.status,
-                streaming: self.streaming,
-                bytes_received: self.received,
-                bytes_sent: self.sent,
-                completed: self.phase == Phase::Ended && self.error.is_none(),
-                error: self.error,
-            },
-        );
-        metrics.log(logging);
+        let observation = self.observer.into_observation();
+        let ctx = self.ctx;
+        let llm_model = match &observation.model {
+            Some(model) => Some(Arc::from(model.as_str())),
+            None => ctx.llm_model,
+        };
+        let metrics = Metrics {
+            request_type: ctx.request_type,
+            client_protocol: ctx.client_protocol,
+            target_protocol: ctx.target_protocol,
+            provider: ctx.provider,
+            instance_name: ctx.instance_name,
+            stream: self.streaming,
+            request_llm_model: ctx.request_llm_model,
+            response_model: observation.model,
+            llm_model,
+            usage: observation.usage,
+            time_to_first_token,
+            time_to_first_content: self.first_content_at.map(since),
+            upstream_response_time,
+            duration: since(now),
+            upstream_status: self.status,
+            bytes_received: self.received,
+            bytes_sent: self.sent,
+            events: observation.events,
+            done: observation.done,
+            completed: self.phase == Phase::Ended && self.error.is_none(),
+            has_tool_calls: observation.has_tool_calls,
+            tool_count: ctx.tool_count,
+            end_user_id: ctx.end_user_id,
+            response_text: observation.text,
+            error_events: observation.error_events,
+            malformed_events: observation.malformed_events,
+            upstream_error: observation.last_error,
+            error: self.error,
+        };
+        metrics.log(ctx.logging);
         metrics
     }
 
@@ -592,8 +610,4 @@ fn contains_ignore_case(haystack: &[u8], needle: &[u8]) -> bool {
     haystack
         .windows(needle.len())
         .any(|window| window.eq_ignore_ascii_case(needle))
-}
-
-pub(crate) fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
