@@ -1,5 +1,5 @@
 //! [`Exchange`]: observing one upstream response — passthrough or
-//! translated — and reporting [`Metrics`].
+//! translated — and reporting [`Metrics`](crate::metrics::Metrics).
 //!
 //! The exchange is a sans-IO state machine: the caller feeds the response
 //! head, body chunks and end of body, each with the caller's `now`, and
@@ -11,6 +11,7 @@
 //! `embeddings`); [`Observer`] drives them and is usable on its own.
 
 mod anthropic;
+mod body;
 mod diff;
 mod embeddings;
 pub(crate) mod error;
@@ -20,18 +21,19 @@ mod observation;
 mod observe;
 mod openai_chat;
 mod openai_responses;
+mod report;
 mod scan;
+mod stream;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 
 use crate::context::RequestContext;
-use crate::metrics::{Metrics, millis};
+use crate::metrics::millis;
 use crate::sse::{SseDecoder, SseError};
-use crate::translate::{ResponseTranslator, TranslateError};
+use crate::translate::ResponseTranslator;
 
 pub use error::ExchangeError;
 pub use observation::Observation;
@@ -77,7 +79,7 @@ enum Phase {
 ///    [`on_timeout`](Self::on_timeout) when it fires.
 /// 3. [`on_eof`](Self::on_eof) at the end of the body; send what it returns.
 /// 4. [`finish`](Self::finish) (also after an error or a client
-///    disconnect) for the [`Metrics`].
+///    disconnect) for the [`Metrics`](crate::metrics::Metrics).
 ///
 /// An [`ExchangeError`] from steps 1–3 is sticky: stop reading the
 /// upstream; if [`ExchangeError::truncated`] end the client response,
@@ -353,65 +355,6 @@ impl Exchange {
         Ok(output)
     }
 
-    /// The metrics of this exchange (`now`: when the client response ended).
-    pub fn finish(self, now: Instant) -> Metrics {
-        let started = self.ctx.started;
-        let since = |t: Instant| t.saturating_duration_since(started);
-        let ended = self.ended_at.unwrap_or(now);
-        let time_to_first_token = if self.streaming && !self.error_path {
-            self.first_byte_at.map(since)
-        } else {
-            self.body_end_at.map(since)
-        };
-        let upstream_response_time = if self.status.is_some() {
-            Some(if self.streaming && !self.error_path {
-                since(ended)
-            } else {
-                self.body_end_at.map_or_else(|| since(ended), since)
-            })
-        } else {
-            None
-        };
-        let observation = self.observer.into_observation();
-        let ctx = self.ctx;
-        let llm_model = match &observation.model {
-            Some(model) => Some(Arc::from(model.as_str())),
-            None => ctx.llm_model,
-        };
-        let metrics = Metrics {
-            request_type: ctx.request_type,
-            client_protocol: ctx.client_protocol,
-            target_protocol: ctx.target_protocol,
-            provider: ctx.provider,
-            instance_name: ctx.instance_name,
-            stream: self.streaming,
-            request_llm_model: ctx.request_llm_model,
-            response_model: observation.model,
-            llm_model,
-            usage: observation.usage,
-            time_to_first_token,
-            time_to_first_content: self.first_content_at.map(since),
-            upstream_response_time,
-            duration: since(now),
-            upstream_status: self.status,
-            bytes_received: self.received,
-            bytes_sent: self.sent,
-            events: observation.events,
-            done: observation.done,
-            completed: self.phase == Phase::Ended && self.error.is_none(),
-            has_tool_calls: observation.has_tool_calls,
-            tool_count: ctx.tool_count,
-            end_user_id: ctx.end_user_id,
-            response_text: observation.text,
-            error_events: observation.error_events,
-            malformed_events: observation.malformed_events,
-            upstream_error: observation.last_error,
-            error: self.error,
-        };
-        metrics.log(ctx.logging);
-        metrics
-    }
-
     fn check(&self) -> Result<(), ExchangeError> {
         match &self.error {
             Some(error) => Err(error.clone()),
@@ -455,154 +398,6 @@ impl Exchange {
             },
             now,
         ))
-    }
-
-    fn stream_chunk(&mut self, chunk: Bytes, now: Instant) -> Result<Bytes, ExchangeError> {
-        if !self.translating {
-            if self.observe_error.is_none() {
-                self.decoder.feed(chunk.clone());
-                if let Err(error) = self.drain_events(now) {
-                    tracing::warn!("stopped observing the AI stream: {error}");
-                    self.observe_error = Some(error);
-                }
-            }
-            return Ok(chunk);
-        }
-        self.decoder.feed(chunk);
-        loop {
-            let event = match self.decoder.poll_event() {
-                Ok(Some(event)) => event,
-                Ok(None) => break,
-                Err(source) => {
-                    let truncated = self.sent > 0;
-                    return Err(self.fail(ExchangeError::Sse { source, truncated }, now));
-                }
-            };
-            if self.observer.on_event(&event) {
-                self.first_content_at.get_or_insert(now);
-            }
-            let result = match &mut self.translator {
-                Some(translator) => {
-                    translator.translate_event(event.event_type(), &event.data(), &mut self.out)
-                }
-                None => Ok(()),
-            };
-            if let Err(source) = result {
-                let truncated = self.sent > 0 || !self.out.is_empty();
-                self.out.clear();
-                return Err(self.fail(ExchangeError::Translate { source, truncated }, now));
-            }
-        }
-        Ok(self.out.split().freeze())
-    }
-
-    fn drain_events(&mut self, now: Instant) -> Result<(), SseError> {
-        loop {
-            // Skip what the observer can do without, then decode one event.
-            self.observer.skim(&mut self.decoder);
-            let Some(event) = self.decoder.poll_event()? else {
-                return Ok(());
-            };
-            if self.observer.on_event(&event) {
-                self.first_content_at.get_or_insert(now);
-            }
-        }
-    }
-
-    fn body_chunk(&mut self, chunk: Bytes, now: Instant) -> Result<Bytes, ExchangeError> {
-        let cap = self
-            .ctx
-            .limits
-            .max_response_bytes
-            .and_then(|limit| usize::try_from(limit).ok())
-            .unwrap_or(DEFAULT_MAX_BUFFERED_BODY)
-            .max(DEFAULT_MAX_BUFFERED_BODY);
-        if !self.body_overflow {
-            if self.body_len.saturating_add(chunk.len()) > cap {
-                if self.hold_body {
-                    return Err(self.fail(ExchangeError::BodyTooLarge { limit: cap }, now));
-                }
-                // Too big to read usage from; keep forwarding.
-                self.body_overflow = true;
-                self.body = Vec::new();
-            } else {
-                self.body_len += chunk.len();
-                self.body.push(chunk.clone());
-            }
-        }
-        Ok(if self.hold_body { Bytes::new() } else { chunk })
-    }
-
-    fn end_stream(&mut self, now: Instant) -> Result<Bytes, ExchangeError> {
-        if !self.translating {
-            if self.observe_error.is_none() {
-                let _ = self.decoder.finish();
-            }
-            return Ok(Bytes::new());
-        }
-        if let Err(source) = self.decoder.finish() {
-            let truncated = self.sent > 0;
-            return Err(self.fail(ExchangeError::Sse { source, truncated }, now));
-        }
-        let result = match &mut self.translator {
-            Some(translator) => translator.finish(&mut self.out),
-            None => Ok(()),
-        };
-        if let Err(source) = result {
-            let truncated = self.sent > 0;
-            self.out.clear();
-            return Err(self.fail(ExchangeError::Translate { source, truncated }, now));
-        }
-        if self.sent == 0 && self.out.is_empty() {
-            return Err(self.fail(
-                ExchangeError::Translate {
-                    source: TranslateError::EmptyStream,
-                    truncated: false,
-                },
-                now,
-            ));
-        }
-        Ok(self.out.split().freeze())
-    }
-
-    fn end_body(&mut self, now: Instant) -> Result<Bytes, ExchangeError> {
-        self.body_end_at = Some(now);
-        let body = match self.body.as_slice() {
-            [one] => one.clone(),
-            chunks => {
-                let mut joined = BytesMut::with_capacity(self.body_len);
-                for chunk in chunks {
-                    joined.extend_from_slice(chunk);
-                }
-                joined.freeze()
-            }
-        };
-        self.body = Vec::new();
-        if !self.body_overflow && !body.is_empty() {
-            self.observer.on_body(&body);
-        }
-        if !self.hold_body {
-            return Ok(Bytes::new());
-        }
-        if !self.translating {
-            return Ok(body);
-        }
-        let status = self.status.unwrap_or(StatusCode::OK);
-        let result = match &mut self.translator {
-            Some(translator) => translator.translate_body(status, &body, &mut self.out),
-            None => Ok(()),
-        };
-        if let Err(source) = result {
-            self.out.clear();
-            return Err(self.fail(
-                ExchangeError::Translate {
-                    source,
-                    truncated: false,
-                },
-                now,
-            ));
-        }
-        Ok(self.out.split().freeze())
     }
 }
 

@@ -1,0 +1,69 @@
+//! [`Exchange::finish`]: the exchange's [`Metrics`], built from its own
+//! state.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::{Exchange, Phase};
+use crate::metrics::Metrics;
+
+impl Exchange {
+    /// The metrics of this exchange (`now`: when the client response ended).
+    pub fn finish(self, now: Instant) -> Metrics {
+        let started = self.ctx.started;
+        let since = |t: Instant| t.saturating_duration_since(started);
+        let ended = self.ended_at.unwrap_or(now);
+        let time_to_first_token = if self.streaming && !self.error_path {
+            self.first_byte_at.map(since)
+        } else {
+            self.body_end_at.map(since)
+        };
+        let upstream_response_time = if self.status.is_some() {
+            Some(if self.streaming && !self.error_path {
+                since(ended)
+            } else {
+                self.body_end_at.map_or_else(|| since(ended), since)
+            })
+        } else {
+            None
+        };
+        let observation = self.observer.into_observation();
+        let ctx = self.ctx;
+        let llm_model = match &observation.model {
+            Some(model) => Some(Arc::from(model.as_str())),
+            None => ctx.llm_model,
+        };
+        let metrics = Metrics {
+            request_type: ctx.request_type,
+            client_protocol: ctx.client_protocol,
+            target_protocol: ctx.target_protocol,
+            provider: ctx.provider,
+            instance_name: ctx.instance_name,
+            stream: self.streaming,
+            request_llm_model: ctx.request_llm_model,
+            response_model: observation.model,
+            llm_model,
+            usage: observation.usage,
+            time_to_first_token,
+            time_to_first_content: self.first_content_at.map(since),
+            upstream_response_time,
+            duration: since(now),
+            upstream_status: self.status,
+            bytes_received: self.received,
+            bytes_sent: self.sent,
+            events: observation.events,
+            done: observation.done,
+            completed: self.phase == Phase::Ended && self.error.is_none(),
+            has_tool_calls: observation.has_tool_calls,
+            tool_count: ctx.tool_count,
+            end_user_id: ctx.end_user_id,
+            response_text: observation.text,
+            error_events: observation.error_events,
+            malformed_events: observation.malformed_events,
+            upstream_error: observation.last_error,
+            error: self.error,
+        };
+        metrics.log(ctx.logging);
+        metrics
+    }
+}
