@@ -1,0 +1,145 @@
+//! `auth`: header and query credentials, or a GCP service account.
+
+use http::HeaderName;
+use serde_json::{Map, Value};
+
+use super::validator::Validator;
+use crate::config::error::{ConfigErrorKind, join};
+use crate::config::model::*;
+use crate::secret::Secret;
+
+/// Header names `auth.header` may not set: the gateway owns them.
+const RESERVED_AUTH_HEADERS: &[&str] = &[
+    "host",
+    "content-length",
+    "content-type",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-connection",
+];
+
+pub(super) fn auth(value: &Value, path: &str, v: &mut Validator) -> Option<Auth> {
+    let map = v.object(value, path)?;
+    v.unknown_fields(map, path, &["header", "query", "gcp", "aws"]);
+    let mut ok = true;
+    let mut auth = Auth::default();
+    if let Some(header) = v.opt_object(map, "header", path) {
+        let hpath = join(path, "header");
+        for (name, value) in header {
+            let p = join(&hpath, name);
+            let Some(secret) = auth_item(name, value, &p, v) else {
+                ok = false;
+                continue;
+            };
+            let Ok(header_name) = HeaderName::from_bytes(name.as_bytes()) else {
+                v.invalid(&p, "is not a valid HTTP header name");
+                ok = false;
+                continue;
+            };
+            if RESERVED_AUTH_HEADERS.contains(&header_name.as_str()) {
+                v.invalid(
+                    &p,
+                    format!(
+                        "`{}` cannot be set through auth.header: the gateway sets it",
+                        header_name.as_str()
+                    ),
+                );
+                ok = false;
+                continue;
+            }
+            if secret.to_header_value().is_none() {
+                // The value itself is a credential: never echo it.
+                v.invalid(
+                    &p,
+                    "value is not a valid HTTP header value (control characters or line breaks)",
+                );
+                ok = false;
+                continue;
+            }
+            auth.header.push((header_name, secret));
+        }
+    }
+    if let Some(query) = v.opt_object(map, "query", path) {
+        let qpath = join(path, "query");
+        for (name, value) in query {
+            match auth_item(name, value, &join(&qpath, name), v) {
+                Some(secret) => auth.query.push((name.clone(), secret)),
+                None => ok = false,
+            }
+        }
+    }
+    if let Some(gcp) = v.opt_object(map, "gcp", path) {
+        auth.gcp = gcp_auth(gcp, &join(path, "gcp"), v);
+        ok &= auth.gcp.is_some();
+    }
+    if map.contains_key("aws") {
+        v.push(
+            &join(path, "aws"),
+            ConfigErrorKind::Unsupported,
+            "auth.aws is for bedrock, which this library does not support yet",
+        );
+        ok = false;
+    }
+    ok.then_some(auth)
+}
+
+/// One `auth.header` / `auth.query` entry: name pattern `^[a-zA-Z0-9._-]+$`,
+/// string value.
+fn auth_item(name: &str, value: &Value, path: &str, v: &mut Validator) -> Option<Secret> {
+    let name_ok = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if !name_ok {
+        v.invalid(path, "name must match ^[a-zA-Z0-9._-]+$");
+        return None;
+    }
+    match value {
+        Value::String(s) => Some(Secret::new(s.clone())),
+        other => {
+            v.type_error(path, "a string", other);
+            None
+        }
+    }
+}
+
+fn gcp_auth(map: &Map<String, Value>, path: &str, v: &mut Validator) -> Option<GcpAuth> {
+    v.unknown_fields(
+        map,
+        path,
+        &["service_account_json", "max_ttl", "expire_early_secs"],
+    );
+    let before = v.errors.len();
+    let mut gcp = GcpAuth::default();
+    if let Some(value) = map.get("service_account_json") {
+        let p = join(path, "service_account_json");
+        if let Some(s) = v.string(value, &p) {
+            // APISIX checks this at config time too. serde's syntax errors
+            // name positions only, never content.
+            match serde_json::from_str::<Value>(s) {
+                Ok(Value::Object(_)) => gcp.service_account_json = Some(Secret::new(s)),
+                Ok(_) => v.invalid(
+                    &p,
+                    "invalid gcp service_account_json: must be a JSON object",
+                ),
+                Err(e) => v.invalid(
+                    &p,
+                    format!(
+                        "invalid gcp service_account_json: not valid JSON (line {}, column {})",
+                        e.line(),
+                        e.column()
+                    ),
+                ),
+            }
+        }
+    }
+    gcp.max_ttl = v.int_field(map, "max_ttl", path, 1, u64::MAX);
+    if let Some(n) = v.int_field(map, "expire_early_secs", path, 0, u64::MAX) {
+        gcp.expire_early_secs = n;
+    }
+    (v.errors.len() == before).then_some(gcp)
+}
