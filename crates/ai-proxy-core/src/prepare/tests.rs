@@ -3,13 +3,24 @@
 //! root).
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use bytes::{Bytes, BytesMut};
+use http::{HeaderMap, Method, Request, StatusCode};
+use serde_json::value::RawValue;
+
+use super::request::content_length;
 use super::*;
-use crate::adapter::{ConvertError, ConvertedRequest, Converter, DefaultEndpoint};
-use crate::config::{Auth, GcpAuth, LlmOptions, Overrides};
-use crate::translate::TranslateError;
-use bytes::BytesMut;
-use http::StatusCode;
+use crate::adapter::{
+    ConvertContext, ConvertError, ConvertedRequest, Converter, EndpointContext, MaxTokensMapping,
+    Registry,
+};
+use crate::config::{
+    Auth, GcpAuth, Limits, LlmOptions, Logging, Overrides, TargetConfig, Transport,
+};
+use crate::protocol::RequestType;
+use crate::secret::Secret;
+use crate::translate::{ResponseTranslator, TranslateError};
 
 /// OpenAI's mapping, as in the spec's provider table.
 #[derive(Debug)]
@@ -1054,6 +1065,6 @@ fn the_upstream_request_does_not_inherit_the_client_http_version_or_extensions()
 #[test]
 fn content_length_values_are_the_decimal_length() {
     for n in [0, 7, 9, 10, 99, 100, 65_535, 1_234_567_890_123, usize::MAX] {
-        assert_eq!(super::content_length(n), n.to_string().as_str(), "{n}");
+        assert_eq!(content_length(n), n.to_string().as_str(), "{n}");
     }
 }

@@ -1,0 +1,226 @@
+//! [`AiProxy::prepare`]: one client request in, the upstream request out.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{HeaderMap, Method, Request, Version};
+
+use super::AiProxy;
+use super::body::Body;
+use super::error::PrepareError;
+use super::prepared::Prepared;
+use super::{detect, headers};
+use crate::adapter::{ConvertContext, Route};
+use crate::context::RequestContext;
+use crate::protocol::{Protocol, RequestType};
+use crate::secret::Secret;
+
+impl AiProxy {
+    /// Prepares the upstream request for one client request.
+    ///
+    /// `now` starts the attempt's clock; `access_token` is the Google
+    /// access token when `auth.gcp` is configured (fetch and cache it
+    /// outside, e.g. with `ai-proxy-vertex`'s token cache).
+    pub fn prepare(
+        &self,
+        request: Request<Bytes>,
+        now: Instant,
+        access_token: Option<&Secret>,
+    ) -> Result<Prepared, PrepareError> {
+        let (mut parts, body) = request.into_parts();
+        check_content_type(&parts.headers)?;
+        self.check_size(&parts.headers, &body)?;
+        if body.is_empty() {
+            return Err(PrepareError::EmptyBody);
+        }
+        let client_body =
+            Body::parse(&body).map_err(|reason| PrepareError::InvalidJson { reason })?;
+        let client_protocol =
+            detect::detect(parts.uri.path(), &client_body).ok_or(PrepareError::NoProtocol)?;
+        let request_type = if detect::is_streaming(client_protocol, &client_body) {
+            RequestType::AiStream
+        } else {
+            RequestType::AiChat
+        };
+        let request_llm_model = match &client_body {
+            Body::Object(obj) => obj
+                .get_str("model")
+                .filter(|m| !m.is_empty())
+                .map(Arc::from),
+            _ => None,
+        };
+        let llm_model = self
+            .options_model
+            .clone()
+            .or_else(|| request_llm_model.clone());
+        let route = self
+            .routes
+            .iter()
+            .find(|(p, _)| *p == client_protocol)
+            .map(|(_, r)| r)
+            .ok_or_else(|| self.unsupported(client_protocol))?;
+        let target = route.target();
+        let uri = self.upstream_uri(target, &parts.uri, llm_model.as_deref(), request_type)?;
+
+        let (shaped, facts, translator, converter) = match route {
+            Route::Native(_) => {
+                let (shaped, facts) = self.shape(client_body, &body, target, &uri)?;
+                (shaped, facts, None, None)
+            }
+            Route::Converted(converter) => {
+                drop(client_body);
+                let ctx = ConvertContext::new(
+                    self.provider,
+                    llm_model.as_deref(),
+                    request_llm_model.as_deref(),
+                    request_type,
+                );
+                let converted = converter.convert_request(&body, &ctx)?;
+                let source = Bytes::from(converted.body);
+                let parsed = Body::parse(&source).map_err(|e| PrepareError::Upstream {
+                    reason: format!("the {client_protocol} converter produced invalid JSON: {e}"),
+                })?;
+                let (shaped, facts) = self.shape(parsed, &source, target, &uri)?;
+                (shaped, facts, Some(converted.translator), Some(converter))
+            }
+        };
+
+        let headers = &mut parts.headers;
+        headers.reserve(self.auth_headers.len() + 3);
+        if let Some(converter) = converter {
+            converter.convert_headers(headers);
+        }
+        headers::strip_client_headers(headers, self.forward_client_credentials);
+        for (name, value) in &self.auth_headers {
+            headers.insert(name.clone(), value.clone());
+        }
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        headers.insert(header::CONTENT_LENGTH, content_length(shaped.len()));
+        if self.gcp {
+            headers.insert(header::AUTHORIZATION, self.bearer(access_token)?);
+        }
+
+        if target != Protocol::Passthrough {
+            parts.method = Method::POST;
+        }
+        parts.uri = uri;
+        // The client's HTTP version and server-side extensions say nothing
+        // about the upstream connection.
+        parts.version = Version::default();
+        parts.extensions.clear();
+        let upstream = Request::from_parts(parts, shaped);
+
+        let context = RequestContext {
+            client_protocol,
+            target_protocol: target,
+            request_type,
+            request_llm_model,
+            llm_model,
+            started: now,
+            tool_count: facts.tool_count,
+            end_user_id: facts.end_user_id,
+            instance_name: Arc::clone(&self.instance_name),
+            provider: self.provider,
+            logging: self.logging,
+            limits: self.limits,
+            request_messages: facts.request_messages,
+        };
+        Ok(Prepared {
+            upstream,
+            context,
+            hints: self.hints,
+            translator,
+            redact_query_keys: Arc::clone(&self.redact_query_keys),
+        })
+    }
+
+    pub(super) fn check_size(&self, headers: &HeaderMap, body: &Bytes) -> Result<(), PrepareError> {
+        let max = self.limits.max_req_body_size;
+        let announced = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let size = u64::try_from(body.len()).unwrap_or(u64::MAX);
+        match announced {
+            Some(n) if n > max => Err(PrepareError::BodyTooLarge { size: n, max }),
+            _ if size > max => Err(PrepareError::BodyTooLarge { size, max }),
+            _ => Ok(()),
+        }
+    }
+
+    pub(super) fn unsupported(&self, protocol: Protocol) -> PrepareError {
+        let supported = self
+            .adapter
+            .capabilities()
+            .iter()
+            .map(|p| p.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        PrepareError::UnsupportedProtocol {
+            provider: self.provider,
+            protocol,
+            supported,
+        }
+    }
+
+    pub(super) fn bearer(&self, token: Option<&Secret>) -> Result<HeaderValue, PrepareError> {
+        let token = token
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| PrepareError::GcpToken {
+                reason: "no access token was supplied; fetch one for auth.gcp (ai-proxy-vertex's \
+                     token cache and source) and pass it to prepare"
+                    .to_owned(),
+            })?;
+        Secret::new(format!("Bearer {}", token.expose()))
+            .to_header_value()
+            .ok_or_else(|| PrepareError::GcpToken {
+                reason: "the access token contains characters not allowed in a header".to_owned(),
+            })
+    }
+}
+
+/// `Content-Length` in one allocation (`HeaderValue::from(u64)` takes
+/// two: a growable buffer, then its conversion to shared bytes).
+pub(super) fn content_length(len: usize) -> HeaderValue {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut n = len;
+    loop {
+        start -= 1;
+        if let Some(d) = digits.get_mut(start) {
+            // `n % 10` is a single digit.
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || start == 0 {
+            break;
+        }
+    }
+    let text = digits.get(start..).unwrap_or_default();
+    HeaderValue::from_bytes(text).unwrap_or_else(|_| HeaderValue::from(len))
+}
+
+/// APISIX accepts a missing `Content-Type` and anything starting with
+/// `application/json` (case-insensitive here, as media types are).
+fn check_content_type(headers: &HeaderMap) -> Result<(), PrepareError> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let bytes = value.as_bytes();
+    let prefix = b"application/json";
+    let ok = bytes
+        .get(..prefix.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(prefix));
+    if ok {
+        Ok(())
+    } else {
+        Err(PrepareError::UnsupportedContentType {
+            content_type: String::from_utf8_lossy(bytes).into_owned(),
+        })
+    }
+}
