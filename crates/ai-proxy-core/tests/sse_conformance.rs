@@ -2,7 +2,7 @@
 //! byte at a time, and split in two at every byte offset.
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
-use ai_proxy::core::sse::{OwnedSseEvent, SseDecoder, SseError};
+use ai_proxy_core::sse::{OwnedSseEvent, SseDecoder, SseError};
 use bytes::Bytes;
 use std::path::PathBuf;
 

@@ -9,10 +9,10 @@
 
 use std::time::Instant;
 
-use ai_proxy::core::context::RequestContext;
-use ai_proxy::core::exchange::{Exchange, Observer};
-use ai_proxy::core::sse::{OwnedSseEvent, SseDecoder};
-use ai_proxy::core::{Metrics, Protocol};
+use ai_proxy_core::context::RequestContext;
+use ai_proxy_core::exchange::{Exchange, Observer};
+use ai_proxy_core::sse::{OwnedSseEvent, SseDecoder};
+use ai_proxy_core::{Metrics, Protocol};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use proptest::prelude::*;
@@ -389,7 +389,7 @@ fn observe_events(
     cuts: &[usize],
     cap: usize,
     skim: bool,
-) -> Result<ai_proxy::core::exchange::Observation, ()> {
+) -> Result<ai_proxy_core::exchange::Observation, ()> {
     let mut decoder = SseDecoder::with_max_event_bytes(cap);
     let mut observer = Observer::new(protocol, false);
     for chunk in split(stream, cuts) {
@@ -410,11 +410,7 @@ fn observe_events(
     Ok(observer.into_observation())
 }
 
-fn observe_chat(
-    stream: &[u8],
-    cuts: &[usize],
-    skim: bool,
-) -> ai_proxy::core::exchange::Observation {
+fn observe_chat(stream: &[u8], cuts: &[usize], skim: bool) -> ai_proxy_core::exchange::Observation {
     observe_events(Protocol::OpenAiChat, stream, cuts, 1 << 20, skim).unwrap()
 }
 

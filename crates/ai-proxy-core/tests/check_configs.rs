@@ -11,10 +11,10 @@
 
 use std::path::{Path, PathBuf};
 
-use ai_proxy::config::{
+use ai_proxy_core::config::{
     AiProxyConfig, AiProxyMultiConfig, ConfigErrorKind, Document, DocumentForm, PluginConfig,
 };
-use ai_proxy::{Protocol, Provider};
+use ai_proxy_core::{Protocol, Provider};
 
 fn seed_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs/seed")
@@ -54,7 +54,8 @@ fn seed_route_keeps_uri_methods_and_vars() {
     let vars = route.vars.as_ref().unwrap();
     assert_eq!(vars.variables(), ["post_arg.model"]);
     let lookup = |name: &str| {
-        (name == "post_arg.model").then(|| ai_proxy::config::vars::VarValue::from("deepseek-chat"))
+        (name == "post_arg.model")
+            .then(|| ai_proxy_core::config::vars::VarValue::from("deepseek-chat"))
     };
     assert!(vars.matches(&lookup));
     assert_eq!(route.plugin_path, "plugins.ai-proxy");

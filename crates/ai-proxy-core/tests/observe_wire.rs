@@ -9,9 +9,9 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use ai_proxy::core::context::RequestContext;
-use ai_proxy::core::exchange::Exchange;
-use ai_proxy::core::{Metrics, Protocol};
+use ai_proxy_core::context::RequestContext;
+use ai_proxy_core::exchange::Exchange;
+use ai_proxy_core::{Metrics, Protocol};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 

@@ -5,11 +5,11 @@
 
 use std::time::{Duration, Instant};
 
-use ai_proxy::core::context::RequestContext;
-use ai_proxy::core::exchange::{Exchange, ExchangeError};
-use ai_proxy::core::metrics::{APISIX_VARS, AttributeValue};
-use ai_proxy::core::translate::{ResponseTranslator, TranslateError};
-use ai_proxy::core::{Protocol, RequestType};
+use ai_proxy_core::context::RequestContext;
+use ai_proxy_core::exchange::{Exchange, ExchangeError};
+use ai_proxy_core::metrics::{APISIX_VARS, AttributeValue};
+use ai_proxy_core::translate::{ResponseTranslator, TranslateError};
+use ai_proxy_core::{Protocol, RequestType};
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 
@@ -583,7 +583,7 @@ fn translator_rejection_is_500_with_its_message() {
 fn oversized_event_stops_observation_but_not_the_bytes() {
     let start = Instant::now();
     let mut exchange = Exchange::new(ctx(start), None)
-        .with_decoder(ai_proxy::core::sse::SseDecoder::with_max_event_bytes(64));
+        .with_decoder(ai_proxy_core::sse::SseDecoder::with_max_event_bytes(64));
     let _ = exchange
         .on_head(StatusCode::OK, &headers("text/event-stream", None), start)
         .unwrap();
@@ -644,7 +644,7 @@ fn write_var_writes_what_var_returns_and_refuses_unknown_names() {
         .unwrap();
     let _ = exchange.on_eof(start + ms(30)).unwrap();
     let m = exchange.finish(start + ms(30));
-    let names = ai_proxy::core::metrics::APISIX_VARS
+    let names = ai_proxy_core::metrics::APISIX_VARS
         .iter()
         .map(|(name, _)| *name)
         .chain(["llm_response_text"]);
