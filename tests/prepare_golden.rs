@@ -73,7 +73,7 @@ fn run_case(file: &Path) -> Outcome {
         .and_then(Value::as_str)
         .map(Secret::new);
     let result = proxy.prepare(request, Instant::now(), token.as_ref());
-    let provider = config.target.provider;
+    let provider = config.upstream.provider;
     match (result, case.get("upstream"), case.get("error")) {
         (Ok(prepared), Some(want), None) => {
             let up = &prepared.upstream;
@@ -143,7 +143,7 @@ fn every_provider_and_client_protocol_the_registry_routes_has_a_golden_case() {
             Protocol::OpenAiEmbeddings,
             Protocol::AnthropicMessages,
         ] {
-            if registry.route(adapter.as_ref(), protocol).is_some() {
+            if registry.delivery(adapter.as_ref(), protocol).is_some() {
                 required += 1;
                 assert!(
                     covered.contains(&(provider, protocol)),

@@ -19,15 +19,15 @@ pub const MESSAGES_PATH: &str = "/v1/messages";
 ///
 /// ```
 /// use ai_proxy_anthropic::{AnthropicNative, OpenAiToAnthropic};
-/// use ai_proxy_core::adapter::{Registry, Route};
+/// use ai_proxy_core::adapter::{Registry, Delivery};
 /// use ai_proxy_core::Protocol;
 /// use std::sync::Arc;
 ///
 /// let registry = Registry::new()
 ///     .with_adapter(Arc::new(AnthropicNative))
 ///     .with_converter(Arc::new(OpenAiToAnthropic::new()));
-/// let route = registry.route(&AnthropicNative, Protocol::OpenAiChat).unwrap();
-/// assert_eq!(route.target(), Protocol::AnthropicMessages);
+/// let delivery = registry.delivery(&AnthropicNative, Protocol::OpenAiChat).unwrap();
+/// assert_eq!(delivery.target_protocol(), Protocol::AnthropicMessages);
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct AnthropicNative;

@@ -342,17 +342,20 @@ fn native_adapter_speaks_only_messages_at_api_anthropic_com() {
         .with_adapter(Arc::new(AnthropicNative))
         .with_converter(Arc::new(OpenAiToAnthropic::new()));
     assert_eq!(
-        registry.route(&a, Protocol::OpenAiChat).unwrap().target(),
+        registry
+            .delivery(&a, Protocol::OpenAiChat)
+            .unwrap()
+            .target_protocol(),
         Protocol::AnthropicMessages
     );
     assert_eq!(
         registry
-            .route(&a, Protocol::AnthropicMessages)
+            .delivery(&a, Protocol::AnthropicMessages)
             .unwrap()
-            .target(),
+            .target_protocol(),
         Protocol::AnthropicMessages
     );
-    assert!(registry.route(&a, Protocol::OpenAiEmbeddings).is_none());
+    assert!(registry.delivery(&a, Protocol::OpenAiEmbeddings).is_none());
 }
 
 // ---- non-streaming responses --------------------------------------------------------

@@ -45,8 +45,8 @@ fn summary(doc: &Document) -> String {
     let describe = |plugin: &PluginConfig| match plugin {
         PluginConfig::AiProxy(c) => format!(
             "ai-proxy → {}{}",
-            c.target.provider,
-            c.target
+            c.upstream.provider,
+            c.upstream
                 .options
                 .model
                 .as_deref()
@@ -59,7 +59,7 @@ fn summary(doc: &Document) -> String {
             if c.instances.len() == 1 { "" } else { "s" },
             c.instances
                 .iter()
-                .map(|i| format!("{}: {}", i.name, i.target.provider))
+                .map(|i| format!("{}: {}", i.name, i.upstream.provider))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),

@@ -315,19 +315,19 @@ impl Registry {
     /// How a `client` protocol reaches `adapter`: natively, through a
     /// converter to one of its capabilities (first capability wins), or not
     /// at all.
-    pub fn route(&self, adapter: &dyn Adapter, client: Protocol) -> Option<Route> {
+    pub fn delivery(&self, adapter: &dyn Adapter, client: Protocol) -> Option<Delivery> {
         let caps = adapter.capabilities();
         if caps.contains(&client) {
-            return Some(Route::Native(client));
+            return Some(Delivery::Native(client));
         }
         if client == Protocol::Passthrough {
-            return Some(Route::Native(Protocol::Passthrough));
+            return Some(Delivery::Native(Protocol::Passthrough));
         }
         caps.iter().find_map(|&target| {
             self.converters
                 .iter()
                 .find(|c| c.client_protocol() == client && c.target_protocol() == target)
-                .map(|c| Route::Converted(Arc::clone(c)))
+                .map(|c| Delivery::Converted(Arc::clone(c)))
         })
     }
 }
@@ -335,19 +335,19 @@ impl Registry {
 /// How a client protocol reaches a provider.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub enum Route {
+pub enum Delivery {
     /// The provider speaks it: target = client protocol.
     Native(Protocol),
     /// Converted first; target = the converter's `target_protocol`.
     Converted(Arc<dyn Converter>),
 }
 
-impl Route {
+impl Delivery {
     /// The protocol the upstream receives.
-    pub fn target(&self) -> Protocol {
+    pub fn target_protocol(&self) -> Protocol {
         match self {
-            Route::Native(p) => *p,
-            Route::Converted(c) => c.target_protocol(),
+            Delivery::Native(p) => *p,
+            Delivery::Converted(c) => c.target_protocol(),
         }
     }
 }

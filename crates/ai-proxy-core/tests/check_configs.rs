@@ -71,13 +71,13 @@ fn seed_config_sync_yaml_is_one_openai_route() {
     let PluginConfig::AiProxy(c) = &doc.routes[0].plugin else {
         panic!("expected ai-proxy")
     };
-    assert_eq!(c.target.provider, Provider::OpenAi);
-    assert_eq!(c.target.options.max_tokens, Some(1024));
-    assert_eq!(c.target.options.temperature, Some(0.7));
+    assert_eq!(c.upstream.provider, Provider::OpenAi);
+    assert_eq!(c.upstream.options.max_tokens, Some(1024));
+    assert_eq!(c.upstream.options.temperature, Some(0.7));
     assert!(c.logging.summaries);
-    assert_eq!(c.target.auth.header[0].0.as_str(), "authorization");
+    assert_eq!(c.upstream.auth.header[0].0.as_str(), "authorization");
     assert_eq!(
-        c.target.auth.header[0].1.expose(),
+        c.upstream.auth.header[0].1.expose(),
         "Bearer sk-your-openai-key"
     );
 }
@@ -93,7 +93,7 @@ fn seed_multi_example_keeps_priorities_weights_and_strategy() {
     let summary: Vec<_> = c
         .instances
         .iter()
-        .map(|i| (i.name.as_str(), i.target.provider, i.priority, i.weight))
+        .map(|i| (i.name.as_str(), i.upstream.provider, i.priority, i.weight))
         .collect();
     assert_eq!(
         summary,
@@ -109,17 +109,17 @@ fn seed_multi_example_keeps_priorities_weights_and_strategy() {
 #[test]
 fn defaults_are_apisix_defaults() {
     let c = AiProxyConfig::from_json(r#"{"provider":"openai","auth":{}}"#).unwrap();
-    assert_eq!(c.target.provider, Provider::OpenAi);
-    assert!(c.target.auth.header.is_empty());
-    assert!(c.target.auth.query.is_empty());
-    assert!(c.target.auth.gcp.is_none());
-    assert!(c.target.options.is_empty());
-    assert_eq!(c.target.options.stream, None);
-    assert_eq!(c.target.overrides.endpoint, None);
-    assert_eq!(c.target.overrides.llm_options.max_tokens, None);
-    assert!(c.target.overrides.request_body.is_empty());
-    assert!(!c.target.overrides.request_body_force_override);
-    assert_eq!(c.target.provider_conf, None);
+    assert_eq!(c.upstream.provider, Provider::OpenAi);
+    assert!(c.upstream.auth.header.is_empty());
+    assert!(c.upstream.auth.query.is_empty());
+    assert!(c.upstream.auth.gcp.is_none());
+    assert!(c.upstream.options.is_empty());
+    assert_eq!(c.upstream.options.stream, None);
+    assert_eq!(c.upstream.overrides.endpoint, None);
+    assert_eq!(c.upstream.overrides.llm_options.max_tokens, None);
+    assert!(c.upstream.overrides.request_body.is_empty());
+    assert!(!c.upstream.overrides.request_body_force_override);
+    assert_eq!(c.upstream.provider_conf, None);
     assert!(!c.logging.summaries);
     assert!(!c.logging.payloads);
     assert_eq!(c.transport.timeout_ms, 30_000);
@@ -139,7 +139,7 @@ fn gcp_expire_early_secs_defaults_to_60() {
         r#"{"provider":"vertex-ai","auth":{"gcp":{}},"provider_conf":{"project_id":"p","region":"us-central1"}}"#,
     )
     .unwrap();
-    let gcp = c.target.auth.gcp.unwrap();
+    let gcp = c.upstream.auth.gcp.unwrap();
     assert_eq!(gcp.expire_early_secs, 60);
     assert_eq!(gcp.max_ttl, None);
     assert!(gcp.service_account_json.is_none());
@@ -166,7 +166,7 @@ fn options_keep_every_field_in_order_with_typed_views() {
         r#"{"provider":"openai","auth":{},"options":{"model":"gpt-4","foo":"bar","temperature":0.5,"n":{"x":[1,2]},"stream":true}}"#,
     )
     .unwrap();
-    let o = &c.target.options;
+    let o = &c.upstream.options;
     let fields: Vec<_> = o
         .fields
         .iter()
@@ -195,7 +195,7 @@ fn endpoint_records_whether_a_path_was_given() {
         );
         AiProxyConfig::from_json(&text)
             .unwrap()
-            .target
+            .upstream
             .overrides
             .endpoint
             .unwrap()
@@ -214,14 +214,14 @@ fn request_body_overrides_are_keyed_by_protocol() {
     )
     .unwrap();
     let keys: Vec<_> = c
-        .target
+        .upstream
         .overrides
         .request_body
         .iter()
         .map(|(p, _)| *p)
         .collect();
     assert_eq!(keys, [Protocol::OpenAiChat, Protocol::AnthropicMessages]);
-    assert!(c.target.overrides.request_body_force_override);
+    assert!(c.upstream.overrides.request_body_force_override);
 }
 
 /// `(config, [(expected path, message fragment)])`, `multi` picks the parser.
@@ -631,7 +631,7 @@ fn no_secret_reaches_debug_or_errors() {
         r#"{{"instances":[{{"name":"a","weight":1,{inner}}}]}}"#
     ))
     .unwrap();
-    let debug = format!("{c:?} {c:#?} {doc:?} {m:?} {:?}", c.target.auth);
+    let debug = format!("{c:?} {c:#?} {doc:?} {m:?} {:?}", c.upstream.auth);
     for s in SECRETS {
         assert!(!debug.contains(s), "{s} leaked into Debug");
     }

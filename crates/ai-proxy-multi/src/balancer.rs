@@ -52,7 +52,7 @@ impl InstanceSpec {
 #[non_exhaustive]
 pub struct Policy {
     /// `balancer`: algorithm, hash_on, key.
-    pub balancer: config::Balancer,
+    pub balancer: config::BalancerConfig,
     /// `fallback_strategy`.
     pub fallback_strategy: FallbackStrategy,
     /// `fallback_http_statuses`.
@@ -757,7 +757,7 @@ fn truncate(s: &str, max: usize) -> String {
     s.get(..end).unwrap_or("").to_owned()
 }
 
-fn hash_key(balancer: &config::Balancer) -> Result<HashKey, Error> {
+fn hash_key(balancer: &config::BalancerConfig) -> Result<HashKey, Error> {
     let key = balancer.key.clone();
     Ok(match balancer.hash_on {
         HashOn::Consumer => HashKey::Consumer,

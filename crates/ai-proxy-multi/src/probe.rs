@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use ai_proxy_core::Provider;
-use ai_proxy_core::config::{InstanceConfig, TargetConfig};
+use ai_proxy_core::config::{InstanceConfig, UpstreamConfig};
 use ai_proxy_core::secret::Secret;
 use http::{HeaderMap, HeaderName};
 use serde_json::{Map, Value};
@@ -159,7 +159,7 @@ impl Probe {
 }
 
 /// The host APISIX's `get_node` gives a provider without an endpoint.
-fn provider_host(target: &TargetConfig) -> Option<String> {
+fn provider_host(target: &UpstreamConfig) -> Option<String> {
     let region = target
         .provider_conf
         .as_ref()
@@ -294,11 +294,11 @@ pub(crate) fn from_instance(
         Some(_) => return Err(active.err("type", "expected `http`, `https` or `tcp`")),
     };
     let host_header = active.str("host")?.map(str::to_owned);
-    let endpoint = instance.target.overrides.endpoint.as_ref();
+    let endpoint = instance.upstream.overrides.endpoint.as_ref();
     let host = endpoint
         .and_then(|e| e.url.host_str())
         .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_owned())
-        .or_else(|| provider_host(&instance.target))
+        .or_else(|| provider_host(&instance.upstream))
         .or_else(|| host_header.clone())
         .ok_or_else(|| Error::ProbeWithoutHost {
             index,
@@ -306,7 +306,7 @@ pub(crate) fn from_instance(
         })?;
     let default_port = endpoint
         .and_then(|e| e.url.port_or_known_default())
-        .unwrap_or(match (kind, provider_host(&instance.target)) {
+        .unwrap_or(match (kind, provider_host(&instance.upstream)) {
             (_, Some(_)) | (ProbeKind::Https, None) => 443,
             _ => 80,
         });
@@ -335,7 +335,7 @@ pub(crate) fn from_instance(
             return Err(active.err("req_headers", "expected an array of `Name: value` strings"));
         }
     }
-    headers.extend(instance.target.auth.header.iter().cloned());
+    headers.extend(instance.upstream.auth.header.iter().cloned());
     let healthy = active.object("healthy", "healthy.")?;
     let unhealthy = active.object("unhealthy", "unhealthy.")?;
     let failures = match kind {
@@ -349,7 +349,7 @@ pub(crate) fn from_instance(
         port,
         host_header,
         path,
-        query: instance.target.auth.query.clone(),
+        query: instance.upstream.auth.query.clone(),
         headers,
         timeout: active.seconds("timeout", 1.0)?,
         verify_certificate: active.bool("https_verify_certificate", true)?,

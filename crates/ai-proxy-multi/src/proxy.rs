@@ -74,7 +74,7 @@ impl AiProxyMulti {
             .map(|(index, i)| {
                 AiProxy::compile_instance(
                     i.name.clone(),
-                    &i.target,
+                    &i.upstream,
                     config.logging,
                     config.transport,
                     config.limits,

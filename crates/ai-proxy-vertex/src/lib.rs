@@ -22,7 +22,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use ai_proxy_core::adapter::Route;
+//! use ai_proxy_core::adapter::Delivery;
 //! use ai_proxy_core::{Protocol, Provider, Registry};
 //! use ai_proxy_vertex::{EmbeddingsToPredict, VertexAi};
 //!
@@ -30,9 +30,9 @@
 //!     .with_adapter(Arc::new(VertexAi))
 //!     .with_converter(Arc::new(EmbeddingsToPredict));
 //! let vertex = registry.adapter(Provider::VertexAi).unwrap();
-//! let route = registry.route(vertex.as_ref(), Protocol::OpenAiEmbeddings).unwrap();
-//! assert!(matches!(route, Route::Converted(_)));
-//! assert_eq!(route.target(), Protocol::VertexPredict);
+//! let delivery = registry.delivery(vertex.as_ref(), Protocol::OpenAiEmbeddings).unwrap();
+//! assert!(matches!(delivery, Delivery::Converted(_)));
+//! assert_eq!(delivery.target_protocol(), Protocol::VertexPredict);
 //! ```
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use ai_proxy_core::adapter::{ConvertContext, Route};
+use ai_proxy_core::adapter::{ConvertContext, Delivery};
 use ai_proxy_core::translate::{ResponseTranslator, TranslateError};
 use ai_proxy_core::{Protocol, Provider, Registry, RequestType};
 use ai_proxy_vertex::embeddings::embeddings_to_instances;
@@ -34,24 +34,24 @@ fn registry() -> Registry {
 fn embeddings_clients_reach_vertex_through_the_converter() {
     let registry = registry();
     let vertex = registry.adapter(Provider::VertexAi).unwrap();
-    let route = registry
-        .route(vertex.as_ref(), Protocol::OpenAiEmbeddings)
+    let delivery = registry
+        .delivery(vertex.as_ref(), Protocol::OpenAiEmbeddings)
         .unwrap();
-    let Route::Converted(converter) = &route else {
-        panic!("{route:?}")
+    let Delivery::Converted(converter) = &delivery else {
+        panic!("{delivery:?}")
     };
     assert_eq!(converter.client_protocol(), Protocol::OpenAiEmbeddings);
-    assert_eq!(route.target(), Protocol::VertexPredict);
+    assert_eq!(delivery.target_protocol(), Protocol::VertexPredict);
 }
 
 #[test]
 fn chat_clients_reach_vertex_natively() {
     let registry = registry();
     let vertex = registry.adapter(Provider::VertexAi).unwrap();
-    let route = registry
-        .route(vertex.as_ref(), Protocol::OpenAiChat)
+    let delivery = registry
+        .delivery(vertex.as_ref(), Protocol::OpenAiChat)
         .unwrap();
-    assert!(matches!(route, Route::Native(Protocol::OpenAiChat)));
+    assert!(matches!(delivery, Delivery::Native(Protocol::OpenAiChat)));
 }
 
 #[test]
@@ -60,7 +60,7 @@ fn responses_clients_are_not_routed_to_vertex() {
     let vertex = registry.adapter(Provider::VertexAi).unwrap();
     assert!(
         registry
-            .route(vertex.as_ref(), Protocol::OpenAiResponses)
+            .delivery(vertex.as_ref(), Protocol::OpenAiResponses)
             .is_none()
     );
     let supported: Vec<&str> = vertex.capabilities().iter().map(|p| p.as_str()).collect();
@@ -77,8 +77,8 @@ fn a_documented_predict_response_becomes_the_openai_list() {
     );
     let registry = registry();
     let vertex = registry.adapter(Provider::VertexAi).unwrap();
-    let Some(Route::Converted(converter)) =
-        registry.route(vertex.as_ref(), Protocol::OpenAiEmbeddings)
+    let Some(Delivery::Converted(converter)) =
+        registry.delivery(vertex.as_ref(), Protocol::OpenAiEmbeddings)
     else {
         panic!("no converter")
     };

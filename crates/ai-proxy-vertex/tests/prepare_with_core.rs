@@ -43,7 +43,7 @@ fn post(body: &'static str) -> Request<Bytes> {
 /// The token for this proxy's instance, fetched (here: made up) once and
 /// then served from the cache.
 fn token(cache: &mut TokenCache, proxy: &AiProxy, config: &AiProxyConfig, now: Instant) -> Secret {
-    let gcp = config.target.auth.gcp.as_ref().unwrap();
+    let gcp = config.upstream.auth.gcp.as_ref().unwrap();
     let sa = gcp.service_account_json.clone().unwrap();
     let key = TokenCacheKey::new(sa, gcp, proxy.instance_name());
     if let Some(token) = cache.get(&key, now) {

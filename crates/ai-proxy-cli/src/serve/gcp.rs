@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use ai_proxy::Secret;
-use ai_proxy::config::TargetConfig;
+use ai_proxy::config::UpstreamConfig;
 use ai_proxy::vertex::{GcpTokenSource, TokenCache, TokenCacheKey};
 
 /// How one target gets its access token.
@@ -26,7 +26,7 @@ pub enum GcpToken {
 
 impl GcpToken {
     /// The token supplier for a target with `auth.gcp`, else `None`.
-    pub fn for_target(target: &TargetConfig, instance: &str) -> Option<Self> {
+    pub fn for_target(target: &UpstreamConfig, instance: &str) -> Option<Self> {
         let gcp = target.auth.gcp.as_ref()?;
         Some(match GcpTokenSource::from_config_or_env(gcp) {
             Ok(source) => {

@@ -28,7 +28,7 @@ impl MultiRoute {
         let gcp = config
             .instances
             .iter()
-            .map(|i| GcpToken::for_target(&i.target, &i.name))
+            .map(|i| GcpToken::for_target(&i.upstream, &i.name))
             .collect();
         Ok(Self { multi, gcp })
     }

@@ -150,7 +150,7 @@ fn compile_route(
     let (target, max_req_body_size) = match &r.plugin {
         PluginConfig::AiProxy(c) => {
             let proxy = AiProxy::compile(c, registry).map_err(|e| format!("{at}: {e}"))?;
-            let gcp = GcpToken::for_target(&c.target, proxy.instance_name());
+            let gcp = GcpToken::for_target(&c.upstream, proxy.instance_name());
             (
                 Target::Single(Box::new(Instance { proxy, gcp })),
                 c.limits.max_req_body_size,

@@ -15,7 +15,7 @@
 //!     "auth": {"header": {"Authorization": "Bearer sk-123"}},
 //!     "options": {"model": "gpt-4", "temperature": 0.7}
 //! }"#).unwrap();
-//! assert_eq!(config.target.options.model.as_deref(), Some("gpt-4"));
+//! assert_eq!(config.upstream.options.model.as_deref(), Some("gpt-4"));
 //! assert_eq!(config.transport.timeout_ms, 30_000);
 //! // Credentials never print.
 //! assert!(!format!("{config:?}").contains("sk-123"));

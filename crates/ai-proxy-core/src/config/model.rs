@@ -36,7 +36,7 @@ pub const DEFAULT_GCP_EXPIRE_EARLY_SECS: u64 = 60;
 pub struct AiProxyConfig {
     /// Which provider to call and how (provider, auth, options, override,
     /// provider_conf).
-    pub target: TargetConfig,
+    pub upstream: UpstreamConfig,
     /// `logging`.
     pub logging: Logging,
     /// `timeout`, `keepalive*`, `ssl_verify`: hints for the caller's client.
@@ -50,7 +50,7 @@ pub struct AiProxyConfig {
 #[non_exhaustive]
 pub struct AiProxyMultiConfig {
     /// `balancer`.
-    pub balancer: Balancer,
+    pub balancer: BalancerConfig,
     /// `instances` (at least one; names unique).
     pub instances: Vec<InstanceConfig>,
     /// `fallback_strategy`, string or array form, normalised.
@@ -72,7 +72,7 @@ pub struct AiProxyMultiConfig {
 /// What an `ai-proxy` config, or one `ai-proxy-multi` instance, calls.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub struct TargetConfig {
+pub struct UpstreamConfig {
     /// `provider`.
     pub provider: Provider,
     /// `auth`.
@@ -285,7 +285,7 @@ pub struct InstanceConfig {
     /// `weight` (≥ 0; 0 is never picked by round robin).
     pub weight: u32,
     /// provider, auth, options, override, provider_conf.
-    pub target: TargetConfig,
+    pub upstream: UpstreamConfig,
     /// `checks` (its `active` object is required when present).
     pub checks: Option<HealthChecks>,
 }
@@ -302,7 +302,7 @@ pub struct HealthChecks {
 /// `balancer`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Balancer {
+pub struct BalancerConfig {
     /// `algorithm` (default roundrobin).
     pub algorithm: Algorithm,
     /// `hash_on` (default vars), used by chash.

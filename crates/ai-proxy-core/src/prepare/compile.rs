@@ -1,4 +1,4 @@
-//! [`AiProxy::compile`]: a validated config resolved once — adapter, routes,
+//! [`AiProxy::compile`]: a validated config resolved once — adapter, deliveries,
 //! sensitive auth headers, encoded auth query, upstream URIs.
 
 use std::sync::Arc;
@@ -10,7 +10,7 @@ use super::endpoint::QueryPiece;
 use super::error::CompileError;
 use super::hints::ClientHints;
 use crate::adapter::{EndpointContext, Registry};
-use crate::config::{AiProxyConfig, Limits, Logging, TargetConfig, Transport};
+use crate::config::{AiProxyConfig, Limits, Logging, Transport, UpstreamConfig};
 use crate::protocol::{Protocol, RequestType};
 use crate::provider::Provider;
 
@@ -19,8 +19,8 @@ impl AiProxy {
     /// `ai-proxy-<provider>`, as in APISIX).
     pub fn compile(config: &AiProxyConfig, registry: &Registry) -> Result<Self, CompileError> {
         Self::compile_instance(
-            format!("ai-proxy-{}", config.target.provider),
-            &config.target,
+            format!("ai-proxy-{}", config.upstream.provider),
+            &config.upstream,
             config.logging,
             config.transport,
             config.limits,
@@ -28,26 +28,26 @@ impl AiProxy {
         )
     }
 
-    /// Compiles one target: an `ai-proxy-multi` instance (named `name`) or
-    /// any [`TargetConfig`] with the plugin-level settings it runs under.
+    /// Compiles one upstream: an `ai-proxy-multi` instance (named `name`) or
+    /// any [`UpstreamConfig`] with the plugin-level settings it runs under.
     pub fn compile_instance(
         name: impl Into<String>,
-        target: &TargetConfig,
+        upstream: &UpstreamConfig,
         logging: Logging,
         transport: Transport,
         limits: Limits,
         registry: &Registry,
     ) -> Result<Self, CompileError> {
-        let provider = target.provider;
+        let provider = upstream.provider;
         let adapter = registry
-            .adapter_for(provider, target.overrides.endpoint.as_ref())
+            .adapter_for(provider, upstream.overrides.endpoint.as_ref())
             .cloned()
             .ok_or(CompileError::NoAdapter { provider })?;
-        let routes = Protocol::ALL
+        let deliveries = Protocol::ALL
             .into_iter()
-            .filter_map(|p| registry.route(adapter.as_ref(), p).map(|r| (p, r)))
+            .filter_map(|p| registry.delivery(adapter.as_ref(), p).map(|r| (p, r)))
             .collect();
-        let auth_headers = target
+        let auth_headers = upstream
             .auth
             .header
             .iter()
@@ -60,7 +60,7 @@ impl AiProxy {
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let auth_query: Vec<QueryPiece> = target
+        let auth_query: Vec<QueryPiece> = upstream
             .auth
             .query
             .iter()
@@ -71,23 +71,23 @@ impl AiProxy {
             instance_name: Arc::from(name.into()),
             provider,
             adapter,
-            routes,
+            deliveries,
             auth_headers,
             auth_query,
             redact_query_keys,
-            gcp: target.auth.gcp.is_some(),
-            endpoint: target.overrides.endpoint.clone(),
-            options: target.options.clone(),
-            options_model: target.options.model.as_deref().map(Arc::from),
-            max_tokens: target
+            gcp: upstream.auth.gcp.is_some(),
+            endpoint: upstream.overrides.endpoint.clone(),
+            options: upstream.options.clone(),
+            options_model: upstream.options.model.as_deref().map(Arc::from),
+            max_tokens: upstream
                 .overrides
                 .llm_options
                 .max_tokens
                 .map(|n| n.to_string()),
             uri_cache: Vec::new(),
-            request_body: target.overrides.request_body.clone(),
-            force_override: target.overrides.request_body_force_override,
-            provider_conf: target.provider_conf.clone(),
+            request_body: upstream.overrides.request_body.clone(),
+            force_override: upstream.overrides.request_body_force_override,
+            provider_conf: upstream.provider_conf.clone(),
             logging,
             limits,
             hints: ClientHints::from(&transport),

@@ -1,7 +1,7 @@
 //! Request preparation: the client's OpenAI-style `http::Request` in, the
 //! exact upstream `http::Request` out (APISIX `ai-proxy`, spec §2–§4).
 //!
-//! [`AiProxy::compile`] resolves a validated config once (adapter, routes,
+//! [`AiProxy::compile`] resolves a validated config once (adapter, deliveries,
 //! sensitive auth headers, encoded auth query). [`AiProxy::prepare`] then
 //! runs, per request and without I/O:
 //!
@@ -51,7 +51,7 @@ use std::sync::Arc;
 use http::Uri;
 use http::header::{HeaderName, HeaderValue};
 
-use crate::adapter::{Adapter, DefaultEndpoint, Route};
+use crate::adapter::{Adapter, DefaultEndpoint, Delivery};
 use crate::config::{Endpoint, Limits, Logging, Options, ProviderConf};
 use crate::protocol::Protocol;
 use crate::provider::Provider;
@@ -70,7 +70,7 @@ pub struct AiProxy {
     provider: Provider,
     adapter: Arc<dyn Adapter>,
     /// How each client protocol reaches the provider (absent: unsupported).
-    routes: Vec<(Protocol, Route)>,
+    deliveries: Vec<(Protocol, Delivery)>,
     auth_headers: Vec<(HeaderName, HeaderValue)>,
     auth_query: Vec<QueryPiece>,
     redact_query_keys: Arc<[String]>,
@@ -102,7 +102,7 @@ impl fmt::Debug for AiProxy {
             .field("instance_name", &self.instance_name)
             .field("provider", &self.provider)
             .field("adapter", &self.adapter)
-            .field("routes", &self.routes)
+            .field("deliveries", &self.deliveries)
             .field("auth_headers", &self.auth_headers)
             .field("auth_query", &self.auth_query)
             .field("gcp", &self.gcp)

@@ -12,7 +12,7 @@ use super::body::Body;
 use super::error::PrepareError;
 use super::prepared::Prepared;
 use super::{detect, headers};
-use crate::adapter::{ConvertContext, Route};
+use crate::adapter::{ConvertContext, Delivery};
 use crate::context::RequestContext;
 use crate::protocol::{Protocol, RequestType};
 use crate::secret::Secret;
@@ -55,21 +55,21 @@ impl AiProxy {
             .options_model
             .clone()
             .or_else(|| request_llm_model.clone());
-        let route = self
-            .routes
+        let delivery = self
+            .deliveries
             .iter()
             .find(|(p, _)| *p == client_protocol)
             .map(|(_, r)| r)
             .ok_or_else(|| self.unsupported(client_protocol))?;
-        let target = route.target();
+        let target = delivery.target_protocol();
         let uri = self.upstream_uri(target, &parts.uri, llm_model.as_deref(), request_type)?;
 
-        let (shaped, facts, translator, converter) = match route {
-            Route::Native(_) => {
+        let (shaped, facts, translator, converter) = match delivery {
+            Delivery::Native(_) => {
                 let (shaped, facts) = self.shape(client_body, &body, target, &uri)?;
                 (shaped, facts, None, None)
             }
-            Route::Converted(converter) => {
+            Delivery::Converted(converter) => {
                 drop(client_body);
                 let ctx = ConvertContext::new(
                     self.provider,

@@ -16,7 +16,7 @@ use crate::adapter::{
     Registry,
 };
 use crate::config::{
-    Auth, GcpAuth, Limits, LlmOptions, Logging, Overrides, TargetConfig, Transport,
+    Auth, GcpAuth, Limits, LlmOptions, Logging, Overrides, Transport, UpstreamConfig,
 };
 use crate::protocol::RequestType;
 use crate::secret::Secret;
@@ -200,12 +200,12 @@ fn registry() -> Registry {
 }
 
 /// A target config built field by field.
-struct Cfg(TargetConfig, Limits, Logging);
+struct Cfg(UpstreamConfig, Limits, Logging);
 
 impl Cfg {
     fn new(provider: Provider) -> Self {
         Cfg(
-            TargetConfig {
+            UpstreamConfig {
                 provider,
                 auth: Auth::default(),
                 options: Options::default(),

@@ -9,7 +9,7 @@ mod auth;
 mod multi;
 mod plugin;
 mod suggest;
-mod target;
+mod upstream;
 mod validator;
 
 pub(crate) use multi::ai_proxy_multi;

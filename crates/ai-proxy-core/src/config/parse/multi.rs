@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::plugin::{limits, logging, meta, transport};
-use super::target::target;
+use super::upstream::upstream;
 use super::validator::Validator;
 use crate::config::error::{ConfigErrorKind, join};
 use crate::config::model::*;
@@ -71,13 +71,13 @@ pub(crate) fn ai_proxy_multi(value: &Value, v: &mut Validator) -> Option<AiProxy
     })
 }
 
-fn balancer(map: &Map<String, Value>, v: &mut Validator) -> Balancer {
+fn balancer(map: &Map<String, Value>, v: &mut Validator) -> BalancerConfig {
     let Some(b) = v.opt_object(map, "balancer", "") else {
-        return Balancer::default();
+        return BalancerConfig::default();
     };
     let p = "balancer";
     v.unknown_fields(b, p, &["algorithm", "hash_on", "key"]);
-    let mut out = Balancer::default();
+    let mut out = BalancerConfig::default();
     if let Some(value) = b.get("algorithm") {
         let ap = join(p, "algorithm");
         match v.string(value, &ap) {
@@ -197,7 +197,7 @@ fn instances(map: &Map<String, Value>, v: &mut Validator) -> Option<Vec<Instance
                 .int_field(obj, "weight", &p, 0, u64::from(u32::MAX))
                 .and_then(|n| u32::try_from(n).ok()),
         };
-        let target = target(obj, &p, true, v);
+        let upstream = upstream(obj, &p, true, v);
         let checks = match v.opt_object(obj, "checks", &p) {
             None => None,
             Some(c) => {
@@ -218,12 +218,12 @@ fn instances(map: &Map<String, Value>, v: &mut Validator) -> Option<Vec<Instance
                 }
             }
         };
-        if let (Some(name), Some(weight), Some(target)) = (name, weight, target) {
+        if let (Some(name), Some(weight), Some(upstream)) = (name, weight, upstream) {
             out.push(InstanceConfig {
                 name,
                 priority,
                 weight,
-                target,
+                upstream,
                 checks,
             });
         }

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::target::target;
+use super::upstream::upstream;
 use super::validator::Validator;
 use crate::config::error::join;
 use crate::config::model::*;
@@ -32,13 +32,13 @@ pub(super) const AI_PROXY_FIELDS: &[&str] = &[
 pub(crate) fn ai_proxy(value: &Value, v: &mut Validator) -> Option<AiProxyConfig> {
     let map = v.object(value, "")?;
     v.unknown_fields(map, "", AI_PROXY_FIELDS);
-    let target = target(map, "", false, v);
+    let upstream = upstream(map, "", false, v);
     let logging = logging(map, "", v);
     let transport = transport(map, "", v);
     let limits = limits(map, "", v);
     meta(map, "", v);
     Some(AiProxyConfig {
-        target: target?,
+        upstream: upstream?,
         logging,
         transport,
         limits,

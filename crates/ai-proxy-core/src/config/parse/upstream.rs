@@ -14,12 +14,12 @@ use crate::provider::Provider;
 
 /// provider, auth, options, override, provider_conf — shared by `ai-proxy`
 /// and each `ai-proxy-multi` instance.
-pub(super) fn target(
+pub(super) fn upstream(
     map: &Map<String, Value>,
     path: &str,
     multi_instance: bool,
     v: &mut Validator,
-) -> Option<TargetConfig> {
+) -> Option<UpstreamConfig> {
     let provider = provider(map, path, v);
     let auth = match map.get("auth") {
         Some(value) => auth(value, &join(path, "auth"), v),
@@ -72,7 +72,7 @@ pub(super) fn target(
         }
     }
     let (provider, auth, overrides, options) = (provider?, auth?, overrides?, options?);
-    Some(TargetConfig {
+    Some(UpstreamConfig {
         provider,
         auth,
         options,
