@@ -184,7 +184,9 @@ fn literal_end(b: &[u8], i: usize, word: &'static [u8]) -> Result<usize, SyntaxE
         None => {
             // A prefix of the literal then EOF reads as EOF, anything else
             // as a wrong value.
-            let rest = b.get(i..).unwrap_or_default();
+            // ok: callers pass the index of the literal's first letter.
+            #[allow(clippy::indexing_slicing)]
+            let rest = &b[i..];
             if word.starts_with(rest) {
                 Err(SyntaxError::at(b.len(), EOF_VALUE))
             } else {
@@ -212,20 +214,21 @@ impl Nesting {
 
     fn push(&mut self, object: bool) {
         let (word, bit) = (self.depth / 64, 1u64 << (self.depth % 64));
+        // ok: depth grows by one, so `spill` grows to `word` words just in
+        // time.
+        #[allow(clippy::indexing_slicing)]
         let slot = if word == 0 {
-            Some(&mut self.inline)
+            &mut self.inline
         } else {
             if self.spill.len() < word {
                 self.spill.push(0);
             }
-            self.spill.get_mut(word - 1)
+            &mut self.spill[word - 1]
         };
-        if let Some(slot) = slot {
-            if object {
-                *slot |= bit;
-            } else {
-                *slot &= !bit;
-            }
+        if object {
+            *slot |= bit;
+        } else {
+            *slot &= !bit;
         }
         self.depth += 1;
     }
@@ -236,10 +239,12 @@ impl Nesting {
             return false;
         };
         let (word, bit) = (top / 64, 1u64 << (top % 64));
+        // ok: `push` made a word for every open level.
+        #[allow(clippy::indexing_slicing)]
         let bits = if word == 0 {
             self.inline
         } else {
-            self.spill.get(word - 1).copied().unwrap_or(0)
+            self.spill[word - 1]
         };
         bits & bit != 0
     }

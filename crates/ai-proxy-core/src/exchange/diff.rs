@@ -5,14 +5,8 @@
 /// (e.g. the last answer for similar inputs) first: one `memcmp` when
 /// right.
 pub(crate) fn common_prefix_from(a: &[u8], b: &[u8], guess: usize) -> usize {
-    match (a.get(..guess), b.get(..guess)) {
-        (Some(x), Some(y)) if x == y => {
-            guess
-                + common_prefix(
-                    a.get(guess..).unwrap_or_default(),
-                    b.get(guess..).unwrap_or_default(),
-                )
-        }
+    match (a.split_at_checked(guess), b.split_at_checked(guess)) {
+        (Some((x, a_tail)), Some((y, b_tail))) if x == y => guess + common_prefix(a_tail, b_tail),
         _ => common_prefix(a, b),
     }
 }

@@ -336,9 +336,11 @@ pub(crate) fn parse<'a, T: Deserialize<'a>>(data: &'a [u8]) -> Option<T> {
 /// escapes, as every provider writes them).
 pub(crate) fn has_non_null(finder: &memchr::memmem::Finder<'_>, data: &[u8]) -> bool {
     let key_len = finder.needle().len();
+    // ok: the key was found at `at`, so `at + key_len ≤ data.len()`.
+    #[allow(clippy::indexing_slicing)]
     finder
         .find_iter(data)
-        .any(|at| non_null_after_key(data.get(at + key_len..).unwrap_or_default()))
+        .any(|at| non_null_after_key(&data[at + key_len..]))
 }
 
 /// A cheap shape test run on every event, parsed or not: a JSON object

@@ -112,7 +112,10 @@ impl Observation {
             while !message.is_char_boundary(end) {
                 end -= 1;
             }
-            self.last_error = Some(message.get(..end).unwrap_or_default().to_owned());
+            // ok: `end ≤ message.len()` and a char boundary (0 is one).
+            #[allow(clippy::indexing_slicing)]
+            let kept = &message[..end];
+            self.last_error = Some(kept.to_owned());
         }
     }
 

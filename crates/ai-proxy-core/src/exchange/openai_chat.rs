@@ -180,13 +180,16 @@ pub(crate) fn skim_needed(
 /// [`wanted`]'s key tests for matches starting in `starts` of `data`
 /// (which they may run past). One pass over the window, stopping at quotes.
 fn window_needed(obs: &Observation, f: &Finders, data: &[u8], starts: Range<usize>) -> bool {
-    let window = data.get(starts.clone()).unwrap_or_default();
+    // ok: `differing` bounds the window by `data`'s length
+    // (start ≤ prefix ≤ end ≤ len).
+    #[allow(clippy::indexing_slicing)]
+    let window = &data[starts.clone()];
     // Windows are a few dozen bytes: eight at a time (SWAR) beats a SIMD
     // call. Every needle starts with a quote.
-    let mut words = window.chunks_exact(8);
+    let (words, tail) = window.as_chunks::<8>();
     let mut base = starts.start;
-    for word in words.by_ref() {
-        let x = u64::from_le_bytes(word.try_into().unwrap_or_default());
+    for word in words {
+        let x = u64::from_le_bytes(*word);
         // Flags above a true quote may be false (a borrow), so each is
         // checked by `needle_at`.
         let mut zeros = crate::json::byte_flags(x, b'"');
@@ -199,7 +202,6 @@ fn window_needed(obs: &Observation, f: &Finders, data: &[u8], starts: Range<usiz
         }
         base += 8;
     }
-    let tail = words.remainder();
     (0..tail.len()).any(|i| tail.get(i) == Some(&b'"') && needle_at(obs, f, data, base + i))
 }
 
@@ -209,22 +211,13 @@ fn needle_at(obs: &Observation, f: &Finders, data: &[u8], at: usize) -> bool {
     let Some(rest) = data.get(at..) else {
         return false;
     };
-    let after = |needle: &[u8]| rest.get(needle.len()..).unwrap_or_default();
+    let non_null = |needle: &[u8]| rest.strip_prefix(needle).is_some_and(non_null_after_key);
     // The byte after the quote tells the needles apart.
     match rest.get(1) {
         Some(b'm') => obs.model.is_none() && rest.starts_with(f.model.needle()),
-        Some(b'u') => {
-            let needle = f.usage.needle();
-            rest.starts_with(needle) && non_null_after_key(after(needle))
-        }
-        Some(b'e') => {
-            let needle = f.error.needle();
-            rest.starts_with(needle) && non_null_after_key(after(needle))
-        }
-        Some(b't') => {
-            let needle = f.tool_calls.needle();
-            !obs.has_tool_calls && rest.starts_with(needle) && non_null_after_key(after(needle))
-        }
+        Some(b'u') => non_null(f.usage.needle()),
+        Some(b'e') => non_null(f.error.needle()),
+        Some(b't') => !obs.has_tool_calls && non_null(f.tool_calls.needle()),
         _ => false,
     }
 }

@@ -122,21 +122,25 @@ impl<'a> RawObject<'a> {
         let mut index: Option<HashMap<Cow<'a, str>, usize>> = None;
         loop {
             let member = json::member_key(b, i)?;
-            // Quotes are ASCII, so these are char boundaries.
-            let quoted = text.get(i..member.key_end).unwrap_or_default();
+            // ok: the key was just scanned inside `text`, and quotes are
+            // ASCII, so its ends are char boundaries.
+            #[allow(clippy::indexing_slicing)]
+            let quoted = &text[i..member.key_end];
             let key = if member.escaped {
                 serde_json::from_str::<String>(quoted)
                     .map(Cow::Owned)
                     .map_err(|_| SyntaxError::at(i, "invalid unicode escape in a key"))?
             } else {
-                Cow::Borrowed(
-                    quoted
-                        .get(1..quoted.len().saturating_sub(1))
-                        .unwrap_or_default(),
-                )
+                // ok: `quoted` holds at least its two quotes.
+                #[allow(clippy::indexing_slicing)]
+                let inner = &quoted[1..quoted.len() - 1];
+                Cow::Borrowed(inner)
             };
             i = json::value_end(b, member.value_start)?;
-            let value = text.get(member.value_start..i).unwrap_or_default();
+            // ok: the value was just scanned inside `text`; it starts after
+            // ASCII whitespace or `:` and ends after an ASCII byte.
+            #[allow(clippy::indexing_slicing)]
+            let value = &text[member.value_start..i];
             obj.insert(key, value, &mut index);
             i = json::skip_ws(b, i);
             match b.get(i) {
@@ -282,8 +286,10 @@ impl<'a> RawObject<'a> {
     pub(crate) fn to_json(&self) -> String {
         let mut out = Vec::with_capacity(self.text_len() + 2);
         self.write(&mut out);
-        // Every piece written is valid UTF-8 JSON text.
-        String::from_utf8(out).unwrap_or_default()
+        // ok: every piece written is UTF-8 text (keys, `&str` values, ASCII
+        // punctuation).
+        #[allow(clippy::expect_used)]
+        String::from_utf8(out).expect("RawObject writes UTF-8")
     }
 
     /// The written size when no key needs escaping (exact then; a lower

@@ -190,18 +190,20 @@ pub(super) fn content_length(len: usize) -> HeaderValue {
     let mut digits = [0u8; 20];
     let mut start = digits.len();
     let mut n = len;
+    // ok: a `usize` has at most 20 decimal digits, so `start` stays in
+    // `0..20`.
+    #[allow(clippy::indexing_slicing)]
     loop {
         start -= 1;
-        if let Some(d) = digits.get_mut(start) {
-            // `n % 10` is a single digit.
-            *d = b'0' + (n % 10) as u8;
-        }
+        // `n % 10` is a single digit.
+        digits[start] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 || start == 0 {
             break;
         }
     }
-    let text = digits.get(start..).unwrap_or_default();
+    #[allow(clippy::indexing_slicing)]
+    let text = &digits[start..];
     HeaderValue::from_bytes(text).unwrap_or_else(|_| HeaderValue::from(len))
 }
 

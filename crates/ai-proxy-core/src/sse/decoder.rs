@@ -170,7 +170,10 @@ impl SseDecoder {
             self.reset_block();
         }
         loop {
-            let rest = self.input.get(self.pos..).unwrap_or_default();
+            // ok: `pos` never passes the end of `input`: each advance steps
+            // over bytes just read from it.
+            #[allow(clippy::indexing_slicing)]
+            let rest = &self.input[self.pos..];
             let Some(&first) = rest.first() else {
                 return Ok(None);
             };
@@ -272,8 +275,10 @@ impl SseDecoder {
         while let (Some(&byte), Some(&want)) = (self.input.get(self.pos), BOM.get(matched)) {
             if byte != want {
                 // Not a BOM: the bytes held back are line content.
-                self.partial
-                    .extend_from_slice(BOM.get(..matched).unwrap_or_default());
+                // ok: `BOM[matched]` was just read, so `matched < BOM.len()`.
+                #[allow(clippy::indexing_slicing)]
+                let held = &BOM[..matched];
+                self.partial.extend_from_slice(held);
                 self.bom = BomState::Done;
                 return;
             }
@@ -300,14 +305,18 @@ impl SseDecoder {
     fn own_data_ref(&mut self) {
         if let Some((start, end)) = self.data_ref.take() {
             self.data.clear();
-            self.data
-                .extend_from_slice(self.input.get(start..end).unwrap_or_default());
+            // ok: a `data_ref` always lies inside the current `input`.
+            #[allow(clippy::indexing_slicing)]
+            let value = &self.input[start..end];
+            self.data.extend_from_slice(value);
         }
     }
 
     fn current_event(&self) -> SseEvent<'_> {
+        // ok: a `data_ref` always lies inside the current `input`.
+        #[allow(clippy::indexing_slicing)]
         let data = match self.data_ref {
-            Some((start, end)) => self.input.get(start..end).unwrap_or_default(),
+            Some((start, end)) => &self.input[start..end],
             None => &self.data,
         };
         SseEvent {
@@ -326,11 +335,10 @@ impl SseDecoder {
     fn input_line(&mut self, start: usize, end: usize) -> Result<bool, SseError> {
         // Taken, not cloned: no refcount traffic per line.
         let input = std::mem::take(&mut self.input);
-        let result = self.line(
-            input.get(start..end).unwrap_or_default(),
-            Some(start),
-            &input,
-        );
+        // ok: `poll_event` found the line's end inside `input[start..]`.
+        #[allow(clippy::indexing_slicing)]
+        let line = &input[start..end];
+        let result = self.line(line, Some(start), &input);
         self.input = input;
         result
     }
@@ -339,7 +347,10 @@ impl SseDecoder {
     fn carried_line(&mut self, start: usize, end: usize) -> Result<bool, SseError> {
         let mut line = std::mem::take(&mut self.partial);
         let input = std::mem::take(&mut self.input);
-        line.extend_from_slice(input.get(start..end).unwrap_or_default());
+        // ok: `poll_event` found the line's end inside `input[start..]`.
+        #[allow(clippy::indexing_slicing)]
+        let tail = &input[start..end];
+        line.extend_from_slice(tail);
         let result = self.line(&line, None, &input);
         self.input = input;
         line.clear();
@@ -370,17 +381,16 @@ impl SseDecoder {
         } else {
             memchr::memchr(b':', line)
         };
+        // ok: the colon is a byte of `line`, and `at` steps past it and past
+        // one space only when that space is there.
+        #[allow(clippy::indexing_slicing)]
         let (name, value, value_at) = match colon {
             Some(colon) => {
                 let mut at = colon + 1;
                 if line.get(at) == Some(&b' ') {
                     at += 1;
                 }
-                (
-                    line.get(..colon).unwrap_or_default(),
-                    line.get(at..).unwrap_or_default(),
-                    at,
-                )
+                (&line[..colon], &line[at..], at)
             }
             None => (line, &[][..], line.len()),
         };
@@ -394,8 +404,10 @@ impl SseDecoder {
                 }
                 if let Some((start, end)) = self.data_ref.take() {
                     self.data.clear();
-                    self.data
-                        .extend_from_slice(input.get(start..end).unwrap_or_default());
+                    // ok: a `data_ref` always lies inside the current input.
+                    #[allow(clippy::indexing_slicing)]
+                    let value = &input[start..end];
+                    self.data.extend_from_slice(value);
                 }
                 if self.data_lines > 0 {
                     self.data.push(b'\n');

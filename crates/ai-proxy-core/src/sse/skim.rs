@@ -52,9 +52,9 @@ impl SseDecoder {
         // At a blank line: whether to go on past the event it ends (a block
         // without data is not dispatched; its `event` field is dropped).
         let mut go_on = |data: &mut Option<(usize, usize)>, kind: &mut Option<(usize, usize)>| {
-            let kind = kind.take().map_or(&[][..], |(from, to)| {
-                region.get(from..to).unwrap_or_default()
-            });
+            // ok: an `event` value's bounds were taken from a line of `region`.
+            #[allow(clippy::indexing_slicing)]
+            let kind = kind.take().map_or(&[][..], |(from, to)| &region[from..to]);
             match data.take() {
                 Some((from, to)) if filter.needed(input, kind, base + from..base + to) => false,
                 Some(_) => {
@@ -69,7 +69,9 @@ impl SseDecoder {
             .and_then(|r| memchr::memchr(b'\n', r))
         {
             let nl = line_start + found;
-            let line = region.get(line_start..nl).unwrap_or_default();
+            // ok: `nl` was found in `region[line_start..]`.
+            #[allow(clippy::indexing_slicing)]
+            let line = &region[line_start..nl];
             match line.first() {
                 None => {
                     if !go_on(&mut data, &mut kind) {

@@ -25,6 +25,9 @@ pub(super) fn closest<'a>(
 }
 
 /// Optimal string alignment distance (Levenshtein plus adjacent swaps).
+// ok: `d` has a cell for every `(i, j)` with `i ≤ a.len()`, `j ≤ b.len()`,
+// and the loops stay inside those bounds.
+#[allow(clippy::indexing_slicing)]
 fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
@@ -32,30 +35,25 @@ fn edit_distance(a: &str, b: &str) -> usize {
     let mut d = vec![0usize; (a.len() + 1) * width];
     let at = |i: usize, j: usize| i * width + j;
     for i in 0..=a.len() {
-        if let Some(c) = d.get_mut(at(i, 0)) {
-            *c = i;
-        }
+        d[at(i, 0)] = i;
     }
     for j in 0..=b.len() {
-        if let Some(c) = d.get_mut(at(0, j)) {
-            *c = j;
-        }
+        d[at(0, j)] = j;
     }
     for (i, ca) in a.iter().enumerate() {
         for (j, cb) in b.iter().enumerate() {
             let (i1, j1) = (i + 1, j + 1);
             let cost = usize::from(ca != cb);
-            let get = |i: usize, j: usize| d.get(at(i, j)).copied().unwrap_or(usize::MAX / 2);
-            let mut best = (get(i, j1) + 1).min(get(i1, j) + 1).min(get(i, j) + cost);
-            if i > 0 && j > 0 && a.get(i) == b.get(j - 1) && a.get(i - 1) == b.get(j) {
-                best = best.min(get(i - 1, j - 1) + 1);
+            let mut best = (d[at(i, j1)] + 1)
+                .min(d[at(i1, j)] + 1)
+                .min(d[at(i, j)] + cost);
+            if i > 0 && j > 0 && a[i] == b[j - 1] && a[i - 1] == b[j] {
+                best = best.min(d[at(i - 1, j - 1)] + 1);
             }
-            if let Some(c) = d.get_mut(at(i1, j1)) {
-                *c = best;
-            }
+            d[at(i1, j1)] = best;
         }
     }
-    d.get(at(a.len(), b.len())).copied().unwrap_or(usize::MAX)
+    d[at(a.len(), b.len())]
 }
 
 #[cfg(test)]
