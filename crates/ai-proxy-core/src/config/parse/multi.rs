@@ -2,13 +2,13 @@
 
 use serde_json::{Map, Value};
 
-use super::plugin::{limits, logging, meta, transport};
+use super::plugin::{PLUGIN_FIELDS, limits, logging, meta, transport};
 use super::upstream::upstream;
 use super::validator::Validator;
 use crate::config::error::{ConfigErrorKind, join};
 use crate::config::model::*;
 
-/// Top-level fields of `ai-proxy-multi`.
+/// The `ai-proxy-multi` object's own top-level fields.
 const AI_PROXY_MULTI_FIELDS: &[&str] = &[
     "balancer",
     "instances",
@@ -16,17 +16,6 @@ const AI_PROXY_MULTI_FIELDS: &[&str] = &[
     "fallback_http_statuses",
     "max_retries",
     "retry_on_failure_within_ms",
-    "logging",
-    "timeout",
-    "keepalive",
-    "keepalive_timeout",
-    "keepalive_pool",
-    "ssl_verify",
-    "max_req_body_size",
-    "max_stream_duration_ms",
-    "max_response_bytes",
-    "streaming_flush_interval_ms",
-    "_meta",
 ];
 
 const INSTANCE_FIELDS: &[&str] = &[
@@ -44,7 +33,7 @@ const INSTANCE_FIELDS: &[&str] = &[
 /// Validates an `ai-proxy-multi` plugin object.
 pub(crate) fn ai_proxy_multi(value: &Value, v: &mut Validator) -> Option<AiProxyMultiConfig> {
     let map = v.object(value, "")?;
-    v.unknown_fields(map, "", AI_PROXY_MULTI_FIELDS);
+    v.unknown_fields(map, "", &[AI_PROXY_MULTI_FIELDS, PLUGIN_FIELDS].concat());
     let balancer = balancer(map, v);
     let instances = instances(map, v);
     let fallback_strategy = fallback_strategy(map, v);

@@ -8,13 +8,11 @@ use super::validator::Validator;
 use crate::config::error::join;
 use crate::config::model::*;
 
-/// Top-level fields of `ai-proxy`.
-pub(super) const AI_PROXY_FIELDS: &[&str] = &[
-    "provider",
-    "provider_conf",
-    "auth",
-    "options",
-    "override",
+/// The `ai-proxy` object's own top-level fields.
+const AI_PROXY_FIELDS: &[&str] = &["provider", "provider_conf", "auth", "options", "override"];
+
+/// The top-level fields both plugin objects take, after their own.
+pub(super) const PLUGIN_FIELDS: &[&str] = &[
     "logging",
     "timeout",
     "keepalive",
@@ -31,7 +29,7 @@ pub(super) const AI_PROXY_FIELDS: &[&str] = &[
 /// Validates an `ai-proxy` plugin object.
 pub(crate) fn ai_proxy(value: &Value, v: &mut Validator) -> Option<AiProxyConfig> {
     let map = v.object(value, "")?;
-    v.unknown_fields(map, "", AI_PROXY_FIELDS);
+    v.unknown_fields(map, "", &[AI_PROXY_FIELDS, PLUGIN_FIELDS].concat());
     let upstream = upstream(map, "", false, v);
     let logging = logging(map, "", v);
     let transport = transport(map, "", v);

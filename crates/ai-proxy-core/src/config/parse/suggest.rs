@@ -58,7 +58,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::super::plugin::AI_PROXY_FIELDS;
+    use super::super::plugin::PLUGIN_FIELDS;
     use super::*;
 
     #[test]
@@ -72,9 +72,9 @@ mod tests {
     #[test]
     fn closest_ignores_far_candidates() {
         assert_eq!(
-            closest("timout", AI_PROXY_FIELDS.iter().copied()),
+            closest("timout", PLUGIN_FIELDS.iter().copied()),
             Some("timeout")
         );
-        assert_eq!(closest("zzzzzz", AI_PROXY_FIELDS.iter().copied()), None);
+        assert_eq!(closest("zzzzzz", PLUGIN_FIELDS.iter().copied()), None);
     }
 }
