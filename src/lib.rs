@@ -3,7 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub use ai_proxy_anthropic as anthropic;
-pub use ai_proxy_azure as azure;
+pub use ai_proxy_openai::azure;
 pub use ai_proxy_core as core;
 pub use ai_proxy_core::config;
 pub use ai_proxy_core::exchange::{Exchange, ExchangeError, ResponseHead};
@@ -28,7 +28,7 @@ pub fn registry() -> Registry {
     ai_proxy_openai::adapters()
         .into_iter()
         .fold(Registry::new(), Registry::with_adapter)
-        .with_adapter(Arc::new(ai_proxy_azure::AzureOpenAi))
+        .with_adapter(Arc::new(ai_proxy_anthropic::Anthropic))
         .with_adapter(Arc::new(ai_proxy_vertex::VertexAi))
         .with_endpoint_variant(
             ai_proxy_anthropic::MESSAGES_PATH,

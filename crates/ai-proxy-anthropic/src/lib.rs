@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 
 mod anthropic_to_openai;
+mod compat;
 mod json;
 mod native;
 mod openai_to_anthropic;
@@ -28,6 +29,7 @@ mod scan;
 mod tool_names;
 
 pub use anthropic_to_openai::{AnthropicToOpenAi, ChatToMessages, MAX_STREAM_TOOL_CALLS};
+pub use compat::Anthropic;
 pub use native::{ANTHROPIC_HOST, AnthropicNative, MESSAGES_PATH};
 pub use openai_to_anthropic::{
     ANTHROPIC_VERSION, DEFAULT_MAX_TOKENS, MAX_STREAM_TOOL_USES, MessagesToChat, OpenAiToAnthropic,

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use ai_proxy_core::Adapter;
 
 pub mod aimlapi;
-pub mod anthropic;
+pub mod azure;
 pub mod deepseek;
 pub mod gemini;
 pub mod openai;
@@ -39,7 +39,7 @@ pub mod openrouter;
 mod wire;
 
 pub use aimlapi::AimlApi;
-pub use anthropic::Anthropic;
+pub use azure::AzureOpenAi;
 pub use deepseek::DeepSeek;
 pub use gemini::Gemini;
 pub use openai::OpenAi;
@@ -55,6 +55,6 @@ pub fn adapters() -> Vec<Arc<dyn Adapter>> {
         Arc::new(OpenRouter),
         Arc::new(OpenAiCompatible),
         Arc::new(Gemini),
-        Arc::new(Anthropic),
+        Arc::new(AzureOpenAi),
     ]
 }

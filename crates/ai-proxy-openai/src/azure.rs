@@ -1,5 +1,3 @@
-//! # ai-proxy-azure
-//!
 //! The `azure-openai` [`Adapter`]: the deployment URL comes from
 //! `override.endpoint` (Azure has no shared host), the model is named by
 //! the deployment so `model` is removed from the body, and
@@ -13,15 +11,13 @@
 //!
 //! ```
 //! use ai_proxy_core::Adapter;
-//! use ai_proxy_azure::AzureOpenAi;
+//! use ai_proxy_openai::azure::AzureOpenAi;
 //!
 //! let old: http::Uri = "https://r.openai.azure.com/openai/deployments/d/chat/completions?api-version=2024-02-15-preview".parse().unwrap();
 //! let new: http::Uri = "https://r.openai.azure.com/openai/deployments/d/chat/completions?api-version=2024-10-21".parse().unwrap();
 //! assert!(!AzureOpenAi.accepts_stream_options(&old));
 //! assert!(AzureOpenAi.accepts_stream_options(&new));
 //! ```
-#![deny(missing_docs)]
-#![forbid(unsafe_code)]
 
 use ai_proxy_core::adapter::{DefaultEndpoint, EndpointContext, MaxTokensMapping};
 use ai_proxy_core::{Adapter, Protocol, Provider};
