@@ -3,7 +3,6 @@
 #![forbid(unsafe_code)]
 
 pub use ai_proxy_anthropic as anthropic;
-pub use ai_proxy_openai::azure;
 pub use ai_proxy_core as core;
 pub use ai_proxy_core::config;
 pub use ai_proxy_core::exchange::{Exchange, ExchangeError, ResponseHead};
@@ -13,17 +12,19 @@ pub use ai_proxy_core::secret::Secret;
 pub use ai_proxy_core::{Protocol, Provider, Registry, RequestType};
 pub use ai_proxy_multi as multi;
 pub use ai_proxy_openai as openai;
+pub use ai_proxy_openai::azure;
 pub use ai_proxy_vertex as vertex;
 
 use std::sync::Arc;
 
 /// A registry with every adapter and converter of the workspace: the
-/// OpenAI-wire providers, Azure OpenAI and Vertex AI; Anthropic's native
-/// Messages API for `provider: anthropic` routes whose `override.endpoint`
-/// ends in `/v1/messages` (OpenAI chat clients are then converted instead
-/// of using Anthropic's OpenAI-compatible endpoint); converters for
-/// Anthropic Messages clients → OpenAI-chat providers, OpenAI chat clients
-/// → Anthropic's native Messages API, and embeddings → Vertex `:predict`.
+/// OpenAI-wire providers (Azure OpenAI included); Anthropic through its
+/// OpenAI-compatible endpoint, or its native Messages API for
+/// `provider: anthropic` routes whose `override.endpoint` ends in
+/// `/v1/messages` (OpenAI chat clients are then converted); Vertex AI;
+/// converters for Anthropic Messages clients → OpenAI-chat providers,
+/// OpenAI chat clients → Anthropic's native Messages API, and embeddings →
+/// Vertex `:predict`.
 pub fn registry() -> Registry {
     ai_proxy_openai::adapters()
         .into_iter()
@@ -37,4 +38,31 @@ pub fn registry() -> Registry {
         .with_converter(Arc::new(ai_proxy_anthropic::AnthropicToOpenAi))
         .with_converter(Arc::new(ai_proxy_anthropic::OpenAiToAnthropic::new()))
         .with_converter(Arc::new(ai_proxy_vertex::EmbeddingsToPredict))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_supported_provider_has_an_adapter() {
+        let registry = super::registry();
+        for provider in super::Provider::ALL {
+            assert_eq!(
+                registry.adapter(provider).is_some(),
+                provider.is_supported(),
+                "{provider}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_readme_layout_names_every_openai_wire_provider() {
+        let readme = include_str!("../README.md");
+        let start = readme.find("crates/ai-proxy-openai").unwrap();
+        let end = start + readme[start..].find("\ncrates/ai-proxy-vertex").unwrap();
+        let entry = &readme[start..end];
+        for adapter in ai_proxy_openai::adapters() {
+            let name = adapter.provider().as_str();
+            assert!(entry.contains(name), "README layout lacks {name}: {entry}");
+        }
+    }
 }

@@ -5,12 +5,15 @@
 use ai_proxy_core::adapter::{DefaultEndpoint, EndpointContext, MaxTokensMapping};
 use ai_proxy_core::{Adapter, Protocol, Provider};
 
-use crate::native::{ANTHROPIC_HOST, MESSAGES_PATH};
+use crate::native::{ANTHROPIC_HOST, AnthropicNative};
 
 /// Anthropic's OpenAI-compatible chat path.
 const CHAT_PATH: &str = "/v1/chat/completions";
 
-/// The `anthropic` provider.
+/// The `anthropic` provider as the facade registers it by default: OpenAI
+/// chat clients go to Anthropic's OpenAI-compatible endpoint, Anthropic
+/// clients to the native Messages API. Routes whose `override.endpoint`
+/// ends in `/v1/messages` use [`AnthropicNative`] instead.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Anthropic;
 
@@ -23,26 +26,20 @@ impl Adapter for Anthropic {
         &[Protocol::OpenAiChat, Protocol::AnthropicMessages]
     }
 
-    fn default_endpoint(&self, target: Protocol, _: &EndpointContext<'_>) -> DefaultEndpoint {
+    /// The OpenAI-compatible chat path; the native adapter's endpoints
+    /// otherwise.
+    fn default_endpoint(&self, target: Protocol, ctx: &EndpointContext<'_>) -> DefaultEndpoint {
         match target {
             Protocol::OpenAiChat => DefaultEndpoint::new(ANTHROPIC_HOST, CHAT_PATH),
-            Protocol::AnthropicMessages => DefaultEndpoint::new(ANTHROPIC_HOST, MESSAGES_PATH),
-            _ => {
-                let mut e = DefaultEndpoint::default();
-                e.host = Some(ANTHROPIC_HOST.into());
-                e
-            }
+            _ => AnthropicNative.default_endpoint(target, ctx),
         }
     }
 
     /// `max_tokens` on both wires.
     fn max_tokens_mapping(&self, target: Protocol) -> MaxTokensMapping {
         match target {
-            Protocol::OpenAiChat | Protocol::AnthropicMessages => MaxTokensMapping::Set {
-                field: "max_tokens",
-                remove: &[],
-            },
-            _ => MaxTokensMapping::Ignore,
+            Protocol::OpenAiChat => AnthropicNative.max_tokens_mapping(Protocol::AnthropicMessages),
+            _ => AnthropicNative.max_tokens_mapping(target),
         }
     }
 }
@@ -79,6 +76,9 @@ mod tests {
             Anthropic.max_tokens_mapping(Protocol::AnthropicMessages),
             max_tokens
         );
-        assert_eq!(Anthropic.max_tokens_mapping(Protocol::OpenAiChat), max_tokens);
+        assert_eq!(
+            Anthropic.max_tokens_mapping(Protocol::OpenAiChat),
+            max_tokens
+        );
     }
 }

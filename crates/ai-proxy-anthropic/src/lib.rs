@@ -1,7 +1,13 @@
 //! # ai-proxy-anthropic
 //!
-//! Anthropic Messages for [ai-proxy](https://docs.rs/ai-proxy), both ways:
+//! Everything Anthropic for [ai-proxy](https://docs.rs/ai-proxy): the
+//! `anthropic` provider's adapters and Anthropic Messages both ways.
 //!
+//! - [`Anthropic`]: the provider's default adapter — Anthropic's
+//!   OpenAI-compatible chat endpoint for OpenAI clients, the native
+//!   Messages API for Anthropic clients; [`AnthropicNative`]: the
+//!   native-only variant for routes whose `override.endpoint` ends in
+//!   [`MESSAGES_PATH`].
 //! - [`AnthropicToOpenAi`]: Anthropic clients (`/v1/messages`) → any
 //!   OpenAI-chat provider, field by field as Apache APISIX's
 //!   `anthropic-messages-to-openai-chat` converter; responses and SSE come

@@ -39,6 +39,16 @@ pub trait Adapter: Send + Sync + fmt::Debug {
     /// How `override.llm_options.max_tokens` is written for `target`.
     fn max_tokens_mapping(&self, target: Protocol) -> MaxTokensMapping;
 
+    /// The host `ai-proxy-multi`'s active health checks connect to when
+    /// `override.endpoint` names none (APISIX's `get_node`). By default the
+    /// host of the first capability's default endpoint; `None` when the
+    /// host must come from `override.endpoint`.
+    fn health_check_host(&self, provider_conf: Option<&ProviderConf>) -> Option<Cow<'static, str>> {
+        let target = *self.capabilities().first()?;
+        let ctx = EndpointContext::new(provider_conf, None, RequestType::AiChat);
+        self.default_endpoint(target, &ctx).host
+    }
+
     /// Whether the provider takes the model from the URL and `model` must
     /// be removed from the body (azure-openai).
     fn removes_model(&self) -> bool {

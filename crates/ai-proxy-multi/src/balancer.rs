@@ -3,6 +3,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use ai_proxy_core::Registry;
 use ai_proxy_core::config::{self, AiProxyMultiConfig, Algorithm, FallbackStrategy, HashOn};
 use http::StatusCode;
 
@@ -239,11 +240,18 @@ pub struct Balancer {
 
 impl Balancer {
     /// Compiles a parsed `ai-proxy-multi` config (instance names, priorities,
-    /// weights, `checks.active`, balancer and fallback settings).
-    pub fn new(config: &AiProxyMultiConfig, options: MultiOptions) -> Result<Self, Error> {
+    /// weights, `checks.active`, balancer and fallback settings). An active
+    /// check of an instance without an endpoint host goes to the host
+    /// `registry`'s adapter for its provider names
+    /// ([`Adapter::health_check_host`](ai_proxy_core::Adapter::health_check_host)).
+    pub fn new(
+        config: &AiProxyMultiConfig,
+        registry: &Registry,
+        options: MultiOptions,
+    ) -> Result<Self, Error> {
         let mut instances = Vec::with_capacity(config.instances.len());
         for (i, inst) in config.instances.iter().enumerate() {
-            let probe = probe::from_instance(i + 1, inst)?;
+            let probe = probe::from_instance(i + 1, inst, registry)?;
             instances.push((
                 InstanceSpec::new(inst.name.clone(), inst.priority, inst.weight),
                 probe,

@@ -10,6 +10,7 @@ use crate::{
     Balancer, Decision, FinishReason, InstanceId, InstanceSpec, KeyLookup, ModelRouter,
     MultiOptions, Outcome, PassiveHealth, Policy,
 };
+use ai_proxy_core::Registry;
 use ai_proxy_core::config::{AiProxyMultiConfig, HashOn};
 
 struct Bytes<'a>(&'a [u8]);
@@ -188,12 +189,13 @@ pub fn drive(data: &[u8]) -> Result<(), String> {
 /// Arbitrary bytes as (a) an `ai-proxy-multi` config compiled into a
 /// balancer (`checks.active` parsing, probe rendering), (b) a
 /// `vars_combinations` template and (c) a model router glob. Nothing may
-/// panic; `Err` names a broken invariant.
-pub fn drive_config(data: &[u8]) -> Result<(), String> {
+/// panic; `Err` names a broken invariant. `registry` gives the providers'
+/// health-check hosts.
+pub fn drive_config(data: &[u8], registry: &Registry) -> Result<(), String> {
     let text = String::from_utf8_lossy(data);
     let now = Instant::now();
     if let Ok(config) = AiProxyMultiConfig::from_json(&text)
-        && let Ok(balancer) = Balancer::new(&config, MultiOptions::default())
+        && let Ok(balancer) = Balancer::new(&config, registry, MultiOptions::default())
     {
         for (id, probe) in balancer.probes() {
             let url = probe.url();
@@ -245,6 +247,13 @@ pub fn drive_config(data: &[u8]) -> Result<(), String> {
 mod tests {
     use proptest::prelude::*;
 
+    fn registry() -> ai_proxy_core::Registry {
+        ai_proxy_openai::adapters().into_iter().fold(
+            ai_proxy_core::Registry::new(),
+            ai_proxy_core::Registry::with_adapter,
+        )
+    }
+
     proptest! {
         #[test]
         fn random_outcome_sequences_keep_every_invariant(data in proptest::collection::vec(any::<u8>(), 0..512)) {
@@ -253,7 +262,7 @@ mod tests {
 
         #[test]
         fn random_configs_templates_and_globs_never_panic(text in "[ -~]{0,64}") {
-            prop_assert_eq!(super::drive_config(text.as_bytes()), Ok(()));
+            prop_assert_eq!(super::drive_config(text.as_bytes(), &registry()), Ok(()));
         }
 
         #[test]
@@ -276,7 +285,7 @@ mod tests {
                 {"name": "x", "provider": "openai", "weight": 1, "auth": {"query": {"k": "v"}}, "checks": {"active": active}},
                 {"name": "y", "provider": "deepseek", "weight": 1, "auth": {}}
             ]});
-            prop_assert_eq!(super::drive_config(config.to_string().as_bytes()), Ok(()));
+            prop_assert_eq!(super::drive_config(config.to_string().as_bytes(), &registry()), Ok(()));
         }
     }
 }

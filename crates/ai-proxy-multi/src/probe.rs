@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use ai_proxy_core::Provider;
-use ai_proxy_core::config::{InstanceConfig, UpstreamConfig};
+use ai_proxy_core::Registry;
+use ai_proxy_core::config::InstanceConfig;
 use ai_proxy_core::secret::Secret;
 use http::{HeaderMap, HeaderName};
 use serde_json::{Map, Value};
@@ -158,31 +158,6 @@ impl Probe {
     }
 }
 
-/// The host APISIX's `get_node` gives a provider without an endpoint.
-fn provider_host(target: &UpstreamConfig) -> Option<String> {
-    let region = target
-        .provider_conf
-        .as_ref()
-        .and_then(|c| c.region.as_deref());
-    let host = match target.provider {
-        Provider::OpenAi => "api.openai.com",
-        Provider::DeepSeek => "api.deepseek.com",
-        Provider::AimlApi => "api.aimlapi.com",
-        Provider::Anthropic => "api.anthropic.com",
-        Provider::OpenRouter => "openrouter.ai",
-        Provider::Gemini => "generativelanguage.googleapis.com",
-        Provider::VertexAi => {
-            return Some(region.map_or_else(
-                || "aiplatform.googleapis.com".to_owned(),
-                |r| format!("{r}-aiplatform.googleapis.com"),
-            ));
-        }
-        Provider::Bedrock => return region.map(|r| format!("bedrock-runtime.{r}.amazonaws.com")),
-        _ => return None,
-    };
-    Some(host.to_owned())
-}
-
 struct Fields<'a> {
     index: usize,
     prefix: &'static str,
@@ -275,9 +250,14 @@ fn to_u32(n: u64) -> u32 {
 }
 
 /// The probe for `instance` (1-based `index`), or `None` without `checks`.
+/// Without an endpoint host, the probe goes where `registry`'s adapter for
+/// the instance's provider says ([`Adapter::health_check_host`]).
+///
+/// [`Adapter::health_check_host`]: ai_proxy_core::Adapter::health_check_host
 pub(crate) fn from_instance(
     index: usize,
     instance: &InstanceConfig,
+    registry: &Registry,
 ) -> Result<Option<Probe>, Error> {
     let Some(checks) = &instance.checks else {
         return Ok(None);
@@ -295,10 +275,13 @@ pub(crate) fn from_instance(
     };
     let host_header = active.str("host")?.map(str::to_owned);
     let endpoint = instance.upstream.overrides.endpoint.as_ref();
+    let provider_host = registry
+        .adapter(instance.upstream.provider)
+        .and_then(|a| a.health_check_host(instance.upstream.provider_conf.as_ref()));
     let host = endpoint
         .and_then(|e| e.url.host_str())
         .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_owned())
-        .or_else(|| provider_host(&instance.upstream))
+        .or_else(|| provider_host.as_deref().map(str::to_owned))
         .or_else(|| host_header.clone())
         .ok_or_else(|| Error::ProbeWithoutHost {
             index,
@@ -306,7 +289,7 @@ pub(crate) fn from_instance(
         })?;
     let default_port = endpoint
         .and_then(|e| e.url.port_or_known_default())
-        .unwrap_or(match (kind, provider_host(&instance.upstream)) {
+        .unwrap_or(match (kind, &provider_host) {
             (_, Some(_)) | (ProbeKind::Https, None) => 443,
             _ => 80,
         });

@@ -66,7 +66,7 @@ impl AiProxyMulti {
         registry: &Registry,
         options: MultiOptions,
     ) -> Result<Self, Error> {
-        let balancer = Balancer::new(config, options)?;
+        let balancer = Balancer::new(config, registry, options)?;
         let instances = config
             .instances
             .iter()

@@ -15,7 +15,11 @@ use serde_json::json;
 
 fn build(config: serde_json::Value) -> Result<Balancer, Error> {
     let parsed = AiProxyMultiConfig::from_json(&config.to_string()).unwrap();
-    Balancer::new(&parsed, MultiOptions::default())
+    let registry = ai_proxy_openai::adapters().into_iter().fold(
+        ai_proxy_core::Registry::new(),
+        ai_proxy_core::Registry::with_adapter,
+    );
+    Balancer::new(&parsed, &registry, MultiOptions::default())
 }
 
 fn instance(name: &str, priority: i64, weight: u32, endpoint: &str) -> serde_json::Value {

@@ -22,6 +22,8 @@
 use ai_proxy_core::adapter::{DefaultEndpoint, EndpointContext, MaxTokensMapping};
 use ai_proxy_core::{Adapter, Protocol, Provider};
 
+use crate::preset::MAX_TOKENS;
+
 /// The first dated api-version that accepts `stream_options`
 /// (`2024-08-01-preview`), as `(year, month, day)`.
 pub const FIRST_STREAM_OPTIONS_VERSION: (u32, u32, u32) = (2024, 8, 1);
@@ -50,10 +52,7 @@ impl Adapter for AzureOpenAi {
 
     fn max_tokens_mapping(&self, target: Protocol) -> MaxTokensMapping {
         match target {
-            Protocol::OpenAiChat => MaxTokensMapping::Set {
-                field: "max_tokens",
-                remove: &[],
-            },
+            Protocol::OpenAiChat => MAX_TOKENS,
             _ => MaxTokensMapping::Ignore,
         }
     }

@@ -1,6 +1,9 @@
 //! [`VertexAi`]: where Vertex AI lives (APISIX `ai-providers/vertex-ai.lua`).
 
+use std::borrow::Cow;
+
 use ai_proxy_core::adapter::{Adapter, DefaultEndpoint, EndpointContext, MaxTokensMapping};
+use ai_proxy_core::config::ProviderConf;
 use ai_proxy_core::{Protocol, Provider};
 
 /// The `vertex-ai` provider.
@@ -83,6 +86,14 @@ impl Adapter for VertexAi {
         endpoint
     }
 
+    /// APISIX's `get_node`: the region's host, else the global
+    /// `aiplatform.googleapis.com` (requests without a region have no
+    /// host, but health checks still have somewhere to go).
+    fn health_check_host(&self, provider_conf: Option<&ProviderConf>) -> Option<Cow<'static, str>> {
+        let region = provider_conf.and_then(|c| c.region.as_deref());
+        Some(region.map_or(Cow::Borrowed(GLOBAL_HOST), |r| Cow::Owned(host(r))))
+    }
+
     fn max_tokens_mapping(&self, target: Protocol) -> MaxTokensMapping {
         match target {
             Protocol::OpenAiChat => MaxTokensMapping::Set {
@@ -94,6 +105,9 @@ impl Adapter for VertexAi {
     }
 }
 
+/// The host of the `global` location.
+const GLOBAL_HOST: &str = "aiplatform.googleapis.com";
+
 /// The Vertex AI host for `region`: `{region}-aiplatform.googleapis.com`,
 /// or `aiplatform.googleapis.com` for the `global` location.
 ///
@@ -103,7 +117,7 @@ impl Adapter for VertexAi {
 /// ```
 pub fn host(region: &str) -> String {
     if region == "global" {
-        return "aiplatform.googleapis.com".to_owned();
+        return GLOBAL_HOST.to_owned();
     }
     format!("{region}-aiplatform.googleapis.com")
 }
@@ -283,6 +297,21 @@ mod tests {
         let ep = endpoint(Protocol::Passthrough, Some(&c), Some("m"));
         assert_eq!(ep.host.as_deref(), Some("r1-aiplatform.googleapis.com"));
         assert_eq!(ep.path, None);
+    }
+
+    #[test]
+    fn health_checks_go_to_the_region_host_else_the_global_one() {
+        let host = |c: Option<&ProviderConf>| VertexAi.health_check_host(c).map(String::from);
+        let regional = conf(None, Some("us-central1"));
+        assert_eq!(
+            host(Some(&regional)).as_deref(),
+            Some("us-central1-aiplatform.googleapis.com")
+        );
+        assert_eq!(
+            host(Some(&conf(Some("p"), None))).as_deref(),
+            Some("aiplatform.googleapis.com")
+        );
+        assert_eq!(host(None).as_deref(), Some("aiplatform.googleapis.com"));
     }
 
     #[test]
