@@ -9,28 +9,39 @@ use std::time::Instant;
 use ai_proxy::Provider;
 use ai_proxy::config::Logging;
 use ai_proxy::core::context::RequestContext;
-use ai_proxy::core::metrics::Metrics;
+use ai_proxy::core::metrics::{APISIX_VARS, Metrics};
 use http::StatusCode;
 use http::request::Parts;
 
-/// The APISIX variables on every line, in order, with their defaults.
-const LOGGED_VARS: [(&str, &str); 15] = [
-    ("request_type", "traditional_http"),
-    ("request_llm_model", ""),
-    ("llm_model", ""),
-    ("llm_time_to_first_token", "0"),
-    ("llm_prompt_tokens", "0"),
-    ("llm_completion_tokens", "0"),
-    ("llm_total_tokens", "0"),
-    ("llm_stream", "false"),
-    ("llm_has_tool_calls", "false"),
-    ("llm_tool_count", "0"),
-    ("llm_end_user_id", ""),
-    ("llm_cache_read_input_tokens", "0"),
-    ("llm_cache_creation_input_tokens", "0"),
-    ("llm_reasoning_tokens", "0"),
-    ("apisix_upstream_response_time", "0"),
-];
+/// Where APISIX variable `name` sits in [`APISIX_VARS`], at compile time
+/// (a name not in the list fails the build).
+const fn var(name: &str) -> usize {
+    let mut rest: &[(&str, &str)] = &APISIX_VARS;
+    let mut i = 0;
+    while let [(candidate, _), tail @ ..] = rest {
+        if eq(candidate.as_bytes(), name.as_bytes()) {
+            return i;
+        }
+        i += 1;
+        rest = tail;
+    }
+    #[allow(clippy::panic)] // ok: only evaluated in `const` blocks, so this is a build error
+    {
+        panic!("not an APISIX variable")
+    }
+}
+
+const fn eq(a: &[u8], b: &[u8]) -> bool {
+    match (a, b) {
+        ([x, a @ ..], [y, b @ ..]) => *x == *y && eq(a, b),
+        ([], []) => true,
+        _ => false,
+    }
+}
+
+/// The one variable not on every line: the response text goes out only
+/// with `logging.payloads`, as the `llm_response_text` JSON.
+const PAYLOAD_VAR: &str = "llm_response_text";
 
 /// The access-log line being assembled for one request.
 #[derive(Debug)]
@@ -154,21 +165,23 @@ impl AccessLog {
         };
         // Every variable written into one buffer, logged as slices of it.
         let mut values = String::with_capacity(256);
-        let mut ends = [0usize; LOGGED_VARS.len()];
-        for ((name, default), end) in LOGGED_VARS.iter().zip(&mut ends) {
-            if !m.is_some_and(|m| m.write_var(name, &mut values).unwrap_or(false)) {
+        let mut ends = [0usize; APISIX_VARS.len()];
+        for ((name, default), end) in APISIX_VARS.iter().zip(&mut ends) {
+            if *name != PAYLOAD_VAR
+                && !m.is_some_and(|m| m.write_var(name, &mut values).unwrap_or(false))
+            {
                 values.push_str(default);
             }
             *end = values.len();
         }
+        // ok: `i` comes from `var`, so it is below APISIX_VARS.len() ==
+        // ends.len(); `ends` only grows and each end was `values.len()` after
+        // a whole `str` was pushed, so every range is in bounds and on char
+        // boundaries.
+        #[allow(clippy::indexing_slicing)]
         let logged = |i: usize| {
-            let start = i
-                .checked_sub(1)
-                .and_then(|p| ends.get(p))
-                .copied()
-                .unwrap_or(0);
-            let end = ends.get(i).copied().unwrap_or(start);
-            values.get(start..end).unwrap_or_default()
+            let start = if i == 0 { 0 } else { ends[i - 1] };
+            &values[start..ends[i]]
         };
         let picked = self.attempts.last().map_or("", String::as_str);
         let attempts = self.attempts.len();
@@ -184,21 +197,21 @@ impl AccessLog {
             attempts,
             upstream_addr = self.upstream.as_str(),
             upstream_status = upstream_status.as_str(),
-            request_type = logged(0),
-            request_llm_model = logged(1),
-            llm_model = logged(2),
-            llm_time_to_first_token = logged(3),
-            llm_prompt_tokens = logged(4),
-            llm_completion_tokens = logged(5),
-            llm_total_tokens = logged(6),
-            llm_stream = logged(7),
-            llm_has_tool_calls = logged(8),
-            llm_tool_count = logged(9),
-            llm_end_user_id = logged(10),
-            llm_cache_read_input_tokens = logged(11),
-            llm_cache_creation_input_tokens = logged(12),
-            llm_reasoning_tokens = logged(13),
-            apisix_upstream_response_time = logged(14),
+            request_type = logged(const { var("request_type") }),
+            request_llm_model = logged(const { var("request_llm_model") }),
+            llm_model = logged(const { var("llm_model") }),
+            llm_time_to_first_token = logged(const { var("llm_time_to_first_token") }),
+            llm_prompt_tokens = logged(const { var("llm_prompt_tokens") }),
+            llm_completion_tokens = logged(const { var("llm_completion_tokens") }),
+            llm_total_tokens = logged(const { var("llm_total_tokens") }),
+            llm_stream = logged(const { var("llm_stream") }),
+            llm_has_tool_calls = logged(const { var("llm_has_tool_calls") }),
+            llm_tool_count = logged(const { var("llm_tool_count") }),
+            llm_end_user_id = logged(const { var("llm_end_user_id") }),
+            llm_cache_read_input_tokens = logged(const { var("llm_cache_read_input_tokens") }),
+            llm_cache_creation_input_tokens = logged(const { var("llm_cache_creation_input_tokens") }),
+            llm_reasoning_tokens = logged(const { var("llm_reasoning_tokens") }),
+            apisix_upstream_response_time = logged(const { var("apisix_upstream_response_time") }),
             llm_time_to_first_content_ms = m
                 .and_then(|m| m.time_to_first_content)
                 .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),

@@ -368,6 +368,9 @@ fn access_log_variables_match_the_exchange() {
     for (name, value) in expect {
         assert_eq!(log[name], value, "{name} in {log}");
     }
+    for (name, _) in ai_proxy::core::metrics::APISIX_VARS {
+        assert!(log.get(name).is_some(), "{name} missing from {log}");
+    }
     let summary: serde_json::Value =
         serde_json::from_str(log["llm_summary"].as_str().unwrap()).unwrap();
     assert_eq!(summary["prompt_tokens"], 11);
