@@ -30,6 +30,7 @@ mod error;
 mod health;
 mod keys;
 mod plan;
+mod policy;
 mod probe;
 mod proxy;
 mod router;
@@ -38,11 +39,12 @@ mod wrr;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 
-pub use balancer::{Balancer, InstanceSpec, MAX_INSTANCES, MultiOptions, Policy};
+pub use balancer::{Balancer, MAX_INSTANCES};
 pub use error::Error;
 pub use health::{HealthChange, HealthStatus, PassiveHealth};
 pub use keys::{KeyLookup, RequestKeys};
 pub use plan::{Attempt, Decision, Finish, FinishReason, InstanceId, Outcome};
+pub use policy::{InstanceSpec, MultiOptions, Policy};
 pub use probe::{Probe, ProbeKind, ProbeSchedule};
 pub use proxy::AiProxyMulti;
 pub use router::{ModelRoute, ModelRouter, Unmatched};
