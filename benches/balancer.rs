@@ -8,7 +8,9 @@ use std::hint::black_box;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-use ai_proxy::multi::{Balancer, HashOn, InstanceSpec, MultiOptions, Outcome, Policy, RequestKeys};
+use ai_proxy::multi::{
+    Balancer, HashOn, InstanceSpec, MultiOptions, Outcome, Policy, Report, RequestKeys,
+};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn eight(policy: Policy) -> Balancer {
@@ -63,14 +65,11 @@ fn bench(c: &mut Criterion) {
     g.bench_function("roundrobin_pick_and_outcome_200", |b| {
         b.iter(|| {
             let attempt = rr.pick(&(), now).unwrap();
-            black_box(rr.on_outcome(
-                attempt,
-                Outcome::Status(200),
-                Duration::from_millis(5),
-                false,
-                &(),
-                now,
-            ))
+            let report = Report {
+                outcome: Outcome::Status(200),
+                delivered: false,
+            };
+            black_box(rr.on_outcome(attempt, report, &(), now + Duration::from_millis(5)))
         })
     });
     g.finish();

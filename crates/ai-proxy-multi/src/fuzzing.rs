@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::{
     Balancer, Decision, FinishReason, InstanceId, InstanceSpec, KeyLookup, ModelRouter,
-    MultiOptions, Outcome, PassiveHealth, Policy,
+    MultiOptions, Outcome, PassiveHealth, Policy, Report,
 };
 use ai_proxy_core::Registry;
 use ai_proxy_core::config::{AiProxyMultiConfig, HashOn};
@@ -163,7 +163,11 @@ pub fn drive(data: &[u8]) -> Result<(), String> {
             let sent = o & 0x80 != 0;
             let elapsed = Duration::from_millis(u64::from(b.next()) * 2);
             now += elapsed;
-            match balancer.on_outcome(attempt, outcome, elapsed, sent, &keys, now) {
+            let report = Report {
+                outcome,
+                delivered: sent,
+            };
+            match balancer.on_outcome(attempt, report, &keys, now) {
                 Decision::Retry(next) => {
                     if sent {
                         return Err("retried after bytes reached the client".into());
@@ -208,7 +212,11 @@ pub fn drive_config(data: &[u8], registry: &Registry) -> Result<(), String> {
         }
         let keys = crate::RequestKeys::new().with_remote_addr("192.0.2.1");
         if let Ok(a) = balancer.pick(&keys, now) {
-            let _ = balancer.on_outcome(a, Outcome::Status(500), Duration::ZERO, false, &keys, now);
+            let report = Report {
+                outcome: Outcome::Status(500),
+                delivered: false,
+            };
+            let _ = balancer.on_outcome(a, report, &keys, now);
         }
     }
     let specs = [InstanceSpec::new("a", 0, 1), InstanceSpec::new("b", 0, 2)];

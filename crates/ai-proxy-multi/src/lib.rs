@@ -43,7 +43,7 @@ pub use balancer::{Balancer, MAX_INSTANCES};
 pub use error::Error;
 pub use health::{HealthChange, HealthStatus, PassiveHealth};
 pub use keys::{KeyLookup, RequestKeys};
-pub use plan::{Attempt, Decision, Finish, FinishReason, InstanceId, Outcome};
+pub use plan::{Attempt, Decision, Finish, FinishReason, InstanceId, Outcome, Report};
 pub use policy::{InstanceSpec, MultiOptions, Policy};
 pub use probe::{Probe, ProbeKind, ProbeSchedule};
 pub use proxy::AiProxyMulti;

@@ -1,5 +1,7 @@
-//! Per-request state the caller owns: [`Attempt`], [`Outcome`],
-//! [`Decision`], [`Finish`].
+//! Per-request state the caller owns: [`Attempt`], [`Outcome`] and
+//! [`Report`], [`Decision`], [`Finish`].
+
+use std::time::Instant;
 
 use http::StatusCode;
 
@@ -89,9 +91,20 @@ pub struct Attempt {
     pub(crate) instance: InstanceId,
     pub(crate) number: u32,
     pub(crate) plan: RequestPlan,
+    pub(crate) started: Instant,
 }
 
 impl Attempt {
+    /// When the attempt started: the `now` of the [`pick`] or of the
+    /// [`on_outcome`] that returned it. Its duration, up to the `now` of its
+    /// own `on_outcome`, is checked against `retry_on_failure_within_ms`.
+    ///
+    /// [`pick`]: crate::Balancer::pick
+    /// [`on_outcome`]: crate::Balancer::on_outcome
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
     /// The instance to send this attempt to.
     pub fn instance(&self) -> InstanceId {
         self.instance
@@ -150,6 +163,17 @@ impl Outcome {
     pub fn is_failure(self) -> bool {
         matches!(self, Outcome::Transport { .. }) || self.status() >= 500
     }
+}
+
+/// What the caller reports about a finished attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Report {
+    /// How the attempt ended.
+    pub outcome: Outcome,
+    /// Whether its response goes to the client as is: a byte was already
+    /// forwarded, or the caller relays it whatever the decision. A
+    /// delivered attempt is never retried.
+    pub delivered: bool,
 }
 
 /// What to do after an attempt.

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use ai_proxy_multi::{
     Attempt, Balancer, Decision, Error, FinishReason, HashOn, HealthChange, InstanceSpec,
-    KeyLookup, ModelRouter, MultiOptions, Outcome, PassiveHealth, Policy, RequestKeys, Unmatched,
+    KeyLookup, ModelRouter, MultiOptions, Outcome, PassiveHealth, Policy, Report, RequestKeys,
+    Unmatched,
 };
 
 const FAST: Duration = Duration::from_millis(20);
@@ -20,6 +21,13 @@ fn spec(name: &str, priority: i64, weight: u32) -> InstanceSpec {
 
 fn balancer(specs: Vec<InstanceSpec>, policy: Policy) -> Balancer {
     Balancer::from_instances(specs, policy, MultiOptions::default()).unwrap()
+}
+
+fn undelivered(outcome: Outcome) -> Report {
+    Report {
+        outcome,
+        delivered: false,
+    }
 }
 
 fn name(b: &Balancer, a: &Attempt) -> String {
@@ -40,7 +48,8 @@ fn run(
         let n = name(b, &attempt);
         path.push(n.clone());
         let (outcome, elapsed) = respond(&n);
-        match b.on_outcome(attempt, outcome, elapsed, false, keys, now) {
+        let at = attempt.started() + elapsed;
+        match b.on_outcome(attempt, undelivered(outcome), keys, at) {
             Decision::Retry(next) => attempt = next,
             Decision::Return(f) => return (f.status.as_u16(), f.reason, path),
         }
@@ -491,7 +500,15 @@ fn no_retry_once_a_byte_reached_the_client() {
     let b = primary_backup(Policy::default().with_fallback(true, true, false));
     let now = Instant::now();
     let a = b.pick(&(), now).unwrap();
-    let Decision::Return(f) = b.on_outcome(a, Outcome::Status(502), FAST, true, &(), now) else {
+    let Decision::Return(f) = b.on_outcome(
+        a,
+        Report {
+            outcome: Outcome::Status(502),
+            delivered: true,
+        },
+        &(),
+        now,
+    ) else {
         panic!("retried after the client got bytes");
     };
     assert_eq!(
@@ -574,7 +591,7 @@ fn consecutive_failures_eject_an_instance_until_its_window_ends() {
         } else {
             Outcome::Status(200)
         };
-        let _ = b.on_outcome(a, outcome, FAST, false, &(), t0);
+        let _ = b.on_outcome(a, undelivered(outcome), &(), t0);
     }
     assert!(!b.health(flaky, t0).unwrap().healthy);
     for _ in 0..10 {
@@ -600,7 +617,7 @@ fn all_unhealthy_instances_are_all_used() {
     let now = Instant::now();
     for _ in 0..2 {
         let a = b.pick(&(), now).unwrap();
-        let _ = b.on_outcome(a, Outcome::Status(500), FAST, false, &(), now);
+        let _ = b.on_outcome(a, undelivered(Outcome::Status(500)), &(), now);
     }
     assert!(b.instances().all(|id| !b.health(id, now).unwrap().healthy));
     let c = counts((0..4).map(|_| name(&b, &b.pick(&(), now).unwrap())));
@@ -619,7 +636,7 @@ fn unhealthy_group_yields_to_the_next_priority() {
     let now = Instant::now();
     let a = b.pick(&(), now).unwrap();
     assert_eq!(name(&b, &a), "main");
-    let _ = b.on_outcome(a, Outcome::Status(503), FAST, false, &(), now);
+    let _ = b.on_outcome(a, undelivered(Outcome::Status(503)), &(), now);
     assert_eq!(name(&b, &b.pick(&(), now).unwrap()), "spare");
 }
 
@@ -635,7 +652,7 @@ fn passive_health_can_be_turned_off() {
     for _ in 0..10 {
         let a = b.pick(&(), now).unwrap();
         assert_eq!(name(&b, &a), "a");
-        let _ = b.on_outcome(a, Outcome::Status(500), FAST, false, &(), now);
+        let _ = b.on_outcome(a, undelivered(Outcome::Status(500)), &(), now);
     }
 }
 
@@ -823,7 +840,7 @@ fn may_fall_back_tells_which_error_bodies_to_buffer() {
     assert!(b.may_fall_back(&a, 429));
     assert!(!b.may_fall_back(&a, 500));
     assert!(!b.may_fall_back(&a, 200));
-    let Decision::Retry(retry) = b.on_outcome(a, Outcome::Status(429), FAST, false, &(), now)
+    let Decision::Retry(retry) = b.on_outcome(a, undelivered(Outcome::Status(429)), &(), now)
     else {
         panic!("expected a retry");
     };
@@ -855,7 +872,7 @@ fn ejected_instance_is_skipped_on_the_lock_free_path_keeping_weights() {
         } else {
             Outcome::Status(200)
         };
-        let _ = b.on_outcome(a, outcome, FAST, false, &(), now);
+        let _ = b.on_outcome(a, undelivered(outcome), &(), now);
         if hit {
             break;
         }
@@ -864,4 +881,38 @@ fn ejected_instance_is_skipped_on_the_lock_free_path_keeping_weights() {
     assert_eq!(t.get("c"), None);
     // a:b stays 2:1 (within a couple of picks).
     assert!((t["a"] as i64 - 2 * t["b"] as i64).abs() <= 3, "{t:?}");
+}
+
+#[test]
+fn each_attempt_is_timed_from_its_own_start() {
+    let b = balancer(
+        vec![spec("a", 2, 1), spec("b", 1, 1), spec("c", 0, 1)],
+        Policy::default()
+            .with_fallback(true, true, false)
+            .with_retry_within_ms(Some(100)),
+    );
+    let t0 = Instant::now();
+    let first = b.pick(&(), t0).unwrap();
+    assert_eq!(first.started(), t0);
+    let t1 = t0 + Duration::from_millis(90);
+    let Decision::Retry(second) = b.on_outcome(first, undelivered(Outcome::Status(500)), &(), t1)
+    else {
+        panic!("expected a retry");
+    };
+    assert_eq!(second.started(), t1);
+    // 180 ms since the pick, but 90 ms since the retry started: in the window.
+    let t2 = t1 + Duration::from_millis(90);
+    let Decision::Retry(third) = b.on_outcome(second, undelivered(Outcome::Status(500)), &(), t2)
+    else {
+        panic!("the window applies to each attempt, not the request");
+    };
+    let t3 = t2 + Duration::from_millis(101);
+    let Decision::Return(f) = b.on_outcome(third, undelivered(Outcome::Status(500)), &(), t3)
+    else {
+        panic!("expected the end");
+    };
+    assert_eq!(
+        f.reason,
+        FinishReason::RetryWindowExceeded { within_ms: 100 }
+    );
 }

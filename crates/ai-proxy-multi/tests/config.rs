@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use ai_proxy_core::config::AiProxyMultiConfig;
 use ai_proxy_multi::{
-    Balancer, Decision, Error, FinishReason, KeyLookup, MultiOptions, Outcome, ProbeKind,
+    Balancer, Decision, Error, FinishReason, KeyLookup, MultiOptions, Outcome, ProbeKind, Report,
     RequestKeys,
 };
 use serde_json::json;
@@ -46,7 +46,12 @@ fn run(
         let name = b.picked_ai_instance_name(&attempt).to_owned();
         let (outcome, elapsed) = respond(&name);
         path.push(name);
-        match b.on_outcome(attempt, outcome, elapsed, false, keys, now) {
+        let report = Report {
+            outcome,
+            delivered: false,
+        };
+        let at = attempt.started() + elapsed;
+        match b.on_outcome(attempt, report, keys, at) {
             Decision::Retry(next) => attempt = next,
             Decision::Return(f) => return (f.status.as_u16(), f.reason, path),
         }

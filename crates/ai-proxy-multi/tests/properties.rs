@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use ai_proxy_multi::{Balancer, Decision, InstanceSpec, MultiOptions, Outcome, Policy};
+use ai_proxy_multi::{Balancer, Decision, InstanceSpec, MultiOptions, Outcome, Policy, Report};
 use proptest::prelude::*;
 
 fn gcd(a: u64, b: u64) -> u64 {
@@ -108,7 +108,8 @@ proptest! {
                 4 => Outcome::Transport { timeout: true },
                 _ => Outcome::Transport { timeout: false },
             };
-            match b.on_outcome(attempt, outcome, Duration::from_millis(5), false, &(), now) {
+            let report = Report { outcome, delivered: false };
+            match b.on_outcome(attempt, report, &(), now + Duration::from_millis(5)) {
                 Decision::Retry(next) => attempt = next,
                 Decision::Return(_) => break,
             }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use ai_proxy_core::Registry;
 use ai_proxy_core::config::AiProxyMultiConfig;
-use ai_proxy_multi::{AiProxyMulti, Decision, MultiOptions, Outcome};
+use ai_proxy_multi::{AiProxyMulti, Decision, MultiOptions, Outcome, Report};
 use bytes::Bytes;
 
 fn registry() -> Registry {
@@ -53,14 +53,13 @@ fn retry_prepares_the_next_instance_from_the_original_body() {
     assert_eq!(a_body["model"], "model-a");
     assert_eq!(a_body["temperature"], 0.9);
 
-    let decision = multi.balancer().on_outcome(
-        first,
-        Outcome::Status(500),
-        Duration::from_millis(5),
-        false,
-        &(),
-        now,
-    );
+    let report = Report {
+        outcome: Outcome::Status(500),
+        delivered: false,
+    };
+    let decision = multi
+        .balancer()
+        .on_outcome(first, report, &(), now + Duration::from_millis(5));
     let Decision::Retry(second) = decision else {
         panic!("expected a retry, got {decision:?}")
     };

@@ -647,7 +647,6 @@ async fn multi_attempts(
     };
     let mut last_error: Option<(StatusCode, HeaderMap, Bytes)> = None;
     loop {
-        let started = Instant::now();
         let Some((proxy, gcp)) = multi.instance(&attempt) else {
             return json_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -692,30 +691,23 @@ async fn multi_attempts(
                 }
             }
         };
-        if let Some(head) = head {
-            // Delivered: report for passive health, then relay.
-            let _ = multi.balancer().on_outcome(
-                attempt,
-                outcome,
-                started.elapsed(),
-                true,
-                &keys,
-                Instant::now(),
-            );
-            return relay(*head, log).await;
-        }
-        match multi.balancer().on_outcome(
-            attempt,
+        // A head is relayed whatever the balancer says (it never retries a
+        // delivered attempt); its report still feeds passive health.
+        let report = ai_proxy::multi::Report {
             outcome,
-            started.elapsed(),
-            false,
-            &keys,
-            Instant::now(),
-        ) {
+            delivered: head.is_some(),
+        };
+        match multi
+            .balancer()
+            .on_outcome(attempt, report, &keys, Instant::now())
+        {
             ai_proxy::multi::Decision::Retry(next) => {
                 attempt = next;
             }
             ai_proxy::multi::Decision::Return(finish) => {
+                if let Some(head) = head {
+                    return relay(*head, log).await;
+                }
                 let (status, headers, bytes) =
                     last_error.unwrap_or((StatusCode::BAD_GATEWAY, HeaderMap::new(), Bytes::new()));
                 let status = if finish.passes_response_through() {

@@ -32,10 +32,11 @@ pub const MAX_INSTANCES: usize = 65_535;
 ///
 /// 1. [`pick`](Self::pick) → an [`Attempt`] naming the instance;
 /// 2. send the request (always built from the original client body) to it;
-/// 3. [`on_outcome`](Self::on_outcome) with the status or transport error,
-///    the attempt's duration and whether a byte reached the client →
-///    [`Decision::Return`](crate::Decision::Return) (answer the client) or [`Decision::Retry`](crate::Decision::Retry) (go to
-///    step 2 with the new attempt).
+/// 3. [`on_outcome`](Self::on_outcome) with a [`Report`](crate::Report):
+///    the status or transport error, and whether the response went to the
+///    client → [`Decision::Return`](crate::Decision::Return) (answer the
+///    client) or [`Decision::Retry`](crate::Decision::Retry) (go to step 2
+///    with the new attempt). The attempt knows when it started.
 ///
 /// Selection: priority groups from the highest number down, moving down
 /// only when a group has no pickable instance; inside a group smooth
@@ -46,7 +47,7 @@ pub const MAX_INSTANCES: usize = 65_535;
 ///
 /// ```
 /// use std::time::{Duration, Instant};
-/// use ai_proxy_multi::{Balancer, Decision, InstanceSpec, MultiOptions, Outcome, Policy};
+/// use ai_proxy_multi::{Balancer, Decision, InstanceSpec, MultiOptions, Outcome, Policy, Report};
 ///
 /// let balancer = Balancer::from_instances(
 ///     [InstanceSpec::new("primary", 1, 1), InstanceSpec::new("backup", 0, 1)],
@@ -57,13 +58,18 @@ pub const MAX_INSTANCES: usize = 65_535;
 /// let attempt = balancer.pick(&(), now)?;
 /// assert_eq!(balancer.picked_ai_instance_name(&attempt), "primary");
 ///
-/// // The primary answers 429: fall back to the backup.
-/// let decision = balancer.on_outcome(attempt, Outcome::Status(429), Duration::from_millis(80), false, &(), now);
-/// let Decision::Retry(retry) = decision else { panic!("expected a retry") };
+/// // The primary answers 429 after 80 ms: fall back to the backup.
+/// let report = Report { outcome: Outcome::Status(429), delivered: false };
+/// let now = now + Duration::from_millis(80);
+/// let Decision::Retry(retry) = balancer.on_outcome(attempt, report, &(), now) else {
+///     panic!("expected a retry")
+/// };
 /// assert_eq!(balancer.picked_ai_instance_name(&retry), "backup");
 ///
 /// // The backup succeeds: answer the client.
-/// let Decision::Return(done) = balancer.on_outcome(retry, Outcome::Status(200), Duration::from_millis(90), false, &(), now) else {
+/// let report = Report { outcome: Outcome::Status(200), delivered: true };
+/// let now = now + Duration::from_millis(90);
+/// let Decision::Return(done) = balancer.on_outcome(retry, report, &(), now) else {
 ///     panic!("expected the end")
 /// };
 /// assert_eq!(done.status, 200);

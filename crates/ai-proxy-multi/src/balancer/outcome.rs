@@ -9,30 +9,33 @@ use http::StatusCode;
 use super::Balancer;
 use super::pool::index;
 use crate::keys::KeyLookup;
-use crate::plan::{Attempt, Decision, Finish, FinishReason, InstanceId, Outcome};
+use crate::plan::{Attempt, Decision, Finish, FinishReason, InstanceId, Outcome, Report};
 
 impl Balancer {
     /// Reports how `attempt` ended and decides what comes next.
     ///
-    /// `elapsed` is the attempt's own duration (checked against
-    /// `retry_on_failure_within_ms`); `bytes_sent_to_client` must be `true`
-    /// once any response byte was forwarded (no retry is possible then).
-    /// The outcome also feeds passive health. A retry never goes to an
-    /// instance this request already tried; when none is left the answer is
-    /// [`FinishReason::Exhausted`] with status 502.
+    /// The attempt ran from its [`started`](Attempt::started) instant to
+    /// `now`; that duration is checked against
+    /// `retry_on_failure_within_ms`. A [`Report::delivered`] attempt is
+    /// never retried: the answer is always [`Decision::Return`]. `keys` are
+    /// the request's, as given to [`pick`](Self::pick), for the retry's
+    /// pick. The outcome also feeds passive health. A retry never goes to
+    /// an instance this request already tried; when none is left the answer
+    /// is [`FinishReason::Exhausted`] with status 502.
     pub fn on_outcome(
         &self,
         attempt: Attempt,
-        outcome: Outcome,
-        elapsed: Duration,
-        bytes_sent_to_client: bool,
+        report: Report,
         keys: &dyn KeyLookup,
         now: Instant,
     ) -> Decision {
+        let Report { outcome, delivered } = report;
+        let elapsed = now.saturating_duration_since(attempt.started);
         let Attempt {
             instance,
             number,
             mut plan,
+            started: _,
         } = attempt;
         let code = outcome.status();
         let status = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY);
@@ -58,7 +61,7 @@ impl Balancer {
         if !self.falls_back(code) {
             return finish(FinishReason::Delivered, status);
         }
-        if bytes_sent_to_client {
+        if delivered {
             return finish(FinishReason::ClientStarted, status);
         }
         if let Some(within_ms) = self.retry_within_ms
@@ -93,6 +96,7 @@ impl Balancer {
                     instance: InstanceId(next),
                     number: number.saturating_add(1),
                     plan,
+                    started: now,
                 })
             }
             Err(err) => {

@@ -19,7 +19,7 @@ impl Balancer {
     ///
     /// `keys` answers the chash key, the client's model (model router) and
     /// the rate-limit hook; `now` ends passive ejections whose window is
-    /// over. Errors: [`Error::AllServersTried`] /
+    /// over and is when the attempt starts. Errors: [`Error::AllServersTried`] /
     /// [`Error::AllUpstreamServersTried`] (503) when nothing is pickable,
     /// [`Error::NoRouteForModel`] (404) when the router rejects the model.
     pub fn pick(&self, keys: &dyn KeyLookup, now: Instant) -> Result<Attempt, Error> {
@@ -32,6 +32,7 @@ impl Balancer {
             instance: InstanceId(instance),
             number: 1,
             plan,
+            started: now,
         })
     }
 
