@@ -34,6 +34,9 @@ impl Out for BytesMut {
 }
 
 /// Appends `s` as a JSON string literal.
+// ok: nibbles are below 16 == HEX.len(); `start` is 0 or one past an
+// earlier `i`, so `start <= i < bytes.len()` and `start <= bytes.len()`.
+#[allow(clippy::indexing_slicing)]
 pub(crate) fn write_str<O: Out + ?Sized>(out: &mut O, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.raw(b"\"");
@@ -48,17 +51,17 @@ pub(crate) fn write_str<O: Out + ?Sized>(out: &mut O, s: &str) {
             b'\r' => b"\\r",
             b'\t' => b"\\t",
             0x00..=0x1f => {
-                unicode[4] = HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
-                unicode[5] = HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0');
+                unicode[4] = HEX[usize::from(b >> 4)];
+                unicode[5] = HEX[usize::from(b & 0xf)];
                 &unicode
             }
             _ => continue,
         };
-        out.raw(bytes.get(start..i).unwrap_or_default());
+        out.raw(&bytes[start..i]);
         out.raw(escape);
         start = i + 1;
     }
-    out.raw(bytes.get(start..).unwrap_or_default());
+    out.raw(&bytes[start..]);
     out.raw(b"\"");
 }
 
@@ -69,22 +72,22 @@ pub(crate) fn write_raw<O: Out + ?Sized>(out: &mut O, raw: &RawValue) {
 }
 
 /// Appends an unsigned integer.
+// ok: a u64 has at most 20 digits, so `i` stays in 0..20 == buf.len().
+#[allow(clippy::indexing_slicing)]
 pub(crate) fn write_u64<O: Out + ?Sized>(out: &mut O, n: u64) {
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     let mut n = n;
     loop {
         i -= 1;
-        if let Some(slot) = buf.get_mut(i) {
-            // `n % 10` < 10, so the cast cannot truncate.
-            *slot = b'0' + (n % 10) as u8;
-        }
+        // `n % 10` < 10, so the cast cannot truncate.
+        buf[i] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
             break;
         }
     }
-    out.raw(buf.get(i..).unwrap_or_default());
+    out.raw(&buf[i..]);
 }
 
 /// Whether the raw value is a JSON string.
@@ -163,6 +166,9 @@ pub(crate) fn str_eq(raw: Option<&RawValue>, expected: &str) -> bool {
 
 /// Appends `raw` with insignificant whitespace removed (what a JSON
 /// encoder would produce for the decoded value, key order kept).
+// ok: `start` is 0 or one past an earlier `i`, so `start <= i < bytes.len()`
+// and `start <= bytes.len()`.
+#[allow(clippy::indexing_slicing)]
 pub(crate) fn write_minified<O: Out + ?Sized>(out: &mut O, raw: &str) {
     let bytes = raw.as_bytes();
     let mut in_string = false;
@@ -180,11 +186,11 @@ pub(crate) fn write_minified<O: Out + ?Sized>(out: &mut O, raw: &str) {
         } else if b == b'"' {
             in_string = true;
         } else if matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
-            out.raw(bytes.get(start..i).unwrap_or_default());
+            out.raw(&bytes[start..i]);
             start = i + 1;
         }
     }
-    out.raw(bytes.get(start..).unwrap_or_default());
+    out.raw(&bytes[start..]);
 }
 
 /// A token count: any JSON number, clamped into `u64` (negative → 0,

@@ -156,6 +156,13 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// The bytes from `start`, an earlier position, to `self.pos`.
+    #[inline]
+    #[allow(clippy::indexing_slicing)] // ok: positions only move forward, never past `buf.len()`
+    fn stepped_over(&self, start: usize) -> &'a [u8] {
+        &self.buf[start..self.pos]
+    }
+
     /// Skips the string whose opening quote is at `self.pos`.
     ///
     /// Only quotes are searched (one SIMD `memchr` per escaped quote, not
@@ -164,10 +171,14 @@ impl<'a> Scanner<'a> {
     /// the quote right after it, so the work stays linear.
     #[inline]
     fn skip_string(&mut self) -> Result<(), ScanError> {
+        // ok (every slice below): `open` is the position of a quote, so
+        // `open + 1 <= buf.len()`; `quote` is a quote found after `self.pos`,
+        // so `open + 1 <= quote < buf.len()`.
         let open = self.pos;
         self.pos += 1;
         loop {
-            let rest = self.buf.get(self.pos..).unwrap_or_default();
+            #[allow(clippy::indexing_slicing)]
+            let rest = &self.buf[self.pos..];
             let Some(i) = find_quote(rest) else {
                 self.pos = self.buf.len();
                 return self.err();
@@ -177,7 +188,8 @@ impl<'a> Scanner<'a> {
             if quote == open + 1 || self.buf.get(quote - 1) != Some(&b'\\') {
                 return Ok(());
             }
-            let before = self.buf.get(open + 1..quote).unwrap_or_default();
+            #[allow(clippy::indexing_slicing)]
+            let before = &self.buf[open + 1..quote];
             let backslashes = before.iter().rev().take_while(|b| **b == b'\\').count();
             if backslashes % 2 == 0 {
                 return Ok(());
@@ -192,7 +204,7 @@ impl<'a> Scanner<'a> {
         if self.peek() == Some(b'"') {
             let start = self.pos;
             self.skip_string()?;
-            return Ok(Raw(self.buf.get(start..self.pos).unwrap_or_default()));
+            return Ok(Raw(self.stepped_over(start)));
         }
         self.value_other()
     }
@@ -255,7 +267,7 @@ impl<'a> Scanner<'a> {
                 }
             }
             if depth == 0 {
-                let raw = self.buf.get(start..self.pos).unwrap_or_default();
+                let raw = self.stepped_over(start);
                 if raw.is_empty() {
                     return self.err();
                 }
@@ -281,7 +293,7 @@ impl<'a> Scanner<'a> {
             }
             let start = self.pos;
             self.skip_string()?;
-            let key = Raw(self.buf.get(start..self.pos).unwrap_or_default());
+            let key = Raw(self.stepped_over(start));
             self.eat(b':')?;
             f(key, self)?;
             match self.peek() {

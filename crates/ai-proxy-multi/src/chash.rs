@@ -42,7 +42,9 @@ const CRC_TABLE: [u32; 256] = {
 fn crc32_update(mut crc: u32, bytes: &[u8]) -> u32 {
     for &b in bytes {
         let idx = ((crc ^ u32::from(b)) & 0xff) as u8;
-        crc = CRC_TABLE.get(usize::from(idx)).copied().unwrap_or(0) ^ (crc >> 8);
+        #[allow(clippy::indexing_slicing)] // ok: a u8 index into a 256-entry table
+        let entry = CRC_TABLE[usize::from(idx)];
+        crc = entry ^ (crc >> 8);
     }
     crc
 }

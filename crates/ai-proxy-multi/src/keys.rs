@@ -315,12 +315,14 @@ impl Template {
                 i += 1;
                 continue;
             }
+            // ok: called with `i + 1` (`bytes[i]` exists) or `i + 2` (`bytes[i + 1]`
+            // exists), so `from <= bytes.len()`.
+            #[allow(clippy::indexing_slicing)]
             let word = |from: usize| {
-                bytes.get(from..).map_or(0, |rest| {
-                    rest.iter()
-                        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
-                        .count()
-                })
+                bytes[from..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+                    .count()
             };
             let (name_start, name_len, end) = if bytes.get(i + 1) == Some(&b'{') {
                 let n = word(i + 2);

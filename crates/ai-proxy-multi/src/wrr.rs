@@ -163,8 +163,10 @@ impl SmoothWrr {
         self.weights.iter().any(|&w| w > 0)
     }
 
+    /// Member `member`'s weight.
+    #[allow(clippy::indexing_slicing)] // ok: callers pass a position in the group this was built from
     pub(crate) fn weight(&self, member: usize) -> u32 {
-        self.weights.get(member).copied().unwrap_or(0)
+        self.weights[member]
     }
 
     /// A pick over all members, lock-free when the cycle is precomputed.

@@ -490,6 +490,11 @@ fn write_system(list: &mut Fields<'_>, system: &RawValue) {
 /// Removes `cch=…` entries from a Claude Code billing-header text block
 /// (they change per request and would defeat upstream prompt caching);
 /// `None` when nothing remains. Other texts are returned unchanged.
+// ok: `text` has the (ASCII) prefix, so slicing after it is on a boundary;
+// `i < bytes.len()` in the loop; `from` is at most the end of the matched
+// `cch=`; `copied <= i`, and both are 0, the end, one past an ASCII `;` or
+// at an ASCII `cch=`, so every `value` slice is on char boundaries.
+#[allow(clippy::indexing_slicing)]
 pub(crate) fn strip_billing_cch(text: &str) -> Option<std::borrow::Cow<'_, str>> {
     use std::borrow::Cow;
     let Some(head) = text.get(..BILLING_PREFIX.len()) else {
@@ -498,14 +503,14 @@ pub(crate) fn strip_billing_cch(text: &str) -> Option<std::borrow::Cow<'_, str>>
     if !head.eq_ignore_ascii_case(BILLING_PREFIX) {
         return Some(Cow::Borrowed(text));
     }
-    let value = text.get(BILLING_PREFIX.len()..).unwrap_or_default();
+    let value = &text[BILLING_PREFIX.len()..];
     // ` ?cch=[^;]*;?`, all occurrences, leftmost first.
     let bytes = value.as_bytes();
     let mut kept = String::with_capacity(value.len());
     let mut i = 0;
     let mut copied = 0;
     while i < bytes.len() {
-        let rest = bytes.get(i..).unwrap_or_default();
+        let rest = &bytes[i..];
         let skip_from = if rest.starts_with(b" cch=") {
             Some(i + 5)
         } else if rest.starts_with(b"cch=") {
@@ -514,8 +519,8 @@ pub(crate) fn strip_billing_cch(text: &str) -> Option<std::borrow::Cow<'_, str>>
             None
         };
         if let Some(from) = skip_from {
-            kept.push_str(value.get(copied..i).unwrap_or_default());
-            let tail = bytes.get(from..).unwrap_or_default();
+            kept.push_str(&value[copied..i]);
+            let tail = &bytes[from..];
             i = match tail.iter().position(|b| *b == b';') {
                 Some(p) => from + p + 1,
                 None => bytes.len(),
@@ -525,7 +530,7 @@ pub(crate) fn strip_billing_cch(text: &str) -> Option<std::borrow::Cow<'_, str>>
             i += 1;
         }
     }
-    kept.push_str(value.get(copied..).unwrap_or_default());
+    kept.push_str(&value[copied..]);
     let trimmed = kept.trim_matches(|c| c == ';' || c == ' ');
     if trimmed.is_empty() {
         return None;

@@ -122,6 +122,9 @@ impl Visit for JsonFields<'_, '_> {
 
 /// `text` as a JSON string, escaped as serde_json does: `"`, `\\` and
 /// control characters; runs of plain text are written whole.
+// ok: `plain` is 0 or one past an escaped (ASCII) byte before `i`, so both
+// slices are in range and on char boundaries.
+#[allow(clippy::indexing_slicing)]
 fn write_json_str(w: &mut impl fmt::Write, text: &str) -> fmt::Result {
     if !text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
         w.write_char('"')?;
@@ -142,8 +145,7 @@ fn write_json_str(w: &mut impl fmt::Write, text: &str) -> fmt::Result {
             0x00..=0x1f => "",
             _ => continue,
         };
-        // Escaped bytes are ASCII, so these are char boundaries.
-        w.write_str(text.get(plain..i).unwrap_or_default())?;
+        w.write_str(&text[plain..i])?;
         if escape.is_empty() {
             write!(w, "\\u{byte:04x}")?;
         } else {
@@ -151,7 +153,7 @@ fn write_json_str(w: &mut impl fmt::Write, text: &str) -> fmt::Result {
         }
         plain = i + 1;
     }
-    w.write_str(text.get(plain..).unwrap_or_default())?;
+    w.write_str(&text[plain..])?;
     w.write_char('"')
 }
 

@@ -40,15 +40,18 @@ impl Balancer {
         self.fallback.rate_limiting
     }
 
+    /// Whether pool member `i` is healthy.
+    #[allow(clippy::indexing_slicing)] // ok: pool members index `instances` (`build_pool`)
     fn is_healthy(&self, i: u32, now: Instant) -> bool {
-        self.instances.get(index(i)).is_some_and(|inst| {
-            inst.health
-                .is_healthy(now, self.passive.as_ref(), &self.flagged)
-        })
+        self.instances[index(i)]
+            .health
+            .is_healthy(now, self.passive.as_ref(), &self.flagged)
     }
 
+    /// Pool member `i`'s weight.
+    #[allow(clippy::indexing_slicing)] // ok: pool members index `instances` (`build_pool`)
     fn weight(&self, i: u32) -> u32 {
-        self.instances.get(index(i)).map_or(0, |inst| inst.weight)
+        self.instances[index(i)].weight
     }
 
     fn pool_for(&self, keys: &dyn KeyLookup) -> Result<u32, Error> {
@@ -201,5 +204,6 @@ fn truncate(s: &str, max: usize) -> String {
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    s.get(..end).unwrap_or("").to_owned()
+    #[allow(clippy::indexing_slicing)] // ok: `end <= s.len()`, on a char boundary
+    s[..end].to_owned()
 }
