@@ -32,6 +32,20 @@ const MAX_OUTPUT_TOKENS: MaxTokensMapping = MaxTokensMapping::Set {
     remove: &[],
 };
 
+/// OpenAI's Responses API where OpenAI has it.
+const RESPONSES: Wire = Wire::new(
+    Protocol::OpenAiResponses,
+    "/v1/responses",
+    MAX_OUTPUT_TOKENS,
+);
+
+/// OpenAI's embeddings where OpenAI has them; no token limit.
+const EMBEDDINGS: Wire = Wire::new(
+    Protocol::OpenAiEmbeddings,
+    "/v1/embeddings",
+    MaxTokensMapping::Ignore,
+);
+
 /// The most protocols one preset speaks.
 const MAX_WIRES: usize = 3;
 
@@ -49,16 +63,8 @@ pub const PRESETS: [Preset; 6] = [
                 "/v1/chat/completions",
                 MAX_COMPLETION_TOKENS_ONLY,
             ),
-            Wire::new(
-                Protocol::OpenAiResponses,
-                "/v1/responses",
-                MAX_OUTPUT_TOKENS,
-            ),
-            Wire::new(
-                Protocol::OpenAiEmbeddings,
-                "/v1/embeddings",
-                MaxTokensMapping::Ignore,
-            ),
+            RESPONSES,
+            EMBEDDINGS,
         ],
     ),
     Preset::new(
@@ -109,16 +115,8 @@ pub const PRESETS: [Preset; 6] = [
         None,
         &[
             Wire::new(Protocol::OpenAiChat, "/v1/chat/completions", MAX_TOKENS),
-            Wire::new(
-                Protocol::OpenAiResponses,
-                "/v1/responses",
-                MAX_OUTPUT_TOKENS,
-            ),
-            Wire::new(
-                Protocol::OpenAiEmbeddings,
-                "/v1/embeddings",
-                MaxTokensMapping::Ignore,
-            ),
+            RESPONSES,
+            EMBEDDINGS,
         ],
     ),
 ];
