@@ -1,0 +1,113 @@
+//! OpenAI chat responses and chunks as the translator reads them: borrowed
+//! raw members, only those the mapping uses.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::json::{Count, First};
+
+#[derive(Deserialize)]
+pub(super) struct Response<'a> {
+    #[serde(borrow)]
+    pub(super) id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub(super) model: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub(super) choices: Option<First<ResponseChoice<'a>>>,
+    pub(super) usage: Option<Usage>,
+    #[serde(borrow)]
+    pub(super) error: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct ResponseChoice<'a> {
+    #[serde(borrow)]
+    pub(super) message: Option<ResponseMessage<'a>>,
+    #[serde(borrow)]
+    pub(super) finish_reason: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct ResponseMessage<'a> {
+    #[serde(borrow)]
+    pub(super) content: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub(super) reasoning_content: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub(super) reasoning: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub(super) tool_calls: Option<Vec<ToolCall<'a>>>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct ToolCall<'a> {
+    #[serde(borrow)]
+    pub(super) id: Option<&'a RawValue>,
+    pub(super) index: Option<Count>,
+    #[serde(borrow, rename = "function")]
+    pub(super) function: Option<Function<'a>>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct Function<'a> {
+    #[serde(borrow)]
+    pub(super) name: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub(super) arguments: Option<&'a RawValue>,
+}
+
+#[derive(Clone, Copy, Default, Deserialize)]
+pub(super) struct Usage {
+    pub(super) prompt_tokens: Option<Count>,
+    pub(super) completion_tokens: Option<Count>,
+    pub(super) prompt_tokens_details: Option<PromptDetails>,
+}
+
+#[derive(Clone, Copy, Default, Deserialize)]
+pub(super) struct PromptDetails {
+    pub(super) cached_tokens: Option<Count>,
+    pub(super) cache_creation_input_tokens: Option<Count>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct ErrorObject<'a> {
+    #[serde(borrow, rename = "type")]
+    pub(super) kind: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub(super) code: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub(super) message: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct Chunk<'a> {
+    #[serde(borrow)]
+    pub(super) id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub(super) model: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub(super) choices: Option<First<ChunkChoice<'a>>>,
+    pub(super) usage: Option<Usage>,
+    #[serde(borrow)]
+    pub(super) error: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct ChunkChoice<'a> {
+    #[serde(borrow)]
+    pub(super) delta: Option<Delta<'a>>,
+    #[serde(borrow)]
+    pub(super) finish_reason: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct Delta<'a> {
+    #[serde(borrow)]
+    pub(super) content: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub(super) reasoning_content: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub(super) reasoning: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub(super) tool_calls: Option<Vec<ToolCall<'a>>>,
+}
