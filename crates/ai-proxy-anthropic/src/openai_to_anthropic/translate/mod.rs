@@ -14,179 +14,24 @@
 //! Anthropic messages carry no timestamp and this library reads no clock,
 //! so `created` is `0`.
 
+mod mapping;
+mod shapes;
+
 use ai_proxy_core::translate::{ResponseTranslator, TranslateError};
 use bytes::BytesMut;
 use http::StatusCode;
-use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use self::mapping::{Tokens, finish_reason, write_error};
+use self::shapes::{Block, Event, Message};
 use crate::json::{
-    Count, Out, is_empty_string, is_object, is_string, str_value, string_inner, write_minified,
-    write_raw, write_str, write_u64,
+    Count, Out, is_empty_string, is_string, str_value, string_inner, write_minified, write_raw,
+    write_str, write_u64,
 };
 
 /// Most `tool_use` blocks one streamed response may open; later ones are
 /// skipped and counted.
 pub const MAX_STREAM_TOOL_USES: usize = 1024;
-
-#[derive(Deserialize)]
-struct Message<'a> {
-    #[serde(borrow, rename = "type")]
-    kind: Option<&'a RawValue>,
-    #[serde(borrow)]
-    id: Option<&'a RawValue>,
-    #[serde(borrow)]
-    model: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    content: Option<Vec<Block<'a>>>,
-    #[serde(borrow)]
-    stop_reason: Option<&'a RawValue>,
-    usage: Option<Usage>,
-    #[serde(borrow)]
-    error: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct Block<'a> {
-    #[serde(borrow, rename = "type")]
-    kind: Option<&'a RawValue>,
-    #[serde(borrow)]
-    text: Option<&'a RawValue>,
-    #[serde(borrow)]
-    thinking: Option<&'a RawValue>,
-    #[serde(borrow)]
-    id: Option<&'a RawValue>,
-    #[serde(borrow)]
-    name: Option<&'a RawValue>,
-    #[serde(borrow)]
-    input: Option<&'a RawValue>,
-}
-
-#[derive(Clone, Copy, Default, Deserialize)]
-struct Usage {
-    input_tokens: Option<Count>,
-    output_tokens: Option<Count>,
-    cache_read_input_tokens: Option<Count>,
-    cache_creation_input_tokens: Option<Count>,
-}
-
-#[derive(Deserialize)]
-struct ErrorObject<'a> {
-    #[serde(borrow, rename = "type")]
-    kind: Option<&'a RawValue>,
-    #[serde(borrow)]
-    message: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct Event<'a> {
-    #[serde(borrow, rename = "type")]
-    kind: Option<&'a RawValue>,
-    #[serde(borrow)]
-    message: Option<Message<'a>>,
-    index: Option<Count>,
-    #[serde(borrow)]
-    content_block: Option<Block<'a>>,
-    #[serde(borrow)]
-    delta: Option<Delta<'a>>,
-    usage: Option<Usage>,
-    #[serde(borrow)]
-    error: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct Delta<'a> {
-    #[serde(borrow, rename = "type")]
-    kind: Option<&'a RawValue>,
-    #[serde(borrow)]
-    text: Option<&'a RawValue>,
-    #[serde(borrow)]
-    thinking: Option<&'a RawValue>,
-    #[serde(borrow)]
-    partial_json: Option<&'a RawValue>,
-    #[serde(borrow)]
-    stop_reason: Option<&'a RawValue>,
-}
-
-/// `stop_reason` → `finish_reason`.
-fn finish_reason(stop_reason: Option<&RawValue>) -> &'static str {
-    match stop_reason.and_then(str_value).as_deref() {
-        Some("max_tokens" | "model_context_window_exceeded") => "length",
-        Some("tool_use") => "tool_calls",
-        Some("refusal") => "content_filter",
-        // end_turn, stop_sequence, pause_turn, absent.
-        _ => "stop",
-    }
-}
-
-/// Token counts accumulated from Anthropic usage objects.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct Tokens {
-    input: u64,
-    output: u64,
-    cache_read: u64,
-    cache_creation: u64,
-}
-
-impl Tokens {
-    /// Overwrites the counts an Anthropic usage object carries (stream
-    /// usage is cumulative).
-    fn update(&mut self, u: &Usage) {
-        if let Some(c) = u.input_tokens {
-            self.input = c.0;
-        }
-        if let Some(c) = u.output_tokens {
-            self.output = c.0;
-        }
-        if let Some(c) = u.cache_read_input_tokens {
-            self.cache_read = c.0;
-        }
-        if let Some(c) = u.cache_creation_input_tokens {
-            self.cache_creation = c.0;
-        }
-    }
-
-    fn write<O: Out + ?Sized>(&self, out: &mut O) {
-        let prompt = self
-            .input
-            .saturating_add(self.cache_read)
-            .saturating_add(self.cache_creation);
-        out.raw(b"{\"prompt_tokens\":");
-        write_u64(out, prompt);
-        out.raw(b",\"completion_tokens\":");
-        write_u64(out, self.output);
-        out.raw(b",\"total_tokens\":");
-        write_u64(out, prompt.saturating_add(self.output));
-        out.raw(b",\"prompt_tokens_details\":{\"cached_tokens\":");
-        write_u64(out, self.cache_read);
-        out.raw(b",\"cache_creation_input_tokens\":");
-        write_u64(out, self.cache_creation);
-        out.raw(b"}}");
-    }
-}
-
-/// `{"error":{"message":…,"type":…,"param":null,"code":null}}` from an
-/// Anthropic `error` member.
-fn write_error<O: Out + ?Sized>(out: &mut O, error: &RawValue) {
-    let obj = is_object(error)
-        .then(|| serde_json::from_str::<ErrorObject<'_>>(error.get()).ok())
-        .flatten();
-    out.raw(b"{\"error\":{\"message\":");
-    match obj
-        .as_ref()
-        .and_then(|o| o.message.filter(|m| is_string(m)))
-    {
-        Some(m) => write_raw(out, m),
-        None if is_string(error) => write_raw(out, error),
-        None => out.raw(b"\"\""),
-    }
-    out.raw(b",\"type\":");
-    match obj.as_ref().and_then(|o| o.kind.filter(|k| is_string(k))) {
-        Some(k) => write_raw(out, k),
-        None => out.raw(b"\"api_error\""),
-    }
-    out.raw(b",\"param\":null,\"code\":null}}");
-}
 
 /// Turns Anthropic Messages responses (a `message` body or its event
 /// stream) into OpenAI chat completions for an OpenAI client.

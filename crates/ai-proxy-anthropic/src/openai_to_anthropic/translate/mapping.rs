@@ -1,0 +1,87 @@
+//! The field mappings the body and the stream share: stop reason →
+//! finish reason, token counts, errors.
+
+use serde_json::value::RawValue;
+
+use super::shapes::{ErrorObject, Usage};
+use crate::json::{Out, is_object, is_string, str_value, write_raw, write_u64};
+
+/// `stop_reason` → `finish_reason`.
+pub(super) fn finish_reason(stop_reason: Option<&RawValue>) -> &'static str {
+    match stop_reason.and_then(str_value).as_deref() {
+        Some("max_tokens" | "model_context_window_exceeded") => "length",
+        Some("tool_use") => "tool_calls",
+        Some("refusal") => "content_filter",
+        // end_turn, stop_sequence, pause_turn, absent.
+        _ => "stop",
+    }
+}
+
+/// Token counts accumulated from Anthropic usage objects.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Tokens {
+    input: u64,
+    output: u64,
+    cache_read: u64,
+    cache_creation: u64,
+}
+
+impl Tokens {
+    /// Overwrites the counts an Anthropic usage object carries (stream
+    /// usage is cumulative).
+    pub(super) fn update(&mut self, u: &Usage) {
+        if let Some(c) = u.input_tokens {
+            self.input = c.0;
+        }
+        if let Some(c) = u.output_tokens {
+            self.output = c.0;
+        }
+        if let Some(c) = u.cache_read_input_tokens {
+            self.cache_read = c.0;
+        }
+        if let Some(c) = u.cache_creation_input_tokens {
+            self.cache_creation = c.0;
+        }
+    }
+
+    pub(super) fn write<O: Out + ?Sized>(&self, out: &mut O) {
+        let prompt = self
+            .input
+            .saturating_add(self.cache_read)
+            .saturating_add(self.cache_creation);
+        out.raw(b"{\"prompt_tokens\":");
+        write_u64(out, prompt);
+        out.raw(b",\"completion_tokens\":");
+        write_u64(out, self.output);
+        out.raw(b",\"total_tokens\":");
+        write_u64(out, prompt.saturating_add(self.output));
+        out.raw(b",\"prompt_tokens_details\":{\"cached_tokens\":");
+        write_u64(out, self.cache_read);
+        out.raw(b",\"cache_creation_input_tokens\":");
+        write_u64(out, self.cache_creation);
+        out.raw(b"}}");
+    }
+}
+
+/// `{"error":{"message":…,"type":…,"param":null,"code":null}}` from an
+/// Anthropic `error` member.
+pub(super) fn write_error<O: Out + ?Sized>(out: &mut O, error: &RawValue) {
+    let obj = is_object(error)
+        .then(|| serde_json::from_str::<ErrorObject<'_>>(error.get()).ok())
+        .flatten();
+    out.raw(b"{\"error\":{\"message\":");
+    match obj
+        .as_ref()
+        .and_then(|o| o.message.filter(|m| is_string(m)))
+    {
+        Some(m) => write_raw(out, m),
+        None if is_string(error) => write_raw(out, error),
+        None => out.raw(b"\"\""),
+    }
+    out.raw(b",\"type\":");
+    match obj.as_ref().and_then(|o| o.kind.filter(|k| is_string(k))) {
+        Some(k) => write_raw(out, k),
+        None => out.raw(b"\"api_error\""),
+    }
+    out.raw(b",\"param\":null,\"code\":null}}");
+}
