@@ -3,12 +3,16 @@
 //! rustls). The SDK decides; this module only moves bytes and reads clocks.
 
 mod access_log;
+mod body;
 pub mod demo;
+mod gateway;
 mod gcp;
 mod logs;
 mod multi;
 mod proxy;
+mod relay;
 mod routes;
+mod send;
 mod upstream;
 
 use std::io::Write;
@@ -22,7 +26,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 
 use crate::input;
-use proxy::Gateway;
+use gateway::Gateway;
 
 /// Access-log format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

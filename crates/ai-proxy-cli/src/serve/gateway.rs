@@ -1,0 +1,15 @@
+//! [`Gateway`]: what every request handler shares.
+
+use super::routes::RouteTable;
+use super::upstream::Clients;
+
+/// Everything a request handler needs, shared by every connection.
+#[derive(Debug)]
+pub struct Gateway {
+    /// The routes.
+    pub routes: RouteTable,
+    /// Upstream clients.
+    pub clients: Clients,
+    /// Google access tokens, shared by every `auth.gcp` target.
+    pub tokens: std::sync::Mutex<ai_proxy::vertex::TokenCache>,
+}
