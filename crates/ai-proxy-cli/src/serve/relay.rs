@@ -183,6 +183,13 @@ async fn relay_task(
         }
         tx.send(bytes).await.is_ok()
     }
+    // Tells the handler the relay failed, while it still waits for the
+    // first chunk (later, the client already has the head).
+    fn fail_first(first_tx: &mut Option<oneshot::Sender<First>>, status: StatusCode, body: String) {
+        if let Some(f) = first_tx.take() {
+            let _ = f.send(First::Fail(status, body));
+        }
+    }
     loop {
         let deadline = exchange.poll_timeout();
         let read = tokio::time::timeout(timeout, body.frame());
@@ -195,9 +202,7 @@ async fn relay_task(
                             Ok(()) => continue,
                             Err(e) => {
                                 abort = Some(e.to_string());
-                                if let Some(f) = first_tx.take() {
-                                    let _ = f.send(First::Fail(e.status(), e.client_body()));
-                                }
+                                fail_first(&mut first_tx, e.status(), e.client_body());
                                 break;
                             }
                         }
@@ -213,12 +218,11 @@ async fn relay_task(
                     "upstream read timed out after {} ms",
                     timeout.as_millis()
                 ));
-                if let Some(f) = first_tx.take() {
-                    let _ = f.send(First::Fail(
-                        StatusCode::GATEWAY_TIMEOUT,
-                        "upstream read timed out".to_owned(),
-                    ));
-                }
+                fail_first(
+                    &mut first_tx,
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "upstream read timed out".to_owned(),
+                );
                 break;
             }
             Ok(None) => match exchange.on_eof(now) {
@@ -228,20 +232,17 @@ async fn relay_task(
                 }
                 Err(e) => {
                     abort = Some(e.to_string());
-                    if let Some(f) = first_tx.take() {
-                        let _ = f.send(First::Fail(e.status(), e.client_body()));
-                    }
+                    fail_first(&mut first_tx, e.status(), e.client_body());
                     break;
                 }
             },
             Ok(Some(Err(e))) => {
                 abort = Some(format!("upstream body error: {e}"));
-                if let Some(f) = first_tx.take() {
-                    let _ = f.send(First::Fail(
-                        StatusCode::BAD_GATEWAY,
-                        format!("upstream body error: {e}"),
-                    ));
-                }
+                fail_first(
+                    &mut first_tx,
+                    StatusCode::BAD_GATEWAY,
+                    format!("upstream body error: {e}"),
+                );
                 break;
             }
             Ok(Some(Ok(frame))) => {
@@ -257,9 +258,7 @@ async fn relay_task(
                     }
                     Err(e) => {
                         abort = Some(e.to_string());
-                        if let Some(f) = first_tx.take() {
-                            let _ = f.send(First::Fail(e.status(), e.client_body()));
-                        }
+                        fail_first(&mut first_tx, e.status(), e.client_body());
                         break;
                     }
                 }

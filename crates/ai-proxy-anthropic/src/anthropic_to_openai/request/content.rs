@@ -1,5 +1,7 @@
 //! Content blocks → OpenAI content parts: text, images and documents.
 
+use std::borrow::Cow;
+
 use serde_json::value::RawValue;
 
 use super::shapes::{Block, Source, object};
@@ -42,6 +44,24 @@ pub(super) fn media<'a>(block: &Block<'a>, kind: &str) -> Option<Media<'a>> {
         ("image", Some("url")) => non_empty_string(source.url).map(Media::Url),
         _ => None,
     }
+}
+
+/// A `text`, `image` or `document` block as a content part; `None` for
+/// other kinds, or a block without what its kind needs.
+pub(super) fn part<'a>(block: &Block<'a>, kind: &str) -> Option<Part<'a>> {
+    match kind {
+        "text" => block.text.filter(|t| is_string(t)).map(Part::Text),
+        "image" | "document" => media(block, kind).map(Part::Media),
+        _ => None,
+    }
+}
+
+/// A block and its `type`; `None` for a non-object or untyped block
+/// (skipped, as in APISIX, which logs them).
+pub(super) fn typed_block(raw: &RawValue) -> Option<(Block<'_>, Cow<'_, str>)> {
+    let block = object::<Block<'_>>(Some(raw))?;
+    let kind = block.kind.and_then(str_value)?;
+    Some((block, kind))
 }
 
 fn write_part(out: &mut Vec<u8>, part: &Part<'_>) {

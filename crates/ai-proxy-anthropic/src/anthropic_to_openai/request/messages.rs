@@ -4,7 +4,7 @@
 use ai_proxy_core::adapter::ConvertError;
 use serde_json::value::RawValue;
 
-use super::content::{Part, has_text, media, write_joined_text, write_parts};
+use super::content::{Part, has_text, part, typed_block, write_joined_text, write_parts};
 use super::fields::Fields;
 use super::shapes::{Block, Message, array, object};
 use crate::json::{is_string, str_eq, str_value, write_minified, write_raw, write_str};
@@ -134,25 +134,9 @@ pub(super) fn write_message(
     let mut parts = Vec::new();
     let mut calls = Vec::new();
     let mut results = Vec::new();
-    for raw in blocks {
-        // Non-object blocks are skipped, as in APISIX (which logs them).
-        let Some(block) = object::<Block<'_>>(Some(raw)) else {
-            continue;
-        };
-        let Some(kind) = block.kind.and_then(str_value) else {
-            continue;
-        };
+    for (block, kind) in blocks.into_iter().filter_map(typed_block) {
         match kind.as_ref() {
-            "text" => {
-                if let Some(t) = block.text.filter(|t| is_string(t)) {
-                    parts.push(Part::Text(t));
-                }
-            }
-            "image" | "document" => {
-                if let Some(m) = media(&block, &kind) {
-                    parts.push(Part::Media(m));
-                }
-            }
+            "text" | "image" | "document" => parts.extend(part(&block, &kind)),
             "tool_use" => {
                 let id = block.id.filter(|i| is_string(i));
                 let name = block.name.and_then(str_value);
@@ -261,26 +245,10 @@ fn write_tool_result_content(out: &mut Vec<u8>, content: Option<&RawValue>) {
     };
     let mut parts = Vec::new();
     let mut has_media = false;
-    for raw in items {
-        let Some(block) = object::<Block<'_>>(Some(raw)) else {
-            continue;
-        };
-        let Some(kind) = block.kind.and_then(str_value) else {
-            continue;
-        };
-        match kind.as_ref() {
-            "text" => {
-                if let Some(t) = block.text.filter(|t| is_string(t)) {
-                    parts.push(Part::Text(t));
-                }
-            }
-            "image" | "document" => {
-                if let Some(m) = media(&block, &kind) {
-                    parts.push(Part::Media(m));
-                    has_media = true;
-                }
-            }
-            _ => {}
+    for (block, kind) in items.into_iter().filter_map(typed_block) {
+        if let Some(p) = part(&block, &kind) {
+            has_media |= matches!(p, Part::Media(_));
+            parts.push(p);
         }
     }
     if has_media {

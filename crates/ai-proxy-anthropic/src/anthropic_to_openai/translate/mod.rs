@@ -150,13 +150,7 @@ impl ChatToMessages {
                     None => out.raw(b"\"\""),
                 }
                 out.raw(b",\"name\":");
-                let name = call
-                    .function
-                    .as_ref()
-                    .and_then(|f| f.name)
-                    .and_then(str_value)
-                    .unwrap_or_default();
-                write_str(out, self.restored(&name));
+                write_str(out, self.restored(&call.name()));
                 out.raw(b",\"input\":");
                 write_arguments(out, call.function.as_ref().and_then(|f| f.arguments));
                 out.raw(b"}");

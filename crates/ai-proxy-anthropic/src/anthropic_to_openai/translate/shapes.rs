@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::json::{Count, First};
+use crate::json::{Count, First, str_value};
 
 #[derive(Deserialize)]
 pub(super) struct Response<'a> {
@@ -46,6 +46,17 @@ pub(super) struct ToolCall<'a> {
     pub(super) index: Option<Count>,
     #[serde(borrow, rename = "function")]
     pub(super) function: Option<Function<'a>>,
+}
+
+impl<'a> ToolCall<'a> {
+    /// `function.name`, decoded; empty when missing or not a string.
+    pub(super) fn name(&self) -> std::borrow::Cow<'a, str> {
+        self.function
+            .as_ref()
+            .and_then(|f| f.name)
+            .and_then(str_value)
+            .unwrap_or_default()
+    }
 }
 
 #[derive(Deserialize)]

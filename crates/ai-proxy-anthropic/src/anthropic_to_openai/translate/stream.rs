@@ -6,7 +6,7 @@ use serde_json::value::RawValue;
 
 use super::mapping::{AnthropicUsage, finish_reason, reasoning, stop_reason, write_error};
 use super::shapes::{Chunk, ToolCall};
-use crate::json::{Out, is_string, non_empty_string, str_value, write_raw, write_str, write_u64};
+use crate::json::{Out, is_string, non_empty_string, write_raw, write_str, write_u64};
 use crate::tool_names::ToolNameMap;
 
 /// Most tool calls one streamed response may open; later ones are skipped
@@ -232,12 +232,7 @@ impl StreamState {
                     self.skipped += 1;
                     return;
                 }
-                let name = call
-                    .function
-                    .as_ref()
-                    .and_then(|f| f.name)
-                    .and_then(str_value)
-                    .unwrap_or_default();
+                let name = call.name();
                 let b = self.block_start(out, BlockKind::ToolUse);
                 out.raw(b"{\"type\":\"tool_use\",\"id\":");
                 match call.id.filter(|i| is_string(i)) {
