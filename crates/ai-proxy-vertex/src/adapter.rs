@@ -11,7 +11,7 @@ use ai_proxy_core::{Protocol, Provider};
 /// Capabilities, in APISIX's order: `openai-chat` (Vertex's OpenAI-compatible
 /// endpoint) and `vertex-predict` (`…/models/{model}:predict`). Clients never
 /// send `vertex-predict` themselves: it is listed so that
-/// [`Registry::route`](ai_proxy_core::Registry::route) finds the
+/// [`Registry::delivery`](ai_proxy_core::Registry::delivery) finds the
 /// [`EmbeddingsToPredict`](crate::EmbeddingsToPredict) converter for
 /// `openai-embeddings` clients, and so that "supported: …" messages name it
 /// as APISIX does.
