@@ -1,0 +1,7 @@
+//! # ai-proxy-bedrock
+//!
+//! Amazon Bedrock for [ai-proxy](https://docs.rs/ai-proxy).
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod sigv4;
