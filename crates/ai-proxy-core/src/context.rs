@@ -7,6 +7,7 @@ use std::time::Instant;
 use serde_json::value::RawValue;
 
 use crate::config::{Limits, Logging};
+use crate::framing::StreamFraming;
 use crate::protocol::{Protocol, RequestType};
 use crate::provider::Provider;
 
@@ -45,6 +46,9 @@ pub struct RequestContext {
     /// With `logging.payloads`: the request's messages (`messages` for chat
     /// and Anthropic, `input` for embeddings/Responses) as sent upstream.
     pub request_messages: Option<Box<RawValue>>,
+    /// How the upstream streams when not in SSE (the adapter's
+    /// [`StreamFraming`] for the target protocol; `None`: SSE only).
+    pub framing: Option<Arc<dyn StreamFraming>>,
 }
 
 impl RequestContext {
@@ -66,6 +70,7 @@ impl RequestContext {
             logging: Logging::default(),
             limits: Limits::default(),
             request_messages: None,
+            framing: None,
         }
     }
 }

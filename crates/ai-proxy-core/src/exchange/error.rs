@@ -2,6 +2,7 @@
 
 use http::StatusCode;
 
+use crate::framing::FramingError;
 use crate::sse::SseError;
 use crate::translate::TranslateError;
 
@@ -58,6 +59,15 @@ pub enum ExchangeError {
         /// Output had already been sent.
         truncated: bool,
     },
+    /// The upstream stream (a non-SSE framing) could not be decoded for
+    /// translation.
+    #[error("{source}")]
+    Framing {
+        /// The framing's error.
+        source: FramingError,
+        /// Output had already been sent.
+        truncated: bool,
+    },
     /// A method was called out of order (a bug in the caller).
     #[error("exchange misuse: {0}")]
     Misuse(&'static str),
@@ -69,7 +79,8 @@ impl ExchangeError {
         match self {
             ExchangeError::ResponseTooLarge { .. }
             | ExchangeError::BodyTooLarge { .. }
-            | ExchangeError::Sse { .. } => StatusCode::BAD_GATEWAY,
+            | ExchangeError::Sse { .. }
+            | ExchangeError::Framing { .. } => StatusCode::BAD_GATEWAY,
             ExchangeError::StreamDurationExceeded { .. } => StatusCode::GATEWAY_TIMEOUT,
             ExchangeError::Translate { source, .. } => source.status(),
             ExchangeError::Misuse(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -83,7 +94,8 @@ impl ExchangeError {
             ExchangeError::ResponseTooLarge { truncated, .. }
             | ExchangeError::StreamDurationExceeded { truncated, .. }
             | ExchangeError::Translate { truncated, .. }
-            | ExchangeError::Sse { truncated, .. } => *truncated,
+            | ExchangeError::Sse { truncated, .. }
+            | ExchangeError::Framing { truncated, .. } => *truncated,
             ExchangeError::BodyTooLarge { .. } | ExchangeError::Misuse(_) => false,
         }
     }
@@ -96,6 +108,19 @@ impl ExchangeError {
                 "max_stream_duration_ms exceeded".to_owned()
             }
             other => other.to_string(),
+        }
+    }
+
+    /// The `Content-Type` of [`client_body`](Self::client_body): JSON for
+    /// an upstream error a translator turned into the client's error
+    /// object, plain text otherwise (APISIX's limit errors).
+    pub fn content_type(&self) -> &'static str {
+        match self {
+            ExchangeError::Translate {
+                source: TranslateError::Upstream { .. },
+                ..
+            } => "application/json",
+            _ => "text/plain",
         }
     }
 }

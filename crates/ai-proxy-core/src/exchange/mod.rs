@@ -4,7 +4,9 @@
 //! The exchange is a sans-IO state machine: the caller feeds the response
 //! head, body chunks and end of body, each with the caller's `now`, and
 //! sends what comes back to the client. Streaming is decided by the
-//! response `Content-Type` (`text/event-stream`), as in APISIX.
+//! response `Content-Type` (`text/event-stream`, or the content type of
+//! the adapter's [`StreamFraming`](crate::framing::StreamFraming) such as
+//! `application/vnd.amazon.eventstream`), as in APISIX.
 //!
 //! One module per protocol reads usage, model, text and completion
 //! (`openai_chat`, `openai_responses`, `anthropic`, `gemini`,
@@ -15,6 +17,7 @@ mod body;
 mod diff;
 mod embeddings;
 pub(crate) mod error;
+mod framed;
 mod gemini;
 mod json;
 mod observation;
@@ -31,6 +34,7 @@ use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 
 use crate::context::RequestContext;
+use crate::framing::{FrameDecoder, FramingError};
 use crate::metrics::millis;
 use crate::sse::{SseDecoder, SseError};
 use crate::translate::ResponseTranslator;
@@ -52,7 +56,7 @@ pub struct ResponseHead {
     /// The status to send (always the upstream's).
     pub status: StatusCode,
     /// Whether the response streams (upstream `Content-Type` is
-    /// `text/event-stream`).
+    /// `text/event-stream` or the framing's).
     pub streaming: bool,
     /// `Content-Type` replacing the upstream's when the body is translated.
     pub content_type: Option<HeaderValue>,
@@ -129,6 +133,8 @@ pub struct Exchange {
     translator: Option<Box<dyn ResponseTranslator>>,
     observer: Observer,
     decoder: SseDecoder,
+    /// The adapter's framing decoder, when the response uses it.
+    frames: Option<Box<dyn FrameDecoder>>,
     phase: Phase,
     status: Option<StatusCode>,
     streaming: bool,
@@ -146,6 +152,7 @@ pub struct Exchange {
     ended_at: Option<Instant>,
     error: Option<ExchangeError>,
     observe_error: Option<SseError>,
+    framing_error: Option<FramingError>,
     out: BytesMut,
 }
 
@@ -163,6 +170,7 @@ impl Exchange {
             translator,
             observer,
             decoder: SseDecoder::new(),
+            frames: None,
             phase: Phase::Head,
             status: None,
             streaming: false,
@@ -180,6 +188,7 @@ impl Exchange {
             ended_at: None,
             error: None,
             observe_error: None,
+            framing_error: None,
             out: BytesMut::new(),
         }
     }
@@ -221,6 +230,12 @@ impl Exchange {
         self.observe_error.as_ref()
     }
 
+    /// Why observation of a passthrough stream in the adapter's framing
+    /// stopped early (a corrupt or oversized message); bytes kept flowing.
+    pub fn observe_framing_error(&self) -> Option<&FramingError> {
+        self.framing_error.as_ref()
+    }
+
     /// Takes the upstream response head.
     pub fn on_head(
         &mut self,
@@ -234,12 +249,25 @@ impl Exchange {
         }
         self.phase = Phase::Body;
         self.status = Some(status);
-        self.streaming = headers
-            .get_all(header::CONTENT_TYPE)
-            .iter()
-            .any(|v| contains_ignore_case(v.as_bytes(), b"text/event-stream"));
+        let content_types = headers.get_all(header::CONTENT_TYPE);
+        let framed = self.ctx.framing.as_ref().filter(|f| {
+            content_types
+                .iter()
+                .any(|v| f.matches_content_type(v.as_bytes()))
+        });
+        self.frames = framed.map(|f| f.decoder());
+        self.streaming = self.frames.is_some()
+            || content_types
+                .iter()
+                .any(|v| contains_ignore_case(v.as_bytes(), b"text/event-stream"));
         self.error_path = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
-        self.translating = self.translator.is_some() && !self.error_path;
+        self.translating = self
+            .translator
+            .as_ref()
+            .is_some_and(|t| !self.error_path || t.translates_error_responses());
+        if self.translating && self.error_path {
+            self.hold_body = true;
+        }
         if !self.streaming && !self.error_path {
             if let Some(limit) = self.ctx.limits.max_response_bytes {
                 let length = headers
@@ -270,7 +298,7 @@ impl Exchange {
         }
         let content_type = match &self.translator {
             Some(translator) if self.translating => Some(HeaderValue::from_static(
-                translator.content_type(self.streaming),
+                translator.content_type(self.streaming && !self.error_path),
             )),
             _ => None,
         };

@@ -16,6 +16,9 @@ impl Exchange {
         chunk: Bytes,
         now: Instant,
     ) -> Result<Bytes, ExchangeError> {
+        if self.frames.is_some() {
+            return self.frame_chunk(chunk, now);
+        }
         if !self.translating {
             if self.observe_error.is_none() {
                 self.decoder.feed(chunk.clone());
@@ -68,13 +71,17 @@ impl Exchange {
     }
 
     pub(super) fn end_stream(&mut self, now: Instant) -> Result<Bytes, ExchangeError> {
-        if !self.translating {
+        if self.frames.is_some() {
+            self.end_frames(now)?;
+            if !self.translating {
+                return Ok(Bytes::new());
+            }
+        } else if !self.translating {
             if self.observe_error.is_none() {
                 let _ = self.decoder.finish();
             }
             return Ok(Bytes::new());
-        }
-        if let Err(source) = self.decoder.finish() {
+        } else if let Err(source) = self.decoder.finish() {
             let truncated = self.sent > 0;
             return Err(self.fail(ExchangeError::Sse { source, truncated }, now));
         }
