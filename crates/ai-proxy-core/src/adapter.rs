@@ -14,9 +14,11 @@ use std::sync::Arc;
 
 use http::{HeaderMap, StatusCode};
 
-use crate::config::ProviderConf;
+use crate::config::{ProviderConf, UpstreamConfig};
+use crate::framing::StreamFraming;
 use crate::protocol::{Protocol, RequestType};
 use crate::provider::Provider;
+use crate::sign::RequestSigner;
 use crate::translate::ResponseTranslator;
 
 /// One provider's mapping (object_store style: one module per provider,
@@ -63,6 +65,26 @@ pub trait Adapter: Send + Sync + fmt::Debug {
         let _ = upstream;
         true
     }
+
+    /// How `target`'s responses stream when they are not SSE (Bedrock: AWS
+    /// event streams). The exchange decodes a response whose
+    /// `Content-Type` the framing recognises with it. Default: SSE only.
+    fn stream_framing(&self, target: Protocol) -> Option<Arc<dyn StreamFraming>> {
+        let _ = target;
+        None
+    }
+
+    /// A signer for every request to `upstream` (Bedrock: AWS SigV4 from
+    /// `auth.aws` and `provider_conf.region`), built once when the config
+    /// is compiled. `Err` is a config the provider cannot sign with (its
+    /// message names the field and the fix). Default: no signing.
+    fn request_signer(
+        &self,
+        upstream: &UpstreamConfig,
+    ) -> Result<Option<Arc<dyn RequestSigner>>, String> {
+        let _ = upstream;
+        Ok(None)
+    }
 }
 
 /// What an adapter may look at to build its default endpoint.
@@ -75,6 +97,10 @@ pub struct EndpointContext<'a> {
     pub llm_model: Option<&'a str>,
     /// `ai_chat` or `ai_stream`.
     pub request_type: RequestType,
+    /// The client request's path (no query), when a request is being
+    /// prepared (`None` at compile time). Bedrock's `InvokeModel`
+    /// passthrough takes the model from it when no model is configured.
+    pub client_path: Option<&'a str>,
 }
 
 impl<'a> EndpointContext<'a> {
@@ -88,7 +114,14 @@ impl<'a> EndpointContext<'a> {
             provider_conf,
             llm_model,
             request_type,
+            client_path: None,
         }
+    }
+
+    /// The same context with the client request's path.
+    pub fn with_client_path(mut self, path: &'a str) -> Self {
+        self.client_path = Some(path);
+        self
     }
 }
 
@@ -141,6 +174,15 @@ pub enum MaxTokensMapping {
         field: &'static str,
         /// Fields removed after setting.
         remove: &'static [&'static str],
+    },
+    /// Set `field` inside the top-level object `object`, creating the
+    /// object when absent or not an object (Bedrock Converse:
+    /// `inferenceConfig.maxTokens`).
+    SetIn {
+        /// The top-level member holding the field.
+        object: &'static str,
+        /// The field set inside it.
+        field: &'static str,
     },
 }
 

@@ -24,19 +24,29 @@ pub enum Protocol {
     Gemini,
     /// `vertex-predict`: Vertex AI `…/models/{model}:predict` (embeddings).
     VertexPredict,
+    /// `bedrock-converse`: Amazon Bedrock's Converse API (`…/converse` with
+    /// `messages`); streams as AWS event streams.
+    BedrockConverse,
+    /// `bedrock-invoke`: an Amazon Bedrock `InvokeModel` body (Anthropic on
+    /// Bedrock: `anthropic_version: bedrock-2023-05-31`) sent to
+    /// `…/invoke` or `…/invoke-with-response-stream`, forwarded as is. Not
+    /// an APISIX protocol.
+    BedrockInvoke,
     /// `passthrough`: any other JSON body, forwarded as is; no usage parsing.
     Passthrough,
 }
 
 impl Protocol {
     /// Every protocol.
-    pub const ALL: [Protocol; 7] = [
+    pub const ALL: [Protocol; 9] = [
         Protocol::OpenAiChat,
         Protocol::OpenAiResponses,
         Protocol::OpenAiEmbeddings,
         Protocol::AnthropicMessages,
         Protocol::Gemini,
         Protocol::VertexPredict,
+        Protocol::BedrockConverse,
+        Protocol::BedrockInvoke,
         Protocol::Passthrough,
     ];
 
@@ -49,13 +59,14 @@ impl Protocol {
             Protocol::AnthropicMessages => "anthropic-messages",
             Protocol::Gemini => "gemini",
             Protocol::VertexPredict => "vertex-predict",
+            Protocol::BedrockConverse => "bedrock-converse",
+            Protocol::BedrockInvoke => "bedrock-invoke",
             Protocol::Passthrough => "passthrough",
         }
     }
 
     /// Whether `override.request_body` may be keyed by this protocol
-    /// (APISIX's schema allows exactly these names; `bedrock-converse` is
-    /// accepted by APISIX too but has no adapter here).
+    /// (APISIX's schema allows exactly these names).
     pub const fn is_request_body_key(self) -> bool {
         matches!(
             self,
@@ -63,6 +74,7 @@ impl Protocol {
                 | Protocol::OpenAiResponses
                 | Protocol::OpenAiEmbeddings
                 | Protocol::AnthropicMessages
+                | Protocol::BedrockConverse
                 | Protocol::Passthrough
         )
     }

@@ -13,6 +13,7 @@
 //! `embeddings`); [`Observer`] drives them and is usable on its own.
 
 mod anthropic;
+mod bedrock;
 mod body;
 mod diff;
 mod embeddings;

@@ -4,7 +4,8 @@
 use std::ops::Range;
 
 use super::observation::{Finders, Observation};
-use super::{anthropic, embeddings, gemini, openai_chat, openai_responses};
+use super::{anthropic, bedrock, embeddings, gemini, openai_chat, openai_responses};
+use crate::framing::Frame;
 use crate::protocol::Protocol;
 use crate::sse::{EventFilter, SseDecoder, SseEvent};
 
@@ -79,8 +80,28 @@ impl Observer {
     pub fn on_event(&mut self, event: &SseEvent<'_>) -> bool {
         self.observation.events += 1;
         let had_content = self.observation.content_seen;
+        self.dispatch(event.event_type(), event.data_bytes());
+        !had_content && self.observation.content_seen
+    }
+
+    /// Observes one frame of a non-SSE framing (see
+    /// [`framing`](crate::framing)): an event goes where an SSE event of
+    /// that type would; an error frame is counted as an upstream error and
+    /// ends the stream (APISIX, for Bedrock's exception and error
+    /// messages). Returns whether it carried the first generated output.
+    pub fn on_frame(&mut self, frame: &Frame<'_>) -> bool {
+        self.observation.events += 1;
+        let had_content = self.observation.content_seen;
+        if frame.is_error() {
+            bedrock::error_frame(&mut self.observation, frame.event_type(), frame.payload());
+        } else {
+            self.dispatch(frame.event_type(), frame.payload());
+        }
+        !had_content && self.observation.content_seen
+    }
+
+    fn dispatch(&mut self, kind: &str, data: &[u8]) {
         let obs = &mut self.observation;
-        let (kind, data) = (event.event_type(), event.data_bytes());
         let full = obs.collecting_text();
         match self.protocol {
             Protocol::OpenAiChat => openai_chat::event(obs, self.finders, kind, data, full),
@@ -89,10 +110,11 @@ impl Observer {
             }
             Protocol::AnthropicMessages => anthropic::event(obs, self.finders, kind, data, full),
             Protocol::Gemini => gemini::event(obs, self.finders, kind, data, full),
+            Protocol::BedrockConverse => bedrock::converse_event(obs, kind, data, full),
+            Protocol::BedrockInvoke => bedrock::invoke_event(obs, self.finders, kind, data, full),
             // Embeddings, Vertex predict and passthrough do not stream usage.
             _ => {}
         }
-        !had_content && self.observation.content_seen
     }
 
     /// Lets `decoder` skip the plain events ahead (one `data:` line, at
@@ -155,6 +177,8 @@ impl Observer {
             Protocol::Gemini => gemini::body(obs, body),
             Protocol::OpenAiEmbeddings => embeddings::openai_body(obs, body),
             Protocol::VertexPredict => embeddings::vertex_predict_body(obs, body),
+            Protocol::BedrockConverse => bedrock::converse_body(obs, body),
+            Protocol::BedrockInvoke => anthropic::body(obs, body),
             _ => {}
         }
     }

@@ -67,6 +67,9 @@ impl AiProxy {
             .map(|(k, v)| QueryPiece::from_auth(k, v))
             .collect();
         let redact_query_keys = auth_query.iter().map(|p| p.key().to_owned()).collect();
+        let signer = adapter
+            .request_signer(upstream)
+            .map_err(|reason| CompileError::Signer { provider, reason })?;
         let proxy = Self {
             instance_name: Arc::from(name.into()),
             provider,
@@ -93,6 +96,7 @@ impl AiProxy {
             hints: ClientHints::from(&transport),
             inject_stream_usage: true,
             forward_client_credentials: false,
+            signer,
         };
         let has_endpoint_host = proxy
             .endpoint
@@ -156,5 +160,11 @@ impl AiProxy {
     /// needs an access token.
     pub fn needs_access_token(&self) -> bool {
         self.gcp
+    }
+
+    /// Whether requests are signed (Bedrock's SigV4), so they must be
+    /// prepared with [`prepare_at`](Self::prepare_at) and the wall clock.
+    pub fn needs_wall_clock(&self) -> bool {
+        self.signer.is_some()
     }
 }

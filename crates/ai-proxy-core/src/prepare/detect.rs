@@ -6,13 +6,26 @@ use crate::protocol::Protocol;
 /// The client protocol of a request to `path` (no query) with `body`;
 /// `None` is APISIX's 400 `no matching AI protocol for the request`.
 ///
-/// Order: `anthropic-messages` (path ends `/v1/messages`, object body),
+/// Order: `bedrock-converse` (path ends `/converse`, `messages` is an
+/// array or object), `bedrock-invoke` (path ends `/invoke` or
+/// `/invoke-with-response-stream` and the body has `anthropic_version`:
+/// Anthropic on Bedrock, not an APISIX protocol),
+/// `anthropic-messages` (path ends `/v1/messages`, object body),
 /// `openai-responses` (path ends `/v1/responses` and `input` present),
 /// `openai-chat` (`messages` is an array or object), `openai-embeddings`
 /// (`input` present), `passthrough` (any other non-empty object or array).
 pub(crate) fn detect(path: &str, body: &Body<'_>) -> Option<Protocol> {
     match body {
         Body::Object(obj) => {
+            let messages = obj.get("messages").is_some_and(is_container);
+            if messages && path.ends_with("/converse") {
+                return Some(Protocol::BedrockConverse);
+            }
+            if obj.contains("anthropic_version")
+                && (path.ends_with("/invoke") || path.ends_with(INVOKE_STREAM))
+            {
+                return Some(Protocol::BedrockInvoke);
+            }
             if path.ends_with("/v1/messages") {
                 return Some(Protocol::AnthropicMessages);
             }
@@ -20,7 +33,7 @@ pub(crate) fn detect(path: &str, body: &Body<'_>) -> Option<Protocol> {
             if has_input && path.ends_with("/v1/responses") {
                 return Some(Protocol::OpenAiResponses);
             }
-            if obj.get("messages").is_some_and(is_container) {
+            if messages {
                 return Some(Protocol::OpenAiChat);
             }
             if has_input {
@@ -33,11 +46,16 @@ pub(crate) fn detect(path: &str, body: &Body<'_>) -> Option<Protocol> {
     }
 }
 
+/// The path suffix of Bedrock's streaming `InvokeModel`.
+const INVOKE_STREAM: &str = "/invoke-with-response-stream";
+
 /// Whether the client body asks for a stream (`"stream": true`, strictly
-/// the boolean; embeddings never stream).
-pub(crate) fn is_streaming(protocol: Protocol, body: &Body<'_>) -> bool {
+/// the boolean; embeddings never stream; a Bedrock `InvokeModel` body
+/// streams when its path is `…/invoke-with-response-stream`).
+pub(crate) fn is_streaming(protocol: Protocol, path: &str, body: &Body<'_>) -> bool {
     match (protocol, body) {
         (Protocol::OpenAiEmbeddings, _) => false,
+        (Protocol::BedrockInvoke, _) => path.ends_with(INVOKE_STREAM),
         (_, Body::Object(obj)) => obj.get("stream") == Some("true"),
         _ => false,
     }
@@ -129,8 +147,60 @@ mod tests {
     fn only_boolean_true_streams() {
         let on = Body::parse(br#"{"stream":true}"#).unwrap();
         let text = Body::parse(br#"{"stream":"true"}"#).unwrap();
-        assert!(is_streaming(Protocol::OpenAiChat, &on));
-        assert!(!is_streaming(Protocol::OpenAiChat, &text));
-        assert!(!is_streaming(Protocol::OpenAiEmbeddings, &on));
+        assert!(is_streaming(Protocol::OpenAiChat, "/", &on));
+        assert!(!is_streaming(Protocol::OpenAiChat, "/", &text));
+        assert!(!is_streaming(Protocol::OpenAiEmbeddings, "/", &on));
+    }
+
+    #[test]
+    fn bedrock_converse_needs_its_path_and_messages() {
+        assert_eq!(
+            detected("/model/m/converse", r#"{"messages":[]}"#),
+            Some(Protocol::BedrockConverse)
+        );
+        assert_eq!(
+            detected("/model/m/converse", r#"{"input":"x"}"#),
+            Some(Protocol::OpenAiEmbeddings)
+        );
+        assert_eq!(
+            detected("/v1/chat/completions", r#"{"messages":[]}"#),
+            Some(Protocol::OpenAiChat)
+        );
+    }
+
+    #[test]
+    fn bedrock_invoke_needs_its_path_and_anthropic_version() {
+        let body = r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":9,"messages":[]}"#;
+        assert_eq!(
+            detected("/model/anthropic.claude-v2/invoke", body),
+            Some(Protocol::BedrockInvoke)
+        );
+        assert_eq!(
+            detected("/model/x/invoke-with-response-stream", body),
+            Some(Protocol::BedrockInvoke)
+        );
+        assert_eq!(
+            detected("/v1/chat/completions", body),
+            Some(Protocol::OpenAiChat)
+        );
+        assert_eq!(
+            detected("/model/x/invoke", r#"{"messages":[]}"#),
+            Some(Protocol::OpenAiChat)
+        );
+    }
+
+    #[test]
+    fn invoke_streams_by_path() {
+        let body = Body::parse(br#"{"anthropic_version":"bedrock-2023-05-31"}"#).unwrap();
+        assert!(is_streaming(
+            Protocol::BedrockInvoke,
+            "/model/x/invoke-with-response-stream",
+            &body
+        ));
+        assert!(!is_streaming(
+            Protocol::BedrockInvoke,
+            "/model/x/invoke",
+            &body
+        ));
     }
 }

@@ -37,6 +37,14 @@ pub enum CompileError {
         /// The configured provider.
         provider: Provider,
     },
+    /// The provider signs requests and cannot with this config.
+    #[error("provider {provider} cannot sign requests: {reason}")]
+    Signer {
+        /// The configured provider.
+        provider: Provider,
+        /// What is missing or wrong (names the field).
+        reason: String,
+    },
 }
 
 impl CompileError {
@@ -107,6 +115,23 @@ pub enum PrepareError {
         /// What went wrong.
         reason: String,
     },
+    /// The route signs its requests (Bedrock's SigV4) and the caller did
+    /// not pass the wall-clock time.
+    #[error(
+        "provider {provider} signs requests with the current time: prepare them with \
+         AiProxy::prepare_at(request, now, SystemTime::now(), …) instead of prepare"
+    )]
+    WallClockRequired {
+        /// The configured provider.
+        provider: Provider,
+    },
+    /// Signing the upstream request failed (APISIX: 500 on a SigV4 build
+    /// failure).
+    #[error("failed to sign the upstream request: {reason}")]
+    Sign {
+        /// What went wrong (never a credential).
+        reason: String,
+    },
     /// The upstream request could not be formed (a bug or an impossible
     /// configuration; never the client's fault).
     #[error("could not build the upstream request: {reason}")]
@@ -121,9 +146,10 @@ impl PrepareError {
     pub fn status(&self) -> StatusCode {
         match self {
             PrepareError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            PrepareError::GcpToken { .. } | PrepareError::Upstream { .. } => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            PrepareError::GcpToken { .. }
+            | PrepareError::Upstream { .. }
+            | PrepareError::WallClockRequired { .. }
+            | PrepareError::Sign { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             PrepareError::Convert(e) => e.status(),
             _ => StatusCode::BAD_REQUEST,
         }
@@ -141,6 +167,8 @@ impl PrepareError {
             PrepareError::Convert(_)
             | PrepareError::UnresolvedPath
             | PrepareError::GcpToken { .. }
+            | PrepareError::WallClockRequired { .. }
+            | PrepareError::Sign { .. }
             | PrepareError::Upstream { .. } => "error_msg",
             _ => return Bytes::from(message),
         };

@@ -55,6 +55,7 @@ use crate::adapter::{Adapter, DefaultEndpoint, Delivery};
 use crate::config::{Endpoint, Limits, Logging, Options, ProviderConf};
 use crate::protocol::Protocol;
 use crate::provider::Provider;
+use crate::sign::RequestSigner;
 
 use endpoint::QueryPiece;
 
@@ -93,6 +94,8 @@ pub struct AiProxy {
     hints: ClientHints,
     inject_stream_usage: bool,
     forward_client_credentials: bool,
+    /// Signs every upstream request last (Bedrock's SigV4).
+    signer: Option<Arc<dyn RequestSigner>>,
 }
 
 impl fmt::Debug for AiProxy {
@@ -120,6 +123,7 @@ impl fmt::Debug for AiProxy {
                 "forward_client_credentials",
                 &self.forward_client_credentials,
             )
+            .field("signer", &self.signer)
             .finish_non_exhaustive()
     }
 }

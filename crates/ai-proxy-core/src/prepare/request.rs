@@ -1,7 +1,7 @@
 //! [`AiProxy::prepare`]: one client request in, the upstream request out.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
@@ -22,13 +22,49 @@ impl AiProxy {
     ///
     /// `now` starts the attempt's clock; `access_token` is the Google
     /// access token when `auth.gcp` is configured (fetch and cache it
-    /// outside, e.g. with `ai-proxy-vertex`'s token cache).
+    /// outside, e.g. with `ai-proxy-vertex`'s token cache). Routes whose
+    /// requests are signed ([`needs_wall_clock`](Self::needs_wall_clock))
+    /// answer [`PrepareError::WallClockRequired`]: use
+    /// [`prepare_at`](Self::prepare_at).
     pub fn prepare(
         &self,
         request: Request<Bytes>,
         now: Instant,
         access_token: Option<&Secret>,
     ) -> Result<Prepared, PrepareError> {
+        self.prepare_with_clock(request, now, None, access_token)
+    }
+
+    /// [`prepare`](Self::prepare) with the wall-clock time, which signed
+    /// routes (Bedrock's SigV4) put in the signature: pass
+    /// `SystemTime::now()`. The request is signed last, over the final
+    /// method, URI, headers and body.
+    pub fn prepare_at(
+        &self,
+        request: Request<Bytes>,
+        now: Instant,
+        wall_clock: SystemTime,
+        access_token: Option<&Secret>,
+    ) -> Result<Prepared, PrepareError> {
+        self.prepare_with_clock(request, now, Some(wall_clock), access_token)
+    }
+
+    fn prepare_with_clock(
+        &self,
+        request: Request<Bytes>,
+        now: Instant,
+        wall_clock: Option<SystemTime>,
+        access_token: Option<&Secret>,
+    ) -> Result<Prepared, PrepareError> {
+        let signing = match (&self.signer, wall_clock) {
+            (Some(signer), Some(wall_clock)) => Some((signer, wall_clock)),
+            (Some(_), None) => {
+                return Err(PrepareError::WallClockRequired {
+                    provider: self.provider,
+                });
+            }
+            (None, _) => None,
+        };
         let (mut parts, body) = request.into_parts();
         check_content_type(&parts.headers)?;
         self.check_size(&parts.headers, &body)?;
@@ -39,7 +75,8 @@ impl AiProxy {
             Body::parse(&body).map_err(|reason| PrepareError::InvalidJson { reason })?;
         let client_protocol =
             detect::detect(parts.uri.path(), &client_body).ok_or(PrepareError::NoProtocol)?;
-        let request_type = if detect::is_streaming(client_protocol, &client_body) {
+        let request_type = if detect::is_streaming(client_protocol, parts.uri.path(), &client_body)
+        {
             RequestType::AiStream
         } else {
             RequestType::AiChat
@@ -113,7 +150,14 @@ impl AiProxy {
         // about the upstream connection.
         parts.version = Version::default();
         parts.extensions.clear();
-        let upstream = Request::from_parts(parts, shaped);
+        let mut upstream = Request::from_parts(parts, shaped);
+        if let Some((signer, wall_clock)) = signing {
+            signer
+                .sign(&mut upstream, wall_clock)
+                .map_err(|e| PrepareError::Sign {
+                    reason: e.to_string(),
+                })?;
+        }
 
         let context = RequestContext {
             client_protocol,
@@ -129,6 +173,7 @@ impl AiProxy {
             logging: self.logging,
             limits: self.limits,
             request_messages: facts.request_messages,
+            framing: self.adapter.stream_framing(target),
         };
         Ok(Prepared {
             upstream,

@@ -29,16 +29,25 @@ impl AiProxy {
             // Arrays have no top-level fields to shape.
             return Ok((source.clone(), BodyFacts::default()));
         };
+        if target == Protocol::BedrockConverse {
+            // APISIX's bedrock-converse `prepare_outgoing_request`: the
+            // path says whether it streams.
+            obj.remove("stream");
+        }
         for (key, value) in &self.options.fields {
             obj.set_raw(key, value);
         }
-        if let (Some(n), MaxTokensMapping::Set { field, remove }) =
-            (&self.max_tokens, self.adapter.max_tokens_mapping(target))
-        {
-            obj.set(field, n.as_str());
-            for r in remove {
-                obj.remove(r);
+        match (&self.max_tokens, self.adapter.max_tokens_mapping(target)) {
+            (Some(n), MaxTokensMapping::Set { field, remove }) => {
+                obj.set(field, n.as_str());
+                for r in remove {
+                    obj.remove(r);
+                }
             }
+            (Some(n), MaxTokensMapping::SetIn { object, field }) => {
+                set_in(&mut obj, object, field, n);
+            }
+            _ => {}
         }
         if let Some((_, patch)) = self.request_body.iter().find(|(p, _)| *p == target) {
             body::deep_merge(&mut obj, patch, self.force_override);
@@ -67,7 +76,16 @@ impl AiProxy {
     }
 
     pub(super) fn facts(&self, obj: &RawObject<'_>, target: Protocol) -> BodyFacts {
-        let tool_count = obj.get("tools").map_or(0, array_len);
+        let tool_count = match target {
+            // Converse declares tools in `toolConfig.tools`.
+            Protocol::BedrockConverse => obj
+                .get("toolConfig")
+                .filter(|c| is_object(c))
+                .and_then(|c| RawObject::parse_str(c).ok())
+                .and_then(|c| c.get("tools").map(array_len))
+                .unwrap_or(0),
+            _ => obj.get("tools").map_or(0, array_len),
+        };
         let end_user_id = match target {
             Protocol::AnthropicMessages => obj
                 .get("metadata")
@@ -81,7 +99,10 @@ impl AiProxy {
             _ => None,
         };
         let messages_key = match target {
-            Protocol::OpenAiChat | Protocol::AnthropicMessages => Some("messages"),
+            Protocol::OpenAiChat
+            | Protocol::AnthropicMessages
+            | Protocol::BedrockConverse
+            | Protocol::BedrockInvoke => Some("messages"),
             Protocol::OpenAiEmbeddings | Protocol::OpenAiResponses => Some("input"),
             _ => None,
         };
@@ -103,6 +124,29 @@ pub(super) struct BodyFacts {
     pub(super) tool_count: usize,
     pub(super) end_user_id: Option<String>,
     pub(super) request_messages: Option<Box<RawValue>>,
+}
+
+/// Sets `object.field = n`, keeping the object's other members; an absent
+/// (or non-object) `object` becomes `{"field": n}`.
+fn set_in(obj: &mut RawObject<'_>, object: &'static str, field: &str, n: &str) {
+    let updated = obj
+        .get(object)
+        .filter(|current| is_object(current))
+        .and_then(|current| RawObject::parse_str(current).ok())
+        .map(|mut inner| {
+            inner.set(field, n);
+            inner.to_json()
+        });
+    let text = updated.unwrap_or_else(|| {
+        let mut fresh = String::with_capacity(field.len() + n.len() + 5);
+        fresh.push_str("{\"");
+        fresh.push_str(field);
+        fresh.push_str("\":");
+        fresh.push_str(n);
+        fresh.push('}');
+        fresh
+    });
+    obj.set(object, Cow::<str>::Owned(text));
 }
 
 /// Sets `stream_options.include_usage = true`, keeping the client's other

@@ -27,7 +27,8 @@ impl AiProxy {
         llm_model: Option<&str>,
         request_type: RequestType,
     ) -> Result<Uri, PrepareError> {
-        let ctx = EndpointContext::new(self.provider_conf.as_ref(), llm_model, request_type);
+        let ctx = EndpointContext::new(self.provider_conf.as_ref(), llm_model, request_type)
+            .with_client_path(client_uri.path());
         let default = if target == Protocol::Passthrough {
             None
         } else {
