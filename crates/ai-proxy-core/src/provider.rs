@@ -34,8 +34,7 @@ pub enum Provider {
     VertexAi,
     /// `openai-compatible` — any OpenAI-wire server given in `override.endpoint`.
     OpenAiCompatible,
-    /// `bedrock` — AWS Bedrock. Recognised so configs get a clear
-    /// "not supported yet" instead of "unknown provider"; it has no adapter.
+    /// `bedrock` — Amazon Bedrock (Converse, InvokeModel; AWS SigV4).
     Bedrock,
 }
 
@@ -70,9 +69,11 @@ impl Provider {
         }
     }
 
-    /// Whether this library can send requests to the provider.
+    /// Whether this library can send requests to the provider (every
+    /// APISIX provider now; kept for configs naming providers APISIX adds
+    /// later).
     pub const fn is_supported(self) -> bool {
-        !matches!(self, Provider::Bedrock)
+        true
     }
 }
 

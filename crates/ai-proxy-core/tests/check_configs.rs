@@ -259,7 +259,35 @@ const INVALID: &[Case] = &[
     ),
     single(
         r#"{"provider":"bedrock","auth":{}}"#,
-        &[("provider", "not supported yet")],
+        &[
+            (
+                "provider_conf.region",
+                "bedrock requires provider_conf.region",
+            ),
+            ("auth.aws", "bedrock requires auth.aws"),
+        ],
+    ),
+    single(
+        r#"{"provider":"bedrock","auth":{},"provider_conf":{"region":"us-east-1"}}"#,
+        &[("auth.aws", "bedrock requires auth.aws")],
+    ),
+    single(
+        r#"{"provider":"bedrock","auth":{"aws":{"access_key_id":""}},"provider_conf":{"region":"us-east-1"}}"#,
+        &[
+            ("auth.aws.access_key_id", "must not be empty"),
+            ("auth.aws.secret_access_key", "is required"),
+        ],
+    ),
+    single(
+        r#"{"provider":"bedrock","auth":{"aws":{"access_key_id":"AKIA","secret_access_key":"s","token":"t"}},"provider_conf":{"region":"us-east-1"}}"#,
+        &[(
+            "auth.aws.token",
+            "unknown field `token`, expected one of: access_key_id, secret_access_key, session_token",
+        )],
+    ),
+    single(
+        r#"{"provider":"bedrock","auth":{"aws":{"access_key_id":"AKIA","secret_access_key":"s"}},"provider_conf":{"region":"us east"}}"#,
+        &[("provider_conf.region", "must be a region name")],
     ),
     single(
         r#"{"provider":7,"auth":{}}"#,
@@ -431,7 +459,7 @@ const INVALID: &[Case] = &[
     ),
     single(
         r#"{"provider":"openai","auth":{},"provider_conf":{"region":"us central"}}"#,
-        &[("provider_conf.region", "GCP region name")],
+        &[("provider_conf.region", "must be a region name")],
     ),
     single(
         r#"{"provider":"openai","auth":{},"timeout":0,"options":{"stream":1},"logging":{"payloads":"no"}}"#,
@@ -635,6 +663,16 @@ fn no_secret_reaches_debug_or_errors() {
     for s in SECRETS {
         assert!(!debug.contains(s), "{s} leaked into Debug");
     }
+    let bedrock = AiProxyConfig::from_json(
+        r#"{"provider":"bedrock","auth":{"aws":{"access_key_id":"AKIA-SECRET-id","secret_access_key":"SECRET-aws-key","session_token":"SECRET-aws-token"}},"provider_conf":{"region":"eu-west-3"}}"#,
+    )
+    .unwrap();
+    let aws = bedrock.target.auth.aws.as_ref().unwrap();
+    assert_eq!(aws.secret_access_key.expose(), "SECRET-aws-key");
+    let debug = format!("{bedrock:?} {bedrock:#?}");
+    for s in ["AKIA-SECRET-id", "SECRET-aws-key", "SECRET-aws-token"] {
+        assert!(!debug.contains(s), "{s} leaked into Debug");
+    }
     // Invalid configs whose secret-bearing values are the problem.
     let invalid = [
         r#"{"provider":"openai","auth":{"header":{"Authorization":"Bearer sk-SECRET-header\n"}}}"#,
@@ -642,6 +680,7 @@ fn no_secret_reaches_debug_or_errors() {
         r#"{"provider":"vertex-ai","auth":{"gcp":{"service_account_json":"[\"SECRET-sa-json\"]"}},"provider_conf":{"project_id":"p","region":"r"}}"#,
         r#"{"provider":"openai","auth":{"header":{"Authorization":"Bearer sk-SECRET-header"},"query":{"key":"SECRET-query"}},"timeout":0,"tmeout":1}"#,
         r#"{"provider":"openai","auth":{"header":{"Authorization":"Bearer sk-SECRET-header"}},"override":{"endpoint":"https://u:SECRET-query@h/"}}"#,
+        r#"{"provider":"bedrock","auth":{"aws":{"access_key_id":"AKIA","secret_access_key":"SECRET-query","session_token":""}}}"#,
     ];
     for text in invalid {
         let errors = AiProxyConfig::from_json(text).unwrap_err();

@@ -95,6 +95,35 @@ pub struct Auth {
     pub query: Vec<(String, Secret)>,
     /// `auth.gcp`: present (possibly empty) turns on Google access tokens.
     pub gcp: Option<GcpAuth>,
+    /// `auth.aws`: the key pair Bedrock requests are signed with (SigV4).
+    pub aws: Option<AwsAuth>,
+}
+
+/// `auth.aws` (bedrock). Every part is a [`Secret`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AwsAuth {
+    /// `access_key_id` (required, non-empty).
+    pub access_key_id: Secret,
+    /// `secret_access_key` (required, non-empty).
+    pub secret_access_key: Secret,
+    /// `session_token` of temporary (STS) credentials.
+    pub session_token: Option<Secret>,
+}
+
+impl AwsAuth {
+    /// `auth.aws` from its parts.
+    pub fn new(
+        access_key_id: impl Into<Secret>,
+        secret_access_key: impl Into<Secret>,
+        session_token: Option<Secret>,
+    ) -> Self {
+        Self {
+            access_key_id: access_key_id.into(),
+            secret_access_key: secret_access_key.into(),
+            session_token,
+        }
+    }
 }
 
 /// `auth.gcp`.
@@ -201,7 +230,7 @@ pub struct Endpoint {
     pub has_path: bool,
 }
 
-/// `provider_conf` (Vertex AI).
+/// `provider_conf` (Vertex AI's project and region, Bedrock's region).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ProviderConf {

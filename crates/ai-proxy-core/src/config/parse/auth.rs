@@ -76,13 +76,9 @@ pub(super) fn auth(value: &Value, path: &str, v: &mut Validator) -> Option<Auth>
         auth.gcp = gcp_auth(gcp, &join(path, "gcp"), v);
         ok &= auth.gcp.is_some();
     }
-    if map.contains_key("aws") {
-        v.push(
-            &join(path, "aws"),
-            ConfigErrorKind::Unsupported,
-            "auth.aws is for bedrock, which this library does not support yet",
-        );
-        ok = false;
+    if let Some(aws) = v.opt_object(map, "aws", path) {
+        auth.aws = aws_auth(aws, &join(path, "aws"), v);
+        ok &= auth.aws.is_some();
     }
     ok.then_some(auth)
 }
@@ -105,6 +101,36 @@ fn auth_item(name: &str, value: &Value, path: &str, v: &mut Validator) -> Option
             None
         }
     }
+}
+
+/// `auth.aws`: `access_key_id` and `secret_access_key` required (non-empty),
+/// `session_token` optional (non-empty), as APISIX's schema.
+fn aws_auth(map: &Map<String, Value>, path: &str, v: &mut Validator) -> Option<AwsAuth> {
+    v.unknown_fields(
+        map,
+        path,
+        &["access_key_id", "secret_access_key", "session_token"],
+    );
+    let before = v.errors.len();
+    let required = |key: &str, what: &str, v: &mut Validator| {
+        if !map.contains_key(key) {
+            v.push(
+                &join(path, key),
+                ConfigErrorKind::Missing,
+                format!("is required ({what})"),
+            );
+        }
+        v.nonempty_string_field(map, key, path).map(Secret::new)
+    };
+    let access_key_id = required("access_key_id", "the AWS access key id, e.g. AKIA…", v);
+    let secret_access_key = required("secret_access_key", "the AWS secret access key", v);
+    let session_token = v
+        .nonempty_string_field(map, "session_token", path)
+        .map(Secret::new);
+    if v.errors.len() != before {
+        return None;
+    }
+    Some(AwsAuth::new(access_key_id?, secret_access_key?, session_token))
 }
 
 fn gcp_auth(map: &Map<String, Value>, path: &str, v: &mut Validator) -> Option<GcpAuth> {

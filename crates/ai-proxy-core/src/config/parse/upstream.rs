@@ -71,6 +71,25 @@ pub(super) fn upstream(
             _ => {}
         }
     }
+    if provider == Some(Provider::Bedrock) {
+        // APISIX's messages and order: region first, then auth.aws. The
+        // region is needed even with override.endpoint: SigV4 signs for it.
+        if provider_conf.as_ref().and_then(|c| c.region.as_ref()).is_none() {
+            v.push(
+                &join(path, "provider_conf.region"),
+                ConfigErrorKind::Missing,
+                "bedrock requires provider_conf.region (the AWS region, e.g. us-east-1)",
+            );
+        }
+        if auth.as_ref().is_some_and(|a| a.aws.is_none()) {
+            v.push(
+                &join(path, "auth.aws"),
+                ConfigErrorKind::Missing,
+                "bedrock requires auth.aws (access_key_id and secret_access_key; \
+                 session_token for temporary credentials)",
+            );
+        }
+    }
     let (provider, auth, overrides, options) = (provider?, auth?, overrides?, options?);
     Some(UpstreamConfig {
         provider,
@@ -316,7 +335,7 @@ fn provider_conf(map: &Map<String, Value>, path: &str, v: &mut Validator) -> Opt
     {
         v.invalid(
             &join(&p, "region"),
-            "must be a GCP region name such as us-central1 (letters, digits and `-`); it becomes part of the host name",
+            "must be a region name such as us-central1 or us-east-1 (letters, digits and `-`); it becomes part of the host name",
         );
     }
     Some(ProviderConf { project_id, region })
