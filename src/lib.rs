@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub use ai_proxy_anthropic as anthropic;
+pub use ai_proxy_bedrock as bedrock;
 pub use ai_proxy_core as core;
 pub use ai_proxy_core::config;
 pub use ai_proxy_core::exchange::{Exchange, ExchangeError, ResponseHead};
@@ -22,15 +23,17 @@ use std::sync::Arc;
 /// OpenAI-compatible endpoint, or its native Messages API for
 /// `provider: anthropic` routes whose `override.endpoint` ends in
 /// `/v1/messages` (OpenAI chat clients are then converted); Vertex AI;
-/// converters for Anthropic Messages clients → OpenAI-chat providers,
-/// OpenAI chat clients → Anthropic's native Messages API, and embeddings →
-/// Vertex `:predict`.
+/// Amazon Bedrock (Converse, InvokeModel passthrough, OpenAI chat clients
+/// converted to Converse); converters for Anthropic Messages clients →
+/// OpenAI-chat providers, OpenAI chat clients → Anthropic's native Messages
+/// API or Bedrock Converse, and embeddings → Vertex `:predict`.
 pub fn registry() -> Registry {
     ai_proxy_openai::adapters()
         .into_iter()
         .fold(Registry::new(), Registry::with_adapter)
         .with_adapter(Arc::new(ai_proxy_anthropic::Anthropic))
         .with_adapter(Arc::new(ai_proxy_vertex::VertexAi))
+        .with_adapter(Arc::new(ai_proxy_bedrock::Bedrock))
         .with_endpoint_variant(
             ai_proxy_anthropic::MESSAGES_PATH,
             Arc::new(ai_proxy_anthropic::AnthropicNative),
@@ -38,6 +41,7 @@ pub fn registry() -> Registry {
         .with_converter(Arc::new(ai_proxy_anthropic::AnthropicToOpenAi))
         .with_converter(Arc::new(ai_proxy_anthropic::OpenAiToAnthropic::new()))
         .with_converter(Arc::new(ai_proxy_vertex::EmbeddingsToPredict))
+        .with_converter(Arc::new(ai_proxy_bedrock::OpenAiToConverse))
 }
 
 #[cfg(test)]

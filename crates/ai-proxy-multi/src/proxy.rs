@@ -1,7 +1,7 @@
 //! [`AiProxyMulti`]: the balancer plus one prepared [`AiProxy`] per
 //! instance — everything an `ai-proxy-multi` route needs, still sans-IO.
 
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use ai_proxy_core::Registry;
 use ai_proxy_core::Secret;
@@ -21,7 +21,7 @@ use crate::{Attempt, Balancer, Error, InstanceId, KeyLookup, MultiOptions};
 /// which answers `Return` or `Retry(next attempt)`.
 ///
 /// ```
-/// use std::time::Instant;
+/// use std::time::{Instant, SystemTime};
 /// use ai_proxy_core::config::AiProxyMultiConfig;
 /// use ai_proxy_multi::{AiProxyMulti, MultiOptions};
 ///
@@ -113,7 +113,8 @@ impl AiProxyMulti {
         &self.instances
     }
 
-    /// Prepares the client request for `attempt`'s instance.
+    /// Prepares the client request for `attempt`'s instance (see
+    /// [`AiProxy::prepare`]; signed instances need [`prepare_at`](Self::prepare_at)).
     pub fn prepare(
         &self,
         attempt: &Attempt,
@@ -121,12 +122,29 @@ impl AiProxyMulti {
         now: Instant,
         access_token: Option<&Secret>,
     ) -> Result<Prepared, PrepareError> {
-        match self.instance(attempt.instance()) {
-            Some(proxy) => proxy.prepare(request, now, access_token),
+        self.proxy(attempt)?.prepare(request, now, access_token)
+    }
+
+    /// Prepares the client request for `attempt`'s instance with the wall
+    /// clock, which signed instances (Bedrock's SigV4) need (see
+    /// [`AiProxy::prepare_at`]).
+    pub fn prepare_at(
+        &self,
+        attempt: &Attempt,
+        request: Request<Bytes>,
+        now: Instant,
+        wall_clock: SystemTime,
+        access_token: Option<&Secret>,
+    ) -> Result<Prepared, PrepareError> {
+        self.proxy(attempt)?
+            .prepare_at(request, now, wall_clock, access_token)
+    }
+
+    fn proxy(&self, attempt: &Attempt) -> Result<&AiProxy, PrepareError> {
+        self.instance(attempt.instance())
             // Attempts come from this balancer, whose ids index `instances`.
-            None => Err(PrepareError::Upstream {
+            .ok_or_else(|| PrepareError::Upstream {
                 reason: "the attempt belongs to another ai-proxy-multi route".to_owned(),
-            }),
-        }
+            })
     }
 }
