@@ -17,7 +17,7 @@ mod common;
 use ai_proxy_bedrock::{ConverseToChat, EVENT_STREAM_CONTENT_TYPE};
 use ai_proxy_core::metrics::Metrics;
 use ai_proxy_core::{Protocol, Usage};
-use common::{ChatStream, Run, context, read_chat_stream, recording, run};
+use common::{Run, context, read_chat_stream, recording, run};
 use http::StatusCode;
 use proptest::prelude::*;
 use serde_json::Value;
