@@ -76,6 +76,10 @@ impl StreamFraming for EventStreamFraming {
         "aws-eventstream"
     }
 
+    fn content_type(&self) -> &'static str {
+        EVENT_STREAM_CONTENT_TYPE
+    }
+
     fn matches_content_type(&self, content_type: &[u8]) -> bool {
         let needle = EVENT_STREAM_CONTENT_TYPE.as_bytes();
         content_type

@@ -17,7 +17,8 @@ use crate::sse::{open, parse_protocol, read_chunk, summary};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Protocol of the body: openai-chat, openai-responses,
-    /// openai-embeddings, anthropic-messages, gemini.
+    /// openai-embeddings, anthropic-messages, gemini, bedrock-converse,
+    /// bedrock-invoke.
     #[arg(long, default_value = "openai-chat", value_parser = parse_protocol)]
     pub protocol: Protocol,
     /// The body, or `-` for standard input.

@@ -1,15 +1,19 @@
 //! `ai-proxy sse [--protocol P] [--events] [--no-text] [FILE|-]`: summarise
 //! an SSE byte stream, or print its events, reading it in chunks (memory
-//! stays flat however long the stream is).
+//! stays flat however long the stream is). Protocols whose provider streams
+//! in another framing (`bedrock-converse`, `bedrock-invoke`: AWS event
+//! streams) are read in that framing; their events are its frames.
 
 use std::io::{self, Read, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
-use ai_proxy::core::Protocol;
 use ai_proxy::core::context::RequestContext;
 use ai_proxy::core::exchange::Exchange;
+use ai_proxy::core::framing::StreamFraming;
 use ai_proxy::core::sse::SseDecoder;
+use ai_proxy::core::{Protocol, Provider};
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 
@@ -21,7 +25,8 @@ const READ_CHUNK: usize = 128 * 1024;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Protocol of the stream: openai-chat, openai-responses,
-    /// anthropic-messages, gemini.
+    /// anthropic-messages, gemini, bedrock-converse (an AWS event stream),
+    /// bedrock-invoke.
     #[arg(long, default_value = "openai-chat", value_parser = parse_protocol)]
     pub protocol: Protocol,
     /// Print one JSON line per dispatched event `{"event","data","id"}`
@@ -39,6 +44,16 @@ pub struct Args {
 
 pub(crate) fn parse_protocol(name: &str) -> Result<Protocol, String> {
     name.parse::<Protocol>().map_err(|e| e.to_string())
+}
+
+/// The stream framing a provider of the registry uses for `protocol`, when
+/// it is not SSE.
+pub(crate) fn framing(protocol: Protocol) -> Option<Arc<dyn StreamFraming>> {
+    let registry = ai_proxy::registry();
+    Provider::ALL
+        .iter()
+        .filter_map(|p| registry.adapter(*p))
+        .find_map(|adapter| adapter.stream_framing(protocol))
 }
 
 /// Opens `FILE` or standard input.
@@ -103,6 +118,9 @@ pub fn run(args: Args) -> ExitCode {
 }
 
 fn print_events(args: &Args, out: &mut dyn Write) -> io::Result<ExitCode> {
+    if let Some(framing) = framing(args.protocol) {
+        return print_frames(args, framing.as_ref(), out);
+    }
     let mut input = open(&args.file)?;
     let mut decoder = SseDecoder::new();
     let mut buf = BytesMut::new();
@@ -137,17 +155,62 @@ fn print_events(args: &Args, out: &mut dyn Write) -> io::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--events` for a framed stream: one line per frame, `"error": true`
+/// on frames the upstream marked as errors.
+fn print_frames(
+    args: &Args,
+    framing: &dyn StreamFraming,
+    out: &mut dyn Write,
+) -> io::Result<ExitCode> {
+    let mut input = open(&args.file)?;
+    let mut decoder = framing.decoder();
+    let mut buf = BytesMut::new();
+    let mut failure = None;
+    'read: while let Some(chunk) = read_chunk(&mut *input, &mut buf)? {
+        decoder.feed(chunk);
+        loop {
+            match decoder.next_frame() {
+                Ok(Some(frame)) => {
+                    let mut line = serde_json::json!({
+                        "event": frame.event_type(),
+                        "data": String::from_utf8_lossy(frame.payload()),
+                        "id": "",
+                    });
+                    if frame.is_error() {
+                        line["error"] = serde_json::Value::Bool(true);
+                    }
+                    serde_json::to_writer(&mut *out, &line)?;
+                    out.write_all(b"\n")?;
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    failure = Some(error);
+                    break 'read;
+                }
+            }
+        }
+    }
+    out.flush()?;
+    if let Some(error) = failure.or_else(|| decoder.finish().err()) {
+        eprintln!("ai-proxy sse: {}: {error}", args.file);
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn summarise(args: &Args, out: &mut dyn Write) -> io::Result<ExitCode> {
     let mut input = open(&args.file)?;
     let start = Instant::now();
     let mut ctx = RequestContext::new(args.protocol, args.protocol, start);
     ctx.logging.payloads = !args.no_text;
+    ctx.framing = framing(args.protocol);
+    let content_type = ctx
+        .framing
+        .as_ref()
+        .map_or("text/event-stream", |f| f.content_type());
     let mut exchange = Exchange::new(ctx, None);
     let mut headers = HeaderMap::new();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     let _ = exchange
         .on_head(StatusCode::OK, &headers, start)
         .map_err(io::Error::other)?;
@@ -162,7 +225,10 @@ fn summarise(args: &Args, out: &mut dyn Write) -> io::Result<ExitCode> {
         );
     }
     let _ = exchange.on_eof(Instant::now()).map_err(io::Error::other)?;
-    let observe_error = exchange.observe_error().cloned();
+    let observe_error = exchange
+        .observe_error()
+        .map(ToString::to_string)
+        .or_else(|| exchange.observe_framing_error().map(ToString::to_string));
     let metrics = exchange.finish(Instant::now());
     writeln!(out, "{}", summary(&metrics, Some(metrics.events)))?;
     if let Some(error) = observe_error {
@@ -224,6 +290,52 @@ mod tests {
             run_on(b"data: hello\n\n", "openai-chat", false, false),
             "{\"model\":null,\"prompt_tokens\":null,\"completion_tokens\":null,\"total_tokens\":null,\"events\":1,\"done\":false,\"text\":\"\"}\n"
         );
+    }
+
+    fn bedrock_stream() -> Vec<u8> {
+        use ai_proxy::bedrock::eventstream::{encode_event, encode_exception};
+        let mut wire = Vec::new();
+        for (kind, payload) in [
+            ("messageStart", r#"{"role":"assistant"}"#),
+            (
+                "contentBlockDelta",
+                r#"{"contentBlockIndex":0,"delta":{"text":"Paris"}}"#,
+            ),
+            ("messageStop", r#"{"stopReason":"end_turn"}"#),
+            (
+                "metadata",
+                r#"{"usage":{"inputTokens":13,"outputTokens":2,"totalTokens":15}}"#,
+            ),
+        ] {
+            encode_event(&mut wire, kind, payload.as_bytes()).unwrap();
+        }
+        encode_exception(&mut wire, "throttlingException", br#"{"message":"slow"}"#).unwrap();
+        wire
+    }
+
+    #[test]
+    fn bedrock_event_streams_are_summarised_like_sse() {
+        assert_eq!(
+            run_on(&bedrock_stream(), "bedrock-converse", false, false),
+            "{\"model\":null,\"prompt_tokens\":13,\"completion_tokens\":2,\"total_tokens\":15,\"events\":5,\"done\":true,\"text\":\"Paris\"}\n"
+        );
+    }
+
+    #[test]
+    fn bedrock_events_are_its_frames() {
+        let lines = run_on(&bedrock_stream(), "bedrock-converse", true, false);
+        let lines: Vec<serde_json::Value> = lines
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 5);
+        assert_eq!(lines[1]["event"], "contentBlockDelta");
+        assert_eq!(
+            lines[3]["data"],
+            r#"{"usage":{"inputTokens":13,"outputTokens":2,"totalTokens":15}}"#
+        );
+        assert_eq!(lines[4]["event"], "throttlingException");
+        assert_eq!(lines[4]["error"], true);
     }
 
     #[test]

@@ -150,6 +150,10 @@ pub trait StreamFraming: Send + Sync + fmt::Debug {
     /// A short name for logs (`aws-eventstream`).
     fn name(&self) -> &'static str;
 
+    /// The `Content-Type` its streams carry (for tools that replay a
+    /// recorded stream, and fake upstreams).
+    fn content_type(&self) -> &'static str;
+
     /// Whether a response `Content-Type` value is this framing's (then the
     /// response streams, as APISIX decides by `Content-Type`).
     fn matches_content_type(&self, content_type: &[u8]) -> bool;

@@ -5,7 +5,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use ai_proxy::{AiProxy, Prepared};
 use bytes::Bytes;
@@ -136,7 +136,8 @@ async fn prepare(
         },
     };
     proxy
-        .prepare(request, Instant::now(), token.as_ref())
+        // The wall clock is for signed routes (bedrock's SigV4).
+        .prepare_at(request, Instant::now(), SystemTime::now(), token.as_ref())
         .map_err(|e| {
             let body = String::from_utf8_lossy(&e.body()).into_owned();
             (e.status(), e.content_type(), body)

@@ -23,8 +23,8 @@ const INLINE_BODY: u64 = 256 * 1024;
 enum First {
     /// Send the head with this first chunk (possibly empty), then stream.
     Start(Bytes),
-    /// Nothing was sent: answer this instead.
-    Fail(StatusCode, String),
+    /// Nothing was sent: answer this instead (status, content type, body).
+    Fail(StatusCode, &'static str, String),
 }
 
 /// Relays the upstream body through the exchange. The response head goes
@@ -64,7 +64,7 @@ pub(super) async fn relay(up: UpstreamHead, log: AccessLog) -> Response<RelayBod
             copy_response_headers(&parts.headers, response.headers_mut(), &head);
             response
         }
-        Ok(First::Fail(status, message)) => respond(status, "text/plain", message),
+        Ok(First::Fail(status, content_type, message)) => respond(status, content_type, message),
         Err(_) => respond(
             StatusCode::INTERNAL_SERVER_ERROR,
             "text/plain",
@@ -90,11 +90,16 @@ async fn relay_inline(
             Err(_) => {
                 break Some((
                     StatusCode::GATEWAY_TIMEOUT,
+                    "text/plain",
                     "upstream read timed out".to_owned(),
                 ));
             }
             Ok(Some(Err(e))) => {
-                break Some((StatusCode::BAD_GATEWAY, format!("upstream body error: {e}")));
+                break Some((
+                    StatusCode::BAD_GATEWAY,
+                    "text/plain",
+                    format!("upstream body error: {e}"),
+                ));
             }
             Ok(Some(Ok(frame))) => {
                 let Ok(data) = frame.into_data() else {
@@ -102,7 +107,7 @@ async fn relay_inline(
                 };
                 match exchange.on_body(data, Instant::now()) {
                     Ok(chunk) => out.extend_from_slice(&chunk),
-                    Err(e) => break Some((e.status(), e.client_body())),
+                    Err(e) => break Some((e.status(), e.content_type(), e.client_body())),
                 }
             }
             Ok(None) => match exchange.on_eof(Instant::now()) {
@@ -110,7 +115,7 @@ async fn relay_inline(
                     out.extend_from_slice(&last);
                     break None;
                 }
-                Err(e) => break Some((e.status(), e.client_body())),
+                Err(e) => break Some((e.status(), e.content_type(), e.client_body())),
             },
         }
     };
@@ -118,11 +123,11 @@ async fn relay_inline(
     log.finish_relayed(
         metrics,
         &instance,
-        failure.as_ref().map(|(_, m)| m.as_str()),
+        failure.as_ref().map(|(_, _, m)| m.as_str()),
         false,
     );
-    if let Some((status, message)) = failure {
-        return respond(status, "text/plain", message);
+    if let Some((status, content_type, message)) = failure {
+        return respond(status, content_type, message);
     }
     let mut response = Response::new(RelayBody::full(out.freeze()));
     *response.status_mut() = head.status;
@@ -185,9 +190,14 @@ async fn relay_task(
     }
     // Tells the handler the relay failed, while it still waits for the
     // first chunk (later, the client already has the head).
-    fn fail_first(first_tx: &mut Option<oneshot::Sender<First>>, status: StatusCode, body: String) {
+    fn fail_first(
+        first_tx: &mut Option<oneshot::Sender<First>>,
+        status: StatusCode,
+        content_type: &'static str,
+        body: String,
+    ) {
         if let Some(f) = first_tx.take() {
-            let _ = f.send(First::Fail(status, body));
+            let _ = f.send(First::Fail(status, content_type, body));
         }
     }
     loop {
@@ -202,7 +212,7 @@ async fn relay_task(
                             Ok(()) => continue,
                             Err(e) => {
                                 abort = Some(e.to_string());
-                                fail_first(&mut first_tx, e.status(), e.client_body());
+                                fail_first(&mut first_tx, e.status(), e.content_type(), e.client_body());
                                 break;
                             }
                         }
@@ -221,6 +231,7 @@ async fn relay_task(
                 fail_first(
                     &mut first_tx,
                     StatusCode::GATEWAY_TIMEOUT,
+                    "text/plain",
                     "upstream read timed out".to_owned(),
                 );
                 break;
@@ -232,7 +243,7 @@ async fn relay_task(
                 }
                 Err(e) => {
                     abort = Some(e.to_string());
-                    fail_first(&mut first_tx, e.status(), e.client_body());
+                    fail_first(&mut first_tx, e.status(), e.content_type(), e.client_body());
                     break;
                 }
             },
@@ -241,6 +252,7 @@ async fn relay_task(
                 fail_first(
                     &mut first_tx,
                     StatusCode::BAD_GATEWAY,
+                    "text/plain",
                     format!("upstream body error: {e}"),
                 );
                 break;
@@ -258,7 +270,7 @@ async fn relay_task(
                     }
                     Err(e) => {
                         abort = Some(e.to_string());
-                        fail_first(&mut first_tx, e.status(), e.client_body());
+                        fail_first(&mut first_tx, e.status(), e.content_type(), e.client_body());
                         break;
                     }
                 }

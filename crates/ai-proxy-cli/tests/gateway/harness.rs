@@ -24,6 +24,12 @@ pub enum Script {
     Stream { events: Vec<String>, gap: Duration },
     /// Send events `gap` apart forever (until the peer goes away).
     Endless { event: String, gap: Duration },
+    /// Send a binary body (an AWS event stream) in chunks `gap` apart.
+    Binary {
+        content_type: &'static str,
+        chunks: Vec<Vec<u8>>,
+        gap: Duration,
+    },
     /// Accept and never answer.
     Hang,
 }
@@ -166,6 +172,31 @@ fn serve_conn(
                     }
                 }
             }
+            Script::Binary {
+                content_type,
+                chunks,
+                gap,
+            } => {
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ntransfer-encoding: chunked\r\n\r\n"
+                );
+                if writer.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                for chunk in chunks {
+                    thread::sleep(gap);
+                    let size = format!("{:x}\r\n", chunk.len());
+                    if writer.write_all(size.as_bytes()).is_err()
+                        || writer.write_all(&chunk).is_err()
+                        || writer.write_all(b"\r\n").is_err()
+                    {
+                        return;
+                    }
+                }
+                if writer.write_all(b"0\r\n\r\n").is_err() {
+                    return;
+                }
+            }
             Script::Hang => {
                 thread::sleep(Duration::from_secs(30));
                 return;
@@ -276,6 +307,8 @@ pub struct Reply {
     pub status: u16,
     pub headers: HashMap<String, String>,
     pub body: String,
+    /// The body's bytes as received.
+    pub raw: Vec<u8>,
     /// When each body chunk arrived.
     pub chunk_times: Vec<Instant>,
 }
@@ -365,6 +398,7 @@ pub fn read_reply(stream: &mut TcpStream, max_chunks: usize) -> Reply {
         status,
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
+        raw: body,
         chunk_times,
     }
 }

@@ -8,6 +8,7 @@
     clippy::indexing_slicing
 )]
 
+mod bedrock;
 mod harness;
 
 use std::time::{Duration, Instant};
