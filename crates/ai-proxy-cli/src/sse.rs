@@ -171,14 +171,14 @@ fn print_frames(
         loop {
             match decoder.next_frame() {
                 Ok(Some(frame)) => {
-                    let mut line = serde_json::json!({
-                        "event": frame.event_type(),
-                        "data": String::from_utf8_lossy(frame.payload()),
-                        "id": "",
-                    });
-                    if frame.is_error() {
-                        line["error"] = serde_json::Value::Bool(true);
-                    }
+                    let data = String::from_utf8_lossy(frame.payload());
+                    let line = if frame.is_error() {
+                        serde_json::json!({
+                            "event": frame.event_type(), "data": data, "id": "", "error": true,
+                        })
+                    } else {
+                        serde_json::json!({"event": frame.event_type(), "data": data, "id": ""})
+                    };
                     serde_json::to_writer(&mut *out, &line)?;
                     out.write_all(b"\n")?;
                 }
