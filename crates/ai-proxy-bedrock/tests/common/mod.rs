@@ -221,3 +221,171 @@ pub fn run_until_error(
     }
     (out, error, exchange.finish(last))
 }
+
+/// Rewrites the prelude and message CRCs of every message `data` declares
+/// (as far as its lengths fit), so fuzzers and proptests reach the header
+/// and payload parsers instead of stopping at a checksum.
+pub fn repair_crcs(data: &mut [u8]) {
+    let mut at = 0;
+    while data.len() >= at + 12 {
+        let total = u32::from_be_bytes(data[at..at + 4].try_into().unwrap()) as usize;
+        if total < 16 || at + total > data.len() {
+            return;
+        }
+        let prelude = crc32fast::hash(&data[at..at + 8]);
+        data[at + 8..at + 12].copy_from_slice(&prelude.to_be_bytes());
+        let message = crc32fast::hash(&data[at..at + total - 4]);
+        data[at + total - 4..at + total].copy_from_slice(&message.to_be_bytes());
+        at += total;
+    }
+}
+
+/// Fuzz and proptest entry for the event-stream decoder. First byte: chunk
+/// size and whether to repair checksums. Never panics; decoding in chunks
+/// gives exactly what decoding the whole gives (messages or error).
+pub fn eventstream_holds(data: &[u8]) {
+    let Some((&seed, body)) = data.split_first() else {
+        return;
+    };
+    let mut body = body.to_vec();
+    if seed & 1 == 1 {
+        repair_crcs(&mut body);
+    }
+    let step = usize::from(seed >> 1).max(1);
+    let whole = decode_chunked(&body, &[]);
+    let splits: Vec<usize> = (step..body.len()).step_by(step).collect();
+    assert_eq!(decode_chunked(&body, &splits), whole);
+}
+
+/// Fuzz and proptest entry for the OpenAI chat → Converse converter: any
+/// bytes convert to a JSON object with a non-empty `messages` array, or are
+/// refused; never a panic.
+pub fn converse_request_holds(body: &[u8]) {
+    use ai_proxy_core::adapter::{ConvertContext, Converter};
+    let ctx = ConvertContext::new(
+        ai_proxy_core::Provider::Bedrock,
+        Some("m"),
+        None,
+        ai_proxy_core::RequestType::AiStream,
+    );
+    if let Ok(converted) = ai_proxy_bedrock::OpenAiToConverse.convert_request(body, &ctx) {
+        let out: Value = serde_json::from_slice(&converted.body).expect("converted body is JSON");
+        let messages = out["messages"].as_array().expect("messages is an array");
+        assert!(!messages.is_empty());
+    }
+}
+
+/// Converse stream events from fuzz bytes: one per line, the first byte
+/// names the event, the rest is its payload.
+pub fn converse_events_from_bytes(data: &[u8]) -> Vec<(String, String)> {
+    const NAMES: [&str; 8] = [
+        "messageStart",
+        "contentBlockStart",
+        "contentBlockDelta",
+        "contentBlockStop",
+        "messageStop",
+        "metadata",
+        "throttlingException",
+        "somethingNew",
+    ];
+    data.split(|b| *b == b'\n')
+        .filter_map(|line| {
+            let (&name, payload) = line.split_first()?;
+            Some((
+                NAMES[usize::from(name) % NAMES.len()].to_owned(),
+                String::from_utf8_lossy(payload).into_owned(),
+            ))
+        })
+        .collect()
+}
+
+/// Fuzz and proptest entry for [`ConverseToChat`]: whatever the events, the
+/// client stream is well formed — every event is `data: <JSON>` or `data:
+/// [DONE]`, nothing follows `[DONE]` or an error chunk, at most one chunk
+/// carries a finish reason — an in-stream error before output is the
+/// gateway's answer, and an empty stream is `EmptyStream` with no bytes.
+pub fn converse_to_chat_holds(events: &[(String, String)]) {
+    use ai_proxy_core::translate::TranslateError;
+    let mut t = ai_proxy_bedrock::ConverseToChat::new(Some("m"));
+    let mut out = bytes::BytesMut::new();
+    let mut upstream_error = false;
+    for (kind, data) in events {
+        match t.translate_event(kind, data, &mut out) {
+            Ok(()) => {}
+            Err(TranslateError::Upstream { status, body }) => {
+                assert!(
+                    out.is_empty(),
+                    "an upstream error answers only before output"
+                );
+                assert!(status.is_client_error() || status.is_server_error());
+                let _: Value = serde_json::from_str(&body).expect("error body is JSON");
+                upstream_error = true;
+                break;
+            }
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    if upstream_error {
+        return;
+    }
+    match t.finish(&mut out) {
+        Ok(()) => assert!(!out.is_empty()),
+        Err(TranslateError::EmptyStream) => assert!(out.is_empty()),
+        Err(other) => panic!("unexpected {other:?}"),
+    }
+    let text = std::str::from_utf8(&out).expect("UTF-8 output");
+    let mut closed = false;
+    let mut finishes = 0;
+    for event in text.split("\n\n").filter(|e| !e.is_empty()) {
+        assert!(!closed, "nothing after [DONE] or an error: {text}");
+        let data = event.strip_prefix("data: ").expect("data events only");
+        if data == "[DONE]" {
+            closed = true;
+            continue;
+        }
+        let v: Value = serde_json::from_str(data).expect("chunks are JSON");
+        if v.get("error").is_some() {
+            closed = true;
+            continue;
+        }
+        finishes += v["choices"].as_array().map_or(0, |c| {
+            c.iter().filter(|c| c["finish_reason"].is_string()).count()
+        });
+    }
+    assert!(finishes <= 1, "{text}");
+}
+
+/// Fuzz and proptest entry for passthrough metering through the exchange
+/// with the adapter's framing: any body, chunked by the first byte, for
+/// both Bedrock protocols, with and without text, is forwarded unchanged
+/// and never panics.
+pub fn passthrough_holds(data: &[u8]) {
+    let Some((&seed, body)) = data.split_first() else {
+        return;
+    };
+    let mut body = body.to_vec();
+    if seed & 1 == 1 {
+        repair_crcs(&mut body);
+    }
+    let step = usize::from(seed >> 1).max(1);
+    for protocol in [Protocol::BedrockConverse, Protocol::BedrockInvoke] {
+        for text in [false, true] {
+            let ctx = context(protocol, protocol, text);
+            let start = ctx.started;
+            let mut exchange = Exchange::new(ctx, None);
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/vnd.amazon.eventstream"),
+            );
+            let _ = exchange.on_head(StatusCode::OK, &headers, start).unwrap();
+            for chunk in body.chunks(step) {
+                let chunk = Bytes::copy_from_slice(chunk);
+                assert_eq!(exchange.on_body(chunk.clone(), start).unwrap(), chunk);
+            }
+            let _ = exchange.on_eof(start).unwrap();
+            let metrics = exchange.finish(start);
+            let _ = (metrics.vars(), metrics.otel_attributes());
+        }
+    }
+}
