@@ -36,8 +36,8 @@ fn invalid(what: impl std::fmt::Display) -> ConvertError {
 
 #[derive(Deserialize)]
 struct Request<'a> {
-    #[serde(borrow)]
-    messages: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    messages: MessageList<'a>,
     #[serde(borrow)]
     max_completion_tokens: Option<&'a RawValue>,
     #[serde(borrow)]
@@ -52,6 +52,68 @@ struct Request<'a> {
     tools: Option<&'a RawValue>,
     #[serde(borrow)]
     tool_choice: Option<&'a RawValue>,
+}
+
+/// `messages`, read in the one pass over the body.
+#[derive(Default)]
+enum MessageList<'a> {
+    /// Absent or `null`.
+    #[default]
+    Absent,
+    /// Not an array.
+    NotArray,
+    List(Vec<Message<'a>>),
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for MessageList<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
+            type Value = MessageList<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array of messages")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<MessageList<'a>, A::Error> {
+                let mut list = Vec::with_capacity(seq.size_hint().unwrap_or(8));
+                while let Some(m) = seq.next_element()? {
+                    list.push(m);
+                }
+                Ok(MessageList::List(list))
+            }
+            fn visit_unit<E>(self) -> Result<MessageList<'a>, E> {
+                Ok(MessageList::Absent)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MessageList<'a>, A::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(MessageList::NotArray)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<MessageList<'a>, E> {
+                Ok(MessageList::NotArray)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<MessageList<'a>, E> {
+                Ok(MessageList::NotArray)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<MessageList<'a>, E> {
+                Ok(MessageList::NotArray)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<MessageList<'a>, E> {
+                Ok(MessageList::NotArray)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<MessageList<'a>, E> {
+                Ok(MessageList::NotArray)
+            }
+        }
+        d.deserialize_any(Visit(std::marker::PhantomData))
+    }
 }
 
 #[derive(Deserialize)]
@@ -134,6 +196,8 @@ struct Messages<'o> {
     out: &'o mut Vec<u8>,
     open: Option<Role>,
     count: usize,
+    /// One message's blocks before it is known whether there are any.
+    scratch: Vec<u8>,
 }
 
 impl Messages<'_> {
@@ -168,14 +232,12 @@ impl Messages<'_> {
 
 /// Converts the body of an OpenAI chat request.
 pub(crate) fn convert(body: &[u8]) -> Result<Vec<u8>, ConvertError> {
-    let req: Request<'_> = serde_json::from_slice(body)
-        .map_err(|e| invalid(format_args!("{e}; send a JSON object")))?;
-    let messages: Vec<Message<'_>> = match req.messages.filter(|m| !is_null(m)) {
-        Some(m) if is_array(m) => {
-            serde_json::from_str(m.get()).map_err(|e| invalid(format_args!("messages: {e}")))?
-        }
-        Some(_) => return Err(invalid("messages must be an array")),
-        None => Vec::new(),
+    let mut req: Request<'_> =
+        serde_json::from_slice(body).map_err(|e| invalid(format_args!("{e}")))?;
+    let messages = match std::mem::take(&mut req.messages) {
+        MessageList::List(list) => list,
+        MessageList::NotArray => return Err(invalid("messages must be an array")),
+        MessageList::Absent => Vec::new(),
     };
     if messages.is_empty() {
         return Err(ConvertError::new("missing messages"));
@@ -188,6 +250,7 @@ pub(crate) fn convert(body: &[u8]) -> Result<Vec<u8>, ConvertError> {
         out: &mut out,
         open: None,
         count: 0,
+        scratch: Vec::new(),
     };
     for (i, m) in messages.iter().enumerate() {
         let role = m
@@ -347,16 +410,25 @@ fn write_user(
     let content = content
         .filter(|c| !is_null(c))
         .ok_or_else(|| invalid(format_args!("messages[{i}] (user) has no content")))?;
-    let mut blocks = Vec::new();
+    if is_string(content) {
+        if !is_empty_string(content) {
+            write_text(list.block(Role::User), content);
+        }
+        return Ok(());
+    }
+    let mut blocks = std::mem::take(&mut list.scratch);
+    blocks.clear();
     write_content_blocks(&mut blocks, content, i)?;
     if !blocks.is_empty() {
         list.block(Role::User).extend_from_slice(&blocks);
     }
+    list.scratch = blocks;
     Ok(())
 }
 
 fn write_assistant(list: &mut Messages<'_>, m: &Message<'_>, i: usize) -> Result<(), ConvertError> {
-    let mut blocks = Vec::new();
+    let mut blocks = std::mem::take(&mut list.scratch);
+    blocks.clear();
     write_text_blocks(&mut blocks, m.content, i)?;
     for (j, call) in m.tool_calls.iter().flatten().enumerate() {
         let at = || format!("messages[{i}].tool_calls[{j}]");
@@ -400,6 +472,7 @@ fn write_assistant(list: &mut Messages<'_>, m: &Message<'_>, i: usize) -> Result
     if !blocks.is_empty() {
         list.block(Role::Assistant).extend_from_slice(&blocks);
     }
+    list.scratch = blocks;
     Ok(())
 }
 
@@ -412,7 +485,8 @@ fn write_tool_result(
         .tool_call_id
         .filter(|v| is_string(v))
         .ok_or_else(|| invalid(format_args!("messages[{i}] (tool) has no tool_call_id")))?;
-    let mut content = Vec::new();
+    let mut content = std::mem::take(&mut list.scratch);
+    content.clear();
     if let Some(c) = m.content.filter(|c| !is_null(c)) {
         write_content_blocks(&mut content, c, i)?;
     }
@@ -428,6 +502,7 @@ fn write_tool_result(
         out.extend_from_slice(&content);
     }
     out.extend_from_slice(b"]}}");
+    list.scratch = content;
     Ok(())
 }
 

@@ -154,23 +154,40 @@ impl<'a> Message<'a> {
         self.headers().find(|(n, _)| *n == name).map(|(_, v)| v)
     }
 
-    fn str_header(&self, name: &str) -> &'a str {
-        self.header(name).and_then(|v| v.as_str()).unwrap_or("")
-    }
-
     /// The payload bytes.
     pub fn payload(&self) -> &'a [u8] {
         self.payload
     }
 
-    /// Event, exception or error, with its type.
+    /// Event, exception or error, with its type (one pass over the
+    /// headers: this runs for every message of a stream).
     pub fn kind(&self) -> MessageKind<'a> {
-        match self.str_header(":message-type") {
-            "event" => MessageKind::Event(self.str_header(":event-type")),
-            "exception" => MessageKind::Exception(self.str_header(":exception-type")),
+        let [
+            mut message_type,
+            mut event,
+            mut exception,
+            mut code,
+            mut text,
+        ] = [""; 5];
+        for (name, value) in self.headers() {
+            let slot = match name {
+                ":message-type" => &mut message_type,
+                ":event-type" => &mut event,
+                ":exception-type" => &mut exception,
+                ":error-code" => &mut code,
+                ":error-message" => &mut text,
+                _ => continue,
+            };
+            if slot.is_empty() {
+                *slot = value.as_str().unwrap_or("");
+            }
+        }
+        match message_type {
+            "event" => MessageKind::Event(event),
+            "exception" => MessageKind::Exception(exception),
             "error" => MessageKind::Error {
-                code: self.str_header(":error-code"),
-                message: self.str_header(":error-message"),
+                code,
+                message: text,
             },
             other => MessageKind::Other(other),
         }
