@@ -1,8 +1,11 @@
 //! OpenAI chat clients → Bedrock Converse, both ways.
 
+mod media;
 mod request;
 mod response;
+mod tools;
 mod translate;
+mod wire;
 
 use ai_proxy_core::Protocol;
 use ai_proxy_core::adapter::{ConvertContext, ConvertError, ConvertedRequest, Converter};

@@ -17,171 +17,22 @@
 //! Other OpenAI fields are dropped: Converse rejects members it does not
 //! know. Empty text is left out (Converse refuses blank blocks).
 
-use std::borrow::Cow;
-
 use ai_proxy_core::adapter::ConvertError;
-use serde::Deserialize;
 use serde_json::value::RawValue;
+
+use super::media::{write_document, write_image};
+use super::tools::write_tool_config;
+use super::wire::{Message, MessageList, Part, Request};
 
 use crate::json::{
     is_array, is_empty_string, is_null, is_number, is_object, is_string, str_is, str_value,
-    write_raw, write_str,
+    write_raw,
 };
 
-fn invalid(what: impl std::fmt::Display) -> ConvertError {
+pub(super) fn invalid(what: impl std::fmt::Display) -> ConvertError {
     ConvertError::new(format!(
         "invalid OpenAI chat request for Bedrock Converse: {what}"
     ))
-}
-
-#[derive(Deserialize)]
-struct Request<'a> {
-    #[serde(borrow, default)]
-    messages: MessageList<'a>,
-    #[serde(borrow)]
-    max_completion_tokens: Option<&'a RawValue>,
-    #[serde(borrow)]
-    max_tokens: Option<&'a RawValue>,
-    #[serde(borrow)]
-    temperature: Option<&'a RawValue>,
-    #[serde(borrow)]
-    top_p: Option<&'a RawValue>,
-    #[serde(borrow)]
-    stop: Option<&'a RawValue>,
-    #[serde(borrow)]
-    tools: Option<&'a RawValue>,
-    #[serde(borrow)]
-    tool_choice: Option<&'a RawValue>,
-}
-
-/// `messages`, read in the one pass over the body.
-#[derive(Default)]
-enum MessageList<'a> {
-    /// Absent or `null`.
-    #[default]
-    Absent,
-    /// Not an array.
-    NotArray,
-    List(Vec<Message<'a>>),
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for MessageList<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
-            type Value = MessageList<'a>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("an array of messages")
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<MessageList<'a>, A::Error> {
-                let mut list = Vec::with_capacity(seq.size_hint().unwrap_or(8));
-                while let Some(m) = seq.next_element()? {
-                    list.push(m);
-                }
-                Ok(MessageList::List(list))
-            }
-            fn visit_unit<E>(self) -> Result<MessageList<'a>, E> {
-                Ok(MessageList::Absent)
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<MessageList<'a>, A::Error> {
-                while map
-                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(MessageList::NotArray)
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<MessageList<'a>, E> {
-                Ok(MessageList::NotArray)
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<MessageList<'a>, E> {
-                Ok(MessageList::NotArray)
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<MessageList<'a>, E> {
-                Ok(MessageList::NotArray)
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<MessageList<'a>, E> {
-                Ok(MessageList::NotArray)
-            }
-            fn visit_str<E>(self, _: &str) -> Result<MessageList<'a>, E> {
-                Ok(MessageList::NotArray)
-            }
-        }
-        d.deserialize_any(Visit(std::marker::PhantomData))
-    }
-}
-
-#[derive(Deserialize)]
-struct Message<'a> {
-    #[serde(borrow)]
-    role: Option<&'a RawValue>,
-    #[serde(borrow)]
-    content: Option<&'a RawValue>,
-    #[serde(borrow)]
-    tool_calls: Option<Vec<ToolCall<'a>>>,
-    #[serde(borrow)]
-    tool_call_id: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct Part<'a> {
-    #[serde(borrow, rename = "type")]
-    kind: Option<&'a RawValue>,
-    #[serde(borrow)]
-    text: Option<&'a RawValue>,
-    #[serde(borrow)]
-    image_url: Option<&'a RawValue>,
-    #[serde(borrow)]
-    file: Option<File<'a>>,
-    #[serde(borrow)]
-    cache_control: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct ImageUrl<'a> {
-    #[serde(borrow)]
-    url: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct File<'a> {
-    #[serde(borrow)]
-    file_data: Option<&'a RawValue>,
-    #[serde(borrow)]
-    filename: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct ToolCall<'a> {
-    #[serde(borrow)]
-    id: Option<&'a RawValue>,
-    #[serde(borrow)]
-    function: Option<Function<'a>>,
-}
-
-#[derive(Deserialize)]
-struct Function<'a> {
-    #[serde(borrow)]
-    name: Option<&'a RawValue>,
-    #[serde(borrow)]
-    arguments: Option<&'a RawValue>,
-    #[serde(borrow)]
-    description: Option<&'a RawValue>,
-    #[serde(borrow)]
-    parameters: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct Tool<'a> {
-    #[serde(borrow, rename = "type")]
-    kind: Option<&'a RawValue>,
-    #[serde(borrow)]
-    function: Option<Function<'a>>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -506,138 +357,6 @@ fn write_tool_result(
     Ok(())
 }
 
-/// `data:<media type>;base64,<data>` → (media type, base64 data as JSON
-/// string contents, i.e. still escaped).
-fn data_url(url: &RawValue) -> Option<(Cow<'_, str>, Cow<'_, str>)> {
-    let decoded = str_value(url)?;
-    match decoded {
-        Cow::Borrowed(s) => {
-            let (meta, data) = s.strip_prefix("data:")?.split_once(',')?;
-            let media = meta.strip_suffix(";base64")?;
-            Some((Cow::Borrowed(media), Cow::Borrowed(data)))
-        }
-        Cow::Owned(s) => {
-            let (meta, data) = s.strip_prefix("data:")?.split_once(',')?;
-            let media = meta.strip_suffix(";base64")?;
-            Some((Cow::Owned(media.to_owned()), Cow::Owned(data.to_owned())))
-        }
-    }
-}
-
-fn write_bytes_source(out: &mut Vec<u8>, data: &str) {
-    out.extend_from_slice(b"\"source\":{\"bytes\":");
-    write_str(out, data);
-    out.push(b'}');
-}
-
-fn write_image(
-    out: &mut Vec<u8>,
-    image_url: Option<&RawValue>,
-    i: usize,
-    j: usize,
-) -> Result<(), ConvertError> {
-    let url = match image_url {
-        Some(u) if is_object(u) => serde_json::from_str::<ImageUrl<'_>>(u.get())
-            .ok()
-            .and_then(|u| u.url),
-        other => other,
-    }
-    .filter(|u| is_string(u))
-    .ok_or_else(|| {
-        invalid(format_args!(
-            "messages[{i}].content[{j}]: image_url part without image_url.url"
-        ))
-    })?;
-    let (media, data) = data_url(url).ok_or_else(|| {
-        invalid(format_args!(
-            "messages[{i}].content[{j}]: image_url must be a base64 data URL \
-             (data:image/png;base64,…); Bedrock Converse does not fetch URLs"
-        ))
-    })?;
-    let format = match media.as_ref() {
-        "image/png" => "png",
-        "image/jpeg" | "image/jpg" => "jpeg",
-        "image/gif" => "gif",
-        "image/webp" => "webp",
-        other => {
-            return Err(invalid(format_args!(
-                "messages[{i}].content[{j}]: image type `{other}` is not one of png, jpeg, gif, webp"
-            )));
-        }
-    };
-    out.extend_from_slice(b"{\"image\":{\"format\":\"");
-    out.extend_from_slice(format.as_bytes());
-    out.extend_from_slice(b"\",");
-    write_bytes_source(out, &data);
-    out.extend_from_slice(b"}}");
-    Ok(())
-}
-
-fn write_document(
-    out: &mut Vec<u8>,
-    file: Option<&File<'_>>,
-    i: usize,
-    j: usize,
-) -> Result<(), ConvertError> {
-    let (media, data) = file
-        .and_then(|f| f.file_data)
-        .and_then(data_url)
-        .ok_or_else(|| {
-            invalid(format_args!(
-                "messages[{i}].content[{j}]: file parts need file.file_data as a base64 data URL \
-                 (file_id cannot be sent to Bedrock)"
-            ))
-        })?;
-    let format = match media.as_ref() {
-        "application/pdf" => "pdf",
-        "text/csv" => "csv",
-        "text/plain" => "txt",
-        "text/markdown" => "md",
-        "text/html" => "html",
-        "application/msword" => "doc",
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => "docx",
-        "application/vnd.ms-excel" => "xls",
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => "xlsx",
-        other => {
-            return Err(invalid(format_args!(
-                "messages[{i}].content[{j}]: document type `{other}` is not one Converse reads \
-                 (pdf, csv, txt, md, html, doc, docx, xls, xlsx)"
-            )));
-        }
-    };
-    let name = file
-        .and_then(|f| f.filename)
-        .and_then(str_value)
-        .map(|n| document_name(&n))
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| format!("document-{i}-{j}"));
-    out.extend_from_slice(b"{\"document\":{\"format\":\"");
-    out.extend_from_slice(format.as_bytes());
-    out.extend_from_slice(b"\",\"name\":");
-    write_str(out, &name);
-    out.push(b',');
-    write_bytes_source(out, &data);
-    out.extend_from_slice(b"}}");
-    Ok(())
-}
-
-/// A file name as Converse accepts it: the stem, with characters other
-/// than letters, digits, single spaces, `-`, `()` and `[]` turned into `-`.
-fn document_name(filename: &str) -> String {
-    let stem = filename.rsplit_once('.').map_or(filename, |(stem, _)| stem);
-    let mut name = String::with_capacity(stem.len());
-    for c in stem.chars().take(100) {
-        if c.is_ascii_alphanumeric() || matches!(c, '-' | '(' | ')' | '[' | ']') {
-            name.push(c);
-        } else if c == ' ' && !name.ends_with(' ') {
-            name.push(' ');
-        } else if c != ' ' {
-            name.push('-');
-        }
-    }
-    name.trim().to_owned()
-}
-
 fn write_inference_config(out: &mut Vec<u8>, req: &Request<'_>) {
     let mut config = Vec::new();
     let max = req
@@ -678,110 +397,12 @@ fn write_inference_config(out: &mut Vec<u8>, req: &Request<'_>) {
     }
 }
 
-fn write_tool_config(
-    out: &mut Vec<u8>,
-    tools: Option<&RawValue>,
-    choice: Option<&RawValue>,
-) -> Result<(), ConvertError> {
-    let tools: Vec<Tool<'_>> = match tools.filter(|t| !is_null(t)) {
-        Some(t) if is_array(t) => {
-            serde_json::from_str(t.get()).map_err(|e| invalid(format_args!("tools: {e}")))?
-        }
-        Some(_) => return Err(invalid("tools must be an array")),
-        None => return Ok(()),
-    };
-    if tools.is_empty() {
-        return Ok(());
-    }
-    out.extend_from_slice(b",\"toolConfig\":{\"tools\":[");
-    for (i, tool) in tools.iter().enumerate() {
-        if tool.kind.is_some_and(|k| !str_is(Some(k), "function")) {
-            return Err(invalid(format_args!(
-                "tools[{i}]: only function tools can be sent to Bedrock"
-            )));
-        }
-        let function = tool
-            .function
-            .as_ref()
-            .ok_or_else(|| invalid(format_args!("tools[{i}]: missing function")))?;
-        let name = function
-            .name
-            .filter(|n| is_string(n))
-            .ok_or_else(|| invalid(format_args!("tools[{i}]: missing function.name")))?;
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(b"{\"toolSpec\":{\"name\":");
-        write_raw(out, name);
-        if let Some(d) = function
-            .description
-            .filter(|d| is_string(d) && !is_empty_string(d))
-        {
-            out.extend_from_slice(b",\"description\":");
-            write_raw(out, d);
-        }
-        out.extend_from_slice(b",\"inputSchema\":{\"json\":");
-        match function.parameters.filter(|p| is_object(p)) {
-            Some(p) => write_raw(out, p),
-            // Converse requires a schema; OpenAI allows none (no arguments).
-            None => out.extend_from_slice(b"{\"type\":\"object\",\"properties\":{}}"),
-        }
-        out.extend_from_slice(b"}}}");
-    }
-    out.push(b']');
-    write_tool_choice(out, choice)?;
-    out.push(b'}');
-    Ok(())
-}
-
-fn write_tool_choice(out: &mut Vec<u8>, choice: Option<&RawValue>) -> Result<(), ConvertError> {
-    let Some(choice) = choice.filter(|c| !is_null(c)) else {
-        return Ok(());
-    };
-    if let Some(s) = str_value(choice) {
-        let json: &[u8] = match s.as_ref() {
-            "auto" => b"{\"auto\":{}}",
-            "required" => b"{\"any\":{}}",
-            "none" => return Ok(()),
-            other => {
-                return Err(invalid(format_args!(
-                    "tool_choice `{other}` is not one of auto, required, none"
-                )));
-            }
-        };
-        out.extend_from_slice(b",\"toolChoice\":");
-        out.extend_from_slice(json);
-        return Ok(());
-    }
-    let name = is_object(choice)
-        .then(|| serde_json::from_str::<Tool<'_>>(choice.get()).ok())
-        .flatten()
-        .and_then(|t| t.function)
-        .and_then(|f| f.name)
-        .filter(|n| is_string(n))
-        .ok_or_else(|| invalid("tool_choice object needs function.name"))?;
-    out.extend_from_slice(b",\"toolChoice\":{\"tool\":{\"name\":");
-    write_raw(out, name);
-    out.extend_from_slice(b"}}");
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn conv(body: &str) -> String {
         String::from_utf8(convert(body.as_bytes()).unwrap()).unwrap()
-    }
-
-    #[test]
-    fn document_names_keep_only_converse_characters() {
-        assert_eq!(
-            document_name("Q3 report_final.v2.pdf"),
-            "Q3 report-final-v2"
-        );
-        assert_eq!(document_name("a  b.txt"), "a b");
-        assert_eq!(document_name("日本.pdf"), "--");
     }
 
     #[test]
