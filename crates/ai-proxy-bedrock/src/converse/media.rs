@@ -5,8 +5,7 @@ use std::borrow::Cow;
 use ai_proxy_core::adapter::ConvertError;
 use serde_json::value::RawValue;
 
-use super::request::invalid;
-use super::wire::{File, ImageUrl};
+use super::wire::{File, ImageUrl, invalid};
 use crate::json::{is_object, is_string, str_value, write_str};
 
 /// `data:<media type>;base64,<data>` → (media type, base64 data as JSON

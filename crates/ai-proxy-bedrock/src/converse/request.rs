@@ -22,18 +22,12 @@ use serde_json::value::RawValue;
 
 use super::media::{write_document, write_image};
 use super::tools::write_tool_config;
-use super::wire::{Message, MessageList, Part, Request};
+use super::wire::{Message, MessageList, Part, Request, invalid};
 
 use crate::json::{
     is_array, is_empty_string, is_null, is_number, is_object, is_string, str_is, str_value,
     write_raw,
 };
-
-pub(super) fn invalid(what: impl std::fmt::Display) -> ConvertError {
-    ConvertError::new(format!(
-        "invalid OpenAI chat request for Bedrock Converse: {what}"
-    ))
-}
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Role {

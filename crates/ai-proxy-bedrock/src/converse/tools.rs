@@ -3,8 +3,7 @@
 use ai_proxy_core::adapter::ConvertError;
 use serde_json::value::RawValue;
 
-use super::request::invalid;
-use super::wire::Tool;
+use super::wire::{Tool, invalid};
 use crate::json::{
     is_array, is_empty_string, is_null, is_object, is_string, str_is, str_value, write_raw,
 };

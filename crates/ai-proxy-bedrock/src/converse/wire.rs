@@ -1,8 +1,16 @@
 //! The OpenAI chat request as the converter reads it: borrowed, with raw
 //! JSON tokens for what passes through.
 
+use ai_proxy_core::adapter::ConvertError;
 use serde::Deserialize;
 use serde_json::value::RawValue;
+
+/// A request the converter cannot map (400 `{"error_msg": …}`).
+pub(super) fn invalid(what: impl std::fmt::Display) -> ConvertError {
+    ConvertError::new(format!(
+        "invalid OpenAI chat request for Bedrock Converse: {what}"
+    ))
+}
 
 #[derive(Deserialize)]
 pub(crate) struct Request<'a> {
