@@ -252,6 +252,9 @@ fn summary_json(m: &Metrics) -> serde_json::Value {
 /// The seed's troubleshooting table, as a hint next to the status.
 fn hint(provider: Option<Provider>, status: StatusCode, upstream: &str) -> &'static str {
     match (provider, status.as_u16()) {
+        (Some(Provider::Bedrock), 401 | 403) => {
+            "AWS rejected the SigV4 signature: check auth.aws (keys, an expired session_token), provider_conf.region and the gateway's clock"
+        }
         (_, 401 | 403) => {
             "upstream rejected the credentials: check auth.header (or auth.query) and that the key is active with the provider"
         }
