@@ -5,12 +5,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use ai_proxy::bedrock::eventstream::encode_exception;
 use ai_proxy::bedrock::{EVENT_STREAM_CONTENT_TYPE, exception_status};
 use ai_proxy::config::AiProxyMultiConfig;
-use ai_proxy::multi::{AiProxyMulti, Decision, MultiOptions, Outcome};
+use ai_proxy::multi::{AiProxyMulti, Decision, MultiOptions, Outcome, Report};
 use ai_proxy::{Exchange, Provider};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -27,6 +27,14 @@ fn multi(strategy: &str) -> AiProxyMulti {
     ))
     .unwrap();
     AiProxyMulti::compile(&config, &ai_proxy::registry(), MultiOptions::default()).unwrap()
+}
+
+/// An attempt that ended with `status` before any byte reached the client.
+fn undelivered(status: u16) -> Report {
+    Report {
+        outcome: Outcome::Status(status),
+        delivered: false,
+    }
 }
 
 /// The status the gateway reports for a stream that opens with `exception`.
@@ -64,14 +72,9 @@ fn a_throttling_exception_falls_back_under_http_429() {
     assert_eq!(status, 429);
     assert_eq!(exception_status("ThrottlingException").as_u16(), 429);
     let attempt = multi.pick(&(), Instant::now()).unwrap();
-    let decision = multi.balancer().on_outcome(
-        attempt,
-        Outcome::Status(status),
-        Duration::from_millis(5),
-        false,
-        &(),
-        Instant::now(),
-    );
+    let decision = multi
+        .balancer()
+        .on_outcome(attempt, undelivered(status), &(), Instant::now());
     let Decision::Retry(next) = decision else {
         panic!("expected a fallback, got {decision:?}");
     };
@@ -85,14 +88,10 @@ fn service_unavailable_falls_back_under_http_5xx_but_not_http_429() {
     for (strategy, falls_back) in [(r#"["http_5xx"]"#, true), (r#"["http_429"]"#, false)] {
         let multi = multi(strategy);
         let attempt = multi.pick(&(), Instant::now()).unwrap();
-        let decision = multi.balancer().on_outcome(
-            attempt,
-            Outcome::Status(status),
-            Duration::from_millis(5),
-            false,
-            &(),
-            Instant::now(),
-        );
+        let decision =
+            multi
+                .balancer()
+                .on_outcome(attempt, undelivered(status), &(), Instant::now());
         assert_eq!(
             matches!(decision, Decision::Retry(_)),
             falls_back,

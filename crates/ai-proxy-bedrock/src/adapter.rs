@@ -6,7 +6,7 @@ use std::sync::{Arc, LazyLock};
 use std::time::SystemTime;
 
 use ai_proxy_core::adapter::{Adapter, DefaultEndpoint, EndpointContext, MaxTokensMapping};
-use ai_proxy_core::config::TargetConfig;
+use ai_proxy_core::config::UpstreamConfig;
 use ai_proxy_core::framing::StreamFraming;
 use ai_proxy_core::sign::{RequestSigner, SignError};
 use ai_proxy_core::{Protocol, Provider, RequestType};
@@ -158,16 +158,16 @@ impl Adapter for Bedrock {
 
     fn request_signer(
         &self,
-        target: &TargetConfig,
+        upstream: &UpstreamConfig,
     ) -> Result<Option<Arc<dyn RequestSigner>>, String> {
-        let region = target
+        let region = upstream
             .provider_conf
             .as_ref()
             .and_then(|c| c.region.as_deref())
             .ok_or(
                 "missing region for AWS SigV4 signing (provider_conf.region required for bedrock)",
             )?;
-        let aws = target
+        let aws = upstream
             .auth
             .aws
             .as_ref()

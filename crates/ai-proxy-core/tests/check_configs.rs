@@ -667,7 +667,7 @@ fn no_secret_reaches_debug_or_errors() {
         r#"{"provider":"bedrock","auth":{"aws":{"access_key_id":"AKIA-SECRET-id","secret_access_key":"SECRET-aws-key","session_token":"SECRET-aws-token"}},"provider_conf":{"region":"eu-west-3"}}"#,
     )
     .unwrap();
-    let aws = bedrock.target.auth.aws.as_ref().unwrap();
+    let aws = bedrock.upstream.auth.aws.as_ref().unwrap();
     assert_eq!(aws.secret_access_key.expose(), "SECRET-aws-key");
     let debug = format!("{bedrock:?} {bedrock:#?}");
     for s in ["AKIA-SECRET-id", "SECRET-aws-key", "SECRET-aws-token"] {

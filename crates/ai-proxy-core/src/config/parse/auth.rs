@@ -130,7 +130,11 @@ fn aws_auth(map: &Map<String, Value>, path: &str, v: &mut Validator) -> Option<A
     if v.errors.len() != before {
         return None;
     }
-    Some(AwsAuth::new(access_key_id?, secret_access_key?, session_token))
+    Some(AwsAuth::new(
+        access_key_id?,
+        secret_access_key?,
+        session_token,
+    ))
 }
 
 fn gcp_auth(map: &Map<String, Value>, path: &str, v: &mut Validator) -> Option<GcpAuth> {

@@ -74,7 +74,11 @@ pub(super) fn upstream(
     if provider == Some(Provider::Bedrock) {
         // APISIX's messages and order: region first, then auth.aws. The
         // region is needed even with override.endpoint: SigV4 signs for it.
-        if provider_conf.as_ref().and_then(|c| c.region.as_ref()).is_none() {
+        if provider_conf
+            .as_ref()
+            .and_then(|c| c.region.as_ref())
+            .is_none()
+        {
             v.push(
                 &join(path, "provider_conf.region"),
                 ConfigErrorKind::Missing,
