@@ -5,6 +5,7 @@
 //!
 //! ```json
 //! {"description": "...", "config": {...}, "access_token": "optional",
+//!  "wall_clock": <optional Unix seconds: prepare_at, for signed routes>,
 //!  "request": {"method", "uri", "headers": {..}, "body": <JSON> | "body_text": "<raw>"},
 //!  "upstream": {"method", "url", "headers": {..}, "body": <JSON> | "body_text": "<raw>"}
 //!  | "error": {"status", "message"}}
@@ -22,7 +23,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use ai_proxy::config::AiProxyConfig;
 use ai_proxy::{AiProxy, Protocol, Provider, Secret};
@@ -72,7 +73,15 @@ fn run_case(file: &Path) -> Outcome {
         .get("access_token")
         .and_then(Value::as_str)
         .map(Secret::new);
-    let result = proxy.prepare(request, Instant::now(), token.as_ref());
+    let result = match case.get("wall_clock").and_then(Value::as_u64) {
+        Some(secs) => proxy.prepare_at(
+            request,
+            Instant::now(),
+            UNIX_EPOCH + Duration::from_secs(secs),
+            token.as_ref(),
+        ),
+        None => proxy.prepare(request, Instant::now(), token.as_ref()),
+    };
     let provider = config.upstream.provider;
     match (result, case.get("upstream"), case.get("error")) {
         (Ok(prepared), Some(want), None) => {
