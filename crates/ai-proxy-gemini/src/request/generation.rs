@@ -1,0 +1,283 @@
+//! `tools` / `tool_choice` → `tools` / `toolConfig`, and the sampling
+//! fields → `generationConfig`.
+
+use ai_proxy_core::adapter::ConvertError;
+
+use super::{Fields, Obj, invalid, malformed};
+use crate::json::write_u64;
+use crate::scan::{Raw, elements, fields};
+
+/// `extra_body.google`: Google's OpenAI-compatible extension, read for the
+/// native fields it names.
+#[derive(Default)]
+pub(super) struct Google<'a> {
+    pub thinking_config: Option<Raw<'a>>,
+    pub cached_content: Option<Raw<'a>>,
+    pub safety_settings: Option<Raw<'a>>,
+}
+
+pub(super) fn google_extension(extra_body: Option<Raw<'_>>) -> Result<Google<'_>, ConvertError> {
+    let Some(extra) = extra_body.filter(|e| e.is_object()) else {
+        return Ok(Google::default());
+    };
+    let [google] = fields(extra, ["google"]).map_err(malformed)?;
+    let Some(google) = google.filter(|g| g.is_object()) else {
+        return Ok(Google::default());
+    };
+    // Gemini's JSON accepts both spellings; so does this.
+    let [a, b, c, d, e, f] = fields(
+        google,
+        [
+            "thinking_config",
+            "thinkingConfig",
+            "cached_content",
+            "cachedContent",
+            "safety_settings",
+            "safetySettings",
+        ],
+    )
+    .map_err(malformed)?;
+    Ok(Google {
+        thinking_config: a.or(b).filter(|t| t.is_object()),
+        cached_content: c.or(d),
+        safety_settings: e.or(f),
+    })
+}
+
+/// `tools` (function tools only) and `tool_choice`.
+pub(super) fn write_tools(obj: &mut Obj<'_>, req: &Fields<'_>) -> Result<(), ConvertError> {
+    let tools = match req.tools.filter(|t| !t.is_null()) {
+        Some(t) if t.is_array() => elements(t).map_err(malformed)?,
+        Some(_) => return Err(invalid("tools must be an array")),
+        None => Vec::new(),
+    };
+    if tools.is_empty() {
+        return Ok(());
+    }
+    let buf = obj.key(b"tools");
+    buf.extend_from_slice(b"[{\"functionDeclarations\":[");
+    for (i, tool) in tools.iter().enumerate() {
+        if !tool.is_object() {
+            return Err(invalid(format_args!("tools[{i}] must be an object")));
+        }
+        let [kind, function] = fields(*tool, ["type", "function"]).map_err(malformed)?;
+        if kind.is_some_and(|k| !k.str_is("function")) {
+            return Err(invalid(format_args!(
+                "tools[{i}]: only function tools can be sent to Gemini"
+            )));
+        }
+        let [name, description, parameters] = function
+            .filter(|f| f.is_object())
+            .map(|f| fields(f, ["name", "description", "parameters"]))
+            .transpose()
+            .map_err(malformed)?
+            .unwrap_or_default();
+        let name = name
+            .filter(|n| n.is_string())
+            .ok_or_else(|| invalid(format_args!("tools[{i}]: missing function.name")))?;
+        if i > 0 {
+            buf.push(b',');
+        }
+        buf.extend_from_slice(b"{\"name\":");
+        buf.extend_from_slice(name.bytes());
+        if let Some(d) = description.filter(|d| d.is_string()) {
+            buf.extend_from_slice(b",\"description\":");
+            buf.extend_from_slice(d.bytes());
+        }
+        if let Some(p) = parameters.filter(|p| !p.is_null()) {
+            super::write_parameters(buf, p)
+                .map_err(|e| invalid(format_args!("tools[{i}].function.parameters: {e}")))?;
+        }
+        buf.push(b'}');
+    }
+    buf.extend_from_slice(b"]}]");
+    if let Some(choice) = tool_config(req.tool_choice)? {
+        obj.key(b"toolConfig").extend_from_slice(choice.as_bytes());
+    }
+    Ok(())
+}
+
+/// `tool_choice` → `toolConfig` JSON.
+fn tool_config(raw: Option<Raw<'_>>) -> Result<Option<String>, ConvertError> {
+    let Some(raw) = raw.filter(|r| !r.is_null()) else {
+        return Ok(None);
+    };
+    let mode = |m: &str| {
+        Some(format!(
+            "{{\"functionCallingConfig\":{{\"mode\":\"{m}\"}}}}"
+        ))
+    };
+    if let Some(s) = raw.str() {
+        return match s.as_ref() {
+            "auto" => Ok(mode("AUTO")),
+            "none" => Ok(mode("NONE")),
+            "required" => Ok(mode("ANY")),
+            other => Err(invalid(format_args!(
+                "tool_choice `{other}` is not one of auto, required, none"
+            ))),
+        };
+    }
+    let name = raw
+        .is_object()
+        .then(|| fields(raw, ["function"]).ok())
+        .flatten()
+        .and_then(|[f]| f)
+        .filter(|f| f.is_object())
+        .and_then(|f| fields(f, ["name"]).ok())
+        .and_then(|[n]| n)
+        .filter(|n| n.is_string())
+        .ok_or_else(|| invalid("tool_choice object needs function.name"))?;
+    let name = String::from_utf8_lossy(name.bytes());
+    Ok(Some(format!(
+        "{{\"functionCallingConfig\":{{\"mode\":\"ANY\",\"allowedFunctionNames\":[{name}]}}}}"
+    )))
+}
+
+/// The sampling and output fields, under `generationConfig` (left out
+/// when none is set).
+pub(super) fn write_generation_config(
+    obj: &mut Obj<'_>,
+    req: &Fields<'_>,
+    google: &Google<'_>,
+    model: Option<&str>,
+) -> Result<(), ConvertError> {
+    let mut buf = Vec::new();
+    buf.push(b'{');
+    let mut config = Obj::new(&mut buf);
+    fn number(r: Option<Raw<'_>>) -> Option<Raw<'_>> {
+        r.filter(|v| v.is_number())
+    }
+    if let Some(n) = number(req.max_completion_tokens).or(number(req.max_tokens)) {
+        config.key(b"maxOutputTokens").extend_from_slice(n.bytes());
+    }
+    for (name, value) in [
+        (&b"temperature"[..], req.temperature),
+        (b"topP", req.top_p),
+        (b"topK", req.top_k),
+        (b"candidateCount", req.n),
+        (b"seed", req.seed),
+        (b"presencePenalty", req.presence_penalty),
+        (b"frequencyPenalty", req.frequency_penalty),
+    ] {
+        if let Some(v) = number(value) {
+            config.key(name).extend_from_slice(v.bytes());
+        }
+    }
+    if let Some(stop) = req.stop {
+        if stop.is_string() {
+            let out = config.key(b"stopSequences");
+            out.push(b'[');
+            out.extend_from_slice(stop.bytes());
+            out.push(b']');
+        } else if stop.is_array() {
+            config.key(b"stopSequences").extend_from_slice(stop.bytes());
+        }
+    }
+    if let Some(l) = req
+        .logprobs
+        .filter(|l| matches!(l.bytes(), b"true" | b"false"))
+    {
+        config.key(b"responseLogprobs").extend_from_slice(l.bytes());
+    }
+    if let Some(n) = number(req.top_logprobs) {
+        config.key(b"logprobs").extend_from_slice(n.bytes());
+    }
+    write_response_format(&mut config, req.response_format)?;
+    if let Some(thinking) = google.thinking_config {
+        config
+            .key(b"thinkingConfig")
+            .extend_from_slice(thinking.bytes());
+    } else if let Some(effort) = req.reasoning_effort.filter(|e| !e.is_null()) {
+        let effort = effort
+            .str()
+            .ok_or_else(|| invalid("reasoning_effort must be a string"))?;
+        write_thinking(config.key(b"thinkingConfig"), &effort, model).map_err(invalid)?;
+    }
+    if !config.is_empty() {
+        buf.push(b'}');
+        obj.key(b"generationConfig").extend_from_slice(&buf);
+    }
+    Ok(())
+}
+
+/// `response_format` → `responseMimeType` (+ `responseSchema`).
+fn write_response_format(config: &mut Obj<'_>, raw: Option<Raw<'_>>) -> Result<(), ConvertError> {
+    let Some(raw) = raw.filter(|r| !r.is_null()) else {
+        return Ok(());
+    };
+    if !raw.is_object() {
+        return Err(invalid("response_format must be an object"));
+    }
+    let [kind, json_schema] = fields(raw, ["type", "json_schema"]).map_err(malformed)?;
+    match kind.and_then(Raw::str).as_deref() {
+        Some("text") => Ok(()),
+        Some("json_object") => {
+            config
+                .key(b"responseMimeType")
+                .extend_from_slice(b"\"application/json\"");
+            Ok(())
+        }
+        Some("json_schema") => {
+            let [schema] = json_schema
+                .filter(|j| j.is_object())
+                .map(|j| fields(j, ["schema"]))
+                .transpose()
+                .map_err(malformed)?
+                .unwrap_or_default();
+            config
+                .key(b"responseMimeType")
+                .extend_from_slice(b"\"application/json\"");
+            if let Some(schema) = schema.filter(|s| s.is_object()) {
+                let mut out = Vec::with_capacity(schema.bytes().len());
+                super::schema::write_schema_root(&mut out, schema).map_err(|e| {
+                    invalid(format_args!("response_format.json_schema.schema: {e}"))
+                })?;
+                config.key(b"responseSchema").extend_from_slice(&out);
+            }
+            Ok(())
+        }
+        _ => Err(invalid(
+            "response_format.type must be text, json_object or json_schema",
+        )),
+    }
+}
+
+/// `thinkingConfig` for an OpenAI `reasoning_effort`, as Google's
+/// OpenAI-compatible endpoint maps it: Gemini 3 models (`model` contains
+/// `gemini-3`) take the effort as `thinkingLevel` (`none` → `minimal`);
+/// earlier models take a `thinkingBudget` (`none` 0, `minimal` and `low`
+/// 1024, `medium` 8192, `high` 24576). Thoughts are included (they come
+/// back as `reasoning_content`) unless the effort is `none`.
+///
+/// Errors name the accepted values.
+pub(crate) fn write_thinking(
+    out: &mut Vec<u8>,
+    effort: &str,
+    model: Option<&str>,
+) -> Result<(), String> {
+    let budget: u64 = match effort {
+        "none" => 0,
+        "minimal" | "low" => 1024,
+        "medium" => 8192,
+        "high" => 24576,
+        other => {
+            return Err(format!(
+                "reasoning_effort `{other}` is not one of none, minimal, low, medium, high"
+            ));
+        }
+    };
+    let include = effort != "none";
+    if model.is_some_and(|m| m.contains("gemini-3")) {
+        out.extend_from_slice(b"{\"thinkingLevel\":\"");
+        out.extend_from_slice(if include { effort } else { "minimal" }.as_bytes());
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(b"{\"thinkingBudget\":");
+        write_u64(out, budget);
+    }
+    if include {
+        out.extend_from_slice(b",\"includeThoughts\":true");
+    }
+    out.push(b'}');
+    Ok(())
+}

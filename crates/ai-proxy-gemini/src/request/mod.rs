@@ -1,0 +1,289 @@
+//! OpenAI chat request → Gemini `generateContent` request.
+//!
+//! Mapping (Google's documented REST API; OpenAI fields Gemini has no
+//! field for are dropped, because Gemini rejects names it does not know):
+//!
+//! | OpenAI | Gemini |
+//! |---|---|
+//! | `model` | the URL (`models/{model}:generateContent`), not the body |
+//! | `system` / `developer` messages | `systemInstruction.parts[]` (one text part per text, in order) |
+//! | `user` content string / parts | `{role: user, parts}`: `text`, `image_url` (data URL → `inlineData`, other URL → `fileData`), `input_audio` → `inlineData`, `file.file_data` → `inlineData`, `file.file_id` → `fileData` |
+//! | `assistant` content + `tool_calls` | `{role: model, parts}`: `text`, `functionCall {id, name, args}` |
+//! | `tool_calls[].extra_content.google.thought_signature` | `thoughtSignature` on that `functionCall` part |
+//! | assistant `extra_content.google.thought_signature` | `thoughtSignature` on the message's last text part |
+//! | `tool` messages (consecutive ones merged) | one `{role: user}` content of `functionResponse {id, name, response: {content}}` parts (`name` from the matching tool call) |
+//! | `tools[].function` | `tools: [{functionDeclarations: [{name, description, parameters}]}]`, `parameters` reduced to Gemini's schema subset (see `schema`) |
+//! | `tool_choice` `auto` / `none` / `required` / function | `toolConfig.functionCallingConfig.mode` `AUTO` / `NONE` / `ANY` / `ANY` + `allowedFunctionNames` |
+//! | `response_format` `json_object` / `json_schema` | `generationConfig.responseMimeType` `application/json` (+ `responseSchema`) |
+//! | `max_completion_tokens`, else `max_tokens` | `generationConfig.maxOutputTokens` |
+//! | `temperature`, `top_p`, `top_k`, `n`, `seed`, `stop`, `presence_penalty`, `frequency_penalty`, `logprobs`, `top_logprobs` | `generationConfig.temperature`, `topP`, `topK`, `candidateCount`, `seed`, `stopSequences`, `presencePenalty`, `frequencyPenalty`, `responseLogprobs`, `logprobs` |
+//! | `reasoning_effort` | `generationConfig.thinkingConfig` (see `generation`) |
+//! | `extra_body.google.{thinking_config, cached_content, safety_settings}` | `generationConfig.thinkingConfig`, `cachedContent`, `safetySettings` (Google's OpenAI-compatible extension) |
+//! | `stream`, `stream_options.include_usage` | the URL method; whether the translated stream ends with a usage chunk |
+
+mod contents;
+mod generation;
+mod schema;
+
+use std::borrow::Cow;
+
+use ai_proxy_core::adapter::ConvertError;
+
+use crate::scan::{Raw, ScanError, Scanner, fields};
+
+pub(crate) use schema::write_parameters;
+
+pub(crate) fn invalid(what: impl std::fmt::Display) -> ConvertError {
+    ConvertError::new(format!("invalid OpenAI chat request for Gemini: {what}"))
+}
+
+pub(crate) fn malformed(e: ScanError) -> ConvertError {
+    invalid(format_args!(
+        "malformed JSON at byte {}; send a JSON object",
+        e.offset
+    ))
+}
+
+/// The members of one message the mapping reads.
+const MESSAGE_KEYS: [&str; 6] = [
+    "role",
+    "content",
+    "tool_calls",
+    "tool_call_id",
+    "name",
+    "extra_content",
+];
+
+/// `messages` as read in the single pass over the body.
+enum Messages<'a> {
+    Absent,
+    /// Not an array (or `null`).
+    Other(Raw<'a>),
+    /// Each element's members; `Some(i)`: element `i` is not an object.
+    Array(Vec<[Option<Raw<'a>>; 6]>, Option<usize>),
+}
+
+/// The request members the mapping reads, each the raw JSON of its value.
+#[derive(Default)]
+pub(crate) struct Fields<'a> {
+    pub max_completion_tokens: Option<Raw<'a>>,
+    pub max_tokens: Option<Raw<'a>>,
+    pub temperature: Option<Raw<'a>>,
+    pub top_p: Option<Raw<'a>>,
+    pub top_k: Option<Raw<'a>>,
+    pub stop: Option<Raw<'a>>,
+    pub n: Option<Raw<'a>>,
+    pub seed: Option<Raw<'a>>,
+    pub presence_penalty: Option<Raw<'a>>,
+    pub frequency_penalty: Option<Raw<'a>>,
+    pub logprobs: Option<Raw<'a>>,
+    pub top_logprobs: Option<Raw<'a>>,
+    pub tools: Option<Raw<'a>>,
+    pub tool_choice: Option<Raw<'a>>,
+    pub response_format: Option<Raw<'a>>,
+    pub reasoning_effort: Option<Raw<'a>>,
+    pub stream_options: Option<Raw<'a>>,
+    pub extra_body: Option<Raw<'a>>,
+}
+
+/// One pass over the body: top-level members, and each message's members
+/// read in place (its content is skipped once, re-read only to convert).
+fn parse(body: &[u8]) -> Result<(Fields<'_>, Messages<'_>), ScanError> {
+    let mut req = Fields::default();
+    let mut messages = Messages::Absent;
+    let mut s = Scanner::new(body);
+    s.object(|key, s| {
+        let decoded;
+        let name: &[u8] = if key.inner().contains(&b'\\') {
+            // An escaped key cannot be compared raw: decode it (rare).
+            decoded = key.str().unwrap_or_default();
+            decoded.as_bytes()
+        } else {
+            key.inner()
+        };
+        if name == b"messages" {
+            messages = if s.peek() == Some(b'[') {
+                let mut list = Vec::new();
+                let mut not_object = None;
+                s.array(|s| {
+                    if s.peek() == Some(b'{') {
+                        list.push(s.fields(MESSAGE_KEYS)?);
+                    } else {
+                        not_object.get_or_insert(list.len());
+                        s.value()?;
+                        list.push([None; 6]);
+                    }
+                    Ok(())
+                })?;
+                Messages::Array(list, not_object)
+            } else {
+                Messages::Other(s.value()?)
+            };
+            return Ok(());
+        }
+        let value = s.value()?;
+        let slot = match name {
+            b"max_completion_tokens" => &mut req.max_completion_tokens,
+            b"max_tokens" => &mut req.max_tokens,
+            b"temperature" => &mut req.temperature,
+            b"top_p" => &mut req.top_p,
+            b"top_k" => &mut req.top_k,
+            b"stop" => &mut req.stop,
+            b"n" => &mut req.n,
+            b"seed" => &mut req.seed,
+            b"presence_penalty" => &mut req.presence_penalty,
+            b"frequency_penalty" => &mut req.frequency_penalty,
+            b"logprobs" => &mut req.logprobs,
+            b"top_logprobs" => &mut req.top_logprobs,
+            b"tools" => &mut req.tools,
+            b"tool_choice" => &mut req.tool_choice,
+            b"response_format" => &mut req.response_format,
+            b"reasoning_effort" => &mut req.reasoning_effort,
+            b"stream_options" => &mut req.stream_options,
+            b"extra_body" => &mut req.extra_body,
+            _ => return Ok(()),
+        };
+        *slot = Some(value);
+        Ok(())
+    })?;
+    s.end()?;
+    Ok((req, messages))
+}
+
+/// One OpenAI message, as raw members.
+pub(crate) struct Message<'a> {
+    pub role: Cow<'a, str>,
+    pub content: Option<Raw<'a>>,
+    pub tool_calls: Option<Raw<'a>>,
+    pub tool_call_id: Option<Raw<'a>>,
+    pub name: Option<Raw<'a>>,
+    pub extra_content: Option<Raw<'a>>,
+}
+
+fn messages(parsed: Messages<'_>) -> Result<Vec<Message<'_>>, ConvertError> {
+    let (list, not_object) = match parsed {
+        Messages::Absent => return Ok(Vec::new()),
+        Messages::Other(raw) if raw.is_null() => return Ok(Vec::new()),
+        Messages::Other(_) => return Err(invalid("messages must be an array")),
+        Messages::Array(list, not_object) => (list, not_object),
+    };
+    if let Some(i) = not_object {
+        return Err(invalid(format_args!("messages[{i}] must be an object")));
+    }
+    let mut out = Vec::with_capacity(list.len());
+    for (i, [role, content, tool_calls, tool_call_id, name, extra_content]) in
+        list.into_iter().enumerate()
+    {
+        let role = role
+            .filter(|r| r.is_string())
+            .ok_or_else(|| invalid(format_args!("messages[{i}].role must be a string")))?;
+        // Known roles compare raw (no decode); anything else is decoded for
+        // the comparison or the error message.
+        let role = match role.inner() {
+            b"user" => Cow::Borrowed("user"),
+            b"assistant" => Cow::Borrowed("assistant"),
+            b"tool" => Cow::Borrowed("tool"),
+            b"system" => Cow::Borrowed("system"),
+            b"developer" => Cow::Borrowed("developer"),
+            _ => role
+                .str()
+                .ok_or_else(|| invalid(format_args!("messages[{i}].role must be a string")))?,
+        };
+        out.push(Message {
+            role,
+            content: content.filter(|r| !r.is_null()),
+            tool_calls: tool_calls.filter(|r| !r.is_null()),
+            tool_call_id,
+            name,
+            extra_content: extra_content.filter(|r| !r.is_null()),
+        });
+    }
+    Ok(out)
+}
+
+/// A comma-separated member writer for an output object.
+pub(crate) struct Obj<'o> {
+    pub out: &'o mut Vec<u8>,
+    first: bool,
+}
+
+impl<'o> Obj<'o> {
+    /// Starts writing members after an already written `{`.
+    pub fn new(out: &'o mut Vec<u8>) -> Self {
+        Self { out, first: true }
+    }
+
+    /// Writes `"name":` (with a leading comma after the first member) and
+    /// hands back the buffer for the value.
+    pub fn key(&mut self, name: &[u8]) -> &mut Vec<u8> {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(name);
+        self.out.extend_from_slice(b"\":");
+        self.out
+    }
+
+    /// Whether no member was written yet.
+    pub fn is_empty(&self) -> bool {
+        self.first
+    }
+}
+
+/// A converted request: the Gemini body and what the response side needs.
+pub(crate) struct Converted {
+    pub body: Vec<u8>,
+    /// `stream_options.include_usage` was `true`.
+    pub include_usage: bool,
+}
+
+/// Converts the body. `model` (`$llm_model`) picks the thinking field
+/// `reasoning_effort` maps to.
+pub(crate) fn convert(body: &[u8], model: Option<&str>) -> Result<Converted, ConvertError> {
+    let (req, parsed) = parse(body).map_err(malformed)?;
+    let messages = messages(parsed)?;
+    if messages.is_empty() {
+        return Err(ConvertError::new("missing messages"));
+    }
+    // Gemini's shapes are a little longer (`parts`, `functionResponse`):
+    // room for that, so the body is never copied twice.
+    let mut out = Vec::with_capacity(body.len() + body.len() / 4 + 256);
+    out.push(b'{');
+    let mut obj = Obj::new(&mut out);
+    let system = contents::write_contents(obj.key(b"contents"), &messages)?;
+    if !system.is_empty() {
+        let buf = obj.key(b"systemInstruction");
+        buf.extend_from_slice(b"{\"parts\":[");
+        for (n, text) in system.iter().enumerate() {
+            if n > 0 {
+                buf.push(b',');
+            }
+            buf.extend_from_slice(b"{\"text\":");
+            buf.extend_from_slice(text.bytes());
+            buf.push(b'}');
+        }
+        buf.extend_from_slice(b"]}");
+    }
+    generation::write_tools(&mut obj, &req)?;
+    let google = generation::google_extension(req.extra_body)?;
+    generation::write_generation_config(&mut obj, &req, &google, model)?;
+    if let Some(cached) = google.cached_content.filter(|c| c.is_string()) {
+        obj.key(b"cachedContent").extend_from_slice(cached.bytes());
+    }
+    if let Some(safety) = google.safety_settings.filter(|s| s.is_array()) {
+        obj.key(b"safetySettings").extend_from_slice(safety.bytes());
+    }
+    out.push(b'}');
+    let include_usage = req
+        .stream_options
+        .filter(|o| o.is_object())
+        .and_then(|o| fields(o, ["include_usage"]).ok())
+        .and_then(|[u]| u)
+        .is_some_and(|u| u.bytes() == b"true");
+    Ok(Converted {
+        body: out,
+        include_usage,
+    })
+}
