@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use http::{HeaderMap, StatusCode};
 
-use crate::config::{ProviderConf, UpstreamConfig};
+use crate::config::{Options, ProviderConf, UpstreamConfig};
 use crate::framing::StreamFraming;
 use crate::protocol::{Protocol, RequestType};
 use crate::provider::Provider;
@@ -57,6 +57,24 @@ pub trait Adapter: Send + Sync + fmt::Debug {
         false
     }
 
+    /// How `options` and `override.llm_options.max_tokens` are written
+    /// into bodies of `target`. `Ok(None)` (the default): APISIX's flat
+    /// overwrite of top-level fields, then [`max_tokens_mapping`](Self::max_tokens_mapping).
+    /// `Ok(Some(patch))`: the wire names these settings differently
+    /// (Gemini's `generationConfig`), and `patch` is deep-merged with force
+    /// instead. `Err(reason)`: an option cannot be honoured; the config is
+    /// refused (`reason` names the option and the fix). Called once, when
+    /// the config is compiled.
+    fn options_patch(
+        &self,
+        target: Protocol,
+        options: &Options,
+        max_tokens: Option<u64>,
+    ) -> Result<Option<serde_json::Map<String, serde_json::Value>>, String> {
+        let _ = (target, options, max_tokens);
+        Ok(None)
+    }
+
     /// Whether a streaming OpenAI-chat request to `upstream` may carry
     /// `stream_options` (the pipeline then sets `include_usage: true` so
     /// usage can be metered). Servers that reject the field say no here;
@@ -93,14 +111,19 @@ pub trait Adapter: Send + Sync + fmt::Debug {
 pub struct EndpointContext<'a> {
     /// `provider_conf` (Vertex AI's project and region).
     pub provider_conf: Option<&'a ProviderConf>,
-    /// `$llm_model`: `options.model`, else the client body's `model`.
+    /// `$llm_model`: `options.model`, else the client body's `model` (for
+    /// a native Gemini request, the model its path names).
     pub llm_model: Option<&'a str>,
     /// `ai_chat` or `ai_stream`.
     pub request_type: RequestType,
     /// The client request's path (no query), when a request is being
     /// prepared (`None` at compile time). Bedrock's `InvokeModel`
-    /// passthrough takes the model from it when no model is configured.
+    /// passthrough takes the model from it when no model is configured;
+    /// a native Gemini client's path names its method.
     pub client_path: Option<&'a str>,
+    /// The client request's query, when it has one (a native Gemini
+    /// client's `alt=sse` framing).
+    pub client_query: Option<&'a str>,
 }
 
 impl<'a> EndpointContext<'a> {
@@ -115,12 +138,19 @@ impl<'a> EndpointContext<'a> {
             llm_model,
             request_type,
             client_path: None,
+            client_query: None,
         }
     }
 
     /// The same context with the client request's path.
     pub fn with_client_path(mut self, path: &'a str) -> Self {
         self.client_path = Some(path);
+        self
+    }
+
+    /// The same context with the client request's query.
+    pub fn with_client_query(mut self, query: Option<&'a str>) -> Self {
+        self.client_query = query;
         self
     }
 }
@@ -139,6 +169,26 @@ pub struct DefaultEndpoint {
     /// Path, e.g. `/v1/chat/completions`; `None` when it cannot be formed
     /// (vertex-ai without project/region or model).
     pub path: Option<Cow<'static, str>>,
+    /// What becomes of an `override.endpoint` path (APISIX: used as is).
+    pub endpoint_path: EndpointPath,
+    /// Query pieces (`key=value`, encoded) the request itself needs, added
+    /// after `auth.query` and the endpoint's query (Gemini's `alt=sse`).
+    pub query: Option<Cow<'static, str>>,
+}
+
+/// What becomes of the path of a configured `override.endpoint`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EndpointPath {
+    /// Used as is (APISIX).
+    #[default]
+    AsConfigured,
+    /// The endpoint names a collection and the request picks from it:
+    /// this is appended (Gemini's native `…/models` + `/{model}:generateContent`).
+    Extended(Cow<'static, str>),
+    /// The request lacks what the extension needs (no model): APISIX's
+    /// 400 `could not resolve upstream path`.
+    Unresolved,
 }
 
 impl DefaultEndpoint {
@@ -147,6 +197,7 @@ impl DefaultEndpoint {
         Self {
             host: Some(host.into()),
             path: Some(path.into()),
+            ..Self::default()
         }
     }
 
@@ -154,8 +205,8 @@ impl DefaultEndpoint {
     /// `override.endpoint`).
     pub fn path_only(path: impl Into<Cow<'static, str>>) -> Self {
         Self {
-            host: None,
             path: Some(path.into()),
+            ..Self::default()
         }
     }
 }
@@ -367,12 +418,16 @@ impl Registry {
     /// How a `client` protocol reaches `adapter`: natively, through a
     /// converter to one of its capabilities (first capability wins), or not
     /// at all.
+    ///
+    /// A native Gemini request (detected by its `:generateContent` path)
+    /// to a provider that does not speak Gemini is passthrough, as any
+    /// other JSON body would be there.
     pub fn delivery(&self, adapter: &dyn Adapter, client: Protocol) -> Option<Delivery> {
         let caps = adapter.capabilities();
         if caps.contains(&client) {
             return Some(Delivery::Native(client));
         }
-        if client == Protocol::Passthrough {
+        if matches!(client, Protocol::Passthrough | Protocol::Gemini) {
             return Some(Delivery::Native(Protocol::Passthrough));
         }
         caps.iter().find_map(|&target| {

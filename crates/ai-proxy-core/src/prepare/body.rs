@@ -342,6 +342,30 @@ pub(crate) fn array_len(text: &str) -> usize {
     serde_json::from_str::<SeqLen>(text).map_or(0, |n| n.0)
 }
 
+/// The function declarations of a Gemini `tools` array text (each tool
+/// object may declare several; built-in tools such as `googleSearch`
+/// declare none). 0 for anything that is not such an array.
+pub(crate) fn gemini_tool_count(text: &str) -> usize {
+    #[derive(Deserialize)]
+    struct Tool {
+        #[serde(
+            default,
+            rename = "functionDeclarations",
+            alias = "function_declarations"
+        )]
+        declarations: Option<SeqLen>,
+    }
+    if !text.starts_with('[') {
+        return 0;
+    }
+    serde_json::from_str::<Vec<Tool>>(text).map_or(0, |tools| {
+        tools
+            .iter()
+            .map(|t| t.declarations.as_ref().map_or(0, |n| n.0))
+            .sum()
+    })
+}
+
 /// A string that borrows from the input when it has no escapes.
 struct BorrowedStr<'a>(Cow<'a, str>);
 
@@ -581,5 +605,14 @@ mod tests {
     fn array_len_counts_elements() {
         assert_eq!(array_len(r#"[{"a":[1,2]}, 2, "x"]"#), 3);
         assert_eq!(array_len("{}"), 0);
+    }
+
+    #[test]
+    fn gemini_tools_count_their_function_declarations() {
+        let tools = r#"[{"functionDeclarations":[{"name":"a"},{"name":"b"}]},{"googleSearch":{}},
+            {"function_declarations":[{"name":"c"}]}]"#;
+        assert_eq!(gemini_tool_count(tools), 3);
+        assert_eq!(gemini_tool_count("[]"), 0);
+        assert_eq!(gemini_tool_count(r#"[{"functionDeclarations":"x"}]"#), 0);
     }
 }

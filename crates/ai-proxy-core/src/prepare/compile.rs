@@ -89,6 +89,7 @@ impl AiProxy {
                 .map(|n| n.to_string()),
             uri_cache: Vec::new(),
             request_body: upstream.overrides.request_body.clone(),
+            options_patches: Vec::new(),
             force_override: upstream.overrides.request_body_force_override,
             provider_conf: upstream.provider_conf.clone(),
             logging,
@@ -106,6 +107,19 @@ impl AiProxy {
             return Err(CompileError::MissingEndpoint { provider });
         }
         let mut proxy = proxy;
+        for &target in proxy.adapter.capabilities() {
+            let patch = proxy
+                .adapter
+                .options_patch(
+                    target,
+                    &upstream.options,
+                    upstream.overrides.llm_options.max_tokens,
+                )
+                .map_err(|reason| CompileError::UnsupportedOption { provider, reason })?;
+            if let Some(patch) = patch {
+                proxy.options_patches.push((target, patch));
+            }
+        }
         let ctx = EndpointContext::new(proxy.provider_conf.as_ref(), None, RequestType::AiChat);
         let no_client_uri = Uri::from_static("/");
         proxy.uri_cache = proxy

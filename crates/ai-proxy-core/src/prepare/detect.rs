@@ -11,6 +11,9 @@ use crate::protocol::Protocol;
 /// `/invoke-with-response-stream` and the body has `anthropic_version`:
 /// Anthropic on Bedrock, not an APISIX protocol),
 /// `anthropic-messages` (path ends `/v1/messages`, object body),
+/// `gemini` (path ends `:generateContent` or `:streamGenerateContent`,
+/// object body; not an APISIX protocol: where the provider does not speak
+/// it, it is routed as passthrough, as APISIX would),
 /// `openai-responses` (path ends `/v1/responses` and `input` present),
 /// `openai-chat` (`messages` is an array or object), `openai-embeddings`
 /// (`input` present), `passthrough` (any other non-empty object or array).
@@ -28,6 +31,9 @@ pub(crate) fn detect(path: &str, body: &Body<'_>) -> Option<Protocol> {
             }
             if path.ends_with("/v1/messages") {
                 return Some(Protocol::AnthropicMessages);
+            }
+            if is_gemini_path(path) {
+                return Some(Protocol::Gemini);
             }
             let has_input = obj.contains("input");
             if has_input && path.ends_with("/v1/responses") {
@@ -49,16 +55,60 @@ pub(crate) fn detect(path: &str, body: &Body<'_>) -> Option<Protocol> {
 /// The path suffix of Bedrock's streaming `InvokeModel`.
 const INVOKE_STREAM: &str = "/invoke-with-response-stream";
 
+const GEMINI_STREAM: &str = ":streamGenerateContent";
+const GEMINI_UNARY: &str = ":generateContent";
+
+/// A native Gemini call: `…/models/{model}:generateContent` or
+/// `…:streamGenerateContent`.
+fn is_gemini_path(path: &str) -> bool {
+    path.ends_with(GEMINI_UNARY) || path.ends_with(GEMINI_STREAM)
+}
+
 /// Whether the client body asks for a stream (`"stream": true`, strictly
 /// the boolean; embeddings never stream; a Bedrock `InvokeModel` body
-/// streams when its path is `…/invoke-with-response-stream`).
+/// streams when its path is `…/invoke-with-response-stream`, a native
+/// Gemini call when its method is `:streamGenerateContent`).
 pub(crate) fn is_streaming(protocol: Protocol, path: &str, body: &Body<'_>) -> bool {
     match (protocol, body) {
         (Protocol::OpenAiEmbeddings, _) => false,
         (Protocol::BedrockInvoke, _) => path.ends_with(INVOKE_STREAM),
+        (Protocol::Gemini, _) => path.ends_with(GEMINI_STREAM),
         (_, Body::Object(obj)) => obj.get("stream") == Some("true"),
         _ => false,
     }
+}
+
+/// The model a native Gemini path names (`…/models/gemini-2.5-flash:
+/// generateContent` → `gemini-2.5-flash`), percent-decoded.
+pub(crate) fn path_model(path: &str) -> Option<String> {
+    let call = path.rsplit('/').next()?;
+    let model = call.rsplit_once(':')?.0;
+    if model.is_empty() {
+        return None;
+    }
+    if !model.contains('%') {
+        return Some(model.to_owned());
+    }
+    let bytes = model.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b, hex) {
+            (b'%', Some(decoded)) => {
+                out.push(decoded);
+                i += 3;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]
@@ -202,5 +252,51 @@ mod tests {
             "/model/x/invoke",
             &body
         ));
+    }
+
+    #[test]
+    fn gemini_calls_are_detected_by_their_path() {
+        let body = r#"{"contents":[{"parts":[{"text":"hi"}]}]}"#;
+        for path in [
+            "/v1beta/models/gemini-2.5-flash:generateContent",
+            "/v1/projects/p/locations/l/publishers/google/models/m:streamGenerateContent",
+        ] {
+            assert_eq!(detected(path, body), Some(Protocol::Gemini), "{path}");
+        }
+        // Other native methods are plain passthrough.
+        assert_eq!(
+            detected("/v1beta/models/m:countTokens", body),
+            Some(Protocol::Passthrough)
+        );
+        assert_eq!(
+            detected("/x:generateContent", "[1]"),
+            Some(Protocol::Passthrough)
+        );
+    }
+
+    #[test]
+    fn gemini_streams_by_method() {
+        let body = Body::parse(br#"{"contents":[]}"#).unwrap();
+        assert!(is_streaming(
+            Protocol::Gemini,
+            "/m/x:streamGenerateContent",
+            &body
+        ));
+        assert!(!is_streaming(
+            Protocol::Gemini,
+            "/m/x:generateContent",
+            &body
+        ));
+    }
+
+    #[test]
+    fn the_model_of_a_gemini_path_is_decoded() {
+        assert_eq!(
+            path_model("/v1beta/models/gemini-2.5-flash:generateContent").as_deref(),
+            Some("gemini-2.5-flash")
+        );
+        assert_eq!(path_model("/m/a%20b%2:x").as_deref(), Some("a b%2"));
+        assert_eq!(path_model("/models/:generateContent"), None);
+        assert_eq!(path_model("/models/%FF:generateContent"), None);
     }
 }

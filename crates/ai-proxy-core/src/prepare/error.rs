@@ -37,6 +37,15 @@ pub enum CompileError {
         /// The configured provider.
         provider: Provider,
     },
+    /// An `options` entry (or `override.llm_options`) has no place in the
+    /// provider's wire format (e.g. `options.foo` on a native Gemini route).
+    #[error("{reason}")]
+    UnsupportedOption {
+        /// The configured provider.
+        provider: Provider,
+        /// Which option, why, and what to do instead.
+        reason: String,
+    },
     /// The provider signs requests and cannot with this config.
     #[error("provider {provider} cannot sign requests: {reason}")]
     Signer {

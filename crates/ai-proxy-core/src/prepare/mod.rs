@@ -87,6 +87,10 @@ pub struct AiProxy {
     /// answers the same).
     uri_cache: Vec<(Protocol, DefaultEndpoint, Uri)>,
     request_body: Vec<(Protocol, serde_json::Map<String, serde_json::Value>)>,
+    /// Per target protocol whose wire names the settings differently: the
+    /// adapter's patch carrying `options` and `max_tokens` (deep-merged with
+    /// force instead of the flat overwrite).
+    options_patches: Vec<(Protocol, serde_json::Map<String, serde_json::Value>)>,
     force_override: bool,
     provider_conf: Option<ProviderConf>,
     logging: Logging,

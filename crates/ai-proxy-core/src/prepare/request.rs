@@ -73,10 +73,9 @@ impl AiProxy {
         }
         let client_body =
             Body::parse(&body).map_err(|reason| PrepareError::InvalidJson { reason })?;
-        let client_protocol =
-            detect::detect(parts.uri.path(), &client_body).ok_or(PrepareError::NoProtocol)?;
-        let request_type = if detect::is_streaming(client_protocol, parts.uri.path(), &client_body)
-        {
+        let path = parts.uri.path();
+        let client_protocol = detect::detect(path, &client_body).ok_or(PrepareError::NoProtocol)?;
+        let request_type = if detect::is_streaming(client_protocol, path, &client_body) {
             RequestType::AiStream
         } else {
             RequestType::AiChat
@@ -87,7 +86,13 @@ impl AiProxy {
                 .filter(|m| !m.is_empty())
                 .map(Arc::from),
             _ => None,
-        };
+        }
+        .or_else(|| {
+            (client_protocol == Protocol::Gemini)
+                .then(|| detect::path_model(path))
+                .flatten()
+                .map(Arc::from)
+        });
         let llm_model = self
             .options_model
             .clone()

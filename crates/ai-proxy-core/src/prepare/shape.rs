@@ -34,20 +34,24 @@ impl AiProxy {
             // path says whether it streams.
             obj.remove("stream");
         }
-        for (key, value) in &self.options.fields {
-            obj.set_raw(key, value);
-        }
-        match (&self.max_tokens, self.adapter.max_tokens_mapping(target)) {
-            (Some(n), MaxTokensMapping::Set { field, remove }) => {
-                obj.set(field, n.as_str());
-                for r in remove {
-                    obj.remove(r);
+        if let Some((_, patch)) = self.options_patches.iter().find(|(p, _)| *p == target) {
+            body::deep_merge(&mut obj, patch, true);
+        } else {
+            for (key, value) in &self.options.fields {
+                obj.set_raw(key, value);
+            }
+            match (&self.max_tokens, self.adapter.max_tokens_mapping(target)) {
+                (Some(n), MaxTokensMapping::Set { field, remove }) => {
+                    obj.set(field, n.as_str());
+                    for r in remove {
+                        obj.remove(r);
+                    }
                 }
+                (Some(n), MaxTokensMapping::SetIn { object, field }) => {
+                    set_in(&mut obj, object, field, n);
+                }
+                _ => {}
             }
-            (Some(n), MaxTokensMapping::SetIn { object, field }) => {
-                set_in(&mut obj, object, field, n);
-            }
-            _ => {}
         }
         if let Some((_, patch)) = self.request_body.iter().find(|(p, _)| *p == target) {
             body::deep_merge(&mut obj, patch, self.force_override);
@@ -77,6 +81,8 @@ impl AiProxy {
 
     pub(super) fn facts(&self, obj: &RawObject<'_>, target: Protocol) -> BodyFacts {
         let tool_count = match target {
+            // `tools: [{functionDeclarations: [...]}, {googleSearch: {}}]`.
+            Protocol::Gemini => obj.get("tools").map_or(0, body::gemini_tool_count),
             // Converse declares tools in `toolConfig.tools`.
             Protocol::BedrockConverse => obj
                 .get("toolConfig")
@@ -104,6 +110,7 @@ impl AiProxy {
             | Protocol::BedrockConverse
             | Protocol::BedrockInvoke => Some("messages"),
             Protocol::OpenAiEmbeddings | Protocol::OpenAiResponses => Some("input"),
+            Protocol::Gemini => Some("contents"),
             _ => None,
         };
         let request_messages = messages_key

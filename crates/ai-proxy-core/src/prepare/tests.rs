@@ -12,8 +12,8 @@ use serde_json::value::RawValue;
 use super::request::content_length;
 use super::*;
 use crate::adapter::{
-    ConvertContext, ConvertError, ConvertedRequest, Converter, EndpointContext, MaxTokensMapping,
-    Registry,
+    ConvertContext, ConvertError, ConvertedRequest, Converter, EndpointContext, EndpointPath,
+    MaxTokensMapping, Registry,
 };
 use crate::config::{
     Auth, GcpAuth, Limits, LlmOptions, Logging, Overrides, Transport, UpstreamConfig,
@@ -103,10 +103,60 @@ impl Adapter for ModelPathLike {
         DefaultEndpoint {
             host: Some("models.example".into()),
             path: ctx.llm_model.map(|m| format!("/models/{m}").into()),
+            ..DefaultEndpoint::default()
         }
     }
     fn max_tokens_mapping(&self, _: Protocol) -> MaxTokensMapping {
         MaxTokensMapping::Ignore
+    }
+}
+
+/// A provider whose endpoint names a collection the request picks from
+/// (like Gemini's native `…/models` + `/{model}:generateContent`), with a
+/// query piece of its own and options under a nested object.
+#[derive(Debug)]
+struct CollectionLike;
+
+impl Adapter for CollectionLike {
+    fn provider(&self) -> Provider {
+        Provider::Gemini
+    }
+    fn capabilities(&self) -> &[Protocol] {
+        &[Protocol::OpenAiChat]
+    }
+    fn default_endpoint(&self, _: Protocol, ctx: &EndpointContext<'_>) -> DefaultEndpoint {
+        DefaultEndpoint {
+            host: Some("collection.example".into()),
+            endpoint_path: match ctx.llm_model {
+                Some(m) => EndpointPath::Extended(format!("/{m}:call").into()),
+                None => EndpointPath::Unresolved,
+            },
+            query: (ctx.request_type == RequestType::AiStream).then_some("alt=sse".into()),
+            ..DefaultEndpoint::default()
+        }
+    }
+    fn max_tokens_mapping(&self, _: Protocol) -> MaxTokensMapping {
+        MaxTokensMapping::Ignore
+    }
+    fn options_patch(
+        &self,
+        _: Protocol,
+        options: &Options,
+        max_tokens: Option<u64>,
+    ) -> Result<Option<serde_json::Map<String, serde_json::Value>>, String> {
+        if let Some((key, _)) = options.fields.iter().find(|(k, _)| k == "foo") {
+            return Err(format!("options.{key} has no place here"));
+        }
+        let mut config = serde_json::Map::new();
+        if let Some(t) = options.temperature {
+            config.insert("temp".into(), t.into());
+        }
+        if let Some(n) = max_tokens {
+            config.insert("max".into(), n.into());
+        }
+        let mut patch = serde_json::Map::new();
+        patch.insert("config".into(), config.into());
+        Ok(Some(patch))
     }
 }
 
@@ -196,6 +246,7 @@ fn registry() -> Registry {
         .with_adapter(Arc::new(OpenAiLike))
         .with_adapter(Arc::new(AzureLike))
         .with_adapter(Arc::new(ModelPathLike))
+        .with_adapter(Arc::new(CollectionLike))
         .with_converter(Arc::new(AnthropicToChat))
 }
 
@@ -236,6 +287,7 @@ impl Cfg {
         match k {
             "model" => o.model = serde_json::from_str(raw).ok(),
             "stream" => o.stream = serde_json::from_str(raw).ok(),
+            "temperature" => o.temperature = serde_json::from_str(raw).ok(),
             _ => {}
         }
         o.fields
@@ -1067,4 +1119,79 @@ fn content_length_values_are_the_decimal_length() {
     for n in [0, 7, 9, 10, 99, 100, 65_535, 1_234_567_890_123, usize::MAX] {
         assert_eq!(content_length(n), n.to_string().as_str(), "{n}");
     }
+}
+
+// ---- endpoints naming a collection, options under a nested object ------
+
+fn collection() -> Cfg {
+    Cfg::new(Provider::Gemini).endpoint("https://collection.example/v1/models")
+}
+
+#[test]
+fn an_extended_endpoint_path_gets_the_request_part_and_query_appended() {
+    let proxy = collection().query("key", "k").compile();
+    let p = ok(
+        &proxy,
+        "/v1/chat/completions",
+        r#"{"model":"m1","stream":true,"messages":[]}"#,
+    );
+    assert_eq!(
+        p.upstream.uri(),
+        "https://collection.example/v1/models/m1:call?key=k&alt=sse"
+    );
+}
+
+#[test]
+fn an_unresolved_extension_is_the_unresolved_path_400() {
+    let proxy = collection().compile();
+    let e = err(&proxy, post("/v1/chat/completions", r#"{"messages":[]}"#));
+    assert_eq!(e, PrepareError::UnresolvedPath);
+}
+
+#[test]
+fn an_options_patch_replaces_the_flat_overwrite() {
+    let proxy = collection()
+        .option("model", "\"m2\"")
+        .option("temperature", "0.5")
+        .max_tokens(9)
+        .compile();
+    let p = ok(
+        &proxy,
+        "/v1/chat/completions",
+        r#"{"model":"m1","messages":[],"config":{"temp":1,"keep":true}}"#,
+    );
+    assert_eq!(p.upstream.uri().path(), "/v1/models/m2:call");
+    assert_eq!(
+        body_json(&p),
+        serde_json::json!({"model": "m1", "messages": [], "config": {"temp": 0.5, "keep": true, "max": 9}})
+    );
+}
+
+#[test]
+fn an_options_patch_refusal_refuses_the_config() {
+    let cfg = collection().option("foo", "1");
+    let e = AiProxy::compile_instance("x", &cfg.0, cfg.2, Transport::default(), cfg.1, &registry())
+        .err()
+        .unwrap();
+    assert_eq!(
+        e,
+        CompileError::UnsupportedOption {
+            provider: Provider::Gemini,
+            reason: "options.foo has no place here".to_owned()
+        }
+    );
+}
+
+#[test]
+fn a_native_gemini_request_is_passthrough_where_the_provider_does_not_speak_it() {
+    let proxy = Cfg::new(Provider::OpenAi).option("foo", "1").compile();
+    let p = ok(
+        &proxy,
+        "/v1beta/models/g:generateContent",
+        r#"{"contents":[]}"#,
+    );
+    assert_eq!(p.context.client_protocol, Protocol::Gemini);
+    assert_eq!(p.context.target_protocol, Protocol::Passthrough);
+    assert_eq!(p.upstream.uri().path(), "/v1beta/models/g:generateContent");
+    assert_eq!(body_json(&p)["foo"], 1);
 }

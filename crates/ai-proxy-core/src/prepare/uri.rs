@@ -8,7 +8,7 @@ use http::Uri;
 use super::AiProxy;
 use super::endpoint::{endpoint_origin, merge_query};
 use super::error::PrepareError;
-use crate::adapter::{DefaultEndpoint, EndpointContext};
+use crate::adapter::{DefaultEndpoint, EndpointContext, EndpointPath};
 use crate::protocol::{Protocol, RequestType};
 
 impl AiProxy {
@@ -28,7 +28,8 @@ impl AiProxy {
         request_type: RequestType,
     ) -> Result<Uri, PrepareError> {
         let ctx = EndpointContext::new(self.provider_conf.as_ref(), llm_model, request_type)
-            .with_client_path(client_uri.path());
+            .with_client_path(client_uri.path())
+            .with_client_query(client_uri.query());
         let default = if target == Protocol::Passthrough {
             None
         } else {
@@ -71,8 +72,17 @@ impl AiProxy {
                 (scheme.to_owned(), host)
             }
         };
+        let request_query = default.as_ref().and_then(|d| d.query.clone());
         let path = match endpoint.filter(|e| e.has_path) {
-            Some(e) => e.url.path().to_owned(),
+            Some(e) => match default.as_ref().map(|d| &d.endpoint_path) {
+                Some(EndpointPath::Extended(more)) => {
+                    let base = e.url.path();
+                    let base = base.strip_suffix('/').unwrap_or(base);
+                    format!("{base}{more}")
+                }
+                Some(EndpointPath::Unresolved) => return Err(PrepareError::UnresolvedPath),
+                _ => e.url.path().to_owned(),
+            },
             None if target == Protocol::Passthrough => client_uri.path().to_owned(),
             None => default
                 .and_then(|d| d.path)
@@ -82,11 +92,12 @@ impl AiProxy {
         let client_query = (target == Protocol::Passthrough)
             .then(|| client_uri.query())
             .flatten();
-        let query = merge_query(
-            &self.auth_query,
-            endpoint.and_then(|e| e.url.query()),
-            client_query,
-        );
+        // The request's own pieces go on top of the endpoint's.
+        let endpoint_query = match (endpoint.and_then(|e| e.url.query()), request_query) {
+            (Some(e), Some(r)) => Some(Cow::Owned(format!("{e}&{r}"))),
+            (e, r) => e.map(Cow::Borrowed).or(r),
+        };
+        let query = merge_query(&self.auth_query, endpoint_query.as_deref(), client_query);
         let mut text = format!("{scheme}://{authority}{path}");
         if let Some(query) = query {
             text.push('?');
