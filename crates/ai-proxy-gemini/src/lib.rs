@@ -5,6 +5,13 @@
 //! (`generativelanguage.googleapis.com/v1beta/models`) and on Vertex AI
 //! (`…/publishers/google/models`).
 //!
+//! - [`GeminiNative`]: the switch. `provider: gemini` whose
+//!   `override.endpoint` ends in [`MODELS_PATH`] (`/models`) and
+//!   `provider: vertex-ai` whose endpoint ends in [`VERTEX_MODELS_PATH`]
+//!   (`/publishers/google/models`) speak the native API (no new config
+//!   fields): the model goes into the path, `options` into
+//!   `generationConfig`, and native Gemini clients
+//!   (`…/models/{model}:generateContent`) are forwarded and metered.
 //! - [`OpenAiToGemini`]: OpenAI chat clients → native Gemini requests
 //!   (roles, parts, tools with a JSON-schema subset, `tool_choice`,
 //!   `response_format`, `generationConfig`, `reasoning_effort` →
@@ -25,9 +32,12 @@
 
 mod converter;
 mod json;
+mod native;
+mod options;
 mod request;
 mod response;
 mod scan;
 
 pub use converter::OpenAiToGemini;
+pub use native::{GEMINI_HOST, GeminiNative, MODELS_PATH, VERTEX_MODELS_PATH, endpoint_variants};
 pub use response::{GeminiToChat, MAX_CANDIDATES, MAX_STREAM_TOOL_CALLS};

@@ -116,10 +116,6 @@ impl GeminiToChat {
         self.skipped
     }
 
-    pub(super) fn include_usage(&self) -> bool {
-        self.include_usage
-    }
-
     pub(super) fn fallback_model(&self) -> &str {
         &self.fallback_model
     }
