@@ -11,6 +11,7 @@ pub use ai_proxy_core::metrics::Metrics;
 pub use ai_proxy_core::prepare::{AiProxy, ClientHints, CompileError, PrepareError, Prepared};
 pub use ai_proxy_core::secret::Secret;
 pub use ai_proxy_core::{Protocol, Provider, Registry, RequestType};
+pub use ai_proxy_gemini as gemini;
 pub use ai_proxy_multi as multi;
 pub use ai_proxy_openai as openai;
 pub use ai_proxy_openai::azure;
@@ -22,15 +23,25 @@ use std::sync::Arc;
 /// OpenAI-wire providers (Azure OpenAI included); Anthropic through its
 /// OpenAI-compatible endpoint, or its native Messages API for
 /// `provider: anthropic` routes whose `override.endpoint` ends in
-/// `/v1/messages` (OpenAI chat clients are then converted); Vertex AI;
-/// Amazon Bedrock (Converse, InvokeModel passthrough, OpenAI chat clients
-/// converted to Converse); converters for Anthropic Messages clients →
-/// OpenAI-chat providers, OpenAI chat clients → Anthropic's native Messages
-/// API or Bedrock Converse, and embeddings → Vertex `:predict`.
+/// `/v1/messages` (OpenAI chat clients are then converted); Gemini's native
+/// `generateContent` for `provider: gemini` routes whose endpoint ends in
+/// `/models` and `provider: vertex-ai` routes whose endpoint ends in
+/// `/publishers/google/models` (OpenAI chat clients converted, native
+/// Gemini clients forwarded and metered); Vertex AI; Amazon Bedrock
+/// (Converse, InvokeModel passthrough, OpenAI chat clients converted to
+/// Converse); converters for Anthropic Messages clients → OpenAI-chat
+/// providers, OpenAI chat clients → Anthropic's native Messages API,
+/// Gemini's native API or Bedrock Converse, and embeddings → Vertex
+/// `:predict`.
 pub fn registry() -> Registry {
+    let registry = ai_proxy_gemini::endpoint_variants()
+        .into_iter()
+        .fold(Registry::new(), |r, (suffix, native)| {
+            r.with_endpoint_variant(suffix, Arc::new(native))
+        });
     ai_proxy_openai::adapters()
         .into_iter()
-        .fold(Registry::new(), Registry::with_adapter)
+        .fold(registry, Registry::with_adapter)
         .with_adapter(Arc::new(ai_proxy_anthropic::Anthropic))
         .with_adapter(Arc::new(ai_proxy_vertex::VertexAi))
         .with_adapter(Arc::new(ai_proxy_bedrock::Bedrock))
@@ -38,6 +49,7 @@ pub fn registry() -> Registry {
             ai_proxy_anthropic::MESSAGES_PATH,
             Arc::new(ai_proxy_anthropic::AnthropicNative),
         )
+        .with_converter(Arc::new(ai_proxy_gemini::OpenAiToGemini))
         .with_converter(Arc::new(ai_proxy_anthropic::AnthropicToOpenAi))
         .with_converter(Arc::new(ai_proxy_anthropic::OpenAiToAnthropic::new()))
         .with_converter(Arc::new(ai_proxy_vertex::EmbeddingsToPredict))
