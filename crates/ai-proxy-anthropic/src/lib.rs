@@ -28,10 +28,8 @@
 
 mod anthropic_to_openai;
 mod compat;
-mod json;
 mod native;
 mod openai_to_anthropic;
-mod scan;
 mod tool_names;
 
 pub use anthropic_to_openai::{AnthropicToOpenAi, ChatToMessages, MAX_STREAM_TOOL_CALLS};

@@ -15,7 +15,7 @@ pub mod config;
 pub mod context;
 pub mod exchange;
 pub mod framing;
-mod json;
+pub mod json;
 pub mod metrics;
 pub mod prepare;
 pub mod protocol;

@@ -31,12 +31,10 @@
 #![forbid(unsafe_code)]
 
 mod converter;
-mod json;
 mod native;
 mod options;
 mod request;
 mod response;
-mod scan;
 
 pub use converter::OpenAiToGemini;
 pub use native::{GEMINI_HOST, GeminiNative, MODELS_PATH, VERTEX_MODELS_PATH, endpoint_variants};

@@ -534,7 +534,6 @@ fn unknown_roles_are_a_400() {
 
 #[test]
 fn include_usage_decides_the_streams_usage_chunk() {
-    use ai_proxy_core::translate::ResponseTranslator;
     let event = r#"{"candidates":[{"content":{"parts":[{"text":"x"}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":1,"candidatesTokenCount":1,"totalTokenCount":2}}"#;
     for (options, usage) in [
         (json!({"include_usage": true}), true),

@@ -5,8 +5,8 @@ use std::borrow::Cow;
 use ai_proxy_core::adapter::ConvertError;
 
 use super::{Message, invalid, malformed};
-use crate::json::write_str;
-use crate::scan::{Raw, ScanError, Scanner, elements, fields};
+use ai_proxy_core::json::raw::write_str;
+use ai_proxy_core::json::scan::{Raw, ScanError, Scanner, elements, fields};
 
 /// Writes the `contents` array; returns the system / developer texts, in
 /// order, for `systemInstruction`.

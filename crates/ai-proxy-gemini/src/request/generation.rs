@@ -4,8 +4,8 @@
 use ai_proxy_core::adapter::ConvertError;
 
 use super::{Fields, Obj, invalid, malformed};
-use crate::json::write_u64;
-use crate::scan::{Raw, elements, fields};
+use ai_proxy_core::json::raw::write_u64;
+use ai_proxy_core::json::scan::{Raw, elements, fields};
 
 /// `extra_body.google`: Google's OpenAI-compatible extension, read for the
 /// native fields it names.

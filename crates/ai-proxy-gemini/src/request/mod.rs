@@ -29,7 +29,7 @@ use std::borrow::Cow;
 
 use ai_proxy_core::adapter::ConvertError;
 
-use crate::scan::{Raw, ScanError, Scanner, fields};
+use ai_proxy_core::json::scan::{Raw, ScanError, Scanner, fields};
 
 pub(crate) use schema::write_parameters;
 

@@ -16,7 +16,8 @@
 
 use std::borrow::Cow;
 
-use crate::scan::{Raw, Scanner, elements, fields};
+use ai_proxy_core::json::raw::write_str;
+use ai_proxy_core::json::scan::{Raw, ScanError, Scanner, elements, fields};
 
 /// Deepest schema nesting converted.
 const MAX_DEPTH: usize = 64;
@@ -75,7 +76,7 @@ fn definitions(root: Raw<'_>) -> Result<Vec<Definition<'_>>, String> {
     Ok(out)
 }
 
-fn scan_error(e: crate::scan::ScanError) -> String {
+fn scan_error(e: ScanError) -> String {
     format!("malformed JSON at byte {}", e.offset)
 }
 
@@ -240,7 +241,7 @@ impl<'a> Writer<'a> {
                 if alternatives.len() == 1 {
                     let only = alternatives.remove(0);
                     key(out, &mut first, b"type");
-                    crate::json::write_str(out, &only);
+                    write_str(out, &only);
                     primary = Some(only);
                 }
             }
@@ -250,7 +251,7 @@ impl<'a> Writer<'a> {
             && format_allowed(ty, &format)
         {
             key(out, &mut first, b"format");
-            crate::json::write_str(out, &format);
+            write_str(out, &format);
         }
         if let Some(d) = description {
             key(out, &mut first, b"description");
@@ -328,7 +329,7 @@ impl<'a> Writer<'a> {
                     out.push(b',');
                 }
                 out.extend_from_slice(b"{\"type\":");
-                crate::json::write_str(out, t);
+                write_str(out, t);
                 out.push(b'}');
             }
             out.push(b']');

@@ -9,7 +9,7 @@ use super::{
     Chunk, Tokens, final_reason, finish_reason, reported, write_call_id, write_error,
     write_function, write_signature,
 };
-use crate::json::{Out, is_string, string_inner, write_raw, write_u64};
+use ai_proxy_core::json::raw::{Out, is_string, string_inner, write_raw, write_u64};
 
 /// One candidate, gathered across the body (or the chunks of a JSON-array
 /// `streamGenerateContent` body).

@@ -30,7 +30,10 @@ mod stream;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::json::{Count, Out, is_number, is_object, is_string, str_value, write_raw, write_u64};
+use ai_proxy_core::json::raw::{
+    Count, Out, is_number, is_object, is_string, str_value, write_minified, write_raw, write_str,
+    write_u64,
+};
 
 pub use stream::{GeminiToChat, MAX_CANDIDATES, MAX_STREAM_TOOL_CALLS};
 
@@ -312,7 +315,7 @@ fn write_arguments<O: Out + ?Sized>(out: &mut O, args: Option<&RawValue>) {
         return;
     };
     let mut compact = Vec::with_capacity(args.get().len());
-    crate::json::write_minified(&mut compact, args.get());
+    write_minified(&mut compact, args.get());
     // Only ASCII whitespace was removed: still UTF-8.
-    crate::json::write_str(out, std::str::from_utf8(&compact).unwrap_or("{}"));
+    write_str(out, std::str::from_utf8(&compact).unwrap_or("{}"));
 }

@@ -8,7 +8,7 @@ use super::{
     Candidate, Chunk, Part, Tokens, final_reason, finish_reason, reported, write_call_id,
     write_error, write_function, write_signature,
 };
-use crate::json::{Out, is_string, string_inner, write_raw, write_str, write_u64};
+use ai_proxy_core::json::raw::{Out, is_string, string_inner, write_raw, write_str, write_u64};
 
 /// Most candidates (choices) one response may carry; later ones are
 /// skipped and counted. Gemini's `candidateCount` is at most 8.

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use serde_json::value::RawValue;
 
 use super::shapes::{Block, Source, object};
-use crate::json::{is_string, non_empty_string, str_value, string_inner, write_raw};
+use ai_proxy_core::json::raw::{is_string, non_empty_string, str_value, string_inner, write_raw};
 
 /// A converted content part.
 pub(super) enum Part<'a> {
@@ -121,5 +121,5 @@ pub(super) fn write_joined_text(out: &mut Vec<u8>, parts: &[Part<'_>]) {
 pub(super) fn has_text(parts: &[Part<'_>]) -> bool {
     parts
         .iter()
-        .any(|p| matches!(p, Part::Text(t) if !crate::json::is_empty_string(t)))
+        .any(|p| matches!(p, Part::Text(t) if !ai_proxy_core::json::raw::is_empty_string(t)))
 }

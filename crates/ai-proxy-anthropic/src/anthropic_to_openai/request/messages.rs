@@ -7,8 +7,10 @@ use serde_json::value::RawValue;
 use super::content::{Part, has_text, part, typed_block, write_joined_text, write_parts};
 use super::fields::Fields;
 use super::shapes::{Block, Message, array, object};
-use crate::json::{is_string, str_eq, str_value, write_minified, write_raw, write_str};
 use crate::tool_names::ToolNameMap;
+use ai_proxy_core::json::raw::{
+    is_string, str_eq, str_value, write_minified, write_raw, write_str,
+};
 
 /// `system` → one leading system message (text blocks concatenated).
 pub(super) fn write_system(list: &mut Fields<'_>, system: &RawValue) {

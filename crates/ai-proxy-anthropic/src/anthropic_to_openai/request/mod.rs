@@ -16,8 +16,8 @@ use self::options::{
     reasoning_effort, write_effort, write_response_format, write_tool_choice, write_tools,
 };
 use self::shapes::{Metadata, OutputConfig, OutputFormat, Request, ToolChoice, array, object};
-use crate::json::{is_array, is_object, is_string, str_eq, truthy, write_raw};
 use crate::tool_names::ToolNameMap;
+use ai_proxy_core::json::raw::{is_array, is_object, is_string, str_eq, truthy, write_raw};
 
 /// Converts the body; returns the OpenAI body and the tool names renamed.
 pub(crate) fn convert(body: &[u8]) -> Result<(Vec<u8>, ToolNameMap), ConvertError> {

@@ -4,8 +4,8 @@ use serde_json::value::RawValue;
 
 use super::fields::Fields;
 use super::shapes::{OutputConfig, Thinking, Tool, ToolChoice, array, object};
-use crate::json::{is_number, non_empty_string, str_value, write_raw, write_str};
 use crate::tool_names::ToolNameMap;
+use ai_proxy_core::json::raw::{is_number, non_empty_string, str_value, write_raw, write_str};
 
 /// Built-in Anthropic tool types (no `input_schema`; OpenAI cannot run them).
 const BUILTIN_TOOL_PREFIXES: [&str; 5] = [

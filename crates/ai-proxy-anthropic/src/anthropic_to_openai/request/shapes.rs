@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::json::{is_array, is_object};
+use ai_proxy_core::json::raw::{is_array, is_object};
 
 #[derive(Deserialize)]
 pub(super) struct Request<'a> {

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use serde_json::value::RawValue;
 
 use super::shapes::{ErrorObject, Usage};
-use crate::json::{
+use ai_proxy_core::json::raw::{
     Out, is_object, is_string, non_empty_string, str_value, write_raw, write_str, write_u64,
 };
 

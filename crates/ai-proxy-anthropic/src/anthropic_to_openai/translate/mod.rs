@@ -14,8 +14,8 @@ use serde_json::value::RawValue;
 use self::mapping::{AnthropicUsage, finish_reason, reasoning, stop_reason, write_error};
 use self::shapes::Response;
 use self::stream::StreamState;
-use crate::json::{Out, is_string, non_empty_string, str_value, write_raw, write_str};
 use crate::tool_names::ToolNameMap;
+use ai_proxy_core::json::raw::{Out, is_string, non_empty_string, str_value, write_raw, write_str};
 
 pub use self::stream::MAX_STREAM_TOOL_CALLS;
 
@@ -181,7 +181,7 @@ fn write_arguments(out: &mut BytesMut, arguments: Option<&RawValue>) {
         .as_deref()
         .and_then(|s| serde_json::from_str::<&RawValue>(s).ok());
     match valid {
-        Some(v) => crate::json::write_minified(out, v.get()),
+        Some(v) => ai_proxy_core::json::raw::write_minified(out, v.get()),
         None => out.raw(b"{}"),
     }
 }

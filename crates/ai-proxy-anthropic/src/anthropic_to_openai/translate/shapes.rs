@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::json::{Count, First, str_value};
+use ai_proxy_core::json::raw::{Count, First, str_value};
 
 #[derive(Deserialize)]
 pub(super) struct Response<'a> {

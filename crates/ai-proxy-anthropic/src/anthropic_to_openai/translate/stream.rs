@@ -6,8 +6,8 @@ use serde_json::value::RawValue;
 
 use super::mapping::{AnthropicUsage, finish_reason, reasoning, stop_reason, write_error};
 use super::shapes::{Chunk, ToolCall};
-use crate::json::{Out, is_string, non_empty_string, write_raw, write_str, write_u64};
 use crate::tool_names::ToolNameMap;
+use ai_proxy_core::json::raw::{Out, is_string, non_empty_string, write_raw, write_str, write_u64};
 
 /// Most tool calls one streamed response may open; later ones are skipped
 /// and counted (bounded memory on hostile streams).

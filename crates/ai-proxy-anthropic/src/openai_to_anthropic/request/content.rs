@@ -6,8 +6,8 @@ use std::borrow::Cow;
 use ai_proxy_core::adapter::ConvertError;
 
 use super::message::{invalid, malformed};
-use crate::json::write_str;
-use crate::scan::{Raw, elements, fields};
+use ai_proxy_core::json::raw::write_str;
+use ai_proxy_core::json::scan::{Raw, elements, fields};
 
 pub(super) fn write_user_content(
     out: &mut Vec<u8>,

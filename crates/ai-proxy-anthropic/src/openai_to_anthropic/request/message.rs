@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use ai_proxy_core::adapter::ConvertError;
 
-use crate::scan::{Raw, ScanError, elements, fields};
+use ai_proxy_core::json::scan::{Raw, ScanError, elements, fields};
 
 pub(super) fn invalid(what: impl std::fmt::Display) -> ConvertError {
     ConvertError::new(format!(

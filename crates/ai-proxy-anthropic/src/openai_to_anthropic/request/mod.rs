@@ -30,8 +30,8 @@ use ai_proxy_core::adapter::ConvertError;
 use self::message::{Message, for_each_text, invalid, is_system, malformed, write_text_block};
 use self::tools::{ToolChoice, tool_choice, write_tools};
 use self::turns::write_messages;
-use crate::json::write_u64;
-use crate::scan::{Raw, ScanError, Scanner, elements};
+use ai_proxy_core::json::raw::write_u64;
+use ai_proxy_core::json::scan::{Raw, ScanError, Scanner, elements};
 
 /// `messages` as read in the single pass over the body.
 enum Messages<'a> {

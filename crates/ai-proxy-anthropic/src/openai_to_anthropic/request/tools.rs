@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use ai_proxy_core::adapter::ConvertError;
 
 use super::message::{Message, for_each_text, invalid, malformed, write_text_block};
-use crate::scan::{Raw, ScanError, Scanner, fields};
+use ai_proxy_core::json::scan::{Raw, ScanError, Scanner, fields};
 
 /// One `tool_calls[]` entry, read in one pass (`function` in place).
 #[derive(Default)]

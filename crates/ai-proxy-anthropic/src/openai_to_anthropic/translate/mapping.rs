@@ -4,7 +4,7 @@
 use serde_json::value::RawValue;
 
 use super::shapes::{ErrorObject, Usage};
-use crate::json::{Out, is_object, is_string, str_value, write_raw, write_u64};
+use ai_proxy_core::json::raw::{Out, is_object, is_string, str_value, write_raw, write_u64};
 
 /// `stop_reason` → `finish_reason`.
 pub(super) fn finish_reason(stop_reason: Option<&RawValue>) -> &'static str {

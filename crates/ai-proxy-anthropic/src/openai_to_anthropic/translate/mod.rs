@@ -24,7 +24,7 @@ use serde_json::value::RawValue;
 
 use self::mapping::{Tokens, finish_reason, write_error};
 use self::shapes::{Block, Event, Message};
-use crate::json::{
+use ai_proxy_core::json::raw::{
     Count, Out, is_empty_string, is_string, str_value, string_inner, write_minified, write_raw,
     write_str, write_u64,
 };

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::json::Count;
+use ai_proxy_core::json::raw::Count;
 
 #[derive(Deserialize)]
 pub(super) struct Message<'a> {

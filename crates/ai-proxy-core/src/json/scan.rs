@@ -1,8 +1,8 @@
-//! A minimal JSON scanner for the request hot path: walks objects and
+//! A minimal JSON scanner for converters' hot path: walks objects and
 //! arrays and hands out raw value slices, skipping strings with `memchr`
 //! (SIMD) instead of decoding them.
 //!
-//! The converter contract says bodies arrive already parsed once by the
+//! The converter contract says bodies arrive already validated by the
 //! pipeline, so this scanner checks structure only as far as it needs to
 //! find values: on any input it returns slices of the input or an error,
 //! never panics, and never reads past the buffer. Strings it must look
@@ -15,15 +15,17 @@ const MAX_DEPTH: usize = 512;
 
 /// A scan failure at a byte offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct ScanError {
+pub struct ScanError {
+    /// Where the input stopped making sense.
     pub offset: usize,
 }
 
 /// A raw JSON value: the exact input bytes of one value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Raw<'a>(pub &'a [u8]);
+pub struct Raw<'a>(pub &'a [u8]);
 
 impl<'a> Raw<'a> {
+    /// The value's exact input bytes.
     pub fn bytes(self) -> &'a [u8] {
         self.0
     }
@@ -32,22 +34,27 @@ impl<'a> Raw<'a> {
         self.0.first().copied().unwrap_or(0)
     }
 
+    /// Whether the value is a string.
     pub fn is_string(self) -> bool {
         self.first() == b'"'
     }
 
+    /// Whether the value is an array.
     pub fn is_array(self) -> bool {
         self.first() == b'['
     }
 
+    /// Whether the value is an object.
     pub fn is_object(self) -> bool {
         self.first() == b'{'
     }
 
+    /// Whether the value is `null`.
     pub fn is_null(self) -> bool {
         self.0 == b"null"
     }
 
+    /// Whether the value is a number.
     pub fn is_number(self) -> bool {
         let b = self.first();
         b == b'-' || b.is_ascii_digit()
@@ -118,12 +125,13 @@ fn find_quote(hay: &[u8]) -> Option<usize> {
 }
 
 /// A cursor over one JSON text.
-pub(crate) struct Scanner<'a> {
+pub struct Scanner<'a> {
     buf: &'a [u8],
     pos: usize,
 }
 
 impl<'a> Scanner<'a> {
+    /// A cursor at the start of `buf`.
     pub fn new(buf: &'a [u8]) -> Self {
         Self { buf, pos: 0 }
     }
@@ -142,6 +150,7 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// The next non-whitespace byte, not consumed.
     pub fn peek(&mut self) -> Option<u8> {
         self.skip_ws();
         self.buf.get(self.pos).copied()
@@ -156,6 +165,13 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// The bytes from `start`, an earlier position, to `self.pos`.
+    #[inline]
+    #[allow(clippy::indexing_slicing)] // ok: positions only move forward, never past `buf.len()`
+    fn stepped_over(&self, start: usize) -> &'a [u8] {
+        &self.buf[start..self.pos]
+    }
+
     /// Skips the string whose opening quote is at `self.pos`.
     ///
     /// Only quotes are searched (one SIMD `memchr` per escaped quote, not
@@ -164,10 +180,14 @@ impl<'a> Scanner<'a> {
     /// the quote right after it, so the work stays linear.
     #[inline]
     fn skip_string(&mut self) -> Result<(), ScanError> {
+        // ok (every slice below): `open` is the position of a quote, so
+        // `open + 1 <= buf.len()`; `quote` is a quote found after `self.pos`,
+        // so `open + 1 <= quote < buf.len()`.
         let open = self.pos;
         self.pos += 1;
         loop {
-            let rest = self.buf.get(self.pos..).unwrap_or_default();
+            #[allow(clippy::indexing_slicing)]
+            let rest = &self.buf[self.pos..];
             let Some(i) = find_quote(rest) else {
                 self.pos = self.buf.len();
                 return self.err();
@@ -177,7 +197,8 @@ impl<'a> Scanner<'a> {
             if quote == open + 1 || self.buf.get(quote - 1) != Some(&b'\\') {
                 return Ok(());
             }
-            let before = self.buf.get(open + 1..quote).unwrap_or_default();
+            #[allow(clippy::indexing_slicing)]
+            let before = &self.buf[open + 1..quote];
             let backslashes = before.iter().rev().take_while(|b| **b == b'\\').count();
             if backslashes % 2 == 0 {
                 return Ok(());
@@ -192,7 +213,7 @@ impl<'a> Scanner<'a> {
         if self.peek() == Some(b'"') {
             let start = self.pos;
             self.skip_string()?;
-            return Ok(Raw(self.buf.get(start..self.pos).unwrap_or_default()));
+            return Ok(Raw(self.stepped_over(start)));
         }
         self.value_other()
     }
@@ -255,7 +276,7 @@ impl<'a> Scanner<'a> {
                 }
             }
             if depth == 0 {
-                let raw = self.buf.get(start..self.pos).unwrap_or_default();
+                let raw = self.stepped_over(start);
                 if raw.is_empty() {
                     return self.err();
                 }
@@ -281,7 +302,7 @@ impl<'a> Scanner<'a> {
             }
             let start = self.pos;
             self.skip_string()?;
-            let key = Raw(self.buf.get(start..self.pos).unwrap_or_default());
+            let key = Raw(self.stepped_over(start));
             self.eat(b':')?;
             f(key, self)?;
             match self.peek() {
@@ -330,7 +351,7 @@ impl<'a> Scanner<'a> {
 
 /// Reads the members named in `keys` of the object `raw` (last one wins,
 /// as in most decoders) into `out`, in `keys` order; others are skipped.
-pub(crate) fn fields<'a, const N: usize>(
+pub fn fields<'a, const N: usize>(
     raw: Raw<'a>,
     keys: [&str; N],
 ) -> Result<[Option<Raw<'a>>; N], ScanError> {
@@ -366,7 +387,7 @@ impl<'a> Scanner<'a> {
 }
 
 /// The elements of the array `raw`.
-pub(crate) fn elements(raw: Raw<'_>) -> Result<Vec<Raw<'_>>, ScanError> {
+pub fn elements(raw: Raw<'_>) -> Result<Vec<Raw<'_>>, ScanError> {
     let mut out = Vec::with_capacity(4);
     let mut s = Scanner::new(raw.bytes());
     s.array(|s| {

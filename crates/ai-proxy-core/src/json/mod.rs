@@ -1,17 +1,25 @@
-//! A validating JSON scanner: finds where values end, checking the whole
-//! RFC 8259 grammar on the way, without decoding or allocating.
+//! The JSON toolkit: reading and writing JSON without a `Value` tree.
 //!
-//! Request preparation must validate every byte it forwards, but only ever
-//! looks inside a few top-level fields. `serde_json` validates by driving a
-//! visitor over every token; this walks the bytes directly (strings eight
-//! bytes at a time), which is what makes `prepare` cheaper than a plain
-//! serde validation of the same body.
+//! - [`scan`]: a cursor over one JSON text that hands out the raw bytes of
+//!   values (strings skipped eight bytes at a time, not decoded), for
+//!   converters that read a few members and copy the rest.
+//! - [`raw`]: raw JSON tokens (`RawValue`) inspected without decoding,
+//!   lenient token counts, and writers appending JSON to a `Vec<u8>` or a
+//!   `BytesMut`.
 //!
-//! Input is `&str` (UTF-8 already checked by the caller), so the scanner
-//! only checks grammar. It accepts exactly what `serde_json` accepts when
-//! skipping a value (`IgnoredAny`): unpaired `\uD8xx` escapes are
-//! syntactically valid JSON and pass, as there. Nesting depth is limited
-//! only by the input's size (an explicit bit stack, no recursion).
+//! Request preparation itself uses a validating scanner (crate-private):
+//! it must validate every byte it forwards, but only ever looks inside a
+//! few top-level fields. `serde_json` validates by driving a visitor over
+//! every token; this walks the bytes directly, which is what makes
+//! `prepare` cheaper than a plain serde validation of the same body. Its
+//! input is `&str` (UTF-8 already checked by the caller), so it only checks
+//! grammar. It accepts exactly what `serde_json` accepts when skipping a
+//! value (`IgnoredAny`): unpaired `\uD8xx` escapes are syntactically valid
+//! JSON and pass, as there. Nesting depth is limited only by the input's
+//! size (an explicit bit stack, no recursion).
+
+pub mod raw;
+pub mod scan;
 
 use std::fmt;
 

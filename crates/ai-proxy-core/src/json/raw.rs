@@ -14,7 +14,7 @@ use serde::de::{self, Deserialize, Deserializer, IgnoredAny, SeqAccess, Visitor}
 use serde_json::value::RawValue;
 
 /// Where serialized JSON goes.
-pub(crate) trait Out {
+pub trait Out {
     /// Appends raw bytes.
     fn raw(&mut self, bytes: &[u8]);
 }
@@ -37,7 +37,7 @@ impl Out for BytesMut {
 // ok: nibbles are below 16 == HEX.len(); `start` is 0 or one past an
 // earlier `i`, so `start <= i < bytes.len()` and `start <= bytes.len()`.
 #[allow(clippy::indexing_slicing)]
-pub(crate) fn write_str<O: Out + ?Sized>(out: &mut O, s: &str) {
+pub fn write_str<O: Out + ?Sized>(out: &mut O, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.raw(b"\"");
     let bytes = s.as_bytes();
@@ -67,14 +67,14 @@ pub(crate) fn write_str<O: Out + ?Sized>(out: &mut O, s: &str) {
 
 /// Appends the raw token of a JSON value.
 #[inline]
-pub(crate) fn write_raw<O: Out + ?Sized>(out: &mut O, raw: &RawValue) {
+pub fn write_raw<O: Out + ?Sized>(out: &mut O, raw: &RawValue) {
     out.raw(raw.get().as_bytes());
 }
 
 /// Appends an unsigned integer.
 // ok: a u64 has at most 20 digits, so `i` stays in 0..20 == buf.len().
 #[allow(clippy::indexing_slicing)]
-pub(crate) fn write_u64<O: Out + ?Sized>(out: &mut O, n: u64) {
+pub fn write_u64<O: Out + ?Sized>(out: &mut O, n: u64) {
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     let mut n = n;
@@ -92,25 +92,25 @@ pub(crate) fn write_u64<O: Out + ?Sized>(out: &mut O, n: u64) {
 
 /// Whether the raw value is a JSON string.
 #[inline]
-pub(crate) fn is_string(raw: &RawValue) -> bool {
+pub fn is_string(raw: &RawValue) -> bool {
     raw.get().starts_with('"')
 }
 
 /// Whether the raw value is a JSON array.
 #[inline]
-pub(crate) fn is_array(raw: &RawValue) -> bool {
+pub fn is_array(raw: &RawValue) -> bool {
     raw.get().starts_with('[')
 }
 
 /// Whether the raw value is a JSON object.
 #[inline]
-pub(crate) fn is_object(raw: &RawValue) -> bool {
+pub fn is_object(raw: &RawValue) -> bool {
     raw.get().starts_with('{')
 }
 
 /// Whether the raw value is a JSON number.
 #[inline]
-pub(crate) fn is_number(raw: &RawValue) -> bool {
+pub fn is_number(raw: &RawValue) -> bool {
     raw.get()
         .as_bytes()
         .first()
@@ -120,32 +120,32 @@ pub(crate) fn is_number(raw: &RawValue) -> bool {
 /// Lua truthiness as APISIX applies it to decoded JSON: anything but
 /// `false` (absent and `null` are filtered before, by `Option`).
 #[inline]
-pub(crate) fn truthy(raw: &RawValue) -> bool {
+pub fn truthy(raw: &RawValue) -> bool {
     raw.get() != "false" && raw.get() != "null"
 }
 
 /// Whether the raw value is the empty string `""`.
 #[inline]
-pub(crate) fn is_empty_string(raw: &RawValue) -> bool {
+pub fn is_empty_string(raw: &RawValue) -> bool {
     raw.get() == "\"\""
 }
 
 /// A non-empty JSON string token, else `None`.
 #[inline]
-pub(crate) fn non_empty_string(raw: Option<&RawValue>) -> Option<&RawValue> {
+pub fn non_empty_string(raw: Option<&RawValue>) -> Option<&RawValue> {
     raw.filter(|r| is_string(r) && !is_empty_string(r))
 }
 
 /// The escaped contents of a string token, without the quotes.
 #[inline]
-pub(crate) fn string_inner(raw: &RawValue) -> &str {
+pub fn string_inner(raw: &RawValue) -> &str {
     let s = raw.get();
     s.get(1..s.len().saturating_sub(1)).unwrap_or_default()
 }
 
 /// The decoded value of a JSON string token (borrowed when it has no
 /// escapes), `None` for any other JSON type.
-pub(crate) fn str_value(raw: &RawValue) -> Option<Cow<'_, str>> {
+pub fn str_value(raw: &RawValue) -> Option<Cow<'_, str>> {
     if !is_string(raw) {
         return None;
     }
@@ -160,7 +160,7 @@ pub(crate) fn str_value(raw: &RawValue) -> Option<Cow<'_, str>> {
 
 /// Whether a string token equals `expected` (which has no characters that
 /// need escaping).
-pub(crate) fn str_eq(raw: Option<&RawValue>, expected: &str) -> bool {
+pub fn str_eq(raw: Option<&RawValue>, expected: &str) -> bool {
     raw.and_then(str_value).is_some_and(|s| s == expected)
 }
 
@@ -169,7 +169,7 @@ pub(crate) fn str_eq(raw: Option<&RawValue>, expected: &str) -> bool {
 // ok: `start` is 0 or one past an earlier `i`, so `start <= i < bytes.len()`
 // and `start <= bytes.len()`.
 #[allow(clippy::indexing_slicing)]
-pub(crate) fn write_minified<O: Out + ?Sized>(out: &mut O, raw: &str) {
+pub fn write_minified<O: Out + ?Sized>(out: &mut O, raw: &str) {
     let bytes = raw.as_bytes();
     let mut in_string = false;
     let mut escaped = false;
@@ -196,7 +196,7 @@ pub(crate) fn write_minified<O: Out + ?Sized>(out: &mut O, raw: &str) {
 /// A token count: any JSON number, clamped into `u64` (negative → 0,
 /// fractions truncated), so one odd provider value does not drop a chunk.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Count(pub u64);
+pub struct Count(pub u64);
 
 impl<'de> Deserialize<'de> for Count {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -224,7 +224,7 @@ impl<'de> Deserialize<'de> for Count {
 /// The first element of a JSON array; the rest is skipped without
 /// allocating (`choices[1]` in APISIX's Lua).
 #[derive(Debug)]
-pub(crate) struct First<T>(pub Option<T>);
+pub struct First<T>(pub Option<T>);
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for First<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
