@@ -372,3 +372,15 @@ fn candidates_past_the_cap_are_skipped() {
     assert_eq!(check_openai(&out, false).choices.len(), MAX_CANDIDATES);
     assert_eq!(t.skipped_events(), 1);
 }
+
+#[test]
+fn an_odd_token_count_does_not_drop_the_chunk_it_is_in() {
+    let out = stream(
+        &[json!({"candidates": [{"content": {"parts": [{"text": "kept"}]}, "finishReason": "STOP"}],
+            "usageMetadata": {"promptTokenCount": "12", "candidatesTokenCount": 2, "totalTokenCount": null}})],
+        true,
+    );
+    let s = check_openai(&out, true);
+    assert_eq!(s.choices[&0].content, "kept");
+    assert_eq!(s.usage.unwrap()["completion_tokens"], 2);
+}

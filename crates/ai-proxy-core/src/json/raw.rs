@@ -10,7 +10,7 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use bytes::BytesMut;
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, SeqAccess, Visitor};
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 /// Where serialized JSON goes.
@@ -221,6 +221,59 @@ impl<'de> Deserialize<'de> for Count {
     }
 }
 
+/// A token count as the observers read usage: any JSON number (negative →
+/// 0, fractions floored), anything else → 0, so an odd provider value
+/// never drops the event it is in (unlike [`Count`], which rejects
+/// non-numbers).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TokenCount(pub u64);
+
+impl<'de> Deserialize<'de> for TokenCount {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct CountVisitor;
+        impl<'de> Visitor<'de> for CountVisitor {
+            type Value = TokenCount;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a token count")
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<TokenCount, E> {
+                Ok(TokenCount(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<TokenCount, E> {
+                Ok(TokenCount(u64::try_from(v).unwrap_or(0)))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<TokenCount, E> {
+                // `as` saturates; NaN becomes 0.
+                Ok(TokenCount(if v > 0.0 { v as u64 } else { 0 }))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<TokenCount, E> {
+                Ok(TokenCount(0))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<TokenCount, E> {
+                Ok(TokenCount(0))
+            }
+            fn visit_unit<E>(self) -> Result<TokenCount, E> {
+                Ok(TokenCount(0))
+            }
+            fn visit_none<E>(self) -> Result<TokenCount, E> {
+                Ok(TokenCount(0))
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<TokenCount, D::Error> {
+                d.deserialize_any(self)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<TokenCount, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(TokenCount(0))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TokenCount, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(TokenCount(0))
+            }
+        }
+        deserializer.deserialize_any(CountVisitor)
+    }
+}
+
 /// The first element of a JSON array; the rest is skipped without
 /// allocating (`choices[1]` in APISIX's Lua).
 #[derive(Debug)]
@@ -294,6 +347,14 @@ mod tests {
     fn counts_clamp_odd_numbers() {
         let c: Vec<Count> = serde_json::from_str("[3, -4, 2.9, 1e30]").unwrap();
         assert_eq!(c, vec![Count(3), Count(0), Count(2), Count(u64::MAX)]);
+    }
+
+    #[test]
+    fn token_counts_read_anything_but_numbers_as_zero() {
+        let c: Vec<TokenCount> =
+            serde_json::from_str(r#"[3, -4, 2.9, "12", null, true, [1], {"a": 1}]"#).unwrap();
+        let want = [3, 0, 2, 0, 0, 0, 0, 0].map(TokenCount);
+        assert_eq!(c, want);
     }
 
     #[test]

@@ -31,8 +31,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use ai_proxy_core::json::raw::{
-    Count, Out, is_number, is_object, is_string, str_value, write_minified, write_raw, write_str,
-    write_u64,
+    Count, Out, TokenCount, is_number, is_object, is_string, str_value, write_minified, write_raw,
+    write_str, write_u64,
 };
 
 pub use stream::{GeminiToChat, MAX_CANDIDATES, MAX_STREAM_TOOL_CALLS};
@@ -128,15 +128,15 @@ impl PromptFeedback<'_> {
 #[serde(rename_all = "camelCase")]
 struct UsageMetadata {
     #[serde(default, alias = "prompt_token_count")]
-    prompt_token_count: Option<Count>,
+    prompt_token_count: Option<TokenCount>,
     #[serde(default, alias = "candidates_token_count")]
-    candidates_token_count: Option<Count>,
+    candidates_token_count: Option<TokenCount>,
     #[serde(default, alias = "total_token_count")]
-    total_token_count: Option<Count>,
+    total_token_count: Option<TokenCount>,
     #[serde(default, alias = "cached_content_token_count")]
-    cached_content_token_count: Option<Count>,
+    cached_content_token_count: Option<TokenCount>,
     #[serde(default, alias = "thoughts_token_count")]
-    thoughts_token_count: Option<Count>,
+    thoughts_token_count: Option<TokenCount>,
 }
 
 fn non_empty(raw: &RawValue) -> bool {
@@ -159,7 +159,7 @@ impl Tokens {
     /// replace a count only when theirs is greater than zero; the total is
     /// never below prompt + completion.
     fn merge(&mut self, u: &UsageMetadata) {
-        let get = |c: Option<Count>| c.map_or(0, |c| c.0);
+        let get = |c: Option<TokenCount>| c.map_or(0, |c| c.0);
         let thoughts = get(u.thoughts_token_count);
         let later = [
             get(u.prompt_token_count),
