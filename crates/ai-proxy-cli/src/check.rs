@@ -2,11 +2,16 @@
 //!
 //! Exit 0 with a one-line summary on stdout when valid; exit 1 with one
 //! `PATH: message` line per problem on stderr when not; exit 2 when the
-//! input cannot be read.
+//! input cannot be read. Valid documents are also compiled against the
+//! default registry, so what `serve` would refuse (an option a native API
+//! cannot take) is refused here; the summary names a native API a route
+//! switched to through its `override.endpoint`.
 
 use std::process::ExitCode;
 
-use ai_proxy::config::{Document, DocumentForm, PluginConfig};
+use ai_proxy::config::{Document, DocumentForm, PluginConfig, UpstreamConfig};
+use ai_proxy::multi::{AiProxyMulti, MultiOptions};
+use ai_proxy::{AiProxy, Protocol, Registry};
 
 use crate::input;
 
@@ -28,7 +33,15 @@ pub fn run(args: Args) -> ExitCode {
     };
     match Document::parse(&text) {
         Ok(doc) => {
-            println!("{}: {}", args.file, summary(&doc));
+            let registry = ai_proxy::registry();
+            let refused = compile_errors(&doc, &registry);
+            if !refused.is_empty() {
+                for line in refused {
+                    eprintln!("{line}");
+                }
+                return ExitCode::from(1);
+            }
+            println!("{}: {}", args.file, summary(&doc, &registry));
             ExitCode::SUCCESS
         }
         Err(errors) => {
@@ -40,18 +53,54 @@ pub fn run(args: Args) -> ExitCode {
     }
 }
 
+/// `PATH: message` for every plugin the registry cannot compile.
+fn compile_errors(doc: &Document, registry: &Registry) -> Vec<String> {
+    doc.routes
+        .iter()
+        .filter_map(|route| {
+            let error = match &route.plugin {
+                PluginConfig::AiProxy(c) => AiProxy::compile(c, registry).err()?.to_string(),
+                PluginConfig::AiProxyMulti(c) => {
+                    AiProxyMulti::compile(c, registry, MultiOptions::default())
+                        .err()?
+                        .to_string()
+                }
+                _ => return None,
+            };
+            // Compile errors name fields relative to the plugin
+            // (`options.foo has …`): the plugin's path says which one.
+            Some(if route.plugin_path.is_empty() {
+                error
+            } else {
+                format!("{}: {error}", route.plugin_path)
+            })
+        })
+        .collect()
+}
+
+/// `, native Gemini generateContent API` when the upstream's endpoint
+/// switches its provider to an adapter that speaks only Gemini's API.
+fn native_api(upstream: &UpstreamConfig, registry: &Registry) -> &'static str {
+    let adapter = registry.adapter_for(upstream.provider, upstream.overrides.endpoint.as_ref());
+    match adapter.map(|a| a.capabilities()) {
+        Some([Protocol::Gemini]) => ", native Gemini generateContent API",
+        _ => "",
+    }
+}
+
 /// One line describing a valid document.
-fn summary(doc: &Document) -> String {
+fn summary(doc: &Document, registry: &Registry) -> String {
     let describe = |plugin: &PluginConfig| match plugin {
         PluginConfig::AiProxy(c) => format!(
-            "ai-proxy → {}{}",
+            "ai-proxy → {}{}{}",
             c.upstream.provider,
             c.upstream
                 .options
                 .model
                 .as_deref()
                 .map(|m| format!(" ({m})"))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            native_api(&c.upstream, registry)
         ),
         PluginConfig::AiProxyMulti(c) => format!(
             "ai-proxy-multi → {} instance{} ({})",
@@ -59,7 +108,12 @@ fn summary(doc: &Document) -> String {
             if c.instances.len() == 1 { "" } else { "s" },
             c.instances
                 .iter()
-                .map(|i| format!("{}: {}", i.name, i.upstream.provider))
+                .map(|i| format!(
+                    "{}: {}{}",
+                    i.name,
+                    i.upstream.provider,
+                    native_api(&i.upstream, registry)
+                ))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),

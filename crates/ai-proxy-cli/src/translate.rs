@@ -271,6 +271,34 @@ mod tests {
     }
 
     #[test]
+    fn a_gemini_models_endpoint_shows_the_native_request() {
+        let config = r#"{"provider":"gemini","auth":{"header":{"x-goog-api-key":"AIza-cli"}},
+            "override":{"endpoint":"https://generativelanguage.googleapis.com/v1beta/models"}}"#;
+        let out = translate(
+            &args(&[]),
+            config,
+            r#"{"model":"gemini-2.5-flash","stream":true,"max_tokens":64,"messages":[{"role":"user","content":"hi"}]}"#.to_owned(),
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            json!({
+                "method": "POST",
+                "url": "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+                "headers": {
+                    "x-goog-api-key": "<redacted>",
+                    "content-type": "application/json",
+                    "content-length": "96"
+                },
+                "body": {
+                    "contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+                    "generationConfig": {"maxOutputTokens": 64}
+                }
+            })
+        );
+    }
+
+    #[test]
     fn reveal_secrets_prints_them() {
         let out = translate(
             &args(&["--reveal-secrets"]),

@@ -131,3 +131,36 @@ fn secrets_are_never_printed() {
     );
     assert!(!all.contains("sk-SECRET"), "{all}");
 }
+
+#[test]
+fn a_models_collection_endpoint_is_summarised_as_the_native_gemini_api() {
+    let out = check_stdin(
+        r#"{"provider":"gemini","auth":{"header":{"x-goog-api-key":"k"}},"options":{"model":"gemini-2.5-flash"},
+            "override":{"endpoint":"https://generativelanguage.googleapis.com/v1beta/models"}}"#,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "-: valid ai-proxy → gemini (gemini-2.5-flash), native Gemini generateContent API\n"
+    );
+    let out = check_stdin(r#"{"provider":"gemini","auth":{}}"#);
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "-: valid ai-proxy → gemini\n"
+    );
+}
+
+#[test]
+fn options_a_native_api_cannot_take_are_refused() {
+    let out = check_stdin(
+        "version: \"1\"\nroutes:\n  - id: g\n    uri: /v1/chat/completions\n    plugins:\n      ai-proxy:\n        provider: gemini\n        auth: {}\n        options: {model: gemini-2.5-flash, foo: 1}\n        override: {endpoint: \"https://generativelanguage.googleapis.com/v1beta/models\"}\n",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with(
+            "routes[0].plugins.ai-proxy: options.foo has no Gemini generationConfig field"
+        ),
+        "{stderr}"
+    );
+}
