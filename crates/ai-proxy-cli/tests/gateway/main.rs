@@ -9,6 +9,7 @@
 )]
 
 mod bedrock;
+mod gemini;
 mod harness;
 
 use std::time::{Duration, Instant};
