@@ -376,8 +376,10 @@ fn candidates_past_the_cap_are_skipped() {
 #[test]
 fn an_odd_token_count_does_not_drop_the_chunk_it_is_in() {
     let out = stream(
-        &[json!({"candidates": [{"content": {"parts": [{"text": "kept"}]}, "finishReason": "STOP"}],
-            "usageMetadata": {"promptTokenCount": "12", "candidatesTokenCount": 2, "totalTokenCount": null}})],
+        &[
+            json!({"candidates": [{"content": {"parts": [{"text": "kept"}]}, "finishReason": "STOP"}],
+            "usageMetadata": {"promptTokenCount": "12", "candidatesTokenCount": 2, "totalTokenCount": null}}),
+        ],
         true,
     );
     let s = check_openai(&out, true);
