@@ -78,8 +78,8 @@ const STREAM: &str = ":streamGenerateContent";
 ///     .with_adapter(Arc::new(GeminiNative::gemini_api()))
 ///     .with_converter(Arc::new(OpenAiToGemini));
 /// let native = GeminiNative::gemini_api();
-/// assert_eq!(registry.route(&native, Protocol::OpenAiChat).unwrap().target(), Protocol::Gemini);
-/// assert_eq!(registry.route(&native, Protocol::Gemini).unwrap().target(), Protocol::Gemini);
+/// assert_eq!(registry.delivery(&native, Protocol::OpenAiChat).unwrap().target_protocol(), Protocol::Gemini);
+/// assert_eq!(registry.delivery(&native, Protocol::Gemini).unwrap().target_protocol(), Protocol::Gemini);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GeminiNative {
