@@ -1,5 +1,5 @@
-//! Test-only helpers: a tiny SSE splitter (the real decoder lives in core),
-//! the recordings directory, a checker that a translated stream is a
+//! Test-only helpers: SSE events through core's decoder, the recordings
+//! directory, a checker that a translated stream is a
 //! well-formed OpenAI chunk sequence, and the fuzz targets' properties.
 #![allow(dead_code)]
 #![allow(
@@ -20,42 +20,14 @@ use serde_json::Value;
 /// One SSE event: (type, data). Type is `message` when unnamed.
 pub type Event = (String, String);
 
-/// Splits an SSE byte stream into events (LF or CRLF lines; comments and
-/// data-less blocks dropped; one leading space stripped from values).
+/// The events of an SSE byte stream, as core's decoder (WHATWG rules)
+/// dispatches them.
 pub fn split_sse(text: &str) -> Vec<Event> {
-    let text = text.replace("\r\n", "\n");
-    let mut events = Vec::new();
-    for block in text.split("\n\n") {
-        let mut kind = String::from("message");
-        let mut data: Option<String> = None;
-        for line in block.split('\n') {
-            if line.is_empty() || line.starts_with(':') {
-                continue;
-            }
-            let (field, value) = match line.find(':') {
-                Some(i) => (
-                    &line[..i],
-                    line[i + 1..].strip_prefix(' ').unwrap_or(&line[i + 1..]),
-                ),
-                None => (line, ""),
-            };
-            match field {
-                "event" => kind = value.to_owned(),
-                "data" => match &mut data {
-                    Some(d) => {
-                        d.push('\n');
-                        d.push_str(value);
-                    }
-                    None => data = Some(value.to_owned()),
-                },
-                _ => {}
-            }
-        }
-        if let Some(data) = data {
-            events.push((kind, data));
-        }
-    }
-    events
+    ai_proxy_core::sse::decode_all(text.as_bytes())
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.event_type, e.data))
+        .collect()
 }
 
 /// `../shared/fixtures/wire/<sub>` from the workspace root, if present.
