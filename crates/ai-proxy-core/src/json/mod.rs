@@ -6,6 +6,8 @@
 //! - [`raw`]: raw JSON tokens (`RawValue`) inspected without decoding,
 //!   lenient token counts, and writers appending JSON to a `Vec<u8>` or a
 //!   `BytesMut`.
+//! - [`chat`]: OpenAI chat requests read in place (messages, text parts,
+//!   tool calls, `tool_choice`, data URLs), for converters from OpenAI chat.
 //!
 //! Request preparation itself uses a validating scanner (crate-private):
 //! it must validate every byte it forwards, but only ever looks inside a
@@ -18,6 +20,7 @@
 //! JSON and pass, as there. Nesting depth is limited only by the input's
 //! size (an explicit bit stack, no recursion).
 
+pub mod chat;
 pub mod raw;
 pub mod scan;
 

@@ -33,6 +33,40 @@ impl Out for BytesMut {
     }
 }
 
+/// Writes an object's members, comma-separated, after an opening `{`
+/// written by the caller (who also closes it).
+#[derive(Debug)]
+pub struct MemberWriter<'o> {
+    out: &'o mut Vec<u8>,
+    first: bool,
+}
+
+impl<'o> MemberWriter<'o> {
+    /// Members go to `out`, after its already written `{`.
+    pub fn new(out: &'o mut Vec<u8>) -> Self {
+        Self { out, first: true }
+    }
+
+    /// Writes `"name":` (after a comma from the second member on) and hands
+    /// back the buffer for the value. `name` is written as is: it must not
+    /// need escaping.
+    pub fn key(&mut self, name: &[u8]) -> &mut Vec<u8> {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(name);
+        self.out.extend_from_slice(b"\":");
+        self.out
+    }
+
+    /// Whether no member was written yet.
+    pub fn is_empty(&self) -> bool {
+        self.first
+    }
+}
+
 /// Appends `s` as a JSON string literal.
 // ok: nibbles are below 16 == HEX.len(); `start` is 0 or one past an
 // earlier `i`, so `start <= i < bytes.len()` and `start <= bytes.len()`.

@@ -96,6 +96,41 @@ impl<'a> Raw<'a> {
             && self.inner().contains(&b'\\')
             && self.str().is_some_and(|s| s == expected)
     }
+
+    /// A string's decoded contents as bytes (borrowed when it has no
+    /// escapes); `None` for other types or a broken escape. Made for JSON
+    /// held in a string (tool `arguments`), where nearly every byte pair is
+    /// `\"`: the common escapes are undone in a byte loop, no serde round
+    /// trip; `\u` falls back to serde.
+    pub fn unescaped(self) -> Option<Cow<'a, [u8]>> {
+        if !self.is_string() {
+            return None;
+        }
+        let inner = self.inner();
+        if !inner.contains(&b'\\') {
+            return Some(Cow::Borrowed(inner));
+        }
+        let mut out = Vec::with_capacity(inner.len());
+        let mut bytes = inner.iter();
+        while let Some(&b) = bytes.next() {
+            if b != b'\\' {
+                out.push(b);
+                continue;
+            }
+            out.push(match bytes.next()? {
+                b'"' => b'"',
+                b'\\' => b'\\',
+                b'/' => b'/',
+                b'n' => b'\n',
+                b'r' => b'\r',
+                b't' => b'\t',
+                b'b' => 0x08,
+                b'f' => 0x0c,
+                _ => return self.str().map(|s| Cow::Owned(s.into_owned().into_bytes())),
+            });
+        }
+        Some(Cow::Owned(out))
+    }
 }
 
 /// The first `"` in `hay`. Quotes are often near (escaped quotes, short
@@ -437,6 +472,21 @@ mod tests {
         }
         assert_eq!(find_quote("é\"".as_bytes()), Some(2));
         assert_eq!(find_quote(&[0xff, 0x80, 0x22]), Some(2));
+    }
+
+    #[test]
+    fn strings_unescape_to_their_bytes() {
+        let raw = Raw(br#""{\"a\":\"x\\y\n\u00e9\"}""#);
+        assert_eq!(
+            &*raw.unescaped().unwrap(),
+            "{\"a\":\"x\\y\n\u{e9}\"}".as_bytes()
+        );
+        assert!(matches!(
+            Raw(br#""plain""#).unescaped(),
+            Some(Cow::Borrowed(b"plain"))
+        ));
+        assert_eq!(Raw(b"12").unescaped(), None);
+        assert_eq!(Raw(br#""bad\q""#).unescaped(), None);
     }
 
     #[test]

@@ -1,12 +1,11 @@
 //! `messages` → `contents` (and the system texts for `systemInstruction`).
 
-use std::borrow::Cow;
-
 use ai_proxy_core::adapter::ConvertError;
+use ai_proxy_core::json::chat::{self, Payload, data_url};
+use ai_proxy_core::json::raw::write_str;
+use ai_proxy_core::json::scan::{Raw, ScanError, elements, fields};
 
 use super::{Message, invalid, malformed};
-use ai_proxy_core::json::raw::write_str;
-use ai_proxy_core::json::scan::{Raw, ScanError, Scanner, elements, fields};
 
 /// Writes the `contents` array; returns the system / developer texts, in
 /// order, for `systemInstruction`.
@@ -93,39 +92,13 @@ fn start_content(out: &mut Vec<u8>, count: usize, role: &[u8]) {
     out.extend_from_slice(b"\",\"parts\":[");
 }
 
-/// Calls `f` with each non-empty text of a string-or-parts content (other
-/// part types are skipped here).
-pub(super) fn for_each_text<'a>(
+/// Calls `f` with each non-empty text of message `i`'s content.
+fn for_each_text<'a>(
     content: Option<Raw<'a>>,
     i: usize,
-    mut f: impl FnMut(Raw<'a>),
+    f: impl FnMut(Raw<'a>),
 ) -> Result<(), ConvertError> {
-    let Some(content) = content else {
-        return Ok(());
-    };
-    if content.is_string() {
-        if !content.is_empty_string() {
-            f(content);
-        }
-        return Ok(());
-    }
-    if !content.is_array() {
-        return Err(invalid(format_args!(
-            "messages[{i}].content must be a string or an array of content parts"
-        )));
-    }
-    for part in elements(content).map_err(malformed)? {
-        if !part.is_object() {
-            continue;
-        }
-        let [kind, text] = fields(part, ["type", "text"]).map_err(malformed)?;
-        if kind.is_some_and(|k| k.str_is("text"))
-            && let Some(t) = text.filter(|t| t.is_string() && !t.is_empty_string())
-        {
-            f(t);
-        }
-    }
-    Ok(())
+    chat::for_each_text(content, i, f).map_err(invalid)
 }
 
 /// A part separator: a comma before every part but the first.
@@ -216,7 +189,7 @@ fn write_user_part(
             })?;
             sep(out, n);
             match data_url(url) {
-                Some((media_type, data)) => write_inline_data(out, &media_type, data),
+                Some(url) => write_inline_data(out, &url.media_type, &url.data),
                 None => write_file_data(out, url),
             }
         }
@@ -238,7 +211,7 @@ fn write_user_part(
             };
             sep(out, n);
             let mime = format!("audio/{format}");
-            write_inline_data(out, &mime, Payload::Raw(data.inner()));
+            write_inline_data(out, &mime, &Payload::Raw(data.inner()));
         }
         "file" => {
             let [file_data, file_id] = file
@@ -247,9 +220,9 @@ fn write_user_part(
                 .transpose()
                 .map_err(malformed)?
                 .unwrap_or_default();
-            if let Some((media_type, data)) = file_data.and_then(data_url) {
+            if let Some(url) = file_data.and_then(data_url) {
                 sep(out, n);
-                write_inline_data(out, &media_type, data);
+                write_inline_data(out, &url.media_type, &url.data);
             } else if let Some(id) = file_id.filter(|f| f.is_string() && !f.is_empty_string()) {
                 sep(out, n);
                 out.extend_from_slice(b"{\"fileData\":{\"fileUri\":");
@@ -274,53 +247,11 @@ fn write_user_part(
     Ok(())
 }
 
-/// The base64 payload of a data URL, as JSON string contents.
-enum Payload<'a> {
-    /// Escaped contents copied from the input.
-    Raw(&'a [u8]),
-    /// Decoded text to escape.
-    Decoded(String),
-}
-
-/// `data:<media type>;base64,<data>` → (media type, data).
-fn data_url(url: Raw<'_>) -> Option<(Cow<'_, str>, Payload<'_>)> {
-    let inner = url.inner();
-    if !url.is_string() || !inner.starts_with(b"data:") {
-        return None;
-    }
-    if !inner.contains(&b'\\') {
-        // The common case (megabytes of base64): no copy until output.
-        let comma = memchr::memchr(b',', inner)?;
-        let meta = inner.get(5..comma)?;
-        let media_type = meta.strip_suffix(b";base64")?;
-        let media_type = std::str::from_utf8(media_type).ok()?;
-        return Some((
-            Cow::Borrowed(media_type),
-            Payload::Raw(inner.get(comma + 1..)?),
-        ));
-    }
-    let decoded = url.str()?;
-    let rest = decoded.strip_prefix("data:")?;
-    let (meta, data) = rest.split_once(',')?;
-    let media_type = meta.strip_suffix(";base64")?;
-    Some((
-        Cow::Owned(media_type.to_owned()),
-        Payload::Decoded(data.to_owned()),
-    ))
-}
-
-fn write_inline_data(out: &mut Vec<u8>, media_type: &str, data: Payload<'_>) {
+fn write_inline_data(out: &mut Vec<u8>, media_type: &str, data: &Payload<'_>) {
     out.extend_from_slice(b"{\"inlineData\":{\"mimeType\":");
     write_str(out, media_type);
     out.extend_from_slice(b",\"data\":");
-    match data {
-        Payload::Raw(bytes) => {
-            out.push(b'"');
-            out.extend_from_slice(bytes);
-            out.push(b'"');
-        }
-        Payload::Decoded(s) => write_str(out, &s),
-    }
+    data.write(out);
     out.extend_from_slice(b"}}");
 }
 
@@ -377,50 +308,6 @@ pub(crate) fn thought_signature(extra: Option<Raw<'_>>) -> Result<Option<Raw<'_>
     Ok(sig.filter(|s| s.is_string() && !s.is_empty_string()))
 }
 
-/// One `tool_calls[]` entry, read in one pass (`function` in place).
-#[derive(Default)]
-struct ToolCall<'a> {
-    is_object: bool,
-    id: Option<Raw<'a>>,
-    has_function: bool,
-    name: Option<Raw<'a>>,
-    arguments: Option<Raw<'a>>,
-    extra_content: Option<Raw<'a>>,
-}
-
-fn parse_tool_calls(raw: Raw<'_>) -> Result<Vec<ToolCall<'_>>, ScanError> {
-    let mut calls = Vec::with_capacity(2);
-    let mut s = Scanner::new(raw.bytes());
-    s.array(|s| {
-        let mut call = ToolCall::default();
-        if s.peek() == Some(b'{') {
-            call.is_object = true;
-            s.object(|key, s| {
-                if key.str_is("function") && s.peek() == Some(b'{') {
-                    let [name, arguments] = s.fields(["name", "arguments"])?;
-                    call.has_function = true;
-                    call.name = name;
-                    call.arguments = arguments;
-                } else {
-                    let value = s.value()?;
-                    if key.str_is("id") {
-                        call.id = Some(value);
-                    } else if key.str_is("extra_content") {
-                        call.extra_content = Some(value);
-                    }
-                }
-                Ok(())
-            })?;
-        } else {
-            s.value()?;
-        }
-        calls.push(call);
-        Ok(())
-    })?;
-    s.end()?;
-    Ok(calls)
-}
-
 /// Writes an assistant message's parts (texts, then function calls);
 /// returns how many were written and records each call's id and name.
 fn write_model_parts<'a>(
@@ -430,7 +317,7 @@ fn write_model_parts<'a>(
     calls: &mut Vec<(Raw<'a>, Raw<'a>)>,
 ) -> Result<usize, ConvertError> {
     let tool_calls = match m.tool_calls {
-        Some(c) if c.is_array() => parse_tool_calls(c).map_err(malformed)?,
+        Some(c) if c.is_array() => chat::tool_calls(c).map_err(malformed)?,
         Some(_) => {
             return Err(invalid(format_args!(
                 "messages[{i}].tool_calls must be an array"
@@ -485,7 +372,7 @@ fn write_model_parts<'a>(
 
 /// `function.arguments` (a string holding a JSON object) → `args`.
 fn write_args(out: &mut Vec<u8>, arguments: Option<Raw<'_>>) -> Result<(), &'static str> {
-    let Some(text) = arguments.filter(|a| a.is_string()).map(decode_arguments) else {
+    let Some(text) = arguments.filter(|a| a.is_string()).map(Raw::unescaped) else {
         out.extend_from_slice(b"{}");
         return Ok(());
     };
@@ -501,36 +388,6 @@ fn write_args(out: &mut Vec<u8>, arguments: Option<Raw<'_>>) -> Result<(), &'sta
     }
     out.extend_from_slice(text);
     Ok(())
-}
-
-/// The JSON text inside an `arguments` string. Tool arguments are JSON in
-/// a string, so nearly every byte pair is `\"`: the common escapes are
-/// undone here without a serde round trip; `\u` falls back to serde.
-fn decode_arguments(raw: Raw<'_>) -> Option<Cow<'_, [u8]>> {
-    let inner = raw.inner();
-    if !inner.contains(&b'\\') {
-        return Some(Cow::Borrowed(inner));
-    }
-    let mut out = Vec::with_capacity(inner.len());
-    let mut bytes = inner.iter();
-    while let Some(&b) = bytes.next() {
-        if b != b'\\' {
-            out.push(b);
-            continue;
-        }
-        out.push(match bytes.next()? {
-            b'"' => b'"',
-            b'\\' => b'\\',
-            b'/' => b'/',
-            b'n' => b'\n',
-            b'r' => b'\r',
-            b't' => b'\t',
-            b'b' => 0x08,
-            b'f' => 0x0c,
-            _ => return raw.str().map(|s| Cow::Owned(s.into_owned().into_bytes())),
-        });
-    }
-    Some(Cow::Owned(out))
 }
 
 /// A `tool` message → a `functionResponse` part. Gemini needs the function

@@ -3,7 +3,9 @@
 
 use ai_proxy_core::adapter::ConvertError;
 
-use super::{Fields, Obj, invalid, malformed};
+use super::{Fields, invalid, malformed};
+use ai_proxy_core::json::chat::{FunctionTool, ToolChoice, function_tool, tool_choice};
+use ai_proxy_core::json::raw::MemberWriter;
 use ai_proxy_core::json::raw::write_u64;
 use ai_proxy_core::json::scan::{Raw, elements, fields};
 
@@ -45,7 +47,10 @@ pub(super) fn google_extension(extra_body: Option<Raw<'_>>) -> Result<Google<'_>
 }
 
 /// `tools` (function tools only) and `tool_choice`.
-pub(super) fn write_tools(obj: &mut Obj<'_>, req: &Fields<'_>) -> Result<(), ConvertError> {
+pub(super) fn write_tools(
+    obj: &mut MemberWriter<'_>,
+    req: &Fields<'_>,
+) -> Result<(), ConvertError> {
     let tools = match req.tools.filter(|t| !t.is_null()) {
         Some(t) if t.is_array() => elements(t).map_err(malformed)?,
         Some(_) => return Err(invalid("tools must be an array")),
@@ -57,34 +62,22 @@ pub(super) fn write_tools(obj: &mut Obj<'_>, req: &Fields<'_>) -> Result<(), Con
     let buf = obj.key(b"tools");
     buf.extend_from_slice(b"[{\"functionDeclarations\":[");
     for (i, tool) in tools.iter().enumerate() {
-        if !tool.is_object() {
-            return Err(invalid(format_args!("tools[{i}] must be an object")));
-        }
-        let [kind, function] = fields(*tool, ["type", "function"]).map_err(malformed)?;
-        if kind.is_some_and(|k| !k.str_is("function")) {
-            return Err(invalid(format_args!(
-                "tools[{i}]: only function tools can be sent to Gemini"
-            )));
-        }
-        let [name, description, parameters] = function
-            .filter(|f| f.is_object())
-            .map(|f| fields(f, ["name", "description", "parameters"]))
-            .transpose()
-            .map_err(malformed)?
-            .unwrap_or_default();
-        let name = name
-            .filter(|n| n.is_string())
-            .ok_or_else(|| invalid(format_args!("tools[{i}]: missing function.name")))?;
+        let FunctionTool {
+            name,
+            description,
+            parameters,
+            ..
+        } = function_tool(*tool, i).map_err(invalid)?;
         if i > 0 {
             buf.push(b',');
         }
         buf.extend_from_slice(b"{\"name\":");
         buf.extend_from_slice(name.bytes());
-        if let Some(d) = description.filter(|d| d.is_string()) {
+        if let Some(d) = description {
             buf.extend_from_slice(b",\"description\":");
             buf.extend_from_slice(d.bytes());
         }
-        if let Some(p) = parameters.filter(|p| !p.is_null()) {
+        if let Some(p) = parameters {
             super::write_parameters(buf, p)
                 .map_err(|e| invalid(format_args!("tools[{i}].function.parameters: {e}")))?;
         }
@@ -99,51 +92,32 @@ pub(super) fn write_tools(obj: &mut Obj<'_>, req: &Fields<'_>) -> Result<(), Con
 
 /// `tool_choice` → `toolConfig` JSON.
 fn tool_config(raw: Option<Raw<'_>>) -> Result<Option<String>, ConvertError> {
-    let Some(raw) = raw.filter(|r| !r.is_null()) else {
-        return Ok(None);
-    };
-    let mode = |m: &str| {
-        Some(format!(
-            "{{\"functionCallingConfig\":{{\"mode\":\"{m}\"}}}}"
-        ))
-    };
-    if let Some(s) = raw.str() {
-        return match s.as_ref() {
-            "auto" => Ok(mode("AUTO")),
-            "none" => Ok(mode("NONE")),
-            "required" => Ok(mode("ANY")),
-            other => Err(invalid(format_args!(
-                "tool_choice `{other}` is not one of auto, required, none"
-            ))),
-        };
-    }
-    let name = raw
-        .is_object()
-        .then(|| fields(raw, ["function"]).ok())
-        .flatten()
-        .and_then(|[f]| f)
-        .filter(|f| f.is_object())
-        .and_then(|f| fields(f, ["name"]).ok())
-        .and_then(|[n]| n)
-        .filter(|n| n.is_string())
-        .ok_or_else(|| invalid("tool_choice object needs function.name"))?;
-    let name = String::from_utf8_lossy(name.bytes());
-    Ok(Some(format!(
-        "{{\"functionCallingConfig\":{{\"mode\":\"ANY\",\"allowedFunctionNames\":[{name}]}}}}"
-    )))
+    let mode = |m: &str| format!("{{\"functionCallingConfig\":{{\"mode\":\"{m}\"}}}}");
+    Ok(tool_choice(raw)
+        .map_err(invalid)?
+        .map(|choice| match choice {
+            ToolChoice::Auto => mode("AUTO"),
+            ToolChoice::None => mode("NONE"),
+            ToolChoice::Function(name) => format!(
+                "{{\"functionCallingConfig\":{{\"mode\":\"ANY\",\"allowedFunctionNames\":[{}]}}}}",
+                String::from_utf8_lossy(name.bytes())
+            ),
+            // `Required`, and kinds added later: some function must be called.
+            _ => mode("ANY"),
+        }))
 }
 
 /// The sampling and output fields, under `generationConfig` (left out
 /// when none is set).
 pub(super) fn write_generation_config(
-    obj: &mut Obj<'_>,
+    obj: &mut MemberWriter<'_>,
     req: &Fields<'_>,
     google: &Google<'_>,
     model: Option<&str>,
 ) -> Result<(), ConvertError> {
     let mut buf = Vec::new();
     buf.push(b'{');
-    let mut config = Obj::new(&mut buf);
+    let mut config = MemberWriter::new(&mut buf);
     fn number(r: Option<Raw<'_>>) -> Option<Raw<'_>> {
         r.filter(|v| v.is_number())
     }
@@ -201,7 +175,10 @@ pub(super) fn write_generation_config(
 }
 
 /// `response_format` → `responseMimeType` (+ `responseSchema`).
-fn write_response_format(config: &mut Obj<'_>, raw: Option<Raw<'_>>) -> Result<(), ConvertError> {
+fn write_response_format(
+    config: &mut MemberWriter<'_>,
+    raw: Option<Raw<'_>>,
+) -> Result<(), ConvertError> {
     let Some(raw) = raw.filter(|r| !r.is_null()) else {
         return Ok(());
     };

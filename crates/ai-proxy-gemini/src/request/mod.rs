@@ -29,6 +29,8 @@ use std::borrow::Cow;
 
 use ai_proxy_core::adapter::ConvertError;
 
+use ai_proxy_core::json::chat::{self, ChatError, Messages};
+use ai_proxy_core::json::raw::MemberWriter;
 use ai_proxy_core::json::scan::{Raw, ScanError, Scanner, fields};
 
 pub(crate) use schema::write_parameters;
@@ -38,10 +40,7 @@ pub(crate) fn invalid(what: impl std::fmt::Display) -> ConvertError {
 }
 
 pub(crate) fn malformed(e: ScanError) -> ConvertError {
-    invalid(format_args!(
-        "malformed JSON at byte {}; send a JSON object",
-        e.offset
-    ))
+    invalid(ChatError::Malformed(e))
 }
 
 /// The members of one message the mapping reads.
@@ -53,15 +52,6 @@ const MESSAGE_KEYS: [&str; 6] = [
     "name",
     "extra_content",
 ];
-
-/// `messages` as read in the single pass over the body.
-enum Messages<'a> {
-    Absent,
-    /// Not an array (or `null`).
-    Other(Raw<'a>),
-    /// Each element's members; `Some(i)`: element `i` is not an object.
-    Array(Vec<[Option<Raw<'a>>; 6]>, Option<usize>),
-}
 
 /// The request members the mapping reads, each the raw JSON of its value.
 #[derive(Default)]
@@ -88,41 +78,18 @@ pub(crate) struct Fields<'a> {
 
 /// One pass over the body: top-level members, and each message's members
 /// read in place (its content is skipped once, re-read only to convert).
-fn parse(body: &[u8]) -> Result<(Fields<'_>, Messages<'_>), ScanError> {
+fn parse(body: &[u8]) -> Result<(Fields<'_>, Messages<'_, 6>), ScanError> {
     let mut req = Fields::default();
     let mut messages = Messages::Absent;
     let mut s = Scanner::new(body);
     s.object(|key, s| {
-        let decoded;
-        let name: &[u8] = if key.inner().contains(&b'\\') {
-            // An escaped key cannot be compared raw: decode it (rare).
-            decoded = key.str().unwrap_or_default();
-            decoded.as_bytes()
-        } else {
-            key.inner()
-        };
-        if name == b"messages" {
-            messages = if s.peek() == Some(b'[') {
-                let mut list = Vec::new();
-                let mut not_object = None;
-                s.array(|s| {
-                    if s.peek() == Some(b'{') {
-                        list.push(s.fields(MESSAGE_KEYS)?);
-                    } else {
-                        not_object.get_or_insert(list.len());
-                        s.value()?;
-                        list.push([None; 6]);
-                    }
-                    Ok(())
-                })?;
-                Messages::Array(list, not_object)
-            } else {
-                Messages::Other(s.value()?)
-            };
+        let name = chat::member_name(key);
+        if *name == *b"messages" {
+            messages = Messages::read(s, MESSAGE_KEYS)?;
             return Ok(());
         }
         let value = s.value()?;
-        let slot = match name {
+        let slot = match &*name {
             b"max_completion_tokens" => &mut req.max_completion_tokens,
             b"max_tokens" => &mut req.max_tokens,
             b"temperature" => &mut req.temperature,
@@ -160,37 +127,14 @@ pub(crate) struct Message<'a> {
     pub extra_content: Option<Raw<'a>>,
 }
 
-fn messages(parsed: Messages<'_>) -> Result<Vec<Message<'_>>, ConvertError> {
-    let (list, not_object) = match parsed {
-        Messages::Absent => return Ok(Vec::new()),
-        Messages::Other(raw) if raw.is_null() => return Ok(Vec::new()),
-        Messages::Other(_) => return Err(invalid("messages must be an array")),
-        Messages::Array(list, not_object) => (list, not_object),
-    };
-    if let Some(i) = not_object {
-        return Err(invalid(format_args!("messages[{i}] must be an object")));
-    }
+fn messages(parsed: Messages<'_, 6>) -> Result<Vec<Message<'_>>, ConvertError> {
+    let list = parsed.into_list().map_err(invalid)?;
     let mut out = Vec::with_capacity(list.len());
     for (i, [role, content, tool_calls, tool_call_id, name, extra_content]) in
         list.into_iter().enumerate()
     {
-        let role = role
-            .filter(|r| r.is_string())
-            .ok_or_else(|| invalid(format_args!("messages[{i}].role must be a string")))?;
-        // Known roles compare raw (no decode); anything else is decoded for
-        // the comparison or the error message.
-        let role = match role.inner() {
-            b"user" => Cow::Borrowed("user"),
-            b"assistant" => Cow::Borrowed("assistant"),
-            b"tool" => Cow::Borrowed("tool"),
-            b"system" => Cow::Borrowed("system"),
-            b"developer" => Cow::Borrowed("developer"),
-            _ => role
-                .str()
-                .ok_or_else(|| invalid(format_args!("messages[{i}].role must be a string")))?,
-        };
         out.push(Message {
-            role,
+            role: chat::role(role, i).map_err(invalid)?,
             content: content.filter(|r| !r.is_null()),
             tool_calls: tool_calls.filter(|r| !r.is_null()),
             tool_call_id,
@@ -199,37 +143,6 @@ fn messages(parsed: Messages<'_>) -> Result<Vec<Message<'_>>, ConvertError> {
         });
     }
     Ok(out)
-}
-
-/// A comma-separated member writer for an output object.
-pub(crate) struct Obj<'o> {
-    pub out: &'o mut Vec<u8>,
-    first: bool,
-}
-
-impl<'o> Obj<'o> {
-    /// Starts writing members after an already written `{`.
-    pub fn new(out: &'o mut Vec<u8>) -> Self {
-        Self { out, first: true }
-    }
-
-    /// Writes `"name":` (with a leading comma after the first member) and
-    /// hands back the buffer for the value.
-    pub fn key(&mut self, name: &[u8]) -> &mut Vec<u8> {
-        if !self.first {
-            self.out.push(b',');
-        }
-        self.first = false;
-        self.out.push(b'"');
-        self.out.extend_from_slice(name);
-        self.out.extend_from_slice(b"\":");
-        self.out
-    }
-
-    /// Whether no member was written yet.
-    pub fn is_empty(&self) -> bool {
-        self.first
-    }
 }
 
 /// A converted request: the Gemini body and what the response side needs.
@@ -251,7 +164,7 @@ pub(crate) fn convert(body: &[u8], model: Option<&str>) -> Result<Converted, Con
     // room for that, so the body is never copied twice.
     let mut out = Vec::with_capacity(body.len() + body.len() / 4 + 256);
     out.push(b'{');
-    let mut obj = Obj::new(&mut out);
+    let mut obj = MemberWriter::new(&mut out);
     let system = contents::write_contents(obj.key(b"contents"), &messages)?;
     if !system.is_empty() {
         let buf = obj.key(b"systemInstruction");

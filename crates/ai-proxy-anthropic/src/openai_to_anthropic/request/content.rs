@@ -1,9 +1,8 @@
 //! User content parts → Anthropic blocks: text, images and files (data
 //! URLs become `base64` sources).
 
-use std::borrow::Cow;
-
 use ai_proxy_core::adapter::ConvertError;
+use ai_proxy_core::json::chat::{DataUrl, data_url};
 
 use super::message::{invalid, malformed};
 use ai_proxy_core::json::raw::write_str;
@@ -73,7 +72,7 @@ fn write_part(out: &mut Vec<u8>, part: Raw<'_>, i: usize, j: usize) -> Result<()
             })?;
             out.extend_from_slice(b"{\"type\":\"image\",\"source\":");
             match data_url(url) {
-                Some((media_type, data)) => write_base64_source(out, &media_type, data),
+                Some(url) => write_base64_source(out, &url),
                 None => {
                     out.extend_from_slice(b"{\"type\":\"url\",\"url\":");
                     out.extend_from_slice(url.bytes());
@@ -94,7 +93,7 @@ fn write_part(out: &mut Vec<u8>, part: Raw<'_>, i: usize, j: usize) -> Result<()
                     ))
                 })?;
             out.extend_from_slice(b"{\"type\":\"document\",\"source\":");
-            write_base64_source(out, &data.0, data.1);
+            write_base64_source(out, &data);
         }
         other => {
             return Err(invalid(format_args!(
@@ -111,52 +110,10 @@ fn write_part(out: &mut Vec<u8>, part: Raw<'_>, i: usize, j: usize) -> Result<()
     Ok(())
 }
 
-/// The base64 payload of a data URL, as JSON string contents.
-enum Payload<'a> {
-    /// Escaped contents copied from the input (no escapes inside).
-    Raw(&'a [u8]),
-    /// Decoded text to escape.
-    Decoded(String),
-}
-
-/// `data:<media type>;base64,<data>` → (media type, data).
-fn data_url(url: Raw<'_>) -> Option<(Cow<'_, str>, Payload<'_>)> {
-    let inner = url.inner();
-    if !inner.starts_with(b"data:") {
-        return None;
-    }
-    if !inner.contains(&b'\\') {
-        // The common case (megabytes of base64): no copy until output.
-        let comma = memchr::memchr(b',', inner)?;
-        let meta = inner.get(5..comma)?;
-        let media_type = meta.strip_suffix(b";base64")?;
-        let media_type = std::str::from_utf8(media_type).ok()?;
-        return Some((
-            Cow::Borrowed(media_type),
-            Payload::Raw(inner.get(comma + 1..)?),
-        ));
-    }
-    let decoded = url.str()?;
-    let rest = decoded.strip_prefix("data:")?;
-    let (meta, data) = rest.split_once(',')?;
-    let media_type = meta.strip_suffix(";base64")?;
-    Some((
-        Cow::Owned(media_type.to_owned()),
-        Payload::Decoded(data.to_owned()),
-    ))
-}
-
-fn write_base64_source(out: &mut Vec<u8>, media_type: &str, data: Payload<'_>) {
+fn write_base64_source(out: &mut Vec<u8>, url: &DataUrl<'_>) {
     out.extend_from_slice(b"{\"type\":\"base64\",\"media_type\":");
-    write_str(out, media_type);
+    write_str(out, &url.media_type);
     out.extend_from_slice(b",\"data\":");
-    match data {
-        Payload::Raw(bytes) => {
-            out.push(b'"');
-            out.extend_from_slice(bytes);
-            out.push(b'"');
-        }
-        Payload::Decoded(s) => write_str(out, &s),
-    }
+    url.data.write(out);
     out.push(b'}');
 }

@@ -5,7 +5,8 @@ use std::borrow::Cow;
 
 use ai_proxy_core::adapter::ConvertError;
 
-use ai_proxy_core::json::scan::{Raw, ScanError, elements, fields};
+use ai_proxy_core::json::chat::{self, ChatError};
+use ai_proxy_core::json::scan::{Raw, ScanError};
 
 pub(super) fn invalid(what: impl std::fmt::Display) -> ConvertError {
     ConvertError::new(format!(
@@ -14,10 +15,7 @@ pub(super) fn invalid(what: impl std::fmt::Display) -> ConvertError {
 }
 
 pub(super) fn malformed(e: ScanError) -> ConvertError {
-    invalid(format_args!(
-        "malformed JSON at byte {}; send a JSON object",
-        e.offset
-    ))
+    invalid(ChatError::Malformed(e))
 }
 
 /// One OpenAI message, as raw members.
@@ -43,32 +41,7 @@ pub(super) fn write_text_block(out: &mut Vec<u8>, text: Raw<'_>) {
 pub(super) fn for_each_text<'a>(
     content: Option<Raw<'a>>,
     i: usize,
-    mut f: impl FnMut(Raw<'a>),
+    f: impl FnMut(Raw<'a>),
 ) -> Result<(), ConvertError> {
-    let Some(content) = content else {
-        return Ok(());
-    };
-    if content.is_string() {
-        if !content.is_empty_string() {
-            f(content);
-        }
-        return Ok(());
-    }
-    if !content.is_array() {
-        return Err(invalid(format_args!(
-            "messages[{i}].content must be a string or an array of content parts"
-        )));
-    }
-    for part in elements(content).map_err(malformed)? {
-        if !part.is_object() {
-            continue;
-        }
-        let [kind, text] = fields(part, ["type", "text"]).map_err(malformed)?;
-        if kind.is_some_and(|k| k.str_is("text"))
-            && let Some(t) = text.filter(|t| t.is_string() && !t.is_empty_string())
-        {
-            f(t);
-        }
-    }
-    Ok(())
+    chat::for_each_text(content, i, f).map_err(invalid)
 }

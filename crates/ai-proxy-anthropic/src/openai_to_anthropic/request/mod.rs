@@ -23,29 +23,20 @@ mod message;
 mod tools;
 mod turns;
 
-use std::borrow::Cow;
-
 use ai_proxy_core::adapter::ConvertError;
 
 use self::message::{Message, for_each_text, invalid, is_system, malformed, write_text_block};
-use self::tools::{ToolChoice, tool_choice, write_tools};
+use self::tools::write_tools;
 use self::turns::write_messages;
+use ai_proxy_core::json::chat::{self, Messages, ToolChoice, tool_choice};
+use ai_proxy_core::json::raw::MemberWriter;
 use ai_proxy_core::json::raw::write_u64;
 use ai_proxy_core::json::scan::{Raw, ScanError, Scanner, elements};
-
-/// `messages` as read in the single pass over the body.
-enum Messages<'a> {
-    Absent,
-    /// Not an array (or `null`).
-    Other(Raw<'a>),
-    /// The elements; `Err(i)` marks element `i` that is not an object.
-    Array(Vec<[Option<Raw<'a>>; 4]>, Option<usize>),
-}
 
 /// The request members the mapping reads.
 struct Request<'a> {
     model: Option<Raw<'a>>,
-    messages: Messages<'a>,
+    messages: Messages<'a, 4>,
     max_completion_tokens: Option<Raw<'a>>,
     max_tokens: Option<Raw<'a>>,
     stop: Option<Raw<'a>>,
@@ -81,36 +72,13 @@ fn parse_request(body: &[u8]) -> Result<Request<'_>, ScanError> {
     };
     let mut s = Scanner::new(body);
     s.object(|key, s| {
-        let decoded;
-        let name: &[u8] = if key.inner().contains(&b'\\') {
-            // An escaped key cannot be compared raw: decode it (rare).
-            decoded = key.str().unwrap_or_default();
-            decoded.as_bytes()
-        } else {
-            key.inner()
-        };
-        if name == b"messages" {
-            req.messages = if s.peek() == Some(b'[') {
-                let mut list = Vec::new();
-                let mut not_object = None;
-                s.array(|s| {
-                    if s.peek() == Some(b'{') {
-                        list.push(s.fields(MESSAGE_KEYS)?);
-                    } else {
-                        not_object.get_or_insert(list.len());
-                        s.value()?;
-                        list.push([None; 4]);
-                    }
-                    Ok(())
-                })?;
-                Messages::Array(list, not_object)
-            } else {
-                Messages::Other(s.value()?)
-            };
+        let name = chat::member_name(key);
+        if *name == *b"messages" {
+            req.messages = Messages::read(s, MESSAGE_KEYS)?;
             return Ok(());
         }
         let value = s.value()?;
-        let slot = match name {
+        let slot = match &*name {
             b"model" => &mut req.model,
             b"max_completion_tokens" => &mut req.max_completion_tokens,
             b"max_tokens" => &mut req.max_tokens,
@@ -132,33 +100,11 @@ fn parse_request(body: &[u8]) -> Result<Request<'_>, ScanError> {
     Ok(req)
 }
 
-fn messages(parsed: Messages<'_>) -> Result<Vec<Message<'_>>, ConvertError> {
-    let (list, not_object) = match parsed {
-        Messages::Absent => return Ok(Vec::new()),
-        Messages::Other(raw) if raw.is_null() => return Ok(Vec::new()),
-        Messages::Other(_) => return Err(invalid("messages must be an array")),
-        Messages::Array(list, not_object) => (list, not_object),
-    };
-    if let Some(i) = not_object {
-        return Err(invalid(format_args!("messages[{i}] must be an object")));
-    }
+fn messages(parsed: Messages<'_, 4>) -> Result<Vec<Message<'_>>, ConvertError> {
+    let list = parsed.into_list().map_err(invalid)?;
     let mut out = Vec::with_capacity(list.len());
     for (i, [role, content, tool_calls, tool_call_id]) in list.into_iter().enumerate() {
-        let role = role
-            .filter(|r| r.is_string())
-            .ok_or_else(|| invalid(format_args!("messages[{i}].role must be a string")))?;
-        // Known roles compare raw (no decode); anything else is decoded
-        // for the comparison or the error message.
-        let role = match role.inner() {
-            b"user" => Cow::Borrowed("user"),
-            b"assistant" => Cow::Borrowed("assistant"),
-            b"tool" => Cow::Borrowed("tool"),
-            b"system" => Cow::Borrowed("system"),
-            b"developer" => Cow::Borrowed("developer"),
-            _ => role
-                .str()
-                .ok_or_else(|| invalid(format_args!("messages[{i}].role must be a string")))?,
-        };
+        let role = chat::role(role, i).map_err(invalid)?;
         out.push(Message {
             role,
             content: content.filter(|c| !c.is_null()),
@@ -167,25 +113,6 @@ fn messages(parsed: Messages<'_>) -> Result<Vec<Message<'_>>, ConvertError> {
         });
     }
     Ok(out)
-}
-
-/// A comma-separated member writer for the output object.
-struct Obj<'o> {
-    out: &'o mut Vec<u8>,
-    first: bool,
-}
-
-impl Obj<'_> {
-    fn key(&mut self, name: &[u8]) -> &mut Vec<u8> {
-        if !self.first {
-            self.out.push(b',');
-        }
-        self.first = false;
-        self.out.push(b'"');
-        self.out.extend_from_slice(name);
-        self.out.extend_from_slice(b"\":");
-        self.out
-    }
 }
 
 /// Converts the body; `default_max_tokens` fills Anthropic's required
@@ -201,10 +128,7 @@ pub(crate) fn convert(body: &[u8], default_max_tokens: u64) -> Result<Vec<u8>, C
     // of a user message): room for that, so the body is never copied twice.
     let mut out = Vec::with_capacity(body.len() + body.len() / 4 + 256);
     out.push(b'{');
-    let mut obj = Obj {
-        out: &mut out,
-        first: true,
-    };
+    let mut obj = MemberWriter::new(&mut out);
 
     if let Some(model) = req.model.filter(|m| m.is_string()) {
         obj.key(b"model").extend_from_slice(model.bytes());
@@ -258,7 +182,7 @@ pub(crate) fn convert(body: &[u8], default_max_tokens: u64) -> Result<Vec<u8>, C
     };
     if !tools.is_empty() {
         write_tools(obj.key(b"tools"), &tools)?;
-        let choice = tool_choice(req.tool_choice)?;
+        let choice = tool_choice(req.tool_choice).map_err(invalid)?;
         let no_parallel = req
             .parallel_tool_calls
             .is_some_and(|p| p.bytes() == b"false");
@@ -272,8 +196,8 @@ pub(crate) fn convert(body: &[u8], default_max_tokens: u64) -> Result<Vec<u8>, C
                 let buf = obj.key(b"tool_choice");
                 buf.extend_from_slice(b"{\"type\":");
                 match choice {
-                    Some(ToolChoice::Any) => buf.extend_from_slice(b"\"any\""),
-                    Some(ToolChoice::Tool(name)) => {
+                    Some(ToolChoice::Required) => buf.extend_from_slice(b"\"any\""),
+                    Some(ToolChoice::Function(name)) => {
                         buf.extend_from_slice(b"\"tool\",\"name\":");
                         buf.extend_from_slice(name.bytes());
                     }
@@ -292,7 +216,7 @@ pub(crate) fn convert(body: &[u8], default_max_tokens: u64) -> Result<Vec<u8>, C
 
 /// `system` / `developer` messages, hoisted in order: one text → a
 /// string, several → text blocks.
-fn write_system(obj: &mut Obj<'_>, messages: &[Message<'_>]) -> Result<(), ConvertError> {
+fn write_system(obj: &mut MemberWriter<'_>, messages: &[Message<'_>]) -> Result<(), ConvertError> {
     let mut texts = Vec::new();
     for (i, m) in messages.iter().enumerate() {
         if is_system(&m.role) {

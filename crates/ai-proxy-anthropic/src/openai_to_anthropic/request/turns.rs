@@ -5,7 +5,8 @@ use ai_proxy_core::adapter::ConvertError;
 
 use super::content::write_user_content;
 use super::message::{Message, for_each_text, invalid, is_system, malformed, write_text_block};
-use super::tools::{parse_tool_calls, write_tool_result, write_tool_use};
+use super::tools::{write_tool_result, write_tool_use};
+use ai_proxy_core::json::chat::tool_calls;
 
 pub(super) fn write_messages(
     out: &mut Vec<u8>,
@@ -51,7 +52,7 @@ pub(super) fn write_messages(
             }
             "assistant" => {
                 let calls = match m.tool_calls {
-                    Some(c) if c.is_array() => parse_tool_calls(c).map_err(malformed)?,
+                    Some(c) if c.is_array() => tool_calls(c).map_err(malformed)?,
                     Some(_) => {
                         return Err(invalid(format_args!(
                             "messages[{i}].tool_calls must be an array"
