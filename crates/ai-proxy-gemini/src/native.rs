@@ -108,8 +108,7 @@ impl GeminiNative {
     /// without a model.
     fn call(ctx: &EndpointContext<'_>) -> Option<(String, Option<&'static str>)> {
         let model = ctx.llm_model.filter(|m| !m.is_empty())?;
-        let client = ctx.client_uri;
-        let native = client.map(|u| u.path()).and_then(|p| {
+        let native = ctx.client_path.and_then(|p| {
             if p.ends_with(STREAM) {
                 Some(true)
             } else if p.ends_with(UNARY) {
@@ -121,7 +120,7 @@ impl GeminiNative {
         let (stream, query) = match native {
             // A native client chose its method and response framing.
             Some(stream) => {
-                let alt = client.and_then(|u| u.query()).and_then(|q| {
+                let alt = ctx.client_query.and_then(|q| {
                     q.split('&').find_map(|kv| match kv {
                         "alt=sse" => Some("alt=sse"),
                         "alt=json" => Some("alt=json"),
@@ -222,7 +221,9 @@ mod tests {
         } else {
             RequestType::AiChat
         };
-        let ctx = EndpointContext::new(None, model, kind).with_client_uri(&uri);
+        let ctx = EndpointContext::new(None, model, kind)
+            .with_client_path(uri.path())
+            .with_client_query(uri.query());
         GeminiNative::gemini_api().default_endpoint(Protocol::Gemini, &ctx)
     }
 
