@@ -1,7 +1,8 @@
 //! Any bytes into every configuration parser: no panic, every error located.
 #![no_main]
 
-use ai_proxy_core::config::{AiProxyConfig, AiProxyMultiConfig, Document};
+use ai_proxy_core::config::{AiProxyConfig, AiProxyMultiConfig};
+use ai_proxy_gateway::config::Document;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

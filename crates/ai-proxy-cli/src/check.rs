@@ -9,9 +9,10 @@
 
 use std::process::ExitCode;
 
-use ai_proxy::config::{Document, DocumentForm, PluginConfig, UpstreamConfig};
+use ai_proxy::config::UpstreamConfig;
 use ai_proxy::multi::{AiProxyMulti, MultiOptions};
 use ai_proxy::{AiProxy, Protocol, Registry};
+use ai_proxy_gateway::config::{Document, DocumentForm, PluginConfig};
 
 use crate::input;
 

@@ -14,9 +14,9 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use ai_proxy::config::{Document, PluginConfig};
 use ai_proxy::multi::{AiProxyMulti, MultiOptions, RequestKeys};
 use ai_proxy::{AiProxy, Prepared, Secret};
+use ai_proxy_gateway::config::{Document, PluginConfig};
 use bytes::Bytes;
 use serde_json::{Map, Value};
 

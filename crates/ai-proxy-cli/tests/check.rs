@@ -17,7 +17,7 @@ fn bin() -> Command {
 }
 
 fn seed_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../ai-proxy-core/tests/configs/seed")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../ai-proxy-gateway/tests/configs/seed")
 }
 
 fn check_stdin(text: &str) -> Output {

@@ -319,6 +319,6 @@ mod tests {
     #[test]
     fn demo_config_is_valid() {
         let addr: SocketAddr = "127.0.0.1:4000".parse().unwrap();
-        ai_proxy::config::Document::parse(&config(addr)).unwrap();
+        ai_proxy_gateway::config::Document::parse(&config(addr)).unwrap();
     }
 }

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use ai_proxy::AiProxy;
-use ai_proxy::config::vars::{VarValue, Vars};
-use ai_proxy::config::{Document, PluginConfig, RouteConfig};
+use ai_proxy_gateway::config::vars::{VarValue, Vars};
+use ai_proxy_gateway::config::{Document, PluginConfig, RouteConfig};
 use http::request::Parts;
 use serde_json::value::RawValue;
 
@@ -185,7 +185,7 @@ struct RequestVars<'a, 'b> {
     remote: SocketAddr,
 }
 
-impl ai_proxy::config::vars::VarLookup for RequestVars<'_, '_> {
+impl ai_proxy_gateway::config::vars::VarLookup for RequestVars<'_, '_> {
     fn get(&self, name: &str) -> Option<VarValue<'_>> {
         if let Some(path) = name.strip_prefix("post_arg.") {
             return json_path(self.top?, path);

@@ -55,19 +55,35 @@ impl ConfigError {
         }
     }
 
+    /// A syntax error in `language` (`JSON`, `YAML`) text at `line` and
+    /// `column`; `parser_message` is the parser's own text, whose trailing
+    /// " at line L column C" the kind already says.
+    pub fn syntax(language: &str, line: usize, column: usize, parser_message: &str) -> Self {
+        let message = parser_message
+            .rfind(" at line ")
+            .and_then(|i| parser_message.get(..i))
+            .unwrap_or(parser_message);
+        Self::new(
+            "",
+            ConfigErrorKind::Syntax { line, column },
+            format!("invalid {language}: {message}"),
+        )
+    }
+
     /// This error with `prefix` put in front of its path
     /// (`routes[0].plugins.ai-proxy` + `timeout`).
     pub fn prefixed(mut self, prefix: &str) -> Self {
         if !prefix.is_empty() {
-            self.path = join(prefix, &self.path);
+            self.path = join_path(prefix, &self.path);
         }
         self
     }
 }
 
 /// Joins a path prefix and a relative path with a dot, unless the relative
-/// path is empty or starts with an index.
-pub(crate) fn join(prefix: &str, rest: &str) -> String {
+/// path is empty or starts with an index (`routes[0]` + `plugins` →
+/// `routes[0].plugins`; `uris` + `[1]` → `uris[1]`).
+pub fn join_path(prefix: &str, rest: &str) -> String {
     match (prefix.is_empty(), rest.is_empty()) {
         (true, _) => rest.to_owned(),
         (false, true) => prefix.to_owned(),

@@ -25,19 +25,17 @@
 //! assert_eq!(errors.to_string(), "timout: unknown field `timout`, did you mean `timeout`?");
 //! ```
 
-mod document;
 mod error;
 pub mod model;
 mod parse;
-pub mod vars;
+mod plugin;
 
-pub use document::{AI_PROXY, AI_PROXY_MULTI, Document, DocumentForm, PluginConfig, RouteConfig};
-pub use error::{ConfigError, ConfigErrorKind, ConfigErrors};
+pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, join_path};
 pub use model::*;
+pub use plugin::{AI_PROXY, AI_PROXY_MULTI, PluginConfig, parse_json};
 
 use serde_json::Value;
 
-use document::parse_json;
 use parse::Validator;
 
 impl AiProxyConfig {

@@ -4,7 +4,7 @@ use http::HeaderName;
 use serde_json::{Map, Value};
 
 use super::validator::Validator;
-use crate::config::error::{ConfigErrorKind, join};
+use crate::config::error::{ConfigErrorKind, join_path as join};
 use crate::config::model::*;
 use crate::secret::Secret;
 

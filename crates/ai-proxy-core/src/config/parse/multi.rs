@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 use super::plugin::{PLUGIN_FIELDS, limits, logging, meta, transport};
 use super::upstream::upstream;
 use super::validator::Validator;
-use crate::config::error::{ConfigErrorKind, join};
+use crate::config::error::{ConfigErrorKind, join_path as join};
 use crate::config::model::*;
 
 /// The `ai-proxy-multi` object's own top-level fields.

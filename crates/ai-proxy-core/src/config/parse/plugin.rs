@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::upstream::upstream;
 use super::validator::Validator;
-use crate::config::error::join;
+use crate::config::error::join_path as join;
 use crate::config::model::*;
 
 /// The `ai-proxy` object's own top-level fields.

@@ -7,7 +7,7 @@ use url::Url;
 use super::auth::auth;
 use super::suggest::closest;
 use super::validator::Validator;
-use crate::config::error::{ConfigErrorKind, join};
+use crate::config::error::{ConfigErrorKind, join_path as join};
 use crate::config::model::*;
 use crate::protocol::Protocol;
 use crate::provider::Provider;

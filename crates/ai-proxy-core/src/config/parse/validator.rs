@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::suggest::closest;
-use crate::config::error::{ConfigError, ConfigErrorKind, join};
+use crate::config::error::{ConfigError, ConfigErrorKind, join_path as join};
 
 /// Collects errors while walking one plugin object.
 #[derive(Default)]

@@ -2,46 +2,13 @@
 //! JSON, a `{"plugins": …}` wrapper, or a config-sync YAML (`version: "1"`,
 //! `routes:`), as accepted by `ai-proxy check` and `ai-proxy serve`.
 
+use ai_proxy::config::{
+    AI_PROXY, AI_PROXY_MULTI, ConfigError, ConfigErrorKind, ConfigErrors, PluginConfig,
+    join_path as join, parse_json,
+};
 use serde_json::{Map, Value};
 
-use super::error::{ConfigError, ConfigErrorKind, ConfigErrors, join};
-use super::model::{AiProxyConfig, AiProxyMultiConfig};
-use super::parse::{self, Validator};
 use super::vars::Vars;
-
-/// Plugin name of the single-provider plugin.
-pub const AI_PROXY: &str = "ai-proxy";
-/// Plugin name of the multi-instance plugin.
-pub const AI_PROXY_MULTI: &str = "ai-proxy-multi";
-
-/// Either plugin's configuration.
-// Built once per route at load time; boxing would only add noise to matches.
-#[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub enum PluginConfig {
-    /// An `ai-proxy` plugin.
-    AiProxy(AiProxyConfig),
-    /// An `ai-proxy-multi` plugin.
-    AiProxyMulti(AiProxyMultiConfig),
-}
-
-impl PluginConfig {
-    /// The APISIX plugin name.
-    pub fn plugin_name(&self) -> &'static str {
-        match self {
-            PluginConfig::AiProxy(_) => AI_PROXY,
-            PluginConfig::AiProxyMulti(_) => AI_PROXY_MULTI,
-        }
-    }
-
-    /// Parses a bare plugin object, telling the two plugins apart by their
-    /// fields (`instances` → `ai-proxy-multi`, else `ai-proxy`).
-    pub fn from_json(text: &str) -> Result<Self, ConfigErrors> {
-        let value = parse_json(text)?;
-        plugin_from_value(&value, "")
-    }
-}
 
 /// Which shape a [`Document`] had.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,7 +59,7 @@ pub struct Document {
 }
 
 impl Document {
-    /// Parses JSON or (feature `yaml`) YAML text: JSON when the first
+    /// Parses JSON or YAML text: JSON when the first
     /// non-blank character is `{` or `[`, YAML otherwise. Collects every
     /// problem of every route, each with its full JSON path.
     pub fn parse(text: &str) -> Result<Self, ConfigErrors> {
@@ -134,7 +101,7 @@ impl Document {
                 })
             }
             Value::Object(_) => {
-                let plugin = plugin_from_value(value, "")?;
+                let plugin = PluginConfig::from_value(value, "")?;
                 Ok(Self {
                     form: DocumentForm::Plugin,
                     routes: vec![RouteConfig {
@@ -158,92 +125,11 @@ impl Document {
     }
 }
 
-/// Parses JSON text, turning a syntax error into a located [`ConfigError`].
-pub(crate) fn parse_json(text: &str) -> Result<Value, ConfigErrors> {
-    serde_json::from_str(text).map_err(|e| {
-        ConfigError::new(
-            "",
-            ConfigErrorKind::Syntax {
-                line: e.line(),
-                column: e.column(),
-            },
-            format!("invalid JSON: {}", strip_position(&e.to_string())),
-        )
-        .into()
-    })
-}
-
-/// serde_json and serde_norway append " at line L column C"; the kind
-/// already says it.
-fn strip_position(message: &str) -> &str {
-    message
-        .rfind(" at line ")
-        .and_then(|i| message.get(..i))
-        .unwrap_or(message)
-}
-
-#[cfg(feature = "yaml")]
 fn parse_yaml(text: &str) -> Result<Value, ConfigErrors> {
     serde_norway::from_str::<Value>(text).map_err(|e| {
         let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-        ConfigError::new(
-            "",
-            ConfigErrorKind::Syntax { line, column },
-            format!("invalid YAML: {}", strip_position(&e.to_string())),
-        )
-        .into()
+        ConfigError::syntax("YAML", line, column, &e.to_string()).into()
     })
-}
-
-#[cfg(not(feature = "yaml"))]
-fn parse_yaml(_text: &str) -> Result<Value, ConfigErrors> {
-    Err(ConfigError::new(
-        "",
-        ConfigErrorKind::Unsupported,
-        "not JSON, and YAML support is off (enable feature `yaml` of ai-proxy-core)",
-    )
-    .into())
-}
-
-/// Validates a bare plugin object, choosing the plugin by its fields.
-pub(crate) fn plugin_from_value(value: &Value, path: &str) -> Result<PluginConfig, ConfigErrors> {
-    let Value::Object(map) = value else {
-        return Err(ConfigError::new(
-            path,
-            ConfigErrorKind::Type,
-            "must be an object (an ai-proxy or ai-proxy-multi plugin configuration)",
-        )
-        .into());
-    };
-    if map.contains_key("instances") {
-        named_plugin(AI_PROXY_MULTI, value, path)
-    } else if map.contains_key("provider") {
-        named_plugin(AI_PROXY, value, path)
-    } else {
-        Err(ConfigError::new(
-            path,
-            ConfigErrorKind::Missing,
-            "neither `provider` (ai-proxy) nor `instances` (ai-proxy-multi) is set",
-        )
-        .into())
-    }
-}
-
-/// Validates `value` as the plugin called `name`, prefixing every error
-/// path with `path`.
-fn named_plugin(name: &str, value: &Value, path: &str) -> Result<PluginConfig, ConfigErrors> {
-    let mut v = Validator::default();
-    let plugin = if name == AI_PROXY_MULTI {
-        parse::ai_proxy_multi(value, &mut v).map(PluginConfig::AiProxyMulti)
-    } else {
-        parse::ai_proxy(value, &mut v).map(PluginConfig::AiProxy)
-    };
-    match plugin {
-        Some(plugin) if v.errors.is_empty() => Ok(plugin),
-        _ => Err(ConfigErrors::new(
-            v.errors.into_iter().map(|e| e.prefixed(path)).collect(),
-        )),
-    }
 }
 
 fn config_sync(map: &Map<String, Value>) -> Result<Vec<RouteConfig>, ConfigErrors> {
@@ -465,7 +351,7 @@ fn route(map: &Map<String, Value>, path: &str) -> Result<RouteConfig, ConfigErro
     let plugin_path = plugin.map(|(name, _)| join(&plugins_path, name));
     let plugin = plugin.and_then(|(name, value)| {
         let p = join(&plugins_path, name);
-        named_plugin(name, value, &p)
+        PluginConfig::from_named_value(name, value, &p)
             .map_err(|e| errors.extend(e))
             .ok()
     });

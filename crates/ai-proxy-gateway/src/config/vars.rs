@@ -2,7 +2,7 @@
 //! and evaluated against a request through a caller-supplied [`VarLookup`].
 //!
 //! ```
-//! use ai_proxy_core::config::vars::{Vars, VarValue};
+//! use ai_proxy_gateway::config::vars::{Vars, VarValue};
 //!
 //! let vars = Vars::compile(&serde_json::json!([["post_arg.model", "==", "gpt-4"]])).unwrap();
 //! let lookup = |name: &str| (name == "post_arg.model").then(|| VarValue::from("gpt-4"));

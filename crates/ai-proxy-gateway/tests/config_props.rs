@@ -9,7 +9,8 @@
     clippy::indexing_slicing
 )]
 
-use ai_proxy_core::config::{AiProxyConfig, AiProxyMultiConfig, Document};
+use ai_proxy::config::{AiProxyConfig, AiProxyMultiConfig};
+use ai_proxy_gateway::config::Document;
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
