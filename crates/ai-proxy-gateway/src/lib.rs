@@ -5,4 +5,15 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod access_log;
+pub mod body;
 pub mod config;
+pub mod gateway;
+pub mod gcp;
+pub mod logs;
+pub mod multi;
+pub mod proxy;
+pub mod relay;
+pub mod routes;
+pub mod send;
+pub mod upstream;

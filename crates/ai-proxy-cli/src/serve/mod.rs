@@ -2,18 +2,7 @@
 //! a real gateway on the SDK (hyper server, hyper-util pooled client over
 //! rustls). The SDK decides; this module only moves bytes and reads clocks.
 
-mod access_log;
-mod body;
 pub mod demo;
-mod gateway;
-mod gcp;
-mod logs;
-mod multi;
-mod proxy;
-mod relay;
-mod routes;
-mod send;
-mod upstream;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -25,8 +14,10 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 
+use ai_proxy_gateway::gateway::Gateway;
+use ai_proxy_gateway::{logs, proxy, routes, upstream};
+
 use crate::input;
-use gateway::Gateway;
 
 /// Access-log format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -35,6 +26,15 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
+}
+
+impl From<LogFormat> for logs::LogFormat {
+    fn from(format: LogFormat) -> Self {
+        match format {
+            LogFormat::Text => logs::LogFormat::Text,
+            LogFormat::Json => logs::LogFormat::Json,
+        }
+    }
 }
 
 /// Arguments of `ai-proxy serve`.
@@ -66,7 +66,7 @@ pub struct Args {
 
 /// Runs `ai-proxy serve` until interrupted.
 pub fn run(args: Args) -> ExitCode {
-    logs::init(args.log_format, args.log_level);
+    logs::init(args.log_format.into(), args.log_level);
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     if let Some(workers) = args.workers {
         builder.worker_threads(usize::from(workers));

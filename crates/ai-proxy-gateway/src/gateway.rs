@@ -1,7 +1,7 @@
 //! [`Gateway`]: what every request handler shares.
 
-use super::routes::RouteTable;
-use super::upstream::Clients;
+use crate::routes::RouteTable;
+use crate::upstream::Clients;
 
 /// Everything a request handler needs, shared by every connection.
 #[derive(Debug)]

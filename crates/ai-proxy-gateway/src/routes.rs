@@ -5,14 +5,14 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
+use crate::config::vars::{VarValue, Vars};
+use crate::config::{Document, PluginConfig, RouteConfig};
 use ai_proxy::AiProxy;
-use ai_proxy_gateway::config::vars::{VarValue, Vars};
-use ai_proxy_gateway::config::{Document, PluginConfig, RouteConfig};
 use http::request::Parts;
 use serde_json::value::RawValue;
 
-use super::gcp::GcpToken;
-use super::multi::MultiRoute;
+use crate::gcp::GcpToken;
+use crate::multi::MultiRoute;
 
 /// One prepared target and, for `auth.gcp`, where its access token comes from.
 #[derive(Debug)]
@@ -185,7 +185,7 @@ struct RequestVars<'a, 'b> {
     remote: SocketAddr,
 }
 
-impl ai_proxy_gateway::config::vars::VarLookup for RequestVars<'_, '_> {
+impl crate::config::vars::VarLookup for RequestVars<'_, '_> {
     fn get(&self, name: &str) -> Option<VarValue<'_>> {
         if let Some(path) = name.strip_prefix("post_arg.") {
             return json_path(self.top?, path);

@@ -1,4 +1,4 @@
-//! Log output for `serve`: the subscriber, a JSON line format, and a
+//! Log output for a gateway process: the subscriber, a JSON line format, and a
 //! batched writer that keeps stdout off the request path.
 
 use std::fmt::{self, Write as _};
@@ -11,10 +11,17 @@ use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
-use super::LogFormat;
+/// Access-log format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable `key=value` lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
 
 /// Installs the global subscriber: `level` and up, as text or JSON lines.
-pub(super) fn init(format: LogFormat, level: tracing::Level) {
+pub fn init(format: LogFormat, level: tracing::Level) {
     let builder = tracing_subscriber::fmt()
         .with_writer(LogWriter::start())
         .with_max_level(level);
@@ -232,7 +239,7 @@ impl LogWriter {
 }
 
 /// Writes the log lines still buffered (at shutdown).
-pub(super) fn flush() {
+pub fn flush() {
     if let Some(shared) = LOGS.get() {
         shared.write_out(&mut Vec::new());
     }

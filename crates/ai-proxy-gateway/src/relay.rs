@@ -12,9 +12,9 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use tokio::sync::{mpsc, oneshot};
 
-use super::access_log::AccessLog;
-use super::body::{RelayBody, respond};
-use super::send::UpstreamHead;
+use crate::access_log::AccessLog;
+use crate::body::{RelayBody, respond};
+use crate::send::UpstreamHead;
 
 /// Non-streaming bodies up to this size are read whole before answering.
 const INLINE_BODY: u64 = 256 * 1024;
@@ -30,7 +30,7 @@ enum First {
 /// Relays the upstream body through the exchange. The response head goes
 /// out with the first bytes the exchange releases, so limit errors that
 /// happen before any output can still become a proper status.
-pub(super) async fn relay(up: UpstreamHead, log: AccessLog) -> Response<RelayBody> {
+pub(crate) async fn relay(up: UpstreamHead, log: AccessLog) -> Response<RelayBody> {
     let UpstreamHead {
         response,
         exchange,

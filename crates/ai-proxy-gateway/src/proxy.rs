@@ -14,14 +14,14 @@ use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 
-use super::access_log::AccessLog;
-use super::body::{RelayBody, error_msg, json_error, respond};
-use super::gateway::Gateway;
-use super::gcp::GcpToken;
-use super::multi::MultiRoute;
-use super::relay::relay;
-use super::routes::{Instance, Target};
-use super::send::{Sent, send};
+use crate::access_log::AccessLog;
+use crate::body::{RelayBody, error_msg, json_error, respond};
+use crate::gateway::Gateway;
+use crate::gcp::GcpToken;
+use crate::multi::MultiRoute;
+use crate::relay::relay;
+use crate::routes::{Instance, Target};
+use crate::send::{Sent, send};
 
 /// Largest upstream error body kept when deciding on a fallback.
 const MAX_ERROR_BODY: usize = 1 << 20;

@@ -14,13 +14,13 @@ use tokio::sync::mpsc;
 /// The response body type: a first chunk, then whatever the relay task
 /// sends; ends when the task drops its sender.
 pub struct RelayBody {
-    pub(super) first: Option<Bytes>,
-    pub(super) rx: Option<mpsc::Receiver<Bytes>>,
+    pub(crate) first: Option<Bytes>,
+    pub(crate) rx: Option<mpsc::Receiver<Bytes>>,
 }
 
 impl RelayBody {
     /// A whole body.
-    pub(super) fn full(bytes: Bytes) -> Self {
+    pub fn full(bytes: Bytes) -> Self {
         Self {
             first: (!bytes.is_empty()).then_some(bytes),
             rx: None,
@@ -28,7 +28,7 @@ impl RelayBody {
     }
 
     /// Whatever `rx` receives, until its sender is dropped.
-    pub(super) fn channel(rx: mpsc::Receiver<Bytes>) -> Self {
+    pub fn channel(rx: mpsc::Receiver<Bytes>) -> Self {
         Self {
             first: None,
             rx: Some(rx),
@@ -66,7 +66,7 @@ impl HttpBody for RelayBody {
     }
 }
 
-pub(super) fn respond(
+pub(crate) fn respond(
     status: StatusCode,
     content_type: &'static str,
     body: impl Into<Bytes>,
@@ -79,10 +79,10 @@ pub(super) fn respond(
 }
 
 /// APISIX's JSON error body, `{"error_msg": "…"}`.
-pub(super) fn error_msg(message: &str) -> String {
+pub(crate) fn error_msg(message: &str) -> String {
     serde_json::json!({ "error_msg": message }).to_string()
 }
 
-pub(super) fn json_error(status: StatusCode, message: &str) -> Response<RelayBody> {
+pub(crate) fn json_error(status: StatusCode, message: &str) -> Response<RelayBody> {
     respond(status, "application/json", error_msg(message))
 }

@@ -5,7 +5,7 @@ use ai_proxy::AiProxy;
 use ai_proxy::config::AiProxyMultiConfig;
 use ai_proxy::multi::{AiProxyMulti, Attempt, Balancer, MultiOptions, RequestKeys};
 
-use super::gcp::GcpToken;
+use crate::gcp::GcpToken;
 use http::request::Parts;
 
 /// One compiled `ai-proxy-multi` plugin and, per instance, where its

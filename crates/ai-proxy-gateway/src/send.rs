@@ -12,31 +12,31 @@ use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
 
-use super::access_log::AccessLog;
-use super::body::{RelayBody, error_msg, respond};
-use super::gateway::Gateway;
+use crate::access_log::AccessLog;
+use crate::body::{RelayBody, error_msg, respond};
+use crate::gateway::Gateway;
 
 /// An upstream response head, ready to relay.
-pub(super) struct UpstreamHead {
-    pub(super) response: Response<Incoming>,
-    pub(super) exchange: Exchange,
-    pub(super) head: ResponseHead,
-    pub(super) timeout: Duration,
-    pub(super) instance: Arc<str>,
+pub(crate) struct UpstreamHead {
+    pub(crate) response: Response<Incoming>,
+    pub(crate) exchange: Exchange,
+    pub(crate) head: ResponseHead,
+    pub(crate) timeout: Duration,
+    pub(crate) instance: Arc<str>,
 }
 
-pub(super) struct Failure {
-    pub(super) status: StatusCode,
-    pub(super) message: String,
-    pub(super) timeout: bool,
+pub(crate) struct Failure {
+    pub(crate) status: StatusCode,
+    pub(crate) message: String,
+    pub(crate) timeout: bool,
     /// APISIX answers limit errors in plain text, its own errors in JSON.
-    pub(super) plain: bool,
+    pub(crate) plain: bool,
 }
 
 impl Failure {
     /// Content type and body of the answer: APISIX's limit errors are
     /// plain text, its own errors `{"error_msg": …}`.
-    pub(super) fn body(&self) -> (&'static str, Bytes) {
+    pub(crate) fn body(&self) -> (&'static str, Bytes) {
         if self.plain {
             ("text/plain", Bytes::from(self.message.clone()))
         } else {
@@ -45,26 +45,26 @@ impl Failure {
     }
 
     /// Status, headers and body of the response this failure becomes.
-    pub(super) fn parts(&self) -> (StatusCode, HeaderMap, Bytes) {
+    pub(crate) fn parts(&self) -> (StatusCode, HeaderMap, Bytes) {
         let (content_type, body) = self.body();
         let mut headers = HeaderMap::new();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         (self.status, headers, body)
     }
 
-    pub(super) fn response(&self) -> Response<RelayBody> {
+    pub(crate) fn response(&self) -> Response<RelayBody> {
         let (content_type, body) = self.body();
         respond(self.status, content_type, body)
     }
 }
 
-pub(super) enum Sent {
+pub(crate) enum Sent {
     Head(Box<UpstreamHead>),
     Failed(Failure),
 }
 
 /// Sends a prepared request and waits (within `timeout`) for the head.
-pub(super) async fn send(gateway: &Gateway, prepared: Prepared, log: &mut AccessLog) -> Sent {
+pub(crate) async fn send(gateway: &Gateway, prepared: Prepared, log: &mut AccessLog) -> Sent {
     let Prepared {
         upstream,
         context,
