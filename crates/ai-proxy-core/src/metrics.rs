@@ -103,8 +103,12 @@ pub struct Metrics {
     pub tool_count: usize,
     /// `$llm_end_user_id`.
     pub end_user_id: Option<String>,
-    /// `$llm_response_text` (with `logging.payloads`).
+    /// `$llm_response_text` (with `logging.payloads`): at most the
+    /// exchange's text limit, a prefix when
+    /// [`response_text_truncated`](Self::response_text_truncated).
     pub response_text: Option<String>,
+    /// The response had more text than `response_text` keeps.
+    pub response_text_truncated: bool,
     /// Upstream error events or error bodies seen.
     pub error_events: u64,
     /// Events or bodies that were not the JSON they should be.

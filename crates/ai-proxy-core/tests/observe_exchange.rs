@@ -658,3 +658,74 @@ fn write_var_writes_what_var_returns_and_refuses_unknown_names() {
     assert!(out.is_empty());
     assert_eq!(m.var("no_such_var"), None);
 }
+
+/// A chat stream of `n` content events of `piece` each, with usage at the end.
+fn long_chat_stream(piece: &str, n: usize) -> Bytes {
+    let mut out = String::new();
+    for _ in 0..n {
+        out.push_str(&format!(
+            "data: {{\"model\":\"m\",\"choices\":[{{\"delta\":{{\"content\":\"{piece}\"}}}}],\"usage\":null}}\n\n"
+        ));
+    }
+    out.push_str("data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":7,\"total_tokens\":10}}\n\ndata: [DONE]\n\n");
+    Bytes::from(out)
+}
+
+#[test]
+fn logged_text_keeps_a_prefix_up_to_the_limit_and_says_so() {
+    let start = Instant::now();
+    let mut ctx = ctx(start);
+    ctx.logging.payloads = true;
+    let mut exchange = Exchange::new(ctx, None).with_text_limit(10);
+    let _ = exchange
+        .on_head(StatusCode::OK, &headers("text/event-stream", None), start)
+        .unwrap();
+    // Multi-byte text: the cut falls on a char boundary.
+    let _ = exchange
+        .on_body(long_chat_stream("é✓", 100), start + ms(5))
+        .unwrap();
+    let _ = exchange.on_eof(start + ms(6)).unwrap();
+    let metrics = exchange.finish(start + ms(6));
+    assert_eq!(metrics.response_text.as_deref(), Some("é✓é✓"));
+    assert!(metrics.response_text_truncated);
+    // Usage is still read past the cut.
+    assert_eq!(metrics.var("llm_total_tokens").as_deref(), Some("10"));
+}
+
+#[test]
+fn logged_text_is_capped_at_64_kib_by_default() {
+    let start = Instant::now();
+    let mut ctx = ctx(start);
+    ctx.logging.payloads = true;
+    let mut exchange = Exchange::new(ctx, None);
+    let _ = exchange
+        .on_head(StatusCode::OK, &headers("text/event-stream", None), start)
+        .unwrap();
+    let piece = "x".repeat(1000);
+    for _ in 0..10 {
+        let _ = exchange
+            .on_body(long_chat_stream(&piece, 20), start + ms(5))
+            .unwrap();
+    }
+    let metrics = exchange.finish(start + ms(6));
+    let text = metrics.response_text.unwrap();
+    assert_eq!(text.len(), ai_proxy_core::exchange::DEFAULT_TEXT_LIMIT);
+    assert!(metrics.response_text_truncated);
+}
+
+#[test]
+fn short_text_is_kept_whole_and_not_marked() {
+    let start = Instant::now();
+    let mut ctx = ctx(start);
+    ctx.logging.payloads = true;
+    let mut exchange = Exchange::new(ctx, None);
+    let _ = exchange
+        .on_head(StatusCode::OK, &headers("text/event-stream", None), start)
+        .unwrap();
+    let _ = exchange
+        .on_body(Bytes::from_static(CHAT_STREAM), start + ms(5))
+        .unwrap();
+    let metrics = exchange.finish(start + ms(6));
+    assert_eq!(metrics.response_text.as_deref(), Some("Hi"));
+    assert!(!metrics.response_text_truncated);
+}

@@ -42,7 +42,7 @@ use crate::translate::ResponseTranslator;
 
 pub use error::ExchangeError;
 pub use observation::Observation;
-pub use observe::Observer;
+pub use observe::{DEFAULT_TEXT_LIMIT, Observer};
 
 /// The most body bytes kept to read usage from a non-streaming response
 /// (and to hold a body a translator needs whole) when `max_response_bytes`
@@ -192,6 +192,15 @@ impl Exchange {
             framing_error: None,
             out: BytesMut::new(),
         }
+    }
+
+    /// Keeps at most `limit` bytes of assistant text for
+    /// `logging.payloads` (default [`DEFAULT_TEXT_LIMIT`]); the rest is
+    /// dropped and the metrics say
+    /// [`response_text_truncated`](crate::metrics::Metrics::response_text_truncated).
+    pub fn with_text_limit(mut self, limit: usize) -> Self {
+        self.observer = self.observer.with_text_limit(limit);
+        self
     }
 
     /// Replaces the SSE decoder (e.g. one with a different event cap).

@@ -15,6 +15,7 @@ pub struct Observation {
     pub(crate) usage: Option<Usage>,
     pub(crate) model: Option<String>,
     pub(crate) text: Option<String>,
+    pub(crate) text_truncated: bool,
     pub(crate) done: bool,
     pub(crate) has_tool_calls: bool,
     pub(crate) content_seen: bool,
@@ -38,6 +39,12 @@ impl Observation {
     /// The assistant text, when text collection is on.
     pub fn text(&self) -> Option<&str> {
         self.text.as_deref()
+    }
+
+    /// Whether the collected text is a prefix: the response had more text
+    /// than the observer's text limit.
+    pub fn text_truncated(&self) -> bool {
+        self.text_truncated
     }
 
     /// Whether the response's own end marker was seen: `[DONE]`,
@@ -98,6 +105,20 @@ impl Observation {
     pub(crate) fn push_text(&mut self, piece: &str) {
         if let Some(text) = &mut self.text {
             text.push_str(piece);
+        }
+    }
+
+    /// Keeps at most `limit` bytes of text (cut on a char boundary).
+    pub(crate) fn cap_text(&mut self, limit: usize) {
+        if let Some(text) = &mut self.text
+            && text.len() > limit
+        {
+            let mut end = limit;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            text.truncate(end);
+            self.text_truncated = true;
         }
     }
 

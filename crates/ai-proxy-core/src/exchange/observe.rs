@@ -49,10 +49,18 @@ use crate::sse::{EventFilter, SseDecoder, SseEvent};
 pub struct Observer {
     protocol: Protocol,
     observation: Observation,
+    /// The most text kept (see [`DEFAULT_TEXT_LIMIT`]).
+    text_limit: usize,
     /// Shared by every observer: building the searchers costs more than
     /// observing a small response.
     finders: &'static Finders,
 }
+
+/// The most assistant text an observer keeps by default: 64 KiB. A longer
+/// response keeps its first 64 KiB and is marked
+/// [`text_truncated`](Observation::text_truncated), so logging payloads
+/// never holds a whole long response.
+pub const DEFAULT_TEXT_LIMIT: usize = 64 * 1024;
 
 static FINDERS: std::sync::LazyLock<Finders> = std::sync::LazyLock::new(Finders::new);
 
@@ -66,8 +74,16 @@ impl Observer {
                 text: collect_text.then(String::new),
                 ..Observation::default()
             },
+            text_limit: DEFAULT_TEXT_LIMIT,
             finders: &FINDERS,
         }
+    }
+
+    /// This observer keeping at most `limit` bytes of text (a prefix, cut
+    /// on a char boundary) instead of [`DEFAULT_TEXT_LIMIT`].
+    pub fn with_text_limit(mut self, limit: usize) -> Self {
+        self.text_limit = limit;
+        self
     }
 
     /// The protocol observed.
@@ -115,6 +131,7 @@ impl Observer {
             // Embeddings, Vertex predict and passthrough do not stream usage.
             _ => {}
         }
+        self.observation.cap_text(self.text_limit);
     }
 
     /// Lets `decoder` skip the plain events ahead (one `data:` line, at
@@ -181,6 +198,7 @@ impl Observer {
             Protocol::BedrockInvoke => anthropic::body(obs, body),
             _ => {}
         }
+        self.observation.cap_text(self.text_limit);
     }
 
     /// What was observed so far.

@@ -57,6 +57,7 @@ impl Exchange {
             has_tool_calls: observation.has_tool_calls,
             tool_count: ctx.tool_count,
             end_user_id: ctx.end_user_id,
+            response_text_truncated: observation.text_truncated,
             response_text: observation.text,
             error_events: observation.error_events,
             malformed_events: observation.malformed_events,
