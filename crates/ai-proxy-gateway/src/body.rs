@@ -1,77 +1,94 @@
-//! [`RelayBody`], the gateway's response body, and the responses the
-//! gateway writes itself.
+//! [`GatewayBody`]: every response body the gateway sends — a whole body
+//! it wrote itself, or an upstream body relayed through the exchange.
 
-use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Response, StatusCode};
-use http_body::{Body as HttpBody, Frame, SizeHint};
-use tokio::sync::mpsc;
+use http_body::{Body, Frame, SizeHint};
+use hyper::body::Incoming;
 
-/// The response body type: a first chunk, then whatever the relay task
-/// sends; ends when the task drops its sender.
-pub struct RelayBody {
-    pub(crate) first: Option<Bytes>,
-    pub(crate) rx: Option<mpsc::Receiver<Bytes>>,
+use crate::relay::{Relay, RelayError};
+use crate::server::Busy;
+
+/// A response body from the gateway. Its error ([`RelayError`]) means the
+/// response was cut short: the server aborts the client connection
+/// (HTTP/2: resets the stream) instead of ending it cleanly.
+#[derive(Debug)]
+pub struct GatewayBody {
+    kind: Kind,
+    /// Keeps the connection counted busy until the body is done.
+    busy: Option<Busy>,
 }
 
-impl RelayBody {
+#[derive(Debug)]
+enum Kind {
+    Full(Option<Bytes>),
+    Relay(Box<Relay<Incoming>>),
+}
+
+impl GatewayBody {
     /// A whole body.
-    pub fn full(bytes: Bytes) -> Self {
+    pub fn full(bytes: impl Into<Bytes>) -> Self {
+        let bytes = bytes.into();
         Self {
-            first: (!bytes.is_empty()).then_some(bytes),
-            rx: None,
+            kind: Kind::Full((!bytes.is_empty()).then_some(bytes)),
+            busy: None,
         }
     }
 
-    /// Whatever `rx` receives, until its sender is dropped.
-    pub fn channel(rx: mpsc::Receiver<Bytes>) -> Self {
+    /// A relayed upstream body.
+    pub fn relay(relay: Relay<Incoming>) -> Self {
         Self {
-            first: None,
-            rx: Some(rx),
+            kind: Kind::Relay(Box::new(relay)),
+            busy: None,
         }
+    }
+
+    pub(crate) fn hold(&mut self, busy: Busy) {
+        self.busy = Some(busy);
     }
 }
 
-impl HttpBody for RelayBody {
+impl Body for GatewayBody {
     type Data = Bytes;
-    type Error = Infallible;
+    type Error = RelayError;
 
     fn poll_frame(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        if let Some(first) = self.first.take() {
-            return Poll::Ready(Some(Ok(Frame::data(first))));
-        }
-        match self.rx.as_mut() {
-            None => Poll::Ready(None),
-            Some(rx) => rx.poll_recv(cx).map(|c| c.map(|b| Ok(Frame::data(b)))),
+    ) -> Poll<Option<Result<Frame<Bytes>, RelayError>>> {
+        let this = self.get_mut();
+        match &mut this.kind {
+            Kind::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Kind::Relay(relay) => Pin::new(relay.as_mut()).poll_frame(cx),
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.first.is_none() && self.rx.is_none()
+        match &self.kind {
+            Kind::Full(bytes) => bytes.is_none(),
+            Kind::Relay(relay) => relay.is_end_stream(),
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
-        match (&self.first, &self.rx) {
-            (Some(b), None) => SizeHint::with_exact(b.len() as u64),
-            (None, None) => SizeHint::with_exact(0),
-            _ => SizeHint::default(),
+        match &self.kind {
+            Kind::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
+            Kind::Relay(relay) => relay.size_hint(),
         }
     }
 }
 
+/// A response with a whole body and a `Content-Type`.
 pub(crate) fn respond(
     status: StatusCode,
     content_type: &'static str,
     body: impl Into<Bytes>,
-) -> Response<RelayBody> {
-    let mut r = Response::new(RelayBody::full(body.into()));
+) -> Response<GatewayBody> {
+    let mut r = Response::new(GatewayBody::full(body));
     *r.status_mut() = status;
     r.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -81,8 +98,4 @@ pub(crate) fn respond(
 /// APISIX's JSON error body, `{"error_msg": "…"}`.
 pub(crate) fn error_msg(message: &str) -> String {
     serde_json::json!({ "error_msg": message }).to_string()
-}
-
-pub(crate) fn json_error(status: StatusCode, message: &str) -> Response<RelayBody> {
-    respond(status, "application/json", error_msg(message))
 }

@@ -1,15 +1,225 @@
-//! [`Gateway`]: what every request handler shares.
+//! [`Gateway`]: the compiled routes and everything a request needs,
+//! shared by every connection; built by [`GatewayBuilder`].
 
+use std::convert::Infallible;
+use std::error::Error as StdError;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use ai_proxy::config::ConfigErrors;
+use ai_proxy::vertex::TokenCache;
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body::Body;
+use tokio::net::TcpListener;
+
+use crate::access_log::{AccessLog, TracingAccessLog};
+use crate::body::GatewayBody;
+use crate::budget::BodyBudget;
+use crate::config::Document;
+use crate::health::HealthChecks;
+use crate::plugin::PluginRegistry;
 use crate::routes::RouteTable;
+use crate::settings::Settings;
 use crate::upstream::Clients;
 
-/// Everything a request handler needs, shared by every connection.
-#[derive(Debug)]
+/// The client's address, for a [`Gateway`] used as a tower `Service`:
+/// put it in the request's extensions (`serve` does); without it the
+/// gateway sees `0.0.0.0:0`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientAddr(pub SocketAddr);
+
+/// An AI gateway: routes from a configuration document, each running
+/// `ai-proxy` or `ai-proxy-multi` (and the route's other plugins),
+/// upstream pools, limits and the access log. Cheap to clone (shared).
+///
+/// Serve it with [`serve`](Self::serve), or mount it as a tower
+/// `Service<Request<B>>` (answering `Response<GatewayBody>`).
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use ai_proxy_gateway::Gateway;
+/// use ai_proxy_gateway::config::Document;
+///
+/// let doc = Document::parse(&std::fs::read_to_string("gateway.yaml")?)?;
+/// let gateway = Gateway::from_document(&doc)?;
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:9080").await?;
+/// gateway.serve(listener, async { let _ = tokio::signal::ctrl_c().await; }).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
 pub struct Gateway {
-    /// The routes.
-    pub routes: RouteTable,
-    /// Upstream clients.
-    pub clients: Clients,
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) routes: RouteTable,
+    pub(crate) settings: Settings,
+    pub(crate) budget: Arc<BodyBudget>,
     /// Google access tokens, shared by every `auth.gcp` target.
-    pub tokens: std::sync::Mutex<ai_proxy::vertex::TokenCache>,
+    pub(crate) tokens: Mutex<TokenCache>,
+    pub(crate) clients: Clients,
+    pub(crate) access_log: Arc<dyn AccessLog>,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("routes", &self.inner.routes.routes().len())
+            .field("settings", &self.inner.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Gateway {
+    /// A gateway for `document` with the default settings, every adapter
+    /// of [`ai_proxy::registry`], the plugins of [`PluginRegistry::new`]
+    /// and the access log through `tracing`. Every problem (a plugin this
+    /// gateway does not run, an instance that does not compile) comes back
+    /// with its JSON path.
+    pub fn from_document(document: &Document) -> Result<Self, ConfigErrors> {
+        Self::builder().build(document)
+    }
+
+    /// A builder to choose settings, adapters, plugins and the access log.
+    pub fn builder() -> GatewayBuilder {
+        GatewayBuilder::default()
+    }
+
+    /// The gateway's settings.
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// The route ids, in matching order.
+    pub fn route_ids(&self) -> impl Iterator<Item = &str> {
+        self.inner.routes.routes().iter().map(|r| r.id.as_str())
+    }
+
+    /// Answers one request from `remote`.
+    pub async fn handle<B>(&self, request: Request<B>, remote: SocketAddr) -> Response<GatewayBody>
+    where
+        B: Body<Data = Bytes> + Send + Unpin + 'static,
+        B::Error: Into<Box<dyn StdError + Send + Sync>>,
+    {
+        crate::proxy::handle(&self.inner, request, remote).await
+    }
+
+    /// Serves `listener` (HTTP/1.1, and HTTP/2 with prior knowledge) until
+    /// `shutdown` completes, then lets open connections finish for up to
+    /// [`Settings::shutdown_timeout`]. Runs the active health checks
+    /// meanwhile.
+    pub async fn serve(
+        &self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        crate::server::serve(self.clone(), listener, shutdown).await
+    }
+
+    /// Starts the active health checks (`checks.active` of
+    /// `ai-proxy-multi` instances) on the current runtime; they stop when
+    /// the returned handle is dropped. [`serve`](Self::serve) does this
+    /// itself.
+    pub fn spawn_health_checks(&self) -> HealthChecks {
+        crate::health::spawn(&self.inner)
+    }
+}
+
+impl<B> tower::Service<Request<B>> for Gateway
+where
+    B: Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
+    type Response = Response<GatewayBody>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<GatewayBody>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let gateway = self.clone();
+        let remote = request
+            .extensions()
+            .get::<ClientAddr>()
+            .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |a| a.0);
+        Box::pin(async move { Ok(gateway.handle(request, remote).await) })
+    }
+}
+
+/// Builds a [`Gateway`].
+#[derive(Clone)]
+pub struct GatewayBuilder {
+    settings: Settings,
+    registry: ai_proxy::Registry,
+    plugins: PluginRegistry,
+    access_log: Arc<dyn AccessLog>,
+}
+
+impl Default for GatewayBuilder {
+    fn default() -> Self {
+        Self {
+            settings: Settings::default(),
+            registry: ai_proxy::registry(),
+            plugins: PluginRegistry::new(),
+            access_log: Arc::new(TracingAccessLog),
+        }
+    }
+}
+
+impl std::fmt::Debug for GatewayBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayBuilder")
+            .field("settings", &self.settings)
+            .field("plugins", &self.plugins)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GatewayBuilder {
+    /// Timeouts and caps.
+    pub fn settings(mut self, settings: Settings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// The adapters routes compile against (default: every adapter of
+    /// [`ai_proxy::registry`]).
+    pub fn registry(mut self, registry: ai_proxy::Registry) -> Self {
+        self.registry = registry;
+        self
+    }
+
+    /// The plugins routes may carry besides the AI plugins.
+    pub fn plugins(mut self, plugins: PluginRegistry) -> Self {
+        self.plugins = plugins;
+        self
+    }
+
+    /// Where access records go (default: [`TracingAccessLog`]).
+    pub fn access_log(mut self, access_log: Arc<dyn AccessLog>) -> Self {
+        self.access_log = access_log;
+        self
+    }
+
+    /// Compiles `document`'s routes; every problem with its JSON path.
+    pub fn build(self, document: &Document) -> Result<Gateway, ConfigErrors> {
+        let clients = Clients::default();
+        let routes = RouteTable::compile(document, &self.registry, &self.plugins, &clients)?;
+        Ok(Gateway {
+            inner: Arc::new(Inner {
+                routes,
+                budget: BodyBudget::new(self.settings.max_inflight_body_bytes),
+                settings: self.settings,
+                tokens: Mutex::new(TokenCache::new()),
+                clients,
+                access_log: self.access_log,
+            }),
+        })
+    }
 }

@@ -1,6 +1,6 @@
 //! Google access tokens for `auth.gcp` targets (Vertex AI): the SDK's
-//! sans-IO cache plus its `gcp_auth`-backed source. Only the CLI reads the
-//! `GCP_SERVICE_ACCOUNT` environment variable.
+//! sans-IO cache plus its `gcp_auth`-backed source. The
+//! `GCP_SERVICE_ACCOUNT` environment variable is read here, at build time.
 
 use std::sync::Mutex;
 use std::time::Instant;
@@ -11,7 +11,7 @@ use ai_proxy::vertex::{GcpTokenSource, TokenCache, TokenCacheKey};
 
 /// How one target gets its access token.
 #[derive(Debug)]
-pub enum GcpToken {
+pub(crate) enum GcpToken {
     /// A service account that can fetch tokens.
     Ready {
         /// The account.
@@ -26,7 +26,7 @@ pub enum GcpToken {
 
 impl GcpToken {
     /// The token supplier for a target with `auth.gcp`, else `None`.
-    pub fn for_target(target: &UpstreamConfig, instance: &str) -> Option<Self> {
+    pub(crate) fn for_target(target: &UpstreamConfig, instance: &str) -> Option<Self> {
         let gcp = target.auth.gcp.as_ref()?;
         Some(match GcpTokenSource::from_config_or_env(gcp) {
             Ok(source) => {
@@ -44,14 +44,32 @@ impl GcpToken {
         })
     }
 
-    /// A valid token (cached, or fetched and cached under the TTL rule).
-    pub async fn token(&self, cache: &Mutex<TokenCache>) -> Result<Secret, String> {
+    /// A valid token (cached, or fetched and cached under the TTL rule);
+    /// the error says why none could be had.
+    pub(crate) async fn token(&self, cache: &Mutex<TokenCache>) -> Result<Secret, String> {
         match self {
             GcpToken::Ready { source, key } => source
                 .token(cache, key, Instant::now())
                 .await
                 .map_err(|e| e.to_string()),
             GcpToken::Broken(message) => Err(message.clone()),
+        }
+    }
+
+    /// Forgets the cached token: the upstream refused it (401), so the
+    /// next request fetches a new one.
+    pub(crate) fn evict(&self, cache: &Mutex<TokenCache>) {
+        if let GcpToken::Ready { key, .. } = self {
+            let mut cache = cache
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if cache.remove(key).is_some() {
+                tracing::warn!(
+                    instance = key.instance(),
+                    "the upstream refused the Vertex AI access token (401); it is evicted and \
+                     the next request fetches a new one"
+                );
+            }
         }
     }
 }

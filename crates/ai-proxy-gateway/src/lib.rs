@@ -1,19 +1,82 @@
 //! # ai-proxy-gateway
 //!
 //! The runtime layer of [ai-proxy](https://docs.rs/ai-proxy), as quinn is
-//! to quinn-proto: the SDK decides, this crate moves the bytes.
+//! to quinn-proto: the SDK decides, this crate moves the bytes. It is what
+//! `ai-proxy serve` runs, as a library:
+//!
+//! - [`config`]: configuration documents (a plugin, an APISIX route, a
+//!   config-sync YAML) and route `vars`;
+//! - [`Gateway`]: routes matched on `uri`, `methods`, `vars` and
+//!   `priority`, the `ai-proxy-multi` attempt loop over the SDK's balancer,
+//!   pooled upstream clients (hyper-util over rustls) per transport
+//!   setting, Vertex AI access tokens, active health checks; served by
+//!   [`Gateway::serve`] or mounted as a tower `Service`;
+//! - [`relay`]: the relay driver, an upstream body pulled through the
+//!   SDK's exchange under deadlines — also usable on its own;
+//! - [`Settings`]: client timeouts, the connection cap and the in-flight
+//!   body budget, with nginx's defaults;
+//! - [`plugin`]: the per-route plugin pipeline and its registry;
+//! - [`access_log`]: one record per request, however it ended.
+//!
+//! Hostile clients and upstreams meet limits everywhere: request heads
+//! within the header timeout, bodies within the route's
+//! `max_req_body_size` (a declared length over it is refused before a byte
+//! is read) and the global budget, idle connections closed, connections
+//! capped without spinning, truncated upstream responses passed on as
+//! aborted client responses, payload logs capped.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//! use ai_proxy_gateway::{Gateway, Settings};
+//! use ai_proxy_gateway::config::Document;
+//!
+//! let doc = Document::parse(r#"
+//! version: "1"
+//! routes:
+//!   - id: chat
+//!     uri: /v1/chat/completions
+//!     plugins:
+//!       ai-proxy:
+//!         provider: openai
+//!         auth: {header: {Authorization: "Bearer sk-..."}}
+//! "#)?;
+//! let gateway = Gateway::builder()
+//!     .settings(Settings::default().with_keepalive_timeout(Duration::from_secs(30)))
+//!     .build(&doc)?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:9080").await?;
+//! gateway.serve(listener, async { let _ = tokio::signal::ctrl_c().await; }).await?;
+//! # Ok(()) }
+//! ```
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod access_log;
-pub mod body;
+mod attempts;
+mod body;
+mod budget;
 pub mod config;
-pub mod gateway;
-pub mod gcp;
+mod error;
+mod gateway;
+mod gcp;
+mod health;
 pub mod logs;
-pub mod multi;
-pub mod proxy;
+pub mod plugin;
+mod proxy;
 pub mod relay;
-pub mod routes;
-pub mod send;
-pub mod upstream;
+mod request_body;
+mod routes;
+mod send;
+mod server;
+mod settings;
+mod upstream;
+
+pub use body::GatewayBody;
+pub use error::{AttemptFailure, Rejection};
+pub use gateway::{ClientAddr, Gateway, GatewayBuilder};
+pub use health::HealthChecks;
+pub use relay::{Deadlines, Relay, RelayEnd, RelayError, RelayReport, relay};
+pub use settings::{
+    DEFAULT_CLIENT_TIMEOUT, DEFAULT_MAX_INFLIGHT_BODY_BYTES, DEFAULT_MAX_LOGGED_PAYLOAD_BYTES,
+    Settings, default_max_connections,
+};

@@ -168,7 +168,9 @@ fn write_json_str(w: &mut impl fmt::Write, text: &str) -> fmt::Result {
 /// writes to stdout every few milliseconds (sooner when it fills), so
 /// request tasks never block on the terminal or a slow pipe, and a busy
 /// gateway makes one `write` per batch instead of a thread wake-up and a
-/// syscall per line. Lines are dropped only when stdout falls
+/// syscall per line. A line over [`MAX_LINE`] is cut (its head, where the
+/// access log puts status and token counts, is kept; the cut is marked),
+/// never dropped for its size; lines are dropped only when stdout falls
 /// [`LOG_BUFFER_CAP`] behind (their count goes to stderr); [`flush`] writes
 /// what is left at shutdown.
 #[derive(Clone)]
@@ -187,6 +189,9 @@ struct LogBuffer {
 /// on stderr) rather than held: a stuck log reader must not grow the
 /// gateway's memory without bound.
 const LOG_BUFFER_CAP: usize = 64 * 1024 * 1024;
+
+/// The longest line written whole; longer ones are cut to it.
+const MAX_LINE: usize = 1024 * 1024;
 
 /// How long a line may wait in the buffer.
 const LOG_FLUSH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(10);
@@ -245,8 +250,30 @@ pub fn flush() {
     }
 }
 
+/// `line` cut to [`MAX_LINE`] bytes on a UTF-8 boundary, marked, still one
+/// line.
+fn cut_line(line: &[u8]) -> Vec<u8> {
+    let mut end = MAX_LINE.min(line.len());
+    // Back off continuation bytes (0b10xx_xxxx) to a char boundary.
+    while end > 0 && line.get(end).is_some_and(|b| b & 0xC0 == 0x80) {
+        end -= 1;
+    }
+    let mut out = line.get(..end).unwrap_or_default().to_vec();
+    let dropped = line.len() - end;
+    out.extend_from_slice(format!("…[line cut: {dropped} bytes dropped]\n").as_bytes());
+    out
+}
+
 impl std::io::Write for LogWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let written = buf.len();
+        let cut;
+        let buf = if buf.len() > MAX_LINE {
+            cut = cut_line(buf);
+            cut.as_slice()
+        } else {
+            buf
+        };
         let full = {
             let mut lines = self
                 .shared
@@ -266,7 +293,7 @@ impl std::io::Write for LogWriter {
         if full {
             self.shared.writer.unpark();
         }
-        Ok(buf.len())
+        Ok(written)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
@@ -329,6 +356,44 @@ mod tests {
         }
         assert_eq!(shared.lines.lock().unwrap().len(), LOG_BUFFER_CAP);
         assert_eq!(shared.dropped.load(std::sync::atomic::Ordering::Relaxed), 6);
+    }
+
+    #[test]
+    fn an_oversized_line_is_cut_and_kept_not_dropped() {
+        let shared = Arc::new(LogBuffer {
+            lines: std::sync::Mutex::new(Vec::new()),
+            writer: std::thread::current(),
+            dropped: std::sync::atomic::AtomicU64::new(0),
+        });
+        let mut writer = LogWriter {
+            shared: Arc::clone(&shared),
+        };
+        let mut line =
+            b"{\"status\":200,\"llm_total_tokens\":\"42\",\"llm_response_text\":\"".to_vec();
+        line.extend(std::iter::repeat_n(b'x', LOG_BUFFER_CAP + 10));
+        line.extend_from_slice("é\"}\n".as_bytes());
+        assert_eq!(
+            std::io::Write::write(&mut writer, &line).unwrap(),
+            line.len()
+        );
+        let kept = shared.lines.lock().unwrap().clone();
+        assert!(kept.len() < MAX_LINE + 64);
+        let text = String::from_utf8(kept).unwrap();
+        assert!(text.starts_with("{\"status\":200,\"llm_total_tokens\":\"42\""));
+        assert!(
+            text.ends_with("bytes dropped]\n"),
+            "{}",
+            &text[text.len() - 60..]
+        );
+        assert_eq!(shared.dropped.load(std::sync::atomic::Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn a_cut_never_splits_a_character() {
+        let mut line = vec![b'a'; MAX_LINE - 1];
+        line.extend_from_slice("é".repeat(4).as_bytes());
+        let cut = cut_line(&line);
+        assert!(String::from_utf8(cut).is_ok());
     }
 
     proptest! {

@@ -1,246 +1,214 @@
-//! One client request through the gateway: read the body, match a route,
-//! prepare with the SDK, send upstream (with fallback for ai-proxy-multi),
-//! relay the response through the SDK's exchange, log one access line.
+//! One client request through the gateway: match a route on the head,
+//! read the body under that route's limits, run the route's plugins,
+//! attempt the upstream (with fallback for `ai-proxy-multi`), relay the
+//! response through the exchange; one access record however it ends.
 
-use std::convert::Infallible;
+use std::error::Error as StdError;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
-use ai_proxy::{AiProxy, Prepared};
+use ai_proxy::core::exchange::ResponseHead;
 use bytes::Bytes;
 use http::header::{self, HeaderMap};
-use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
+use http::request::Parts;
+use http::{Request, Response};
+use http_body::Body;
 
-use crate::access_log::AccessLog;
-use crate::body::{RelayBody, error_msg, json_error, respond};
-use crate::gateway::Gateway;
-use crate::gcp::GcpToken;
-use crate::multi::MultiRoute;
-use crate::relay::relay;
-use crate::routes::{Instance, Target};
-use crate::send::{Sent, send};
+use crate::access_log::RequestLog;
+use crate::attempts;
+use crate::body::{GatewayBody, respond};
+use crate::budget::Reservation;
+use crate::error::Rejection;
+use crate::gateway::Inner;
+use crate::plugin::RequestState;
+use crate::relay::{Deadlines, relay};
+use crate::request_body;
+use crate::routes::{HeadMatch, Route, Target};
+use crate::send::{Answer, attempt};
 
-/// Largest upstream error body kept when deciding on a fallback.
-const MAX_ERROR_BODY: usize = 1 << 20;
+/// Non-streaming bodies up to this size are read whole before answering
+/// (one write to the client, an exact `Content-Length`).
+const INLINE_BODY: u64 = 256 * 1024;
 
-/// Handles one client request.
-pub async fn handle(
-    gateway: Arc<Gateway>,
-    request: Request<Incoming>,
+/// Answers one client request.
+pub(crate) async fn handle<B>(
+    inner: &Inner,
+    request: Request<B>,
     remote: SocketAddr,
-) -> Result<Response<RelayBody>, Infallible> {
-    let start = Instant::now();
-    let (parts, body) = request.into_parts();
-    let mut log = AccessLog::new(&parts, remote, start);
-    let max = gateway.routes.max_body();
-    let body = match Limited::new(body, usize::try_from(max).unwrap_or(usize::MAX))
-        .collect()
-        .await
-    {
-        Ok(b) => b.to_bytes(),
-        Err(e) => {
-            let too_large = e
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some();
-            let (status, message) = if too_large {
-                (
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!(
-                        "could not get body: request body is larger than the maximum size {max} allowed"
-                    ),
-                )
-            } else {
-                (StatusCode::BAD_REQUEST, format!("could not get body: {e}"))
-            };
-            let response = json_error(status, &message);
-            log.finish_local(status, &message, None);
-            return Ok(response);
-        }
-    };
-    let Some(route) = gateway.routes.find(&parts, &body, remote) else {
-        let message = format!("no route matches {} {}", parts.method, parts.uri.path());
-        log.finish_local(StatusCode::NOT_FOUND, &message, None);
-        return Ok(json_error(StatusCode::NOT_FOUND, &message));
+) -> Response<GatewayBody>
+where
+    B: Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
+    let (mut parts, body) = request.into_parts();
+    let mut log = RequestLog::new(
+        &parts,
+        remote,
+        Instant::now(),
+        Arc::clone(&inner.access_log),
+        inner.settings.max_logged_payload_bytes,
+    );
+    let (route, mut body, reservation) = match route_and_read(inner, &parts, body, remote).await {
+        Ok(found) => found,
+        Err(rejection) => return reject(log, rejection),
     };
     log.route(&route.id);
-    let response = match &route.target {
+    let mut state = None;
+    let mut response_headers = HeaderMap::new();
+    if let Some(pipeline) = &route.pipeline {
+        let mut s = RequestState::default();
+        let admitted = pipeline
+            .request(&mut parts, &mut body, &mut s, remote, &route.id)
+            .await;
+        response_headers = std::mem::take(&mut s.response_headers);
+        let s = Arc::new(s);
+        log.plugins(Arc::clone(pipeline), Arc::clone(&s));
+        if let Err(rejection) = admitted {
+            return reject(log, Rejection::Plugin(rejection));
+        }
+        state = Some(s);
+    }
+    let mut response = match &route.target {
         // One attempt: the client's request moves on whole, uncopied.
-        Target::Single(proxy) => single(&gateway, proxy, parts, body, log).await,
-        Target::Multi(multi) => multi_attempts(&gateway, multi, &parts, body, remote, log).await,
-    };
-    Ok(response)
-}
-
-/// Rebuilds the client request for one of several attempts (each starts
-/// from the original request).
-fn client_request(parts: &http::request::Parts, body: Bytes) -> Request<Bytes> {
-    let mut r = Request::new(body);
-    *r.method_mut() = parts.method.clone();
-    *r.uri_mut() = parts.uri.clone();
-    *r.version_mut() = parts.version;
-    *r.headers_mut() = parts.headers.clone();
-    r
-}
-
-async fn single(
-    gateway: &Gateway,
-    instance: &Instance,
-    parts: http::request::Parts,
-    body: Bytes,
-    mut log: AccessLog,
-) -> Response<RelayBody> {
-    let proxy = &instance.proxy;
-    let request = Request::from_parts(parts, body);
-    let prepared = match prepare(gateway, proxy, instance.gcp.as_ref(), request).await {
-        Ok(p) => p,
-        Err(response) => {
-            log.finish_local(response.0, &response.2, Some(proxy.instance_name()));
-            return respond(response.0, response.1, response.2);
+        Target::Single(instance) => {
+            let request = Request::from_parts(parts, body);
+            match attempt(
+                inner,
+                &instance.proxy,
+                &instance.upstream,
+                request,
+                &mut log,
+            )
+            .await
+            {
+                Ok(answer) => deliver(answer, log).await,
+                Err(rejection) => reject(log, rejection),
+            }
+        }
+        Target::Multi(multi) => {
+            let state = state.as_deref();
+            attempts::run(inner, multi, route, state, &parts, body, remote, log).await
         }
     };
-    match send(gateway, prepared, &mut log).await {
-        Sent::Head(head) => relay(*head, log).await,
-        Sent::Failed(failure) => {
-            log.finish_local(
-                failure.status,
-                &failure.message,
-                Some(proxy.instance_name()),
-            );
-            failure.response()
+    // The body went upstream; its bytes are no longer held.
+    drop(reservation);
+    response.headers_mut().extend(response_headers);
+    response
+}
+
+/// Finds the route and reads the body under its limits.
+async fn route_and_read<'a, B>(
+    inner: &'a Inner,
+    parts: &Parts,
+    body: B,
+    remote: SocketAddr,
+) -> Result<(&'a Route, Bytes, Option<Reservation>), Rejection>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
+    let (head_route, limit) = match inner.routes.find_by_head(parts, remote) {
+        HeadMatch::None => return Err(no_route(parts)),
+        HeadMatch::Route(route) => (Some(route), route.max_req_body_size),
+        HeadMatch::NeedsBody { limit } => (None, limit),
+    };
+    let (bytes, reservation) = request_body::read(
+        body,
+        &parts.headers,
+        limit,
+        &inner.budget,
+        inner.settings.client_body_timeout,
+    )
+    .await?;
+    let route = match head_route {
+        Some(route) => route,
+        None => {
+            let route = inner
+                .routes
+                .find(parts, &bytes, remote)
+                .ok_or_else(|| no_route(parts))?;
+            if bytes.len() as u64 > route.max_req_body_size {
+                return Err(Rejection::BodyTooLarge {
+                    limit: route.max_req_body_size,
+                });
+            }
+            route
         }
+    };
+    Ok((route, bytes, reservation))
+}
+
+fn no_route(parts: &Parts) -> Rejection {
+    Rejection::NoRoute {
+        method: parts.method.clone(),
+        path: parts.uri.path().to_owned(),
     }
 }
 
-type Rejection = (StatusCode, &'static str, String);
-
-async fn prepare(
-    gateway: &Gateway,
-    proxy: &AiProxy,
-    gcp: Option<&GcpToken>,
-    request: Request<Bytes>,
-) -> Result<Prepared, Rejection> {
-    let token = match gcp {
-        None => None,
-        Some(gcp) => match gcp.token(&gateway.tokens).await {
-            Ok(t) => Some(t),
-            Err(e) => {
-                return Err((
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "application/json",
-                    error_msg(&format!("failed to get gcp access token: {e}")),
-                ));
-            }
-        },
-    };
-    proxy
-        // The wall clock is for signed routes (bedrock's SigV4).
-        .prepare_at(request, Instant::now(), SystemTime::now(), token.as_ref())
-        .map_err(|e| {
-            let body = String::from_utf8_lossy(&e.body()).into_owned();
-            (e.status(), e.content_type(), body)
-        })
+/// Answers with the rejection and records it.
+pub(crate) fn reject(log: RequestLog, rejection: Rejection) -> Response<GatewayBody> {
+    let response = rejection.response();
+    log.answered(rejection.status(), rejection.log_message());
+    response
 }
 
-/// `ai-proxy-multi`: pick, attempt, and fall back per the balancer.
-async fn multi_attempts(
-    gateway: &Gateway,
-    multi: &MultiRoute,
-    parts: &http::request::Parts,
-    body: Bytes,
-    remote: SocketAddr,
-    mut log: AccessLog,
-) -> Response<RelayBody> {
-    let remote_ip = remote.ip().to_string();
-    let keys = multi.keys(parts, &remote_ip);
-    let mut attempt = match multi.balancer().pick(&keys, Instant::now()) {
-        Ok(a) => a,
-        Err(e) => {
-            let message = e.to_string();
-            log.finish_local(e.status(), &message, None);
-            return json_error(e.status(), &message);
+/// Relays an accepted upstream answer to the client. The head goes out
+/// with the exchange's first bytes, so a failure before any output is
+/// still answered with a status; a small body goes out whole.
+pub(crate) async fn deliver(answer: Answer, log: RequestLog) -> Response<GatewayBody> {
+    let Answer {
+        response,
+        exchange,
+        head,
+        timeout,
+    } = answer;
+    let (parts, body) = response.into_parts();
+    let small = !head.streaming
+        && request_body::declared_length(&parts.headers).is_some_and(|n| n <= INLINE_BODY);
+    let mut relay =
+        relay(body, exchange, Deadlines::read(timeout)).on_end(move |report| log.relayed(report));
+    let body = if small {
+        match relay.collect().await {
+            Ok(bytes) => GatewayBody::full(bytes),
+            Err(e) => return respond(e.status(), e.content_type(), e.client_body()),
         }
+    } else {
+        if let Err(e) = relay.start().await {
+            return respond(e.status(), e.content_type(), e.client_body());
+        }
+        GatewayBody::relay(relay)
     };
-    let mut last_error: Option<(StatusCode, HeaderMap, Bytes)> = None;
-    loop {
-        let Some((proxy, gcp)) = multi.instance(&attempt) else {
-            return json_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "picked instance has no proxy",
-            );
-        };
-        let name = proxy.instance_name().to_owned();
-        log.attempt(&name);
-        let request = client_request(parts, body.clone());
-        let prepared = match prepare(gateway, proxy, gcp, request).await {
-            Ok(p) => p,
-            Err((status, ct, message)) => {
-                log.finish_local(status, &message, Some(&name));
-                return respond(status, ct, message);
-            }
-        };
-        let (outcome, head) = match send(gateway, prepared, &mut log).await {
-            Sent::Failed(f) => {
-                last_error = Some(f.parts());
-                (
-                    ai_proxy::multi::Outcome::Transport { timeout: f.timeout },
-                    None,
-                )
-            }
-            Sent::Head(head) => {
-                let status = head.response.status();
-                if multi.balancer().may_fall_back(&attempt, status.as_u16()) {
-                    // Read the error body whole before deciding (APISIX's error path).
-                    let (p, b) = head.response.into_parts();
-                    let bytes = Limited::new(b, MAX_ERROR_BODY)
-                        .collect()
-                        .await
-                        .map(|c| c.to_bytes())
-                        .unwrap_or_default();
-                    last_error = Some((status, p.headers, bytes));
-                    (ai_proxy::multi::Outcome::Status(status.as_u16()), None)
-                } else {
-                    (
-                        ai_proxy::multi::Outcome::Status(status.as_u16()),
-                        Some(head),
-                    )
-                }
-            }
-        };
-        // A head is relayed whatever the balancer says (it never retries a
-        // delivered attempt); its report still feeds passive health.
-        let report = ai_proxy::multi::Report {
-            outcome,
-            delivered: head.is_some(),
-        };
-        match multi
-            .balancer()
-            .on_outcome(attempt, report, &keys, Instant::now())
-        {
-            ai_proxy::multi::Decision::Retry(next) => {
-                attempt = next;
-            }
-            ai_proxy::multi::Decision::Return(finish) => {
-                if let Some(head) = head {
-                    return relay(*head, log).await;
-                }
-                let (status, headers, bytes) =
-                    last_error.unwrap_or((StatusCode::BAD_GATEWAY, HeaderMap::new(), Bytes::new()));
-                let status = if finish.passes_response_through() {
-                    status
-                } else {
-                    finish.status
-                };
-                log.finish_local(status, &String::from_utf8_lossy(&bytes), Some(&name));
-                let mut r = Response::new(RelayBody::full(bytes));
-                *r.status_mut() = status;
-                if let Some(ct) = headers.get(header::CONTENT_TYPE) {
-                    r.headers_mut().insert(header::CONTENT_TYPE, ct.clone());
-                }
-                return r;
-            }
+    let mut response = Response::new(body);
+    *response.status_mut() = head.status;
+    copy_response_headers(&parts.headers, response.headers_mut(), &head, small);
+    response
+}
+
+/// Upstream response headers minus hop-by-hop ones; `Content-Type`
+/// replaced and `Content-Length` dropped when the body is rewritten (a
+/// whole body gets its exact length from the body itself).
+fn copy_response_headers(from: &HeaderMap, to: &mut HeaderMap, head: &ResponseHead, whole: bool) {
+    const HOP: [&str; 8] = [
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "proxy-authenticate",
+    ];
+    for (name, value) in from {
+        if HOP.contains(&name.as_str()) {
+            continue;
         }
+        if (head.rewritten || whole) && name == header::CONTENT_LENGTH {
+            continue;
+        }
+        to.append(name.clone(), value.clone());
+    }
+    if let Some(ct) = &head.content_type {
+        to.insert(header::CONTENT_TYPE, ct.clone());
     }
 }

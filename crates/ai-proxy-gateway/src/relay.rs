@@ -1,286 +1,514 @@
-//! Relaying the upstream body through the SDK's exchange: small bodies
-//! whole, streams chunk by chunk from a task.
+//! The relay driver: an upstream body pulled through the SDK's
+//! [`Exchange`] under deadlines, as the client's response body.
+//!
+//! [`relay`] turns an upstream body, the attempt's exchange and its
+//! [`Deadlines`] into a [`Relay`], itself an [`http_body::Body`]: whatever
+//! serves the client polls it, and each poll reads the upstream, feeds the
+//! exchange and hands out what the exchange releases. Nothing is spawned
+//! and nothing is buffered beyond the exchange's own state; a client that
+//! stops reading stops the upstream read too (back-pressure), and dropping
+//! the relay drops the upstream body, which cancels the upstream request.
+//!
+//! A response cut short — the upstream fails or goes silent past
+//! [`Deadlines::read`], `max_response_bytes` or `max_stream_duration_ms` is
+//! hit — ends with a [`RelayError`] instead of a clean end, so hyper aborts
+//! the client connection (HTTP/1.1: no terminating chunk; HTTP/2:
+//! `RST_STREAM`) and the client sees an error rather than a short answer.
+//! A stream cut by `max_stream_duration_ms` first gets an error event in
+//! the client's protocol.
+//!
+//! When the relay ends, however it ends (the client going away included),
+//! the callback given to [`Relay::on_end`] gets a [`RelayReport`] with the
+//! exchange's metrics.
+//!
+//! ```no_run
+//! # async fn demo(upstream: http::Response<hyper::body::Incoming>, prepared: ai_proxy::Prepared)
+//! # -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::{Duration, Instant};
+//! use ai_proxy::Exchange;
+//! use ai_proxy_gateway::relay::{relay, Deadlines};
+//!
+//! let mut exchange = Exchange::new(prepared.context, prepared.translator);
+//! let head = exchange.on_head(upstream.status(), upstream.headers(), Instant::now())?;
+//! let body = relay(upstream.into_body(), exchange, Deadlines::read(Duration::from_secs(30)))
+//!     .on_end(|report| println!("{:?}", report.metrics.var("llm_total_tokens")));
+//! let response = http::Response::builder().status(head.status).body(body)?;
+//! # drop(response); Ok(()) }
+//! ```
 
+use std::error::Error as StdError;
+use std::fmt;
+use std::future::poll_fn;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
-use ai_proxy::core::exchange::{Exchange, ResponseHead};
-use bytes::Bytes;
-use http::header::{self, HeaderMap};
-use http::{Response, StatusCode};
-use http_body_util::BodyExt;
-use hyper::body::Incoming;
-use tokio::sync::{mpsc, oneshot};
+use ai_proxy::core::sse::SseError;
+use ai_proxy::core::{Metrics, Protocol};
+use ai_proxy::{Exchange, ExchangeError};
+use bytes::{Bytes, BytesMut};
+use http::StatusCode;
+use http_body::{Body, Frame, SizeHint};
+use tokio::time::Sleep;
 
-use crate::access_log::AccessLog;
-use crate::body::{RelayBody, respond};
-use crate::send::UpstreamHead;
+/// An upstream body error, shared so the report and the client's body
+/// error can both carry it.
+pub type UpstreamError = Arc<dyn StdError + Send + Sync>;
 
-/// Non-streaming bodies up to this size are read whole before answering.
-const INLINE_BODY: u64 = 256 * 1024;
-
-/// What the relay task tells the handler first.
-enum First {
-    /// Send the head with this first chunk (possibly empty), then stream.
-    Start(Bytes),
-    /// Nothing was sent: answer this instead (status, content type, body).
-    Fail(StatusCode, &'static str, String),
+/// The deadlines a relay keeps besides the exchange's own
+/// (`max_stream_duration_ms`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Deadlines {
+    /// Longest wait for the next upstream chunk (the route's `timeout`:
+    /// per read, not for the whole body); `None` waits forever.
+    pub read: Option<Duration>,
 }
 
-/// Relays the upstream body through the exchange. The response head goes
-/// out with the first bytes the exchange releases, so limit errors that
-/// happen before any output can still become a proper status.
-pub(crate) async fn relay(up: UpstreamHead, log: AccessLog) -> Response<RelayBody> {
-    let UpstreamHead {
-        response,
-        exchange,
-        head,
-        timeout,
-        instance,
-    } = up;
-    let (parts, body) = response.into_parts();
-    let small = !head.streaming
-        && parts
-            .headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok())
-            .is_some_and(|n| n <= INLINE_BODY);
-    if small {
-        return relay_inline(parts, body, exchange, head, timeout, log, instance).await;
+impl Deadlines {
+    /// No deadline but the exchange's own.
+    pub fn none() -> Self {
+        Self::default()
     }
-    let (first_tx, first_rx) = oneshot::channel();
-    let (tx, rx) = mpsc::channel::<Bytes>(32);
-    tokio::spawn(relay_task(
-        body, exchange, timeout, first_tx, tx, log, instance,
-    ));
-    match first_rx.await {
-        Ok(First::Start(first)) => {
-            let mut response = Response::new(RelayBody {
-                first: (!first.is_empty()).then_some(first),
-                rx: Some(rx),
-            });
-            *response.status_mut() = head.status;
-            copy_response_headers(&parts.headers, response.headers_mut(), &head);
-            response
+
+    /// Reads time out after `timeout` without a chunk.
+    pub fn read(timeout: Duration) -> Self {
+        Self {
+            read: Some(timeout),
         }
-        Ok(First::Fail(status, content_type, message)) => respond(status, content_type, message),
-        Err(_) => respond(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "text/plain",
-            "relay task ended",
-        ),
     }
 }
 
-/// A small non-streaming body (known length ≤ [`INLINE_BODY`]) is read
-/// here and answered whole: one write to the client, no relay task.
-async fn relay_inline(
-    parts: http::response::Parts,
-    mut body: Incoming,
-    mut exchange: Exchange,
-    head: ResponseHead,
-    timeout: Duration,
-    log: AccessLog,
-    instance: Arc<str>,
-) -> Response<RelayBody> {
-    let mut out = bytes::BytesMut::new();
-    let failure = loop {
-        match tokio::time::timeout(timeout, body.frame()).await {
-            Err(_) => {
-                break Some((
-                    StatusCode::GATEWAY_TIMEOUT,
-                    "text/plain",
-                    "upstream read timed out".to_owned(),
-                ));
+/// Why a relay stopped before the upstream body's clean end.
+#[derive(Clone, Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RelayError {
+    /// No upstream chunk within [`Deadlines::read`].
+    #[error("upstream read timed out: no data for {} ms; raise `timeout` (default 30000) or use streaming", after.as_millis())]
+    ReadTimeout {
+        /// The read deadline.
+        after: Duration,
+    },
+    /// The upstream body failed (connection reset or closed mid-body,
+    /// malformed chunking).
+    #[error("upstream body failed: {0}")]
+    Upstream(UpstreamError),
+    /// The exchange stopped the response (a limit, a translation failure).
+    #[error(transparent)]
+    Exchange(ExchangeError),
+}
+
+impl RelayError {
+    /// The status to answer with when nothing was sent yet: 504 for
+    /// timeouts, 502 for upstream failures, the exchange's otherwise.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            RelayError::ReadTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+            RelayError::Upstream(_) => StatusCode::BAD_GATEWAY,
+            RelayError::Exchange(e) => e.status(),
+        }
+    }
+
+    /// The plain-text body for that answer (APISIX's wording for limits).
+    pub fn client_body(&self) -> String {
+        match self {
+            RelayError::ReadTimeout { .. } => "upstream read timed out".to_owned(),
+            RelayError::Upstream(_) => {
+                "upstream body error: the upstream connection failed before the response ended"
+                    .to_owned()
             }
-            Ok(Some(Err(e))) => {
-                break Some((
-                    StatusCode::BAD_GATEWAY,
-                    "text/plain",
-                    format!("upstream body error: {e}"),
-                ));
-            }
-            Ok(Some(Ok(frame))) => {
-                let Ok(data) = frame.into_data() else {
-                    continue;
-                };
-                match exchange.on_body(data, Instant::now()) {
-                    Ok(chunk) => out.extend_from_slice(&chunk),
-                    Err(e) => break Some((e.status(), e.content_type(), e.client_body())),
+            RelayError::Exchange(e) => e.client_body(),
+        }
+    }
+
+    /// The `Content-Type` of [`client_body`](Self::client_body): JSON for
+    /// an upstream error a translator turned into the client's error
+    /// object, plain text otherwise.
+    pub fn content_type(&self) -> &'static str {
+        match self {
+            RelayError::Exchange(e) => e.content_type(),
+            _ => "text/plain",
+        }
+    }
+
+    /// Whether a deadline ended the relay.
+    pub fn is_timeout(&self) -> bool {
+        matches!(
+            self,
+            RelayError::ReadTimeout { .. }
+                | RelayError::Exchange(ExchangeError::StreamDurationExceeded { .. })
+        )
+    }
+}
+
+/// How a relay ended.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum RelayEnd {
+    /// The upstream body ended and everything went to the client.
+    Complete,
+    /// The client went away (the relay was dropped) before the end.
+    ClientGone,
+    /// The relay stopped before the client got anything, through
+    /// [`Relay::start`] or [`Relay::collect`]: the caller answers with the
+    /// error's status instead.
+    Refused(RelayError),
+    /// The relay stopped after the response began: the client's response
+    /// was aborted.
+    Failed(RelayError),
+}
+
+/// What a finished relay reports.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct RelayReport {
+    /// The exchange's metrics (usage, model, timings, bytes).
+    pub metrics: Metrics,
+    /// How it ended.
+    pub end: RelayEnd,
+    /// Why observing a passthrough stream stopped early, if it did (bytes
+    /// kept flowing).
+    pub observe_error: Option<SseError>,
+}
+
+type OnEnd = Box<dyn FnOnce(RelayReport) + Send>;
+
+#[derive(Debug)]
+enum State {
+    Streaming,
+    /// The body ended; hand out `pending`, then report.
+    Ending,
+    /// Stopped early: hand out `pending` (an error event), then fail.
+    Failing(RelayError),
+    /// Stopped before the client got anything (see [`Relay::start`]).
+    Refused(RelayError),
+    Done,
+}
+
+/// An upstream body relayed through an [`Exchange`]; see the [module
+/// docs](self).
+pub struct Relay<B> {
+    body: B,
+    exchange: Option<Exchange>,
+    deadlines: Deadlines,
+    /// When the last upstream chunk arrived (read deadline base).
+    last_read: Instant,
+    /// Armed lazily at the earliest deadline; re-armed when it fires early.
+    timer: Option<Pin<Box<Sleep>>>,
+    /// Bytes to hand out before reading on.
+    pending: Option<Bytes>,
+    /// Bytes handed out to the client.
+    sent: u64,
+    state: State,
+    on_end: Option<OnEnd>,
+}
+
+impl<B> fmt::Debug for Relay<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Relay")
+            .field("deadlines", &self.deadlines)
+            .field("state", &self.state)
+            .field("sent", &self.sent)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Relays `body` through `exchange` (whose `on_head` was already called)
+/// under `deadlines`. See the [module docs](self).
+pub fn relay<B>(body: B, exchange: Exchange, deadlines: Deadlines) -> Relay<B> {
+    Relay {
+        body,
+        exchange: Some(exchange),
+        deadlines,
+        last_read: Instant::now(),
+        timer: None,
+        pending: None,
+        sent: 0,
+        state: State::Streaming,
+        on_end: None,
+    }
+}
+
+/// What one step of reading produced.
+enum Step {
+    Output(Bytes),
+    Eof(Bytes),
+    Fail(RelayError),
+}
+
+impl<B> Relay<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
+    /// Calls `f` once, when the relay ends (completed, failed or dropped).
+    pub fn on_end(mut self, f: impl FnOnce(RelayReport) + Send + 'static) -> Self {
+        self.on_end = Some(Box::new(f));
+        self
+    }
+
+    /// The exchange, until the relay ends.
+    pub fn exchange(&self) -> Option<&Exchange> {
+        self.exchange.as_ref()
+    }
+
+    /// Reads until the exchange releases its first bytes or the body ends,
+    /// so that a failure before any output can still be answered with a
+    /// status ([`RelayError::status`] and [`RelayError::client_body`])
+    /// instead of a cut response. On `Err`, drop the relay (it reports the
+    /// failure).
+    pub async fn start(&mut self) -> Result<(), RelayError> {
+        if !matches!(self.state, State::Streaming) {
+            return Ok(());
+        }
+        loop {
+            match poll_fn(|cx| self.poll_step(cx)).await {
+                Step::Output(bytes) if bytes.is_empty() => continue,
+                Step::Output(bytes) => {
+                    self.pending = Some(bytes);
+                    return Ok(());
+                }
+                Step::Eof(last) => {
+                    self.pending = (!last.is_empty()).then_some(last);
+                    self.state = State::Ending;
+                    return Ok(());
+                }
+                Step::Fail(error) => {
+                    self.state = State::Refused(error.clone());
+                    return Err(error);
                 }
             }
-            Ok(None) => match exchange.on_eof(Instant::now()) {
-                Ok(last) => {
+        }
+    }
+
+    /// Reads the whole body through the exchange and returns what the
+    /// client gets, for answering with one write (or, on `Err`, with the
+    /// error's status: the report says [`RelayEnd::Refused`]).
+    pub async fn collect(mut self) -> Result<Bytes, RelayError> {
+        let mut out = BytesMut::new();
+        if let Some(pending) = self.pending.take() {
+            out.extend_from_slice(&pending);
+        }
+        loop {
+            if !matches!(self.state, State::Streaming) {
+                break;
+            }
+            match poll_fn(|cx| self.poll_step(cx)).await {
+                Step::Output(bytes) => out.extend_from_slice(&bytes),
+                Step::Eof(last) => {
                     out.extend_from_slice(&last);
-                    break None;
+                    break;
                 }
-                Err(e) => break Some((e.status(), e.content_type(), e.client_body())),
-            },
-        }
-    };
-    let metrics = exchange.finish(Instant::now());
-    log.finish_relayed(
-        metrics,
-        &instance,
-        failure.as_ref().map(|(_, _, m)| m.as_str()),
-        false,
-    );
-    if let Some((status, content_type, message)) = failure {
-        return respond(status, content_type, message);
-    }
-    let mut response = Response::new(RelayBody::full(out.freeze()));
-    *response.status_mut() = head.status;
-    copy_response_headers(&parts.headers, response.headers_mut(), &head);
-    response
-}
-
-/// Upstream response headers minus hop-by-hop ones; `Content-Type`
-/// replaced and `Content-Length` dropped when the body is rewritten.
-fn copy_response_headers(from: &HeaderMap, to: &mut HeaderMap, head: &ResponseHead) {
-    const HOP: [&str; 8] = [
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "proxy-authenticate",
-    ];
-    for (name, value) in from {
-        if HOP.contains(&name.as_str()) {
-            continue;
-        }
-        if head.rewritten && name == header::CONTENT_LENGTH {
-            continue;
-        }
-        to.append(name.clone(), value.clone());
-    }
-    if let Some(ct) = &head.content_type {
-        to.insert(header::CONTENT_TYPE, ct.clone());
-    }
-}
-
-async fn relay_task(
-    mut body: Incoming,
-    mut exchange: Exchange,
-    timeout: Duration,
-    first_tx: oneshot::Sender<First>,
-    tx: mpsc::Sender<Bytes>,
-    log: AccessLog,
-    instance: Arc<str>,
-) {
-    let mut first_tx = Some(first_tx);
-    let mut client_gone = false;
-    let mut abort: Option<String> = None;
-    // Sends `bytes` to the client; false when the client went away.
-    async fn deliver(
-        bytes: Bytes,
-        first_tx: &mut Option<oneshot::Sender<First>>,
-        tx: &mpsc::Sender<Bytes>,
-    ) -> bool {
-        if let Some(f) = first_tx.take() {
-            return f.send(First::Start(bytes)).is_ok();
-        }
-        if bytes.is_empty() {
-            return true;
-        }
-        tx.send(bytes).await.is_ok()
-    }
-    // Tells the handler the relay failed, while it still waits for the
-    // first chunk (later, the client already has the head).
-    fn fail_first(
-        first_tx: &mut Option<oneshot::Sender<First>>,
-        status: StatusCode,
-        content_type: &'static str,
-        body: String,
-    ) {
-        if let Some(f) = first_tx.take() {
-            let _ = f.send(First::Fail(status, content_type, body));
-        }
-    }
-    loop {
-        let deadline = exchange.poll_timeout();
-        let read = tokio::time::timeout(timeout, body.frame());
-        let frame = match deadline {
-            Some(at) => {
-                tokio::select! {
-                    f = read => f,
-                    () = tokio::time::sleep_until(at.into()) => {
-                        match exchange.on_timeout(Instant::now()) {
-                            Ok(()) => continue,
-                            Err(e) => {
-                                abort = Some(e.to_string());
-                                fail_first(&mut first_tx, e.status(), e.content_type(), e.client_body());
-                                break;
-                            }
-                        }
-                    }
+                Step::Fail(error) => {
+                    self.state = State::Done;
+                    self.report(RelayEnd::Refused(error.clone()));
+                    return Err(error);
                 }
             }
-            None => read.await,
+        }
+        if let State::Refused(error) = std::mem::replace(&mut self.state, State::Done) {
+            self.report(RelayEnd::Refused(error.clone()));
+            return Err(error);
+        }
+        self.sent = out.len() as u64;
+        self.report(RelayEnd::Complete);
+        Ok(out.freeze())
+    }
+
+    /// Reads one upstream frame (or a deadline) and feeds it to the
+    /// exchange.
+    fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Step> {
+        loop {
+            let Some(exchange) = self.exchange.as_mut() else {
+                return Poll::Ready(Step::Eof(Bytes::new()));
+            };
+            match Pin::new(&mut self.body).poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => {
+                    let Ok(data) = frame.into_data() else {
+                        continue; // trailers
+                    };
+                    let now = Instant::now();
+                    self.last_read = now;
+                    return Poll::Ready(match exchange.on_body(data, now) {
+                        Ok(out) => Step::Output(out),
+                        Err(e) => Step::Fail(RelayError::Exchange(e)),
+                    });
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    return Poll::Ready(Step::Fail(RelayError::Upstream(Arc::from(e.into()))));
+                }
+                Poll::Ready(None) => {
+                    return Poll::Ready(match exchange.on_eof(Instant::now()) {
+                        Ok(last) => Step::Eof(last),
+                        Err(e) => Step::Fail(RelayError::Exchange(e)),
+                    });
+                }
+                Poll::Pending => return self.poll_deadlines(cx),
+            }
+        }
+    }
+
+    /// While the upstream is silent: fires the earliest deadline.
+    fn poll_deadlines(&mut self, cx: &mut Context<'_>) -> Poll<Step> {
+        loop {
+            let Some(exchange) = self.exchange.as_mut() else {
+                return Poll::Pending;
+            };
+            let read_at = self.deadlines.read.map(|d| self.last_read + d);
+            let stream_at = exchange.poll_timeout();
+            let Some(at) = earliest(read_at, stream_at) else {
+                return Poll::Pending;
+            };
+            // An armed timer due before `at` is left alone (progress moves
+            // the read deadline on every chunk; the timer catches up when
+            // it fires), so a flowing stream costs no timer work.
+            match &mut self.timer {
+                Some(timer) if !timer.is_elapsed() && timer.deadline() <= at.into() => {}
+                Some(timer) => timer.as_mut().reset(at.into()),
+                None => self.timer = Some(Box::pin(tokio::time::sleep_until(at.into()))),
+            }
+            if let Some(timer) = &mut self.timer {
+                ready!(timer.as_mut().poll(cx));
+            }
+            let now = Instant::now();
+            if stream_at.is_some_and(|t| now >= t)
+                && let Err(e) = exchange.on_timeout(now)
+            {
+                return Poll::Ready(Step::Fail(RelayError::Exchange(e)));
+            }
+            if let (Some(after), Some(t)) = (self.deadlines.read, read_at)
+                && now >= t
+            {
+                return Poll::Ready(Step::Fail(RelayError::ReadTimeout { after }));
+            }
+            // Fired before a deadline that moved: re-arm and wait again.
+        }
+    }
+
+    /// Moves a failure into place: the client's protocol's error event
+    /// first when a stream is cut by its duration limit.
+    fn fail(&mut self, error: RelayError) {
+        if self.sent > 0
+            && let RelayError::Exchange(ExchangeError::StreamDurationExceeded { .. }) = &error
+            && let Some(exchange) = &self.exchange
+        {
+            self.pending = stream_error_event(exchange.context().client_protocol, &error);
+        }
+        self.state = State::Failing(error);
+    }
+}
+
+impl<B> Body for Relay<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
+    type Data = Bytes;
+    type Error = RelayError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, RelayError>>> {
+        let this = self.get_mut();
+        loop {
+            if let Some(bytes) = this.pending.take() {
+                this.sent += bytes.len() as u64;
+                return Poll::Ready(Some(Ok(Frame::data(bytes))));
+            }
+            match std::mem::replace(&mut this.state, State::Done) {
+                State::Streaming => this.state = State::Streaming,
+                State::Ending => {
+                    this.report(RelayEnd::Complete);
+                    return Poll::Ready(None);
+                }
+                State::Failing(error) => {
+                    this.report(RelayEnd::Failed(error.clone()));
+                    return Poll::Ready(Some(Err(error)));
+                }
+                State::Refused(error) => {
+                    this.report(RelayEnd::Refused(error.clone()));
+                    return Poll::Ready(Some(Err(error)));
+                }
+                State::Done => return Poll::Ready(None),
+            }
+            match ready!(this.poll_step(cx)) {
+                Step::Output(bytes) => {
+                    if !bytes.is_empty() {
+                        this.pending = Some(bytes);
+                    }
+                }
+                Step::Eof(last) => {
+                    this.pending = (!last.is_empty()).then_some(last);
+                    this.state = State::Ending;
+                }
+                Step::Fail(error) => this.fail(error),
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self.state, State::Done) && self.pending.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::default()
+    }
+}
+
+impl<B> Relay<B> {
+    /// Finishes the exchange and calls the `on_end` callback (once).
+    fn report(&mut self, end: RelayEnd) {
+        let Some(exchange) = self.exchange.take() else {
+            return;
         };
-        let now = Instant::now();
-        match frame {
-            Err(_) => {
-                abort = Some(format!(
-                    "upstream read timed out after {} ms",
-                    timeout.as_millis()
-                ));
-                fail_first(
-                    &mut first_tx,
-                    StatusCode::GATEWAY_TIMEOUT,
-                    "text/plain",
-                    "upstream read timed out".to_owned(),
-                );
-                break;
-            }
-            Ok(None) => match exchange.on_eof(now) {
-                Ok(last) => {
-                    client_gone = !deliver(last, &mut first_tx, &tx).await;
-                    break;
-                }
-                Err(e) => {
-                    abort = Some(e.to_string());
-                    fail_first(&mut first_tx, e.status(), e.content_type(), e.client_body());
-                    break;
-                }
-            },
-            Ok(Some(Err(e))) => {
-                abort = Some(format!("upstream body error: {e}"));
-                fail_first(
-                    &mut first_tx,
-                    StatusCode::BAD_GATEWAY,
-                    "text/plain",
-                    format!("upstream body error: {e}"),
-                );
-                break;
-            }
-            Ok(Some(Ok(frame))) => {
-                let Ok(data) = frame.into_data() else {
-                    continue; // trailers
-                };
-                match exchange.on_body(data, now) {
-                    Ok(out) => {
-                        if !deliver(out, &mut first_tx, &tx).await {
-                            client_gone = true;
-                            break;
-                        }
-                    }
-                    Err(e) => {
-                        abort = Some(e.to_string());
-                        fail_first(&mut first_tx, e.status(), e.content_type(), e.client_body());
-                        break;
-                    }
-                }
-            }
+        let observe_error = exchange.observe_error().cloned();
+        let metrics = exchange.finish(Instant::now());
+        if let Some(on_end) = self.on_end.take() {
+            on_end(RelayReport {
+                metrics,
+                end,
+                observe_error,
+            });
         }
     }
-    // Dropping `body` here cancels the upstream request when we stop early.
-    drop(body);
-    drop(tx);
-    let now = Instant::now();
-    let metrics = exchange.finish(now);
-    log.finish_relayed(metrics, &instance, abort.as_deref(), client_gone);
+}
+
+impl<B> Drop for Relay<B> {
+    fn drop(&mut self) {
+        let end = match std::mem::replace(&mut self.state, State::Done) {
+            State::Refused(error) => RelayEnd::Refused(error),
+            State::Failing(error) => RelayEnd::Failed(error),
+            _ => RelayEnd::ClientGone,
+        };
+        self.report(end);
+    }
+}
+
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The event a client of `protocol` understands as "the stream failed",
+/// so SDKs surface the reason before the connection drops. `None` for
+/// protocols without an in-stream error event.
+fn stream_error_event(protocol: Protocol, error: &RelayError) -> Option<Bytes> {
+    let message = serde_json::Value::from(error.to_string());
+    let event = match protocol {
+        Protocol::OpenAiChat => format!(
+            "data: {{\"error\":{{\"message\":{message},\"type\":\"timeout_error\",\"code\":\"max_stream_duration_exceeded\"}}}}\n\n"
+        ),
+        Protocol::OpenAiResponses => format!(
+            "event: error\ndata: {{\"type\":\"error\",\"code\":\"max_stream_duration_exceeded\",\"message\":{message}}}\n\n"
+        ),
+        Protocol::AnthropicMessages => format!(
+            "event: error\ndata: {{\"type\":\"error\",\"error\":{{\"type\":\"timeout_error\",\"message\":{message}}}}}\n\n"
+        ),
+        _ => return None,
+    };
+    Some(Bytes::from(event))
 }

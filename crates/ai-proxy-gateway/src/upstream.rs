@@ -1,5 +1,8 @@
-//! The upstream HTTP client: hyper-util's pooled client over rustls, one
-//! per distinct transport setting (`timeout`, `keepalive*`, `ssl_verify`).
+//! The upstream HTTP client pool: hyper-util's pooled client over rustls,
+//! one per distinct [`ClientHints`] (`timeout`, `keepalive*`,
+//! `ssl_verify`), shared by every instance (and health probe) with the
+//! same settings. Instances resolve their client once, when the gateway is
+//! built; requests take no lock.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -17,11 +20,11 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
 /// The client type every route uses.
-pub type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+pub(crate) type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// Clients keyed by the transport settings they honour.
 #[derive(Clone, Default)]
-pub struct Clients {
+pub(crate) struct Clients {
     by_hints: Arc<Mutex<HashMap<Key, HttpClient>>>,
 }
 
@@ -31,30 +34,37 @@ impl std::fmt::Debug for Clients {
     }
 }
 
+/// The settings a client is built for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-struct Key {
-    timeout: Duration,
-    keepalive: bool,
-    keepalive_timeout: Duration,
-    keepalive_pool: u64,
-    ssl_verify: bool,
+pub(crate) struct Key {
+    pub(crate) timeout: Duration,
+    pub(crate) keepalive: bool,
+    pub(crate) keepalive_timeout: Duration,
+    pub(crate) keepalive_pool: u64,
+    pub(crate) ssl_verify: bool,
 }
 
-impl Clients {
-    /// The client for `hints` (built on first use, then shared so its pool
-    /// is reused).
-    pub fn get(&self, hints: ClientHints) -> Result<HttpClient, String> {
-        let key = Key {
+impl From<ClientHints> for Key {
+    fn from(hints: ClientHints) -> Self {
+        Self {
             timeout: hints.timeout,
             keepalive: hints.keepalive,
             keepalive_timeout: hints.keepalive_timeout,
             keepalive_pool: hints.keepalive_pool,
             ssl_verify: hints.ssl_verify,
-        };
+        }
+    }
+}
+
+impl Clients {
+    /// The client for `key` (built on first use, then shared so its pool
+    /// is reused).
+    pub(crate) fn get(&self, key: impl Into<Key>) -> Result<HttpClient, rustls::Error> {
+        let key = key.into();
         let mut map = self
             .by_hints
             .lock()
-            .map_err(|_| "upstream client table poisoned".to_owned())?;
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(c) = map.get(&key) {
             return Ok(c.clone());
         }
@@ -64,11 +74,10 @@ impl Clients {
     }
 }
 
-fn build(key: Key) -> Result<HttpClient, String> {
+fn build(key: Key) -> Result<HttpClient, rustls::Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS set-up failed: {e}"))?;
+        .with_safe_default_protocol_versions()?;
     let tls = if key.ssl_verify {
         builder.with_webpki_roots().with_no_client_auth()
     } else {

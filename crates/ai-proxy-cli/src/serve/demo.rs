@@ -9,14 +9,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
-use http_body_util::BodyExt;
+use http_body_util::channel::Channel;
+use http_body_util::{BodyExt, Either, Full};
 use hyper::body::Incoming;
 
-use ai_proxy_gateway::body::RelayBody;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
 
 const OPENAI_JSON: &str = include_str!("../../demo/openai-chat.json");
 const OPENAI_SSE: &str = include_str!("../../demo/openai-chat.sse");
@@ -162,10 +161,11 @@ pub fn curl_examples(gateway: SocketAddr) -> String {
     )
 }
 
-type DemoBody = RelayBody;
+/// A whole body, or events sent as they are replayed.
+type DemoBody = Either<Full<Bytes>, Channel<Bytes>>;
 
 fn json(status: StatusCode, body: impl Into<Bytes>) -> Response<DemoBody> {
-    let mut r = Response::new(RelayBody::full(body.into()));
+    let mut r = Response::new(Either::Left(Full::new(body.into())));
     *r.status_mut() = status;
     r.headers_mut().insert(
         http::header::CONTENT_TYPE,
@@ -176,16 +176,16 @@ fn json(status: StatusCode, body: impl Into<Bytes>) -> Response<DemoBody> {
 
 /// Replays SSE events one by one, `TOKEN_GAP` apart.
 fn sse(events: Vec<String>) -> Response<DemoBody> {
-    let (tx, rx) = mpsc::channel(4);
+    let (mut tx, rx) = Channel::new(4);
     tokio::spawn(async move {
         for event in events {
             tokio::time::sleep(TOKEN_GAP).await;
-            if tx.send(Bytes::from(event)).await.is_err() {
+            if tx.send_data(Bytes::from(event)).await.is_err() {
                 return;
             }
         }
     });
-    let mut r = Response::new(RelayBody::channel(rx));
+    let mut r = Response::new(Either::Right(rx));
     r.headers_mut().insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("text/event-stream"),

@@ -1,21 +1,18 @@
-//! `ai-proxy serve --config FILE [--listen ADDR] [--demo] [--log-format text|json]`:
-//! a real gateway on the SDK (hyper server, hyper-util pooled client over
-//! rustls). The SDK decides; this module only moves bytes and reads clocks.
+//! `ai-proxy serve --config FILE [--listen ADDR] [--demo] [--log-format text|json] …`:
+//! the gateway of `ai-proxy-gateway`, configured from the command line.
+//! This module parses arguments, starts the runtime and the demo
+//! upstreams; the library does the rest.
 
 pub mod demo;
 
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::time::Duration;
 
 use ai_proxy_gateway::config::Document;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use ai_proxy_gateway::{Gateway, Settings, logs};
 use tokio::net::TcpListener;
-
-use ai_proxy_gateway::gateway::Gateway;
-use ai_proxy_gateway::{logs, proxy, routes, upstream};
 
 use crate::input;
 
@@ -62,6 +59,56 @@ pub struct Args {
     /// wake-ups.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub workers: Option<u16>,
+    /// Seconds a client may take to send a request head (nginx
+    /// client_header_timeout); then the connection is closed.
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = seconds)]
+    pub client_header_timeout: Duration,
+    /// Longest pause, in seconds, between two reads of a request body
+    /// (nginx client_body_timeout); then the client gets 408.
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = seconds)]
+    pub client_body_timeout: Duration,
+    /// Seconds an idle keep-alive connection stays open (nginx
+    /// keepalive_timeout).
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = seconds)]
+    pub keepalive_timeout: Duration,
+    /// Client connections served at once; more wait in the listen backlog
+    /// [default: half the file-descriptor limit, after headroom]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
+    /// Request-body bytes all requests may hold at once; a request that
+    /// would go over gets 503 before its body is read.
+    #[arg(long, value_name = "BYTES", default_value_t = ai_proxy_gateway::DEFAULT_MAX_INFLIGHT_BODY_BYTES)]
+    pub max_inflight_body_bytes: u64,
+    /// With logging.payloads: bytes of request messages and of response
+    /// text kept per request, each (longer ones are cut and marked
+    /// truncated).
+    #[arg(long, value_name = "BYTES", default_value_t = ai_proxy_gateway::DEFAULT_MAX_LOGGED_PAYLOAD_BYTES)]
+    pub max_logged_payload_bytes: usize,
+}
+
+/// A positive number of seconds (fractions allowed).
+fn seconds(text: &str) -> Result<Duration, String> {
+    match text.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => Ok(Duration::from_secs_f64(s)),
+        _ => Err(format!(
+            "`{text}` is not a number of seconds from 0 (exclusive) to 86400"
+        )),
+    }
+}
+
+impl Args {
+    fn settings(&self) -> Settings {
+        let mut settings = Settings::default()
+            .with_client_header_timeout(self.client_header_timeout)
+            .with_client_body_timeout(self.client_body_timeout)
+            .with_keepalive_timeout(self.keepalive_timeout)
+            .with_max_inflight_body_bytes(self.max_inflight_body_bytes)
+            .with_max_logged_payload_bytes(self.max_logged_payload_bytes);
+        if let Some(max) = self.max_connections {
+            settings = settings.with_max_connections(usize::try_from(max).unwrap_or(usize::MAX));
+        }
+        settings
+    }
 }
 
 /// Runs `ai-proxy serve` until interrupted.
@@ -100,12 +147,10 @@ async fn serve(args: Args) -> Result<(), String> {
         (input::read_text(file)?, None)
     };
     let doc = Document::parse(&text).map_err(|e| e.to_string())?;
-    let routes = routes::RouteTable::compile(&doc, &ai_proxy::registry())?;
-    let gateway = Arc::new(Gateway {
-        routes,
-        clients: upstream::Clients::default(),
-        tokens: std::sync::Mutex::new(ai_proxy::vertex::TokenCache::new()),
-    });
+    let gateway = Gateway::builder()
+        .settings(args.settings())
+        .build(&doc)
+        .map_err(|e| e.to_string())?;
     let listener = TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
@@ -113,16 +158,12 @@ async fn serve(args: Args) -> Result<(), String> {
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
     {
+        let routes = gateway.route_ids().count();
         let mut out = std::io::stdout().lock();
         let _ = writeln!(
             out,
-            "ai-proxy listening on http://{local} ({} route{})",
-            gateway.routes.routes().len(),
-            if gateway.routes.routes().len() == 1 {
-                ""
-            } else {
-                "s"
-            }
+            "ai-proxy listening on http://{local} ({routes} route{})",
+            if routes == 1 { "" } else { "s" }
         );
         if let Some(up) = demo_upstream {
             let _ = writeln!(out, "demo upstreams on http://{up}");
@@ -130,22 +171,11 @@ async fn serve(args: Args) -> Result<(), String> {
         }
         let _ = out.flush();
     }
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, remote)) = accepted else { continue };
-                // Responses (streamed ones above all) go out as written, not
-                // held back by Nagle's algorithm waiting for an ACK.
-                let _ = stream.set_nodelay(true);
-                let gateway = Arc::clone(&gateway);
-                tokio::spawn(async move {
-                    let service = service_fn(move |req| proxy::handle(Arc::clone(&gateway), req, remote));
-                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-            _ = tokio::signal::ctrl_c() => return Ok(()),
-        }
-    }
+    let interrupted = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    gateway
+        .serve(listener, interrupted)
+        .await
+        .map_err(|e| format!("serving on {local} failed: {e}"))
 }

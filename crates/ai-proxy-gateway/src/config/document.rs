@@ -30,8 +30,14 @@ pub enum DocumentForm {
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct RouteConfig {
+    /// JSON path of the route object in the document (`routes[0]`; empty
+    /// for a single route or a bare plugin).
+    pub path: String,
     /// `id`, when given (a string or an integer, kept as text).
     pub id: Option<String>,
+    /// `priority` (default 0): among routes that match, the highest wins;
+    /// equal priorities keep document order.
+    pub priority: i64,
     /// `uri` and `uris`: exact paths, or prefixes ending in `/*`. Empty
     /// means every path (bare plugin documents).
     pub uris: Vec<String>,
@@ -45,6 +51,17 @@ pub struct RouteConfig {
     /// JSON path of the plugin object in the document
     /// (`routes[0].plugins.ai-proxy`; empty for a bare plugin).
     pub plugin_path: String,
+    /// The route's other plugins, by name, with their configuration as
+    /// written (in document order). A gateway runs them or refuses the
+    /// route (see `PluginRegistry`).
+    pub plugins: Vec<(String, Value)>,
+}
+
+impl RouteConfig {
+    /// JSON path of the route's plugin `name` (`routes[0].plugins.key-auth`).
+    pub fn plugin_path_of(&self, name: &str) -> String {
+        join(&join(&self.path, "plugins"), name)
+    }
 }
 
 /// A parsed, validated configuration document.
@@ -105,12 +122,15 @@ impl Document {
                 Ok(Self {
                     form: DocumentForm::Plugin,
                     routes: vec![RouteConfig {
+                        path: String::new(),
                         id: None,
+                        priority: 0,
                         uris: Vec::new(),
                         methods: Vec::new(),
                         vars: None,
                         plugin,
                         plugin_path: String::new(),
+                        plugins: Vec::new(),
                     }],
                 })
             }
@@ -242,6 +262,18 @@ fn route(map: &Map<String, Value>, path: &str) -> Result<RouteConfig, ConfigErro
             None
         }
     };
+    let priority = match map.get("priority").map(|v| (v, v.as_i64())) {
+        None => 0,
+        Some((_, Some(n))) => n,
+        Some((_, None)) => {
+            err(
+                join(path, "priority"),
+                ConfigErrorKind::Type,
+                "must be an integer (higher wins among matching routes)",
+            );
+            0
+        }
+    };
     let mut uris = Vec::new();
     match map.get("uri") {
         None => {}
@@ -306,6 +338,14 @@ fn route(map: &Map<String, Value>, path: &str) -> Result<RouteConfig, ConfigErro
         }
     };
     let plugins_path = join(path, "plugins");
+    let others: Vec<(String, Value)> = match map.get("plugins") {
+        Some(Value::Object(plugins)) => plugins
+            .iter()
+            .filter(|(name, _)| *name != AI_PROXY && *name != AI_PROXY_MULTI)
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect(),
+        _ => Vec::new(),
+    };
     let plugin = match map.get("plugins") {
         Some(Value::Object(plugins)) => {
             let single = plugins.get(AI_PROXY);
@@ -357,12 +397,15 @@ fn route(map: &Map<String, Value>, path: &str) -> Result<RouteConfig, ConfigErro
     });
     match (plugin, plugin_path) {
         (Some(plugin), Some(plugin_path)) if errors.is_empty() => Ok(RouteConfig {
+            path: path.to_owned(),
             id,
+            priority,
             uris,
             methods,
             vars,
             plugin,
             plugin_path,
+            plugins: others,
         }),
         _ => Err(ConfigErrors::new(errors)),
     }

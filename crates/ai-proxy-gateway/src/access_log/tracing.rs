@@ -1,17 +1,14 @@
-//! One structured access-log line per request, through `tracing` (target
-//! `access_log`), with APISIX's variable names. Credentials never appear:
-//! only the request path is logged (not the query), upstreams are logged as
-//! `host:port`, and payloads only with `logging.payloads`.
+//! [`TracingAccessLog`]: one structured line per request through
+//! `tracing` (target `access_log`), with APISIX's variable names, the
+//! token counts before the (capped) payloads.
 
-use std::net::SocketAddr;
-use std::time::Instant;
+use std::fmt::Write as _;
 
 use ai_proxy::Provider;
-use ai_proxy::config::Logging;
-use ai_proxy::core::context::RequestContext;
-use ai_proxy::core::metrics::{APISIX_VARS, Metrics};
-use http::StatusCode;
-use http::request::Parts;
+use ai_proxy::core::Metrics;
+use ai_proxy::core::metrics::APISIX_VARS;
+
+use super::{AccessLog, AccessRecord, LoggedPayload};
 
 /// Where APISIX variable `name` sits in [`APISIX_VARS`], at compile time
 /// (a name not in the list fails the build).
@@ -43,123 +40,30 @@ const fn eq(a: &[u8], b: &[u8]) -> bool {
 /// with `logging.payloads`, as the `llm_response_text` JSON.
 const PAYLOAD_VAR: &str = "llm_response_text";
 
-/// The access-log line being assembled for one request.
-#[derive(Debug)]
-pub struct AccessLog {
-    method: String,
-    path: String,
-    remote: SocketAddr,
-    start: Instant,
-    route_id: String,
-    upstream: String,
-    /// Instance names, one per attempt (ai-proxy-multi may make several).
-    attempts: Vec<String>,
-    logging: Logging,
-    provider: Option<Provider>,
-    request_messages: Option<String>,
-    metrics: Option<Metrics>,
-}
+/// Emits each record as one `tracing` event (target `access_log`, level
+/// INFO): route, status, latency, instance, upstream, the APISIX
+/// variables, then `llm_summary`, `llm_request` and `llm_response_text`
+/// with `logging.summaries` / `logging.payloads`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TracingAccessLog;
 
-impl AccessLog {
-    /// Starts the line for a request.
-    pub fn new(parts: &Parts, remote: SocketAddr, start: Instant) -> Self {
-        Self {
-            method: parts.method.to_string(),
-            path: parts.uri.path().to_owned(),
-            remote,
-            start,
-            route_id: String::new(),
-            upstream: String::new(),
-            attempts: Vec::new(),
-            logging: Logging::default(),
-            provider: None,
-            request_messages: None,
-            metrics: None,
-        }
-    }
-
-    /// The matched route.
-    pub fn route(&mut self, id: &str) {
-        id.clone_into(&mut self.route_id);
-    }
-
-    /// An attempt at an instance.
-    pub fn attempt(&mut self, instance: &str) {
-        self.attempts.push(instance.to_owned());
-    }
-
-    /// The upstream `host:port` of the current attempt.
-    pub fn upstream(&mut self, host: &str) {
-        host.clone_into(&mut self.upstream);
-    }
-
-    /// What preparation decided (logging settings, request messages).
-    pub fn context(&mut self, ctx: &RequestContext) {
-        self.logging = ctx.logging;
-        self.provider = Some(ctx.provider);
-        self.request_messages = if ctx.logging.payloads {
-            ctx.request_messages.as_ref().map(|m| m.get().to_owned())
-        } else {
-            None
-        };
-    }
-
-    /// The exchange's metrics (the last attempt's).
-    pub fn metrics(&mut self, metrics: &Metrics) {
-        self.metrics = Some(metrics.clone());
-    }
-
-    /// Ends a request the gateway answered itself (no route, rejected
-    /// request, transport failure, exhausted fallback).
-    pub fn finish_local(mut self, status: StatusCode, error: &str, instance: Option<&str>) {
-        if let Some(i) = instance
-            && self.attempts.is_empty()
-        {
-            self.attempts.push(i.to_owned());
-        }
-        let hint = hint(self.provider, status, &self.upstream);
-        self.emit(status, error, hint, false);
-    }
-
-    /// Ends a relayed response.
-    pub fn finish_relayed(
-        mut self,
-        metrics: Metrics,
-        instance: &str,
-        abort: Option<&str>,
-        client_gone: bool,
-    ) {
-        if self.attempts.is_empty() {
-            self.attempts.push(instance.to_owned());
-        }
-        let status = metrics.upstream_status.unwrap_or(StatusCode::BAD_GATEWAY);
-        let hint = hint(self.provider, status, &self.upstream);
-        self.metrics = Some(metrics);
-        self.emit(status, abort.unwrap_or(""), hint, client_gone);
-    }
-
-    fn emit(self, status: StatusCode, error: &str, hint: &str, client_gone: bool) {
-        let latency_ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let m = self.metrics.as_ref();
-        let upstream_status = m
-            .and_then(|m| m.upstream_status)
+impl AccessLog for TracingAccessLog {
+    fn log(&self, record: &AccessRecord) {
+        let m = record.metrics.as_ref();
+        let latency_ms = u64::try_from(record.latency.as_millis()).unwrap_or(u64::MAX);
+        let upstream_status = record
+            .upstream_status()
             .map_or(String::new(), |s| s.as_u16().to_string());
-        let summary = if self.logging.summaries {
-            m.map(|m| summary_json(m).to_string()).unwrap_or_default()
-        } else {
-            String::new()
+        let summary = match m {
+            Some(m) if record.logging.summaries => summary_json(m).to_string(),
+            _ => String::new(),
         };
-        let (llm_request, llm_response_text) = if self.logging.payloads {
-            let request = serde_json::json!({
-                "messages": self
-                    .request_messages
-                    .as_deref()
-                    .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok()),
-                "stream": m.is_some_and(|m| m.request_type == ai_proxy::core::RequestType::AiStream),
-            });
-            let text = m.and_then(|m| m.var("llm_response_text"));
-            let response = serde_json::json!({ "content": text.unwrap_or_default() });
-            (request.to_string(), response.to_string())
+        let (llm_request, llm_response_text) = if record.logging.payloads {
+            let stream = m.is_some_and(|m| m.request_type == ai_proxy::core::RequestType::AiStream);
+            (
+                request_json(record.request_payload.as_ref(), stream),
+                response_json(m),
+            )
         } else {
             (String::new(), String::new())
         };
@@ -183,19 +87,18 @@ impl AccessLog {
             let start = if i == 0 { 0 } else { ends[i - 1] };
             &values[start..ends[i]]
         };
-        let picked = self.attempts.last().map_or("", String::as_str);
-        let attempts = self.attempts.len();
-        tracing::info!(
+        let hint = hint(record);
+        ::tracing::info!(
             target: "access_log",
-            route_id = self.route_id.as_str(),
-            method = self.method.as_str(),
-            uri = self.path.as_str(),
-            remote_addr = %self.remote.ip(),
-            status = status.as_u16(),
+            route_id = record.route_id.as_str(),
+            method = record.method.as_str(),
+            uri = record.path.as_str(),
+            remote_addr = %record.remote.ip(),
+            status = record.status,
             latency_ms,
-            picked_ai_instance_name = picked,
-            attempts,
-            upstream_addr = self.upstream.as_str(),
+            picked_ai_instance_name = record.picked_instance(),
+            attempts = record.attempts.len(),
+            upstream_addr = record.upstream_addr.as_str(),
             upstream_status = upstream_status.as_str(),
             request_type = logged(const { var("request_type") }),
             request_llm_model = logged(const { var("request_llm_model") }),
@@ -215,9 +118,9 @@ impl AccessLog {
             llm_time_to_first_content_ms = m
                 .and_then(|m| m.time_to_first_content)
                 .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-            bytes_sent = m.map_or(0, |m| m.bytes_sent),
-            client_disconnected = client_gone,
-            error,
+            bytes_sent = record.bytes_sent(),
+            client_disconnected = record.client_aborted,
+            error = record.error.as_str(),
             hint,
             llm_summary = summary.as_str(),
             llm_request = llm_request.as_str(),
@@ -225,6 +128,38 @@ impl AccessLog {
             "access"
         );
     }
+}
+
+/// `llm_request`: `{"messages": …, "stream": …}`, the messages as sent
+/// (raw JSON, not re-parsed); a cut prefix goes in as a string, marked
+/// `"truncated": true`.
+fn request_json(payload: Option<&LoggedPayload>, stream: bool) -> String {
+    let mut out = String::from("{\"messages\":");
+    match payload {
+        None => out.push_str("null"),
+        Some(p) if !p.truncated => out.push_str(&p.text),
+        Some(p) => out.push_str(&serde_json::Value::from(p.text.as_str()).to_string()),
+    }
+    let _ = write!(out, ",\"stream\":{stream}");
+    if payload.is_some_and(|p| p.truncated) {
+        out.push_str(",\"truncated\":true");
+    }
+    out.push('}');
+    out
+}
+
+/// `llm_response_text`: `{"content": …}`, marked `"truncated": true` when
+/// the exchange kept only a prefix.
+fn response_json(m: Option<&Metrics>) -> String {
+    let text = m
+        .and_then(|m| m.response_text.as_deref())
+        .unwrap_or_default();
+    let mut out = format!("{{\"content\":{}", serde_json::Value::from(text));
+    if m.is_some_and(|m| m.response_text_truncated) {
+        out.push_str(",\"truncated\":true");
+    }
+    out.push('}');
+    out
 }
 
 /// `llm_summary` as APISIX logs it with `logging.summaries`.
@@ -250,8 +185,9 @@ fn summary_json(m: &Metrics) -> serde_json::Value {
 }
 
 /// The seed's troubleshooting table, as a hint next to the status.
-fn hint(provider: Option<Provider>, status: StatusCode, upstream: &str) -> &'static str {
-    match (provider, status.as_u16()) {
+fn hint(record: &AccessRecord) -> &'static str {
+    let upstream = record.upstream_addr.as_str();
+    match (record.provider, record.status) {
         (Some(Provider::Bedrock), 401 | 403) => {
             "AWS rejected the SigV4 signature: check auth.aws (keys, an expired session_token), provider_conf.region and the gateway's clock"
         }
@@ -271,6 +207,31 @@ fn hint(provider: Option<Provider>, status: StatusCode, upstream: &str) -> &'sta
             "timeout: increase `timeout` (default 30000 ms) or use streaming for long completions"
         }
         (_, 404) if upstream.is_empty() => "no route matched: check uri, methods and vars",
+        (_, 499) => "the client closed the connection first",
         _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_payload_is_raw_json_or_a_marked_string_prefix() {
+        let whole = LoggedPayload {
+            text: r#"[{"role":"user","content":"hi"}]"#.to_owned(),
+            truncated: false,
+        };
+        let v: serde_json::Value = serde_json::from_str(&request_json(Some(&whole), true)).unwrap();
+        assert_eq!(v["messages"][0]["content"], "hi");
+        assert_eq!(v["stream"], true);
+        assert!(v.get("truncated").is_none());
+        let cut = LoggedPayload {
+            text: r#"[{"role":"user","content":"h"#.to_owned(),
+            truncated: true,
+        };
+        let v: serde_json::Value = serde_json::from_str(&request_json(Some(&cut), false)).unwrap();
+        assert_eq!(v["messages"], r#"[{"role":"user","content":"h"#);
+        assert_eq!(v["truncated"], true);
     }
 }

@@ -1,0 +1,272 @@
+//! The access log: one [`AccessRecord`] per request, however it ended —
+//! answered by the gateway, relayed, cut short, or abandoned by the client
+//! (status 499, nginx's "client closed request"). Records go to an
+//! [`AccessLog`] sink ([`TracingAccessLog`] by default) and to the route's
+//! plugins' log phase.
+//!
+//! Credentials never appear: only the request path is kept (not the
+//! query), upstreams as `host:port`, payloads only with `logging.payloads`
+//! and capped ([`Settings::max_logged_payload_bytes`](crate::Settings)).
+
+mod tracing;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ai_proxy::Provider;
+use ai_proxy::config::Logging;
+use ai_proxy::core::Metrics;
+use ai_proxy::core::context::RequestContext;
+use http::request::Parts;
+use http::{Method, StatusCode};
+
+use crate::plugin::{Pipeline, RequestState};
+use crate::relay::{RelayEnd, RelayReport};
+
+pub use self::tracing::TracingAccessLog;
+
+/// nginx's status for a client that closed the connection first.
+pub const CLIENT_CLOSED_REQUEST: u16 = 499;
+
+/// The longest request path kept (clients choose it).
+const MAX_LOGGED_PATH: usize = 4096;
+
+/// Where access records go.
+pub trait AccessLog: Send + Sync {
+    /// Takes one finished request's record.
+    fn log(&self, record: &AccessRecord);
+}
+
+/// A prefix of a payload, for the access log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LoggedPayload {
+    /// The text kept: the whole payload, or its first
+    /// `max_logged_payload_bytes` (cut on a char boundary).
+    pub text: String,
+    /// Whether `text` is a prefix.
+    pub truncated: bool,
+}
+
+impl LoggedPayload {
+    fn capped(text: &str, cap: usize) -> Self {
+        let mut end = text.len().min(cap);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        Self {
+            text: text.get(..end).unwrap_or_default().to_owned(),
+            truncated: end < text.len(),
+        }
+    }
+}
+
+/// One finished request.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct AccessRecord {
+    /// The matched route's id (empty when none matched).
+    pub route_id: String,
+    /// The request method.
+    pub method: Method,
+    /// The request path (no query; long paths cut).
+    pub path: String,
+    /// The client's address.
+    pub remote: SocketAddr,
+    /// The status the client got: the upstream's, the gateway's own, or
+    /// [`CLIENT_CLOSED_REQUEST`] (499) when the client left first.
+    pub status: u16,
+    /// From the request's arrival to the end of the response.
+    pub latency: Duration,
+    /// The instance of each attempt, in order (`ai-proxy-multi` may make
+    /// several).
+    pub attempts: Vec<Arc<str>>,
+    /// The last attempt's upstream `host:port`.
+    pub upstream_addr: String,
+    /// The last attempt's provider.
+    pub provider: Option<Provider>,
+    /// The route's `logging` settings.
+    pub logging: Logging,
+    /// The last attempt's exchange metrics (tokens, model, timings,
+    /// `bytes_sent`), when an upstream answered.
+    pub metrics: Option<Metrics>,
+    /// Why the gateway answered itself, or why the response was cut
+    /// short; empty for a clean end. May name upstream addresses.
+    pub error: String,
+    /// The client left before the response ended.
+    pub client_aborted: bool,
+    /// With `logging.payloads`: the request messages as sent upstream
+    /// (JSON; a prefix when truncated).
+    pub request_payload: Option<LoggedPayload>,
+}
+
+impl AccessRecord {
+    /// The upstream status of the last attempt.
+    pub fn upstream_status(&self) -> Option<StatusCode> {
+        self.metrics.as_ref().and_then(|m| m.upstream_status)
+    }
+
+    /// Body bytes sent to the client.
+    pub fn bytes_sent(&self) -> u64 {
+        self.metrics.as_ref().map_or(0, |m| m.bytes_sent)
+    }
+
+    /// The picked instance (`picked_ai_instance_name`): the last attempt's.
+    pub fn picked_instance(&self) -> &str {
+        self.attempts.last().map_or("", |a| a)
+    }
+}
+
+/// The record of a request in flight; emits exactly once — when finished,
+/// or when dropped unfinished (the client went away: 499).
+pub(crate) struct RequestLog {
+    sink: Arc<dyn AccessLog>,
+    /// The route's plugins and their state, for the log phase.
+    plugins: Option<(Arc<Pipeline>, Arc<RequestState>)>,
+    start: Instant,
+    payload_cap: usize,
+    record: Option<AccessRecord>,
+}
+
+impl RequestLog {
+    pub(crate) fn new(
+        parts: &Parts,
+        remote: SocketAddr,
+        start: Instant,
+        sink: Arc<dyn AccessLog>,
+        payload_cap: usize,
+    ) -> Self {
+        let path = LoggedPayload::capped(parts.uri.path(), MAX_LOGGED_PATH).text;
+        Self {
+            sink,
+            plugins: None,
+            start,
+            payload_cap,
+            record: Some(AccessRecord {
+                route_id: String::new(),
+                method: parts.method.clone(),
+                path,
+                remote,
+                status: 0,
+                latency: Duration::ZERO,
+                attempts: Vec::new(),
+                upstream_addr: String::new(),
+                provider: None,
+                logging: Logging::default(),
+                metrics: None,
+                error: String::new(),
+                client_aborted: false,
+                request_payload: None,
+            }),
+        }
+    }
+
+    fn record(&mut self) -> Option<&mut AccessRecord> {
+        self.record.as_mut()
+    }
+
+    /// The matched route.
+    pub(crate) fn route(&mut self, id: &str) {
+        if let Some(r) = self.record() {
+            id.clone_into(&mut r.route_id);
+        }
+    }
+
+    /// The route's plugins and their state: their log phase runs with the
+    /// record.
+    pub(crate) fn plugins(&mut self, pipeline: Arc<Pipeline>, state: Arc<RequestState>) {
+        self.plugins = Some((pipeline, state));
+    }
+
+    /// An attempt at an instance.
+    pub(crate) fn attempt(&mut self, instance: &Arc<str>) {
+        if let Some(r) = self.record() {
+            r.attempts.push(Arc::clone(instance));
+        }
+    }
+
+    /// The current attempt's upstream `host:port`.
+    pub(crate) fn upstream(&mut self, host: &str) {
+        if let Some(r) = self.record() {
+            host.clone_into(&mut r.upstream_addr);
+        }
+    }
+
+    /// What preparation decided (logging settings, request messages).
+    pub(crate) fn context(&mut self, ctx: &RequestContext) {
+        let cap = self.payload_cap;
+        if let Some(r) = self.record() {
+            r.logging = ctx.logging;
+            r.provider = Some(ctx.provider);
+            r.request_payload = ctx
+                .request_messages
+                .as_ref()
+                .filter(|_| ctx.logging.payloads)
+                .map(|m| LoggedPayload::capped(m.get(), cap));
+        }
+    }
+
+    /// The last attempt's exchange metrics.
+    pub(crate) fn metrics(&mut self, metrics: Metrics) {
+        if let Some(r) = self.record() {
+            r.metrics = Some(metrics);
+        }
+    }
+
+    /// Ends a request the gateway answered itself.
+    pub(crate) fn answered(mut self, status: StatusCode, error: String) {
+        self.emit(status.as_u16(), error, false);
+    }
+
+    /// Ends a relayed response, from its report.
+    pub(crate) fn relayed(mut self, report: RelayReport) {
+        let upstream = report
+            .metrics
+            .upstream_status
+            .map_or(StatusCode::BAD_GATEWAY.as_u16(), |s| s.as_u16());
+        let sent = report.metrics.bytes_sent;
+        let (status, error, aborted) = match report.end {
+            RelayEnd::Complete => (upstream, String::new(), false),
+            RelayEnd::ClientGone => (
+                CLIENT_CLOSED_REQUEST,
+                format!("client closed the connection after {sent} response bytes"),
+                true,
+            ),
+            RelayEnd::Refused(e) => (e.status().as_u16(), e.to_string(), false),
+            RelayEnd::Failed(e) => (
+                upstream,
+                format!("response cut short after {sent} bytes, client connection aborted: {e}"),
+                false,
+            ),
+        };
+        if let Some(r) = self.record() {
+            r.metrics = Some(report.metrics);
+        }
+        self.emit(status, error, aborted);
+    }
+
+    fn emit(&mut self, status: u16, error: String, client_aborted: bool) {
+        let Some(mut record) = self.record.take() else {
+            return;
+        };
+        record.status = status;
+        record.error = error;
+        record.client_aborted = client_aborted;
+        record.latency = self.start.elapsed();
+        self.sink.log(&record);
+        if let Some((pipeline, state)) = &self.plugins {
+            pipeline.log(state, &record);
+        }
+    }
+}
+
+impl Drop for RequestLog {
+    fn drop(&mut self) {
+        self.emit(
+            CLIENT_CLOSED_REQUEST,
+            "client closed the connection before the response head".to_owned(),
+            true,
+        );
+    }
+}

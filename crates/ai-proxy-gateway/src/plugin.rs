@@ -1,0 +1,318 @@
+//! The per-route plugin pipeline: the APISIX plugins a route carries next
+//! to `ai-proxy` / `ai-proxy-multi`, run by the gateway in APISIX's
+//! priority order.
+//!
+//! A route's plugins are built once, when the gateway is built, by the
+//! [`PluginFactory`] registered under their name in a [`PluginRegistry`].
+//! A route carrying a plugin no factory is registered for is refused
+//! (`routes[0].plugins.key-auth: plugin not supported by ai-proxy serve; …`):
+//! a route that looks protected must never be served open.
+//!
+//! Per request, each [`Plugin`] sees three phases:
+//!
+//! 1. **request** ([`Plugin::request`], async, highest priority first),
+//!    after routing and reading the body, before `prepare`: read or rewrite
+//!    the client request (headers, body — e.g. prompt decorators and
+//!    templates), identify the consumer (`key-auth`), admit or reject
+//!    (`ai-prompt-guard`, moderation, `ai-rate-limiting`'s dry run). A
+//!    rejection answers the client; later plugins and the upstream never
+//!    see the request.
+//! 2. **balancing** ([`Plugin::rate_limited`]): `ai-proxy-multi` asks
+//!    whether an instance is out of quota before picking it, when the
+//!    route's `fallback_strategy` includes `rate_limiting`.
+//! 3. **log** ([`Plugin::log`]), once the response is over (however it
+//!    ended), with the [`AccessRecord`]: charge the real token cost, count
+//!    metrics. Headers a plugin put in [`RequestState::response_headers`]
+//!    during the request phase go out with the response head.
+//!
+//! [`PluginRegistry::new`] holds the plugins `ai-proxy serve` runs; an
+//! embedder adds its own with [`PluginRegistry::with`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use ai_proxy::config::{ConfigError, ConfigErrorKind, ConfigErrors};
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderValue};
+use http::request::Parts;
+use http::{Response, StatusCode};
+use serde_json::Value;
+
+use crate::access_log::AccessRecord;
+use crate::body::GatewayBody;
+use crate::config::{AI_PROXY, AI_PROXY_MULTI, Document, RouteConfig};
+
+/// A boxed future, as plugin phases return.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Per-request state shared by the plugins and the gateway.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct RequestState {
+    /// The consumer the request belongs to (set by an authentication
+    /// plugin); `ai-proxy-multi`'s `hash_on: consumer` and `$consumer_name`
+    /// read it.
+    pub consumer: Option<String>,
+    /// Headers to add to the client response (e.g. quota headers).
+    pub response_headers: HeaderMap,
+    /// Plugin-private data carried from the request phase to the log
+    /// phase (e.g. a rate limiter's admission).
+    pub extensions: http::Extensions,
+}
+
+/// The client request as the request phase sees it.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct PluginRequest<'a> {
+    /// Method, URI and headers; changes reach `prepare`.
+    pub parts: &'a mut Parts,
+    /// The whole client body; changes reach `prepare`.
+    pub body: &'a mut Bytes,
+    /// The state shared with the other plugins and the log phase.
+    pub state: &'a mut RequestState,
+    /// The client's address.
+    pub remote: SocketAddr,
+    /// The matched route's id.
+    pub route_id: &'a str,
+}
+
+/// What a plugin answers instead of the upstream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PluginRejection {
+    /// The status.
+    pub status: StatusCode,
+    /// Extra response headers.
+    pub headers: HeaderMap,
+    /// The body (APISIX plugins mostly answer `{"message": …}` or plain
+    /// text; the plugin chooses and sets `Content-Type` in `headers`).
+    pub body: Bytes,
+}
+
+impl PluginRejection {
+    /// A rejection with `status` and a JSON `{"message": …}` body, as
+    /// APISIX's auth and guard plugins answer.
+    pub fn message(status: StatusCode, message: &str) -> Self {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        Self {
+            status,
+            headers,
+            body: Bytes::from(serde_json::json!({ "message": message }).to_string()),
+        }
+    }
+
+    pub(crate) fn response(&self) -> Response<GatewayBody> {
+        let mut r = Response::new(GatewayBody::full(self.body.clone()));
+        *r.status_mut() = self.status;
+        *r.headers_mut() = self.headers.clone();
+        r
+    }
+}
+
+/// One plugin instance on one route. See the [module docs](self).
+pub trait Plugin: Send + Sync + fmt::Debug {
+    /// The APISIX plugin name.
+    fn name(&self) -> &str;
+
+    /// APISIX's priority: plugins with higher numbers run first
+    /// (`key-auth` 2500, `ai-prompt-guard` 1072, `ai-prompt-template`
+    /// 1071, `ai-prompt-decorator` 1070).
+    fn priority(&self) -> i64;
+
+    /// The request phase. The default does nothing.
+    fn request<'a>(
+        &'a self,
+        request: PluginRequest<'a>,
+    ) -> BoxFuture<'a, Result<(), PluginRejection>> {
+        let _ = request;
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    /// Whether `instance` of the route's `ai-proxy-multi` is out of quota
+    /// for this request. The default: never.
+    fn rate_limited(&self, state: &RequestState, instance: &str) -> bool {
+        let _ = (state, instance);
+        false
+    }
+
+    /// The log phase, once per request, after the response ended. Runs on
+    /// the gateway's runtime: slow work (a network call) belongs in a task
+    /// the plugin spawns. The default does nothing.
+    fn log(&self, state: &RequestState, record: &AccessRecord) {
+        let _ = (state, record);
+    }
+}
+
+/// Where a plugin is being built.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct PluginContext<'a> {
+    /// JSON path of the plugin's configuration (`routes[0].plugins.key-auth`),
+    /// to prefix its errors with.
+    pub path: &'a str,
+    /// The route carrying it.
+    pub route: &'a RouteConfig,
+    /// The whole document (consumers, other routes).
+    pub document: &'a Document,
+}
+
+/// Builds one plugin from its configuration.
+pub trait PluginFactory: Send + Sync {
+    /// The APISIX plugin name it builds.
+    fn name(&self) -> &str;
+
+    /// Validates `config` and builds the plugin; errors carry their JSON
+    /// path (under `context.path`).
+    fn build(
+        &self,
+        config: &Value,
+        context: &PluginContext<'_>,
+    ) -> Result<Arc<dyn Plugin>, ConfigErrors>;
+}
+
+/// The plugins a gateway runs, by name.
+#[derive(Clone, Default)]
+pub struct PluginRegistry {
+    factories: BTreeMap<String, Arc<dyn PluginFactory>>,
+}
+
+impl fmt::Debug for PluginRegistry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.factories.keys()).finish()
+    }
+}
+
+impl PluginRegistry {
+    /// The plugins `ai-proxy serve` runs next to `ai-proxy` and
+    /// `ai-proxy-multi` (none yet).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// This registry with `factory` added (replacing one of the same name).
+    pub fn with(mut self, factory: Arc<dyn PluginFactory>) -> Self {
+        self.factories.insert(factory.name().to_owned(), factory);
+        self
+    }
+
+    /// The names of the plugins this registry builds.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.factories.keys().map(String::as_str)
+    }
+
+    /// Checks that every plugin on every route of `document` is one this
+    /// registry runs, with a valid configuration; every problem with its
+    /// JSON path.
+    pub fn check(&self, document: &Document) -> Result<(), ConfigErrors> {
+        let mut errors = Vec::new();
+        for route in &document.routes {
+            if let Err(e) = self.pipeline(route, document) {
+                errors.extend(e);
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigErrors::new(errors))
+        }
+    }
+
+    /// Builds a route's pipeline, highest priority first.
+    pub(crate) fn pipeline(
+        &self,
+        route: &RouteConfig,
+        document: &Document,
+    ) -> Result<Pipeline, ConfigErrors> {
+        let mut plugins = Vec::with_capacity(route.plugins.len());
+        let mut errors = Vec::new();
+        for (name, config) in &route.plugins {
+            let path = route.plugin_path_of(name);
+            let Some(factory) = self.factories.get(name) else {
+                errors.push(self.unsupported(&path));
+                continue;
+            };
+            let context = PluginContext {
+                path: &path,
+                route,
+                document,
+            };
+            match factory.build(config, &context) {
+                Ok(plugin) => plugins.push(plugin),
+                Err(e) => errors.extend(e),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ConfigErrors::new(errors));
+        }
+        // Stable: equal priorities keep document order.
+        plugins.sort_by_key(|p| std::cmp::Reverse(p.priority()));
+        Ok(Pipeline { plugins })
+    }
+
+    fn unsupported(&self, path: &str) -> ConfigError {
+        let mut runs = vec![AI_PROXY, AI_PROXY_MULTI];
+        runs.extend(self.names());
+        ConfigError::new(
+            path,
+            ConfigErrorKind::Unsupported,
+            format!(
+                "plugin not supported by ai-proxy serve; remove it from the route, or serve \
+                 the route with APISIX (ai-proxy serve runs: {})",
+                runs.join(", ")
+            ),
+        )
+    }
+}
+
+/// A route's plugins, in the order they run.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Pipeline {
+    plugins: Vec<Arc<dyn Plugin>>,
+}
+
+impl Pipeline {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.plugins.is_empty()
+    }
+
+    /// Runs the request phase; the first rejection wins.
+    pub(crate) async fn request(
+        &self,
+        parts: &mut Parts,
+        body: &mut Bytes,
+        state: &mut RequestState,
+        remote: SocketAddr,
+        route_id: &str,
+    ) -> Result<(), PluginRejection> {
+        for plugin in &self.plugins {
+            plugin
+                .request(PluginRequest {
+                    parts: &mut *parts,
+                    body: &mut *body,
+                    state: &mut *state,
+                    remote,
+                    route_id,
+                })
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn rate_limited(&self, state: &RequestState, instance: &str) -> bool {
+        self.plugins.iter().any(|p| p.rate_limited(state, instance))
+    }
+
+    pub(crate) fn log(&self, state: &RequestState, record: &AccessRecord) {
+        for plugin in &self.plugins {
+            plugin.log(state, record);
+        }
+    }
+}

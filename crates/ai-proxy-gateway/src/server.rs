@@ -1,0 +1,261 @@
+//! The accept loop and client connections: HTTP/1.1 and HTTP/2 (prior
+//! knowledge) through hyper's auto builder, with hyper's own protections
+//! (header read timeout, buffer and header caps, HTTP/2 stream and header
+//! list limits), a connection cap, an idle keep-alive watchdog, accept
+//! errors backed off, and graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+
+use crate::gateway::Gateway;
+
+/// Longest request head (request line and headers) over HTTP/1.1, and
+/// header list over HTTP/2 (nginx's `large_client_header_buffers` is 4×8k).
+const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// HTTP/2 streams per connection (nginx's `http2_max_concurrent_streams`).
+const MAX_CONCURRENT_STREAMS: u32 = 128;
+
+/// First and longest pause after a failed `accept` (e.g. out of file
+/// descriptors).
+const ACCEPT_BACKOFF: (Duration, Duration) = (Duration::from_millis(5), Duration::from_secs(1));
+
+/// Requests in flight on one connection, and since when it is idle: what
+/// the keep-alive watchdog reads.
+#[derive(Debug)]
+struct Activity {
+    base: Instant,
+    active: AtomicU32,
+    /// Nanoseconds after `base` when the last request finished.
+    idle_since: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Arc<Self> {
+        Arc::new(Self {
+            base: Instant::now(),
+            active: AtomicU32::new(0),
+            idle_since: AtomicU64::new(0),
+        })
+    }
+
+    fn begin(self: &Arc<Self>) -> Busy {
+        self.active.fetch_add(1, Ordering::AcqRel);
+        Busy(Arc::clone(self))
+    }
+
+    /// When the connection went idle; `None` while a request is in flight.
+    fn idle_since(&self) -> Option<Instant> {
+        if self.active.load(Ordering::Acquire) > 0 {
+            return None;
+        }
+        let nanos = self.idle_since.load(Ordering::Acquire);
+        Some(self.base + Duration::from_nanos(nanos))
+    }
+}
+
+/// Marks its connection busy until dropped (when the response body is
+/// done or abandoned).
+#[derive(Debug)]
+pub(crate) struct Busy(Arc<Activity>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let nanos = u64::try_from(self.0.base.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.0.idle_since.store(nanos, Ordering::Release);
+        self.0.active.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Exponential back-off for `accept` failures, reset by a success.
+#[derive(Debug)]
+struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    fn new() -> Self {
+        Self {
+            next: ACCEPT_BACKOFF.0,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.next = ACCEPT_BACKOFF.0;
+    }
+
+    /// The pause to take now; the next one doubles, up to the maximum.
+    fn step(&mut self) -> Duration {
+        let now = self.next;
+        self.next = (self.next * 2).min(ACCEPT_BACKOFF.1);
+        now
+    }
+}
+
+fn connection_builder(gateway: &Gateway) -> auto::Builder<TokioExecutor> {
+    let settings = gateway.settings();
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(settings.client_header_timeout)
+        .keep_alive(true)
+        .max_buf_size(MAX_HEADER_BYTES);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
+        .max_header_list_size(u32::try_from(MAX_HEADER_BYTES).unwrap_or(u32::MAX));
+    builder
+}
+
+/// Serves `listener` until `shutdown` completes, then lets open
+/// connections finish (up to the shutdown timeout).
+pub(crate) async fn serve(
+    gateway: Gateway,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let settings = gateway.settings().clone();
+    let slots = Arc::new(Semaphore::new(settings.max_connections));
+    let builder = Arc::new(connection_builder(&gateway));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let _health = gateway.spawn_health_checks();
+    let mut backoff = Backoff::new();
+    tokio::pin!(shutdown);
+    loop {
+        // A slot first: at the cap, connections wait in the backlog.
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => {
+                    backoff.reset();
+                    accepted
+                }
+                Err(e) => {
+                    let pause = backoff.step();
+                    tracing::warn!(
+                        "accept failed: {e}; retrying in {} ms (raise the file-descriptor \
+                         limit or lower --max-connections if this is EMFILE)",
+                        pause.as_millis()
+                    );
+                    tokio::select! {
+                        () = tokio::time::sleep(pause) => continue,
+                        () = &mut shutdown => break,
+                    }
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let gateway = gateway.clone();
+        let builder = Arc::clone(&builder);
+        let stop = stop_rx.clone();
+        tokio::spawn(async move {
+            connection(&builder, gateway, stream, remote, stop).await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    // Every slot back means every connection closed.
+    let all = u32::try_from(settings.max_connections).unwrap_or(u32::MAX);
+    let _ = tokio::time::timeout(settings.shutdown_timeout, slots.acquire_many(all)).await;
+    Ok(())
+}
+
+/// Serves one client connection until it closes, goes idle past the
+/// keep-alive timeout, or the gateway stops.
+async fn connection(
+    builder: &auto::Builder<TokioExecutor>,
+    gateway: Gateway,
+    stream: TcpStream,
+    remote: SocketAddr,
+    mut stop: watch::Receiver<bool>,
+) {
+    // Responses (streamed ones above all) go out as written, not held back
+    // by Nagle's algorithm waiting for an ACK.
+    let _ = stream.set_nodelay(true);
+    let keepalive = gateway.settings().keepalive_timeout;
+    let activity = Activity::new();
+    let requests = Arc::clone(&activity);
+    let service = service_fn(move |request: http::Request<Incoming>| {
+        let busy = requests.begin();
+        let gateway = gateway.clone();
+        async move {
+            let mut response = gateway.handle(request, remote).await;
+            response.body_mut().hold(busy);
+            Ok::<_, std::convert::Infallible>(response)
+        }
+    });
+    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    let idle = tokio::time::sleep(keepalive);
+    tokio::pin!(idle);
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            _ = conn.as_mut() => return,
+            () = &mut idle, if !closing => {
+                let now = Instant::now();
+                match activity.idle_since() {
+                    Some(since) if now.saturating_duration_since(since) >= keepalive => {
+                        conn.as_mut().graceful_shutdown();
+                        closing = true;
+                    }
+                    Some(since) => idle.as_mut().reset((since + keepalive).into()),
+                    None => idle.as_mut().reset((now + keepalive).into()),
+                }
+            }
+            changed = stop.changed(), if !closing => {
+                if changed.is_err() || *stop.borrow() {
+                    conn.as_mut().graceful_shutdown();
+                    closing = true;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_backoff_doubles_to_a_second_and_resets() {
+        let mut b = Backoff::new();
+        let steps: Vec<u128> = (0..10).map(|_| b.step().as_millis()).collect();
+        assert_eq!(steps, [5, 10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
+        b.reset();
+        assert_eq!(b.step(), Duration::from_millis(5));
+    }
+
+    #[test]
+    fn a_connection_is_idle_only_without_requests_in_flight() {
+        let activity = Activity::new();
+        assert!(activity.idle_since().is_some());
+        let busy = activity.begin();
+        let also = activity.begin();
+        assert!(activity.idle_since().is_none());
+        drop(busy);
+        assert!(activity.idle_since().is_none());
+        let before = Instant::now();
+        drop(also);
+        assert!(activity.idle_since().unwrap() >= before - Duration::from_millis(1));
+    }
+}
