@@ -13,6 +13,7 @@ use ai_proxy::config::UpstreamConfig;
 use ai_proxy::multi::{AiProxyMulti, MultiOptions};
 use ai_proxy::{AiProxy, Protocol, Registry};
 use ai_proxy_gateway::config::{Document, DocumentForm, PluginConfig};
+use ai_proxy_gateway::plugin::PluginRegistry;
 
 use crate::input;
 
@@ -32,7 +33,9 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match Document::parse(&text) {
+    // Fail closed: a route carrying a plugin `serve` does not run is as
+    // invalid as a malformed one.
+    match Document::parse(&text).and_then(|doc| PluginRegistry::new().check(&doc).map(|()| doc)) {
         Ok(doc) => {
             let registry = ai_proxy::registry();
             let refused = compile_errors(&doc, &registry);

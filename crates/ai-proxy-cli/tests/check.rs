@@ -164,3 +164,42 @@ fn options_a_native_api_cannot_take_are_refused() {
         "{stderr}"
     );
 }
+
+/// A route carrying `key-auth` next to `ai-proxy`: it looks protected.
+const KEY_AUTH_ROUTE: &str = "version: \"1\"\nroutes:\n  - id: r\n    uri: /v1/chat/completions\n    plugins:\n      key-auth: {}\n      ai-proxy: {provider: openai, auth: {}}\n";
+
+#[test]
+fn a_plugin_serve_does_not_run_is_refused_with_its_path() {
+    let out = check_stdin(KEY_AUTH_ROUTE);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with(
+            "routes[0].plugins.key-auth: plugin not supported by ai-proxy serve; remove it"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn serve_refuses_a_route_with_a_plugin_it_does_not_run() {
+    let dir = std::env::temp_dir().join(format!("ai-proxy-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("key-auth.yaml");
+    std::fs::write(&file, KEY_AUTH_ROUTE).unwrap();
+    let out = bin()
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("routes[0].plugins.key-auth: plugin not supported by ai-proxy serve"),
+        "{stderr}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("listening"));
+}
