@@ -20,15 +20,26 @@ pub enum LogFormat {
     Json,
 }
 
-/// Installs the global subscriber: `level` and up, as text or JSON lines.
+/// Installs the global subscriber: `level` and up, as text or JSON lines,
+/// through the batched stdout writer ([`flush`] at shutdown).
 pub fn init(format: LogFormat, level: tracing::Level) {
+    let _ = tracing::dispatcher::set_global_default(subscriber(format, level, LogWriter::start()));
+}
+
+/// A subscriber writing `level` and up to `writer`, one text or JSON line
+/// per event (each line in one `write`): what [`init`] installs, for a
+/// writer of the caller's.
+pub fn subscriber<W>(format: LogFormat, level: tracing::Level, writer: W) -> tracing::Dispatch
+where
+    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
     let builder = tracing_subscriber::fmt()
-        .with_writer(LogWriter::start())
+        .with_writer(writer)
         .with_max_level(level);
-    let _ = match format {
-        LogFormat::Json => builder.event_format(JsonLine).try_init(),
-        LogFormat::Text => builder.with_ansi(false).try_init(),
-    };
+    match format {
+        LogFormat::Json => tracing::Dispatch::new(builder.event_format(JsonLine).finish()),
+        LogFormat::Text => tracing::Dispatch::new(builder.with_ansi(false).finish()),
+    }
 }
 
 /// One JSON object per event: `timestamp`, `level`, the event's fields in

@@ -1,11 +1,15 @@
-//! Test harness: the real `ai-proxy serve` binary on 127.0.0.1, scripted
-//! fake upstreams on 127.0.0.1, and a tiny HTTP/1.1 client. Everything is
-//! std threads and blocking sockets so timing is easy to reason about.
+//! Test harness: the gateway served in-process on 127.0.0.1, scripted fake
+//! upstreams on 127.0.0.1, and a tiny HTTP/1.1 client. Upstreams and
+//! clients are std threads and blocking sockets so timing is easy to reason
+//! about.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+
+use ai_proxy_gateway::config::Document;
+use ai_proxy_gateway::logs::{self, LogFormat};
+use ai_proxy_gateway::{GatewayBuilder, Settings};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -205,101 +209,126 @@ fn serve_conn(
     }
 }
 
-/// A running gateway.
+/// A gateway served in-process on 127.0.0.1, on its own runtime, its
+/// JSON log lines (access records included) captured per gateway.
 pub struct Gateway {
-    child: Child,
     pub addr: SocketAddr,
     logs: mpsc::Receiver<String>,
-    /// The config's temporary directory, removed with the gateway.
-    dir: Option<std::path::PathBuf>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<thread::JoinHandle<()>>,
 }
 
 impl Drop for Gateway {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if let Some(dir) = &self.dir {
-            let _ = std::fs::remove_dir_all(dir);
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
         }
     }
 }
 
+/// Each log line the subscriber writes, sent as one string.
+#[derive(Clone)]
+struct Lines(mpsc::Sender<String>);
+
+impl Write for Lines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = self
+            .0
+            .send(String::from_utf8_lossy(buf).trim_end().to_owned());
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Lines {
+    type Writer = Lines;
+
+    fn make_writer(&'a self) -> Lines {
+        self.clone()
+    }
+}
+
+/// Settings for tests: quick to shut down.
+pub fn settings() -> Settings {
+    Settings::default().with_shutdown_timeout(Duration::from_millis(500))
+}
+
 impl Gateway {
-    /// Starts `ai-proxy serve` with this YAML config and JSON logs.
+    /// Serves this YAML config with the default plugins and test settings.
     pub fn start(config: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "ai-proxy-gw-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("config.yaml");
-        std::fs::write(&file, config).unwrap();
-        let mut gateway = Self::spawn(&["--config", file.to_str().unwrap()]);
-        gateway.dir = Some(dir);
-        gateway
+        Self::with(config, |b| b)
     }
 
-    /// Starts `ai-proxy serve --demo`.
-    pub fn demo() -> Self {
-        Self::spawn(&["--demo"])
-    }
-
-    fn spawn(args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ai-proxy"))
-            .arg("serve")
-            .args(args)
-            .args(["--listen", "127.0.0.1:0", "--log-format", "json"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { return };
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
-        // Startup warnings may come first; the address line says we're up.
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let addr = loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let Ok(line) = rx.recv_timeout(left) else {
-                let _ = child.kill();
-                panic!("gateway did not start");
-            };
-            if let Some(rest) = line.strip_prefix("ai-proxy listening on http://") {
-                break rest.split_whitespace().next().unwrap().parse().unwrap();
-            }
+    /// Serves this YAML config; `build` adjusts the builder (settings,
+    /// plugins).
+    pub fn with(config: &str, build: impl FnOnce(GatewayBuilder) -> GatewayBuilder) -> Self {
+        let doc = Document::parse(config).unwrap();
+        let (tx, logs) = mpsc::channel();
+        let dispatch = logs::subscriber(LogFormat::Json, tracing::Level::INFO, Lines(tx));
+        let gateway = {
+            let _log_here = tracing::dispatcher::set_default(&dispatch);
+            build(GatewayBuilder::default().settings(settings()))
+                .build(&doc)
+                .unwrap()
         };
+        let (addr_tx, addr_rx) = mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = thread::spawn(move || {
+            let per_thread = dispatch.clone();
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                // Every runtime thread logs to this gateway's lines.
+                .on_thread_start(move || {
+                    std::mem::forget(tracing::dispatcher::set_default(&per_thread));
+                })
+                .build()
+                .unwrap();
+            let _log_here = tracing::dispatcher::set_default(&dispatch);
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                addr_tx.send(listener.local_addr().unwrap()).unwrap();
+                let stopped = async {
+                    let _ = stopped.await;
+                };
+                gateway.serve(listener, stopped).await.unwrap();
+            });
+        });
+        let addr = addr_rx.recv_timeout(Duration::from_secs(10)).unwrap();
         Self {
-            child,
             addr,
-            logs: rx,
-            dir: None,
+            logs,
+            stop: Some(stop),
+            thread: Some(thread),
         }
     }
 
     /// The next access-log line (JSON), waiting up to 5 s.
     pub fn access_log(&self) -> serde_json::Value {
-        let deadline = Instant::now() + Duration::from_secs(5);
+        self.access_log_within(Duration::from_secs(5))
+            .expect("no access-log line")
+    }
+
+    /// The next access-log line within `wait`, if any.
+    pub fn access_log_within(&self, wait: Duration) -> Option<serde_json::Value> {
+        let deadline = Instant::now() + wait;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let line = self.logs.recv_timeout(left).expect("no access-log line");
+            let line = self.logs.recv_timeout(left).ok()?;
             if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
                 && v["target"] == "access_log"
             {
-                return v;
+                return Some(v);
             }
         }
     }
 }
-
-static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// A response from the gateway.
 #[derive(Debug)]
