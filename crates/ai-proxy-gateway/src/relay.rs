@@ -200,6 +200,9 @@ pub struct Relay<B> {
     pending: Option<Bytes>,
     /// Bytes handed out to the client.
     sent: u64,
+    /// Output went out: yield once before failing, so the server flushes it
+    /// before it aborts the connection.
+    flush_before_failing: bool,
     state: State,
     on_end: Option<OnEnd>,
 }
@@ -225,6 +228,7 @@ pub fn relay<B>(body: B, exchange: Exchange, deadlines: Deadlines) -> Relay<B> {
         timer: None,
         pending: None,
         sent: 0,
+        flush_before_failing: false,
         state: State::Streaming,
         on_end: None,
     }
@@ -387,7 +391,9 @@ where
     }
 
     /// Moves a failure into place: the client's protocol's error event
-    /// first when a stream is cut by its duration limit.
+    /// first when a stream is cut by its duration limit; a pause before the
+    /// error when bytes went out, so the server flushes what the client
+    /// was given before it aborts the connection.
     fn fail(&mut self, error: RelayError) {
         if self.sent > 0
             && let RelayError::Exchange(ExchangeError::StreamDurationExceeded { .. }) = &error
@@ -395,6 +401,7 @@ where
         {
             self.pending = stream_error_event(exchange.context().client_protocol, &error);
         }
+        self.flush_before_failing = self.sent > 0 || self.pending.is_some();
         self.state = State::Failing(error);
     }
 }
@@ -422,6 +429,12 @@ where
                 State::Ending => {
                     this.report(RelayEnd::Complete);
                     return Poll::Ready(None);
+                }
+                State::Failing(error) if this.flush_before_failing => {
+                    this.flush_before_failing = false;
+                    this.state = State::Failing(error);
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
                 }
                 State::Failing(error) => {
                     this.report(RelayEnd::Failed(error.clone()));

@@ -34,6 +34,12 @@ pub enum Script {
         chunks: Vec<Vec<u8>>,
         gap: Duration,
     },
+    /// Send SSE events `gap` apart (chunked), then close the connection
+    /// without the terminating chunk (a cut stream).
+    Cut { events: Vec<String>, gap: Duration },
+    /// Send SSE events `gap` apart, then fall silent with the connection
+    /// open.
+    StreamThenHang { events: Vec<String>, gap: Duration },
     /// Accept and never answer.
     Hang,
 }
@@ -201,6 +207,26 @@ fn serve_conn(
                     return;
                 }
             }
+            Script::Cut { events, gap } => {
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+                let _ = writer.write_all(head.as_bytes());
+                for e in events {
+                    thread::sleep(gap);
+                    let _ = writer.write_all(format!("{:x}\r\n{e}\r\n", e.len()).as_bytes());
+                }
+                let _ = writer.shutdown(std::net::Shutdown::Both);
+                return;
+            }
+            Script::StreamThenHang { events, gap } => {
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+                let _ = writer.write_all(head.as_bytes());
+                for e in events {
+                    thread::sleep(gap);
+                    let _ = writer.write_all(format!("{:x}\r\n{e}\r\n", e.len()).as_bytes());
+                }
+                thread::sleep(Duration::from_secs(30));
+                return;
+            }
             Script::Hang => {
                 thread::sleep(Duration::from_secs(30));
                 return;
@@ -340,6 +366,9 @@ pub struct Reply {
     pub raw: Vec<u8>,
     /// When each body chunk arrived.
     pub chunk_times: Vec<Instant>,
+    /// The body ended as HTTP says it must (terminating chunk, or the whole
+    /// `Content-Length`); `false` when the connection ended it early.
+    pub complete: bool,
 }
 
 /// Sends a POST with a JSON body and reads the whole response.
@@ -391,6 +420,7 @@ pub fn read_reply(stream: &mut TcpStream, max_chunks: usize) -> Reply {
     }
     let mut body = Vec::new();
     let mut chunk_times = Vec::new();
+    let mut complete = false;
     if headers
         .get("transfer-encoding")
         .is_some_and(|v| v.contains("chunked"))
@@ -400,8 +430,11 @@ pub fn read_reply(stream: &mut TcpStream, max_chunks: usize) -> Reply {
             if reader.read_line(&mut size).unwrap_or(0) == 0 {
                 break;
             }
-            let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+            let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
+                break;
+            };
             if size == 0 {
+                complete = true;
                 break;
             }
             let mut chunk = vec![0; size + 2];
@@ -417,10 +450,10 @@ pub fn read_reply(stream: &mut TcpStream, max_chunks: usize) -> Reply {
         .and_then(|v| v.parse::<usize>().ok())
     {
         body.resize(len, 0);
-        reader.read_exact(&mut body).unwrap();
+        complete = reader.read_exact(&mut body).is_ok();
         chunk_times.push(Instant::now());
     } else {
-        let _ = reader.read_to_end(&mut body);
+        complete = reader.read_to_end(&mut body).is_ok();
         chunk_times.push(Instant::now());
     }
     Reply {
@@ -429,6 +462,7 @@ pub fn read_reply(stream: &mut TcpStream, max_chunks: usize) -> Reply {
         body: String::from_utf8_lossy(&body).into_owned(),
         raw: body,
         chunk_times,
+        complete,
     }
 }
 

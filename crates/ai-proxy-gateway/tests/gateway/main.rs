@@ -11,6 +11,8 @@
 mod bedrock;
 mod gemini;
 mod harness;
+mod limits;
+mod truncation;
 
 use std::time::{Duration, Instant};
 
