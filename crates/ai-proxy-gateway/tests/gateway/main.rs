@@ -11,7 +11,9 @@
 mod bedrock;
 mod gemini;
 mod harness;
+mod health;
 mod limits;
+mod plugins;
 mod truncation;
 
 use std::time::{Duration, Instant};
@@ -409,4 +411,129 @@ fn vertex_without_a_service_account_is_a_500_naming_the_fix() {
     );
     assert!(reply.body.contains("GCP_SERVICE_ACCOUNT"), "{}", reply.body);
     assert!(vertex.requests().is_empty());
+}
+
+#[test]
+fn a_vertex_401_evicts_the_token_and_the_next_request_fetches_a_new_one() {
+    let issued = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&issued);
+    let tokens = Upstream::start(move |_| {
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Script::Reply {
+            status: 200,
+            content_type: "application/json",
+            body: format!(
+                r#"{{"access_token":"ya29.token-{n}","expires_in":3600,"token_type":"Bearer"}}"#
+            ),
+        }
+    });
+    // The first token was revoked upstream.
+    let vertex = Upstream::start(|seen| {
+        if seen.headers["authorization"] == "Bearer ya29.token-0" {
+            Script::Reply {
+                status: 401,
+                content_type: "application/json",
+                body: r#"{"error":{"code":401,"message":"Request had invalid authentication credentials."}}"#.to_owned(),
+            }
+        } else {
+            Script::Reply {
+                status: 200,
+                content_type: "application/json",
+                body: openai_json("google/gemini-2.0-flash", 4, 5),
+            }
+        }
+    });
+    let account = serde_json::json!({
+        "type": "service_account",
+        "private_key": TEST_KEY,
+        "client_email": "gw@p.iam.gserviceaccount.com",
+        "token_uri": format!("http://{}/token", tokens.addr),
+    })
+    .to_string();
+    let plugin = serde_json::json!({
+        "provider": "vertex-ai",
+        "auth": {"gcp": {"service_account_json": account}},
+        "provider_conf": {"project_id": "my-project", "region": "us-central1"},
+        "override": {"endpoint": format!("http://{}", vertex.addr)},
+    });
+    let gw = Gateway::start(&route(
+        "/v1/chat/completions",
+        &format!("ai-proxy: {plugin}"),
+    ));
+    let refused = post(gw.addr, "/v1/chat/completions", CHAT);
+    assert_eq!(refused.status, 401, "{}", refused.body);
+    gw.access_log();
+    let served = post(gw.addr, "/v1/chat/completions", CHAT);
+    assert_eq!(served.status, 200, "{}", served.body);
+    gw.access_log();
+    assert_eq!(tokens.requests().len(), 2);
+    let used: Vec<_> = vertex
+        .requests()
+        .iter()
+        .map(|s| s.headers["authorization"].clone())
+        .collect();
+    assert_eq!(used, ["Bearer ya29.token-0", "Bearer ya29.token-1"]);
+}
+
+#[test]
+fn client_errors_never_name_the_upstream_address() {
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let hang = Upstream::start(|_| Script::Hang);
+    for (endpoint, extra, status) in [
+        (free.to_string(), "", 502),
+        (hang.addr.to_string(), ", timeout: 300", 504),
+    ] {
+        let config = route(
+            "/v1/chat/completions",
+            &format!(
+                "ai-proxy: {{provider: openai, auth: {{}}, override: {{endpoint: \"http://{endpoint}\"}}{extra}}}"
+            ),
+        );
+        let gw = Gateway::start(&config);
+        let reply = post(gw.addr, "/v1/chat/completions", CHAT);
+        assert_eq!(reply.status, status, "{}", reply.body);
+        let port = endpoint.rsplit(':').next().unwrap();
+        assert!(!reply.body.contains(port), "{}", reply.body);
+        assert!(!reply.body.contains("127.0.0.1"), "{}", reply.body);
+        // The access log keeps where the request went.
+        assert_eq!(gw.access_log()["upstream_addr"], endpoint);
+    }
+}
+
+#[test]
+fn payload_logs_keep_a_capped_prefix_marked_truncated_and_the_token_counts() {
+    let tokens: Vec<String> = (0..200).map(|i| format!("word{i:04} ")).collect();
+    let refs: Vec<&str> = tokens.iter().map(String::as_str).collect();
+    let events = openai_events("gpt-4o", &refs, 3000, 200);
+    let up = Upstream::start(move |_| Script::Stream {
+        events: events.clone(),
+        gap: Duration::from_millis(0),
+    });
+    let gw = Gateway::with(
+        &openai_route(&up, ", logging: {summaries: true, payloads: true}"),
+        |b| b.settings(harness::settings().with_max_logged_payload_bytes(1000)),
+    );
+    let long = "é".repeat(3000);
+    let body = format!(r#"{{"messages":[{{"role":"user","content":"{long}"}}],"stream":true}}"#);
+    let reply = post(gw.addr, "/v1/chat/completions", &body);
+    assert_eq!(reply.status, 200);
+    let log = gw.access_log();
+    assert_eq!(log["llm_prompt_tokens"], "3000");
+    assert_eq!(log["llm_completion_tokens"], "200");
+    let response: serde_json::Value =
+        serde_json::from_str(log["llm_response_text"].as_str().unwrap()).unwrap();
+    assert_eq!(response["truncated"], true);
+    let text = response["content"].as_str().unwrap();
+    assert!(
+        text.len() <= 1000 && text.starts_with("word0000 word0001"),
+        "{text}"
+    );
+    let request: serde_json::Value =
+        serde_json::from_str(log["llm_request"].as_str().unwrap()).unwrap();
+    assert_eq!(request["truncated"], true);
+    let messages = request["messages"].as_str().unwrap();
+    assert!(messages.len() <= 1000 && messages.starts_with(r#"[{"role":"user""#));
 }
