@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod check;
 mod input;
+mod observe;
 mod response;
 mod serve;
 mod sse;

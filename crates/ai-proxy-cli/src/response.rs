@@ -8,10 +8,10 @@ use std::time::Instant;
 use ai_proxy::core::Protocol;
 use ai_proxy::core::context::RequestContext;
 use ai_proxy::core::exchange::Exchange;
-use bytes::BytesMut;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 
-use crate::sse::{open, parse_protocol, read_chunk, summary};
+use crate::observe::observe;
+use crate::sse::{parse_protocol, summary};
 
 /// Arguments of `ai-proxy response`.
 #[derive(Debug, clap::Args)]
@@ -38,11 +38,11 @@ pub fn run(args: Args) -> ExitCode {
 }
 
 fn summarise(args: &Args) -> io::Result<()> {
-    let mut input = open(&args.file)?;
     let start = Instant::now();
     let mut ctx = RequestContext::new(args.protocol, args.protocol, start);
     ctx.logging.payloads = true;
-    let mut exchange = Exchange::new(ctx, None);
+    // The summary prints the whole text, however long.
+    let mut exchange = Exchange::new(ctx, None).with_text_limit(usize::MAX);
     let mut headers = HeaderMap::new();
     headers.insert(
         header::CONTENT_TYPE,
@@ -51,17 +51,8 @@ fn summarise(args: &Args) -> io::Result<()> {
     let _ = exchange
         .on_head(StatusCode::OK, &headers, start)
         .map_err(io::Error::other)?;
-    let mut buf = BytesMut::new();
-    while let Some(chunk) = read_chunk(&mut *input, &mut buf)? {
-        drop(
-            exchange
-                .on_body(chunk, Instant::now())
-                .map_err(io::Error::other)?,
-        );
-    }
-    let _ = exchange.on_eof(Instant::now()).map_err(io::Error::other)?;
-    let metrics = exchange.finish(Instant::now());
+    let report = observe(&args.file, exchange)?;
     // A body has no SSE events: `events` is null.
-    println!("{}", summary(&metrics, None));
+    println!("{}", summary(&report.metrics, None));
     Ok(())
 }

@@ -14,6 +14,8 @@ use ai_proxy::core::exchange::Exchange;
 use ai_proxy::core::framing::StreamFraming;
 use ai_proxy::core::sse::SseDecoder;
 use ai_proxy::core::{Protocol, Provider};
+
+use crate::observe::observe;
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 
@@ -199,7 +201,6 @@ fn print_frames(
 }
 
 fn summarise(args: &Args, out: &mut dyn Write) -> io::Result<ExitCode> {
-    let mut input = open(&args.file)?;
     let start = Instant::now();
     let mut ctx = RequestContext::new(args.protocol, args.protocol, start);
     ctx.logging.payloads = !args.no_text;
@@ -208,30 +209,17 @@ fn summarise(args: &Args, out: &mut dyn Write) -> io::Result<ExitCode> {
         .framing
         .as_ref()
         .map_or("text/event-stream", |f| f.content_type());
-    let mut exchange = Exchange::new(ctx, None);
+    // The summary prints the whole text, however long.
+    let mut exchange = Exchange::new(ctx, None).with_text_limit(usize::MAX);
     let mut headers = HeaderMap::new();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     let _ = exchange
         .on_head(StatusCode::OK, &headers, start)
         .map_err(io::Error::other)?;
-    let mut buf = BytesMut::new();
-    while let Some(chunk) = read_chunk(&mut *input, &mut buf)? {
-        // Passthrough hands the chunk back; the summary needs only the side
-        // observation.
-        drop(
-            exchange
-                .on_body(chunk, Instant::now())
-                .map_err(io::Error::other)?,
-        );
-    }
-    let _ = exchange.on_eof(Instant::now()).map_err(io::Error::other)?;
-    let observe_error = exchange
-        .observe_error()
-        .map(ToString::to_string)
-        .or_else(|| exchange.observe_framing_error().map(ToString::to_string));
-    let metrics = exchange.finish(Instant::now());
-    writeln!(out, "{}", summary(&metrics, Some(metrics.events)))?;
-    if let Some(error) = observe_error {
+    let report = observe(&args.file, exchange)?;
+    let metrics = &report.metrics;
+    writeln!(out, "{}", summary(metrics, Some(metrics.events)))?;
+    if let Some(error) = report.observe_error {
         eprintln!("ai-proxy sse: {}: {error}", args.file);
         return Ok(ExitCode::FAILURE);
     }

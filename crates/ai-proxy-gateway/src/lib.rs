@@ -75,7 +75,7 @@ pub use body::GatewayBody;
 pub use error::{AttemptFailure, Rejection};
 pub use gateway::{ClientAddr, Gateway, GatewayBuilder};
 pub use health::HealthChecks;
-pub use relay::{Deadlines, Relay, RelayEnd, RelayError, RelayReport, relay};
+pub use relay::{Deadlines, ObserveError, Relay, RelayEnd, RelayError, RelayReport, relay};
 pub use settings::{
     DEFAULT_CLIENT_TIMEOUT, DEFAULT_MAX_INFLIGHT_BODY_BYTES, DEFAULT_MAX_LOGGED_PAYLOAD_BYTES,
     Settings, default_max_connections,

@@ -44,6 +44,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
+use ai_proxy::core::framing::FramingError;
 use ai_proxy::core::sse::SseError;
 use ai_proxy::core::{Metrics, Protocol};
 use ai_proxy::{Exchange, ExchangeError};
@@ -159,6 +160,34 @@ pub enum RelayEnd {
     Failed(RelayError),
 }
 
+/// Why observing a passthrough response stopped early (the bytes kept
+/// flowing; usage may be missing).
+#[derive(Clone, Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ObserveError {
+    /// An SSE event over the decoder's cap.
+    #[error(transparent)]
+    Sse(SseError),
+    /// A corrupt or oversized message in the adapter's framing.
+    #[error(transparent)]
+    Framing(FramingError),
+}
+
+impl ObserveError {
+    fn of(exchange: &Exchange) -> Option<Self> {
+        exchange
+            .observe_error()
+            .cloned()
+            .map(ObserveError::Sse)
+            .or_else(|| {
+                exchange
+                    .observe_framing_error()
+                    .cloned()
+                    .map(ObserveError::Framing)
+            })
+    }
+}
+
 /// What a finished relay reports.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -169,7 +198,7 @@ pub struct RelayReport {
     pub end: RelayEnd,
     /// Why observing a passthrough stream stopped early, if it did (bytes
     /// kept flowing).
-    pub observe_error: Option<SseError>,
+    pub observe_error: Option<ObserveError>,
 }
 
 type OnEnd = Box<dyn FnOnce(RelayReport) + Send>;
@@ -476,7 +505,7 @@ impl<B> Relay<B> {
         let Some(exchange) = self.exchange.take() else {
             return;
         };
-        let observe_error = exchange.observe_error().cloned();
+        let observe_error = ObserveError::of(&exchange);
         let metrics = exchange.finish(Instant::now());
         if let Some(on_end) = self.on_end.take() {
             on_end(RelayReport {
