@@ -8,33 +8,36 @@
 //! ```
 //!
 //! `UPSTREAM` overrides the endpoint (e.g. the demo upstreams
-//! `ai-proxy serve --demo` prints, with any `OPENAI_KEY`). `ai-proxy serve`
-//! shows the rest: per-route client settings, fallback and access logs.
+//! `ai-proxy serve --demo` prints, with any `OPENAI_KEY`). The response
+//! body is the gateway crate's relay driver, which keeps the route's
+//! `timeout` between upstream reads and `max_stream_duration_ms`, and aborts
+//! the client's response when the upstream's is cut short. `ai-proxy serve`
+//! (the `ai-proxy-gateway` crate) shows the rest: routes, per-route client
+//! settings, fallback, limits and access logs.
 
 use std::convert::Infallible;
 use std::time::Instant;
 
 use ai_proxy::config::AiProxyConfig;
-use ai_proxy::{AiProxy, Exchange};
+use ai_proxy::{AiProxy, Exchange, Prepared};
+use ai_proxy_gateway::{Deadlines, RelayError, relay};
 use bytes::Bytes;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 use http_body_util::{BodyExt, Full};
-use hyper::body::{Frame, Incoming};
+use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::sync::mpsc;
 
-type Body = http_body_util::combinators::BoxBody<Bytes, Infallible>;
+type Body = http_body_util::combinators::UnsyncBoxBody<Bytes, RelayError>;
 type HttpsClient = Client<
     hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
     Full<Bytes>,
 >;
 
 fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
-    let mut r = Response::new(Full::new(body.into()).boxed());
+    let whole = Full::new(body.into()).map_err(|never: Infallible| match never {});
+    let mut r = Response::new(whole.boxed_unsync());
     *r.status_mut() = status;
     r
 }
@@ -49,7 +52,14 @@ async fn handle(proxy: &AiProxy, client: &HttpsClient, req: Request<Incoming>) -
         Ok(p) => p,
         Err(e) => return text(e.status(), e.body()),
     };
-    let (up_parts, up_body) = prepared.upstream.into_parts();
+    let Prepared {
+        upstream,
+        context,
+        hints,
+        translator,
+        ..
+    } = prepared;
+    let (up_parts, up_body) = upstream.into_parts();
     let upstream = match client
         .request(Request::from_parts(up_parts, Full::new(up_body)))
         .await
@@ -58,7 +68,7 @@ async fn handle(proxy: &AiProxy, client: &HttpsClient, req: Request<Incoming>) -
         Err(e) => return text(StatusCode::BAD_GATEWAY, format!("upstream: {e}")),
     };
     // 2. Observe: the exchange decides streaming, limits, translation.
-    let mut exchange = Exchange::new(prepared.context, prepared.translator);
+    let mut exchange = Exchange::new(context, translator);
     let head = match exchange.on_head(upstream.status(), upstream.headers(), Instant::now()) {
         Ok(h) => h,
         Err(e) => return text(e.status(), e.client_body()),
@@ -67,60 +77,29 @@ async fn handle(proxy: &AiProxy, client: &HttpsClient, req: Request<Incoming>) -
         .content_type
         .clone()
         .or_else(|| upstream.headers().get("content-type").cloned());
-    let (tx, rx) = mpsc::channel::<Bytes>(16);
-    tokio::spawn(async move {
-        let mut body = upstream.into_body();
-        while let Some(Ok(frame)) = body.frame().await {
-            let Ok(chunk) = frame.into_data() else {
-                continue;
-            };
-            match exchange.on_body(chunk, Instant::now()) {
-                Ok(out) if out.is_empty() => {}
-                Ok(out) => {
-                    if tx.send(out).await.is_err() {
-                        break; // client went away: dropping `body` cancels upstream
-                    }
-                }
-                Err(_) => break,
-            }
-        }
-        if let Ok(last) = exchange.on_eof(Instant::now())
-            && !last.is_empty()
-        {
-            let _ = tx.send(last).await;
-        }
+    // The relay pulls the upstream body through the exchange as the client
+    // reads; dropping it (the client went away) cancels the upstream.
+    let body = relay(
+        upstream.into_body(),
+        exchange,
+        Deadlines::read(hints.timeout),
+    )
+    .on_end(|report| {
         // 3. Report: APISIX variables for the access log.
-        let metrics = exchange.finish(Instant::now());
-        let vars: Vec<String> = metrics
+        let vars: Vec<String> = report
+            .metrics
             .vars()
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
         println!("{}", vars.join(" "));
     });
-    let mut response = Response::new(ChannelBody(rx).boxed());
+    let mut response = Response::new(body.boxed_unsync());
     *response.status_mut() = head.status;
     if let Some(ct) = content_type {
         response.headers_mut().insert("content-type", ct);
     }
     response
-}
-
-/// The relayed body: whatever the relay task sends, until it hangs up.
-struct ChannelBody(mpsc::Receiver<Bytes>);
-
-impl hyper::body::Body for ChannelBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        self.0
-            .poll_recv(cx)
-            .map(|chunk| chunk.map(|b| Ok(Frame::data(b))))
-    }
 }
 
 #[tokio::main]

@@ -1,7 +1,9 @@
 //! The SDK as a tower `Layer`: `AiProxyLayer` turns any HTTP client service
 //! (`Service<Request<Full<Bytes>>>`) into an AI endpoint that axum can
 //! mount. Preparation, auth, limits and usage metering are the SDK's; the
-//! inner service only sends bytes.
+//! inner service only sends bytes; the response body is the gateway
+//! crate's relay driver (read timeout, `max_stream_duration_ms`, cut
+//! responses aborted).
 //!
 //! ```sh
 //! cargo run -p ai-proxy-cli --release -- serve --demo   # note the "demo upstreams" address
@@ -18,7 +20,8 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use ai_proxy::config::AiProxyConfig;
-use ai_proxy::{AiProxy, Exchange};
+use ai_proxy::{AiProxy, Exchange, Prepared};
+use ai_proxy_gateway::{Deadlines, relay};
 use axum::body::Body;
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
@@ -61,7 +64,7 @@ where
     S::Error: std::fmt::Display,
     S::Future: Send,
     B: hyper::body::Body<Data = Bytes> + Send + Unpin + 'static,
-    B::Error: std::fmt::Display + Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     type Response = Response<Body>;
     type Error = Infallible;
@@ -84,7 +87,14 @@ where
                     Ok(p) => p,
                     Err(e) => return Ok(error(e.status(), e.body())),
                 };
-            let (up_parts, up_body) = prepared.upstream.into_parts();
+            let Prepared {
+                upstream,
+                context,
+                hints,
+                translator,
+                ..
+            } = prepared;
+            let (up_parts, up_body) = upstream.into_parts();
             let upstream = match inner
                 .oneshot(Request::from_parts(up_parts, Full::new(up_body)))
                 .await
@@ -92,7 +102,7 @@ where
                 Ok(r) => r,
                 Err(e) => return Ok(error(StatusCode::BAD_GATEWAY, format!("upstream: {e}"))),
             };
-            let mut exchange = Exchange::new(prepared.context, prepared.translator);
+            let mut exchange = Exchange::new(context, translator);
             let head = match exchange.on_head(upstream.status(), upstream.headers(), Instant::now())
             {
                 Ok(h) => h,
@@ -102,27 +112,15 @@ where
                 .content_type
                 .clone()
                 .or_else(|| upstream.headers().get(http::header::CONTENT_TYPE).cloned());
-            // Relay chunk by chunk through the exchange; log the metrics at the end.
-            let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, Infallible>>(16);
-            let mut body = upstream.into_body();
-            tokio::spawn(async move {
-                while let Some(Ok(frame)) = body.frame().await {
-                    let Ok(chunk) = frame.into_data() else {
-                        continue;
-                    };
-                    let Ok(out) = exchange.on_body(chunk, Instant::now()) else {
-                        break;
-                    };
-                    if !out.is_empty() && tx.send(Ok(out)).await.is_err() {
-                        break; // the client went away; dropping `body` cancels upstream
-                    }
-                }
-                if let Ok(last) = exchange.on_eof(Instant::now())
-                    && !last.is_empty()
-                {
-                    let _ = tx.send(Ok(last)).await;
-                }
-                let m = exchange.finish(Instant::now());
+            // Relay chunk by chunk through the exchange as the client reads;
+            // log the metrics at the end.
+            let body = relay(
+                upstream.into_body(),
+                exchange,
+                Deadlines::read(hints.timeout),
+            )
+            .on_end(|report| {
+                let m = report.metrics;
                 println!(
                     "model={} prompt_tokens={} completion_tokens={}",
                     m.var("llm_model").unwrap_or_default(),
@@ -130,8 +128,7 @@ where
                     m.var("llm_completion_tokens").unwrap_or_default()
                 );
             });
-            let stream = futures_lite_stream(rx);
-            let mut response = Response::new(Body::from_stream(stream));
+            let mut response = Response::new(Body::new(body));
             *response.status_mut() = head.status;
             if let Some(ct) = content_type {
                 response
@@ -141,20 +138,6 @@ where
             Ok(response)
         })
     }
-}
-
-/// A receiver as a `Stream` (axum's `Body::from_stream` wants one).
-fn futures_lite_stream(
-    rx: tokio::sync::mpsc::Receiver<Result<Bytes, Infallible>>,
-) -> impl futures_core::Stream<Item = Result<Bytes, Infallible>> + Send {
-    struct Rx(tokio::sync::mpsc::Receiver<Result<Bytes, Infallible>>);
-    impl futures_core::Stream for Rx {
-        type Item = Result<Bytes, Infallible>;
-        fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-            self.0.poll_recv(cx)
-        }
-    }
-    Rx(rx)
 }
 
 #[tokio::main]
