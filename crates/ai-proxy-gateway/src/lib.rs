@@ -57,6 +57,8 @@ mod body;
 mod budget;
 pub mod config;
 mod error;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 mod gateway;
 mod gcp;
 mod health;
