@@ -30,10 +30,6 @@ pub enum AttemptFailure {
         /// The client's error (its sources name the cause).
         source: hyper_util::client::legacy::Error,
     },
-    /// The HTTP client for the route's transport settings could not be
-    /// built (TLS set-up).
-    #[error("TLS set-up failed: {0}")]
-    Tls(rustls::Error),
 }
 
 impl AttemptFailure {
@@ -45,16 +41,15 @@ impl AttemptFailure {
             AttemptFailure::Transport { source } => {
                 io_kind(source) == Some(io::ErrorKind::TimedOut)
             }
-            AttemptFailure::Tls(_) => false,
         }
     }
 
-    /// 504 for timeouts, 500 when no client could be built, else 502.
+    /// 504 for timeouts, else 502.
     pub fn status(&self) -> StatusCode {
-        match self {
-            AttemptFailure::Tls(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            _ if self.is_timeout() => StatusCode::GATEWAY_TIMEOUT,
-            _ => StatusCode::BAD_GATEWAY,
+        if self.is_timeout() {
+            StatusCode::GATEWAY_TIMEOUT
+        } else {
+            StatusCode::BAD_GATEWAY
         }
     }
 
@@ -71,7 +66,7 @@ impl AttemptFailure {
                  your API and that override.endpoint is right",
                 cause(source)
             ),
-            other => other.to_string(),
+            AttemptFailure::Timeout { .. } => self.to_string(),
         }
     }
 }
@@ -141,10 +136,7 @@ pub enum Rejection {
     /// A plugin answered.
     Plugin(PluginRejection),
     /// Vertex AI access token unavailable (500, APISIX's message).
-    Token {
-        /// Why.
-        reason: String,
-    },
+    Token(ai_proxy::vertex::VertexError),
     /// `ai-proxy-multi` found no instance to pick (503, 404 for the model
     /// router).
     Pick(ai_proxy::multi::Error),
@@ -173,7 +165,7 @@ impl Rejection {
             Rejection::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Rejection::BodyRead { .. } => StatusCode::BAD_REQUEST,
             Rejection::Plugin(p) => p.status,
-            Rejection::Token { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            Rejection::Token(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Rejection::Pick(e) => e.status(),
             Rejection::Prepare(e) => e.status(),
             Rejection::Attempt { failure, .. } => failure.status(),
@@ -206,7 +198,7 @@ impl Rejection {
                 after.as_millis()
             ),
             Rejection::BodyRead { reason } => format!("could not get body: {reason}"),
-            Rejection::Token { reason } => format!("failed to get gcp access token: {reason}"),
+            Rejection::Token(e) => format!("failed to get gcp access token: {e}"),
             Rejection::Pick(e) => e.to_string(),
             Rejection::Prepare(e) => e.to_string(),
             Rejection::Attempt {

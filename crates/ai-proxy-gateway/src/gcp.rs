@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use ai_proxy::Secret;
 use ai_proxy::config::UpstreamConfig;
-use ai_proxy::vertex::{GcpTokenSource, TokenCache, TokenCacheKey};
+use ai_proxy::vertex::{GcpTokenSource, TokenCache, TokenCacheKey, VertexError};
 
 /// How one target gets its access token.
 #[derive(Debug)]
@@ -21,7 +21,7 @@ pub(crate) enum GcpToken {
     },
     /// No usable service account: every request fails as APISIX's does
     /// (500 `failed to get gcp access token: …`).
-    Broken(String),
+    Broken(VertexError),
 }
 
 impl GcpToken {
@@ -37,22 +37,18 @@ impl GcpToken {
                 }
             }
             Err(e) => {
-                let message = e.to_string();
-                tracing::warn!(instance, "vertex auth not usable: {message}");
-                GcpToken::Broken(message)
+                tracing::warn!(instance, "vertex auth not usable: {e}");
+                GcpToken::Broken(e)
             }
         })
     }
 
     /// A valid token (cached, or fetched and cached under the TTL rule);
     /// the error says why none could be had.
-    pub(crate) async fn token(&self, cache: &Mutex<TokenCache>) -> Result<Secret, String> {
+    pub(crate) async fn token(&self, cache: &Mutex<TokenCache>) -> Result<Secret, VertexError> {
         match self {
-            GcpToken::Ready { source, key } => source
-                .token(cache, key, Instant::now())
-                .await
-                .map_err(|e| e.to_string()),
-            GcpToken::Broken(message) => Err(message.clone()),
+            GcpToken::Ready { source, key } => source.token(cache, key, Instant::now()).await,
+            GcpToken::Broken(e) => Err(e.clone()),
         }
     }
 

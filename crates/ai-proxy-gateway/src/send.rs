@@ -37,11 +37,7 @@ pub(crate) async fn attempt(
     log.attempt(&upstream.name);
     let token = match &upstream.gcp {
         None => None,
-        Some(gcp) => Some(
-            gcp.token(&inner.tokens)
-                .await
-                .map_err(|reason| Rejection::Token { reason })?,
-        ),
+        Some(gcp) => Some(gcp.token(&inner.tokens).await.map_err(Rejection::Token)?),
     };
     let Prepared {
         upstream: up,

@@ -157,9 +157,19 @@ fn route_fields_are_checked() {
 #[test]
 fn no_secret_reaches_a_documents_debug() {
     let valid = r#"{"provider":"vertex-ai","auth":{"header":{"Authorization":"Bearer sk-SECRET-header"},"query":{"key":"SECRET-query"},"gcp":{"service_account_json":"{\"private_key\":\"SECRET-sa-json\"}"}},"provider_conf":{"project_id":"p","region":"r"}}"#;
-    let doc = Document::parse(&format!(r#"{{"plugins":{{"ai-proxy":{valid}}}}}"#)).unwrap();
+    // Other plugins' configurations are shown by name only.
+    let doc = Document::parse(&format!(
+        r#"{{"plugins":{{"ai-proxy":{valid},"openid-connect":{{"client_secret":"SECRET-oidc"}}}}}}"#
+    ))
+    .unwrap();
     let debug = format!("{doc:?} {doc:#?}");
-    for s in ["sk-SECRET-header", "SECRET-query", "SECRET-sa-json"] {
+    assert!(debug.contains("openid-connect"), "{debug}");
+    for s in [
+        "sk-SECRET-header",
+        "SECRET-query",
+        "SECRET-sa-json",
+        "SECRET-oidc",
+    ] {
         assert!(!debug.contains(s), "{s} leaked into Debug");
     }
 }

@@ -26,8 +26,9 @@ pub enum DocumentForm {
     ConfigSync,
 }
 
-/// One route carrying an AI plugin.
-#[derive(Clone, Debug, PartialEq)]
+/// One route carrying an AI plugin. `Debug` shows the other plugins by
+/// name only (their configuration may hold credentials).
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RouteConfig {
     /// JSON path of the route object in the document (`routes[0]`; empty
@@ -55,6 +56,23 @@ pub struct RouteConfig {
     /// written (in document order). A gateway runs them or refuses the
     /// route (see `PluginRegistry`).
     pub plugins: Vec<(String, Value)>,
+}
+
+impl std::fmt::Debug for RouteConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let plugins: Vec<&str> = self.plugins.iter().map(|(name, _)| name.as_str()).collect();
+        f.debug_struct("RouteConfig")
+            .field("path", &self.path)
+            .field("id", &self.id)
+            .field("priority", &self.priority)
+            .field("uris", &self.uris)
+            .field("methods", &self.methods)
+            .field("vars", &self.vars)
+            .field("plugin", &self.plugin)
+            .field("plugin_path", &self.plugin_path)
+            .field("plugins", &plugins)
+            .finish()
+    }
 }
 
 impl RouteConfig {

@@ -198,11 +198,15 @@ fn compile_route(
             .map(|i| (Target::Single(Box::new(i)), c.limits.max_req_body_size)),
         PluginConfig::AiProxyMulti(c) => MultiRoute::compile(c, registry, clients)
             .map(|m| (Target::Multi(Arc::new(m)), c.limits.max_req_body_size)),
-        _ => Err("unsupported plugin".to_owned()),
+        other => {
+            let message = format!("plugin {} is not served", other.plugin_name());
+            return Err(
+                ConfigError::new(&r.plugin_path, ConfigErrorKind::Unsupported, message).into(),
+            );
+        }
     };
-    let (target, max_req_body_size) = compiled.map_err(|message| {
-        ConfigError::new(r.plugin_path.clone(), ConfigErrorKind::Invalid, message)
-    })?;
+    let (target, max_req_body_size) = compiled
+        .map_err(|e| ConfigError::new(&r.plugin_path, ConfigErrorKind::Invalid, e.to_string()))?;
     let reads_body = r
         .vars
         .as_ref()

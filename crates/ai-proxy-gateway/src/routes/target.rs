@@ -12,6 +12,20 @@ use ai_proxy::multi::{AiProxyMulti, Attempt, MultiOptions};
 use crate::gcp::GcpToken;
 use crate::upstream::{Clients, HttpClient};
 
+/// Why a route's AI plugin cannot be served.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BuildError {
+    /// The `ai-proxy` configuration does not compile.
+    #[error(transparent)]
+    Compile(#[from] ai_proxy::CompileError),
+    /// The `ai-proxy-multi` configuration does not compile.
+    #[error(transparent)]
+    Multi(#[from] ai_proxy::multi::Error),
+    /// No HTTP client for the instance's transport settings.
+    #[error("TLS set-up failed: {0}")]
+    Tls(#[from] rustls::Error),
+}
+
 /// How one instance is reached.
 #[derive(Debug)]
 pub(crate) struct Upstream {
@@ -24,10 +38,8 @@ pub(crate) struct Upstream {
 }
 
 impl Upstream {
-    fn new(proxy: &AiProxy, gcp: Option<GcpToken>, clients: &Clients) -> Result<Self, String> {
-        let client = clients
-            .get(proxy.hints())
-            .map_err(|e| format!("TLS set-up failed: {e}"))?;
+    fn new(proxy: &AiProxy, gcp: Option<GcpToken>, clients: &Clients) -> Result<Self, BuildError> {
+        let client = clients.get(proxy.hints())?;
         Ok(Self {
             name: Arc::from(proxy.instance_name()),
             gcp,
@@ -48,8 +60,8 @@ impl Instance {
         config: &ai_proxy::config::AiProxyConfig,
         registry: &ai_proxy::Registry,
         clients: &Clients,
-    ) -> Result<Self, String> {
-        let proxy = AiProxy::compile(config, registry).map_err(|e| e.to_string())?;
+    ) -> Result<Self, BuildError> {
+        let proxy = AiProxy::compile(config, registry)?;
         let gcp = GcpToken::for_target(&config.upstream, proxy.instance_name());
         let upstream = Upstream::new(&proxy, gcp, clients)?;
         Ok(Self { proxy, upstream })
@@ -69,9 +81,8 @@ impl MultiRoute {
         config: &AiProxyMultiConfig,
         registry: &ai_proxy::Registry,
         clients: &Clients,
-    ) -> Result<Self, String> {
-        let multi = AiProxyMulti::compile(config, registry, MultiOptions::default())
-            .map_err(|e| e.to_string())?;
+    ) -> Result<Self, BuildError> {
+        let multi = AiProxyMulti::compile(config, registry, MultiOptions::default())?;
         let upstreams = config
             .instances
             .iter()
