@@ -4,7 +4,10 @@
 //! between two reads.
 
 use std::error::Error as StdError;
+use std::future::poll_fn;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -22,6 +25,21 @@ pub(crate) fn declared_length(headers: &HeaderMap) -> Option<u64> {
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse().ok())
+}
+
+type Polled = Option<Result<http_body::Frame<Bytes>, Box<dyn StdError + Send + Sync>>>;
+
+/// The next frame if it is already there (`None`: the body must be waited
+/// for; `cx` is registered).
+fn ready_frame<B>(body: &mut B, cx: &mut Context<'_>) -> Option<Polled>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
+    match Pin::new(body).poll_frame(cx) {
+        Poll::Ready(frame) => Some(frame.map(|f| f.map_err(Into::into))),
+        Poll::Pending => None,
+    }
 }
 
 /// Reads the whole body: at most `limit` bytes, held against `budget`,
@@ -59,15 +77,24 @@ where
     let mut joined: Option<BytesMut> = None;
     let mut received: u64 = 0;
     loop {
-        let frame = match tokio::time::timeout(timeout, body.frame()).await {
-            Err(_) => return Err(Rejection::BodyTimeout { after: timeout }),
-            Ok(None) => break,
-            Ok(Some(Err(e))) => {
+        // A frame already there needs no timer; the deadline is armed only
+        // when the body makes the request wait.
+        let ready = poll_fn(|cx| Poll::Ready(ready_frame(&mut body, cx))).await;
+        let frame = match ready {
+            Some(frame) => frame,
+            None => match tokio::time::timeout(timeout, body.frame()).await {
+                Ok(frame) => frame.map(|f| f.map_err(Into::into)),
+                Err(_) => return Err(Rejection::BodyTimeout { after: timeout }),
+            },
+        };
+        let frame = match frame {
+            None => break,
+            Some(Err(e)) => {
                 return Err(Rejection::BodyRead {
-                    reason: e.into().to_string(),
+                    reason: e.to_string(),
                 });
             }
-            Ok(Some(Ok(frame))) => frame,
+            Some(Ok(frame)) => frame,
         };
         let Ok(data) = frame.into_data() else {
             continue; // trailers
