@@ -11,7 +11,7 @@
 //!   pooled upstream clients (hyper-util over rustls) per transport
 //!   setting, Vertex AI access tokens, active health checks; served by
 //!   [`Gateway::serve`] or mounted as a tower `Service`;
-//! - [`relay`]: the relay driver, an upstream body pulled through the
+//! - [`relay`](mod@relay): the relay driver, an upstream body pulled through the
 //!   SDK's exchange under deadlines — also usable on its own;
 //! - [`Settings`]: client timeouts, the connection cap and the in-flight
 //!   body budget, with nginx's defaults;

@@ -19,7 +19,7 @@ pub type UpstreamError = Arc<dyn StdError + Send + Sync>;
 #[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RelayError {
-    /// No upstream chunk within [`Deadlines::read`].
+    /// No upstream chunk within [`Deadlines::read`](super::Deadlines::read).
     #[error("upstream read timed out: no data for {} ms; raise `timeout` (default 30000) or use streaming", after.as_millis())]
     ReadTimeout {
         /// The read deadline.
@@ -86,7 +86,7 @@ pub enum RelayEnd {
     /// The client went away (the relay was dropped) before the end.
     ClientGone,
     /// The relay stopped before the client got anything, through
-    /// [`Relay::start`] or [`Relay::collect`]: the caller answers with the
+    /// [`Relay::start`](super::Relay::start) or [`Relay::collect`](super::Relay::collect): the caller answers with the
     /// error's status instead.
     Refused(RelayError),
     /// The relay stopped after the response began: the client's response
