@@ -129,10 +129,7 @@ pub enum Rejection {
         after: Duration,
     },
     /// The body could not be read (400).
-    BodyRead {
-        /// Why.
-        reason: String,
-    },
+    BodyRead(Box<dyn StdError + Send + Sync>),
     /// A plugin answered.
     Plugin(PluginRejection),
     /// Vertex AI access token unavailable (500, APISIX's message).
@@ -163,7 +160,7 @@ impl Rejection {
             Rejection::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Rejection::BodyBudget { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Rejection::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
-            Rejection::BodyRead { .. } => StatusCode::BAD_REQUEST,
+            Rejection::BodyRead(_) => StatusCode::BAD_REQUEST,
             Rejection::Plugin(p) => p.status,
             Rejection::Token(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Rejection::Pick(e) => e.status(),
@@ -197,7 +194,7 @@ impl Rejection {
                  (operators: raise --client-body-timeout)",
                 after.as_millis()
             ),
-            Rejection::BodyRead { reason } => format!("could not get body: {reason}"),
+            Rejection::BodyRead(e) => format!("could not get body: {e}"),
             Rejection::Token(e) => format!("failed to get gcp access token: {e}"),
             Rejection::Pick(e) => e.to_string(),
             Rejection::Prepare(e) => e.to_string(),

@@ -89,11 +89,7 @@ where
         };
         let frame = match frame {
             None => break,
-            Some(Err(e)) => {
-                return Err(Rejection::BodyRead {
-                    reason: e.to_string(),
-                });
-            }
+            Some(Err(e)) => return Err(Rejection::BodyRead(e)),
             Some(Ok(frame)) => frame,
         };
         let Ok(data) = frame.into_data() else {
