@@ -507,7 +507,7 @@ const SECRETS: &[&str] = &["sk-SECRET-header", "SECRET-query", "SECRET-sa-json"]
 
 #[test]
 fn no_secret_reaches_debug_or_errors() {
-    let valid = r#"{"provider":"vertex-ai","auth":{"header":{"Authorization":"Bearer sk-SECRET-header"},"query":{"key":"SECRET-query"},"gcp":{"service_account_json":"{\"private_key\":\"SECRET-sa-json\"}"}},"provider_conf":{"project_id":"p","region":"r"}}"#;
+    let valid = r#"{"provider":"vertex-ai","auth":{"header":{"Authorization":"Bearer sk-SECRET-header"},"query":{"key":"SECRET-query"},"gcp":{"service_account_json":"{\"client_email\":\"a@p\",\"private_key\":\"-----BEGIN PRIVATE KEY-----\\nSECRET-sa-json\\n-----END PRIVATE KEY-----\\n\"}"}},"provider_conf":{"project_id":"p","region":"r"}}"#;
     let c = AiProxyConfig::from_json(valid).unwrap();
     let inner = valid.strip_prefix('{').unwrap().strip_suffix('}').unwrap();
     let m = AiProxyMultiConfig::from_json(&format!(

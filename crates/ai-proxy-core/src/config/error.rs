@@ -43,6 +43,12 @@ pub enum ConfigErrorKind {
     Invalid,
     /// Valid for APISIX, but not supported by this library.
     Unsupported,
+    /// A key given twice in one object (the path is the second one). JSON
+    /// parsers disagree on which copy wins; APISIX's keeps the last.
+    Duplicate,
+    /// Accepted, but likely to fail at request time (reported by
+    /// `warnings()`, never as an error).
+    Warning,
 }
 
 impl ConfigError {

@@ -29,22 +29,30 @@ mod error;
 pub mod model;
 mod parse;
 mod plugin;
+mod read;
 
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, join_path};
 pub use model::*;
-pub use plugin::{AI_PROXY, AI_PROXY_MULTI, PluginConfig, parse_json};
+pub use plugin::{AI_PROXY, AI_PROXY_MULTI, PluginConfig};
+pub use read::{
+    MAX_DEPTH, MAX_DOCUMENT_BYTES, MAX_VALUES, Rejection, ValueReader, check_size, parse_json,
+};
 
 use serde_json::Value;
 
+pub use parse::check_service_account;
 use parse::Validator;
 
 impl AiProxyConfig {
-    /// Parses and validates an `ai-proxy` plugin object.
+    /// Parses and validates an `ai-proxy` plugin object (strictly: see
+    /// [`parse_json`]).
     pub fn from_json(text: &str) -> Result<Self, ConfigErrors> {
         Self::from_value(&parse_json(text)?)
     }
 
-    /// Validates an already-parsed `ai-proxy` plugin object.
+    /// Validates an already-parsed `ai-proxy` plugin object. A `Value` has
+    /// already lost duplicate keys: prefer [`from_json`](Self::from_json)
+    /// for text.
     pub fn from_value(value: &Value) -> Result<Self, ConfigErrors> {
         let mut v = Validator::default();
         match parse::ai_proxy(value, &mut v) {
@@ -55,12 +63,14 @@ impl AiProxyConfig {
 }
 
 impl AiProxyMultiConfig {
-    /// Parses and validates an `ai-proxy-multi` plugin object.
+    /// Parses and validates an `ai-proxy-multi` plugin object (strictly:
+    /// see [`parse_json`]).
     pub fn from_json(text: &str) -> Result<Self, ConfigErrors> {
         Self::from_value(&parse_json(text)?)
     }
 
-    /// Validates an already-parsed `ai-proxy-multi` plugin object.
+    /// Validates an already-parsed `ai-proxy-multi` plugin object (see
+    /// [`AiProxyConfig::from_value`] on duplicate keys).
     pub fn from_value(value: &Value) -> Result<Self, ConfigErrors> {
         let mut v = Validator::default();
         match parse::ai_proxy_multi(value, &mut v) {

@@ -1,11 +1,12 @@
 //! [`PluginConfig`]: either AI plugin's configuration, told apart by name
-//! or by its fields; and JSON text to a located [`ConfigError`].
+//! or by its fields.
 
 use serde_json::Value;
 
 use super::error::{ConfigError, ConfigErrorKind, ConfigErrors};
 use super::model::{AiProxyConfig, AiProxyMultiConfig};
 use super::parse::{self, Validator};
+use super::read::parse_json;
 
 /// Plugin name of the single-provider plugin.
 pub const AI_PROXY: &str = "ai-proxy";
@@ -81,10 +82,4 @@ impl PluginConfig {
             )),
         }
     }
-}
-
-/// Parses JSON text, turning a syntax error into a located [`ConfigError`].
-pub fn parse_json(text: &str) -> Result<Value, ConfigErrors> {
-    serde_json::from_str(text)
-        .map_err(|e| ConfigError::syntax("JSON", e.line(), e.column(), &e.to_string()).into())
 }

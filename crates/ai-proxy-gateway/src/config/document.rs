@@ -4,7 +4,7 @@
 
 use ai_proxy::config::{
     AI_PROXY, AI_PROXY_MULTI, ConfigError, ConfigErrorKind, ConfigErrors, PluginConfig,
-    join_path as join, parse_json,
+    ValueReader, check_size, join_path as join, parse_json,
 };
 use serde_json::{Map, Value};
 
@@ -164,9 +164,16 @@ impl Document {
 }
 
 fn parse_yaml(text: &str) -> Result<Value, ConfigErrors> {
-    serde_norway::from_str::<Value>(text).map_err(|e| {
+    check_size(text)?;
+    let mut reader = ValueReader::new();
+    let value = reader.read(serde_norway::Deserializer::from_str(text));
+    value.map_err(|e| {
         let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-        ConfigError::syntax("YAML", line, column, &e.to_string()).into()
+        let error = match reader.rejection() {
+            Some(rejection) => rejection.at(line, column),
+            None => ConfigError::syntax("YAML", line, column, &e.to_string()),
+        };
+        error.into()
     })
 }
 

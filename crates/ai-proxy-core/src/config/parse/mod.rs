@@ -8,10 +8,12 @@
 mod auth;
 mod multi;
 mod plugin;
+mod service_account;
 mod suggest;
 mod upstream;
 mod validator;
 
 pub(crate) use multi::ai_proxy_multi;
 pub(crate) use plugin::ai_proxy;
+pub use service_account::check_service_account;
 pub(crate) use validator::Validator;
