@@ -7,6 +7,7 @@ use std::time::Duration;
 use http::StatusCode;
 
 use crate::config::Logging;
+use crate::exchange::UsageGap;
 use crate::exchange::error::ExchangeError;
 use crate::protocol::{Protocol, RequestType};
 use crate::provider::Provider;
@@ -109,6 +110,9 @@ pub struct Metrics {
     pub response_text: Option<String>,
     /// The response had more text than `response_text` keeps.
     pub response_text_truncated: bool,
+    /// Why usage may be missing or partial although the response was read
+    /// (a body past the observation cap, a stream no longer observed).
+    pub usage_gap: Option<UsageGap>,
     /// Upstream error events or error bodies seen.
     pub error_events: u64,
     /// Events or bodies that were not the JSON they should be.
@@ -262,6 +266,9 @@ impl Metrics {
                 reasoning_tokens = usage.reasoning_tokens,
                 "llm_summary"
             );
+        }
+        if let Some(gap) = &self.usage_gap {
+            tracing::warn!(target: "ai_proxy::llm_summary", "{gap}");
         }
         if logging.payloads {
             tracing::info!(

@@ -593,6 +593,10 @@ fn oversized_event_stops_observation_but_not_the_bytes() {
     let tail = Bytes::from_static(b"data: [DONE]\n\n");
     assert_eq!(exchange.on_body(tail.clone(), start).unwrap(), tail);
     assert!(exchange.on_eof(start).is_ok());
+    assert!(matches!(
+        exchange.finish(start).usage_gap,
+        Some(ai_proxy_core::exchange::UsageGap::StreamUnobserved(_))
+    ));
 }
 
 #[test]
@@ -728,4 +732,97 @@ fn short_text_is_kept_whole_and_not_marked() {
     let metrics = exchange.finish(start + ms(6));
     assert_eq!(metrics.response_text.as_deref(), Some("Hi"));
     assert!(!metrics.response_text_truncated);
+}
+
+/// A chat body of about `size` bytes whose usage sits at the end (after
+/// the generated text), as OpenAI writes it.
+fn big_chat_body(size: usize, usage: bool) -> Bytes {
+    let text = "x".repeat(size);
+    let usage = if usage {
+        r#","usage":{"prompt_tokens":11,"completion_tokens":22,"total_tokens":33}"#
+    } else {
+        ""
+    };
+    Bytes::from(format!(
+        r#"{{"id":"c","object":"chat.completion","model":"gpt-4o","choices":[{{"index":0,"message":{{"role":"assistant","content":"{text}"}},"finish_reason":"stop"}}]{usage},"system_fingerprint":"fp"}}"#
+    ))
+}
+
+fn observe_body(body: Bytes, chunk: usize) -> ai_proxy_core::Metrics {
+    let start = Instant::now();
+    let mut ex = Exchange::new(ctx(start), None);
+    let _ = ex
+        .on_head(StatusCode::OK, &headers("application/json", None), start)
+        .unwrap();
+    let mut at = 0;
+    while at < body.len() {
+        let end = (at + chunk).min(body.len());
+        assert_eq!(
+            ex.on_body(body.slice(at..end), start).unwrap().len(),
+            end - at
+        );
+        at = end;
+    }
+    let _ = ex.on_eof(start).unwrap();
+    ex.finish(start)
+}
+
+#[test]
+fn usage_at_the_end_of_a_body_over_the_observation_cap_is_still_read() {
+    let body = big_chat_body(
+        ai_proxy_core::exchange::DEFAULT_MAX_BUFFERED_BODY + 1000,
+        true,
+    );
+    let m = observe_body(body, 1 << 20);
+    assert_eq!(m.usage.map(|u| u.total_tokens), Some(33));
+    assert_eq!(m.llm_model.as_deref(), Some("gpt-4o"));
+    assert_eq!(m.usage_gap, None);
+}
+
+#[test]
+fn a_body_over_the_cap_without_usage_in_its_tail_reports_the_gap() {
+    let body = big_chat_body(
+        ai_proxy_core::exchange::DEFAULT_MAX_BUFFERED_BODY + 1000,
+        false,
+    );
+    let len = body.len() as u64;
+    let m = observe_body(body, 1 << 20);
+    assert_eq!(m.usage, None);
+    assert_eq!(
+        m.usage_gap,
+        Some(ai_proxy_core::exchange::UsageGap::BodyOverCap {
+            bytes: len,
+            cap: ai_proxy_core::exchange::DEFAULT_MAX_BUFFERED_BODY,
+            window: ai_proxy_core::exchange::BODY_WINDOW,
+        })
+    );
+    assert!(
+        m.usage_gap
+            .unwrap()
+            .to_string()
+            .contains("token counts are unknown")
+    );
+}
+
+#[test]
+fn taken_text_leaves_collection_on_and_nothing_kept() {
+    let start = Instant::now();
+    let mut c = ctx(start);
+    c.logging.payloads = true;
+    let mut ex = Exchange::new(c, None);
+    let _ = ex
+        .on_head(StatusCode::OK, &headers("text/event-stream", None), start)
+        .unwrap();
+    let mut taken = String::new();
+    for piece in ["Hel", "lo"] {
+        let event =
+            format!("data: {{\"choices\":[{{\"delta\":{{\"content\":\"{piece}\"}}}}]}}\n\n");
+        let _ = ex.on_body(Bytes::from(event), start).unwrap();
+        taken.push_str(&ex.take_text().unwrap());
+    }
+    let _ = ex.on_eof(start).unwrap();
+    let m = ex.finish(start);
+    assert_eq!(taken, "Hello");
+    assert_eq!(m.response_text.as_deref(), Some(""));
+    assert!(!m.response_text_truncated);
 }

@@ -40,8 +40,8 @@ pub use read::{
 
 use serde_json::Value;
 
-pub use parse::check_service_account;
 use parse::Validator;
+pub use parse::check_service_account;
 
 impl AiProxyConfig {
     /// Parses and validates an `ai-proxy` plugin object (strictly: see

@@ -158,7 +158,9 @@ pub fn parse_json(text: &str) -> Result<Value, ConfigErrors> {
     check_size(text)?;
     let mut reader = ValueReader::new();
     let mut de = serde_json::Deserializer::from_str(text);
-    let value = reader.read(&mut de).and_then(|value| de.end().map(|()| value));
+    let value = reader
+        .read(&mut de)
+        .and_then(|value| de.end().map(|()| value));
     value.map_err(|e| {
         let error = match reader.rejection() {
             Some(rejection) => rejection.at(e.line(), e.column()),
@@ -388,7 +390,8 @@ mod tests {
 
     #[test]
     fn same_tree_as_serde_json() {
-        let text = r#"{"a":[1,-2,3.5,1e300,"x\u00e9",true,null,{}],"b":{"c":18446744073709551615}}"#;
+        let text =
+            r#"{"a":[1,-2,3.5,1e300,"x\u00e9",true,null,{}],"b":{"c":18446744073709551615}}"#;
         assert_eq!(
             parse_json(text).unwrap(),
             serde_json::from_str::<Value>(text).unwrap()
@@ -397,17 +400,27 @@ mod tests {
 
     #[test]
     fn duplicate_key_is_located_at_its_second_occurrence() {
-        let e = error(r#"{"provider":"openai","auth":{"header":{"Authorization":"Bearer A","Authorization":"Bearer B"}}}"#);
+        let e = error(
+            r#"{"provider":"openai","auth":{"header":{"Authorization":"Bearer A","Authorization":"Bearer B"}}}"#,
+        );
         assert_eq!(e.path, "auth.header.Authorization");
         assert_eq!(e.kind, ConfigErrorKind::Duplicate);
-        assert!(e.message.starts_with("duplicate key `Authorization` (line 1, column 81)"), "{}", e.message);
+        assert!(
+            e.message
+                .starts_with("duplicate key `Authorization` (line 1, column 81)"),
+            "{}",
+            e.message
+        );
         assert!(!e.message.contains("Bearer"));
     }
 
     #[test]
     fn duplicate_keys_are_found_at_every_depth_and_in_arrays() {
         assert_eq!(error(r#"{"a":1,"a":2}"#).path, "a");
-        assert_eq!(error(r#"{"instances":[{},{"name":"x","name":"y"}]}"#).path, "instances[1].name");
+        assert_eq!(
+            error(r#"{"instances":[{},{"name":"x","name":"y"}]}"#).path,
+            "instances[1].name"
+        );
         assert_eq!(error(r#"[[{"k":{"k":1,"k":2}}]]"#).path, "[0][0].k.k");
     }
 
@@ -428,15 +441,28 @@ mod tests {
         let e = reader.read(&mut de).unwrap_err();
         let rejection = reader.rejection().unwrap();
         assert_eq!(rejection.path, "[1][0]");
-        assert!(e.to_string().starts_with("document too large: more than 3 values"));
+        assert!(
+            e.to_string()
+                .starts_with("document too large: more than 3 values")
+        );
     }
 
     #[test]
     fn deep_nesting_is_a_located_syntax_error() {
         let text = "[".repeat(100_000);
         let e = error(&text);
-        assert_eq!(e.kind, ConfigErrorKind::Syntax { line: 1, column: 128 });
-        assert!(e.message.contains("recursion limit exceeded"), "{}", e.message);
+        assert_eq!(
+            e.kind,
+            ConfigErrorKind::Syntax {
+                line: 1,
+                column: 128
+            }
+        );
+        assert!(
+            e.message.contains("recursion limit exceeded"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

@@ -7,33 +7,39 @@ use bytes::{Bytes, BytesMut};
 use http::StatusCode;
 
 use super::error::ExchangeError;
-use super::{DEFAULT_MAX_BUFFERED_BODY, Exchange};
+use super::window::{BODY_WINDOW, Ends};
+use super::{DEFAULT_MAX_BUFFERED_BODY, Exchange, UsageGap};
 
 impl Exchange {
+    /// How much of a body is held to read usage from.
+    fn body_cap(&self) -> usize {
+        self.ctx
+            .limits
+            .max_response_bytes
+            .and_then(|limit| usize::try_from(limit).ok())
+            .unwrap_or(DEFAULT_MAX_BUFFERED_BODY)
+            .max(DEFAULT_MAX_BUFFERED_BODY)
+    }
+
     pub(super) fn body_chunk(
         &mut self,
         chunk: Bytes,
         now: Instant,
     ) -> Result<Bytes, ExchangeError> {
-        let cap = self
-            .ctx
-            .limits
-            .max_response_bytes
-            .and_then(|limit| usize::try_from(limit).ok())
-            .unwrap_or(DEFAULT_MAX_BUFFERED_BODY)
-            .max(DEFAULT_MAX_BUFFERED_BODY);
-        if !self.body_overflow {
-            if self.body_len.saturating_add(chunk.len()) > cap {
-                if self.hold_body {
-                    return Err(self.fail(ExchangeError::BodyTooLarge { limit: cap }, now));
-                }
-                // Too big to read usage from; keep forwarding.
-                self.body_overflow = true;
-                self.body = Vec::new();
-            } else {
-                self.body_len += chunk.len();
-                self.body.push(chunk.clone());
+        let cap = self.body_cap();
+        if let Some(ends) = &mut self.ends {
+            ends.push(chunk.clone());
+        } else if self.body_len.saturating_add(chunk.len()) > cap {
+            if self.hold_body {
+                return Err(self.fail(ExchangeError::BodyTooLarge { limit: cap }, now));
             }
+            // Too big to hold: keep forwarding, and keep both ends for usage.
+            let mut ends = Ends::from_held(std::mem::take(&mut self.body));
+            ends.push(chunk.clone());
+            self.ends = Some(ends);
+        } else {
+            self.body_len += chunk.len();
+            self.body.push(chunk.clone());
         }
         Ok(if self.hold_body { Bytes::new() } else { chunk })
     }
@@ -51,7 +57,15 @@ impl Exchange {
             }
         };
         self.body = Vec::new();
-        if !self.body_overflow && !body.is_empty() {
+        if let Some(ends) = self.ends.take() {
+            if !ends.observe(&mut self.observer) {
+                self.usage_gap = Some(UsageGap::BodyOverCap {
+                    bytes: self.received,
+                    cap: self.body_cap(),
+                    window: BODY_WINDOW,
+                });
+            }
+        } else if !body.is_empty() {
             self.observer.on_body(&body);
         }
         if !self.hold_body {

@@ -19,6 +19,7 @@ mod diff;
 mod embeddings;
 pub(crate) mod error;
 mod framed;
+mod gap;
 mod gemini;
 mod json;
 mod observation;
@@ -28,6 +29,7 @@ mod openai_responses;
 mod report;
 mod scan;
 mod stream;
+mod window;
 
 use std::time::{Duration, Instant};
 
@@ -41,8 +43,10 @@ use crate::sse::{SseDecoder, SseError};
 use crate::translate::ResponseTranslator;
 
 pub use error::ExchangeError;
+pub use gap::UsageGap;
 pub use observation::Observation;
 pub use observe::{DEFAULT_TEXT_LIMIT, Observer};
+pub use window::BODY_WINDOW;
 
 /// The most body bytes kept to read usage from a non-streaming response
 /// (and to hold a body a translator needs whole) when `max_response_bytes`
@@ -144,7 +148,9 @@ pub struct Exchange {
     hold_body: bool,
     body: Vec<Bytes>,
     body_len: usize,
-    body_overflow: bool,
+    /// The ends of a body past the observation cap (`None`: not past it).
+    ends: Option<window::Ends>,
+    usage_gap: Option<UsageGap>,
     received: u64,
     sent: u64,
     first_byte_at: Option<Instant>,
@@ -180,7 +186,8 @@ impl Exchange {
             hold_body: false,
             body: Vec::new(),
             body_len: 0,
-            body_overflow: false,
+            ends: None,
+            usage_gap: None,
             received: 0,
             sent: 0,
             first_byte_at: None,
@@ -201,6 +208,12 @@ impl Exchange {
     pub fn with_text_limit(mut self, limit: usize) -> Self {
         self.observer = self.observer.with_text_limit(limit);
         self
+    }
+
+    /// Takes the response text collected so far (with text collection on),
+    /// for a caller that writes it out as it arrives.
+    pub fn take_text(&mut self) -> Option<String> {
+        self.observer.take_text()
     }
 
     /// Replaces the SSE decoder (e.g. one with a different event cap).

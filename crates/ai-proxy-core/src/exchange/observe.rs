@@ -86,6 +86,12 @@ impl Observer {
         self
     }
 
+    /// Takes the text collected so far, leaving collection on (for a caller
+    /// that writes the text out as it arrives and keeps none of it).
+    pub fn take_text(&mut self) -> Option<String> {
+        self.observation.text.as_mut().map(std::mem::take)
+    }
+
     /// The protocol observed.
     pub fn protocol(&self) -> Protocol {
         self.protocol

@@ -27,6 +27,11 @@ impl Exchange {
         } else {
             None
         };
+        let usage_gap = match (self.usage_gap, self.observe_error) {
+            (Some(gap), _) => Some(gap),
+            (None, Some(error)) => Some(super::UsageGap::StreamUnobserved(error)),
+            (None, None) => None,
+        };
         let observation = self.observer.into_observation();
         let ctx = self.ctx;
         let llm_model = match &observation.model {
@@ -59,6 +64,7 @@ impl Exchange {
             end_user_id: ctx.end_user_id,
             response_text_truncated: observation.text_truncated,
             response_text: observation.text,
+            usage_gap,
             error_events: observation.error_events,
             malformed_events: observation.malformed_events,
             upstream_error: observation.last_error,

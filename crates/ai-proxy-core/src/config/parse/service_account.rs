@@ -30,9 +30,8 @@ const PKCS8_END: &str = "-----END PRIVATE KEY-----";
 /// assert!(errors.contains("client_email: is required"), "{errors}");
 /// ```
 pub fn check_service_account(text: &str) -> Result<(), ConfigErrors> {
-    let value = parse_json(text).map_err(|errors| {
-        ConfigErrors::new(errors.into_iter().map(without_content).collect())
-    })?;
+    let value = parse_json(text)
+        .map_err(|errors| ConfigErrors::new(errors.into_iter().map(without_content).collect()))?;
     let Value::Object(map) = value else {
         return Err(ConfigError::new(
             "",
@@ -171,7 +170,9 @@ mod tests {
     const PEM: &str = "-----BEGIN PRIVATE KEY-----\\nMIIB\\n-----END PRIVATE KEY-----\\n";
 
     fn account(fields: &str) -> String {
-        format!(r#"{{"type":"service_account","private_key":"{PEM}","client_email":"a@p.iam.gserviceaccount.com"{fields}}}"#)
+        format!(
+            r#"{{"type":"service_account","private_key":"{PEM}","client_email":"a@p.iam.gserviceaccount.com"{fields}}}"#
+        )
     }
 
     fn problems(text: &str) -> Vec<(String, String)> {
@@ -188,16 +189,23 @@ mod tests {
     fn a_complete_key_file_passes() {
         assert_eq!(problems(&account("")), []);
         assert_eq!(
-            problems(&account(r#","token_uri":"https://oauth2.googleapis.com/token","scope":["a"],"project_id":"p""#)),
+            problems(&account(
+                r#","token_uri":"https://oauth2.googleapis.com/token","scope":["a"],"project_id":"p""#
+            )),
             []
         );
     }
 
     #[test]
     fn each_problem_is_located_at_its_field() {
-        let found = problems(r#"{"type":"authorized_user","client_email":7,"private_key":"-----BEGIN RSA PRIVATE KEY-----\n","token_uri":"oauth2","scope":3}"#);
+        let found = problems(
+            r#"{"type":"authorized_user","client_email":7,"private_key":"-----BEGIN RSA PRIVATE KEY-----\n","token_uri":"oauth2","scope":3}"#,
+        );
         let paths: Vec<&str> = found.iter().map(|(p, _)| p.as_str()).collect();
-        assert_eq!(paths, ["type", "client_email", "private_key", "token_uri", "scope"]);
+        assert_eq!(
+            paths,
+            ["type", "client_email", "private_key", "token_uri", "scope"]
+        );
         assert!(found[2].1.contains("PKCS#1"), "{found:?}");
     }
 
@@ -212,15 +220,27 @@ mod tests {
     #[test]
     fn duplicates_and_syntax_errors_quote_nothing() {
         let found = problems(r#"{"private_key":"SECRET","private_key":"SECRET2"}"#);
-        assert_eq!(found, [("private_key".to_owned(), "is given twice; keep one".to_owned())]);
+        assert_eq!(
+            found,
+            [(
+                "private_key".to_owned(),
+                "is given twice; keep one".to_owned()
+            )]
+        );
         let found = problems(r#"{"private_key": SECRET}"#);
         assert_eq!(found.len(), 1);
         assert!(!found[0].1.contains("SECRET"), "{found:?}");
-        assert!(found[0].1.starts_with("not valid JSON (line 1, column"), "{found:?}");
+        assert!(
+            found[0].1.starts_with("not valid JSON (line 1, column"),
+            "{found:?}"
+        );
     }
 
     #[test]
     fn non_objects_are_refused() {
-        assert_eq!(problems("[]")[0].1, "must be a JSON object (the service account key file Google issues)");
+        assert_eq!(
+            problems("[]")[0].1,
+            "must be a JSON object (the service account key file Google issues)"
+        );
     }
 }
