@@ -30,6 +30,7 @@ pub mod model;
 mod parse;
 mod plugin;
 mod read;
+mod warnings;
 
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, join_path};
 pub use model::*;
