@@ -96,7 +96,9 @@ struct KeyFile<'a> {
 
 impl GcpTokenSource {
     /// A source for the service account whose key file is
-    /// `service_account_json`.
+    /// `service_account_json`: a JSON object with the fields the token
+    /// request needs and a private key it can sign with (checked here, so
+    /// a bad key fails at start, not on every request).
     pub fn new(service_account_json: Secret) -> Result<Self, VertexError> {
         let text = service_account_json.expose();
         let fields = json::pick(
@@ -132,6 +134,26 @@ impl GcpTokenSource {
                 reason: describe_json_error(&e),
             }
         })?;
+        // The rest of the key file's shape (no duplicate keys, a PEM
+        // PKCS#8 armour, a token_uri URL) as the config check sees it.
+        ai_proxy_core::config::check_service_account(text).map_err(|errors| {
+            VertexError::InvalidServiceAccountJson {
+                reason: errors
+                    .errors()
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            }
+        })?;
+        // Whether the key itself is one the token request can be signed
+        // with: parsed now, once, rather than failing every request.
+        if let Err(e) = gcp_auth::CustomServiceAccount::from_json(&key_file) {
+            return Err(match token_error(&e) {
+                VertexError::TokenFetch { reason } => VertexError::InvalidPrivateKey { reason },
+                other => other,
+            });
+        }
         Ok(Self {
             service_account_json,
             key_file: Secret::new(key_file),
@@ -288,9 +310,12 @@ fn remaining(expires_at_ms: i64) -> Option<Duration> {
 mod tests {
     use super::*;
 
+    const KEY_PEM: &str = include_str!("../tests/fixtures/throwaway-test-rsa-key.pem");
+
     fn sa(extra: &str) -> Secret {
+        let key = serde_json::to_string(KEY_PEM).unwrap();
         Secret::new(format!(
-            r#"{{"type":"service_account","private_key":"PEM","client_email":"sa@p.iam.gserviceaccount.com"{extra}}}"#
+            r#"{{"type":"service_account","private_key":{key},"client_email":"sa@p.iam.gserviceaccount.com"{extra}}}"#
         ))
     }
 
@@ -342,6 +367,46 @@ mod tests {
     }
 
     #[test]
+    fn a_key_gcp_auth_cannot_sign_with_is_refused_up_front() {
+        let armoured = serde_json::json!({
+            "private_key": "-----BEGIN PRIVATE KEY-----\nU0VDUkVUU0VDUkVU\n-----END PRIVATE KEY-----\n",
+            "client_email": "a@p",
+        });
+        let err = GcpTokenSource::new(Secret::new(armoured.to_string())).unwrap_err();
+        assert!(matches!(err, VertexError::InvalidPrivateKey { .. }), "{err}");
+        let printed = format!("{err} {err:?}");
+        assert!(!printed.contains("U0VDUkVU"), "{printed}");
+    }
+
+    #[test]
+    fn duplicate_fields_and_a_bad_token_uri_are_refused() {
+        let key = serde_json::to_string(KEY_PEM).unwrap();
+        let twice = format!(r#"{{"private_key":{key},"client_email":"a@p","client_email":"b@p"}}"#);
+        let err = GcpTokenSource::new(Secret::new(twice)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid gcp service_account_json: client_email: is given twice; keep one; give \
+             the service account key file's JSON text"
+        );
+        let err = GcpTokenSource::new(sa(r#","token_uri":"not a url""#)).unwrap_err();
+        assert!(err.to_string().contains("token_uri: must be an absolute http(s) URL"));
+    }
+
+    #[test]
+    fn client_messages_carry_the_prefix_once() {
+        let err = GcpTokenSource::new(Secret::new("[]")).unwrap_err();
+        let message = err.client_message();
+        assert_eq!(message.matches("failed to get gcp access token").count(), 1);
+        let fetch = VertexError::TokenFetch {
+            reason: "HTTP request failed".into(),
+        };
+        assert_eq!(
+            fetch.client_message(),
+            "failed to get gcp access token: HTTP request failed"
+        );
+    }
+
+    #[test]
     fn non_objects_and_bad_json_are_invalid() {
         for bad in ["[]", "\"x\"", "{", "SECRET"] {
             let err = GcpTokenSource::new(Secret::new(bad)).unwrap_err();
@@ -382,7 +447,7 @@ mod tests {
         let s = GcpTokenSource::new(sa(r#","private_key_id":"KEYID""#)).unwrap();
         let printed = format!("{s:?}");
         assert!(
-            !printed.contains("PEM") && !printed.contains("sa@p") && !printed.contains("KEYID")
+            !printed.contains("PRIVATE") && !printed.contains("sa@p") && !printed.contains("KEYID")
         );
         assert!(printed.contains("cloud-platform"));
     }

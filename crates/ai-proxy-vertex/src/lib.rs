@@ -76,6 +76,16 @@ pub enum VertexError {
         /// `token_uri`, `project_id` or `scope`).
         field: &'static str,
     },
+    /// The key file's `private_key` is not a key the token request can be
+    /// signed with (feature `gcp-auth`: checked when the source is built).
+    #[error(
+        "invalid gcp service_account_json: `private_key` is not a PKCS#8 RSA private key \
+         ({reason}); give the key file Google issued for the service account"
+    )]
+    InvalidPrivateKey {
+        /// Why, without any key material.
+        reason: String,
+    },
     /// Neither `auth.gcp.service_account_json` nor the `GCP_SERVICE_ACCOUNT`
     /// environment variable gives a service account.
     #[error(
@@ -97,5 +107,24 @@ impl VertexError {
     /// request is fine; the gateway's credentials are not).
     pub fn status(&self) -> StatusCode {
         StatusCode::INTERNAL_SERVER_ERROR
+    }
+
+    /// The message a gateway answers with, as APISIX's `error_msg`:
+    /// `failed to get gcp access token: <why>`, the prefix written once.
+    ///
+    /// ```
+    /// use ai_proxy_vertex::VertexError;
+    ///
+    /// let fetch = VertexError::TokenFetch { reason: "HTTP request failed".into() };
+    /// assert_eq!(fetch.client_message(), "failed to get gcp access token: HTTP request failed");
+    /// assert!(VertexError::MissingServiceAccount
+    ///     .client_message()
+    ///     .starts_with("failed to get gcp access token: no gcp service account"));
+    /// ```
+    pub fn client_message(&self) -> String {
+        match self {
+            VertexError::TokenFetch { .. } => self.to_string(),
+            other => format!("failed to get gcp access token: {other}"),
+        }
     }
 }

@@ -352,20 +352,19 @@ async fn an_unreachable_endpoint_is_a_token_fetch_error() {
     );
 }
 
-#[tokio::test]
-async fn a_private_key_that_is_not_pkcs8_pem_is_an_error_without_the_key() {
+#[test]
+fn a_private_key_that_is_not_pkcs8_pem_is_refused_when_the_source_is_built() {
     let sa = serde_json::json!({
         "private_key": "-----BEGIN PRIVATE KEY-----\nU0VDUkVUU0VDUkVU\n-----END PRIVATE KEY-----\n",
         "client_email": CLIENT_EMAIL,
         "token_uri": "http://127.0.0.1:9/token",
     });
-    let err = GcpTokenSource::new(Secret::new(sa.to_string()))
-        .unwrap()
-        .fetch()
-        .await
-        .unwrap_err();
+    let err = GcpTokenSource::new(Secret::new(sa.to_string())).unwrap_err();
     let printed = format!("{err} {err:?}");
-    assert!(matches!(err, VertexError::TokenFetch { .. }), "{printed}");
+    assert!(
+        matches!(err, VertexError::InvalidPrivateKey { .. }),
+        "{printed}"
+    );
     assert!(
         !printed.contains("U0VDUkVU") && !printed.contains("BEGIN"),
         "{printed}"
