@@ -1,7 +1,9 @@
 //! `ai-proxy check FILE|-`: validate a configuration document.
 //!
-//! Exit 0 with a one-line summary on stdout when valid; exit 1 with one
-//! `PATH: message` line per problem on stderr when not; exit 2 when the
+//! Exit 0 with a one-line summary on stdout when valid (warnings, such as an
+//! Azure endpoint without `api-version`, go to stderr as `warning: PATH:
+//! message`); exit 1 with one `PATH: message` line per problem on stderr
+//! when not (also when the text is too large or not UTF-8); exit 2 when the
 //! input cannot be read. Valid documents are also compiled against the
 //! default registry, so what `serve` would refuse (an option a native API
 //! cannot take) is refused here; the summary names a native API a route
@@ -9,13 +11,16 @@
 
 use std::process::ExitCode;
 
-use ai_proxy::config::UpstreamConfig;
+use ai_proxy::config::{
+    ConfigError, ConfigErrorKind, MAX_DOCUMENT_BYTES, PluginConfig, UpstreamConfig, join_path,
+};
 use ai_proxy::multi::{AiProxyMulti, MultiOptions};
+use ai_proxy::vertex::{GcpTokenSource, VertexError};
 use ai_proxy::{AiProxy, Protocol, Registry};
-use ai_proxy_gateway::config::{Document, DocumentForm, PluginConfig};
+use ai_proxy_gateway::config::{Document, DocumentForm};
 use ai_proxy_gateway::plugin::PluginRegistry;
 
-use crate::input;
+use crate::{input, stdio};
 
 /// Arguments of `ai-proxy check`.
 #[derive(Debug, clap::Args)]
@@ -26,35 +31,114 @@ pub struct Args {
 
 /// Runs `ai-proxy check`.
 pub fn run(args: Args) -> ExitCode {
-    let text = match input::read_text(&args.file) {
+    let text = match input::read_text(&args.file, MAX_DOCUMENT_BYTES, "config") {
         Ok(text) => text,
-        Err(message) => {
-            eprintln!("{message}");
-            return ExitCode::from(2);
+        Err(e) => {
+            stdio::err(format_args!("{e}"));
+            return ExitCode::from(e.code());
         }
     };
-    // Fail closed: a route carrying a plugin `serve` does not run is as
-    // invalid as a malformed one.
-    match Document::parse(&text).and_then(|doc| PluginRegistry::new().check(&doc).map(|()| doc)) {
-        Ok(doc) => {
-            let registry = ai_proxy::registry();
-            let refused = compile_errors(&doc, &registry);
-            if !refused.is_empty() {
-                for line in refused {
-                    eprintln!("{line}");
-                }
-                return ExitCode::from(1);
-            }
-            println!("{}: {}", args.file, summary(&doc, &registry));
-            ExitCode::SUCCESS
-        }
+    let doc = match load(&text) {
+        Ok(doc) => doc,
         Err(errors) => {
-            for e in errors.errors() {
-                eprintln!("{e}");
+            stdio::err_lines(errors);
+            return ExitCode::FAILURE;
+        }
+    };
+    let registry = ai_proxy::registry();
+    let refused = compile_errors(&doc, &registry);
+    if !refused.is_empty() {
+        stdio::err_lines(refused);
+        return ExitCode::FAILURE;
+    }
+    for warning in warnings(&doc) {
+        stdio::err(format_args!("warning: {warning}"));
+    }
+    match stdio::out(format_args!("{}: {}", args.file, summary(&doc, &registry))) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(closed) => closed.into(),
+    }
+}
+
+/// Parses and validates a document as `serve` will use it: the model's
+/// checks, plugins `serve` runs (fail closed: a route carrying one it does
+/// not run is as invalid as a malformed one), then every service account's
+/// private key.
+pub fn load(text: &str) -> Result<Document, Vec<ConfigError>> {
+    let doc = Document::parse(text)
+        .and_then(|doc| PluginRegistry::new().check(&doc).map(|()| doc))
+        .map_err(|e| e.into_errors())?;
+    let errors = service_account_errors(&doc);
+    if errors.is_empty() {
+        Ok(doc)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Each upstream of each route, with the JSON path of its object.
+fn upstreams(doc: &Document) -> Vec<(String, &UpstreamConfig)> {
+    let mut out = Vec::new();
+    for route in &doc.routes {
+        match &route.plugin {
+            PluginConfig::AiProxy(c) => out.push((route.plugin_path.clone(), &c.upstream)),
+            PluginConfig::AiProxyMulti(m) => {
+                for (i, instance) in m.instances.iter().enumerate() {
+                    let path = join_path(&route.plugin_path, &format!("instances[{i}]"));
+                    out.push((path, &instance.upstream));
+                }
             }
-            ExitCode::from(1)
+            _ => {}
         }
     }
+    out
+}
+
+/// A service account whose key the token request cannot sign with fails
+/// every request with a 500: refuse it here, at its path.
+fn service_account_errors(doc: &Document) -> Vec<ConfigError> {
+    let mut errors = Vec::new();
+    for (path, upstream) in upstreams(doc) {
+        let Some(json) = upstream
+            .auth
+            .gcp
+            .as_ref()
+            .and_then(|g| g.service_account_json.as_ref())
+        else {
+            continue;
+        };
+        let error = match GcpTokenSource::new(json.clone()) {
+            Ok(_) => continue,
+            Err(VertexError::InvalidPrivateKey { reason }) => ConfigError::new(
+                "auth.gcp.service_account_json.private_key",
+                ConfigErrorKind::Invalid,
+                format!(
+                    "is not a PKCS#8 RSA private key the token request can be signed with \
+                     ({reason}); use the key file Google issued for the service account"
+                ),
+            ),
+            Err(other) => ConfigError::new(
+                "auth.gcp.service_account_json",
+                ConfigErrorKind::Invalid,
+                other.to_string(),
+            ),
+        };
+        errors.push(error.prefixed(&path));
+    }
+    errors
+}
+
+/// What loads but will likely fail at request time, with document paths.
+pub fn warnings(doc: &Document) -> Vec<ConfigError> {
+    upstreams(doc)
+        .into_iter()
+        .flat_map(|(path, upstream)| {
+            upstream
+                .warnings()
+                .into_iter()
+                .map(move |w| w.prefixed(&path))
+        })
+        .collect()
 }
 
 /// `PATH: message` for every plugin the registry cannot compile.
@@ -93,7 +177,7 @@ fn native_api(upstream: &UpstreamConfig, registry: &Registry) -> &'static str {
 }
 
 /// One line describing a valid document.
-fn summary(doc: &Document, registry: &Registry) -> String {
+pub fn summary(doc: &Document, registry: &Registry) -> String {
     let describe = |plugin: &PluginConfig| match plugin {
         PluginConfig::AiProxy(c) => format!(
             "ai-proxy → {}{}{}",

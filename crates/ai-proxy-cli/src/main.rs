@@ -4,13 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod check;
-mod input;
-mod observe;
-mod response;
-mod serve;
-mod sse;
-mod translate;
+use ai_proxy_cli::{check, response, serve, sse, translate};
 
 /// ai-proxy: APISIX-compatible AI gateway toolkit.
 #[derive(Debug, Parser)]
@@ -35,7 +29,17 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version land here too; a closed pipe ends them
+        // with exit 1 like any other output.
+        Err(e) => {
+            return match e.print() {
+                Ok(()) => ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2)),
+                Err(_) => ExitCode::FAILURE,
+            };
+        }
+    };
     match cli.command {
         Command::Check(args) => check::run(args),
         Command::Translate(args) => translate::run(args),

@@ -1,27 +1,43 @@
-//! `ai-proxy sse [--protocol P] [--events] [--no-text] [FILE|-]`: summarise
-//! an SSE byte stream, or print its events, reading it in chunks (memory
-//! stays flat however long the stream is). Protocols whose provider streams
-//! in another framing (`bedrock-converse`, `bedrock-invoke`: AWS event
-//! streams) are read in that framing; their events are its frames.
+//! `ai-proxy sse [--protocol P] [--events | --text-only | --no-text]
+//! [--max-text-bytes N] [FILE|-]`: summarise an SSE byte stream, print its
+//! events, or write its text out as it is decoded. Protocols whose provider
+//! streams in another framing (`bedrock-converse`, `bedrock-invoke`: AWS
+//! event streams) are read in that framing; their events are its frames. The stream is read in
+//! chunks and memory stays flat however long it is: the summary keeps at
+//! most `--max-text-bytes` of text (then `"text_truncated": true`).
+//!
+//! Exit 0 for a stream of the protocol, with or without usage (unknown
+//! values are `null`); exit 1 with one line on stderr saying what was
+//! expected and what was seen at which byte when the input is empty, not
+//! SSE, or not the protocol (`--events`: empty or not SSE), and when events
+//! could not all be read; exit 2 when the input cannot be read.
 
 use std::io::{self, Read, Write};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Instant;
 
+use std::sync::Arc;
+
 use ai_proxy::core::context::RequestContext;
-use ai_proxy::core::exchange::Exchange;
+use ai_proxy::core::exchange::{Exchange, UsageGap};
 use ai_proxy::core::framing::StreamFraming;
 use ai_proxy::core::sse::SseDecoder;
 use ai_proxy::core::{Protocol, Provider};
-
-use crate::observe::observe;
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
+
+use crate::{diagnose, input, stdio};
 
 /// How much is read from the input at a time (small enough to stay in
 /// cache while it is zeroed, read and scanned).
 const READ_CHUNK: usize = 128 * 1024;
+
+/// How much of the stream's start is kept for the diagnosis (its first
+/// event must fit to be checked).
+const PREFIX: usize = 1024 * 1024;
+
+/// The default `--max-text-bytes`: 1 MiB.
+pub const MAX_TEXT_BYTES: usize = 1024 * 1024;
 
 /// Arguments of `ai-proxy sse`.
 #[derive(Debug, clap::Args)]
@@ -33,24 +49,32 @@ pub struct Args {
     pub protocol: Protocol,
     /// Print one JSON line per dispatched event `{"event","data","id"}`
     /// instead of the summary.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["no_text", "text_only"])]
     pub events: bool,
     /// Do not collect the assistant text (`"text": null`); reads only what
     /// usage needs.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "text_only")]
     pub no_text: bool,
+    /// Write the assistant text to stdout as it is decoded, and nothing
+    /// else (no summary line).
+    #[arg(long)]
+    pub text_only: bool,
+    /// The most text the summary's `text` keeps; the rest is dropped and
+    /// the summary says `"text_truncated": true`.
+    #[arg(long, default_value_t = MAX_TEXT_BYTES)]
+    pub max_text_bytes: usize,
     /// The stream, or `-` for standard input.
     #[arg(default_value = "-")]
     pub file: String,
 }
 
-pub(crate) fn parse_protocol(name: &str) -> Result<Protocol, String> {
+pub fn parse_protocol(name: &str) -> Result<Protocol, String> {
     name.parse::<Protocol>().map_err(|e| e.to_string())
 }
 
 /// The stream framing a provider of the registry uses for `protocol`, when
-/// it is not SSE.
-pub(crate) fn framing(protocol: Protocol) -> Option<Arc<dyn StreamFraming>> {
+/// it is not SSE (`bedrock-converse`, `bedrock-invoke`: AWS event streams).
+pub fn framing(protocol: Protocol) -> Option<Arc<dyn StreamFraming>> {
     let registry = ai_proxy::registry();
     Provider::ALL
         .iter()
@@ -58,38 +82,84 @@ pub(crate) fn framing(protocol: Protocol) -> Option<Arc<dyn StreamFraming>> {
         .find_map(|adapter| adapter.stream_framing(protocol))
 }
 
-/// Opens `FILE` or standard input.
-pub(crate) fn open(file: &str) -> io::Result<Box<dyn Read>> {
-    if file == "-" {
-        Ok(Box::new(io::stdin().lock()))
-    } else {
-        Ok(Box::new(std::fs::File::open(file)?))
-    }
+/// Why a command stopped: its input could not be read, or its output could
+/// not be written.
+#[derive(Debug)]
+pub enum Broken {
+    /// Reading the input failed.
+    Input(io::Error),
+    /// Writing stdout failed.
+    Output(io::Error),
 }
 
-/// Reads the next chunk (`None` at end of input), reusing `buf`'s storage
-/// once the previous chunk is dropped.
-pub(crate) fn read_chunk(input: &mut dyn Read, buf: &mut BytesMut) -> io::Result<Option<Bytes>> {
-    buf.clear();
-    buf.reserve(READ_CHUNK);
-    buf.resize(READ_CHUNK, 0);
-    loop {
-        match input.read(&mut buf[..]) {
-            Ok(0) => return Ok(None),
-            Ok(n) => {
-                buf.truncate(n);
-                return Ok(Some(buf.split().freeze()));
+/// How reading a stream ended: `Ok` (exit 0), or what is wrong with it, in
+/// one line (exit 1).
+pub type Verdict = Result<(), String>;
+
+impl Broken {
+    /// Reports the failure; the exit code: 2 for input, 1 for output.
+    pub fn exit(self, command: &str, file: &str) -> ExitCode {
+        match self {
+            Broken::Input(e) => {
+                stdio::err(format_args!(
+                    "ai-proxy {command}: cannot read {}: {e}",
+                    input::name(file)
+                ));
+                ExitCode::from(2)
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
+            Broken::Output(e) => stdio::closed(&e).into(),
         }
     }
 }
 
-/// The summary line shared with `ai-proxy response`.
-pub(crate) fn summary(metrics: &ai_proxy::core::Metrics, events: Option<u64>) -> serde_json::Value {
+/// The input in chunks, remembering its size and its first [`PREFIX`]
+/// bytes.
+struct Chunks {
+    reader: Box<dyn Read>,
+    buf: BytesMut,
+    prefix: Vec<u8>,
+    total: u64,
+}
+
+impl Chunks {
+    fn new(reader: Box<dyn Read>) -> Self {
+        Self {
+            reader,
+            buf: BytesMut::new(),
+            prefix: Vec::new(),
+            total: 0,
+        }
+    }
+
+    /// The next chunk (`None` at end of input), reusing the buffer's
+    /// storage once the previous chunk is dropped.
+    fn next(&mut self) -> Result<Option<Bytes>, Broken> {
+        self.buf.clear();
+        self.buf.resize(READ_CHUNK, 0);
+        loop {
+            match self.reader.read(&mut self.buf[..]) {
+                Ok(0) => return Ok(None),
+                Ok(n) => {
+                    self.buf.truncate(n);
+                    let chunk = self.buf.split().freeze();
+                    self.total += chunk.len() as u64;
+                    let room = PREFIX.saturating_sub(self.prefix.len());
+                    self.prefix
+                        .extend_from_slice(chunk.get(..room.min(chunk.len())).unwrap_or_default());
+                    return Ok(Some(chunk));
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Broken::Input(e)),
+            }
+        }
+    }
+}
+
+/// The summary line shared with `ai-proxy response`: the contract's seven
+/// fields, then `text_truncated` and `warning` when they apply.
+pub fn summary(metrics: &ai_proxy::core::Metrics, events: Option<u64>) -> serde_json::Value {
     let usage = metrics.usage;
-    serde_json::json!({
+    let mut line = serde_json::json!({
         "model": metrics.llm_model,
         "prompt_tokens": usage.map(|u| u.prompt_tokens),
         "completion_tokens": usage.map(|u| u.completion_tokens),
@@ -97,48 +167,70 @@ pub(crate) fn summary(metrics: &ai_proxy::core::Metrics, events: Option<u64>) ->
         "events": events,
         "done": metrics.done,
         "text": metrics.response_text,
-    })
+    });
+    if let Some(fields) = line.as_object_mut() {
+        if metrics.response_text_truncated {
+            fields.insert("text_truncated".to_owned(), true.into());
+        }
+        if let Some(gap) = &metrics.usage_gap {
+            fields.insert("warning".to_owned(), gap.to_string().into());
+        }
+    }
+    line
 }
 
 /// Runs `ai-proxy sse`.
 pub fn run(args: Args) -> ExitCode {
+    let input = match input::open(&args.file) {
+        Ok(input) => input,
+        Err(e) => return Broken::Input(e).exit("sse", &args.file),
+    };
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    let result = if args.events {
-        print_events(&args, &mut out)
+    let verdict = if args.events {
+        print_events(args.protocol, input, &mut out)
     } else {
-        summarise(&args, &mut out)
+        summarise(&args, input, &mut out)
     };
-    let result = result.and_then(|code| out.flush().map(|()| code));
-    match result {
-        Ok(code) => code,
-        Err(error) => {
-            eprintln!("ai-proxy sse: {}: {error}", args.file);
+    let verdict = verdict.and_then(|v| out.flush().map(|()| v).map_err(Broken::Output));
+    match verdict {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(message)) => {
+            stdio::err(format_args!("ai-proxy sse: {}: {message}", args.file));
             ExitCode::FAILURE
         }
+        Err(broken) => broken.exit("sse", &args.file),
     }
 }
 
-fn print_events(args: &Args, out: &mut dyn Write) -> io::Result<ExitCode> {
-    if let Some(framing) = framing(args.protocol) {
-        return print_frames(args, framing.as_ref(), out);
+/// `--events`: one JSON line per dispatched event (for a framed protocol,
+/// per frame); the verdict says whether the input was such a stream at all.
+pub fn print_events(
+    protocol: Protocol,
+    input: Box<dyn Read>,
+    out: &mut dyn Write,
+) -> Result<Verdict, Broken> {
+    if let Some(framing) = framing(protocol) {
+        return print_frames(protocol, framing.as_ref(), input, out);
     }
-    let mut input = open(&args.file)?;
+    let mut input = Chunks::new(input);
     let mut decoder = SseDecoder::new();
-    let mut buf = BytesMut::new();
+    let mut events = 0u64;
     let mut failure = None;
-    'read: while let Some(chunk) = read_chunk(&mut *input, &mut buf)? {
+    'read: while let Some(chunk) = input.next()? {
         decoder.feed(chunk);
         loop {
             match decoder.poll_event() {
                 Ok(Some(event)) => {
+                    events += 1;
                     let line = serde_json::json!({
                         "event": event.event_type(),
                         "data": event.data(),
                         "id": event.id(),
                     });
-                    serde_json::to_writer(&mut *out, &line)?;
-                    out.write_all(b"\n")?;
+                    serde_json::to_writer(&mut *out, &line)
+                        .map_err(|e| Broken::Output(e.into()))?;
+                    out.write_all(b"\n").map_err(Broken::Output)?;
                 }
                 Ok(None) => break,
                 Err(error) => {
@@ -148,31 +240,32 @@ fn print_events(args: &Args, out: &mut dyn Write) -> io::Result<ExitCode> {
             }
         }
     }
-    out.flush()?;
+    out.flush().map_err(Broken::Output)?;
     if let Some(error) = failure {
-        eprintln!("ai-proxy sse: {}: {error}", args.file);
-        return Ok(ExitCode::FAILURE);
+        return Ok(Err(error.to_string()));
     }
     let _ = decoder.finish();
-    Ok(ExitCode::SUCCESS)
+    Ok(diagnose::stream(None, &input.prefix, input.total, events))
 }
 
-/// `--events` for a framed stream: one line per frame, `"error": true`
-/// on frames the upstream marked as errors.
+/// `--events` for a framed stream: one line per frame, `"error": true` on
+/// frames the upstream marked as errors.
 fn print_frames(
-    args: &Args,
+    protocol: Protocol,
     framing: &dyn StreamFraming,
+    input: Box<dyn Read>,
     out: &mut dyn Write,
-) -> io::Result<ExitCode> {
-    let mut input = open(&args.file)?;
+) -> Result<Verdict, Broken> {
+    let mut input = Chunks::new(input);
     let mut decoder = framing.decoder();
-    let mut buf = BytesMut::new();
+    let mut frames = 0u64;
     let mut failure = None;
-    'read: while let Some(chunk) = read_chunk(&mut *input, &mut buf)? {
+    'read: while let Some(chunk) = input.next()? {
         decoder.feed(chunk);
         loop {
             match decoder.next_frame() {
                 Ok(Some(frame)) => {
+                    frames += 1;
                     let data = String::from_utf8_lossy(frame.payload());
                     let line = if frame.is_error() {
                         serde_json::json!({
@@ -181,8 +274,9 @@ fn print_frames(
                     } else {
                         serde_json::json!({"event": frame.event_type(), "data": data, "id": ""})
                     };
-                    serde_json::to_writer(&mut *out, &line)?;
-                    out.write_all(b"\n")?;
+                    serde_json::to_writer(&mut *out, &line)
+                        .map_err(|e| Broken::Output(e.into()))?;
+                    out.write_all(b"\n").map_err(Broken::Output)?;
                 }
                 Ok(None) => break,
                 Err(error) => {
@@ -192,15 +286,25 @@ fn print_frames(
             }
         }
     }
-    out.flush()?;
-    if let Some(error) = failure.or_else(|| decoder.finish().err()) {
-        eprintln!("ai-proxy sse: {}: {error}", args.file);
-        return Ok(ExitCode::FAILURE);
-    }
-    Ok(ExitCode::SUCCESS)
+    out.flush().map_err(Broken::Output)?;
+    let failure = failure.or_else(|| decoder.finish().err());
+    Ok(diagnose::framed(
+        protocol,
+        framing.content_type(),
+        input.total,
+        frames,
+        failure.map(|e| e.to_string()).as_deref(),
+    ))
 }
 
-fn summarise(args: &Args, out: &mut dyn Write) -> io::Result<ExitCode> {
+/// The summary (or, with `--text-only`, the text) of the stream `input`;
+/// the verdict says whether it was a stream of the protocol, read whole.
+pub fn summarise(
+    args: &Args,
+    input: Box<dyn Read>,
+    out: &mut dyn Write,
+) -> Result<Verdict, Broken> {
+    let mut input = Chunks::new(input);
     let start = Instant::now();
     let mut ctx = RequestContext::new(args.protocol, args.protocol, start);
     ctx.logging.payloads = !args.no_text;
@@ -209,49 +313,123 @@ fn summarise(args: &Args, out: &mut dyn Write) -> io::Result<ExitCode> {
         .framing
         .as_ref()
         .map_or("text/event-stream", |f| f.content_type());
-    // The summary prints the whole text, however long.
-    let mut exchange = Exchange::new(ctx, None).with_text_limit(usize::MAX);
+    let framed = ctx.framing.is_some();
+    // Text written out as it arrives is never held, so it needs no cap.
+    let limit = if args.text_only {
+        usize::MAX
+    } else {
+        args.max_text_bytes
+    };
+    let mut exchange = Exchange::new(ctx, None).with_text_limit(limit);
     let mut headers = HeaderMap::new();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    let _ = exchange
-        .on_head(StatusCode::OK, &headers, start)
-        .map_err(io::Error::other)?;
-    let report = observe(&args.file, exchange)?;
-    let metrics = &report.metrics;
-    writeln!(out, "{}", summary(metrics, Some(metrics.events)))?;
-    if let Some(error) = report.observe_error {
-        eprintln!("ai-proxy sse: {}: {error}", args.file);
-        return Ok(ExitCode::FAILURE);
+    // Without limits configured, the exchange refuses nothing: its errors
+    // could only be misuse, reported like any other.
+    if let Err(e) = exchange.on_head(StatusCode::OK, &headers, start) {
+        return Ok(Err(e.to_string()));
     }
-    Ok(ExitCode::SUCCESS)
+    while let Some(chunk) = input.next()? {
+        // Passthrough hands the chunk back; only the observation matters.
+        if let Err(e) = exchange.on_body(chunk, Instant::now()) {
+            return Ok(Err(e.to_string()));
+        }
+        if args.text_only {
+            write_text(&mut exchange, out)?;
+        }
+    }
+    if let Err(e) = exchange.on_eof(Instant::now()) {
+        return Ok(Err(e.to_string()));
+    }
+    if args.text_only {
+        write_text(&mut exchange, out)?;
+    }
+    let metrics = exchange.finish(Instant::now());
+    let verdict = if framed {
+        // A stream that broke after some frames still gets its summary;
+        // the gap is reported after it.
+        let failure = match &metrics.usage_gap {
+            Some(UsageGap::FramesUnobserved(e)) if metrics.events == 0 => Some(e.to_string()),
+            _ => None,
+        };
+        diagnose::framed(
+            args.protocol,
+            content_type,
+            input.total,
+            metrics.events,
+            failure.as_deref(),
+        )
+    } else {
+        diagnose::stream(
+            Some(args.protocol),
+            &input.prefix,
+            input.total,
+            metrics.events,
+        )
+    };
+    if verdict.is_err() {
+        return Ok(verdict);
+    }
+    if !args.text_only {
+        let line = summary(&metrics, Some(metrics.events));
+        serde_json::to_writer(&mut *out, &line).map_err(|e| Broken::Output(e.into()))?;
+        out.write_all(b"\n").map_err(Broken::Output)?;
+    }
+    if let Some(gap) = &metrics.usage_gap {
+        return Ok(Err(gap.to_string()));
+    }
+    if metrics.malformed_events > 0 {
+        let n = metrics.malformed_events;
+        return Ok(Err(format!(
+            "{n} event{} of the {} stream could not be read (not JSON, or fields of the \
+                 wrong type): the summary may be incomplete",
+            if n == 1 { "" } else { "s" },
+            args.protocol
+        )));
+    }
+    Ok(Ok(()))
+}
+
+/// Writes out the text decoded so far.
+fn write_text(exchange: &mut Exchange, out: &mut dyn Write) -> Result<(), Broken> {
+    match exchange.take_text() {
+        Some(text) if !text.is_empty() => out
+            .write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(Broken::Output),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn run_on(bytes: &[u8], protocol: &str, events: bool, no_text: bool) -> String {
-        let dir = std::env::temp_dir().join(format!("ai-proxy-sse-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        // Tests run in parallel: every call gets its own file.
-        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let file = dir.join(format!("{protocol}-{events}-{no_text}-{n}.sse"));
-        std::fs::write(&file, bytes).unwrap();
-        let args = Args {
-            protocol: protocol.parse().unwrap(),
-            events,
-            no_text,
-            file: file.to_string_lossy().into_owned(),
+    fn run_on(bytes: &[u8], extra: &[&str]) -> (Verdict, String) {
+        let args = {
+            use clap::Parser;
+            #[derive(clap::Parser)]
+            struct Cli {
+                #[command(flatten)]
+                args: Args,
+            }
+            let mut argv = vec!["sse".to_owned()];
+            argv.extend(extra.iter().map(|s| (*s).to_owned()));
+            Cli::parse_from(argv).args
         };
+        let input = Box::new(std::io::Cursor::new(bytes.to_vec()));
         let mut out = Vec::new();
-        let code = if events {
-            print_events(&args, &mut out).unwrap()
+        let verdict = if args.events {
+            print_events(args.protocol, input, &mut out).unwrap()
         } else {
-            summarise(&args, &mut out).unwrap()
+            summarise(&args, input, &mut out).unwrap()
         };
-        assert_eq!(code, ExitCode::SUCCESS);
-        String::from_utf8(out).unwrap()
+        (verdict, String::from_utf8(out).unwrap())
+    }
+
+    fn ok(bytes: &[u8], extra: &[&str]) -> String {
+        let (verdict, out) = run_on(bytes, extra);
+        assert_eq!(verdict, Ok(()), "{out}");
+        out
     }
 
     const STREAM: &[u8] = b": OPENROUTER PROCESSING\n\ndata: {\"model\":\"m\",\"choices\":[{\"delta\":{\"content\":\"Hi\"}}],\"usage\":null}\r\n\r\nid: 9\ndata: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2}}\n\ndata: [DONE]\n\n";
@@ -259,7 +437,7 @@ mod tests {
     #[test]
     fn summary_has_the_contract_fields_in_order() {
         assert_eq!(
-            run_on(STREAM, "openai-chat", false, false),
+            ok(STREAM, &[]),
             "{\"model\":\"m\",\"prompt_tokens\":3,\"completion_tokens\":2,\"total_tokens\":5,\"events\":3,\"done\":true,\"text\":\"Hi\"}\n"
         );
     }
@@ -267,17 +445,60 @@ mod tests {
     #[test]
     fn no_text_gives_null_text_and_the_same_numbers() {
         assert_eq!(
-            run_on(STREAM, "openai-chat", false, true),
+            ok(STREAM, &["--no-text"]),
             "{\"model\":\"m\",\"prompt_tokens\":3,\"completion_tokens\":2,\"total_tokens\":5,\"events\":3,\"done\":true,\"text\":null}\n"
         );
     }
 
     #[test]
-    fn unknown_values_are_null() {
+    fn a_valid_stream_without_usage_has_null_numbers_and_exit_0() {
+        let stream = b"data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n";
         assert_eq!(
-            run_on(b"data: hello\n\n", "openai-chat", false, false),
-            "{\"model\":null,\"prompt_tokens\":null,\"completion_tokens\":null,\"total_tokens\":null,\"events\":1,\"done\":false,\"text\":\"\"}\n"
+            ok(stream, &[]),
+            "{\"model\":null,\"prompt_tokens\":null,\"completion_tokens\":null,\"total_tokens\":null,\"events\":1,\"done\":false,\"text\":\"a\"}\n"
         );
+    }
+
+    #[test]
+    fn data_that_is_not_the_protocol_is_exit_1_without_a_summary() {
+        let (verdict, out) = run_on(b"data: hello\n\n", &[]);
+        assert!(verdict.is_err());
+        assert_eq!(out, "");
+    }
+
+    #[test]
+    fn text_beyond_max_text_bytes_is_dropped_and_marked() {
+        let out = ok(STREAM, &["--max-text-bytes", "1"]);
+        assert!(
+            out.contains("\"text\":\"H\",\"text_truncated\":true}"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn text_only_writes_just_the_text() {
+        assert_eq!(ok(STREAM, &["--text-only"]), "Hi");
+    }
+
+    #[test]
+    fn events_prints_one_line_per_dispatched_event() {
+        let lines = ok(STREAM, &["--events"]);
+        let lines: Vec<serde_json::Value> = lines
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[0]["event"], "message");
+        assert_eq!(lines[0]["id"], "");
+        assert_eq!(lines[1]["id"], "9");
+        assert_eq!(lines[2]["data"], "[DONE]");
+        assert_eq!(lines[2]["id"], "9", "the last event id carries over");
+    }
+
+    #[test]
+    fn events_of_any_protocol_are_printed() {
+        assert_eq!(ok(b"data: hello\n\n", &["--events"]).lines().count(), 1);
+        assert!(run_on(b"hello", &["--events"]).0.is_err());
     }
 
     fn bedrock_stream() -> Vec<u8> {
@@ -304,14 +525,17 @@ mod tests {
     #[test]
     fn bedrock_event_streams_are_summarised_like_sse() {
         assert_eq!(
-            run_on(&bedrock_stream(), "bedrock-converse", false, false),
+            ok(&bedrock_stream(), &["--protocol", "bedrock-converse"]),
             "{\"model\":null,\"prompt_tokens\":13,\"completion_tokens\":2,\"total_tokens\":15,\"events\":5,\"done\":true,\"text\":\"Paris\"}\n"
         );
     }
 
     #[test]
     fn bedrock_events_are_its_frames() {
-        let lines = run_on(&bedrock_stream(), "bedrock-converse", true, false);
+        let lines = ok(
+            &bedrock_stream(),
+            &["--protocol", "bedrock-converse", "--events"],
+        );
         let lines: Vec<serde_json::Value> = lines
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
@@ -327,17 +551,15 @@ mod tests {
     }
 
     #[test]
-    fn events_prints_one_line_per_dispatched_event() {
-        let lines = run_on(STREAM, "openai-chat", true, false);
-        let lines: Vec<serde_json::Value> = lines
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-        assert_eq!(lines.len(), 3);
-        assert_eq!(lines[0]["event"], "message");
-        assert_eq!(lines[0]["id"], "");
-        assert_eq!(lines[1]["id"], "9");
-        assert_eq!(lines[2]["data"], "[DONE]");
-        assert_eq!(lines[2]["id"], "9", "the last event id carries over");
+    fn a_framed_protocol_on_other_bytes_is_exit_1_naming_the_framing() {
+        let (verdict, out) = run_on(b"data: {}\n\n", &["--protocol", "bedrock-converse"]);
+        let message = verdict.unwrap_err();
+        assert!(
+            message.starts_with(
+                "not a bedrock-converse stream (application/vnd.amazon.eventstream): "
+            ),
+            "{message}"
+        );
+        assert_eq!(out, "");
     }
 }

@@ -3,24 +3,29 @@
 //! print the upstream request a client request becomes.
 //!
 //! Output: one JSON object `{"method","url","headers":{name: value},
-//! "body"}` (header names lower case, `body` as JSON when it parses, else
-//! a string). Signed requests (bedrock: SigV4) are shown signed, with
-//! `x-amz-date`; credentials — and the `authorization` signature and
-//! `x-amz-security-token` — print as `"<redacted>"` unless
-//! `--reveal-secrets`. Exit 1 with `<status>: <message>` on stderr when the
-//! request is rejected (or `PATH: message` lines when the config is
-//! invalid); exit 2 when an input cannot be read.
+//! "body"}` (header names lower case, `body` as the JSON sent — whitespace
+//! removed, nothing else changed — else a string). Signed requests
+//! (bedrock: SigV4) are shown signed, with `x-amz-date`; credentials — and
+//! the `authorization` signature and `x-amz-security-token` — print as
+//! `"<redacted>"` unless `--reveal-secrets`. Exit 1 with `<status>:
+//! <message>` on stderr when the request is rejected (or `PATH: message`
+//! lines when the config is invalid, too large or not UTF-8); exit 2 when
+//! an input cannot be read. A closed stdout ends it with exit 1, quietly.
 
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use ai_proxy::config::{DEFAULT_MAX_REQ_BODY_SIZE, MAX_DOCUMENT_BYTES};
 use ai_proxy::multi::{AiProxyMulti, MultiOptions, RequestKeys};
 use ai_proxy::{AiProxy, Prepared, Secret};
 use ai_proxy_gateway::config::{Document, PluginConfig};
 use bytes::Bytes;
-use serde_json::{Map, Value};
+use serde::Serialize;
+use serde::ser::SerializeMap;
+use serde_json::value::RawValue;
 
-use crate::input;
+use crate::{input, stdio};
 
 /// Arguments of `ai-proxy translate`.
 #[derive(Debug, clap::Args)]
@@ -62,32 +67,44 @@ pub struct Args {
 
 /// Runs `ai-proxy translate`.
 pub fn run(args: Args) -> ExitCode {
-    let config = match input::read_text(&args.config) {
+    let config = match input::read_text(&args.config, MAX_DOCUMENT_BYTES, "config") {
         Ok(text) => text,
-        Err(message) => return fail(2, &message),
+        Err(e) => return fail(e.code(), &e.to_string()),
     };
     let body = if args.body == "-" {
-        match input::read_text("-") {
-            Ok(text) => text,
-            Err(message) => return fail(2, &message),
+        // One byte over the default limit, so an oversized body is the
+        // route's 413, not a read error.
+        let limit = usize::try_from(DEFAULT_MAX_REQ_BODY_SIZE).unwrap_or(usize::MAX);
+        match input::read_bytes("-", limit.saturating_add(1), "request body") {
+            Ok(bytes) => Bytes::from(bytes),
+            Err(e) => return fail(e.code(), &e.to_string()),
         }
     } else {
-        args.body.clone()
+        Bytes::from(args.body.clone().into_bytes())
     };
-    match translate(&args, &config, body) {
-        Ok(out) => {
-            println!("{out}");
-            ExitCode::SUCCESS
-        }
-        Err(Failure { code, message }) => fail(code, &message),
+    let prepared = match translate(&args, &config, body) {
+        Ok(prepared) => prepared,
+        Err(Failure { code, message }) => return fail(code, &message),
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let written = serde_json::to_writer(&mut out, &Rendered::new(&prepared, args.reveal_secrets))
+        .map_err(std::io::Error::from)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => stdio::closed(&e).into(),
     }
 }
 
 /// Why translate printed no request: the exit code and stderr text.
 #[derive(Debug, PartialEq, Eq)]
-struct Failure {
-    code: u8,
-    message: String,
+pub struct Failure {
+    /// 1: the config or request was rejected; 2: an argument was unusable.
+    pub code: u8,
+    /// What to print on stderr.
+    pub message: String,
 }
 
 fn rejected(message: impl Into<String>) -> Failure {
@@ -104,8 +121,8 @@ fn unreadable(message: impl Into<String>) -> Failure {
     }
 }
 
-/// The contract's JSON object for `body` sent under `config_text`.
-fn translate(args: &Args, config_text: &str, body: String) -> Result<Value, Failure> {
+/// The upstream request `body` becomes under `config_text`.
+pub fn translate(args: &Args, config_text: &str, body: Bytes) -> Result<Prepared, Failure> {
     let doc = Document::parse(config_text).map_err(|errors| {
         rejected(
             errors
@@ -137,7 +154,7 @@ fn translate(args: &Args, config_text: &str, body: String) -> Result<Value, Fail
             .ok_or_else(|| unreadable(format!("--header {header:?}: expected `Name: value`")))?;
         request = request.header(name.trim(), value.trim());
     }
-    let request = request.body(Bytes::from(body)).map_err(|e| {
+    let request = request.body(body).map_err(|e| {
         unreadable(format!(
             "invalid request (--method, --uri or --header): {e}"
         ))
@@ -168,7 +185,7 @@ fn translate(args: &Args, config_text: &str, body: String) -> Result<Value, Fail
             let prepared = multi
                 .prepare_at(&attempt, request, now, wall_clock, token.as_ref())
                 .map_err(|e| rejected(format!("{}: {e}", e.status().as_u16())))?;
-            return Ok(render(&prepared, args.reveal_secrets));
+            return Ok(prepared);
         }
         _ => {
             return Err(rejected(
@@ -178,58 +195,140 @@ fn translate(args: &Args, config_text: &str, body: String) -> Result<Value, Fail
     };
     let proxy = compiled.map_err(|e| rejected(format!("{}: {e}", e.status().as_u16())))?;
     let token = args.access_token.clone().map(Secret::new);
-    let prepared = proxy
+    proxy
         .prepare_at(request, now, wall_clock, token.as_ref())
-        .map_err(|e| rejected(format!("{}: {e}", e.status().as_u16())))?;
-    Ok(render(&prepared, args.reveal_secrets))
+        .map_err(|e| rejected(format!("{}: {e}", e.status().as_u16())))
 }
 
 fn fail(code: u8, message: &str) -> ExitCode {
-    eprintln!("{message}");
+    stdio::err(format_args!("{message}"));
     ExitCode::from(code)
 }
 
-/// The upstream request as the contract's JSON object.
-fn render(prepared: &Prepared, reveal: bool) -> Value {
-    let upstream = &prepared.upstream;
-    let url = if reveal {
-        upstream.uri().to_string()
-    } else {
-        prepared.redacted_uri()
-    };
-    let mut headers = Map::new();
-    for name in upstream.headers().keys() {
-        let values: Vec<String> = upstream
+/// The upstream request as the contract's JSON object `{"method", "url",
+/// "headers", "body"}`: the body as the JSON it is (whitespace removed,
+/// nothing else changed, no value tree), else as a string. Serialize it.
+pub struct Rendered<'a> {
+    method: &'a str,
+    url: String,
+    headers: Vec<(&'a str, String)>,
+    body: Body<'a>,
+}
+
+enum Body<'a> {
+    Json(Box<RawValue>),
+    Text(std::borrow::Cow<'a, str>),
+}
+
+impl<'a> Rendered<'a> {
+    /// The request to print (credentials redacted unless `reveal`).
+    pub fn new(prepared: &'a Prepared, reveal: bool) -> Self {
+        let upstream = &prepared.upstream;
+        let url = if reveal {
+            upstream.uri().to_string()
+        } else {
+            prepared.redacted_uri()
+        };
+        let headers = upstream
             .headers()
-            .get_all(name)
-            .iter()
-            .map(|v| {
-                if v.is_sensitive() && !reveal {
-                    ai_proxy::core::secret::REDACTED.to_owned()
-                } else {
-                    String::from_utf8_lossy(v.as_bytes()).into_owned()
-                }
+            .keys()
+            .map(|name| {
+                let values: Vec<String> = upstream
+                    .headers()
+                    .get_all(name)
+                    .iter()
+                    .map(|v| {
+                        if v.is_sensitive() && !reveal {
+                            ai_proxy::core::secret::REDACTED.to_owned()
+                        } else {
+                            String::from_utf8_lossy(v.as_bytes()).into_owned()
+                        }
+                    })
+                    .collect();
+                (name.as_str(), values.join(", "))
             })
             .collect();
-        headers.insert(name.as_str().to_owned(), Value::String(values.join(", ")));
+        let bytes = upstream.body();
+        let body = match serde_json::from_slice::<&RawValue>(bytes) {
+            Ok(raw) => RawValue::from_string(compact(raw.get()))
+                .map_or_else(|_| Body::Text(String::from_utf8_lossy(bytes)), Body::Json),
+            Err(_) => Body::Text(String::from_utf8_lossy(bytes)),
+        };
+        Self {
+            method: upstream.method().as_str(),
+            url,
+            headers,
+            body,
+        }
     }
-    let body = serde_json::from_slice::<Value>(upstream.body())
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(upstream.body()).into_owned()));
-    let mut out = Map::new();
-    out.insert(
-        "method".to_owned(),
-        Value::String(upstream.method().to_string()),
-    );
-    out.insert("url".to_owned(), Value::String(url));
-    out.insert("headers".to_owned(), Value::Object(headers));
-    out.insert("body".to_owned(), body);
-    Value::Object(out)
+}
+
+impl Serialize for Rendered<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        struct Headers<'h>(&'h [(&'h str, String)]);
+        impl Serialize for Headers<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut map = s.serialize_map(Some(self.0.len()))?;
+                for (name, value) in self.0 {
+                    map.serialize_entry(name, value)?;
+                }
+                map.end()
+            }
+        }
+        let mut map = serializer.serialize_map(Some(4))?;
+        map.serialize_entry("method", self.method)?;
+        map.serialize_entry("url", &self.url)?;
+        map.serialize_entry("headers", &Headers(&self.headers))?;
+        match &self.body {
+            Body::Json(raw) => map.serialize_entry("body", raw)?,
+            Body::Text(text) => map.serialize_entry("body", text)?,
+        }
+        map.end()
+    }
+}
+
+/// Valid JSON text without the whitespace between tokens (strings kept
+/// byte for byte), so the request prints on one line.
+fn compact(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in json.chars() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if !matches!(c, ' ' | '\n' | '\r' | '\t') {
+            in_string = c == '"';
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
+
+    fn translated(args: &Args, config: &str, body: String) -> Result<Value, Failure> {
+        translate(args, config, Bytes::from(body)).map(|prepared| {
+            serde_json::to_value(Rendered::new(&prepared, args.reveal_secrets)).unwrap()
+        })
+    }
+
+    #[test]
+    fn bodies_print_compact_with_strings_untouched() {
+        assert_eq!(
+            compact("{ \"a\" : [1, 2],\n \"b\": \"x  \\\" \\\\\" }"),
+            "{\"a\":[1,2],\"b\":\"x  \\\" \\\\\"}"
+        );
+    }
 
     fn args(extra: &[&str]) -> Args {
         use clap::Parser;
@@ -247,7 +346,7 @@ mod tests {
 
     #[test]
     fn prints_method_url_headers_and_json_body_with_secrets_redacted() {
-        let out = translate(
+        let out = translated(
             &args(&["-H", "X-Request-Id: r1", "-H", "Cookie: c=1"]),
             OPENAI,
             r#"{"messages":[]}"#.to_owned(),
@@ -274,7 +373,7 @@ mod tests {
     fn a_gemini_models_endpoint_shows_the_native_request() {
         let config = r#"{"provider":"gemini","auth":{"header":{"x-goog-api-key":"AIza-cli"}},
             "override":{"endpoint":"https://generativelanguage.googleapis.com/v1beta/models"}}"#;
-        let out = translate(
+        let out = translated(
             &args(&[]),
             config,
             r#"{"model":"gemini-2.5-flash","stream":true,"max_tokens":64,"messages":[{"role":"user","content":"hi"}]}"#.to_owned(),
@@ -300,7 +399,7 @@ mod tests {
 
     #[test]
     fn reveal_secrets_prints_them() {
-        let out = translate(
+        let out = translated(
             &args(&["--reveal-secrets"]),
             OPENAI,
             r#"{"messages":[]}"#.to_owned(),
@@ -315,7 +414,7 @@ mod tests {
 
     #[test]
     fn rejection_is_status_and_message() {
-        let e = translate(&args(&[]), OPENAI, "{}".to_owned()).unwrap_err();
+        let e = translated(&args(&[]), OPENAI, "{}".to_owned()).unwrap_err();
         assert_eq!(e, rejected("400: no matching AI protocol for the request"));
     }
 
@@ -323,7 +422,7 @@ mod tests {
     fn route_uri_is_the_default_client_path() {
         let route =
             r#"{"uri":"/v1/embeddings","plugins":{"ai-proxy":{"provider":"openai","auth":{}}}}"#;
-        let out = translate(&args(&[]), route, r#"{"input":"x"}"#.to_owned()).unwrap();
+        let out = translated(&args(&[]), route, r#"{"input":"x"}"#.to_owned()).unwrap();
         assert_eq!(out["url"], "https://api.openai.com/v1/embeddings");
     }
 
@@ -332,12 +431,12 @@ mod tests {
         let multi = r#"{"instances":[
             {"name":"a","provider":"deepseek","weight":1,"auth":{}},
             {"name":"b","provider":"openai","weight":1,"auth":{}}]}"#;
-        let out = translate(&args(&[]), multi, r#"{"messages":[]}"#.to_owned()).unwrap();
+        let out = translated(&args(&[]), multi, r#"{"messages":[]}"#.to_owned()).unwrap();
         assert_eq!(out["url"], "https://api.deepseek.com/chat/completions");
         let prioritised = r#"{"instances":[
             {"name":"a","provider":"deepseek","weight":1,"auth":{}},
             {"name":"b","provider":"openai","weight":1,"priority":5,"auth":{}}]}"#;
-        let out = translate(&args(&[]), prioritised, r#"{"messages":[]}"#.to_owned()).unwrap();
+        let out = translated(&args(&[]), prioritised, r#"{"messages":[]}"#.to_owned()).unwrap();
         assert_eq!(out["url"], "https://api.openai.com/v1/chat/completions");
     }
 
@@ -349,7 +448,7 @@ mod tests {
         let urls: Vec<String> = (1..=4)
             .map(|n| {
                 let n = n.to_string();
-                let out = translate(
+                let out = translated(
                     &args(&["--pick", &n]),
                     multi,
                     r#"{"messages":[]}"#.to_owned(),
@@ -364,7 +463,7 @@ mod tests {
 
     #[test]
     fn invalid_config_lists_paths() {
-        let e = translate(
+        let e = translated(
             &args(&[]),
             r#"{"provider":"openai","auth":{},"timout":1}"#,
             "{}".to_owned(),
@@ -376,7 +475,7 @@ mod tests {
 
     #[test]
     fn malformed_header_argument_is_exit_2() {
-        let e = translate(&args(&["-H", "nocolon"]), OPENAI, "{}".to_owned()).unwrap_err();
+        let e = translated(&args(&["-H", "nocolon"]), OPENAI, "{}".to_owned()).unwrap_err();
         assert_eq!(e.code, 2);
     }
 
@@ -384,7 +483,7 @@ mod tests {
 
     #[test]
     fn bedrock_requests_print_signed_with_secrets_redacted() {
-        let out = translate(
+        let out = translated(
             &args(&["--now", "1767225600"]),
             BEDROCK,
             r#"{"messages":[{"role":"user","content":"hi"}]}"#.to_owned(),
@@ -412,7 +511,7 @@ mod tests {
     fn bedrock_translate_output_verifies_with_aws_sigv4() {
         use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
         let body = r#"{"stream":true,"messages":[{"role":"system","content":"Réponds en français."},{"role":"user","content":"Quelle heure est-il ? \"maintenant\""}],"max_tokens":64}"#;
-        let out = translate(
+        let out = translated(
             &args(&[
                 "--now",
                 "1767225600",
@@ -473,14 +572,14 @@ mod tests {
     #[test]
     fn gcp_token_becomes_the_bearer() {
         let cfg = r#"{"provider":"openai","auth":{"gcp":{}}}"#;
-        let out = translate(
+        let out = translated(
             &args(&["--access-token", "ya29.t", "--reveal-secrets"]),
             cfg,
             r#"{"messages":[]}"#.to_owned(),
         )
         .unwrap();
         assert_eq!(out["headers"]["authorization"], "Bearer ya29.t");
-        let e = translate(&args(&[]), cfg, r#"{"messages":[]}"#.to_owned()).unwrap_err();
+        let e = translated(&args(&[]), cfg, r#"{"messages":[]}"#.to_owned()).unwrap_err();
         assert!(
             e.message.starts_with("500: failed to get gcp access token"),
             "{}",

@@ -195,7 +195,7 @@ impl Rejection {
                 after.as_millis()
             ),
             Rejection::BodyRead(e) => format!("could not get body: {e}"),
-            Rejection::Token(e) => format!("failed to get gcp access token: {e}"),
+            Rejection::Token(e) => e.client_message(),
             Rejection::Pick(e) => e.to_string(),
             Rejection::Prepare(e) => e.to_string(),
             Rejection::Attempt {

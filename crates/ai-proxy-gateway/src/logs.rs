@@ -211,6 +211,17 @@ const LOG_FLUSH_BYTES: usize = 256 * 1024;
 
 static LOGS: std::sync::OnceLock<Arc<LogBuffer>> = std::sync::OnceLock::new();
 
+/// Notified when stdout's reader has gone (a closed pipe).
+static STDOUT_CLOSED: std::sync::LazyLock<tokio::sync::Notify> =
+    std::sync::LazyLock::new(tokio::sync::Notify::new);
+
+/// Completes when a write of the log lines to stdout finds its reader gone
+/// (a closed pipe): the access log has nowhere to go, and a server should
+/// stop rather than run unlogged.
+pub async fn stdout_closed() {
+    STDOUT_CLOSED.notified().await;
+}
+
 impl LogBuffer {
     /// Writes out what is buffered; `spare` keeps the capacity of the
     /// last batch so steady logging does not allocate.
@@ -222,12 +233,19 @@ impl LogBuffer {
         }
         if !spare.is_empty() {
             let mut out = std::io::stdout().lock();
-            let _ = out.write_all(spare);
-            let _ = out.flush();
+            if let Err(e) = out.write_all(spare).and_then(|()| out.flush())
+                && e.kind() == std::io::ErrorKind::BrokenPipe
+            {
+                STDOUT_CLOSED.notify_one();
+            }
         }
         let dropped = self.dropped.swap(0, std::sync::atomic::Ordering::Relaxed);
         if dropped > 0 {
-            eprintln!("ai-proxy: dropped {dropped} log lines: stdout did not keep up");
+            // Not eprintln!: it panics when stderr is closed too.
+            let _ = writeln!(
+                std::io::stderr(),
+                "ai-proxy: dropped {dropped} log lines: stdout did not keep up"
+            );
         }
     }
 }

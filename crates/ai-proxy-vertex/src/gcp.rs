@@ -373,7 +373,10 @@ mod tests {
             "client_email": "a@p",
         });
         let err = GcpTokenSource::new(Secret::new(armoured.to_string())).unwrap_err();
-        assert!(matches!(err, VertexError::InvalidPrivateKey { .. }), "{err}");
+        assert!(
+            matches!(err, VertexError::InvalidPrivateKey { .. }),
+            "{err}"
+        );
         let printed = format!("{err} {err:?}");
         assert!(!printed.contains("U0VDUkVU"), "{printed}");
     }
@@ -389,7 +392,10 @@ mod tests {
              the service account key file's JSON text"
         );
         let err = GcpTokenSource::new(sa(r#","token_uri":"not a url""#)).unwrap_err();
-        assert!(err.to_string().contains("token_uri: must be an absolute http(s) URL"));
+        assert!(
+            err.to_string()
+                .contains("token_uri: must be an absolute http(s) URL")
+        );
     }
 
     #[test]

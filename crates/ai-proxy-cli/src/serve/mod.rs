@@ -10,11 +10,11 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use ai_proxy_gateway::config::Document;
+use ai_proxy::config::MAX_DOCUMENT_BYTES;
 use ai_proxy_gateway::{Gateway, Settings, logs};
 use tokio::net::TcpListener;
 
-use crate::input;
+use crate::{check, input};
 
 /// Access-log format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -144,9 +144,21 @@ async fn serve(args: Args) -> Result<(), String> {
         (demo::config(addr), Some(addr))
     } else {
         let file = args.config.as_deref().unwrap_or("-");
-        (input::read_text(file)?, None)
+        let text = input::read_text(file, MAX_DOCUMENT_BYTES, "config");
+        (text.map_err(|e| e.to_string())?, None)
     };
-    let doc = Document::parse(&text).map_err(|e| e.to_string())?;
+    let doc = check::load(&text).map_err(|errors| {
+        errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    })?;
+    for warning in check::warnings(&doc) {
+        tracing::warn!("config: {warning}");
+    }
+    // Startup warnings go out before the banner says the gateway is up.
+    logs::flush();
     let gateway = Gateway::builder()
         .settings(args.settings())
         .build(&doc)
@@ -157,25 +169,42 @@ async fn serve(args: Args) -> Result<(), String> {
     let local = listener
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
-    {
+    let banner = {
         let routes = gateway.route_ids().count();
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(
+        writeln!(
             out,
             "ai-proxy listening on http://{local} ({routes} route{})",
             if routes == 1 { "" } else { "s" }
-        );
-        if let Some(up) = demo_upstream {
-            let _ = writeln!(out, "demo upstreams on http://{up}");
-            let _ = write!(out, "{}", demo::curl_examples(local));
+        )
+        .and_then(|()| match demo_upstream {
+            Some(up) => writeln!(out, "demo upstreams on http://{up}")
+                .and_then(|()| write!(out, "{}", demo::curl_examples(local))),
+            None => Ok(()),
+        })
+        .and_then(|()| out.flush())
+    };
+    banner.map_err(|e| format!("cannot write to standard output: {e}"))?;
+    // Stop on ^C, or when stdout's reader has gone: the access log would
+    // have nowhere to go, and a gateway should not run unlogged.
+    let stdout_closed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop = {
+        let stdout_closed = std::sync::Arc::clone(&stdout_closed);
+        async move {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                () = logs::stdout_closed() => {
+                    stdout_closed.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
         }
-        let _ = out.flush();
-    }
-    let interrupted = async {
-        let _ = tokio::signal::ctrl_c().await;
     };
     gateway
-        .serve(listener, interrupted)
+        .serve(listener, stop)
         .await
-        .map_err(|e| format!("serving on {local} failed: {e}"))
+        .map_err(|e| format!("serving on {local} failed: {e}"))?;
+    if stdout_closed.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err("standard output was closed: the access log has nowhere to go".to_owned());
+    }
+    Ok(())
 }

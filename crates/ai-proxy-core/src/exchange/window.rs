@@ -68,9 +68,13 @@ impl Ends {
             Protocol::Gemini => (b"\"modelVersion\"", b"\"usageMetadata\"", true),
             _ => (b"\"model\"", b"\"usage\"", false),
         };
-        let mut tail = Vec::with_capacity(self.tail_len);
+        // The last BODY_WINDOW bytes (the first chunk may reach further back).
+        let mut skip = self.tail_len.saturating_sub(BODY_WINDOW);
+        let mut tail = Vec::with_capacity(self.tail_len - skip);
         for chunk in &self.tail {
-            tail.extend_from_slice(chunk);
+            let from = skip.min(chunk.len());
+            skip -= from;
+            tail.extend_from_slice(chunk.get(from..).unwrap_or_default());
         }
         let Some(usage) = last_value(&tail, usage_key, b'{') else {
             return false;

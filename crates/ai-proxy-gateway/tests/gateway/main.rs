@@ -537,3 +537,40 @@ fn payload_logs_keep_a_capped_prefix_marked_truncated_and_the_token_counts() {
     let messages = request["messages"].as_str().unwrap();
     assert!(messages.len() <= 1000 && messages.starts_with(r#"[{"role":"user""#));
 }
+
+#[test]
+fn a_token_fetch_failure_says_failed_to_get_gcp_access_token_once() {
+    let vertex = Upstream::start(|_| Script::Hang);
+    // Bound then dropped: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let account = serde_json::json!({
+        "type": "service_account",
+        "private_key": TEST_KEY,
+        "client_email": "gw@p.iam.gserviceaccount.com",
+        "token_uri": format!("http://127.0.0.1:{port}/token"),
+    })
+    .to_string();
+    let plugin = serde_json::json!({
+        "provider": "vertex-ai",
+        "auth": {"gcp": {"service_account_json": account}},
+        "provider_conf": {"project_id": "p", "region": "us-central1"},
+        "override": {"endpoint": format!("http://{}", vertex.addr)},
+    });
+    let gw = Gateway::start(&route(
+        "/v1/chat/completions",
+        &format!("ai-proxy: {plugin}"),
+    ));
+    let reply = post(gw.addr, "/v1/chat/completions", CHAT);
+    assert_eq!(reply.status, 500);
+    assert_eq!(
+        reply.body.matches("failed to get gcp access token").count(),
+        1,
+        "{}",
+        reply.body
+    );
+    assert!(vertex.requests().is_empty());
+}

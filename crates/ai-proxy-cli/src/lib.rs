@@ -1,0 +1,12 @@
+//! The `ai-proxy` command's pieces. A library so that the fuzz targets and
+//! the property tests reach the same entry points the binary runs; not a
+//! stable API (use the `ai-proxy` crate for that).
+
+pub mod check;
+pub mod diagnose;
+pub mod input;
+pub mod response;
+pub mod serve;
+pub mod sse;
+pub mod stdio;
+pub mod translate;
