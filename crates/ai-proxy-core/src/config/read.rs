@@ -320,15 +320,17 @@ impl<'de> Visitor<'de> for Node<'_, '_> {
     fn visit_map<A: MapAccess<'de>>(mut self, mut access: A) -> Result<Value, A::Error> {
         self.open()?;
         let mut map = Map::new();
-        while let Some(key) = access.next_key_seed(Key)? {
-            if map.contains_key(&key) {
-                return Err(self.reader.reject(
-                    &Path::Key(&self.path, &key),
-                    ConfigErrorKind::Duplicate,
-                    format!("duplicate key `{}`", shown(&key)),
-                    "a key may appear once per object; remove one of them",
-                ));
-            }
+        loop {
+            // The key seed refuses a repeated key itself, so the format
+            // places the error at that key.
+            let seed = Key {
+                reader: &mut *self.reader,
+                path: &self.path,
+                map: &map,
+            };
+            let Some(key) = access.next_key_seed(seed)? else {
+                break;
+            };
             let child = Node {
                 reader: &mut *self.reader,
                 path: Path::Key(&self.path, &key),
@@ -351,10 +353,28 @@ fn shown(key: &str) -> String {
 }
 
 /// An object key: a string (YAML scalars such as `1` or `true` arrive as
-/// their text).
-struct Key;
+/// their text), refused when `map` has it already.
+struct Key<'r, 'p, 'm> {
+    reader: &'r mut ValueReader,
+    path: &'p Path<'p>,
+    map: &'m Map<String, Value>,
+}
 
-impl<'de> DeserializeSeed<'de> for Key {
+impl Key<'_, '_, '_> {
+    fn check<E: de::Error>(self, key: String) -> Result<String, E> {
+        if self.map.contains_key(&key) {
+            return Err(self.reader.reject(
+                &Path::Key(self.path, &key),
+                ConfigErrorKind::Duplicate,
+                format!("duplicate key `{}`", shown(&key)),
+                "a key may appear once per object; remove one of them",
+            ));
+        }
+        Ok(key)
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Key<'_, '_, '_> {
     type Value = String;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<String, D::Error> {
@@ -362,7 +382,7 @@ impl<'de> DeserializeSeed<'de> for Key {
     }
 }
 
-impl Visitor<'_> for Key {
+impl Visitor<'_> for Key<'_, '_, '_> {
     type Value = String;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -370,11 +390,11 @@ impl Visitor<'_> for Key {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
-        Ok(v.to_owned())
+        self.check(v.to_owned())
     }
 
     fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
-        Ok(v)
+        self.check(v)
     }
 }
 

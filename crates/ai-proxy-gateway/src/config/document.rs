@@ -4,11 +4,12 @@
 
 use ai_proxy::config::{
     AI_PROXY, AI_PROXY_MULTI, ConfigError, ConfigErrorKind, ConfigErrors, PluginConfig,
-    ValueReader, check_size, join_path as join, parse_json,
+    join_path as join, parse_json,
 };
 use serde_json::{Map, Value};
 
 use super::vars::Vars;
+use super::yaml::parse_yaml;
 
 /// Which shape a [`Document`] had.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -163,19 +164,6 @@ impl Document {
     }
 }
 
-fn parse_yaml(text: &str) -> Result<Value, ConfigErrors> {
-    check_size(text)?;
-    let mut reader = ValueReader::new();
-    let value = reader.read(serde_norway::Deserializer::from_str(text));
-    value.map_err(|e| {
-        let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-        let error = match reader.rejection() {
-            Some(rejection) => rejection.at(line, column),
-            None => ConfigError::syntax("YAML", line, column, &e.to_string()),
-        };
-        error.into()
-    })
-}
 
 fn config_sync(map: &Map<String, Value>) -> Result<Vec<RouteConfig>, ConfigErrors> {
     let mut errors = Vec::new();

@@ -7,6 +7,7 @@
 
 mod document;
 pub mod vars;
+mod yaml;
 
 pub use ai_proxy::config::{AI_PROXY, AI_PROXY_MULTI, PluginConfig};
 pub use document::{Document, DocumentForm, RouteConfig};
