@@ -112,14 +112,28 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// The most problems a [`ConfigErrors`] lists.
+pub const MAX_LISTED_ERRORS: usize = 100;
+
 /// Every problem found in one configuration (never empty when returned as
 /// an error). `Display` prints one `PATH: message` line per problem.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigErrors(Vec<ConfigError>);
 
 impl ConfigErrors {
-    /// Wraps a list of errors.
-    pub fn new(errors: Vec<ConfigError>) -> Self {
+    /// Wraps a list of errors: the first [`MAX_LISTED_ERRORS`], then one
+    /// entry saying how many more there were (a document of a million bad
+    /// routes must not print a million lines).
+    pub fn new(mut errors: Vec<ConfigError>) -> Self {
+        if errors.len() > MAX_LISTED_ERRORS {
+            let more = errors.len() - MAX_LISTED_ERRORS;
+            errors.truncate(MAX_LISTED_ERRORS);
+            errors.push(ConfigError::new(
+                "",
+                ConfigErrorKind::Invalid,
+                format!("… and {more} more problems (the first {MAX_LISTED_ERRORS} are listed)"),
+            ));
+        }
         Self(errors)
     }
 
@@ -142,6 +156,24 @@ impl ConfigErrors {
 impl From<ConfigError> for ConfigErrors {
     fn from(error: ConfigError) -> Self {
         Self(vec![error])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lists_keep_the_first_problems_and_count_the_rest() {
+        let errors: Vec<ConfigError> = (0..MAX_LISTED_ERRORS + 7)
+            .map(|i| ConfigError::new(format!("[{i}]"), ConfigErrorKind::Type, "bad"))
+            .collect();
+        let listed = ConfigErrors::new(errors);
+        assert_eq!(listed.errors().len(), MAX_LISTED_ERRORS + 1);
+        assert_eq!(
+            listed.errors().last().map(ToString::to_string).as_deref(),
+            Some("… and 7 more problems (the first 100 are listed)")
+        );
     }
 }
 

@@ -32,7 +32,7 @@ mod plugin;
 mod read;
 mod warnings;
 
-pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, join_path};
+pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, MAX_LISTED_ERRORS, join_path};
 pub use model::*;
 pub use plugin::{AI_PROXY, AI_PROXY_MULTI, PluginConfig};
 pub use read::{

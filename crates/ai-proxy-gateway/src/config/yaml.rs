@@ -99,7 +99,8 @@ struct Scanner<'a> {
     line_start: usize,
     /// Open flow collections.
     flow: usize,
-    /// Tokens that make a node (scalars, aliases, collection starts).
+    /// Tokens that make a parser event (scalars, aliases, flow collection
+    /// starts and ends).
     nodes: usize,
     /// The previous line ended inside a plain scalar, which may continue
     /// on this one: its first token is not trusted to open anything.
@@ -230,6 +231,8 @@ impl<'a> Scanner<'a> {
                 self.i += 1;
             }
             b']' | b'}' => {
+                // The parser holds an event for each end too.
+                self.node()?;
                 self.flow = self.flow.saturating_sub(1);
                 self.i += 1;
             }
@@ -484,6 +487,6 @@ mod tests {
     #[test]
     fn too_many_nodes_are_refused_before_parsing() {
         let text = format!("[{}]", "1,".repeat(MAX_VALUES));
-        assert!(refused(&text).message.contains("more than 1000000 values"));
+        assert!(refused(&text).message.contains("more than 250000 values"));
     }
 }
