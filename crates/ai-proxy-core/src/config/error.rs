@@ -159,24 +159,6 @@ impl From<ConfigError> for ConfigErrors {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn long_lists_keep_the_first_problems_and_count_the_rest() {
-        let errors: Vec<ConfigError> = (0..MAX_LISTED_ERRORS + 7)
-            .map(|i| ConfigError::new(format!("[{i}]"), ConfigErrorKind::Type, "bad"))
-            .collect();
-        let listed = ConfigErrors::new(errors);
-        assert_eq!(listed.errors().len(), MAX_LISTED_ERRORS + 1);
-        assert_eq!(
-            listed.errors().last().map(ToString::to_string).as_deref(),
-            Some("… and 7 more problems (the first 100 are listed)")
-        );
-    }
-}
-
 impl fmt::Display for ConfigErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, e) in self.0.iter().enumerate() {
@@ -197,5 +179,23 @@ impl IntoIterator for ConfigErrors {
 
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lists_keep_the_first_problems_and_count_the_rest() {
+        let errors: Vec<ConfigError> = (0..MAX_LISTED_ERRORS + 7)
+            .map(|i| ConfigError::new(format!("[{i}]"), ConfigErrorKind::Type, "bad"))
+            .collect();
+        let listed = ConfigErrors::new(errors);
+        assert_eq!(listed.errors().len(), MAX_LISTED_ERRORS + 1);
+        assert_eq!(
+            listed.errors().last().map(ToString::to_string).as_deref(),
+            Some("… and 7 more problems (the first 100 are listed)")
+        );
     }
 }

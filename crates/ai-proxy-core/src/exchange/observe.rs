@@ -207,6 +207,15 @@ impl Observer {
         self.observation.cap_text(self.text_limit);
     }
 
+    /// Observes a body known only by its ends — `head` and `tail`, e.g.
+    /// the first and last [`BODY_WINDOW`](super::BODY_WINDOW) bytes of a
+    /// body too large to hold — reading the model and usage found there
+    /// (every protocol writes usage after the output). Returns whether
+    /// usage was found.
+    pub fn on_body_ends(&mut self, head: &[u8], tail: &[u8]) -> bool {
+        super::window::observe_ends(self, head, tail)
+    }
+
     /// What was observed so far.
     pub fn observation(&self) -> &Observation {
         &self.observation

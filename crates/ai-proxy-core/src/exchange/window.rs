@@ -61,13 +61,9 @@ impl Ends {
         }
     }
 
-    /// Feeds `observer` a small body made of the model and usage found at
-    /// the ends; returns whether usage was found.
+    /// Reads model and usage from the two ends into `observer`; returns
+    /// whether usage was found.
     pub(super) fn observe(&self, observer: &mut Observer) -> bool {
-        let (model_key, usage_key, model_at_end): (&[u8], &[u8], bool) = match observer.protocol() {
-            Protocol::Gemini => (b"\"modelVersion\"", b"\"usageMetadata\"", true),
-            _ => (b"\"model\"", b"\"usage\"", false),
-        };
         // The last BODY_WINDOW bytes (the first chunk may reach further back).
         let mut skip = self.tail_len.saturating_sub(BODY_WINDOW);
         let mut tail = Vec::with_capacity(self.tail_len - skip);
@@ -76,29 +72,39 @@ impl Ends {
             skip -= from;
             tail.extend_from_slice(chunk.get(from..).unwrap_or_default());
         }
-        let Some(usage) = last_value(&tail, usage_key, b'{') else {
-            return false;
-        };
-        let model = if model_at_end {
-            last_value(&tail, model_key, b'"')
-        } else {
-            first_value(&self.head, model_key, b'"')
-        };
-        let mut body = Vec::with_capacity(usage.get().len() + 64);
-        body.push(b'{');
-        if let Some(model) = model {
-            body.extend_from_slice(model_key);
-            body.push(b':');
-            body.extend_from_slice(model.get().as_bytes());
-            body.push(b',');
-        }
-        body.extend_from_slice(usage_key);
-        body.push(b':');
-        body.extend_from_slice(usage.get().as_bytes());
-        body.push(b'}');
-        observer.on_body(&body);
-        observer.observation().usage().is_some()
+        observer.on_body_ends(&self.head, &tail)
     }
+}
+
+/// Feeds `observer` a small body made of the model and usage found in the
+/// `head` and `tail` of a body; returns whether usage was found.
+pub(super) fn observe_ends(observer: &mut Observer, head: &[u8], tail: &[u8]) -> bool {
+    let (model_key, usage_key, model_at_end): (&[u8], &[u8], bool) = match observer.protocol() {
+        Protocol::Gemini => (b"\"modelVersion\"", b"\"usageMetadata\"", true),
+        _ => (b"\"model\"", b"\"usage\"", false),
+    };
+    let Some(usage) = last_value(tail, usage_key, b'{') else {
+        return false;
+    };
+    let model = if model_at_end {
+        last_value(tail, model_key, b'"')
+    } else {
+        first_value(head, model_key, b'"')
+    };
+    let mut body = Vec::with_capacity(usage.get().len() + 64);
+    body.push(b'{');
+    if let Some(model) = model {
+        body.extend_from_slice(model_key);
+        body.push(b':');
+        body.extend_from_slice(model.get().as_bytes());
+        body.push(b',');
+    }
+    body.extend_from_slice(usage_key);
+    body.push(b':');
+    body.extend_from_slice(usage.get().as_bytes());
+    body.push(b'}');
+    observer.on_body(&body);
+    observer.observation().usage().is_some()
 }
 
 /// The value of the last `key` in `bytes` that is followed by `:` and a
@@ -198,5 +204,32 @@ mod tests {
         let mut observer = Observer::new(Protocol::OpenAiChat, false);
         assert!(!ends(body.as_bytes(), 4096).observe(&mut observer));
         assert!(observer.observation().usage().is_none());
+    }
+
+    /// Bytes around the keys the window looks for, so cases reach the
+    /// parsing, not only the search.
+    fn around_keys() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let piece = prop_oneof![
+            Just(b"\"usage\"".to_vec()),
+            Just(b"\"usageMetadata\"".to_vec()),
+            Just(b"\"model\"".to_vec()),
+            Just(b"\"modelVersion\"".to_vec()),
+            Just(b": {\"prompt_tokens\": 1".to_vec()),
+            Just(b":\"m\"".to_vec()),
+            proptest::collection::vec(any::<u8>(), 0..16),
+        ];
+        proptest::collection::vec(piece, 0..12).prop_map(|v| v.concat())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_ends_are_observed_without_panicking(head in around_keys(), tail in around_keys()) {
+            for protocol in [Protocol::OpenAiChat, Protocol::OpenAiResponses, Protocol::AnthropicMessages, Protocol::Gemini, Protocol::OpenAiEmbeddings] {
+                let mut observer = Observer::new(protocol, true);
+                let found = observer.on_body_ends(&head, &tail);
+                proptest::prop_assert_eq!(found, observer.observation().usage().is_some());
+            }
+        }
     }
 }

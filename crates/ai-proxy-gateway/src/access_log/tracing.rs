@@ -88,6 +88,11 @@ impl AccessLog for TracingAccessLog {
             &values[start..ends[i]]
         };
         let hint = hint(record);
+        // Never a silent 0: why the token counts may be missing.
+        let usage_warning = m
+            .and_then(|m| m.usage_gap.as_ref())
+            .map(ToString::to_string)
+            .unwrap_or_default();
         ::tracing::info!(
             target: "access_log",
             route_id = record.route_id.as_str(),
@@ -122,6 +127,7 @@ impl AccessLog for TracingAccessLog {
             client_disconnected = record.client_aborted,
             error = record.error.as_str(),
             hint,
+            usage_warning = usage_warning.as_str(),
             llm_summary = summary.as_str(),
             llm_request = llm_request.as_str(),
             llm_response_text = llm_response_text.as_str(),

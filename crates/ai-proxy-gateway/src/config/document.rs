@@ -100,7 +100,16 @@ impl Document {
     /// problem of every route, each with its full JSON path.
     pub fn parse(text: &str) -> Result<Self, ConfigErrors> {
         let trimmed = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
-        let value = if trimmed.starts_with(['{', '[']) || trimmed.is_empty() {
+        if trimmed.is_empty() {
+            return Err(ConfigError::new(
+                "",
+                ConfigErrorKind::Missing,
+                "empty document: expected a plugin or route JSON object, or a config-sync YAML \
+                 (version: \"1\", routes: …)",
+            )
+            .into());
+        }
+        let value = if trimmed.starts_with(['{', '[']) {
             parse_json(text)?
         } else {
             parse_yaml(text)?

@@ -206,7 +206,10 @@ impl<'a> Scanner<'a> {
             b'%' if column0 => self.skip_line(),
             b'-' | b'.'
                 if column0
-                    && self.b.get(self.i..self.i + 3).is_some_and(|m| m == b"---" || m == b"...")
+                    && self
+                        .b
+                        .get(self.i..self.i + 3)
+                        .is_some_and(|m| m == b"---" || m == b"...")
                     && Self::blank(self.at(self.i + 3)) =>
             {
                 if c == b'-' && self.content && self.second_document.is_none() {
@@ -222,9 +225,7 @@ impl<'a> Scanner<'a> {
                     return Err(syntax(
                         line,
                         column,
-                        &format!(
-                            "nested too deeply: more than {MAX_DEPTH} levels of `[` / `{{`"
-                        ),
+                        &format!("nested too deeply: more than {MAX_DEPTH} levels of `[` / `{{`"),
                     )
                     .into());
                 }
@@ -415,13 +416,23 @@ mod tests {
     fn deep_flow_nesting_is_refused_at_the_opener_in_linear_time() {
         let text = format!("a: {}", "[".repeat(100_000));
         let e = refused(&text);
-        assert_eq!(e.kind, ConfigErrorKind::Syntax { line: 1, column: 132 });
+        assert_eq!(
+            e.kind,
+            ConfigErrorKind::Syntax {
+                line: 1,
+                column: 132
+            }
+        );
         assert!(e.message.contains("nested too deeply"), "{e}");
     }
 
     #[test]
     fn nesting_within_the_limit_still_parses() {
-        let text = format!("a: {}1{}", "[".repeat(MAX_DEPTH - 2), "]".repeat(MAX_DEPTH - 2));
+        let text = format!(
+            "a: {}1{}",
+            "[".repeat(MAX_DEPTH - 2),
+            "]".repeat(MAX_DEPTH - 2)
+        );
         assert!(parse_yaml(&text).is_ok());
     }
 
@@ -454,7 +465,10 @@ mod tests {
     fn block_nesting_past_the_limit_is_located() {
         let text = format!("{}x", "- ".repeat(5000));
         let e = refused(&text);
-        assert!(matches!(e.kind, ConfigErrorKind::Syntax { line: 1, .. }), "{e:?}");
+        assert!(
+            matches!(e.kind, ConfigErrorKind::Syntax { line: 1, .. }),
+            "{e:?}"
+        );
         assert!(e.message.contains("nested too deeply"), "{e}");
     }
 
@@ -463,7 +477,10 @@ mod tests {
         let mut text = String::from("a: &a [x,x,x,x,x,x,x,x,x,x]\n");
         for (i, name) in ('b'..='i').enumerate() {
             let prev = (b'a' + u8::try_from(i).unwrap()) as char;
-            text.push_str(&format!("{name}: &{name} [{}]\n", vec![format!("*{prev}"); 10].join(",")));
+            text.push_str(&format!(
+                "{name}: &{name} [{}]\n",
+                vec![format!("*{prev}"); 10].join(",")
+            ));
         }
         let e = refused(&text);
         assert_eq!(e.kind, ConfigErrorKind::Syntax { line: 2, column: 8 });
@@ -481,7 +498,10 @@ mod tests {
         let e = refused("routes:\n  - id: r\n    id: s\n");
         assert_eq!(e.path, "routes[0].id");
         assert_eq!(e.kind, ConfigErrorKind::Duplicate);
-        assert!(e.message.starts_with("duplicate key `id` (line 3, column"), "{e}");
+        assert!(
+            e.message.starts_with("duplicate key `id` (line 3, column"),
+            "{e}"
+        );
     }
 
     #[test]

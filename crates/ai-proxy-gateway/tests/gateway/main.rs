@@ -574,3 +574,46 @@ fn a_token_fetch_failure_says_failed_to_get_gcp_access_token_once() {
     );
     assert!(vertex.requests().is_empty());
 }
+
+/// A chat body a little over the 64 MiB observation cap, usage (if any)
+/// at its end as OpenAI writes it.
+fn oversized_chat_body(usage: bool) -> String {
+    let text = "x".repeat(64 * 1024 * 1024 + 1024);
+    let usage = if usage {
+        r#","usage":{"prompt_tokens":7,"completion_tokens":8,"total_tokens":15}"#
+    } else {
+        ""
+    };
+    format!(
+        r#"{{"id":"c","object":"chat.completion","model":"gpt-4o","choices":[{{"index":0,"message":{{"role":"assistant","content":"{text}"}},"finish_reason":"stop"}}]{usage}}}"#
+    )
+}
+
+#[test]
+fn a_body_over_the_observation_cap_is_logged_with_its_usage_or_a_warning() {
+    for usage in [true, false] {
+        let body = oversized_chat_body(usage);
+        let up = Upstream::start(move |_| Script::Reply {
+            status: 200,
+            content_type: "application/json",
+            body: body.clone(),
+        });
+        let gw = Gateway::start(&openai_route(&up, ""));
+        let reply = post(gw.addr, "/v1/chat/completions", CHAT);
+        assert_eq!(reply.status, 200);
+        let log = gw.access_log();
+        if usage {
+            assert_eq!(log["llm_total_tokens"], "15", "{log}");
+            assert_eq!(log["usage_warning"], "", "{log}");
+        } else {
+            assert_eq!(log["llm_total_tokens"], "0", "{log}");
+            assert!(
+                log["usage_warning"]
+                    .as_str()
+                    .unwrap()
+                    .contains("token counts are unknown"),
+                "{log}"
+            );
+        }
+    }
+}
