@@ -17,12 +17,14 @@ fn args<A: clap::Args>(argv: &[&str]) -> A {
     Cli::<A>::parse_from(argv).args
 }
 
-const PROTOCOLS: [&str; 5] = [
+const PROTOCOLS: [&str; 7] = [
     "openai-chat",
     "openai-responses",
     "anthropic-messages",
     "gemini",
     "openai-embeddings",
+    "bedrock-converse",
+    "bedrock-invoke",
 ];
 
 const OPENAI: &str = r#"{"provider":"openai","auth":{"header":{"Authorization":"Bearer k"}}}"#;
@@ -52,7 +54,8 @@ fuzz_target!(|data: &[u8]| {
             assert!(!message.contains('\n'));
         }
     }
-    let _ = sse::print_events(Box::new(std::io::Cursor::new(data.to_vec())), &mut Vec::new());
+    let e: sse::Args = args(&["sse", "--protocol", protocol]);
+    let _ = sse::print_events(e.protocol, Box::new(std::io::Cursor::new(data.to_vec())), &mut Vec::new());
 
     let r: response::Args = args(&["response", "--protocol", protocol]);
     if let Err(message) = response::answer(&r, data.to_vec()).verdict {

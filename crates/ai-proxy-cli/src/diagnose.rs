@@ -258,6 +258,26 @@ pub fn stream(
     })
 }
 
+/// What a `protocol` stream in another framing (`content_type`, e.g. an
+/// AWS event stream) says about itself: `frames` read from `total` bytes,
+/// and the framing's error if it stopped early.
+pub fn framed(
+    protocol: Protocol,
+    content_type: &str,
+    total: u64,
+    frames: u64,
+    failure: Option<&str>,
+) -> Result<(), String> {
+    let what = format!("{} stream ({content_type})", named(protocol));
+    match (total, frames, failure) {
+        (0, _, _) => Err(format!("empty input: expected {what}, saw no bytes")),
+        (_, 0, Some(error)) => Err(format!("not {what}: {error}")),
+        (_, 0, None) => Err(format!("not {what}: no complete frame in {total} bytes")),
+        (_, _, Some(error)) => Err(format!("{what} broke after {frames} frames: {error}")),
+        _ => Ok(()),
+    }
+}
+
 /// Checks a stream's first data event.
 fn event(protocol: Protocol, prefix: &[u8], at: usize, data: &[u8]) -> Result<(), String> {
     match shape(data) {

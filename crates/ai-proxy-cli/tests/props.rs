@@ -23,12 +23,14 @@ fn args<A: clap::Args>(argv: &[&str]) -> A {
     Cli::<A>::parse_from(argv).args
 }
 
-const PROTOCOLS: [&str; 5] = [
+const PROTOCOLS: [&str; 7] = [
     "openai-chat",
     "openai-responses",
     "anthropic-messages",
     "gemini",
     "openai-embeddings",
+    "bedrock-converse",
+    "bedrock-invoke",
 ];
 
 /// Bytes made of fragments the parsers react to, mixed with noise.
@@ -103,8 +105,9 @@ proptest! {
                 prop_assert!(!message.is_empty() && !message.contains('\n'), "{message}");
             }
         }
+        let a: sse::Args = args(&["sse", "--protocol", PROTOCOLS[protocol]]);
         let mut out = Vec::new();
-        let verdict = sse::print_events(Box::new(std::io::Cursor::new(bytes.clone())), &mut out).unwrap();
+        let verdict = sse::print_events(a.protocol, Box::new(std::io::Cursor::new(bytes.clone())), &mut out).unwrap();
         if let Err(message) = verdict {
             prop_assert!(!message.contains('\n'), "{message}");
         }

@@ -1,6 +1,7 @@
 //! [`UsageGap`]: why an exchange that ended normally may still report no
 //! (or partial) token usage.
 
+use crate::framing::FramingError;
 use crate::sse::SseError;
 
 /// Why token usage may be missing although the response itself was fine.
@@ -27,4 +28,8 @@ pub enum UsageGap {
     /// cap); the bytes kept flowing, later usage was not read.
     #[error("stopped observing the stream ({0}): token counts may be incomplete")]
     StreamUnobserved(SseError),
+    /// Observation of a stream in another framing (an AWS event stream)
+    /// stopped early on a corrupt or oversized frame.
+    #[error("stopped observing the stream ({0}): token counts may be incomplete")]
+    FramesUnobserved(FramingError),
 }

@@ -27,10 +27,11 @@ impl Exchange {
         } else {
             None
         };
-        let usage_gap = match (self.usage_gap, self.observe_error) {
-            (Some(gap), _) => Some(gap),
-            (None, Some(error)) => Some(super::UsageGap::StreamUnobserved(error)),
-            (None, None) => None,
+        let usage_gap = match (self.usage_gap, self.observe_error, self.framing_error) {
+            (Some(gap), _, _) => Some(gap),
+            (None, Some(error), _) => Some(super::UsageGap::StreamUnobserved(error)),
+            (None, None, Some(error)) => Some(super::UsageGap::FramesUnobserved(error)),
+            (None, None, None) => None,
         };
         let observation = self.observer.into_observation();
         let ctx = self.ctx;
