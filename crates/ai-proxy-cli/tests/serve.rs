@@ -197,3 +197,44 @@ fn demo_translates_openai_clients_to_anthropic_native_and_back() {
     assert_eq!(log["llm_prompt_tokens"], "12");
     assert_eq!(log["llm_completion_tokens"], "11");
 }
+
+#[test]
+fn an_azure_endpoint_without_api_version_is_logged_once_at_start() {
+    let dir = std::env::temp_dir().join(format!("ai-proxy-serve-azure-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config.yaml");
+    std::fs::write(
+        &config,
+        "routes:\n  - uri: /v1/chat/completions\n    plugins:\n      ai-proxy:\n        provider: azure-openai\n        auth: {header: {api-key: k}}\n        override: {endpoint: \"http://127.0.0.1:9/openai/deployments/d/chat/completions\"}\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ai-proxy"))
+        .args(["serve", "--config", config.to_str().unwrap()])
+        .args(["--listen", "127.0.0.1:0", "--log-format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    // Startup lines come before the one saying the gateway is up.
+    let mut startup = Vec::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if line.starts_with("ai-proxy listening on http://") {
+            break;
+        }
+        startup.push(line);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    let warnings: Vec<&String> = startup
+        .iter()
+        .filter(|l| l.contains("has no `api-version` query parameter"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{startup:?}");
+    assert!(
+        warnings[0].contains("routes[0].plugins.ai-proxy.override.endpoint"),
+        "{}",
+        warnings[0]
+    );
+}
