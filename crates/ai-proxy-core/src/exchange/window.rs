@@ -83,25 +83,26 @@ pub(super) fn observe_ends(observer: &mut Observer, head: &[u8], tail: &[u8]) ->
         Protocol::Gemini => (b"\"modelVersion\"", b"\"usageMetadata\"", true),
         _ => (b"\"model\"", b"\"usage\"", false),
     };
-    let Some(usage) = last_value(tail, usage_key, b'{') else {
-        return false;
-    };
+    let usage = last_value(tail, usage_key, b'{');
     let model = if model_at_end {
         last_value(tail, model_key, b'"')
     } else {
         first_value(head, model_key, b'"')
     };
-    let mut body = Vec::with_capacity(usage.get().len() + 64);
-    body.push(b'{');
-    if let Some(model) = model {
-        body.extend_from_slice(model_key);
-        body.push(b':');
-        body.extend_from_slice(model.get().as_bytes());
-        body.push(b',');
+    let fields: Vec<(&[u8], &RawValue)> = [(model_key, model), (usage_key, usage)]
+        .into_iter()
+        .filter_map(|(key, value)| Some((key, value?)))
+        .collect();
+    if fields.is_empty() {
+        return false;
     }
-    body.extend_from_slice(usage_key);
-    body.push(b':');
-    body.extend_from_slice(usage.get().as_bytes());
+    let mut body = Vec::with_capacity(256);
+    for (i, (key, value)) in fields.iter().enumerate() {
+        body.push(if i == 0 { b'{' } else { b',' });
+        body.extend_from_slice(key);
+        body.push(b':');
+        body.extend_from_slice(value.get().as_bytes());
+    }
     body.push(b'}');
     observer.on_body(&body);
     observer.observation().usage().is_some()
@@ -193,6 +194,37 @@ mod tests {
             observer.observation().usage().map(|u| u.total_tokens),
             Some(7)
         );
+    }
+
+    #[test]
+    fn the_model_is_read_even_without_usage() {
+        let body = format!(
+            r#"{{"model":"gpt-4o","choices":[{{"message":{{"content":"{}"}}}}]}}"#,
+            "z".repeat(200_000)
+        );
+        let mut observer = Observer::new(Protocol::OpenAiChat, false);
+        assert!(!ends(body.as_bytes(), 4096).observe(&mut observer));
+        assert_eq!(observer.observation().model(), Some("gpt-4o"));
+    }
+
+    #[test]
+    fn ends_found_are_never_counted_as_malformed() {
+        for protocol in [
+            Protocol::OpenAiChat,
+            Protocol::OpenAiResponses,
+            Protocol::AnthropicMessages,
+            Protocol::Gemini,
+            Protocol::OpenAiEmbeddings,
+        ] {
+            for (head, tail) in [
+                (&br#"{"model":"m","x":"#[..], &br#""y"}"#[..]),
+                (br#"{"x":1"#, br#","usage":{"prompt_tokens":1},"usageMetadata":{"promptTokenCount":1},"modelVersion":"v"}"#),
+            ] {
+                let mut observer = Observer::new(protocol, true);
+                let _ = observer.on_body_ends(head, tail);
+                assert_eq!(observer.observation().malformed_events(), 0, "{protocol}");
+            }
+        }
     }
 
     #[test]
