@@ -509,4 +509,44 @@ mod tests {
         let text = format!("[{}]", "1,".repeat(MAX_VALUES));
         assert!(refused(&text).message.contains("more than 250000 values"));
     }
+
+    /// YAML-ish text: indicators, quotes, block scalars, anchors, noise.
+    fn yamlish() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let piece = prop_oneof![
+            Just("a: ".to_owned()),
+            Just("- ".to_owned()),
+            Just("\n".to_owned()),
+            Just("\n  ".to_owned()),
+            Just("[".to_owned()),
+            Just("]".to_owned()),
+            Just("{".to_owned()),
+            Just("}".to_owned()),
+            Just(", ".to_owned()),
+            Just("'q''x'".to_owned()),
+            Just("\"d\\\"x\"".to_owned()),
+            Just("|\n  text [\n".to_owned()),
+            Just("# c [\n".to_owned()),
+            Just("&a ".to_owned()),
+            Just("*a".to_owned()),
+            Just("---\n".to_owned()),
+            Just("? ".to_owned()),
+            "[a-z:#'\"|>&*!%@` \t\r\n\\-]{0,8}",
+        ];
+        proptest::collection::vec(piece, 0..40).prop_map(|v| v.concat())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_error_has_a_real_line_and_column(text in yamlish()) {
+            if let Err(errors) = parse_yaml(&text) {
+                for e in errors.errors() {
+                    if let ConfigErrorKind::Syntax { line, column } = e.kind {
+                        proptest::prop_assert!(line >= 1 && column >= 1, "{e:?} for {text:?}");
+                    }
+                    proptest::prop_assert!(!e.to_string().contains("line 0"), "{e} for {text:?}");
+                }
+            }
+        }
+    }
 }

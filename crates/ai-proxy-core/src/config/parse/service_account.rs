@@ -243,4 +243,15 @@ mod tests {
             "must be a JSON object (the service account key file Google issues)"
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_is_checked_without_quoting_it(text in "[{}\\[\\]:,\"a-z_@ 0-9-]{0,64}") {
+            let marked = format!("{text}SECRETVALUE");
+            if let Err(errors) = check_service_account(&marked) {
+                proptest::prop_assert!(!errors.errors().is_empty());
+                proptest::prop_assert!(!errors.to_string().contains("SECRETVALUE"));
+            }
+        }
+    }
 }
