@@ -4,12 +4,17 @@
 //! and the linear YAML pre-scan's share of a YAML parse.
 //!
 //! Run: `cargo bench --bench config -- --warm-up-time 1 --measurement-time 3`
+//! (thread CPU time per iteration).
 #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)] // test code: failing loudly is the point
 
 use std::hint::black_box;
 
 use ai_proxy::config::{Document, parse_json};
+use common::CpuTime;
+use criterion::measurement::{Measurement, WallTime};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+mod common;
 
 /// A route list of `n` ai-proxy-multi routes with three instances each,
 /// escapes and non-ASCII text included.
@@ -42,7 +47,7 @@ fn routes_yaml(n: usize) -> String {
     out
 }
 
-fn bench(c: &mut Criterion) {
+fn bench<M: Measurement>(c: &mut Criterion<M>) {
     let json = routes_json(200);
     let mut g = c.benchmark_group("config_json_200_routes");
     g.throughput(Throughput::Bytes(json.len() as u64));
@@ -69,5 +74,10 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
-criterion_main!(benches);
+// Thread CPU time: the machine these run on is shared and loaded.
+criterion_group! {
+    name = cpu;
+    config = Criterion::default().with_measurement(CpuTime(WallTime));
+    targets = bench
+}
+criterion_main!(cpu);

@@ -164,7 +164,7 @@ fn defect_2_duplicate_keys_are_refused_at_the_second_occurrence_in_json_and_yaml
     let out = run(&["check", "-"], json.as_bytes());
     refused(
         &out,
-        "auth.header.Authorization: duplicate key `Authorization` (line 1, column 81)",
+        "auth.header.Authorization: duplicate key `Authorization` (line 1, column 93)",
     );
     assert!(!stderr(&out).contains("Bearer"));
 
@@ -172,7 +172,7 @@ fn defect_2_duplicate_keys_are_refused_at_the_second_occurrence_in_json_and_yaml
     let out = run(&["check", "-"], yaml.as_bytes());
     refused(
         &out,
-        "routes[0].plugins.ai-proxy-multi.instances[0].weight: duplicate key `weight` (line 12,",
+        "routes[0].plugins.ai-proxy-multi.instances[0].weight: duplicate key `weight` (line 8,",
     );
 }
 

@@ -42,7 +42,7 @@ fn duplicate_routes_fields_in_a_route_list_are_located() {
     assert!(
         error
             .message
-            .starts_with("duplicate key `uri` (line 1, column 18)"),
+            .starts_with("duplicate key `uri` (line 1, column 23)"),
         "{error}"
     );
 }

@@ -17,13 +17,14 @@
 //! let errors = parse_json(r#"{"auth":{"header":{"X":"a","X":"b"}}}"#).unwrap_err();
 //! assert_eq!(
 //!     errors.to_string(),
-//!     "auth.header.X: duplicate key `X` (line 1, column 30): a key may appear once per \
+//!     "auth.header.X: duplicate key `X` (line 1, column 35): a key may appear once per \
 //!      object; remove one of them"
 //! );
 //! ```
 
 use serde::Deserializer;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde_json::map::Entry;
 use serde_json::{Map, Number, Value};
 
 use super::error::{ConfigError, ConfigErrorKind, ConfigErrors, join_path as join};
@@ -70,9 +71,12 @@ impl Rejection {
 ///
 /// The format's own errors (syntax, its recursion limit) come back as they
 /// are; when the reader itself refused the input,
-/// [`rejection`](Self::rejection) says where and why. A format error for a
-/// rejection carries the position the format was at, which is right after
-/// the offending key or value.
+/// [`rejection`](Self::rejection) says where and why: the JSON path is
+/// exact; the line and column are where the format was when the problem
+/// showed — for a repeated key, just after its value in JSON and the start
+/// of its object in YAML. (Checking each key as it is read would place it
+/// better but hash every key twice; this costs what serde_json's own
+/// `Value` costs, see `benches/config.rs`.)
 #[derive(Debug)]
 pub struct ValueReader {
     values: usize,
@@ -321,24 +325,28 @@ impl<'de> Visitor<'de> for Node<'_, '_> {
     fn visit_map<A: MapAccess<'de>>(mut self, mut access: A) -> Result<Value, A::Error> {
         self.open()?;
         let mut map = Map::new();
-        loop {
-            // The key seed refuses a repeated key itself, so the format
-            // places the error at that key.
-            let seed = Key {
-                reader: &mut *self.reader,
-                path: &self.path,
-                map: &map,
-            };
-            let Some(key) = access.next_key_seed(seed)? else {
-                break;
-            };
+        while let Some(key) = access.next_key_seed(Key)? {
             let child = Node {
                 reader: &mut *self.reader,
                 path: Path::Key(&self.path, &key),
                 depth: self.depth + 1,
             };
             let value = access.next_value_seed(child)?;
-            map.insert(key, value);
+            // One hash per key, as serde_json's own `Value` spends: the
+            // repeat is found when it is inserted, after its value.
+            match map.entry(key) {
+                Entry::Vacant(slot) => {
+                    slot.insert(value);
+                }
+                Entry::Occupied(first) => {
+                    return Err(self.reader.reject(
+                        &Path::Key(&self.path, first.key()),
+                        ConfigErrorKind::Duplicate,
+                        format!("duplicate key `{}`", shown(first.key())),
+                        "a key may appear once per object; remove one of them",
+                    ));
+                }
+            }
         }
         Ok(Value::Object(map))
     }
@@ -354,28 +362,10 @@ fn shown(key: &str) -> String {
 }
 
 /// An object key: a string (YAML scalars such as `1` or `true` arrive as
-/// their text), refused when `map` has it already.
-struct Key<'r, 'p, 'm> {
-    reader: &'r mut ValueReader,
-    path: &'p Path<'p>,
-    map: &'m Map<String, Value>,
-}
+/// their text).
+struct Key;
 
-impl Key<'_, '_, '_> {
-    fn check<E: de::Error>(self, key: String) -> Result<String, E> {
-        if self.map.contains_key(&key) {
-            return Err(self.reader.reject(
-                &Path::Key(self.path, &key),
-                ConfigErrorKind::Duplicate,
-                format!("duplicate key `{}`", shown(&key)),
-                "a key may appear once per object; remove one of them",
-            ));
-        }
-        Ok(key)
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for Key<'_, '_, '_> {
+impl<'de> DeserializeSeed<'de> for Key {
     type Value = String;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<String, D::Error> {
@@ -383,7 +373,7 @@ impl<'de> DeserializeSeed<'de> for Key<'_, '_, '_> {
     }
 }
 
-impl Visitor<'_> for Key<'_, '_, '_> {
+impl Visitor<'_> for Key {
     type Value = String;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -391,11 +381,11 @@ impl Visitor<'_> for Key<'_, '_, '_> {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
-        self.check(v.to_owned())
+        Ok(v.to_owned())
     }
 
     fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
-        self.check(v)
+        Ok(v)
     }
 }
 
@@ -428,7 +418,7 @@ mod tests {
         assert_eq!(e.kind, ConfigErrorKind::Duplicate);
         assert!(
             e.message
-                .starts_with("duplicate key `Authorization` (line 1, column 81)"),
+                .starts_with("duplicate key `Authorization` (line 1, column 93)"),
             "{}",
             e.message
         );

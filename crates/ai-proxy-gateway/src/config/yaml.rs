@@ -499,7 +499,8 @@ mod tests {
         assert_eq!(e.path, "routes[0].id");
         assert_eq!(e.kind, ConfigErrorKind::Duplicate);
         assert!(
-            e.message.starts_with("duplicate key `id` (line 3, column"),
+            e.message
+                .starts_with("duplicate key `id` (line 2, column 5)"),
             "{e}"
         );
     }
