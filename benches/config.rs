@@ -9,7 +9,8 @@
 
 use std::hint::black_box;
 
-use ai_proxy::config::{Document, parse_json};
+use ai_proxy::config::parse_json;
+use ai_proxy_gateway::config::Document;
 use common::CpuTime;
 use criterion::measurement::{Measurement, WallTime};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};

@@ -5,6 +5,7 @@
 pub mod check;
 pub mod diagnose;
 pub mod input;
+pub mod observe;
 pub mod response;
 pub mod serve;
 pub mod sse;

@@ -16,8 +16,10 @@ use ai_proxy::core::Protocol;
 use ai_proxy::core::context::RequestContext;
 use ai_proxy::core::exchange::Exchange;
 use bytes::Bytes;
+use http_body_util::Full;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 
+use crate::observe::{self, Broken};
 use crate::sse::{MAX_TEXT_BYTES, Verdict, parse_protocol, summary};
 use crate::{diagnose, input, stdio};
 
@@ -113,7 +115,7 @@ pub fn answer(args: &Args, body: Vec<u8>) -> Answer {
     }
 }
 
-/// The exchange's metrics for `body`, handed over as one chunk (so a body
+/// The exchange's metrics for `body`, relayed as one frame (so a body
 /// within the observation cap is read in place, not copied).
 fn observe(protocol: Protocol, body: Bytes, max_text: usize) -> Result<ai_proxy::Metrics, String> {
     let start = Instant::now();
@@ -128,11 +130,11 @@ fn observe(protocol: Protocol, body: Bytes, max_text: usize) -> Result<ai_proxy:
     let _ = exchange
         .on_head(StatusCode::OK, &headers, start)
         .map_err(|e| e.to_string())?;
-    let _ = exchange
-        .on_body(body, Instant::now())
-        .map_err(|e| e.to_string())?;
-    let _ = exchange.on_eof(Instant::now()).map_err(|e| e.to_string())?;
-    Ok(exchange.finish(Instant::now()))
+    match observe::observe(Full::new(body), exchange, |_| Ok(())) {
+        Ok(Ok(metrics)) => Ok(metrics),
+        Ok(Err(error)) => Err(observe::stopped(&error)),
+        Err(Broken::Input(e) | Broken::Output(e)) => Err(e.to_string()),
+    }
 }
 
 #[cfg(test)]

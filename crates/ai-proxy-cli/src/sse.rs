@@ -23,18 +23,11 @@ use ai_proxy::core::exchange::{Exchange, UsageGap};
 use ai_proxy::core::framing::StreamFraming;
 use ai_proxy::core::sse::SseDecoder;
 use ai_proxy::core::{Protocol, Provider};
-use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 
+pub use crate::observe::{Broken, Verdict};
+use crate::observe::{Input, observe_input};
 use crate::{diagnose, input, stdio};
-
-/// How much is read from the input at a time (small enough to stay in
-/// cache while it is zeroed, read and scanned).
-const READ_CHUNK: usize = 128 * 1024;
-
-/// How much of the stream's start is kept for the diagnosis (its first
-/// event must fit to be checked).
-const PREFIX: usize = 1024 * 1024;
 
 /// The default `--max-text-bytes`: 1 MiB.
 pub const MAX_TEXT_BYTES: usize = 1024 * 1024;
@@ -80,79 +73,6 @@ pub fn framing(protocol: Protocol) -> Option<Arc<dyn StreamFraming>> {
         .iter()
         .filter_map(|p| registry.adapter(*p))
         .find_map(|adapter| adapter.stream_framing(protocol))
-}
-
-/// Why a command stopped: its input could not be read, or its output could
-/// not be written.
-#[derive(Debug)]
-pub enum Broken {
-    /// Reading the input failed.
-    Input(io::Error),
-    /// Writing stdout failed.
-    Output(io::Error),
-}
-
-/// How reading a stream ended: `Ok` (exit 0), or what is wrong with it, in
-/// one line (exit 1).
-pub type Verdict = Result<(), String>;
-
-impl Broken {
-    /// Reports the failure; the exit code: 2 for input, 1 for output.
-    pub fn exit(self, command: &str, file: &str) -> ExitCode {
-        match self {
-            Broken::Input(e) => {
-                stdio::err(format_args!(
-                    "ai-proxy {command}: cannot read {}: {e}",
-                    input::name(file)
-                ));
-                ExitCode::from(2)
-            }
-            Broken::Output(e) => stdio::closed(&e).into(),
-        }
-    }
-}
-
-/// The input in chunks, remembering its size and its first [`PREFIX`]
-/// bytes.
-struct Chunks {
-    reader: Box<dyn Read>,
-    buf: BytesMut,
-    prefix: Vec<u8>,
-    total: u64,
-}
-
-impl Chunks {
-    fn new(reader: Box<dyn Read>) -> Self {
-        Self {
-            reader,
-            buf: BytesMut::new(),
-            prefix: Vec::new(),
-            total: 0,
-        }
-    }
-
-    /// The next chunk (`None` at end of input), reusing the buffer's
-    /// storage once the previous chunk is dropped.
-    fn next(&mut self) -> Result<Option<Bytes>, Broken> {
-        self.buf.clear();
-        self.buf.resize(READ_CHUNK, 0);
-        loop {
-            match self.reader.read(&mut self.buf[..]) {
-                Ok(0) => return Ok(None),
-                Ok(n) => {
-                    self.buf.truncate(n);
-                    let chunk = self.buf.split().freeze();
-                    self.total += chunk.len() as u64;
-                    let room = PREFIX.saturating_sub(self.prefix.len());
-                    self.prefix
-                        .extend_from_slice(chunk.get(..room.min(chunk.len())).unwrap_or_default());
-                    return Ok(Some(chunk));
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(Broken::Input(e)),
-            }
-        }
-    }
 }
 
 /// The summary line shared with `ai-proxy response`: the contract's seven
@@ -213,11 +133,11 @@ pub fn print_events(
     if let Some(framing) = framing(protocol) {
         return print_frames(protocol, framing.as_ref(), input, out);
     }
-    let mut input = Chunks::new(input);
+    let mut input = Input::new(input);
     let mut decoder = SseDecoder::new();
     let mut events = 0u64;
     let mut failure = None;
-    'read: while let Some(chunk) = input.next()? {
+    'read: while let Some(chunk) = input.next_chunk()? {
         decoder.feed(chunk);
         loop {
             match decoder.poll_event() {
@@ -256,11 +176,11 @@ fn print_frames(
     input: Box<dyn Read>,
     out: &mut dyn Write,
 ) -> Result<Verdict, Broken> {
-    let mut input = Chunks::new(input);
+    let mut input = Input::new(input);
     let mut decoder = framing.decoder();
     let mut frames = 0u64;
     let mut failure = None;
-    'read: while let Some(chunk) = input.next()? {
+    'read: while let Some(chunk) = input.next_chunk()? {
         decoder.feed(chunk);
         loop {
             match decoder.next_frame() {
@@ -304,7 +224,7 @@ pub fn summarise(
     input: Box<dyn Read>,
     out: &mut dyn Write,
 ) -> Result<Verdict, Broken> {
-    let mut input = Chunks::new(input);
+    let mut input = Input::new(input);
     let start = Instant::now();
     let mut ctx = RequestContext::new(args.protocol, args.protocol, start);
     ctx.logging.payloads = !args.no_text;
@@ -328,22 +248,21 @@ pub fn summarise(
     if let Err(e) = exchange.on_head(StatusCode::OK, &headers, start) {
         return Ok(Err(e.to_string()));
     }
-    while let Some(chunk) = input.next()? {
-        // Passthrough hands the chunk back; only the observation matters.
-        if let Err(e) = exchange.on_body(chunk, Instant::now()) {
-            return Ok(Err(e.to_string()));
+    let text_only = args.text_only;
+    let metrics = observe_input(&mut input, exchange, |exchange| {
+        if text_only {
+            write_text(exchange.take_text().as_deref(), out)?;
         }
-        if args.text_only {
-            write_text(&mut exchange, out)?;
-        }
-    }
-    if let Err(e) = exchange.on_eof(Instant::now()) {
-        return Ok(Err(e.to_string()));
-    }
+        Ok(())
+    })?;
+    let metrics = match metrics {
+        Ok(metrics) => metrics,
+        Err(message) => return Ok(Err(message)),
+    };
     if args.text_only {
-        write_text(&mut exchange, out)?;
+        // What the last frame and the end added.
+        write_text(metrics.response_text.as_deref(), out)?;
     }
-    let metrics = exchange.finish(Instant::now());
     let verdict = if framed {
         // A stream that broke after some frames still gets its summary;
         // the gap is reported after it.
@@ -389,9 +308,9 @@ pub fn summarise(
     Ok(Ok(()))
 }
 
-/// Writes out the text decoded so far.
-fn write_text(exchange: &mut Exchange, out: &mut dyn Write) -> Result<(), Broken> {
-    match exchange.take_text() {
+/// Writes out text taken from the exchange.
+fn write_text(text: Option<&str>, out: &mut dyn Write) -> Result<(), Broken> {
+    match text {
         Some(text) if !text.is_empty() => out
             .write_all(text.as_bytes())
             .and_then(|()| out.flush())

@@ -65,7 +65,7 @@ proptest! {
         let text = String::from_utf8_lossy(&bytes);
         match check::load(&text) {
             Ok(doc) => {
-                let _ = check::summary(&doc);
+                let _ = check::summary(&doc, &ai_proxy::registry());
                 let _ = check::warnings(&doc);
             }
             Err(errors) => {

@@ -205,7 +205,7 @@ fn an_azure_endpoint_without_api_version_is_logged_once_at_start() {
     let config = dir.join("config.yaml");
     std::fs::write(
         &config,
-        "routes:\n  - uri: /v1/chat/completions\n    plugins:\n      ai-proxy:\n        provider: azure-openai\n        auth: {header: {api-key: k}}\n        override: {endpoint: \"http://127.0.0.1:9/openai/deployments/d/chat/completions\"}\n",
+        "version: \"1\"\nroutes:\n  - uri: /v1/chat/completions\n    plugins:\n      ai-proxy:\n        provider: azure-openai\n        auth: {header: {api-key: k}}\n        override: {endpoint: \"http://127.0.0.1:9/openai/deployments/d/chat/completions\"}\n",
     )
     .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_ai-proxy"))

@@ -163,6 +163,13 @@ where
         self.exchange.as_ref()
     }
 
+    /// The exchange, mutably, until the relay ends: between frames, e.g.
+    /// to take the text observed so far
+    /// ([`Exchange::take_text`](ai_proxy::Exchange::take_text)).
+    pub fn exchange_mut(&mut self) -> Option<&mut Exchange> {
+        self.exchange.as_mut()
+    }
+
     /// Reads until the exchange releases its first bytes or the body ends,
     /// so that a failure before any output can still be answered with a
     /// status ([`RelayError::status`] and [`RelayError::client_body`])
