@@ -156,7 +156,7 @@ fn route_fields_are_checked() {
 
 #[test]
 fn no_secret_reaches_a_documents_debug() {
-    let valid = r#"{"provider":"vertex-ai","auth":{"header":{"Authorization":"Bearer sk-SECRET-header"},"query":{"key":"SECRET-query"},"gcp":{"service_account_json":"{\"private_key\":\"SECRET-sa-json\"}"}},"provider_conf":{"project_id":"p","region":"r"}}"#;
+    let valid = r#"{"provider":"vertex-ai","auth":{"header":{"Authorization":"Bearer sk-SECRET-header"},"query":{"key":"SECRET-query"},"gcp":{"service_account_json":"{\"client_email\":\"a@p\",\"private_key\":\"-----BEGIN PRIVATE KEY-----\\nSECRET-sa-json\\n-----END PRIVATE KEY-----\\n\"}"}},"provider_conf":{"project_id":"p","region":"r"}}"#;
     // Other plugins' configurations are shown by name only.
     let doc = Document::parse(&format!(
         r#"{{"plugins":{{"ai-proxy":{valid},"openid-connect":{{"client_secret":"SECRET-oidc"}}}}}}"#

@@ -247,8 +247,21 @@ where
                     };
                     let now = Instant::now();
                     self.last_read = now;
-                    return Poll::Ready(match exchange.on_body(data, now) {
-                        Ok(out) => Step::Output(out),
+                    let out = match exchange.on_body(data, now) {
+                        Ok(out) => out,
+                        Err(e) => return Poll::Ready(Step::Fail(RelayError::Exchange(e))),
+                    };
+                    if !self.body.is_end_stream() {
+                        return Poll::Ready(Step::Output(out));
+                    }
+                    // A length-delimited body is whole with its last frame:
+                    // end the exchange now, so its usage is read even when
+                    // the client leaves (or the server stops polling) once
+                    // it has every byte.
+                    return Poll::Ready(match exchange.on_eof(now) {
+                        Ok(last) if out.is_empty() => Step::Eof(last),
+                        Ok(last) if last.is_empty() => Step::Eof(out),
+                        Ok(last) => Step::Eof([out, last].concat().into()),
                         Err(e) => Step::Fail(RelayError::Exchange(e)),
                     });
                 }
@@ -406,6 +419,8 @@ impl<B> Drop for Relay<B> {
         let end = match std::mem::replace(&mut self.state, State::Done) {
             State::Refused(error) => RelayEnd::Refused(error),
             State::Failing(error) => RelayEnd::Failed(error),
+            // The body ended and the client was handed every byte.
+            State::Ending if self.pending.is_none() => RelayEnd::Complete,
             _ => RelayEnd::ClientGone,
         };
         self.report(end);
