@@ -16,8 +16,8 @@ use ai_proxy::core::Protocol;
 use ai_proxy::core::context::RequestContext;
 use ai_proxy::core::exchange::Exchange;
 use bytes::Bytes;
-use http_body_util::Full;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http_body_util::Full;
 
 use crate::observe::{self, Broken};
 use crate::sse::{MAX_TEXT_BYTES, Verdict, parse_protocol, summary};

@@ -36,7 +36,8 @@ fn a_duplicate_credential_in_a_document_is_located_without_its_value() {
 
 #[test]
 fn duplicate_routes_fields_in_a_route_list_are_located() {
-    let text = r#"[{"uri":"/a","uri":"/b","plugins":{"ai-proxy":{"provider":"openai","auth":{}}}}]"#;
+    let text =
+        r#"[{"uri":"/a","uri":"/b","plugins":{"ai-proxy":{"provider":"openai","auth":{}}}}]"#;
     let error = only(Document::parse(text));
     assert_eq!(error.path, "[0].uri");
     assert!(

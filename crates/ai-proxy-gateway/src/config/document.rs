@@ -173,7 +173,6 @@ impl Document {
     }
 }
 
-
 fn config_sync(map: &Map<String, Value>) -> Result<Vec<RouteConfig>, ConfigErrors> {
     let mut errors = Vec::new();
     match map.get("version") {
