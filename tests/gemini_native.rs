@@ -132,10 +132,15 @@ fn a_request_without_a_model_cannot_resolve_its_path() {
 
 #[test]
 fn options_pick_the_model_and_override_generation_config() {
-    let proxy = gemini(
-        r#","options":{"model":"gemini-2.5-flash-lite","temperature":0.1,"max_tokens":50},
-            "override":{"endpoint":"https://generativelanguage.googleapis.com/v1beta/models","llm_options":{"max_tokens":77}}"#,
-    );
+    // One `override` object (a key given twice is refused): the endpoint
+    // and the forced option together.
+    let config = AiProxyConfig::from_json(&format!(
+        r#"{{"provider":"gemini","auth":{{"header":{{"x-goog-api-key":"AIza-test"}}}},
+            "options":{{"model":"gemini-2.5-flash-lite","temperature":0.1,"max_tokens":50}},
+            "override":{{"endpoint":"{GEMINI_MODELS}","llm_options":{{"max_tokens":77}}}}}}"#
+    ))
+    .unwrap();
+    let proxy = AiProxy::compile(&config, &ai_proxy::registry()).unwrap();
     let p = prepare(&proxy, "/v1/chat/completions", CHAT);
     assert_eq!(
         p.upstream.uri().path(),
