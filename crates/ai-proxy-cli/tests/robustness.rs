@@ -4,7 +4,7 @@
 //! exit and a clear message.
 //!
 //! (Defect 8's first half, the Vertex token error's doubled prefix, needs a
-//! gateway: `tests/gateway/main.rs`,
+//! gateway: `crates/ai-proxy-gateway/tests/gateway/main.rs`,
 //! `a_token_fetch_failure_says_failed_to_get_gcp_access_token_once`.)
 
 #![allow(
