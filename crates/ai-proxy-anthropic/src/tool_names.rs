@@ -20,10 +20,16 @@ const KEPT_PREFIX_LEN: usize = 55;
 
 /// Whether OpenAI accepts `name` unchanged.
 pub fn is_valid_tool_name(name: &str) -> bool {
+    is_valid_tool_name_bytes(name.as_bytes())
+}
+
+/// [`is_valid_tool_name`] on a name's bytes (a JSON string's contents:
+/// one with escapes is never valid as written).
+pub(crate) fn is_valid_tool_name_bytes(name: &[u8]) -> bool {
     name.len() <= MAX_TOOL_NAME_LEN
         && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-')
 }
 
 /// The name sent to an OpenAI upstream for the client's tool `name`

@@ -10,6 +10,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::ops::Range;
 use std::sync::Arc;
 
 use http::{HeaderMap, StatusCode};
@@ -302,12 +303,53 @@ pub struct ConvertedRequest {
     pub body: Vec<u8>,
     /// Turns the upstream response back into the client protocol.
     pub translator: Box<dyn ResponseTranslator>,
+    /// Where the body's top-level members are, when the converter reports
+    /// it: `prepare` then shapes the body without parsing it again.
+    pub layout: Option<BodyLayout>,
 }
 
 impl ConvertedRequest {
     /// A converted body and its response translator.
     pub fn new(body: Vec<u8>, translator: Box<dyn ResponseTranslator>) -> Self {
-        Self { body, translator }
+        Self {
+            body,
+            translator,
+            layout: None,
+        }
+    }
+
+    /// Adds the body's layout (see [`BodyLayout`]).
+    pub fn with_layout(mut self, layout: BodyLayout) -> Self {
+        self.layout = Some(layout);
+        self
+    }
+}
+
+/// What a converter knows about the JSON object it wrote, so that
+/// `prepare` applies options, `max_tokens`, the `request_body` patch and
+/// usage injection to it without parsing it again, and reads its facts
+/// (tools, end user, stream) from it.
+///
+/// The contract: the body is one JSON object whose top-level members are
+/// exactly `members`, in order, each key unique and written without
+/// escapes. A layout whose ranges do not fit the body is ignored (the body
+/// is then parsed).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BodyLayout {
+    /// Each top-level member's key and the byte range of its value.
+    pub members: Vec<(&'static str, Range<usize>)>,
+    /// The number of elements of `tools` (0 without tools).
+    pub tool_count: usize,
+}
+
+impl BodyLayout {
+    /// A layout from its parts.
+    pub fn new(members: Vec<(&'static str, Range<usize>)>, tool_count: usize) -> Self {
+        Self {
+            members,
+            tool_count,
+        }
     }
 }
 

@@ -15,6 +15,7 @@ pub mod config;
 pub mod context;
 pub mod exchange;
 pub mod framing;
+#[doc(hidden)]
 pub mod json;
 pub mod metrics;
 pub mod prepare;
@@ -25,6 +26,8 @@ pub mod sign;
 pub mod sse;
 pub mod translate;
 pub mod usage;
+#[doc(hidden)]
+pub mod wire;
 
 pub use adapter::{Adapter, Converter, Registry};
 pub use exchange::{Exchange, ExchangeError};

@@ -138,40 +138,11 @@ impl Visit for JsonFields<'_, '_> {
     }
 }
 
-/// `text` as a JSON string, escaped as serde_json does: `"`, `\\` and
-/// control characters; runs of plain text are written whole.
-// ok: `plain` is 0 or one past an escaped (ASCII) byte before `i`, so both
-// slices are in range and on char boundaries.
-#[allow(clippy::indexing_slicing)]
+/// `text` as a JSON string, escaped as serde_json does (core's one
+/// escaper).
 fn write_json_str(w: &mut impl fmt::Write, text: &str) -> fmt::Result {
-    if !text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
-        w.write_char('"')?;
-        w.write_str(text)?;
-        return w.write_char('"');
-    }
     w.write_char('"')?;
-    let mut plain = 0;
-    for (i, byte) in text.bytes().enumerate() {
-        let escape = match byte {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0x00..=0x1f => "",
-            _ => continue,
-        };
-        w.write_str(&text[plain..i])?;
-        if escape.is_empty() {
-            write!(w, "\\u{byte:04x}")?;
-        } else {
-            w.write_str(escape)?;
-        }
-        plain = i + 1;
-    }
-    w.write_str(&text[plain..])?;
+    ai_proxy::core::json::write::escape(text, |piece| w.write_str(piece))?;
     w.write_char('"')
 }
 

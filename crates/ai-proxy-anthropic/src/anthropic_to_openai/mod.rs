@@ -51,9 +51,10 @@ impl Converter for AnthropicToOpenAi {
         body: &[u8],
         ctx: &ConvertContext<'_>,
     ) -> Result<ConvertedRequest, ConvertError> {
-        let (body, names) = request::convert(body)?;
-        let translator = ChatToMessages::new(names, ctx.llm_model);
-        Ok(ConvertedRequest::new(body, Box::new(translator)))
+        let converted = request::convert(body)?;
+        let translator = ChatToMessages::new(converted.names, ctx.llm_model);
+        Ok(ConvertedRequest::new(converted.body, Box::new(translator))
+            .with_layout(converted.layout))
     }
 
     /// `x-api-key` → `authorization: Bearer <key>` unless an authorization

@@ -83,8 +83,8 @@ impl Converter for OpenAiToAnthropic {
         ctx: &ConvertContext<'_>,
     ) -> Result<ConvertedRequest, ConvertError> {
         let _ = ctx;
-        let body = request::convert(body, self.default_max_tokens)?;
-        Ok(ConvertedRequest::new(body, Box::new(MessagesToChat::new())))
+        let (body, layout) = request::convert(body, self.default_max_tokens)?;
+        Ok(ConvertedRequest::new(body, Box::new(MessagesToChat::new())).with_layout(layout))
     }
 
     /// Adds `anthropic-version: 2023-06-01` unless the client sent one.

@@ -145,7 +145,7 @@ pub(crate) fn finish_reason(stop_reason: Option<&RawValue>) -> &'static str {
 /// `input` object.
 pub(crate) fn write_arguments<O: Out + ?Sized>(out: &mut O, input: Option<&RawValue>) {
     match input.filter(|i| i.get() != "null") {
-        Some(input) => write_as_string(out, input),
+        Some(input) => write_as_string(out, input.get().as_bytes()),
         None => out.raw(b"\"{}\""),
     }
 }

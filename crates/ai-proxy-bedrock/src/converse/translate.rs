@@ -13,7 +13,7 @@ use super::response::{
     COMPLETION_ID, ConverseUsage, Tokens, ToolUse, finish_reason, write_completion,
 };
 use crate::exceptions::{exception_status, write_openai_error};
-use crate::json::{Count, Out, is_empty_string, is_string, write_raw, write_str, write_u64};
+use crate::json::{Out, is_empty_string, is_string, write_raw, write_str, write_u64};
 
 /// Most tool calls one streamed response may open; later ones are
 /// skipped and counted.
@@ -22,7 +22,7 @@ pub const MAX_STREAM_TOOL_CALLS: usize = 1024;
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Event<'a> {
-    content_block_index: Option<Count>,
+    content_block_index: Option<u64>,
     #[serde(borrow)]
     start: Option<Start<'a>>,
     #[serde(borrow)]
@@ -232,7 +232,7 @@ impl ConverseToChat {
             self.skipped += 1;
             return;
         }
-        let block = event.content_block_index.map(|c| c.0);
+        let block = event.content_block_index;
         match kind {
             "messageStart" => self.start(out),
             "contentBlockStart" => {

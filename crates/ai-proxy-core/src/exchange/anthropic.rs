@@ -1,69 +1,16 @@
 //! `anthropic-messages`: Anthropic's native Messages API streams
 //! (`message_start` … `message_stop`) and message bodies.
 
-use serde::Deserialize;
+use super::observation::{Finders, FullParse, Observation};
+use crate::json::lenient::{ErrorInfo, parse};
+use crate::json::{Raw, Scanner};
+use crate::wire::anthropic::{Event, Message};
 
-use super::json::{Count, ErrorInfo, Str, parse};
-use super::observation::{Finders, Observation};
-use super::scan::Cursor;
-use crate::usage::Usage;
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct AnthropicUsage {
-    input_tokens: Count,
-    output_tokens: Count,
-    cache_read_input_tokens: Count,
-    cache_creation_input_tokens: Count,
-}
-
-impl AnthropicUsage {
-    fn to_usage(&self) -> Usage {
-        // APISIX: total is always input + output.
-        Usage::new(self.input_tokens.0, self.output_tokens.0).with_cache(
-            self.cache_read_input_tokens.0,
-            self.cache_creation_input_tokens.0,
-        )
-    }
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Message<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: Str<'a>,
-    #[serde(borrow)]
-    model: Str<'a>,
-    usage: Option<AnthropicUsage>,
-    #[serde(borrow)]
-    content: Option<Vec<Block<'a>>>,
-    #[serde(borrow)]
-    stop_reason: Str<'a>,
-    error: ErrorInfo,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Block<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: Str<'a>,
-    #[serde(borrow)]
-    text: Str<'a>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Event<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: Str<'a>,
-    #[serde(borrow)]
-    message: Option<Message<'a>>,
-    usage: Option<AnthropicUsage>,
-    #[serde(borrow)]
-    delta: Option<Block<'a>>,
-    #[serde(borrow)]
-    content_block: Option<Block<'a>>,
-    error: ErrorInfo,
+/// The `error` member's message, when there is an error.
+fn error_info(error: Option<Raw<'_>>) -> ErrorInfo {
+    error
+        .and_then(|e| parse::<ErrorInfo>(e.bytes()))
+        .unwrap_or_default()
 }
 
 fn wanted(obs: &Observation, kind: &str) -> bool {
@@ -110,15 +57,16 @@ pub(crate) fn event(obs: &mut Observation, _f: &Finders, kind: &str, data: &[u8]
         obs.malformed();
         return;
     };
+    let own_kind = event.kind.and_then(Raw::str);
     let kind = if named {
         kind
     } else {
-        event.kind.as_deref().unwrap_or_default()
+        own_kind.as_deref().unwrap_or_default()
     };
     match kind {
         "message_start" => {
             if let Some(message) = &event.message {
-                obs.set_model(message.model.as_deref());
+                obs.set_model(message.model.and_then(Raw::str).as_deref());
                 if let Some(usage) = &message.usage {
                     obs.add_usage(usage.to_usage());
                 }
@@ -131,7 +79,7 @@ pub(crate) fn event(obs: &mut Observation, _f: &Finders, kind: &str, data: &[u8]
         }
         "content_block_start" => {
             if let Some(block) = &event.content_block
-                && block.kind.as_deref() == Some("tool_use")
+                && block.kind.is_some_and(|k| k.str_is("tool_use"))
             {
                 obs.content_seen = true;
                 obs.has_tool_calls = true;
@@ -140,16 +88,16 @@ pub(crate) fn event(obs: &mut Observation, _f: &Finders, kind: &str, data: &[u8]
         "content_block_delta" => {
             if let Some(delta) = &event.delta {
                 obs.content_seen = true;
-                if delta.kind.as_deref() == Some("text_delta")
-                    && let Some(text) = delta.text.as_deref()
+                if delta.kind.is_some_and(|k| k.str_is("text_delta"))
+                    && let Some(text) = delta.text.and_then(Raw::str)
                 {
-                    obs.push_text(text);
+                    obs.push_text(&text);
                 }
             }
         }
         "message_stop" => obs.done = true,
         // APISIX ends the stream on `error`; it is not the end marker.
-        "error" => obs.error(event.error.message.as_deref()),
+        "error" => obs.error(error_info(event.error).message.as_deref()),
         _ => {}
     }
 }
@@ -159,18 +107,19 @@ pub(crate) fn body(obs: &mut Observation, body: &[u8]) {
         obs.malformed();
         return;
     };
-    if message.kind.as_deref() == Some("error") || message.error.present {
-        obs.error(message.error.message.as_deref());
+    let error = error_info(message.error);
+    if message.kind.is_some_and(|k| k.str_is("error")) || error.present {
+        obs.error(error.message.as_deref());
     }
-    obs.set_model(message.model.as_deref());
+    obs.set_model(message.model.and_then(Raw::str).as_deref());
     if let Some(usage) = &message.usage {
         obs.add_usage(usage.to_usage());
     }
-    obs.done = message.stop_reason.as_deref().is_some();
-    let mut texts: Vec<&str> = Vec::new();
+    obs.done = message.stop_reason.is_some_and(Raw::is_string);
+    let mut texts = Vec::new();
     for block in message.content.iter().flatten() {
-        match block.kind.as_deref() {
-            Some("text") => texts.extend(block.text.as_deref()),
+        match block.kind.and_then(Raw::str).as_deref() {
+            Some("text") => texts.extend(block.text.and_then(Raw::str)),
             Some("tool_use") => obs.has_tool_calls = true,
             _ => {}
         }
@@ -183,25 +132,24 @@ pub(crate) fn body(obs: &mut Observation, body: &[u8]) {
 /// would; `None` (nothing appended) when the event needs the full parse.
 fn scan_text_delta(data: &[u8], out: &mut String) -> Option<()> {
     let (mut is_text, mut text) = (false, None);
-    let mut cursor = Cursor::new(data);
-    cursor.object(|cur, key| match key {
-        b"delta" => cur.object(|cur, field| match field {
-            b"type" if cur.is_string() => {
-                is_text = cur.string()?.raw == b"text_delta";
-                Some(())
+    let mut s = Scanner::new(data);
+    s.object(|key, s| match &*key.name() {
+        b"delta" => s.object(|key, s| match (&*key.name(), s.peek()) {
+            (b"type", Some(b'"')) => {
+                is_text = s.value()?.inner() == b"text_delta";
+                Ok(())
             }
-            b"text" if cur.is_string() => {
-                text = Some(cur.string()?.text()?);
-                Some(())
+            (b"text", Some(b'"')) => {
+                text = Some(s.value()?.str().ok_or(FullParse)?);
+                Ok(())
             }
-            b"type" | b"text" => None,
-            _ => cur.skip(),
+            (b"type" | b"text", _) => Err(FullParse),
+            _ => Ok(s.skip()?),
         }),
-        _ => cur.skip(),
-    })?;
-    if !cursor.at_end() {
-        return None;
-    }
+        _ => Ok(s.skip()?),
+    })
+    .ok()?;
+    s.end().ok()?;
     if is_text {
         out.push_str(&text?);
     }

@@ -6,8 +6,8 @@
 use serde::Deserialize;
 
 use super::anthropic;
-use super::json::{Count, Str, parse};
 use super::observation::{Finders, Observation};
+use crate::json::lenient::{Count, Str, parse};
 use crate::usage::Usage;
 
 /// Converse `usage` (body and `metadata` event). `inputTokens` excludes

@@ -3,8 +3,8 @@
 
 use serde::Deserialize;
 
-use super::json::{Count, ErrorInfo, Str, has_non_null, looks_like_object, parse};
 use super::observation::{Finders, Observation};
+use crate::json::lenient::{Count, ErrorInfo, Str, has_non_null, looks_like_object, parse};
 use crate::usage::Usage;
 
 #[derive(Deserialize, Default)]

@@ -21,13 +21,11 @@ pub(crate) mod error;
 mod framed;
 mod gap;
 mod gemini;
-mod json;
 mod observation;
 mod observe;
 mod openai_chat;
 mod openai_responses;
 mod report;
-mod scan;
 mod stream;
 mod window;
 

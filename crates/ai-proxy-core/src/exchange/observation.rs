@@ -173,6 +173,17 @@ impl Finders {
     }
 }
 
+/// A fast path's answer that only the full parse can read this event (a
+/// field it does not handle, or text it cannot vouch for).
+#[derive(Debug)]
+pub(crate) struct FullParse;
+
+impl From<crate::json::SyntaxError> for FullParse {
+    fn from(_: crate::json::SyntaxError) -> Self {
+        Self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

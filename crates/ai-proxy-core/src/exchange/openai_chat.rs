@@ -7,12 +7,12 @@ use serde::Deserialize;
 use std::ops::Range;
 
 use super::diff::{common_prefix_from, common_suffix_from};
-use super::json::{
+use super::observation::{Finders, FullParse, Observation};
+use crate::json::Scanner;
+use crate::json::lenient::{
     Content, Count, ErrorInfo, NonEmpty, Str, has_non_null, looks_like_object, non_null_after_key,
     parse,
 };
-use super::observation::{Finders, Observation};
-use super::scan::Cursor;
 use crate::usage::Usage;
 
 #[derive(Deserialize, Default)]
@@ -192,7 +192,7 @@ fn window_needed(obs: &Observation, f: &Finders, data: &[u8], starts: Range<usiz
         let x = u64::from_le_bytes(*word);
         // Flags above a true quote may be false (a borrow), so each is
         // checked by `needle_at`.
-        let mut zeros = crate::json::byte_flags(x, b'"');
+        let mut zeros = crate::json::swar::byte_flags(x, b'"');
         while zeros != 0 {
             let at = base + (zeros.trailing_zeros() / 8) as usize;
             if data.get(at) == Some(&b'"') && needle_at(obs, f, data, at) {
@@ -368,14 +368,16 @@ fn scan_chunk(obs: &mut Observation, data: &[u8]) -> Option<()> {
     let (model_known, tools_known) = (obs.model.is_some(), obs.has_tool_calls);
     let text = obs.text.as_mut()?;
     let mark = text.len();
-    let mut cursor = Cursor::new(data);
-    let scanned = cursor.object(|cur, key| match key {
-        b"usage" | b"error" | b"x_groq" if !cur.is_null() => None,
-        b"model" if !model_known => None,
-        b"choices" if !cur.is_null() => cur.array(|cur| scan_choice(cur, text, tools_known)),
-        _ => cur.skip(),
-    });
-    if scanned.is_none() || !cursor.at_end() {
+    let mut s = Scanner::new(data);
+    let scanned = s
+        .object(|key, s| match (&*key.name(), s.peek()) {
+            (b"usage" | b"error" | b"x_groq", Some(c)) if c != b'n' => Err(FullParse),
+            (b"model", _) if !model_known => Err(FullParse),
+            (b"choices", Some(c)) if c != b'n' => s.array(|s| scan_choice(s, text, tools_known)),
+            _ => Ok(s.skip()?),
+        })
+        .and_then(|()| Ok(s.end()?));
+    if scanned.is_err() {
         // Undo what was appended; the full parse will append it again.
         text.truncate(mark);
         return None;
@@ -383,20 +385,20 @@ fn scan_chunk(obs: &mut Observation, data: &[u8]) -> Option<()> {
     Some(())
 }
 
-fn scan_choice(cur: &mut Cursor<'_>, text: &mut String, tools_known: bool) -> Option<()> {
-    cur.object(|cur, key| match key {
-        b"delta" if !cur.is_null() => cur.object(|cur, field| match field {
-            b"content" if cur.is_string() => {
-                text.push_str(&cur.string()?.text()?);
-                Some(())
+fn scan_choice(s: &mut Scanner<'_>, text: &mut String, tools_known: bool) -> Result<(), FullParse> {
+    s.object(|key, s| match (&*key.name(), s.peek()) {
+        (b"delta", Some(c)) if c != b'n' => s.object(|key, s| match (&*key.name(), s.peek()) {
+            (b"content", Some(b'"')) => {
+                text.push_str(&s.value()?.str().ok_or(FullParse)?);
+                Ok(())
             }
             // Content parts or an odd type: the full parse decides.
-            b"content" if !cur.is_null() => None,
-            b"tool_calls" if !tools_known && !cur.is_null() => None,
-            _ => cur.skip(),
+            (b"content", Some(c)) if c != b'n' => Err(FullParse),
+            (b"tool_calls", Some(c)) if !tools_known && c != b'n' => Err(FullParse),
+            _ => Ok(s.skip()?),
         }),
-        b"message" | b"text" if !cur.is_null() => None,
-        _ => cur.skip(),
+        (b"message" | b"text", Some(c)) if c != b'n' => Err(FullParse),
+        _ => Ok(s.skip()?),
     })
 }
 

@@ -8,7 +8,7 @@
 //!
 //! ```
 //! use ai_proxy_core::json::chat::{for_each_text, tool_choice, ToolChoice};
-//! use ai_proxy_core::json::scan::Raw;
+//! use ai_proxy_core::json::Raw;
 //!
 //! let content = Raw(br#"[{"type":"text","text":"a"},{"type":"image_url"},{"type":"text","text":"b"}]"#);
 //! let mut texts = Vec::new();
@@ -20,15 +20,16 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use super::raw::write_str;
-use super::scan::{Raw, ScanError, Scanner, elements, fields};
+use super::scan::{elements, fields};
+use super::write::write_str;
+use super::{Raw, Scanner, SyntaxError};
 
 /// What is wrong with an OpenAI chat request a converter reads.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ChatError {
     /// The body is not JSON where it was read.
-    Malformed(ScanError),
+    Malformed(SyntaxError),
     /// A member has the wrong shape; the message names it.
     Invalid(String),
 }
@@ -44,24 +45,14 @@ impl fmt::Display for ChatError {
     }
 }
 
-impl From<ScanError> for ChatError {
-    fn from(e: ScanError) -> Self {
+impl From<SyntaxError> for ChatError {
+    fn from(e: SyntaxError) -> Self {
         ChatError::Malformed(e)
     }
 }
 
 fn invalid(what: impl Into<String>) -> ChatError {
     ChatError::Invalid(what.into())
-}
-
-/// A member name as bytes to compare: the raw key, or (rare) its decoded
-/// text when it has escapes.
-pub fn member_name(key: Raw<'_>) -> Cow<'_, [u8]> {
-    if key.inner().contains(&b'\\') {
-        Cow::Owned(key.str().unwrap_or_default().into_owned().into_bytes())
-    } else {
-        Cow::Borrowed(key.inner())
-    }
 }
 
 /// `messages` as read in the single pass over a body: per element, the
@@ -80,7 +71,7 @@ impl<'a, const N: usize> Messages<'a, N> {
     /// Reads the `messages` value at the cursor, keeping each element's
     /// members named in `keys` (content is skipped once, re-read only to
     /// convert).
-    pub fn read(s: &mut Scanner<'a>, keys: [&str; N]) -> Result<Self, ScanError> {
+    pub fn read(s: &mut Scanner<'a>, keys: [&str; N]) -> Result<Self, SyntaxError> {
         if s.peek() != Some(b'[') {
             return Ok(Messages::Other(s.value()?));
         }
@@ -94,7 +85,7 @@ impl<'a, const N: usize> Messages<'a, N> {
                 s.value()?;
                 list.push([None; N]);
             }
-            Ok(())
+            Ok::<(), SyntaxError>(())
         })?;
         Ok(Messages::Array(list, not_object))
     }
@@ -178,35 +169,40 @@ pub struct ToolCall<'a> {
     pub extra_content: Option<Raw<'a>>,
 }
 
-/// The entries of a `tool_calls` array.
-pub fn tool_calls(raw: Raw<'_>) -> Result<Vec<ToolCall<'_>>, ScanError> {
-    let mut calls = Vec::with_capacity(2);
-    let mut s = Scanner::new(raw.bytes());
-    s.array(|s| {
+impl<'a> ToolCall<'a> {
+    /// Reads the `tool_calls[]` entry at the cursor (`function` in place).
+    pub fn read(s: &mut Scanner<'a>) -> Result<Self, SyntaxError> {
         let mut call = ToolCall::default();
-        if s.peek() == Some(b'{') {
-            call.is_object = true;
-            s.object(|key, s| {
-                if key.str_is("function") && s.peek() == Some(b'{') {
+        if s.peek() != Some(b'{') {
+            s.skip()?;
+            return Ok(call);
+        }
+        call.is_object = true;
+        s.object(|key, s| {
+            match &*key.name() {
+                b"function" if s.peek() == Some(b'{') => {
                     let [name, arguments] = s.fields(["name", "arguments"])?;
                     call.has_function = true;
                     call.name = name;
                     call.arguments = arguments;
-                } else {
-                    let value = s.value()?;
-                    if key.str_is("id") {
-                        call.id = Some(value);
-                    } else if key.str_is("extra_content") {
-                        call.extra_content = Some(value);
-                    }
                 }
-                Ok(())
-            })?;
-        } else {
-            s.value()?;
-        }
-        calls.push(call);
-        Ok(())
+                b"id" => call.id = Some(s.value()?),
+                b"extra_content" => call.extra_content = Some(s.value()?),
+                _ => s.skip()?,
+            }
+            Ok::<(), SyntaxError>(())
+        })?;
+        Ok(call)
+    }
+}
+
+/// The entries of a `tool_calls` array.
+pub fn tool_calls(raw: Raw<'_>) -> Result<Vec<ToolCall<'_>>, SyntaxError> {
+    let mut calls = Vec::with_capacity(2);
+    let mut s = Scanner::new(raw.bytes());
+    s.array(|s| {
+        calls.push(ToolCall::read(s)?);
+        Ok::<(), SyntaxError>(())
     })?;
     s.end()?;
     Ok(calls)
@@ -222,30 +218,58 @@ pub struct FunctionTool<'a> {
     pub description: Option<Raw<'a>>,
     /// `function.parameters` (a JSON Schema), when present and not `null`.
     pub parameters: Option<Raw<'a>>,
+    /// `cache_control` (Anthropic's prompt caching), when an object.
+    pub cache_control: Option<Raw<'a>>,
 }
 
-/// Reads `tools[i]`: only function tools convert, and each needs a name.
+impl<'a> FunctionTool<'a> {
+    /// Reads `tools[i]` at the cursor: only function tools convert, and
+    /// each needs a name. The entry is read whole even when it is refused.
+    pub fn read(s: &mut Scanner<'a>, i: usize) -> Result<Self, ChatError> {
+        if s.peek() != Some(b'{') {
+            s.skip()?;
+            return Err(invalid(format!("tools[{i}] must be an object")));
+        }
+        let (mut kind, mut function, mut cache_control) = (None, [None; 3], None);
+        s.object(|key, s| {
+            match &*key.name() {
+                b"type" => kind = Some(s.value()?),
+                b"function" if s.peek() == Some(b'{') => {
+                    function = s.fields(["name", "description", "parameters"])?;
+                }
+                b"function" => {
+                    s.skip()?;
+                    function = [None; 3];
+                }
+                b"cache_control" => cache_control = Some(s.value()?),
+                _ => s.skip()?,
+            }
+            Ok::<(), SyntaxError>(())
+        })?;
+        if kind.is_some_and(|k| !k.str_is("function")) {
+            return Err(invalid(format!(
+                "tools[{i}]: only function tools can be converted"
+            )));
+        }
+        let [name, description, parameters] = function;
+        Ok(FunctionTool {
+            name: name
+                .filter(|n| n.is_string())
+                .ok_or_else(|| invalid(format!("tools[{i}]: missing function.name")))?,
+            description: description.filter(|d| d.is_string()),
+            parameters: parameters.filter(|p| !p.is_null()),
+            cache_control: cache_control.filter(|c| c.is_object()),
+        })
+    }
+}
+
+/// Reads `tools[i]`, a value already handed out raw (see
+/// [`FunctionTool::read`]).
 pub fn function_tool(tool: Raw<'_>, i: usize) -> Result<FunctionTool<'_>, ChatError> {
-    if !tool.is_object() {
-        return Err(invalid(format!("tools[{i}] must be an object")));
-    }
-    let [kind, function] = fields(tool, ["type", "function"])?;
-    if kind.is_some_and(|k| !k.str_is("function")) {
-        return Err(invalid(format!(
-            "tools[{i}]: only function tools can be converted"
-        )));
-    }
-    let [name, description, parameters] = match function.filter(|f| f.is_object()) {
-        Some(f) => fields(f, ["name", "description", "parameters"])?,
-        None => [None; 3],
-    };
-    Ok(FunctionTool {
-        name: name
-            .filter(|n| n.is_string())
-            .ok_or_else(|| invalid(format!("tools[{i}]: missing function.name")))?,
-        description: description.filter(|d| d.is_string()),
-        parameters: parameters.filter(|p| !p.is_null()),
-    })
+    let mut s = Scanner::new(tool.bytes());
+    let read = FunctionTool::read(&mut s, i)?;
+    s.end()?;
+    Ok(read)
 }
 
 /// `tool_choice`.
@@ -432,11 +456,5 @@ mod tests {
         assert_eq!(out, br#""QUJD""#);
         assert!(data_url(Raw(br#""https://x/a.png""#)).is_none());
         assert!(data_url(Raw(br#""data:text/plain,hi""#)).is_none());
-    }
-
-    #[test]
-    fn escaped_member_names_are_decoded() {
-        assert_eq!(&*member_name(Raw(br#""model""#)), b"model");
-        assert_eq!(&*member_name(Raw(br#""m\u006fdel""#)), b"model");
     }
 }

@@ -1,6 +1,7 @@
 //! Client protocol detection, in APISIX's order (spec §4).
 
-use super::body::{Body, is_container};
+use super::body::Body;
+use crate::json::object::is_container;
 use crate::protocol::Protocol;
 
 /// The client protocol of a request to `path` (no query) with `body`;

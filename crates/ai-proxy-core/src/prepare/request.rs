@@ -120,9 +120,14 @@ impl AiProxy {
                     request_type,
                 );
                 let converted = converter.convert_request(&body, &ctx)?;
+                let layout = converted.layout;
                 let source = Bytes::from(converted.body);
-                let parsed = Body::parse(&source).map_err(|e| PrepareError::Upstream {
-                    reason: format!("the {client_protocol} converter produced invalid JSON: {e}"),
+                let parsed = Body::converted(&source, layout.as_ref()).map_err(|e| {
+                    PrepareError::Upstream {
+                        reason: format!(
+                            "the {client_protocol} converter produced invalid JSON: {e}"
+                        ),
+                    }
                 })?;
                 let (shaped, facts) = self.shape(parsed, &source, target, &uri)?;
                 (shaped, facts, Some(converted.translator), Some(converter))

@@ -9,9 +9,10 @@ use http::Uri;
 use serde_json::value::RawValue;
 
 use super::AiProxy;
-use super::body::{self, Body, RawObject, array_len, is_object};
+use super::body::{self, Body, TOOLS};
 use super::error::PrepareError;
 use crate::adapter::MaxTokensMapping;
+use crate::json::object::{RawObject, array_len, is_object};
 use crate::protocol::Protocol;
 
 impl AiProxy {
@@ -82,15 +83,18 @@ impl AiProxy {
     pub(super) fn facts(&self, obj: &RawObject<'_>, target: Protocol) -> BodyFacts {
         let tool_count = match target {
             // `tools: [{functionDeclarations: [...]}, {googleSearch: {}}]`.
-            Protocol::Gemini => obj.get("tools").map_or(0, body::gemini_tool_count),
+            Protocol::Gemini => obj.get(TOOLS).map_or(0, body::gemini_tool_count),
             // Converse declares tools in `toolConfig.tools`.
             Protocol::BedrockConverse => obj
                 .get("toolConfig")
                 .filter(|c| is_object(c))
                 .and_then(|c| RawObject::parse_str(c).ok())
-                .and_then(|c| c.get("tools").map(array_len))
+                .and_then(|c| c.get(TOOLS).map(array_len))
                 .unwrap_or(0),
-            _ => obj.get("tools").map_or(0, array_len),
+            // Counted while the body was validated, or by the converter.
+            _ => obj
+                .counted(TOOLS)
+                .unwrap_or_else(|| obj.get(TOOLS).map_or(0, array_len)),
         };
         let end_user_id = match target {
             Protocol::AnthropicMessages => obj

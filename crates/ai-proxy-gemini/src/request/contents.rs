@@ -2,8 +2,8 @@
 
 use ai_proxy_core::adapter::ConvertError;
 use ai_proxy_core::json::chat::{self, Payload, data_url};
-use ai_proxy_core::json::raw::write_str;
-use ai_proxy_core::json::scan::{Raw, ScanError, elements, fields};
+use ai_proxy_core::json::scan::{Raw, SyntaxError, elements, fields};
+use ai_proxy_core::json::write::write_str;
 
 use super::{Message, invalid, malformed};
 
@@ -296,7 +296,7 @@ fn media_type_of(url: &str) -> Option<&'static str> {
 }
 
 /// `extra_content.google.thought_signature`, when it is a string.
-pub(crate) fn thought_signature(extra: Option<Raw<'_>>) -> Result<Option<Raw<'_>>, ScanError> {
+pub(crate) fn thought_signature(extra: Option<Raw<'_>>) -> Result<Option<Raw<'_>>, SyntaxError> {
     let Some(extra) = extra.filter(|e| e.is_object()) else {
         return Ok(None);
     };

@@ -5,9 +5,9 @@ use ai_proxy_core::adapter::ConvertError;
 
 use super::{Fields, invalid, malformed};
 use ai_proxy_core::json::chat::{FunctionTool, ToolChoice, function_tool, tool_choice};
-use ai_proxy_core::json::raw::MemberWriter;
-use ai_proxy_core::json::raw::write_u64;
 use ai_proxy_core::json::scan::{Raw, elements, fields};
+use ai_proxy_core::json::write::ObjectWriter;
+use ai_proxy_core::json::write::write_u64;
 
 /// `extra_body.google`: Google's OpenAI-compatible extension, read for the
 /// native fields it names.
@@ -48,7 +48,7 @@ pub(super) fn google_extension(extra_body: Option<Raw<'_>>) -> Result<Google<'_>
 
 /// `tools` (function tools only) and `tool_choice`.
 pub(super) fn write_tools(
-    obj: &mut MemberWriter<'_>,
+    obj: &mut ObjectWriter<'_>,
     req: &Fields<'_>,
 ) -> Result<(), ConvertError> {
     let tools = match req.tools.filter(|t| !t.is_null()) {
@@ -59,7 +59,7 @@ pub(super) fn write_tools(
     if tools.is_empty() {
         return Ok(());
     }
-    let buf = obj.key(b"tools");
+    let buf = obj.member("tools");
     buf.extend_from_slice(b"[{\"functionDeclarations\":[");
     for (i, tool) in tools.iter().enumerate() {
         let FunctionTool {
@@ -85,7 +85,8 @@ pub(super) fn write_tools(
     }
     buf.extend_from_slice(b"]}]");
     if let Some(choice) = tool_config(req.tool_choice)? {
-        obj.key(b"toolConfig").extend_from_slice(choice.as_bytes());
+        obj.member("toolConfig")
+            .extend_from_slice(choice.as_bytes());
     }
     Ok(())
 }
@@ -110,73 +111,79 @@ fn tool_config(raw: Option<Raw<'_>>) -> Result<Option<String>, ConvertError> {
 /// The sampling and output fields, under `generationConfig` (left out
 /// when none is set).
 pub(super) fn write_generation_config(
-    obj: &mut MemberWriter<'_>,
+    obj: &mut ObjectWriter<'_>,
     req: &Fields<'_>,
     google: &Google<'_>,
     model: Option<&str>,
 ) -> Result<(), ConvertError> {
     let mut buf = Vec::new();
-    buf.push(b'{');
-    let mut config = MemberWriter::new(&mut buf);
+    let mut config = ObjectWriter::new(&mut buf);
     fn number(r: Option<Raw<'_>>) -> Option<Raw<'_>> {
         r.filter(|v| v.is_number())
     }
     if let Some(n) = number(req.max_completion_tokens).or(number(req.max_tokens)) {
-        config.key(b"maxOutputTokens").extend_from_slice(n.bytes());
+        config
+            .member("maxOutputTokens")
+            .extend_from_slice(n.bytes());
     }
     for (name, value) in [
-        (&b"temperature"[..], req.temperature),
-        (b"topP", req.top_p),
-        (b"topK", req.top_k),
-        (b"candidateCount", req.n),
-        (b"seed", req.seed),
-        (b"presencePenalty", req.presence_penalty),
-        (b"frequencyPenalty", req.frequency_penalty),
+        ("temperature", req.temperature),
+        ("topP", req.top_p),
+        ("topK", req.top_k),
+        ("candidateCount", req.n),
+        ("seed", req.seed),
+        ("presencePenalty", req.presence_penalty),
+        ("frequencyPenalty", req.frequency_penalty),
     ] {
         if let Some(v) = number(value) {
-            config.key(name).extend_from_slice(v.bytes());
+            config.member(name).extend_from_slice(v.bytes());
         }
     }
     if let Some(stop) = req.stop {
         if stop.is_string() {
-            let out = config.key(b"stopSequences");
+            let out = config.member("stopSequences");
             out.push(b'[');
             out.extend_from_slice(stop.bytes());
             out.push(b']');
         } else if stop.is_array() {
-            config.key(b"stopSequences").extend_from_slice(stop.bytes());
+            config
+                .member("stopSequences")
+                .extend_from_slice(stop.bytes());
         }
     }
     if let Some(l) = req
         .logprobs
         .filter(|l| matches!(l.bytes(), b"true" | b"false"))
     {
-        config.key(b"responseLogprobs").extend_from_slice(l.bytes());
+        config
+            .member("responseLogprobs")
+            .extend_from_slice(l.bytes());
     }
     if let Some(n) = number(req.top_logprobs) {
-        config.key(b"logprobs").extend_from_slice(n.bytes());
+        config.member("logprobs").extend_from_slice(n.bytes());
     }
     write_response_format(&mut config, req.response_format)?;
     if let Some(thinking) = google.thinking_config {
         config
-            .key(b"thinkingConfig")
+            .member("thinkingConfig")
             .extend_from_slice(thinking.bytes());
     } else if let Some(effort) = req.reasoning_effort.filter(|e| !e.is_null()) {
         let effort = effort
             .str()
             .ok_or_else(|| invalid("reasoning_effort must be a string"))?;
-        write_thinking(config.key(b"thinkingConfig"), &effort, model).map_err(invalid)?;
+        write_thinking(config.member("thinkingConfig"), &effort, model).map_err(invalid)?;
     }
-    if !config.is_empty() {
-        buf.push(b'}');
-        obj.key(b"generationConfig").extend_from_slice(&buf);
+    let empty = config.is_empty();
+    config.finish();
+    if !empty {
+        obj.member("generationConfig").extend_from_slice(&buf);
     }
     Ok(())
 }
 
 /// `response_format` → `responseMimeType` (+ `responseSchema`).
 fn write_response_format(
-    config: &mut MemberWriter<'_>,
+    config: &mut ObjectWriter<'_>,
     raw: Option<Raw<'_>>,
 ) -> Result<(), ConvertError> {
     let Some(raw) = raw.filter(|r| !r.is_null()) else {
@@ -190,7 +197,7 @@ fn write_response_format(
         Some("text") => Ok(()),
         Some("json_object") => {
             config
-                .key(b"responseMimeType")
+                .member("responseMimeType")
                 .extend_from_slice(b"\"application/json\"");
             Ok(())
         }
@@ -202,14 +209,14 @@ fn write_response_format(
                 .map_err(malformed)?
                 .unwrap_or_default();
             config
-                .key(b"responseMimeType")
+                .member("responseMimeType")
                 .extend_from_slice(b"\"application/json\"");
             if let Some(schema) = schema.filter(|s| s.is_object()) {
                 let mut out = Vec::with_capacity(schema.bytes().len());
                 super::schema::write_schema_root(&mut out, schema).map_err(|e| {
                     invalid(format_args!("response_format.json_schema.schema: {e}"))
                 })?;
-                config.key(b"responseSchema").extend_from_slice(&out);
+                config.member("responseSchema").extend_from_slice(&out);
             }
             Ok(())
         }

@@ -30,8 +30,8 @@ use std::borrow::Cow;
 use ai_proxy_core::adapter::ConvertError;
 
 use ai_proxy_core::json::chat::{self, ChatError, Messages};
-use ai_proxy_core::json::raw::MemberWriter;
-use ai_proxy_core::json::scan::{Raw, ScanError, Scanner, fields};
+use ai_proxy_core::json::scan::{Raw, Scanner, SyntaxError, fields};
+use ai_proxy_core::json::write::ObjectWriter;
 
 pub(crate) use schema::write_parameters;
 
@@ -39,7 +39,7 @@ pub(crate) fn invalid(what: impl std::fmt::Display) -> ConvertError {
     ConvertError::new(format!("invalid OpenAI chat request for Gemini: {what}"))
 }
 
-pub(crate) fn malformed(e: ScanError) -> ConvertError {
+pub(crate) fn malformed(e: SyntaxError) -> ConvertError {
     invalid(ChatError::Malformed(e))
 }
 
@@ -78,12 +78,12 @@ pub(crate) struct Fields<'a> {
 
 /// One pass over the body: top-level members, and each message's members
 /// read in place (its content is skipped once, re-read only to convert).
-fn parse(body: &[u8]) -> Result<(Fields<'_>, Messages<'_, 6>), ScanError> {
+fn parse(body: &[u8]) -> Result<(Fields<'_>, Messages<'_, 6>), SyntaxError> {
     let mut req = Fields::default();
     let mut messages = Messages::Absent;
     let mut s = Scanner::new(body);
     s.object(|key, s| {
-        let name = chat::member_name(key);
+        let name = key.name();
         if *name == *b"messages" {
             messages = Messages::read(s, MESSAGE_KEYS)?;
             return Ok(());
@@ -163,11 +163,10 @@ pub(crate) fn convert(body: &[u8], model: Option<&str>) -> Result<Converted, Con
     // Gemini's shapes are a little longer (`parts`, `functionResponse`):
     // room for that, so the body is never copied twice.
     let mut out = Vec::with_capacity(body.len() + body.len() / 4 + 256);
-    out.push(b'{');
-    let mut obj = MemberWriter::new(&mut out);
-    let system = contents::write_contents(obj.key(b"contents"), &messages)?;
+    let mut obj = ObjectWriter::new(&mut out);
+    let system = contents::write_contents(obj.member("contents"), &messages)?;
     if !system.is_empty() {
-        let buf = obj.key(b"systemInstruction");
+        let buf = obj.member("systemInstruction");
         buf.extend_from_slice(b"{\"parts\":[");
         for (n, text) in system.iter().enumerate() {
             if n > 0 {
@@ -183,12 +182,14 @@ pub(crate) fn convert(body: &[u8], model: Option<&str>) -> Result<Converted, Con
     let google = generation::google_extension(req.extra_body)?;
     generation::write_generation_config(&mut obj, &req, &google, model)?;
     if let Some(cached) = google.cached_content.filter(|c| c.is_string()) {
-        obj.key(b"cachedContent").extend_from_slice(cached.bytes());
+        obj.member("cachedContent")
+            .extend_from_slice(cached.bytes());
     }
     if let Some(safety) = google.safety_settings.filter(|s| s.is_array()) {
-        obj.key(b"safetySettings").extend_from_slice(safety.bytes());
+        obj.member("safetySettings")
+            .extend_from_slice(safety.bytes());
     }
-    out.push(b'}');
+    obj.finish();
     let include_usage = req
         .stream_options
         .filter(|o| o.is_object())

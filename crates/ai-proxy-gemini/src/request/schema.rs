@@ -16,8 +16,8 @@
 
 use std::borrow::Cow;
 
-use ai_proxy_core::json::raw::write_str;
-use ai_proxy_core::json::scan::{Raw, ScanError, Scanner, elements, fields};
+use ai_proxy_core::json::scan::{Raw, Scanner, SyntaxError, elements, fields};
+use ai_proxy_core::json::write::write_str;
 
 /// Deepest schema nesting converted.
 const MAX_DEPTH: usize = 64;
@@ -76,7 +76,7 @@ fn definitions(root: Raw<'_>) -> Result<Vec<Definition<'_>>, String> {
     Ok(out)
 }
 
-fn scan_error(e: ScanError) -> String {
+fn scan_error(e: SyntaxError) -> String {
     format!("malformed JSON at byte {}", e.offset)
 }
 
@@ -85,8 +85,8 @@ fn members(raw: Raw<'_>) -> Result<Vec<(Raw<'_>, Raw<'_>)>, String> {
     let mut out = Vec::new();
     let mut s = Scanner::new(raw.bytes());
     s.object(|key, s| {
-        out.push((key, s.value()?));
-        Ok(())
+        out.push((key.raw(), s.value()?));
+        Ok::<(), SyntaxError>(())
     })
     .map_err(scan_error)?;
     Ok(out)

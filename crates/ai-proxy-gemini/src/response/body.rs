@@ -9,7 +9,8 @@ use super::{
     Chunk, Tokens, final_reason, finish_reason, reported, write_call_id, write_error,
     write_function, write_signature,
 };
-use ai_proxy_core::json::raw::{Out, is_string, string_inner, write_raw, write_u64};
+use ai_proxy_core::json::raw::{is_string, string_inner};
+use ai_proxy_core::json::write::{Out, write_raw, write_u64};
 
 /// One candidate, gathered across the body (or the chunks of a JSON-array
 /// `streamGenerateContent` body).
@@ -86,7 +87,7 @@ pub(super) fn write_completion(
         blocked |=
             candidates.is_empty() && chunk.prompt_feedback.as_ref().is_some_and(|f| f.blocked());
         for (position, candidate) in candidates.iter().enumerate() {
-            let index = candidate.index.map_or(position as u64, |c| c.0);
+            let index = candidate.index.unwrap_or(position as u64);
             let at = match choices.iter().position(|c| c.index == index) {
                 Some(at) => at,
                 None if choices.len() < MAX_CANDIDATES => {

@@ -30,10 +30,9 @@ mod stream;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use ai_proxy_core::json::raw::{
-    Count, Out, TokenCount, is_number, is_object, is_string, str_value, write_minified, write_raw,
-    write_str, write_u64,
-};
+use ai_proxy_core::json::lenient::Count;
+use ai_proxy_core::json::raw::{is_number, is_object, is_string, str_value};
+use ai_proxy_core::json::write::{Out, write_as_string, write_raw, write_u64};
 
 pub use stream::{GeminiToChat, MAX_CANDIDATES, MAX_STREAM_TOOL_CALLS};
 
@@ -63,7 +62,7 @@ struct Candidate<'a> {
     #[serde(borrow, default, alias = "finish_reason")]
     finish_reason: Option<&'a RawValue>,
     #[serde(default)]
-    index: Option<Count>,
+    index: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -128,15 +127,15 @@ impl PromptFeedback<'_> {
 #[serde(rename_all = "camelCase")]
 struct UsageMetadata {
     #[serde(default, alias = "prompt_token_count")]
-    prompt_token_count: Option<TokenCount>,
+    prompt_token_count: Option<Count>,
     #[serde(default, alias = "candidates_token_count")]
-    candidates_token_count: Option<TokenCount>,
+    candidates_token_count: Option<Count>,
     #[serde(default, alias = "total_token_count")]
-    total_token_count: Option<TokenCount>,
+    total_token_count: Option<Count>,
     #[serde(default, alias = "cached_content_token_count")]
-    cached_content_token_count: Option<TokenCount>,
+    cached_content_token_count: Option<Count>,
     #[serde(default, alias = "thoughts_token_count")]
-    thoughts_token_count: Option<TokenCount>,
+    thoughts_token_count: Option<Count>,
 }
 
 fn non_empty(raw: &RawValue) -> bool {
@@ -159,7 +158,7 @@ impl Tokens {
     /// replace a count only when theirs is greater than zero; the total is
     /// never below prompt + completion.
     fn merge(&mut self, u: &UsageMetadata) {
-        let get = |c: Option<TokenCount>| c.map_or(0, |c| c.0);
+        let get = |c: Option<Count>| c.map_or(0, |c| c.0);
         let thoughts = get(u.thoughts_token_count);
         let later = [
             get(u.prompt_token_count),
@@ -314,8 +313,5 @@ fn write_arguments<O: Out + ?Sized>(out: &mut O, args: Option<&RawValue>) {
         out.raw(b"\"{}\"");
         return;
     };
-    let mut compact = Vec::with_capacity(args.get().len());
-    write_minified(&mut compact, args.get());
-    // Only ASCII whitespace was removed: still UTF-8.
-    write_str(out, std::str::from_utf8(&compact).unwrap_or("{}"));
+    write_as_string(out, args.get().as_bytes());
 }

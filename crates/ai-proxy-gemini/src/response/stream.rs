@@ -8,7 +8,8 @@ use super::{
     Candidate, Chunk, Part, Tokens, final_reason, finish_reason, reported, write_call_id,
     write_error, write_function, write_signature,
 };
-use ai_proxy_core::json::raw::{Out, is_string, string_inner, write_raw, write_str, write_u64};
+use ai_proxy_core::json::raw::{is_string, string_inner};
+use ai_proxy_core::json::write::{Out, write_raw, write_str, write_u64};
 
 /// Most candidates (choices) one response may carry; later ones are
 /// skipped and counted. Gemini's `candidateCount` is at most 8.
@@ -238,7 +239,7 @@ impl GeminiToChat {
     }
 
     fn candidate(&mut self, out: &mut BytesMut, position: usize, candidate: &Candidate<'_>) {
-        let index = candidate.index.map_or(position as u64, |c| c.0);
+        let index = candidate.index.unwrap_or(position as u64);
         let Some(at) = self.choice(index) else {
             self.skipped += 1;
             return;

@@ -1,261 +1,250 @@
-//! `system` and `messages` → OpenAI messages: tool uses become
-//! `tool_calls`, tool results become `tool` messages.
+//! `messages` → OpenAI messages, one message at a time as the scanner
+//! reaches it: tool uses become `tool_calls`, tool results become `tool`
+//! messages, text and media become content.
+
+use std::ops::Range;
 
 use ai_proxy_core::adapter::ConvertError;
-use serde_json::value::RawValue;
+use ai_proxy_core::json::write::{write_as_string, write_str};
+use ai_proxy_core::json::{Raw, Scanner, SyntaxError};
 
-use super::content::{Part, has_text, part, typed_block, write_joined_text, write_parts};
-use super::fields::Fields;
-use super::shapes::{Block, Message, array, object};
-use crate::tool_names::ToolNameMap;
-use ai_proxy_core::json::raw::{
-    is_string, str_eq, str_value, write_minified, write_raw, write_str,
+use super::Fail;
+use super::blocks::{
+    Block, Call, Content, Kind, Part, ToolResult, has_media, has_text, present, write_parts,
+    write_text,
 };
+use crate::tool_names::{is_valid_tool_name, is_valid_tool_name_bytes};
 
-/// `system` → one leading system message (text blocks concatenated).
-pub(super) fn write_system(list: &mut Fields<'_>, system: &RawValue) {
-    let mut text = String::new();
-    if let Some(s) = str_value(system) {
-        text.push_str(&s);
-    } else if let Some(blocks) = array(Some(system)) {
-        for raw in blocks {
-            let Some(block) = object::<Block<'_>>(Some(raw)) else {
-                continue;
+/// The converted messages, written as the scanner reads them.
+#[derive(Default)]
+pub(super) struct Messages<'a> {
+    /// The messages written, comma-separated.
+    pub(super) out: Vec<u8>,
+    /// Messages read (APISIX's 1-based index of the last one).
+    pub(super) read: usize,
+    /// Tool-use names the tools may rename (not valid OpenAI names): where
+    /// each was written and the client's name.
+    pub(super) renamable: Vec<(Range<usize>, String)>,
+    // One message's blocks; reused.
+    parts: Vec<Part<'a>>,
+    calls: Vec<Call<'a>>,
+    results: Vec<ToolResult<'a>>,
+    nested: Vec<Part<'a>>,
+}
+
+enum MessageContent<'a> {
+    Absent,
+    Text(Raw<'a>),
+    Blocks,
+    Other,
+}
+
+fn invalid_message(index: usize) -> Fail {
+    Fail::Convert(ConvertError::new(format!(
+        "invalid message at index {index}"
+    )))
+}
+
+fn invalid_content(index: usize) -> Fail {
+    Fail::Convert(ConvertError::new(format!(
+        "invalid message content at index {index}"
+    )))
+}
+
+impl<'a> Messages<'a> {
+    /// Starts again (a repeated `messages` member: the last one counts).
+    pub(super) fn reset(&mut self) {
+        self.out.clear();
+        self.read = 0;
+        self.renamable.clear();
+    }
+
+    /// Reads and writes the message at the cursor.
+    pub(super) fn message(&mut self, s: &mut Scanner<'a>) -> Result<(), Fail> {
+        self.read += 1;
+        let index = self.read;
+        if s.peek() != Some(b'{') {
+            s.skip()?;
+            return Err(invalid_message(index));
+        }
+        let mut role = None;
+        let mut content = MessageContent::Absent;
+        s.object(|key, s| {
+            match &*key.name() {
+                b"role" => role = present(s.value()?),
+                b"content" if s.peek() == Some(b'[') => {
+                    self.blocks(s)?;
+                    content = MessageContent::Blocks;
+                }
+                b"content" => {
+                    let raw = s.value()?;
+                    content = if raw.is_null() {
+                        MessageContent::Absent
+                    } else if raw.is_string() {
+                        MessageContent::Text(raw)
+                    } else {
+                        MessageContent::Other
+                    };
+                }
+                _ => s.skip()?,
+            }
+            Ok::<(), SyntaxError>(())
+        })?;
+        let role = role
+            .filter(|r| r.is_string())
+            .ok_or_else(|| invalid_message(index))?;
+        match content {
+            MessageContent::Absent | MessageContent::Other => Err(invalid_content(index)),
+            MessageContent::Text(text) => {
+                let out = item(&mut self.out);
+                out.extend_from_slice(b"{\"role\":");
+                out.extend_from_slice(role.bytes());
+                out.extend_from_slice(b",\"content\":");
+                out.extend_from_slice(text.bytes());
+                out.push(b'}');
+                Ok(())
+            }
+            MessageContent::Blocks => {
+                self.write_blocks(role);
+                Ok(())
+            }
+        }
+    }
+
+    /// Reads a content array into parts, calls and results.
+    fn blocks(&mut self, s: &mut Scanner<'a>) -> Result<(), SyntaxError> {
+        self.parts.clear();
+        self.calls.clear();
+        self.results.clear();
+        self.nested.clear();
+        s.array(|s| {
+            let Some(block) = Block::read(s, Some(&mut self.nested))? else {
+                return Ok(());
             };
-            if !str_eq(block.kind, "text") {
-                continue;
+            match block.kind() {
+                Some(kind @ (Kind::Text | Kind::Image | Kind::Document)) => {
+                    self.parts.extend(block.part(&kind));
+                }
+                Some(Kind::ToolUse) => self.calls.extend(block.call()),
+                Some(Kind::ToolResult) => self.results.extend(block.result()),
+                // thinking / redacted_thinking: OpenAI chat has no input
+                // for past reasoning; dropped like any unknown block.
+                Some(Kind::Other) | None => {}
             }
-            if let Some(t) = block.text.and_then(str_value)
-                && let Some(cleaned) = strip_billing_cch(&t)
-            {
-                text.push_str(&cleaned);
+            Ok(())
+        })
+    }
+
+    fn write_blocks(&mut self, role: Raw<'a>) {
+        let Self {
+            out,
+            renamable,
+            parts,
+            calls,
+            results,
+            nested,
+            ..
+        } = self;
+        if !results.is_empty() {
+            // Tool results become `tool` messages (the turn's tool uses
+            // are answered, not repeated); other parts follow them.
+            for result in results.iter() {
+                let out = item(out);
+                out.extend_from_slice(b"{\"role\":\"tool\",\"tool_call_id\":");
+                out.extend_from_slice(result.tool_use_id.bytes());
+                out.extend_from_slice(b",\"content\":");
+                write_result_content(out, result.content, nested);
+                out.push(b'}');
             }
+            if !parts.is_empty() {
+                let out = item(out);
+                out.extend_from_slice(b"{\"role\":");
+                out.extend_from_slice(role.bytes());
+                out.extend_from_slice(b",\"content\":");
+                write_parts(out, parts);
+                out.push(b'}');
+            }
+            return;
         }
-    }
-    if text.is_empty() {
-        return;
-    }
-    let buf = list.item();
-    buf.extend_from_slice(b"{\"role\":\"system\",\"content\":");
-    write_str(buf, &text);
-    buf.push(b'}');
-}
-
-const BILLING_PREFIX: &str = "x-anthropic-billing-header:";
-
-/// Removes `cch=…` entries from a Claude Code billing-header text block
-/// (they change per request and would defeat upstream prompt caching);
-/// `None` when nothing remains. Other texts are returned unchanged.
-// ok: `text` has the (ASCII) prefix, so slicing after it is on a boundary;
-// `i < bytes.len()` in the loop; `from` is at most the end of the matched
-// `cch=`; `copied <= i`, and both are 0, the end, one past an ASCII `;` or
-// at an ASCII `cch=`, so every `value` slice is on char boundaries.
-#[allow(clippy::indexing_slicing)]
-pub(crate) fn strip_billing_cch(text: &str) -> Option<std::borrow::Cow<'_, str>> {
-    use std::borrow::Cow;
-    let Some(head) = text.get(..BILLING_PREFIX.len()) else {
-        return Some(Cow::Borrowed(text));
-    };
-    if !head.eq_ignore_ascii_case(BILLING_PREFIX) {
-        return Some(Cow::Borrowed(text));
-    }
-    let value = &text[BILLING_PREFIX.len()..];
-    // ` ?cch=[^;]*;?`, all occurrences, leftmost first.
-    let bytes = value.as_bytes();
-    let mut kept = String::with_capacity(value.len());
-    let mut i = 0;
-    let mut copied = 0;
-    while i < bytes.len() {
-        let rest = &bytes[i..];
-        let skip_from = if rest.starts_with(b" cch=") {
-            Some(i + 5)
-        } else if rest.starts_with(b"cch=") {
-            Some(i + 4)
+        let out = item(out);
+        out.extend_from_slice(b"{\"role\":");
+        out.extend_from_slice(role.bytes());
+        if !calls.is_empty() {
+            if has_text(parts) {
+                out.extend_from_slice(b",\"content\":");
+                write_text(out, parts);
+            }
+            write_calls(out, calls, renamable);
+        } else if parts.is_empty() {
+            out.extend_from_slice(b",\"content\":\"\"");
+        } else if role.str_is("assistant") {
+            out.extend_from_slice(b",\"content\":");
+            write_text(out, parts);
         } else {
-            None
-        };
-        if let Some(from) = skip_from {
-            kept.push_str(&value[copied..i]);
-            let tail = &bytes[from..];
-            i = match tail.iter().position(|b| *b == b';') {
-                Some(p) => from + p + 1,
-                None => bytes.len(),
-            };
-            copied = i;
+            out.extend_from_slice(b",\"content\":");
+            write_parts(out, parts);
+        }
+        out.push(b'}');
+    }
+}
+
+/// Starts the next message.
+fn item(out: &mut Vec<u8>) -> &mut Vec<u8> {
+    if !out.is_empty() {
+        out.push(b',');
+    }
+    out
+}
+
+/// `,"tool_calls":[…]`; names that are not valid OpenAI names are noted in
+/// `renamable` (the tools may rename them).
+fn write_calls(out: &mut Vec<u8>, calls: &[Call<'_>], renamable: &mut Vec<(Range<usize>, String)>) {
+    out.extend_from_slice(b",\"tool_calls\":[");
+    for (i, call) in calls.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"id\":");
+        out.extend_from_slice(call.id.bytes());
+        out.extend_from_slice(b",\"type\":\"function\",\"function\":{\"name\":");
+        let start = out.len();
+        let raw = call.name.inner();
+        if is_valid_tool_name_bytes(raw) {
+            // A valid OpenAI name has no character JSON escapes: the token
+            // is the name.
+            out.extend_from_slice(call.name.bytes());
         } else {
-            i += 1;
+            // `Block::call` kept only names that decode.
+            let name = call.name.str().unwrap_or_default();
+            write_str(out, &name);
+            if !is_valid_tool_name(&name) {
+                renamable.push((start..out.len(), name.into_owned()));
+            }
         }
+        out.extend_from_slice(b",\"arguments\":");
+        match call.input {
+            // The input's JSON, minified, as a string.
+            Some(input) => write_as_string(out, input.bytes()),
+            None => out.extend_from_slice(b"\"{}\""),
+        }
+        out.extend_from_slice(b"}}");
     }
-    kept.push_str(&value[copied..]);
-    let trimmed = kept.trim_matches(|c| c == ';' || c == ' ');
-    if trimmed.is_empty() {
-        return None;
-    }
-    Some(Cow::Owned(format!("{BILLING_PREFIX}{trimmed}")))
+    out.push(b']');
 }
 
-struct ToolCall<'a> {
-    id: &'a RawValue,
-    name: std::borrow::Cow<'a, str>,
-    input: Option<&'a RawValue>,
-}
-
-struct ToolResult<'a> {
-    tool_use_id: &'a RawValue,
-    content: Option<&'a RawValue>,
-}
-
-pub(super) fn write_message(
-    list: &mut Fields<'_>,
-    raw: &RawValue,
-    index: usize,
-    names: &ToolNameMap,
-) -> Result<(), ConvertError> {
-    let message = object::<Message<'_>>(Some(raw))
-        .ok_or_else(|| ConvertError::new(format!("invalid message at index {index}")))?;
-    let role = message
-        .role
-        .filter(|r| is_string(r))
-        .ok_or_else(|| ConvertError::new(format!("invalid message at index {index}")))?;
-    let content = message
-        .content
-        .ok_or_else(|| ConvertError::new(format!("invalid message content at index {index}")))?;
-
-    if is_string(content) {
-        let buf = list.item();
-        buf.extend_from_slice(b"{\"role\":");
-        write_raw(buf, role);
-        buf.extend_from_slice(b",\"content\":");
-        write_raw(buf, content);
-        buf.push(b'}');
-        return Ok(());
-    }
-    let blocks = array(Some(content))
-        .ok_or_else(|| ConvertError::new(format!("invalid message content at index {index}")))?;
-
-    let mut parts = Vec::new();
-    let mut calls = Vec::new();
-    let mut results = Vec::new();
-    for (block, kind) in blocks.into_iter().filter_map(typed_block) {
-        match kind.as_ref() {
-            "text" | "image" | "document" => parts.extend(part(&block, &kind)),
-            "tool_use" => {
-                let id = block.id.filter(|i| is_string(i));
-                let name = block.name.and_then(str_value);
-                if let (Some(id), Some(name)) = (id, name) {
-                    calls.push(ToolCall {
-                        id,
-                        name,
-                        input: block.input,
-                    });
-                }
+/// A tool result's content: a string as is; an array's texts concatenated,
+/// or its parts when it holds an image or a document; anything else `""`.
+fn write_result_content(out: &mut Vec<u8>, content: Content<'_>, nested: &[Part<'_>]) {
+    match content {
+        Content::Text(text) => out.extend_from_slice(text.bytes()),
+        Content::Parts { from, to } => {
+            let parts = nested.get(from..to).unwrap_or_default();
+            if has_media(parts) {
+                write_parts(out, parts);
+            } else {
+                write_text(out, parts);
             }
-            "tool_result" => {
-                if let Some(tool_use_id) = block.tool_use_id.filter(|i| is_string(i)) {
-                    results.push(ToolResult {
-                        tool_use_id,
-                        content: block.content,
-                    });
-                }
-            }
-            // thinking / redacted_thinking: OpenAI chat has no input for
-            // past reasoning; dropped like any unknown block.
-            _ => {}
         }
-    }
-
-    if !results.is_empty() {
-        for result in &results {
-            let buf = list.item();
-            buf.extend_from_slice(b"{\"role\":\"tool\",\"tool_call_id\":");
-            write_raw(buf, result.tool_use_id);
-            buf.extend_from_slice(b",\"content\":");
-            write_tool_result_content(buf, result.content);
-            buf.push(b'}');
-        }
-        if !parts.is_empty() {
-            let buf = list.item();
-            buf.extend_from_slice(b"{\"role\":");
-            write_raw(buf, role);
-            buf.extend_from_slice(b",\"content\":");
-            write_parts(buf, &parts);
-            buf.push(b'}');
-        }
-        return Ok(());
-    }
-
-    let buf = list.item();
-    buf.extend_from_slice(b"{\"role\":");
-    write_raw(buf, role);
-    if !calls.is_empty() {
-        if has_text(&parts) {
-            buf.extend_from_slice(b",\"content\":");
-            write_joined_text(buf, &parts);
-        }
-        buf.extend_from_slice(b",\"tool_calls\":[");
-        for (i, call) in calls.iter().enumerate() {
-            if i > 0 {
-                buf.push(b',');
-            }
-            buf.extend_from_slice(b"{\"id\":");
-            write_raw(buf, call.id);
-            buf.extend_from_slice(b",\"type\":\"function\",\"function\":{\"name\":");
-            let sent = names
-                .sent_name(&call.name)
-                .unwrap_or(std::borrow::Cow::Borrowed(&call.name));
-            write_str(buf, &sent);
-            buf.extend_from_slice(b",\"arguments\":");
-            match call.input.filter(|i| i.get() != "null") {
-                Some(input) => {
-                    let mut compact = Vec::with_capacity(input.get().len());
-                    write_minified(&mut compact, input.get());
-                    // Only ASCII whitespace was removed: still UTF-8.
-                    write_str(buf, std::str::from_utf8(&compact).unwrap_or("{}"));
-                }
-                None => buf.extend_from_slice(b"\"{}\""),
-            }
-            buf.extend_from_slice(b"}}");
-        }
-        buf.push(b']');
-    } else if parts.is_empty() {
-        buf.extend_from_slice(b",\"content\":\"\"");
-    } else if str_eq(Some(role), "assistant") {
-        buf.extend_from_slice(b",\"content\":");
-        write_joined_text(buf, &parts);
-    } else {
-        buf.extend_from_slice(b",\"content\":");
-        write_parts(buf, &parts);
-    }
-    buf.push(b'}');
-    Ok(())
-}
-
-/// `tool_result.content`: a string as is; an array → its texts
-/// concatenated, or a parts array when it holds an image or document.
-fn write_tool_result_content(out: &mut Vec<u8>, content: Option<&RawValue>) {
-    let Some(content) = content else {
-        out.extend_from_slice(b"\"\"");
-        return;
-    };
-    if is_string(content) {
-        write_raw(out, content);
-        return;
-    }
-    let Some(items) = array(Some(content)) else {
-        out.extend_from_slice(b"\"\"");
-        return;
-    };
-    let mut parts = Vec::new();
-    let mut has_media = false;
-    for (block, kind) in items.into_iter().filter_map(typed_block) {
-        if let Some(p) = part(&block, &kind) {
-            has_media |= matches!(p, Part::Media(_));
-            parts.push(p);
-        }
-    }
-    if has_media {
-        write_parts(out, &parts);
-    } else {
-        write_joined_text(out, &parts);
+        Content::Absent | Content::Other => out.extend_from_slice(b"\"\""),
     }
 }

@@ -1,108 +1,281 @@
 //! Anthropic Messages request → OpenAI chat request, field by field as in
 //! APISIX's `anthropic-messages-to-openai-chat` converter (whitelist: what
 //! is not mapped here does not reach the upstream).
+//!
+//! One pass over the client's body: the scanner checks every byte once,
+//! messages and tools are converted as it reaches them (blocks read in
+//! place, text copied with its escapes as it is), the small members are
+//! kept raw, and the output is assembled in APISIX's member order at the
+//! end.
 
-mod content;
-mod fields;
+mod blocks;
 mod messages;
 mod options;
-mod shapes;
+mod system;
 
-use ai_proxy_core::adapter::ConvertError;
+use ai_proxy_core::adapter::{BodyLayout, ConvertError};
+use ai_proxy_core::json::write::{ObjectWriter, prepend};
+use ai_proxy_core::json::{Raw, Scanner, SyntaxError};
 
-use self::fields::Fields;
-use self::messages::{write_message, write_system};
-use self::options::{
-    reasoning_effort, write_effort, write_response_format, write_tool_choice, write_tools,
-};
-use self::shapes::{Metadata, OutputConfig, OutputFormat, Request, ToolChoice, array, object};
+use self::blocks::present;
+use self::messages::Messages;
+use self::options::{read_tools, reasoning_effort, write_response_format, write_tool_choice};
+use self::system::System;
 use crate::tool_names::ToolNameMap;
-use ai_proxy_core::json::raw::{is_array, is_object, is_string, str_eq, truthy, write_raw};
 
-/// Converts the body; returns the OpenAI body and the tool names renamed.
-pub(crate) fn convert(body: &[u8]) -> Result<(Vec<u8>, ToolNameMap), ConvertError> {
-    let req: Request<'_> = serde_json::from_slice(body).map_err(|e| {
+/// Why a conversion stopped: bad JSON, or a request APISIX refuses.
+pub(super) enum Fail {
+    Syntax(SyntaxError),
+    Convert(ConvertError),
+}
+
+impl From<SyntaxError> for Fail {
+    fn from(e: SyntaxError) -> Self {
+        Fail::Syntax(e)
+    }
+}
+
+/// The request members the mapping reads, as raw values (`null` reads as
+/// absent), and the converted messages and tools.
+#[derive(Default)]
+struct Request<'a> {
+    model: Option<Raw<'a>>,
+    stream: Option<Raw<'a>>,
+    max_tokens: Option<Raw<'a>>,
+    temperature: Option<Raw<'a>>,
+    top_p: Option<Raw<'a>>,
+    stop_sequences: Option<Raw<'a>>,
+    service_tier: Option<Raw<'a>>,
+    /// `thinking`'s type and budget_tokens.
+    thinking: Option<[Option<Raw<'a>>; 2]>,
+    /// `output_config`'s effort and format.
+    output_config: Option<[Option<Raw<'a>>; 2]>,
+    /// `output_format`'s type and schema.
+    output_format: Option<[Option<Raw<'a>>; 2]>,
+    /// `metadata.user_id`.
+    user_id: Option<Raw<'a>>,
+    /// `tool_choice`'s type, name and disable_parallel_tool_use.
+    tool_choice: Option<[Option<Raw<'a>>; 3]>,
+    system: System<'a>,
+    /// Whether `messages` is an array.
+    has_messages: bool,
+    messages: Messages<'a>,
+    tools: Vec<u8>,
+    tool_count: usize,
+    names: ToolNameMap,
+}
+
+/// An object member read in place (a non-object reads as absent).
+fn object<'a, const N: usize>(
+    s: &mut Scanner<'a>,
+    keys: [&str; N],
+) -> Result<Option<[Option<Raw<'a>>; N]>, SyntaxError> {
+    if s.peek() != Some(b'{') {
+        s.skip()?;
+        return Ok(None);
+    }
+    Ok(Some(s.fields(keys)?.map(|v| v.and_then(present))))
+}
+
+impl<'a> Request<'a> {
+    /// The single pass over the body.
+    fn read(&mut self, body: &'a [u8]) -> Result<(), Fail> {
+        let mut s = Scanner::new(body);
+        s.object(|key, s| {
+            let slot = match &*key.name() {
+                b"messages" if s.peek() == Some(b'[') => {
+                    self.messages.reset();
+                    self.has_messages = true;
+                    return s.array(|s| self.messages.message(s));
+                }
+                b"messages" => {
+                    self.has_messages = false;
+                    return Ok(s.skip()?);
+                }
+                b"tools" if s.peek() == Some(b'[') => {
+                    self.tools.clear();
+                    self.names = ToolNameMap::new();
+                    self.tool_count = read_tools(s, &mut self.tools, &mut self.names)?;
+                    return Ok(());
+                }
+                b"tools" => {
+                    self.tool_count = 0;
+                    return Ok(s.skip()?);
+                }
+                b"system" => {
+                    self.system = System::read(s)?;
+                    return Ok(());
+                }
+                b"thinking" => {
+                    self.thinking = object(s, ["type", "budget_tokens"])?;
+                    return Ok(());
+                }
+                b"output_config" => {
+                    self.output_config = object(s, ["effort", "format"])?;
+                    return Ok(());
+                }
+                b"output_format" => {
+                    self.output_format = object(s, ["type", "schema"])?;
+                    return Ok(());
+                }
+                b"metadata" => {
+                    self.user_id = object(s, ["user_id"])?.and_then(|[u]| u);
+                    return Ok(());
+                }
+                b"tool_choice" => {
+                    self.tool_choice = object(s, ["type", "name", "disable_parallel_tool_use"])?;
+                    return Ok(());
+                }
+                b"model" => &mut self.model,
+                b"stream" => &mut self.stream,
+                b"max_tokens" => &mut self.max_tokens,
+                b"temperature" => &mut self.temperature,
+                b"top_p" => &mut self.top_p,
+                b"stop_sequences" => &mut self.stop_sequences,
+                b"service_tier" => &mut self.service_tier,
+                _ => return Ok(s.skip()?),
+            };
+            *slot = present(s.value()?);
+            Ok(())
+        })?;
+        s.end()?;
+        Ok(())
+    }
+
+    /// `output_format` when it is an object, else `output_config.format`.
+    fn format(&self) -> Option<[Option<Raw<'a>>; 2]> {
+        if self.output_format.is_some() {
+            return self.output_format;
+        }
+        let format = self.output_config?[1]?;
+        if !format.is_object() {
+            return None;
+        }
+        let fields = Scanner::new(format.bytes())
+            .fields(["type", "schema"])
+            .ok()?;
+        Some(fields.map(|v| v.and_then(present)))
+    }
+
+    /// The tool-use names the tools renamed, replaced in the messages.
+    fn rename_tool_uses(&mut self) {
+        if self.names.is_empty() || self.messages.renamable.is_empty() {
+            return;
+        }
+        let out = &self.messages.out;
+        let mut renamed = Vec::with_capacity(out.len() + 64);
+        let mut copied = 0;
+        for (range, original) in &self.messages.renamable {
+            if let Some(sent) = self.names.sent_name(original) {
+                renamed.extend_from_slice(out.get(copied..range.start).unwrap_or_default());
+                ai_proxy_core::json::write::write_str(&mut renamed, &sent);
+                copied = range.end;
+            }
+        }
+        renamed.extend_from_slice(out.get(copied..).unwrap_or_default());
+        self.messages.out = renamed;
+    }
+
+    /// The OpenAI body, members in APISIX's order: written in front of the
+    /// messages, which the pass wrote in their final buffer.
+    fn write(&self, mut out: Vec<u8>) -> (Vec<u8>, BodyLayout) {
+        let mut head = Vec::with_capacity(self.system.len() + 512);
+        let mut obj = ObjectWriter::new(&mut head);
+        if let Some(model) = self.model.filter(|m| m.is_string()) {
+            obj.member("model").extend_from_slice(model.bytes());
+        }
+        if let Some(stream) = self.stream {
+            obj.member("stream").extend_from_slice(stream.bytes());
+            if stream.is_truthy() {
+                obj.member("stream_options")
+                    .extend_from_slice(b"{\"include_usage\":true}");
+            }
+        }
+        let truthy = |v: Option<Raw<'a>>| v.filter(|v| v.is_truthy());
+        if let Some(max) = truthy(self.max_tokens) {
+            obj.member("max_completion_tokens")
+                .extend_from_slice(max.bytes());
+        }
+        if let Some(t) = truthy(self.temperature) {
+            obj.member("temperature").extend_from_slice(t.bytes());
+        }
+        if let Some(p) = truthy(self.top_p) {
+            obj.member("top_p").extend_from_slice(p.bytes());
+        }
+        if let Some(stop) = self.stop_sequences.filter(|s| s.is_array()) {
+            obj.member("stop").extend_from_slice(stop.bytes());
+        }
+        let effort = self.output_config.and_then(|[e, _]| e);
+        if let Some(effort) = self.thinking.and_then(|t| reasoning_effort(t, effort)) {
+            effort.write(obj.member("reasoning_effort"));
+        }
+        if self.tool_count > 0
+            && let Some(choice) = self.tool_choice
+        {
+            write_tool_choice(&mut obj, choice, &self.names);
+        }
+        if let Some([kind, schema]) = self.format()
+            && kind.is_some_and(|k| k.str_is("json_schema"))
+            && let Some(schema) = schema.filter(|s| s.is_object())
+        {
+            write_response_format(&mut obj, schema);
+        }
+        if let Some(user) = self.user_id.filter(|u| u.is_string()) {
+            obj.member("user").extend_from_slice(user.bytes());
+        }
+        if let Some(tier) = self.service_tier.filter(|t| t.is_string()) {
+            obj.member("service_tier").extend_from_slice(tier.bytes());
+        }
+        let list = obj.member("messages");
+        list.push(b'[');
+        if self.system.write(list) && !out.is_empty() {
+            list.push(b',');
+        }
+        let members = obj.into_open();
+        prepend(&mut out, &head);
+        let mut obj = ObjectWriter::resume(&mut out, members);
+        obj.value().push(b']');
+        if self.tool_count > 0 {
+            obj.member("tools").extend_from_slice(&self.tools);
+        }
+        let layout = BodyLayout::new(obj.finish(), self.tool_count);
+        (out, layout)
+    }
+}
+
+/// The converted body, its layout, and the tool names renamed.
+pub(crate) struct Converted {
+    pub(crate) body: Vec<u8>,
+    pub(crate) layout: BodyLayout,
+    pub(crate) names: ToolNameMap,
+}
+
+/// Converts the body.
+pub(crate) fn convert(body: &[u8]) -> Result<Converted, ConvertError> {
+    let not_json = |what: String| {
         ConvertError::new(format!(
-            "request body must be a JSON object in Anthropic Messages format: {e}"
+            "request body must be a JSON object in Anthropic Messages format: {what}"
         ))
+    };
+    let text = ai_proxy_core::json::text::from_utf8(body)
+        .map_err(|at| not_json(format!("invalid UTF-8 at byte {at}")))?;
+    let mut req = Request::default();
+    // The messages are written in the output's buffer: about as long as
+    // the client's body.
+    req.messages.out.reserve(body.len() + 1024);
+    req.read(body).map_err(|fail| match fail {
+        Fail::Syntax(e) => not_json(e.describe(text)),
+        Fail::Convert(e) => e,
     })?;
-
-    let messages = array(req.messages)
-        .filter(|m| !m.is_empty())
-        .ok_or_else(|| ConvertError::new("missing messages"))?;
-
-    // Tool names first: tool_choice and tool_use blocks refer to them.
-    let mut names = ToolNameMap::new();
-    let mut tools_json = Vec::new();
-    let tool_count = write_tools(&mut tools_json, req.tools, &mut names);
-
-    let mut out = Vec::with_capacity(body.len() + 64);
-    let mut obj = Fields::object(&mut out);
-
-    if let Some(model) = req.model.filter(|m| is_string(m)) {
-        write_raw(obj.key("model"), model);
+    if !req.has_messages || req.messages.read == 0 {
+        return Err(ConvertError::new("missing messages"));
     }
-    if let Some(stream) = req.stream.filter(|s| s.get() != "null") {
-        write_raw(obj.key("stream"), stream);
-        if truthy(stream) {
-            obj.key("stream_options")
-                .extend_from_slice(b"{\"include_usage\":true}");
-        }
-    }
-    if let Some(max) = req.max_tokens.filter(|m| truthy(m)) {
-        write_raw(obj.key("max_completion_tokens"), max);
-    }
-    if let Some(t) = req.temperature.filter(|t| truthy(t)) {
-        write_raw(obj.key("temperature"), t);
-    }
-    if let Some(p) = req.top_p.filter(|p| truthy(p)) {
-        write_raw(obj.key("top_p"), p);
-    }
-    if let Some(stop) = req.stop_sequences.filter(|s| is_array(s)) {
-        write_raw(obj.key("stop"), stop);
-    }
-    let output_config: Option<OutputConfig<'_>> = object(req.output_config);
-    if let Some(effort) = reasoning_effort(req.thinking, output_config.as_ref()) {
-        write_effort(obj.key("reasoning_effort"), effort);
-    }
-    if tool_count > 0
-        && let Some(choice) = object::<ToolChoice<'_>>(req.tool_choice)
-    {
-        write_tool_choice(&mut obj, &choice, &names);
-    }
-    let format = req
-        .output_format
-        .filter(|f| is_object(f))
-        .or_else(|| output_config.as_ref().and_then(|c| c.format));
-    if let Some(format) = object::<OutputFormat<'_>>(format)
-        && str_eq(format.kind, "json_schema")
-        && let Some(schema) = format.schema.filter(|s| is_object(s))
-    {
-        write_response_format(obj.key("response_format"), schema);
-    }
-    if let Some(meta) = object::<Metadata<'_>>(req.metadata)
-        && let Some(user) = meta.user_id.filter(|u| is_string(u))
-    {
-        write_raw(obj.key("user"), user);
-    }
-    if let Some(tier) = req.service_tier.filter(|t| is_string(t)) {
-        write_raw(obj.key("service_tier"), tier);
-    }
-
-    {
-        let buf = obj.key("messages");
-        let mut list = Fields::array(buf);
-        if let Some(system) = req.system {
-            write_system(&mut list, system);
-        }
-        for (i, message) in messages.iter().enumerate() {
-            write_message(&mut list, message, i + 1, &names)?;
-        }
-        list.end_array();
-    }
-    if tool_count > 0 {
-        obj.key("tools").extend_from_slice(&tools_json);
-    }
-    obj.end_object();
-    Ok((out, names))
+    req.rename_tool_uses();
+    let messages = std::mem::take(&mut req.messages.out);
+    let (body, layout) = req.write(messages);
+    Ok(Converted {
+        body,
+        layout,
+        names: req.names,
+    })
 }

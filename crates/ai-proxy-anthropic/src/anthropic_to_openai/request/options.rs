@@ -1,11 +1,12 @@
 //! Tools, `tool_choice`, reasoning effort and structured output.
 
-use serde_json::value::RawValue;
+use std::borrow::Cow;
 
-use super::fields::Fields;
-use super::shapes::{OutputConfig, Thinking, Tool, ToolChoice, array, object};
-use crate::tool_names::ToolNameMap;
-use ai_proxy_core::json::raw::{is_number, non_empty_string, str_value, write_raw, write_str};
+use ai_proxy_core::json::write::write_str;
+use ai_proxy_core::json::{Raw, Scanner, SyntaxError};
+
+use super::blocks::present;
+use crate::tool_names::{ToolNameMap, is_valid_tool_name_bytes};
 
 /// Built-in Anthropic tool types (no `input_schema`; OpenAI cannot run them).
 const BUILTIN_TOOL_PREFIXES: [&str; 5] = [
@@ -16,61 +17,79 @@ const BUILTIN_TOOL_PREFIXES: [&str; 5] = [
     "code_execution_",
 ];
 
-pub(super) fn write_tools(
+/// Reads `tools` at the cursor (an array) and writes the OpenAI tools,
+/// declaring each name in `names`; returns how many were written.
+pub(super) fn read_tools(
+    s: &mut Scanner<'_>,
     out: &mut Vec<u8>,
-    tools: Option<&RawValue>,
     names: &mut ToolNameMap,
-) -> usize {
-    let Some(tools) = array(tools) else {
-        return 0;
-    };
+) -> Result<usize, SyntaxError> {
     let mut count = 0;
-    let mut list = Fields::array(out);
-    for raw in tools {
-        let Some(tool) = object::<Tool<'_>>(Some(raw)) else {
-            continue;
-        };
-        if let Some(kind) = tool.kind.and_then(str_value)
+    out.push(b'[');
+    s.array(|s| {
+        if s.peek() != Some(b'{') {
+            return s.skip();
+        }
+        let [kind, name, description, schema] = s
+            .fields(["type", "name", "description", "input_schema"])?
+            .map(|v| v.and_then(present));
+        if let Some(kind) = kind.and_then(Raw::str)
             && BUILTIN_TOOL_PREFIXES.iter().any(|p| kind.starts_with(p))
         {
-            continue;
+            return Ok(());
         }
-        let Some(name) = tool.name.and_then(str_value).filter(|n| !n.is_empty()) else {
-            continue;
+        let Some(name) = name.filter(|n| n.is_string() && !n.is_empty_string()) else {
+            return Ok(());
         };
-        let sent = names.declare(&name);
-        let buf = list.item();
-        buf.extend_from_slice(b"{\"type\":\"function\",\"function\":{\"name\":");
-        write_str(buf, &sent);
-        if let Some(d) = tool.description {
-            buf.extend_from_slice(b",\"description\":");
-            write_raw(buf, d);
+        // A valid OpenAI name is sent as it is (it needs no escape); any
+        // other is declared under the name it is sent as.
+        let sent = if is_valid_tool_name_bytes(name.inner()) {
+            Cow::Borrowed(name.bytes())
+        } else {
+            let Some(decoded) = name.str() else {
+                return Ok(());
+            };
+            let mut token = Vec::new();
+            write_str(&mut token, &names.declare(&decoded));
+            Cow::Owned(token)
+        };
+        if count > 0 {
+            out.push(b',');
         }
-        if let Some(p) = tool.input_schema {
+        out.extend_from_slice(b"{\"type\":\"function\",\"function\":{\"name\":");
+        out.extend_from_slice(&sent);
+        let buf = &mut *out;
+        if let Some(d) = description {
+            buf.extend_from_slice(b",\"description\":");
+            buf.extend_from_slice(d.bytes());
+        }
+        if let Some(p) = schema {
             buf.extend_from_slice(b",\"parameters\":");
-            write_raw(buf, p);
+            buf.extend_from_slice(p.bytes());
         }
         buf.extend_from_slice(b"}}");
         count += 1;
-    }
-    list.end_array();
-    count
+        Ok(())
+    })?;
+    out.push(b']');
+    Ok(count)
 }
 
+/// `tool_choice` (its `type`, `name` and `disable_parallel_tool_use`) →
+/// `tool_choice` and `parallel_tool_calls`.
 pub(super) fn write_tool_choice(
-    obj: &mut Fields<'_>,
-    choice: &ToolChoice<'_>,
+    obj: &mut ai_proxy_core::json::write::ObjectWriter<'_>,
+    [kind, name, disable_parallel]: [Option<Raw<'_>>; 3],
     names: &ToolNameMap,
 ) {
-    let kind = choice.kind.and_then(str_value);
-    match kind.as_deref() {
-        Some("auto") => obj.key("tool_choice").extend_from_slice(b"\"auto\""),
-        Some("any") => obj.key("tool_choice").extend_from_slice(b"\"required\""),
-        Some("none") => obj.key("tool_choice").extend_from_slice(b"\"none\""),
+    match kind.and_then(Raw::str).as_deref() {
+        Some("auto") => obj.member("tool_choice").extend_from_slice(b"\"auto\""),
+        Some("any") => obj.member("tool_choice").extend_from_slice(b"\"required\""),
+        Some("none") => obj.member("tool_choice").extend_from_slice(b"\"none\""),
         Some("tool") => {
-            if let Some(name) = choice.name.and_then(str_value) {
+            if let Some(name) = name.and_then(Raw::str) {
                 let sent = names.sent_name(&name).unwrap_or(name);
-                let buf = obj.key("tool_choice");
+                let buf = obj.member("tool_choice");
                 buf.extend_from_slice(b"{\"type\":\"function\",\"function\":{\"name\":");
                 write_str(buf, &sent);
                 buf.extend_from_slice(b"}}");
@@ -78,27 +97,28 @@ pub(super) fn write_tool_choice(
         }
         _ => {}
     }
-    if choice
-        .disable_parallel_tool_use
-        .is_some_and(|d| d.get() == "true")
-    {
-        obj.key("parallel_tool_calls").extend_from_slice(b"false");
+    if disable_parallel.is_some_and(|d| d.bytes() == b"true") {
+        obj.member("parallel_tool_calls")
+            .extend_from_slice(b"false");
     }
 }
 
-/// `thinking` → `reasoning_effort`.
+/// `reasoning_effort`: a fixed level, or the client's `output_config.effort`.
+pub(super) enum Effort<'a> {
+    Fixed(&'static str),
+    Raw(Raw<'a>),
+}
+
+/// `thinking` (its `type` and `budget_tokens`) → `reasoning_effort`.
 pub(super) fn reasoning_effort<'a>(
-    thinking: Option<&'a RawValue>,
-    output_config: Option<&OutputConfig<'a>>,
+    [kind, budget]: [Option<Raw<'a>>; 2],
+    effort: Option<Raw<'a>>,
 ) -> Option<Effort<'a>> {
-    let thinking: Thinking<'_> = object(thinking)?;
-    let kind = thinking.kind.and_then(str_value)?;
-    match kind.as_ref() {
+    match kind.and_then(Raw::str)?.as_ref() {
         "enabled" => {
-            let budget = thinking
-                .budget_tokens
-                .filter(|b| is_number(b))
-                .and_then(|b| b.get().parse::<f64>().ok());
+            let budget = budget
+                .filter(|b| b.is_number())
+                .and_then(|b| std::str::from_utf8(b.bytes()).ok()?.parse::<f64>().ok());
             Some(Effort::Fixed(match budget {
                 None => "medium",
                 Some(b) if b >= 4096.0 => "high",
@@ -108,8 +128,8 @@ pub(super) fn reasoning_effort<'a>(
             }))
         }
         "adaptive" => Some(
-            output_config
-                .and_then(|c| non_empty_string(c.effort))
+            effort
+                .and_then(Raw::non_empty_string)
                 .map_or(Effort::Fixed("medium"), Effort::Raw),
         ),
         "disabled" => Some(Effort::Fixed("none")),
@@ -117,26 +137,29 @@ pub(super) fn reasoning_effort<'a>(
     }
 }
 
-pub(super) enum Effort<'a> {
-    Fixed(&'static str),
-    Raw(&'a RawValue),
-}
-
-pub(super) fn write_effort(out: &mut Vec<u8>, effort: Effort<'_>) {
-    match effort {
-        Effort::Fixed(s) => write_str(out, s),
-        Effort::Raw(r) => write_raw(out, r),
+impl Effort<'_> {
+    pub(super) fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            Effort::Fixed(s) => write_str(out, s),
+            Effort::Raw(r) => out.extend_from_slice(r.bytes()),
+        }
     }
 }
 
-/// `{type:json_schema, json_schema:{name, schema:<strict copy>, strict:true}}`.
-pub(super) fn write_response_format(out: &mut Vec<u8>, schema: &RawValue) {
+/// `{type:json_schema, json_schema:{name, schema:<strict copy>, strict:true}}`
+/// (nothing when the schema does not fit a `Value`, e.g. a number beyond
+/// `f64`).
+pub(super) fn write_response_format(
+    obj: &mut ai_proxy_core::json::write::ObjectWriter<'_>,
+    schema: Raw<'_>,
+) {
     // The schema is small and must be rewritten recursively: a Value tree
     // is the right tool here (and only here).
-    let Ok(mut schema) = serde_json::from_str::<serde_json::Value>(schema.get()) else {
+    let Ok(mut schema) = serde_json::from_slice::<serde_json::Value>(schema.bytes()) else {
         return;
     };
     strictify(&mut schema, 0);
+    let out = obj.member("response_format");
     out.extend_from_slice(
         b"{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"structured_output\",\"schema\":",
     );

@@ -3,12 +3,10 @@
 
 use std::borrow::Cow;
 
-use serde_json::value::RawValue;
+use ai_proxy_core::json::Raw;
+use ai_proxy_core::json::write::{Out, write_str, write_u64};
 
 use super::shapes::{ErrorObject, Usage};
-use ai_proxy_core::json::raw::{
-    Out, is_object, is_string, non_empty_string, str_value, write_raw, write_str, write_u64,
-};
 
 /// `finish_reason` → `stop_reason`.
 pub(super) fn stop_reason(finish_reason: &str) -> &'static str {
@@ -22,8 +20,8 @@ pub(super) fn stop_reason(finish_reason: &str) -> &'static str {
 
 /// A normalised finish reason: `None` for absent, non-string, blank or
 /// `"null"` (some providers send the string).
-pub(super) fn finish_reason<'a>(raw: Option<&'a RawValue>) -> Option<Cow<'a, str>> {
-    let s = raw.and_then(str_value)?;
+pub(super) fn finish_reason<'a>(raw: Option<Raw<'a>>) -> Option<Cow<'a, str>> {
+    let s = raw.and_then(Raw::str)?;
     let trimmed = s.trim();
     if trimmed.is_empty() || trimmed == "null" {
         return None;
@@ -37,10 +35,12 @@ pub(super) fn finish_reason<'a>(raw: Option<&'a RawValue>) -> Option<Cow<'a, str
 /// `reasoning_content`, else `reasoning` (Lua's `a or b`: a present empty
 /// string wins and means "none").
 pub(super) fn reasoning<'a>(
-    reasoning_content: Option<&'a RawValue>,
-    reasoning: Option<&'a RawValue>,
-) -> Option<&'a RawValue> {
-    non_empty_string(reasoning_content.or(reasoning))
+    reasoning_content: Option<Raw<'a>>,
+    reasoning: Option<Raw<'a>>,
+) -> Option<Raw<'a>> {
+    reasoning_content
+        .or(reasoning)
+        .and_then(Raw::non_empty_string)
 }
 
 /// Anthropic usage from OpenAI usage: cached prompt tokens are reported
@@ -115,31 +115,32 @@ impl AnthropicUsage {
 
 /// Writes `{"type":"error","error":{"type":…,"message":…}}` for an OpenAI
 /// `error` member (an object or a bare string).
-pub(super) fn write_error<O: Out + ?Sized>(out: &mut O, error: &RawValue) {
+pub(super) fn write_error<O: Out + ?Sized>(out: &mut O, error: Raw<'_>) {
     out.raw(b"{\"type\":\"error\",\"error\":{\"type\":");
-    let obj = is_object(error)
-        .then(|| serde_json::from_str::<ErrorObject<'_>>(error.get()).ok())
+    let obj = error
+        .is_object()
+        .then(|| serde_json::from_slice::<ErrorObject<'_>>(error.bytes()).ok())
         .flatten();
     let kind = obj.as_ref().and_then(|o| {
         o.kind
-            .filter(|k| is_string(k))
-            .or(o.code.filter(|c| c.get() != "null"))
+            .filter(|k| k.is_string())
+            .or(o.code.filter(|c| !c.is_null()))
     });
     match kind {
-        Some(k) if is_string(k) => write_raw(out, k),
+        Some(k) if k.is_string() => out.raw(k.bytes()),
         // A numeric code: Anthropic's `type` is a string.
-        Some(k) => write_str(out, k.get()),
+        Some(k) => write_str(out, std::str::from_utf8(k.bytes()).unwrap_or_default()),
         None => out.raw(b"\"api_error\""),
     }
     out.raw(b",\"message\":");
-    let message = if is_string(error) {
+    let message = if error.is_string() {
         Some(error)
     } else {
         obj.as_ref()
-            .and_then(|o| o.message.filter(|m| is_string(m)))
+            .and_then(|o| o.message.filter(|m| m.is_string()))
     };
     match message {
-        Some(m) => write_raw(out, m),
+        Some(m) => out.raw(m.bytes()),
         None => out.raw(b"\"\""),
     }
     out.raw(b"}}");

@@ -6,16 +6,16 @@ mod mapping;
 mod shapes;
 mod stream;
 
+use ai_proxy_core::json::Raw;
+use ai_proxy_core::json::write::{Out, write_minified, write_str};
 use ai_proxy_core::translate::{ResponseTranslator, TranslateError};
 use bytes::BytesMut;
 use http::StatusCode;
-use serde_json::value::RawValue;
 
 use self::mapping::{AnthropicUsage, finish_reason, reasoning, stop_reason, write_error};
 use self::shapes::Response;
 use self::stream::StreamState;
 use crate::tool_names::ToolNameMap;
-use ai_proxy_core::json::raw::{Out, is_string, non_empty_string, str_value, write_raw, write_str};
 
 pub use self::stream::MAX_STREAM_TOOL_CALLS;
 
@@ -90,7 +90,7 @@ impl ChatToMessages {
                 "upstream response is not an OpenAI chat completion object: {e}"
             ))
         })?;
-        if let Some(error) = res.error.filter(|e| e.get() != "null") {
+        if let Some(error) = res.error.filter(|e| !e.is_null()) {
             write_error(out, error);
             return Ok(());
         }
@@ -103,7 +103,7 @@ impl ChatToMessages {
         let mut first = true;
         if let Some(id) = res.id {
             out.raw(b"\"id\":");
-            write_raw(out, id);
+            out.raw(id.bytes());
             first = false;
         }
         if !first {
@@ -117,7 +117,7 @@ impl ChatToMessages {
             }
             (None, Some(m)) => {
                 out.raw(b",\"model\":");
-                write_raw(out, m);
+                out.raw(m.bytes());
             }
             (None, None) => {}
         }
@@ -133,20 +133,20 @@ impl ChatToMessages {
             if let Some(r) = reasoning(msg.reasoning_content, msg.reasoning) {
                 sep(out);
                 out.raw(b"{\"type\":\"thinking\",\"thinking\":");
-                write_raw(out, r);
+                out.raw(r.bytes());
                 out.raw(b",\"signature\":\"\"}");
             }
-            if let Some(text) = non_empty_string(msg.content) {
+            if let Some(text) = msg.content.and_then(Raw::non_empty_string) {
                 sep(out);
                 out.raw(b"{\"type\":\"text\",\"text\":");
-                write_raw(out, text);
+                out.raw(text.bytes());
                 out.raw(b"}");
             }
             for call in msg.tool_calls.iter().flatten() {
                 sep(out);
                 out.raw(b"{\"type\":\"tool_use\",\"id\":");
-                match call.id.filter(|i| is_string(i)) {
-                    Some(id) => write_raw(out, id),
+                match call.id.filter(|i| i.is_string()) {
+                    Some(id) => out.raw(id.bytes()),
                     None => out.raw(b"\"\""),
                 }
                 out.raw(b",\"name\":");
@@ -175,13 +175,13 @@ impl ChatToMessages {
 
 /// Tool-call `arguments` (a JSON string holding JSON) → `input`: the
 /// decoded JSON, or `{}` when it is missing or invalid.
-fn write_arguments(out: &mut BytesMut, arguments: Option<&RawValue>) {
-    let decoded = arguments.and_then(str_value);
+fn write_arguments(out: &mut BytesMut, arguments: Option<Raw<'_>>) {
+    let decoded = arguments.and_then(Raw::str);
     let valid = decoded
         .as_deref()
-        .and_then(|s| serde_json::from_str::<&RawValue>(s).ok());
+        .and_then(|s| serde_json::from_str::<&serde_json::value::RawValue>(s).ok());
     match valid {
-        Some(v) => ai_proxy_core::json::raw::write_minified(out, v.get()),
+        Some(v) => write_minified(out, v.get().as_bytes(), false),
         None => out.raw(b"{}"),
     }
 }

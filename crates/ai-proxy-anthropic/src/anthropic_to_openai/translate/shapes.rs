@@ -1,22 +1,21 @@
 //! OpenAI chat responses and chunks as the translator reads them: borrowed
 //! raw members, only those the mapping uses.
 
+use ai_proxy_core::json::Raw;
+use ai_proxy_core::json::lenient::{Count, First};
 use serde::Deserialize;
-use serde_json::value::RawValue;
-
-use ai_proxy_core::json::raw::{Count, First, str_value};
 
 #[derive(Deserialize)]
 pub(super) struct Response<'a> {
     #[serde(borrow)]
-    pub(super) id: Option<&'a RawValue>,
+    pub(super) id: Option<Raw<'a>>,
     #[serde(borrow)]
-    pub(super) model: Option<&'a RawValue>,
+    pub(super) model: Option<Raw<'a>>,
     #[serde(borrow)]
     pub(super) choices: Option<First<ResponseChoice<'a>>>,
     pub(super) usage: Option<Usage>,
     #[serde(borrow)]
-    pub(super) error: Option<&'a RawValue>,
+    pub(super) error: Option<Raw<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -24,17 +23,17 @@ pub(super) struct ResponseChoice<'a> {
     #[serde(borrow)]
     pub(super) message: Option<ResponseMessage<'a>>,
     #[serde(borrow)]
-    pub(super) finish_reason: Option<&'a RawValue>,
+    pub(super) finish_reason: Option<Raw<'a>>,
 }
 
 #[derive(Deserialize)]
 pub(super) struct ResponseMessage<'a> {
     #[serde(borrow)]
-    pub(super) content: Option<&'a RawValue>,
+    pub(super) content: Option<Raw<'a>>,
     #[serde(borrow)]
-    pub(super) reasoning_content: Option<&'a RawValue>,
+    pub(super) reasoning_content: Option<Raw<'a>>,
     #[serde(borrow)]
-    pub(super) reasoning: Option<&'a RawValue>,
+    pub(super) reasoning: Option<Raw<'a>>,
     #[serde(borrow)]
     pub(super) tool_calls: Option<Vec<ToolCall<'a>>>,
 }
@@ -42,8 +41,8 @@ pub(super) struct ResponseMessage<'a> {
 #[derive(Deserialize)]
 pub(super) struct ToolCall<'a> {
     #[serde(borrow)]
-    pub(super) id: Option<&'a RawValue>,
-    pub(super) index: Option<Count>,
+    pub(super) id: Option<Raw<'a>>,
+    pub(super) index: Option<u64>,
     #[serde(borrow, rename = "function")]
     pub(super) function: Option<Function<'a>>,
 }
@@ -54,7 +53,7 @@ impl<'a> ToolCall<'a> {
         self.function
             .as_ref()
             .and_then(|f| f.name)
-            .and_then(str_value)
+            .and_then(Raw::str)
             .unwrap_or_default()
     }
 }
@@ -62,9 +61,9 @@ impl<'a> ToolCall<'a> {
 #[derive(Deserialize)]
 pub(super) struct Function<'a> {
     #[serde(borrow)]
-    pub(super) name: Option<&'a RawValue>,
+    pub(super) name: Option<Raw<'a>>,
     #[serde(borrow)]
-    pub(super) arguments: Option<&'a RawValue>,
+    pub(super) arguments: Option<Raw<'a>>,
 }
 
 #[derive(Clone, Copy, Default, Deserialize)]
@@ -83,24 +82,24 @@ pub(super) struct PromptDetails {
 #[derive(Deserialize)]
 pub(super) struct ErrorObject<'a> {
     #[serde(borrow, rename = "type")]
-    pub(super) kind: Option<&'a RawValue>,
+    pub(super) kind: Option<Raw<'a>>,
     #[serde(borrow)]
-    pub(super) code: Option<&'a RawValue>,
+    pub(super) code: Option<Raw<'a>>,
     #[serde(borrow)]
-    pub(super) message: Option<&'a RawValue>,
+    pub(super) message: Option<Raw<'a>>,
 }
 
 #[derive(Deserialize)]
 pub(super) struct Chunk<'a> {
     #[serde(borrow)]
-    pub(super) id: Option<&'a RawValue>,
+    pub(super) id: Option<Raw<'a>>,
     #[serde(borrow)]
-    pub(super) model: Option<&'a RawValue>,
+    pub(super) model: Option<Raw<'a>>,
     #[serde(borrow)]
     pub(super) choices: Option<First<ChunkChoice<'a>>>,
     pub(super) usage: Option<Usage>,
     #[serde(borrow)]
-    pub(super) error: Option<&'a RawValue>,
+    pub(super) error: Option<Raw<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -108,17 +107,17 @@ pub(super) struct ChunkChoice<'a> {
     #[serde(borrow)]
     pub(super) delta: Option<Delta<'a>>,
     #[serde(borrow)]
-    pub(super) finish_reason: Option<&'a RawValue>,
+    pub(super) finish_reason: Option<Raw<'a>>,
 }
 
 #[derive(Deserialize)]
 pub(super) struct Delta<'a> {
     #[serde(borrow)]
-    pub(super) content: Option<&'a RawValue>,
+    pub(super) content: Option<Raw<'a>>,
     #[serde(borrow)]
-    pub(super) reasoning_content: Option<&'a RawValue>,
+    pub(super) reasoning_content: Option<Raw<'a>>,
     #[serde(borrow)]
-    pub(super) reasoning: Option<&'a RawValue>,
+    pub(super) reasoning: Option<Raw<'a>>,
     #[serde(borrow)]
     pub(super) tool_calls: Option<Vec<ToolCall<'a>>>,
 }

@@ -1,13 +1,13 @@
 //! The streaming state machine: `chat.completion.chunk` events in,
 //! `message_start` … `message_stop` events out, bounded state.
 
+use ai_proxy_core::json::Raw;
+use ai_proxy_core::json::write::{Out, write_str, write_u64};
 use bytes::BytesMut;
-use serde_json::value::RawValue;
 
 use super::mapping::{AnthropicUsage, finish_reason, reasoning, stop_reason, write_error};
 use super::shapes::{Chunk, ToolCall};
 use crate::tool_names::ToolNameMap;
-use ai_proxy_core::json::raw::{Out, is_string, non_empty_string, write_raw, write_str, write_u64};
 
 /// Most tool calls one streamed response may open; later ones are skipped
 /// and counted (bounded memory on hostile streams).
@@ -55,7 +55,7 @@ impl StreamState {
         }
     }
 
-    fn delta(out: &mut BytesMut, index: u32, kind: &str, field: &str, value: &RawValue) {
+    fn delta(out: &mut BytesMut, index: u32, kind: &str, field: &str, value: Raw<'_>) {
         open_event(out, "content_block_delta");
         out.raw(b"{\"type\":\"content_block_delta\",\"index\":");
         write_u64(out, u64::from(index));
@@ -64,7 +64,7 @@ impl StreamState {
         out.raw(b"\",\"");
         out.raw(field.as_bytes());
         out.raw(b"\":");
-        write_raw(out, value);
+        out.raw(value.bytes());
         out.raw(b"}}");
         close_event(out);
     }
@@ -74,15 +74,15 @@ impl StreamState {
         self.produced = true;
         open_event(out, "message_start");
         out.raw(b"{\"type\":\"message_start\",\"message\":{");
-        if let Some(id) = chunk.id.filter(|i| is_string(i)) {
+        if let Some(id) = chunk.id.filter(|i| i.is_string()) {
             out.raw(b"\"id\":");
-            write_raw(out, id);
+            out.raw(id.bytes());
             out.raw(b",");
         }
         out.raw(b"\"type\":\"message\",\"role\":\"assistant\"");
-        if let Some(model) = chunk.model.filter(|m| is_string(m)) {
+        if let Some(model) = chunk.model.filter(|m| m.is_string()) {
             out.raw(b",\"model\":");
-            write_raw(out, model);
+            out.raw(model.bytes());
         }
         out.raw(
             b",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\
@@ -157,7 +157,7 @@ impl StreamState {
             return;
         }
         let choice = chunk.choices.as_ref().and_then(|c| c.0.as_ref());
-        if let Some(error) = chunk.error.filter(|e| e.get() != "null")
+        if let Some(error) = chunk.error.filter(|e| !e.is_null())
             && choice.is_none()
         {
             // A mid-stream upstream error: tell the client the way
@@ -189,7 +189,7 @@ impl StreamState {
                 };
                 Self::delta(out, index, "thinking_delta", "thinking", r);
             }
-            if let Some(text) = non_empty_string(delta.content) {
+            if let Some(text) = delta.content.and_then(Raw::non_empty_string) {
                 let index = match self.open {
                     Some((i, BlockKind::Text)) => i,
                     _ => {
@@ -216,7 +216,7 @@ impl StreamState {
     }
 
     fn tool_call(&mut self, out: &mut BytesMut, call: &ToolCall<'_>, names: &ToolNameMap) {
-        let Some(tc_index) = call.index.map(|c| c.0) else {
+        let Some(tc_index) = call.index else {
             return;
         };
         let known = self
@@ -235,8 +235,8 @@ impl StreamState {
                 let name = call.name();
                 let b = self.block_start(out, BlockKind::ToolUse);
                 out.raw(b"{\"type\":\"tool_use\",\"id\":");
-                match call.id.filter(|i| is_string(i)) {
-                    Some(id) => write_raw(out, id),
+                match call.id.filter(|i| i.is_string()) {
+                    Some(id) => out.raw(id.bytes()),
                     None => out.raw(b"\"\""),
                 }
                 out.raw(b",\"name\":");
@@ -250,7 +250,7 @@ impl StreamState {
         let args = call
             .function
             .as_ref()
-            .and_then(|f| non_empty_string(f.arguments));
+            .and_then(|f| f.arguments.and_then(Raw::non_empty_string));
         if let Some(args) = args {
             if self.open == Some((block, BlockKind::ToolUse)) {
                 Self::delta(out, block, "input_json_delta", "partial_json", args);

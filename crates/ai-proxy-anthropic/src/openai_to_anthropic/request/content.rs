@@ -1,73 +1,104 @@
-//! User content parts → Anthropic blocks: text, images and files (data
-//! URLs become `base64` sources).
+//! Content → Anthropic blocks: texts, and user parts (text, images and
+//! files; data URLs become `base64` sources).
 
 use ai_proxy_core::adapter::ConvertError;
+use ai_proxy_core::json::Raw;
 use ai_proxy_core::json::chat::{DataUrl, data_url};
+use ai_proxy_core::json::write::write_str;
 
-use super::message::{invalid, malformed};
-use ai_proxy_core::json::raw::write_str;
-use ai_proxy_core::json::scan::{Raw, elements, fields};
+use super::invalid;
+use super::message::{Content, Part};
 
-pub(super) fn write_user_content(
-    out: &mut Vec<u8>,
-    content: Option<Raw<'_>>,
+/// Calls `f` with each non-empty text of a string-or-text-parts content
+/// (other part types are ignored here).
+pub(super) fn for_each_text<'a>(
+    content: Content<'a>,
+    parts: &[Part<'a>],
     i: usize,
+    mut f: impl FnMut(Raw<'a>),
 ) -> Result<(), ConvertError> {
-    let content =
-        content.ok_or_else(|| invalid(format_args!("messages[{i}] (user) has no content")))?;
-    if content.is_string() {
-        out.extend_from_slice(content.bytes());
-        return Ok(());
-    }
-    if !content.is_array() {
-        return Err(invalid(format_args!(
-            "messages[{i}].content must be a string or an array of content parts"
-        )));
-    }
-    out.push(b'[');
-    for (j, part) in elements(content)
-        .map_err(malformed)?
-        .into_iter()
-        .enumerate()
-    {
-        if j > 0 {
-            out.push(b',');
+    match content {
+        Content::Absent => {}
+        Content::Raw(text) if text.is_string() => {
+            if !text.is_empty_string() {
+                f(text);
+            }
         }
-        write_part(out, part, i, j)?;
+        Content::Raw(_) => return Err(not_content(i)),
+        Content::Parts => {
+            for part in parts.iter().filter(|p| p.object) {
+                if part.kind.is_some_and(|k| k.str_is("text"))
+                    && let Some(t) = part.text.and_then(Raw::non_empty_string)
+                {
+                    f(t);
+                }
+            }
+        }
     }
-    out.push(b']');
     Ok(())
 }
 
-fn write_part(out: &mut Vec<u8>, part: Raw<'_>, i: usize, j: usize) -> Result<(), ConvertError> {
-    if !part.is_object() {
-        return Err(invalid(format_args!(
-            "messages[{i}].content[{j}] must be an object"
-        )));
+fn not_content(i: usize) -> ConvertError {
+    invalid(format_args!(
+        "messages[{i}].content must be a string or an array of content parts"
+    ))
+}
+
+/// `{"type":"text","text":…}`.
+pub(super) fn write_text_block(out: &mut Vec<u8>, text: Raw<'_>) {
+    out.extend_from_slice(b"{\"type\":\"text\",\"text\":");
+    out.extend_from_slice(text.bytes());
+    out.push(b'}');
+}
+
+/// A user message's content: a string as is, parts as blocks.
+pub(super) fn write_user_content(
+    out: &mut Vec<u8>,
+    content: Content<'_>,
+    parts: &[Part<'_>],
+    i: usize,
+) -> Result<(), ConvertError> {
+    match content {
+        Content::Absent => Err(invalid(format_args!("messages[{i}] (user) has no content"))),
+        Content::Raw(text) if text.is_string() => {
+            out.extend_from_slice(text.bytes());
+            Ok(())
+        }
+        Content::Raw(_) => Err(not_content(i)),
+        Content::Parts => {
+            out.push(b'[');
+            for (j, part) in parts.iter().enumerate() {
+                if j > 0 {
+                    out.push(b',');
+                }
+                write_part(out, part, i, j)?;
+            }
+            out.push(b']');
+            Ok(())
+        }
     }
-    let [kind, text, image_url, file, cache_control] =
-        fields(part, ["type", "text", "image_url", "file", "cache_control"]).map_err(malformed)?;
-    let kind = kind.and_then(Raw::str).unwrap_or_default();
+}
+
+fn write_part(out: &mut Vec<u8>, part: &Part<'_>, i: usize, j: usize) -> Result<(), ConvertError> {
+    let at = || format!("messages[{i}].content[{j}]");
+    if !part.object {
+        return Err(invalid(format_args!("{} must be an object", at())));
+    }
+    let kind = part.kind.and_then(Raw::str).unwrap_or_default();
     match kind.as_ref() {
         "text" => {
-            let text = text.filter(|t| t.is_string()).ok_or_else(|| {
-                invalid(format_args!(
-                    "messages[{i}].content[{j}]: text part without text"
-                ))
-            })?;
+            let text = part
+                .text
+                .filter(|t| t.is_string())
+                .ok_or_else(|| invalid(format_args!("{}: text part without text", at())))?;
             out.extend_from_slice(b"{\"type\":\"text\",\"text\":");
             out.extend_from_slice(text.bytes());
         }
         "image_url" => {
-            // `image_url` is an object with `url`, or (older clients) the URL.
-            let url = match image_url {
-                Some(u) if u.is_object() => fields(u, ["url"]).map_err(malformed)?[0],
-                other => other,
-            }
-            .filter(|u| u.is_string())
-            .ok_or_else(|| {
+            let url = part.url.filter(|u| u.is_string()).ok_or_else(|| {
                 invalid(format_args!(
-                    "messages[{i}].content[{j}]: image_url part without image_url.url"
+                    "{}: image_url part without image_url.url",
+                    at()
                 ))
             })?;
             out.extend_from_slice(b"{\"type\":\"image\",\"source\":");
@@ -81,28 +112,25 @@ fn write_part(out: &mut Vec<u8>, part: Raw<'_>, i: usize, j: usize) -> Result<()
             }
         }
         "file" => {
-            let data = file
-                .filter(|f| f.is_object())
-                .and_then(|f| fields(f, ["file_data"]).ok())
-                .and_then(|[d]| d)
-                .and_then(data_url)
-                .ok_or_else(|| {
-                    invalid(format_args!(
-                        "messages[{i}].content[{j}]: file parts need file.file_data as a \
-                         base64 data URL (file_id cannot be sent to Anthropic)"
-                    ))
-                })?;
+            let url = part.file_data.and_then(data_url).ok_or_else(|| {
+                invalid(format_args!(
+                    "{}: file parts need file.file_data as a base64 data URL (file_id \
+                     cannot be sent to Anthropic)",
+                    at()
+                ))
+            })?;
             out.extend_from_slice(b"{\"type\":\"document\",\"source\":");
-            write_base64_source(out, &data);
+            write_base64_source(out, &url);
         }
         other => {
             return Err(invalid(format_args!(
-                "messages[{i}].content[{j}]: content part type `{other}` has no Anthropic \
-                 equivalent (use text, image_url or file)"
+                "{}: content part type `{other}` has no Anthropic equivalent (use text, \
+                 image_url or file)",
+                at()
             )));
         }
     }
-    if let Some(cc) = cache_control.filter(|c| c.is_object()) {
+    if let Some(cc) = part.cache_control.filter(|c| c.is_object()) {
         out.extend_from_slice(b",\"cache_control\":");
         out.extend_from_slice(cc.bytes());
     }

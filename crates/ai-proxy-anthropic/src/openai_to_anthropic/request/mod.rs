@@ -17,26 +17,55 @@
 //! | `temperature`, `top_p`, `top_k`, `stream` | same |
 //! | `user` | `metadata.user_id` |
 //! | `cache_control` on a content part | kept on the block |
+//!
+//! One pass over the client's body: the scanner checks every byte once,
+//! each message is converted as the scanner reaches it (its parts and tool
+//! calls read in place, text copied with its escapes), tools likewise, and
+//! the output is assembled in the table's order at the end. A request with
+//! several faults reports the one APISIX's order of checks meets first.
 
 mod content;
 mod message;
 mod tools;
 mod turns;
 
-use ai_proxy_core::adapter::ConvertError;
+use ai_proxy_core::adapter::{BodyLayout, ConvertError};
+use ai_proxy_core::json::write::{ObjectWriter, prepend, write_u64};
+use ai_proxy_core::json::{Raw, Scanner, SyntaxError};
 
-use self::message::{Message, for_each_text, invalid, is_system, malformed, write_text_block};
-use self::tools::write_tools;
-use self::turns::write_messages;
-use ai_proxy_core::json::chat::{self, Messages, ToolChoice, tool_choice};
-use ai_proxy_core::json::raw::MemberWriter;
-use ai_proxy_core::json::raw::write_u64;
-use ai_proxy_core::json::scan::{Raw, ScanError, Scanner, elements};
+use self::content::write_text_block;
+use self::message::Message;
+use self::tools::read_tools;
+use self::turns::Turns;
+use ai_proxy_core::json::chat::{ToolChoice, tool_choice};
 
-/// The request members the mapping reads.
+pub(super) fn invalid(what: impl std::fmt::Display) -> ConvertError {
+    ConvertError::new(format!(
+        "invalid OpenAI chat request for Anthropic Messages: {what}"
+    ))
+}
+
+/// Where in the order of checks a fault is met: the reported fault is the
+/// earliest stage's (then the earliest message's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Stage {
+    /// `messages` is not an array, or an element is not an object.
+    Shape,
+    /// A role is not a string.
+    Role,
+    /// No messages.
+    Missing,
+    /// A system message's content.
+    System,
+    /// A message's conversion.
+    Turn,
+}
+
+/// The request members the mapping reads, raw, and what was converted in
+/// the pass.
+#[derive(Default)]
 struct Request<'a> {
     model: Option<Raw<'a>>,
-    messages: Messages<'a, 4>,
     max_completion_tokens: Option<Raw<'a>>,
     max_tokens: Option<Raw<'a>>,
     stop: Option<Raw<'a>>,
@@ -45,198 +74,252 @@ struct Request<'a> {
     top_k: Option<Raw<'a>>,
     stream: Option<Raw<'a>>,
     user: Option<Raw<'a>>,
-    tools: Option<Raw<'a>>,
     tool_choice: Option<Raw<'a>>,
     parallel_tool_calls: Option<Raw<'a>>,
+    turns: Turns<'a>,
+    /// The converted tools, how many, and why they cannot be sent.
+    tools: Vec<u8>,
+    tool_count: usize,
+    tools_fault: Option<ConvertError>,
+    /// The first fault by [`Stage`].
+    fault: Option<(Stage, ConvertError)>,
 }
 
-const MESSAGE_KEYS: [&str; 4] = ["role", "content", "tool_calls", "tool_call_id"];
+impl<'a> Request<'a> {
+    fn fault(&mut self, stage: Stage, error: ConvertError) {
+        if self.fault.as_ref().is_none_or(|(s, _)| stage < *s) {
+            self.fault = Some((stage, error));
+        }
+    }
 
-/// One pass over the body: top-level members, and each message's members
-/// read in place (its content is skipped once, never re-scanned).
-fn parse_request(body: &[u8]) -> Result<Request<'_>, ScanError> {
-    let mut req = Request {
-        model: None,
-        messages: Messages::Absent,
-        max_completion_tokens: None,
-        max_tokens: None,
-        stop: None,
-        temperature: None,
-        top_p: None,
-        top_k: None,
-        stream: None,
-        user: None,
-        tools: None,
-        tool_choice: None,
-        parallel_tool_calls: None,
-    };
-    let mut s = Scanner::new(body);
-    s.object(|key, s| {
-        let name = chat::member_name(key);
-        if *name == *b"messages" {
-            req.messages = Messages::read(s, MESSAGE_KEYS)?;
+    /// The single pass over the body.
+    fn read(&mut self, body: &'a [u8]) -> Result<(), SyntaxError> {
+        let mut s = Scanner::new(body);
+        let mut message = Message::default();
+        s.object(|key, s| {
+            let slot = match &*key.name() {
+                b"messages" => return self.messages(s, &mut message),
+                b"tools" if s.peek() == Some(b'[') => {
+                    self.tools.clear();
+                    (self.tool_count, self.tools_fault) = match read_tools(s, &mut self.tools)? {
+                        Ok(n) => (n, None),
+                        Err(e) => (0, Some(e)),
+                    };
+                    return Ok(());
+                }
+                b"tools" => {
+                    let raw = s.value()?;
+                    self.tools.clear();
+                    self.tool_count = 0;
+                    self.tools_fault = (!raw.is_null()).then(|| invalid("tools must be an array"));
+                    return Ok(());
+                }
+                b"model" => &mut self.model,
+                b"max_completion_tokens" => &mut self.max_completion_tokens,
+                b"max_tokens" => &mut self.max_tokens,
+                b"stop" => &mut self.stop,
+                b"temperature" => &mut self.temperature,
+                b"top_p" => &mut self.top_p,
+                b"top_k" => &mut self.top_k,
+                b"stream" => &mut self.stream,
+                b"user" => &mut self.user,
+                b"tool_choice" => &mut self.tool_choice,
+                b"parallel_tool_calls" => &mut self.parallel_tool_calls,
+                _ => return s.skip(),
+            };
+            *slot = Some(s.value()?);
+            Ok(())
+        })?;
+        s.end()
+    }
+
+    /// `messages` at the cursor: each message converted as it is read.
+    fn messages(
+        &mut self,
+        s: &mut Scanner<'a>,
+        message: &mut Message<'a>,
+    ) -> Result<(), SyntaxError> {
+        // A repeated `messages` member: the last one counts.
+        self.turns.reset();
+        self.fault = None;
+        if s.peek() != Some(b'[') {
+            if !s.value()?.is_null() {
+                self.fault(Stage::Shape, invalid("messages must be an array"));
+            }
             return Ok(());
         }
-        let value = s.value()?;
-        let slot = match &*name {
-            b"model" => &mut req.model,
-            b"max_completion_tokens" => &mut req.max_completion_tokens,
-            b"max_tokens" => &mut req.max_tokens,
-            b"stop" => &mut req.stop,
-            b"temperature" => &mut req.temperature,
-            b"top_p" => &mut req.top_p,
-            b"top_k" => &mut req.top_k,
-            b"stream" => &mut req.stream,
-            b"user" => &mut req.user,
-            b"tools" => &mut req.tools,
-            b"tool_choice" => &mut req.tool_choice,
-            b"parallel_tool_calls" => &mut req.parallel_tool_calls,
-            _ => return Ok(()),
-        };
-        *slot = Some(value);
+        s.array(|s| {
+            let i = self.turns.read;
+            self.turns.read += 1;
+            if s.peek() != Some(b'{') {
+                s.skip()?;
+                self.fault(
+                    Stage::Shape,
+                    invalid(format_args!("messages[{i}] must be an object")),
+                );
+                return Ok(());
+            }
+            message.read(s)?;
+            if let Err((stage, e)) = self.turns.message(message, i) {
+                self.fault(stage, e);
+            }
+            Ok(())
+        })?;
+        self.turns.close_results();
         Ok(())
-    })?;
-    s.end()?;
-    Ok(req)
+    }
+
+    /// The Anthropic body, members in the table's order: written around
+    /// the turns, which the pass wrote in their final buffer.
+    fn write(
+        &self,
+        mut out: Vec<u8>,
+        default_max_tokens: u64,
+        tools: usize,
+        choice: Option<ToolChoice<'_>>,
+    ) -> (Vec<u8>, BodyLayout) {
+        let system: usize = self.turns.system.iter().map(|t| t.bytes().len() + 32).sum();
+        let mut head = Vec::with_capacity(system + 256);
+        let mut obj = ObjectWriter::new(&mut head);
+        if let Some(model) = self.model.filter(|m| m.is_string()) {
+            obj.member("model").extend_from_slice(model.bytes());
+        }
+        match self
+            .max_completion_tokens
+            .filter(|m| m.is_number())
+            .or(self.max_tokens.filter(|m| m.is_number()))
+        {
+            Some(n) => obj.member("max_tokens").extend_from_slice(n.bytes()),
+            None => write_u64(obj.member("max_tokens"), default_max_tokens),
+        }
+        match self.turns.system.as_slice() {
+            [] => {}
+            [one] => obj.member("system").extend_from_slice(one.bytes()),
+            many => {
+                let buf = obj.member("system");
+                buf.push(b'[');
+                for (n, t) in many.iter().enumerate() {
+                    if n > 0 {
+                        buf.push(b',');
+                    }
+                    write_text_block(buf, *t);
+                }
+                buf.push(b']');
+            }
+        }
+        obj.member("messages").push(b'[');
+        let members = obj.into_open();
+        prepend(&mut out, &head);
+        let mut obj = ObjectWriter::resume(&mut out, members);
+        obj.value().push(b']');
+        if let Some(stop) = self.stop {
+            if stop.is_string() {
+                let buf = obj.member("stop_sequences");
+                buf.push(b'[');
+                buf.extend_from_slice(stop.bytes());
+                buf.push(b']');
+            } else if stop.is_array() {
+                obj.member("stop_sequences").extend_from_slice(stop.bytes());
+            }
+        }
+        for (name, value) in [
+            ("temperature", self.temperature),
+            ("top_p", self.top_p),
+            ("top_k", self.top_k),
+        ] {
+            if let Some(v) = value.filter(|v| v.is_number()) {
+                obj.member(name).extend_from_slice(v.bytes());
+            }
+        }
+        if let Some(stream) = self
+            .stream
+            .filter(|s| matches!(s.bytes(), b"true" | b"false"))
+        {
+            obj.member("stream").extend_from_slice(stream.bytes());
+        }
+        if let Some(user) = self.user.and_then(Raw::non_empty_string) {
+            let buf = obj.member("metadata");
+            buf.extend_from_slice(b"{\"user_id\":");
+            buf.extend_from_slice(user.bytes());
+            buf.push(b'}');
+        }
+        if tools > 0 {
+            obj.member("tools").extend_from_slice(&self.tools);
+            let no_parallel = self
+                .parallel_tool_calls
+                .is_some_and(|p| p.bytes() == b"false");
+            write_tool_choice(&mut obj, choice, no_parallel);
+        }
+        let layout = BodyLayout::new(obj.finish(), tools);
+        (out, layout)
+    }
 }
 
-fn messages(parsed: Messages<'_, 4>) -> Result<Vec<Message<'_>>, ConvertError> {
-    let list = parsed.into_list().map_err(invalid)?;
-    let mut out = Vec::with_capacity(list.len());
-    for (i, [role, content, tool_calls, tool_call_id]) in list.into_iter().enumerate() {
-        let role = chat::role(role, i).map_err(invalid)?;
-        out.push(Message {
-            role,
-            content: content.filter(|c| !c.is_null()),
-            tool_calls: tool_calls.filter(|c| !c.is_null()),
-            tool_call_id,
-        });
+/// `tool_choice` and `parallel_tool_calls` → Anthropic's `tool_choice`.
+fn write_tool_choice(
+    obj: &mut ObjectWriter<'_>,
+    choice: Option<ToolChoice<'_>>,
+    no_parallel: bool,
+) {
+    match (choice, no_parallel) {
+        (None, false) => {}
+        (Some(ToolChoice::None), _) => {
+            obj.member("tool_choice")
+                .extend_from_slice(b"{\"type\":\"none\"}");
+        }
+        (choice, no_parallel) => {
+            let buf = obj.member("tool_choice");
+            buf.extend_from_slice(b"{\"type\":");
+            match choice {
+                Some(ToolChoice::Required) => buf.extend_from_slice(b"\"any\""),
+                Some(ToolChoice::Function(name)) => {
+                    buf.extend_from_slice(b"\"tool\",\"name\":");
+                    buf.extend_from_slice(name.bytes());
+                }
+                _ => buf.extend_from_slice(b"\"auto\""),
+            }
+            if no_parallel {
+                buf.extend_from_slice(b",\"disable_parallel_tool_use\":true");
+            }
+            buf.push(b'}');
+        }
     }
-    Ok(out)
 }
 
 /// Converts the body; `default_max_tokens` fills Anthropic's required
 /// `max_tokens` when the client sent none.
-pub(crate) fn convert(body: &[u8], default_max_tokens: u64) -> Result<Vec<u8>, ConvertError> {
-    let mut req = parse_request(body).map_err(malformed)?;
-    let messages = messages(std::mem::replace(&mut req.messages, Messages::Absent))?;
-    if messages.is_empty() {
-        return Err(ConvertError::new("missing messages"));
-    }
-
-    // Anthropic's shapes are a little longer (tool results become blocks
-    // of a user message): room for that, so the body is never copied twice.
-    let mut out = Vec::with_capacity(body.len() + body.len() / 4 + 256);
-    out.push(b'{');
-    let mut obj = MemberWriter::new(&mut out);
-
-    if let Some(model) = req.model.filter(|m| m.is_string()) {
-        obj.key(b"model").extend_from_slice(model.bytes());
-    }
-    match req
-        .max_completion_tokens
-        .filter(|m| m.is_number())
-        .or(req.max_tokens.filter(|m| m.is_number()))
-    {
-        Some(n) => obj.key(b"max_tokens").extend_from_slice(n.bytes()),
-        None => write_u64(obj.key(b"max_tokens"), default_max_tokens),
-    }
-    write_system(&mut obj, &messages)?;
-    write_messages(obj.key(b"messages"), &messages)?;
-
-    if let Some(stop) = req.stop {
-        if stop.is_string() {
-            let buf = obj.key(b"stop_sequences");
-            buf.push(b'[');
-            buf.extend_from_slice(stop.bytes());
-            buf.push(b']');
-        } else if stop.is_array() {
-            obj.key(b"stop_sequences").extend_from_slice(stop.bytes());
-        }
-    }
-    for (name, value) in [
-        (&b"temperature"[..], req.temperature),
-        (b"top_p", req.top_p),
-        (b"top_k", req.top_k),
-    ] {
-        if let Some(v) = value.filter(|v| v.is_number()) {
-            obj.key(name).extend_from_slice(v.bytes());
-        }
-    }
-    if let Some(stream) = req
-        .stream
-        .filter(|s| matches!(s.bytes(), b"true" | b"false"))
-    {
-        obj.key(b"stream").extend_from_slice(stream.bytes());
-    }
-    if let Some(user) = req.user.filter(|u| u.is_string() && !u.is_empty_string()) {
-        let buf = obj.key(b"metadata");
-        buf.extend_from_slice(b"{\"user_id\":");
-        buf.extend_from_slice(user.bytes());
-        buf.push(b'}');
-    }
-    let tools = match req.tools.filter(|t| !t.is_null()) {
-        Some(t) if t.is_array() => elements(t).map_err(malformed)?,
-        Some(_) => return Err(invalid("tools must be an array")),
-        None => Vec::new(),
+pub(crate) fn convert(
+    body: &[u8],
+    default_max_tokens: u64,
+) -> Result<(Vec<u8>, BodyLayout), ConvertError> {
+    let malformed = |at: usize| {
+        invalid(format_args!(
+            "malformed JSON at byte {at}; send a JSON object"
+        ))
     };
-    if !tools.is_empty() {
-        write_tools(obj.key(b"tools"), &tools)?;
-        let choice = tool_choice(req.tool_choice).map_err(invalid)?;
-        let no_parallel = req
-            .parallel_tool_calls
-            .is_some_and(|p| p.bytes() == b"false");
-        match (choice, no_parallel) {
-            (None, false) => {}
-            (Some(ToolChoice::None), _) => {
-                obj.key(b"tool_choice")
-                    .extend_from_slice(b"{\"type\":\"none\"}");
-            }
-            (choice, no_parallel) => {
-                let buf = obj.key(b"tool_choice");
-                buf.extend_from_slice(b"{\"type\":");
-                match choice {
-                    Some(ToolChoice::Required) => buf.extend_from_slice(b"\"any\""),
-                    Some(ToolChoice::Function(name)) => {
-                        buf.extend_from_slice(b"\"tool\",\"name\":");
-                        buf.extend_from_slice(name.bytes());
-                    }
-                    _ => buf.extend_from_slice(b"\"auto\""),
-                }
-                if no_parallel {
-                    buf.extend_from_slice(b",\"disable_parallel_tool_use\":true");
-                }
-                buf.push(b'}');
-            }
-        }
+    ai_proxy_core::json::text::from_utf8(body).map_err(malformed)?;
+    let mut req = Request::default();
+    // The turns are written in the output's buffer. Anthropic's shapes are
+    // a little longer (tool results become blocks of a user message): room
+    // for that, so the body is never copied twice.
+    req.turns.out.reserve(body.len() + body.len() / 4 + 256);
+    req.read(body).map_err(|e| malformed(e.offset))?;
+    if req.turns.read == 0 {
+        req.fault(Stage::Missing, ConvertError::new("missing messages"));
     }
-    out.push(b'}');
-    Ok(out)
-}
-
-/// `system` / `developer` messages, hoisted in order: one text → a
-/// string, several → text blocks.
-fn write_system(obj: &mut MemberWriter<'_>, messages: &[Message<'_>]) -> Result<(), ConvertError> {
-    let mut texts = Vec::new();
-    for (i, m) in messages.iter().enumerate() {
-        if is_system(&m.role) {
-            for_each_text(m.content, i, |t| texts.push(t))?;
-        }
+    if let Some((_, e)) = req.fault.take() {
+        return Err(e);
     }
-    match texts.as_slice() {
-        [] => {}
-        [one] => obj.key(b"system").extend_from_slice(one.bytes()),
-        many => {
-            let buf = obj.key(b"system");
-            buf.push(b'[');
-            for (n, t) in many.iter().enumerate() {
-                if n > 0 {
-                    buf.push(b',');
-                }
-                write_text_block(buf, *t);
-            }
-            buf.push(b']');
-        }
+    if let Some(e) = req.tools_fault.take() {
+        return Err(e);
     }
-    Ok(())
+    let tools = req.tool_count;
+    let choice = if tools > 0 {
+        tool_choice(req.tool_choice).map_err(invalid)?
+    } else {
+        None
+    };
+    let turns = std::mem::take(&mut req.turns.out);
+    let (out, layout) = req.write(turns, default_max_tokens, tools, choice);
+    Ok((out, layout))
 }

@@ -1,11 +1,15 @@
-//! Tools: `tool_calls` → `tool_use` blocks, tool messages →
-//! `tool_result` blocks, `tools`.
+//! Tools: `tool_calls` → `tool_use` blocks (arguments decoded into the
+//! input object), tool messages → `tool_result` blocks, `tools` and
+//! `tool_choice`.
 
 use ai_proxy_core::adapter::ConvertError;
-use ai_proxy_core::json::chat::{FunctionTool, ToolCall, function_tool};
+use ai_proxy_core::json::chat::{ChatError, FunctionTool, ToolCall};
+use ai_proxy_core::json::text::unescape_into;
+use ai_proxy_core::json::{Raw, Scanner, SyntaxError, syntax};
 
-use super::message::{Message, for_each_text, invalid, malformed, write_text_block};
-use ai_proxy_core::json::scan::{Raw, fields};
+use super::content::{for_each_text, write_text_block};
+use super::invalid;
+use super::message::{Content, Message};
 
 pub(super) fn write_tool_use(
     out: &mut Vec<u8>,
@@ -28,32 +32,59 @@ pub(super) fn write_tool_use(
         .name
         .filter(|v| v.is_string())
         .ok_or_else(|| invalid(format_args!("{}: missing function.name", at())))?;
-    let arguments = call.arguments;
     out.extend_from_slice(b"{\"type\":\"tool_use\",\"id\":");
     out.extend_from_slice(id.bytes());
     out.extend_from_slice(b",\"name\":");
     out.extend_from_slice(name.bytes());
     out.extend_from_slice(b",\"input\":");
-    match arguments.filter(|a| a.is_string()).map(Raw::unescaped) {
-        None => out.extend_from_slice(b"{}"),
-        Some(text) => {
-            let text = text.as_deref().map(<[u8]>::trim_ascii).unwrap_or_default();
-            if text.is_empty() {
-                out.extend_from_slice(b"{}");
-            } else if text.first() == Some(&b'{')
-                && serde_json::from_slice::<serde::de::IgnoredAny>(text).is_ok()
-            {
-                out.extend_from_slice(text);
-            } else {
-                return Err(invalid(format_args!(
-                    "{}: function.arguments must be a JSON object (Anthropic tool_use input)",
-                    at()
-                )));
-            }
-        }
+    if !write_input(out, call.arguments) {
+        return Err(invalid(format_args!(
+            "{}: function.arguments must be a JSON object (Anthropic tool_use input)",
+            at()
+        )));
     }
     out.push(b'}');
     Ok(())
+}
+
+/// `arguments` (a string holding JSON) → the `input` object, decoded
+/// straight into `out` and checked there; `{}` for no arguments. False
+/// when the arguments are not a JSON object.
+fn write_input(out: &mut Vec<u8>, arguments: Option<Raw<'_>>) -> bool {
+    let Some(arguments) = arguments.filter(|a| a.is_string()) else {
+        out.extend_from_slice(b"{}");
+        return true;
+    };
+    let start = out.len();
+    // An escape that does not decode (a lone surrogate) reads as no
+    // arguments.
+    if unescape_into(arguments.inner(), out).is_none() {
+        out.truncate(start);
+    }
+    let Some(decoded) = out.get(start..) else {
+        return false;
+    };
+    let text = decoded.trim_ascii();
+    if text.is_empty() {
+        out.truncate(start);
+        out.extend_from_slice(b"{}");
+        return true;
+    }
+    // The body was UTF-8 and escapes decode to whole characters: only the
+    // grammar is left to check.
+    let valid = text.first() == Some(&b'{')
+        && syntax::value_end(text, 0)
+            .and_then(|end| syntax::end(text, end))
+            .is_ok();
+    if !valid {
+        return false;
+    }
+    // Keep the trimmed text.
+    let lead = decoded.len() - decoded.trim_ascii_start().len();
+    let len = text.len();
+    out.copy_within(start + lead..start + lead + len, start);
+    out.truncate(start + len);
+    true
 }
 
 pub(super) fn write_tool_result(
@@ -68,14 +99,15 @@ pub(super) fn write_tool_result(
     out.extend_from_slice(b"{\"type\":\"tool_result\",\"tool_use_id\":");
     out.extend_from_slice(id.bytes());
     match m.content {
-        Some(c) if c.is_string() => {
+        Content::Raw(c) if c.is_string() => {
             out.extend_from_slice(b",\"content\":");
             out.extend_from_slice(c.bytes());
         }
-        Some(c) => {
+        Content::Absent => {}
+        content => {
             out.extend_from_slice(b",\"content\":[");
             let mut n = 0;
-            for_each_text(Some(c), i, |t| {
+            for_each_text(content, &m.parts, i, |t| {
                 if n > 0 {
                     out.push(b',');
                 }
@@ -84,43 +116,56 @@ pub(super) fn write_tool_result(
             })?;
             out.push(b']');
         }
-        None => {}
     }
     out.push(b'}');
     Ok(())
 }
 
-pub(super) fn write_tools(out: &mut Vec<u8>, tools: &[Raw<'_>]) -> Result<(), ConvertError> {
+/// Reads `tools` (an array) at the cursor and writes Anthropic's tools;
+/// the count written, or the first entry that cannot be sent.
+pub(super) fn read_tools(
+    s: &mut Scanner<'_>,
+    out: &mut Vec<u8>,
+) -> Result<Result<usize, ConvertError>, SyntaxError> {
+    let mut i = 0;
+    let mut failed = None;
     out.push(b'[');
-    for (i, tool) in tools.iter().enumerate() {
-        let FunctionTool {
-            name,
-            description,
-            parameters,
-            ..
-        } = function_tool(*tool, i).map_err(invalid)?;
-        let [cache_control] = fields(*tool, ["cache_control"]).map_err(malformed)?;
-        if i > 0 {
-            out.push(b',');
+    s.array(|s| {
+        let tool = FunctionTool::read(s, i);
+        i += 1;
+        match tool {
+            Ok(tool) if failed.is_none() => write_tool(out, i - 1, &tool),
+            Ok(_) => {}
+            Err(ChatError::Malformed(e)) => return Err(e),
+            Err(e) => {
+                failed.get_or_insert_with(|| invalid(e));
+            }
         }
-        out.extend_from_slice(b"{\"name\":");
-        out.extend_from_slice(name.bytes());
-        if let Some(d) = description {
-            out.extend_from_slice(b",\"description\":");
-            out.extend_from_slice(d.bytes());
-        }
-        out.extend_from_slice(b",\"input_schema\":");
-        match parameters.filter(|p| p.is_object()) {
-            Some(p) => out.extend_from_slice(p.bytes()),
-            // Anthropic requires a schema; OpenAI allows none (no arguments).
-            None => out.extend_from_slice(b"{\"type\":\"object\",\"properties\":{}}"),
-        }
-        if let Some(cc) = cache_control.filter(|c| c.is_object()) {
-            out.extend_from_slice(b",\"cache_control\":");
-            out.extend_from_slice(cc.bytes());
-        }
-        out.push(b'}');
-    }
+        Ok(())
+    })?;
     out.push(b']');
-    Ok(())
+    Ok(failed.map_or(Ok(i), Err))
+}
+
+fn write_tool(out: &mut Vec<u8>, i: usize, tool: &FunctionTool<'_>) {
+    if i > 0 {
+        out.push(b',');
+    }
+    out.extend_from_slice(b"{\"name\":");
+    out.extend_from_slice(tool.name.bytes());
+    if let Some(d) = tool.description {
+        out.extend_from_slice(b",\"description\":");
+        out.extend_from_slice(d.bytes());
+    }
+    out.extend_from_slice(b",\"input_schema\":");
+    match tool.parameters.filter(|p| p.is_object()) {
+        Some(p) => out.extend_from_slice(p.bytes()),
+        // Anthropic requires a schema; OpenAI allows none (no arguments).
+        None => out.extend_from_slice(b"{\"type\":\"object\",\"properties\":{}}"),
+    }
+    if let Some(cc) = tool.cache_control {
+        out.extend_from_slice(b",\"cache_control\":");
+        out.extend_from_slice(cc.bytes());
+    }
+    out.push(b'}');
 }

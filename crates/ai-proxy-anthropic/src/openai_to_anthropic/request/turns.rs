@@ -1,109 +1,166 @@
-//! `messages` → Anthropic's turns: system messages skipped (hoisted
-//! elsewhere), consecutive tool messages merged into one `user` turn.
+//! `messages` → Anthropic's turns, one message at a time as the scanner
+//! reaches it: system messages' texts are kept for `system`, consecutive
+//! tool messages share one `user` turn of `tool_result` blocks.
+
+use std::borrow::Cow;
 
 use ai_proxy_core::adapter::ConvertError;
+use ai_proxy_core::json::Raw;
+use ai_proxy_core::json::chat;
 
-use super::content::write_user_content;
-use super::message::{Message, for_each_text, invalid, is_system, malformed, write_text_block};
+use super::content::{for_each_text, write_text_block, write_user_content};
+use super::message::{Content, Message, ToolCalls};
 use super::tools::{write_tool_result, write_tool_use};
-use ai_proxy_core::json::chat::tool_calls;
+use super::{Stage, invalid};
 
-pub(super) fn write_messages(
-    out: &mut Vec<u8>,
-    messages: &[Message<'_>],
-) -> Result<(), ConvertError> {
-    out.push(b'[');
-    let mut count = 0usize;
-    // Whether the last written message is an open `user` message of
-    // `tool_result` blocks (consecutive tool messages share it).
-    let mut open_tool_results = false;
-    let mut sep = |out: &mut Vec<u8>| {
-        if count > 0 {
-            out.push(b',');
-        }
-        count += 1;
-    };
-    for (i, m) in messages.iter().enumerate() {
-        let role = m.role.as_ref();
-        if is_system(role) {
-            continue;
-        }
-        if role == "tool" {
-            if open_tool_results {
-                out.push(b',');
-            } else {
-                sep(out);
-                out.extend_from_slice(b"{\"role\":\"user\",\"content\":[");
-                open_tool_results = true;
-            }
-            write_tool_result(out, m, i)?;
-            continue;
-        }
-        if open_tool_results {
-            out.extend_from_slice(b"]}");
-            open_tool_results = false;
-        }
+/// The turns written so far and the system texts met.
+#[derive(Default)]
+pub(super) struct Turns<'a> {
+    /// The turns, comma-separated (the array's brackets are not written).
+    pub(super) out: Vec<u8>,
+    /// The texts of system and developer messages, in order.
+    pub(super) system: Vec<Raw<'a>>,
+    /// Messages read.
+    pub(super) read: usize,
+    /// The last turn written is a `user` turn of `tool_result` blocks still
+    /// open for the next tool message.
+    open_results: bool,
+}
+
+/// A message's role.
+enum Role<'a> {
+    System,
+    User,
+    Assistant,
+    Tool,
+    Other(Cow<'a, str>),
+}
+
+fn role<'a>(raw: Option<Raw<'a>>, i: usize) -> Result<Role<'a>, ConvertError> {
+    let name = chat::role(raw, i).map_err(invalid)?;
+    Ok(match name.as_ref() {
+        "user" => Role::User,
+        "assistant" => Role::Assistant,
+        "tool" => Role::Tool,
+        "system" | "developer" => Role::System,
+        _ => Role::Other(name),
+    })
+}
+
+impl<'a> Turns<'a> {
+    /// Starts again (a repeated `messages` member: the last one counts).
+    pub(super) fn reset(&mut self) {
+        self.out.clear();
+        self.system.clear();
+        self.read = 0;
+        self.open_results = false;
+    }
+
+    /// Writes message `i`; an error says at which stage of APISIX's checks
+    /// it would have been found.
+    pub(super) fn message(
+        &mut self,
+        m: &Message<'a>,
+        i: usize,
+    ) -> Result<(), (Stage, ConvertError)> {
+        let role = role(m.role, i).map_err(|e| (Stage::Role, e))?;
+        let turn = |e| (Stage::Turn, e);
         match role {
-            "user" => {
-                sep(out);
-                out.extend_from_slice(b"{\"role\":\"user\",\"content\":");
-                write_user_content(out, m.content, i)?;
-                out.push(b'}');
+            Role::System => {
+                let system = &mut self.system;
+                for_each_text(m.content, &m.parts, i, |t| system.push(t))
+                    .map_err(|e| (Stage::System, e))
             }
-            "assistant" => {
-                let calls = match m.tool_calls {
-                    Some(c) if c.is_array() => tool_calls(c).map_err(malformed)?,
-                    Some(_) => {
-                        return Err(invalid(format_args!(
-                            "messages[{i}].tool_calls must be an array"
-                        )));
-                    }
-                    None => Vec::new(),
-                };
-                if calls.is_empty() {
-                    match m.content {
-                        None => continue,
-                        Some(c) if c.is_empty_string() => continue,
-                        Some(c) if c.is_string() => {
-                            sep(out);
-                            out.extend_from_slice(b"{\"role\":\"assistant\",\"content\":");
-                            out.extend_from_slice(c.bytes());
-                            out.push(b'}');
-                            continue;
-                        }
-                        Some(_) => {}
-                    }
+            Role::Tool => {
+                if self.open_results {
+                    self.out.push(b',');
+                } else {
+                    self.next();
+                    self.out
+                        .extend_from_slice(b"{\"role\":\"user\",\"content\":[");
+                    self.open_results = true;
                 }
-                sep(out);
-                out.extend_from_slice(b"{\"role\":\"assistant\",\"content\":[");
-                let mut n = 0;
-                for_each_text(m.content, i, |t| {
-                    if n > 0 {
-                        out.push(b',');
-                    }
-                    n += 1;
-                    write_text_block(out, t);
-                })?;
-                for (j, call) in calls.iter().enumerate() {
-                    if n > 0 {
-                        out.push(b',');
-                    }
-                    n += 1;
-                    write_tool_use(out, call, i, j)?;
-                }
-                out.extend_from_slice(b"]}");
+                write_tool_result(&mut self.out, m, i).map_err(turn)
             }
-            other => {
-                return Err(invalid(format_args!(
+            Role::User => {
+                self.close_results();
+                self.next();
+                self.out
+                    .extend_from_slice(b"{\"role\":\"user\",\"content\":");
+                write_user_content(&mut self.out, m.content, &m.parts, i).map_err(turn)?;
+                self.out.push(b'}');
+                Ok(())
+            }
+            Role::Assistant => {
+                self.close_results();
+                self.assistant(m, i).map_err(turn)
+            }
+            Role::Other(other) => {
+                self.close_results();
+                Err(turn(invalid(format_args!(
                     "messages[{i}]: role `{other}` is not supported (use system, developer, \
                      user, assistant or tool)"
-                )));
+                ))))
             }
         }
     }
-    if open_tool_results {
+
+    fn assistant(&mut self, m: &Message<'a>, i: usize) -> Result<(), ConvertError> {
+        if let ToolCalls::Other = m.tool_calls {
+            return Err(invalid(format_args!(
+                "messages[{i}].tool_calls must be an array"
+            )));
+        }
+        let calls = m.calls();
+        if calls.is_empty() {
+            match m.content {
+                Content::Absent => return Ok(()),
+                Content::Raw(c) if c.is_empty_string() => return Ok(()),
+                Content::Raw(c) if c.is_string() => {
+                    self.next();
+                    self.out
+                        .extend_from_slice(b"{\"role\":\"assistant\",\"content\":");
+                    self.out.extend_from_slice(c.bytes());
+                    self.out.push(b'}');
+                    return Ok(());
+                }
+                _ => {}
+            }
+        }
+        self.next();
+        let out = &mut self.out;
+        out.extend_from_slice(b"{\"role\":\"assistant\",\"content\":[");
+        let mut n = 0;
+        for_each_text(m.content, &m.parts, i, |t| {
+            if n > 0 {
+                out.push(b',');
+            }
+            n += 1;
+            write_text_block(out, t);
+        })?;
+        for (j, call) in calls.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            n += 1;
+            write_tool_use(out, call, i, j)?;
+        }
         out.extend_from_slice(b"]}");
+        Ok(())
     }
-    out.push(b']');
-    Ok(())
+
+    /// Starts the next turn.
+    fn next(&mut self) {
+        if !self.out.is_empty() {
+            self.out.push(b',');
+        }
+    }
+
+    /// Closes an open turn of tool results.
+    pub(super) fn close_results(&mut self) {
+        if self.open_results {
+            self.out.extend_from_slice(b"]}");
+            self.open_results = false;
+        }
+    }
 }

@@ -1,14 +1,13 @@
 //! The field mappings the body and the stream share: stop reason →
 //! finish reason, token counts, errors.
 
-use serde_json::value::RawValue;
-
-use super::shapes::{ErrorObject, Usage};
-use ai_proxy_core::json::raw::{Out, is_object, is_string, str_value, write_raw, write_u64};
+use ai_proxy_core::json::Raw;
+use ai_proxy_core::json::write::{Out, write_u64};
+use ai_proxy_core::wire::anthropic::{ErrorObject, Usage};
 
 /// `stop_reason` → `finish_reason`.
-pub(super) fn finish_reason(stop_reason: Option<&RawValue>) -> &'static str {
-    match stop_reason.and_then(str_value).as_deref() {
+pub(super) fn finish_reason(stop_reason: Option<Raw<'_>>) -> &'static str {
+    match stop_reason.and_then(Raw::str).as_deref() {
         Some("max_tokens" | "model_context_window_exceeded") => "length",
         Some("tool_use") => "tool_calls",
         Some("refusal") => "content_filter",
@@ -65,22 +64,23 @@ impl Tokens {
 
 /// `{"error":{"message":…,"type":…,"param":null,"code":null}}` from an
 /// Anthropic `error` member.
-pub(super) fn write_error<O: Out + ?Sized>(out: &mut O, error: &RawValue) {
-    let obj = is_object(error)
-        .then(|| serde_json::from_str::<ErrorObject<'_>>(error.get()).ok())
+pub(super) fn write_error<O: Out + ?Sized>(out: &mut O, error: Raw<'_>) {
+    let obj = error
+        .is_object()
+        .then(|| serde_json::from_slice::<ErrorObject<'_>>(error.bytes()).ok())
         .flatten();
     out.raw(b"{\"error\":{\"message\":");
     match obj
         .as_ref()
-        .and_then(|o| o.message.filter(|m| is_string(m)))
+        .and_then(|o| o.message.filter(|m| m.is_string()))
     {
-        Some(m) => write_raw(out, m),
-        None if is_string(error) => write_raw(out, error),
+        Some(m) => out.raw(m.bytes()),
+        None if error.is_string() => out.raw(error.bytes()),
         None => out.raw(b"\"\""),
     }
     out.raw(b",\"type\":");
-    match obj.as_ref().and_then(|o| o.kind.filter(|k| is_string(k))) {
-        Some(k) => write_raw(out, k),
+    match obj.as_ref().and_then(|o| o.kind.filter(|k| k.is_string())) {
+        Some(k) => out.raw(k.bytes()),
         None => out.raw(b"\"api_error\""),
     }
     out.raw(b",\"param\":null,\"code\":null}}");

@@ -15,19 +15,15 @@
 //! so `created` is `0`.
 
 mod mapping;
-mod shapes;
 
+use ai_proxy_core::json::Raw;
+use ai_proxy_core::json::write::{Out, write_as_string, write_u64};
 use ai_proxy_core::translate::{ResponseTranslator, TranslateError};
+use ai_proxy_core::wire::anthropic::{Block, Event, Message};
 use bytes::BytesMut;
 use http::StatusCode;
-use serde_json::value::RawValue;
 
 use self::mapping::{Tokens, finish_reason, write_error};
-use self::shapes::{Block, Event, Message};
-use ai_proxy_core::json::raw::{
-    Count, Out, is_empty_string, is_string, str_value, string_inner, write_minified, write_raw,
-    write_str, write_u64,
-};
 
 /// Most `tool_use` blocks one streamed response may open; later ones are
 /// skipped and counted.
@@ -105,53 +101,53 @@ impl MessagesToChat {
                 "upstream response is not an Anthropic Messages object: {e}"
             ))
         })?;
-        if let Some(error) = msg.error.filter(|e| e.get() != "null") {
+        if let Some(error) = msg.error.filter(|e| !e.is_null()) {
             write_error(out, error);
             return Ok(());
         }
-        if msg.kind.and_then(str_value).as_deref() != Some("message") {
+        if !msg.kind.is_some_and(|k| k.str_is("message")) {
             return Err(TranslateError::Malformed(
                 "upstream response is not an Anthropic message (`type` is not \"message\")".into(),
             ));
         }
         out.raw(b"{\"id\":");
-        match msg.id.filter(|i| is_string(i)) {
-            Some(id) => write_raw(out, id),
+        match msg.id.filter(|i| i.is_string()) {
+            Some(id) => out.raw(id.bytes()),
             None => out.raw(b"\"\""),
         }
         out.raw(b",\"object\":\"chat.completion\",\"created\":0,\"model\":");
-        match msg.model.filter(|m| is_string(m)) {
-            Some(m) => write_raw(out, m),
+        match msg.model.filter(|m| m.is_string()) {
+            Some(m) => out.raw(m.bytes()),
             None => out.raw(b"\"\""),
         }
         out.raw(b",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":");
         let blocks = msg.content.as_deref().unwrap_or_default();
-        let kind_is = |b: &Block<'_>, k: &str| b.kind.and_then(str_value).as_deref() == Some(k);
+        let kind_is = |b: &Block<'_>, k: &str| b.kind.is_some_and(|t| t.str_is(k));
         let texts = || {
             blocks
                 .iter()
                 .filter(move |b| kind_is(b, "text"))
-                .filter_map(|b| b.text.filter(|t| is_string(t)))
+                .filter_map(|b| b.text.filter(|t| t.is_string()))
         };
         if texts().next().is_some() {
             // Escaped contents concatenate without decoding.
             out.raw(b"\"");
             for t in texts() {
-                out.raw(string_inner(t).as_bytes());
+                out.raw(t.inner());
             }
             out.raw(b"\"");
         } else {
             out.raw(b"null");
         }
-        let thinking: Vec<&RawValue> = blocks
+        let thinking: Vec<Raw<'_>> = blocks
             .iter()
             .filter(|b| kind_is(b, "thinking"))
-            .filter_map(|b| b.thinking.filter(|t| is_string(t)))
+            .filter_map(|b| b.thinking.filter(|t| t.is_string()))
             .collect();
         if !thinking.is_empty() {
             out.raw(b",\"reasoning_content\":\"");
             for t in thinking {
-                out.raw(string_inner(t).as_bytes());
+                out.raw(t.inner());
             }
             out.raw(b"\"");
         }
@@ -163,13 +159,13 @@ impl MessagesToChat {
                     out.raw(b",");
                 }
                 out.raw(b"{\"id\":");
-                match call.id.filter(|v| is_string(v)) {
-                    Some(id) => write_raw(out, id),
+                match call.id.filter(|v| v.is_string()) {
+                    Some(id) => out.raw(id.bytes()),
                     None => out.raw(b"\"\""),
                 }
                 out.raw(b",\"type\":\"function\",\"function\":{\"name\":");
-                match call.name.filter(|v| is_string(v)) {
-                    Some(n) => write_raw(out, n),
+                match call.name.filter(|v| v.is_string()) {
+                    Some(n) => out.raw(n.bytes()),
                     None => out.raw(b"\"\""),
                 }
                 out.raw(b",\"arguments\":");
@@ -213,9 +209,10 @@ impl MessagesToChat {
             return;
         }
         self.started = true;
-        let raw_or_empty = |v: Option<&RawValue>| {
-            v.filter(|v| is_string(v))
-                .map_or_else(|| "\"\"".to_owned(), |v| v.get().to_owned())
+        let raw_or_empty = |v: Option<Raw<'_>>| {
+            v.filter(|v| v.is_string())
+                .and_then(|v| std::str::from_utf8(v.bytes()).ok())
+                .map_or_else(|| "\"\"".to_owned(), str::to_owned)
         };
         self.id = raw_or_empty(message.and_then(|m| m.id));
         self.model = raw_or_empty(message.and_then(|m| m.model));
@@ -260,7 +257,7 @@ impl MessagesToChat {
             self.skipped += 1;
             return;
         };
-        let kind = event.kind.and_then(str_value);
+        let kind = event.kind.and_then(Raw::str);
         if self.finish_sent
             && matches!(
                 kind.as_deref(),
@@ -279,24 +276,20 @@ impl MessagesToChat {
                 let Some(block) = &event.content_block else {
                     return;
                 };
-                match block.kind.and_then(str_value).as_deref() {
+                match block.kind.and_then(Raw::str).as_deref() {
                     Some("text") => {
-                        if let Some(t) = block.text.filter(|t| is_string(t) && !is_empty_string(t))
-                        {
+                        if let Some(t) = block.text.and_then(Raw::non_empty_string) {
                             self.delta_chunk(out, |out| {
                                 out.raw(b"\"content\":");
-                                write_raw(out, t);
+                                out.raw(t.bytes());
                             });
                         }
                     }
                     Some("thinking") => {
-                        if let Some(t) = block
-                            .thinking
-                            .filter(|t| is_string(t) && !is_empty_string(t))
-                        {
+                        if let Some(t) = block.thinking.and_then(Raw::non_empty_string) {
                             self.delta_chunk(out, |out| {
                                 out.raw(b"\"reasoning_content\":");
-                                write_raw(out, t);
+                                out.raw(t.bytes());
                             });
                         }
                     }
@@ -309,44 +302,38 @@ impl MessagesToChat {
                 let Some(delta) = &event.delta else {
                     return;
                 };
-                match delta.kind.and_then(str_value).as_deref() {
+                match delta.kind.and_then(Raw::str).as_deref() {
                     Some("text_delta") => {
-                        if let Some(t) = delta.text.filter(|t| is_string(t) && !is_empty_string(t))
-                        {
+                        if let Some(t) = delta.text.and_then(Raw::non_empty_string) {
                             self.delta_chunk(out, |out| {
                                 out.raw(b"\"content\":");
-                                write_raw(out, t);
+                                out.raw(t.bytes());
                             });
                         }
                     }
                     Some("thinking_delta") => {
-                        if let Some(t) = delta
-                            .thinking
-                            .filter(|t| is_string(t) && !is_empty_string(t))
-                        {
+                        if let Some(t) = delta.thinking.and_then(Raw::non_empty_string) {
                             self.delta_chunk(out, |out| {
                                 out.raw(b"\"reasoning_content\":");
-                                write_raw(out, t);
+                                out.raw(t.bytes());
                             });
                         }
                     }
                     Some("input_json_delta") => {
-                        let block = event.index.map(|c| c.0);
+                        let block = event.index;
                         let tool = self
                             .tool_uses
                             .iter()
                             .rev()
                             .find(|(b, _)| Some(*b) == block)
                             .map(|(_, t)| *t);
-                        let args = delta
-                            .partial_json
-                            .filter(|p| is_string(p) && !is_empty_string(p));
+                        let args = delta.partial_json.and_then(Raw::non_empty_string);
                         if let (Some(tool), Some(args)) = (tool, args) {
                             self.delta_chunk(out, |out| {
                                 out.raw(b"\"tool_calls\":[{\"index\":");
                                 write_u64(out, u64::from(tool));
                                 out.raw(b",\"function\":{\"arguments\":");
-                                write_raw(out, args);
+                                out.raw(args.bytes());
                                 out.raw(b"}}]");
                             });
                         }
@@ -360,9 +347,7 @@ impl MessagesToChat {
                 if let Some(u) = &event.usage {
                     self.tokens.update(u);
                 }
-                if let Some(reason) = event.delta.as_ref().and_then(|d| d.stop_reason)
-                    && reason.get() != "null"
-                {
+                if let Some(reason) = event.delta.as_ref().and_then(|d| d.stop_reason) {
                     self.finish_chunk(out, finish_reason(Some(reason)));
                 }
             }
@@ -382,8 +367,8 @@ impl MessagesToChat {
         }
     }
 
-    fn tool_use_start(&mut self, out: &mut BytesMut, index: Option<Count>, block: &Block<'_>) {
-        let Some(index) = index.map(|c| c.0) else {
+    fn tool_use_start(&mut self, out: &mut BytesMut, index: Option<u64>, block: &Block<'_>) {
+        let Some(index) = index else {
             self.skipped += 1;
             return;
         };
@@ -397,13 +382,13 @@ impl MessagesToChat {
             out.raw(b"\"tool_calls\":[{\"index\":");
             write_u64(out, u64::from(tool));
             out.raw(b",\"id\":");
-            match block.id.filter(|v| is_string(v)) {
-                Some(id) => write_raw(out, id),
+            match block.id.filter(|v| v.is_string()) {
+                Some(id) => out.raw(id.bytes()),
                 None => out.raw(b"\"\""),
             }
             out.raw(b",\"type\":\"function\",\"function\":{\"name\":");
-            match block.name.filter(|v| is_string(v)) {
-                Some(n) => write_raw(out, n),
+            match block.name.filter(|v| v.is_string()) {
+                Some(n) => out.raw(n.bytes()),
                 None => out.raw(b"\"\""),
             }
             out.raw(b",\"arguments\":\"\"}}]");
@@ -412,15 +397,12 @@ impl MessagesToChat {
 }
 
 /// `input` (a JSON object) → `arguments` (a string holding its JSON).
-fn write_arguments(out: &mut BytesMut, input: Option<&RawValue>) {
-    let Some(input) = input.filter(|i| i.get() != "null") else {
+fn write_arguments(out: &mut BytesMut, input: Option<Raw<'_>>) {
+    let Some(input) = input.filter(|i| !i.is_null()) else {
         out.raw(b"\"{}\"");
         return;
     };
-    let mut compact = Vec::with_capacity(input.get().len());
-    write_minified(&mut compact, input.get());
-    // Only ASCII whitespace was removed: still UTF-8.
-    write_str(out, std::str::from_utf8(&compact).unwrap_or("{}"));
+    write_as_string(out, input.bytes());
 }
 
 impl ResponseTranslator for MessagesToChat {

@@ -8,11 +8,60 @@ use std::marker::PhantomData;
 
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-pub(crate) use crate::json::raw::TokenCount as Count;
+/// A token count: any JSON number (negative → 0, fractions floored);
+/// anything else → 0.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Count(pub u64);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct CountVisitor;
+        impl<'de> Visitor<'de> for CountVisitor {
+            type Value = Count;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a token count")
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Count, E> {
+                Ok(Count(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Count, E> {
+                Ok(Count(u64::try_from(v).unwrap_or(0)))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Count, E> {
+                // `as` saturates; NaN becomes 0.
+                Ok(Count(if v > 0.0 { v as u64 } else { 0 }))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Count, E> {
+                Ok(Count(0))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Count, E> {
+                Ok(Count(0))
+            }
+            fn visit_unit<E>(self) -> Result<Count, E> {
+                Ok(Count(0))
+            }
+            fn visit_none<E>(self) -> Result<Count, E> {
+                Ok(Count(0))
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Count, D::Error> {
+                d.deserialize_any(self)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Count, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Count(0))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Count, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Count(0))
+            }
+        }
+        deserializer.deserialize_any(CountVisitor)
+    }
+}
 
 /// A string if the value is one; anything else reads as absent.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Str<'a>(pub Option<Cow<'a, str>>);
+pub struct Str<'a>(pub Option<Cow<'a, str>>);
 
 impl<'a> Str<'a> {
     pub fn as_deref(&self) -> Option<&str> {
@@ -75,7 +124,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
 
 /// Whether the value is a non-empty array (e.g. `tool_calls`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct NonEmpty(pub bool);
+pub struct NonEmpty(pub bool);
 
 impl<'de> Deserialize<'de> for NonEmpty {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -129,7 +178,7 @@ impl<'de> Deserialize<'de> for NonEmpty {
 /// `"type": "text"` parts carry the text (OpenAI content parts, Mistral's
 /// thinking/text chunks). Reads as the text, or absent.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Content<'a>(pub Option<Cow<'a, str>>);
+pub struct Content<'a>(pub Option<Cow<'a, str>>);
 
 #[derive(serde::Deserialize)]
 struct Part<'a> {
@@ -199,7 +248,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Content<'a> {
 
 /// `{"error": {"message": …}}` or `{"error": "…"}`: the message, when any.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct ErrorInfo {
+pub struct ErrorInfo {
     pub present: bool,
     pub message: Option<String>,
 }
@@ -277,15 +326,38 @@ impl<'de> Deserialize<'de> for ErrorInfo {
     }
 }
 
+/// The first element of a JSON array; the rest is skipped without
+/// allocating (`choices[1]` in APISIX's Lua).
+#[derive(Debug)]
+pub struct First<T>(pub Option<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for First<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct FirstVisitor<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for FirstVisitor<T> {
+            type Value = First<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<First<T>, A::Error> {
+                let first = seq.next_element::<T>()?;
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(First(first))
+            }
+        }
+        d.deserialize_seq(FirstVisitor(PhantomData))
+    }
+}
+
 /// Parses `data` as `T`, or `None` when it is not such JSON.
-pub(crate) fn parse<'a, T: Deserialize<'a>>(data: &'a [u8]) -> Option<T> {
+pub fn parse<'a, T: Deserialize<'a>>(data: &'a [u8]) -> Option<T> {
     serde_json::from_slice(data).ok()
 }
 
 /// Whether `data` may hold a `"key": <non-null>` member: a cheap byte test
 /// that never says no when the answer is yes (for keys written without
 /// escapes, as every provider writes them).
-pub(crate) fn has_non_null(finder: &memchr::memmem::Finder<'_>, data: &[u8]) -> bool {
+pub fn has_non_null(finder: &memchr::memmem::Finder<'_>, data: &[u8]) -> bool {
     let key_len = finder.needle().len();
     // ok: the key was found at `at`, so `at + key_len ≤ data.len()`.
     #[allow(clippy::indexing_slicing)]
@@ -297,12 +369,12 @@ pub(crate) fn has_non_null(finder: &memchr::memmem::Finder<'_>, data: &[u8]) -> 
 /// A cheap shape test run on every event, parsed or not: a JSON object
 /// starts with `{` and ends with `}` (data is already trimmed). Events that
 /// pass it are fully validated only when parsed.
-pub(crate) fn looks_like_object(data: &[u8]) -> bool {
+pub fn looks_like_object(data: &[u8]) -> bool {
     data.first() == Some(&b'{') && data.last() == Some(&b'}')
 }
 
 /// After a key's closing quote: `: <value>` where the value is not `null`.
-pub(crate) fn non_null_after_key(rest: &[u8]) -> bool {
+pub fn non_null_after_key(rest: &[u8]) -> bool {
     let mut i = 0;
     while matches!(rest.get(i), Some(b' ' | b'\t' | b'\r' | b'\n')) {
         i += 1;
@@ -315,4 +387,25 @@ pub(crate) fn non_null_after_key(rest: &[u8]) -> bool {
         i += 1;
     }
     rest.get(i).is_some_and(|&b| b != b'n')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_clamp_odd_numbers_and_read_other_values_as_zero() {
+        let c: Vec<Count> =
+            serde_json::from_str(r#"[3, -4, 2.9, 1e30, "7", null, true, [1], {"a":1}]"#).unwrap();
+        let want = [3, 0, 2, u64::MAX, 0, 0, 0, 0, 0].map(Count);
+        assert_eq!(c, want);
+    }
+
+    #[test]
+    fn first_takes_the_head_and_skips_the_rest() {
+        let f: First<u32> = serde_json::from_str("[1, {\"x\": [2]}, \"y\"]").unwrap();
+        assert_eq!(f.0, Some(1));
+        let e: First<u32> = serde_json::from_str("[]").unwrap();
+        assert_eq!(e.0, None);
+    }
 }

@@ -1,0 +1,127 @@
+//! Eight bytes at a time (SWAR): the search every JSON string scan in the
+//! workspace goes through.
+
+/// `0x01` in every byte.
+const LO: u64 = 0x0101_0101_0101_0101;
+/// `0x80` in every byte.
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// Flags (the high bit of each byte) the bytes of the word `x` that equal
+/// `byte`. The lowest flag is exact; flags above a true one may be false (a
+/// borrow), so callers take the lowest or check.
+#[inline(always)]
+pub fn byte_flags(x: u64, byte: u8) -> u64 {
+    let y = x ^ (LO * u64::from(byte));
+    y.wrapping_sub(LO) & !y & HI
+}
+
+/// Flags the bytes of `x` below `0x20` (control characters), exact for the
+/// lowest as in [`byte_flags`]; bytes ≥ `0x80` never flag.
+#[inline(always)]
+fn control_flags(x: u64) -> u64 {
+    x.wrapping_sub(LO * 0x20) & !x & HI
+}
+
+/// Strings longer than this are searched with SIMD `memchr` past it; JSON
+/// is mostly short strings, where a call costs more than it saves.
+const SHORT: usize = 64;
+
+/// The index of the first `"`, `\` or control character (`< 0x20`) in `b`
+/// at or after `from`, or `b.len()` when there is none: where a string scan
+/// must stop and look.
+#[inline]
+pub fn string_special(b: &[u8], from: usize) -> usize {
+    let mut j = from;
+    let short_end = from.saturating_add(SHORT);
+    while let Some(word) = b.get(j..j + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
+        let x = u64::from_le_bytes(word);
+        // The lowest flag of each test is exact, so the lowest overall is a
+        // true hit.
+        let special = byte_flags(x, b'"') | byte_flags(x, b'\\') | control_flags(x);
+        if special != 0 {
+            return j + (special.trailing_zeros() / 8) as usize;
+        }
+        j += 8;
+        if j >= short_end {
+            return long_special(b, j);
+        }
+    }
+    tail_special(b, j)
+}
+
+/// [`string_special`] past the first [`SHORT`] bytes: `memchr2` finds the
+/// quote or backslash, then one vectorisable pass checks the bytes before
+/// it for control characters.
+#[cold]
+fn long_special(b: &[u8], from: usize) -> usize {
+    let rest = b.get(from..).unwrap_or_default();
+    let stop = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
+    let before = rest.get(..stop).unwrap_or_default();
+    if before.iter().fold(false, |any, &c| any | (c < 0x20)) {
+        return from + before.iter().position(|&c| c < 0x20).unwrap_or(stop);
+    }
+    from + stop
+}
+
+#[inline]
+fn tail_special(b: &[u8], from: usize) -> usize {
+    let rest = b.get(from..).unwrap_or_default();
+    from + rest
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .unwrap_or(rest.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(b: &[u8], from: usize) -> usize {
+        (from..b.len())
+            .find(|&i| matches!(b[i], b'"' | b'\\' | 0x00..=0x1f))
+            .unwrap_or(b.len())
+    }
+
+    #[test]
+    fn finds_the_first_special_byte_at_every_offset_and_length() {
+        for len in 0..200 {
+            for at in 0..=len {
+                for special in [b'"', b'\\', b'\n', 0x00, 0x1f] {
+                    let mut s = vec![b'a'; len];
+                    if at < len {
+                        s[at] = special;
+                        if at + 3 < len {
+                            s[at + 3] = b'"';
+                        }
+                    }
+                    for from in [0, 1, 7, 9].into_iter().filter(|f| *f <= len) {
+                        assert_eq!(
+                            string_special(&s, from),
+                            naive(&s, from),
+                            "len {len} at {at} from {from}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn non_ascii_bytes_never_stop_the_search() {
+        let text = "é✓日本語🚀".repeat(20);
+        let mut b = text.into_bytes();
+        let n = b.len();
+        assert_eq!(string_special(&b, 0), n);
+        b.push(b'"');
+        assert_eq!(string_special(&b, 0), n);
+        assert_eq!(string_special(&[0xff, 0x80, 0x7f, 0x20, 0x22], 0), 4);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn agrees_with_a_byte_loop(b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300), from in 0usize..300) {
+            let from = from.min(b.len());
+            proptest::prop_assert_eq!(string_special(&b, from), naive(&b, from));
+        }
+    }
+}

@@ -1,0 +1,520 @@
+//! A validating JSON scanner: finds where values end, checking the whole
+//! RFC 8259 grammar on the way, without decoding or allocating.
+//!
+//! Request preparation must validate every byte it forwards, but only ever
+//! looks inside a few top-level fields. `serde_json` validates by driving a
+//! visitor over every token; this walks the bytes directly (strings eight
+//! bytes at a time), which is what makes `prepare` cheaper than a plain
+//! serde validation of the same body.
+//!
+//! Input is `&str` (UTF-8 already checked by the caller), so the scanner
+//! only checks grammar. It accepts exactly what `serde_json` accepts when
+//! skipping a value (`IgnoredAny`): unpaired `\uD8xx` escapes are
+//! syntactically valid JSON and pass, as there. Nesting depth is limited
+//! only by the input's size (an explicit bit stack, no recursion).
+
+use std::fmt;
+
+use super::swar::string_special;
+
+/// Where and why a JSON text is invalid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyntaxError {
+    /// Byte offset of the offending byte (the input's length at EOF).
+    pub offset: usize,
+    /// What was wrong.
+    pub what: &'static str,
+}
+
+impl SyntaxError {
+    pub fn at(offset: usize, what: &'static str) -> Self {
+        Self { offset, what }
+    }
+
+    /// `"<what> at line L column C"` (1-based, columns in bytes), the form
+    /// `serde_json` uses, for the text the offset points into.
+    pub fn describe(&self, text: &str) -> String {
+        let before = text
+            .as_bytes()
+            .get(..self.offset)
+            .unwrap_or(text.as_bytes());
+        let line = 1 + memchr::memchr_iter(b'\n', before).count();
+        let line_start = memchr::memrchr(b'\n', before).map_or(0, |i| i + 1);
+        let column = self.offset.saturating_sub(line_start) + 1;
+        format!("{} at line {line} column {column}", self.what)
+    }
+}
+
+impl fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at byte {}", self.what, self.offset)
+    }
+}
+
+const EOF_VALUE: &str = "EOF while parsing a value";
+const EOF_STRING: &str = "EOF while parsing a string";
+pub const EOF_OBJECT: &str = "EOF while parsing an object";
+const EOF_LIST: &str = "EOF while parsing a list";
+
+/// The index of the first non-whitespace byte at or after `i`.
+#[inline]
+pub fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while let Some(c) = b.get(i) {
+        if matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    i
+}
+
+/// The string whose opening quote is at `i`: the index after its closing
+/// quote, and whether it contains escapes (so it cannot be borrowed as
+/// is).
+#[inline]
+pub fn string_end(b: &[u8], i: usize) -> Result<(usize, bool), SyntaxError> {
+    let mut j = i + 1;
+    let mut escaped = false;
+    loop {
+        j = string_special(b, j);
+        let Some(&c) = b.get(j) else {
+            return Err(SyntaxError::at(b.len(), EOF_STRING));
+        };
+        match c {
+            b'"' => return Ok((j + 1, escaped)),
+            b'\\' => {
+                escaped = true;
+                match b.get(j + 1) {
+                    Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => j += 2,
+                    Some(b'u') => {
+                        let hex = b.get(j + 2..j + 6);
+                        match hex {
+                            Some(h) if h.iter().all(u8::is_ascii_hexdigit) => j += 6,
+                            Some(_) => {
+                                return Err(SyntaxError::at(j + 2, "invalid escape"));
+                            }
+                            None => return Err(SyntaxError::at(b.len(), EOF_STRING)),
+                        }
+                    }
+                    Some(_) => return Err(SyntaxError::at(j + 1, "invalid escape")),
+                    None => return Err(SyntaxError::at(b.len(), EOF_STRING)),
+                }
+            }
+            0x00..=0x1f => {
+                return Err(SyntaxError::at(
+                    j,
+                    "control character (\\u0000-\\u001F) found while parsing a string",
+                ));
+            }
+            _ => j += 1,
+        }
+    }
+}
+
+/// The number starting at `i` (`-` or a digit): the index after it.
+#[inline]
+fn number_end(b: &[u8], mut i: usize) -> Result<usize, SyntaxError> {
+    let digits = |b: &[u8], mut i: usize| {
+        let start = i;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        (i, i - start)
+    };
+    if b.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    match b.get(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => i = digits(b, i).0,
+        Some(_) => return Err(SyntaxError::at(i, "invalid number")),
+        None => return Err(SyntaxError::at(b.len(), EOF_VALUE)),
+    }
+    if b.get(i) == Some(&b'.') {
+        let (end, n) = digits(b, i + 1);
+        if n == 0 {
+            return Err(SyntaxError::at(end, "invalid number"));
+        }
+        i = end;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let (end, n) = digits(b, i);
+        if n == 0 {
+            return Err(SyntaxError::at(end, "invalid number"));
+        }
+        i = end;
+    }
+    Ok(i)
+}
+
+/// The literal `word` at `i`: the index after it.
+#[inline]
+fn literal_end(b: &[u8], i: usize, word: &'static [u8]) -> Result<usize, SyntaxError> {
+    match b.get(i..i + word.len()) {
+        Some(w) if w == word => Ok(i + word.len()),
+        Some(_) => Err(SyntaxError::at(i, "expected value")),
+        None => {
+            // A prefix of the literal then EOF reads as EOF, anything else
+            // as a wrong value.
+            // ok: callers pass the index of the literal's first letter.
+            #[allow(clippy::indexing_slicing)]
+            let rest = &b[i..];
+            if word.starts_with(rest) {
+                Err(SyntaxError::at(b.len(), EOF_VALUE))
+            } else {
+                Err(SyntaxError::at(i, "expected value"))
+            }
+        }
+    }
+}
+
+/// Which containers are open: one bit per level (set: object).
+struct Nesting {
+    inline: u64,
+    spill: Vec<u64>,
+    depth: usize,
+}
+
+impl Nesting {
+    fn new() -> Self {
+        Self {
+            inline: 0,
+            spill: Vec::new(),
+            depth: 0,
+        }
+    }
+
+    fn push(&mut self, object: bool) {
+        let (word, bit) = (self.depth / 64, 1u64 << (self.depth % 64));
+        // ok: depth grows by one, so `spill` grows to `word` words just in
+        // time.
+        #[allow(clippy::indexing_slicing)]
+        let slot = if word == 0 {
+            &mut self.inline
+        } else {
+            if self.spill.len() < word {
+                self.spill.push(0);
+            }
+            &mut self.spill[word - 1]
+        };
+        if object {
+            *slot |= bit;
+        } else {
+            *slot &= !bit;
+        }
+        self.depth += 1;
+    }
+
+    /// Whether the innermost open container is an object.
+    fn top_is_object(&self) -> bool {
+        let Some(top) = self.depth.checked_sub(1) else {
+            return false;
+        };
+        let (word, bit) = (top / 64, 1u64 << (top % 64));
+        // ok: `push` made a word for every open level.
+        #[allow(clippy::indexing_slicing)]
+        let bits = if word == 0 {
+            self.inline
+        } else {
+            self.spill[word - 1]
+        };
+        bits & bit != 0
+    }
+}
+
+/// An object member's `"key" :`, read from its opening quote.
+#[derive(Clone, Copy, Debug)]
+pub struct MemberKey {
+    /// The index after the key's closing quote.
+    pub key_end: usize,
+    /// Whether the key has escapes.
+    pub escaped: bool,
+    /// The index of the value's first byte (whitespace skipped).
+    pub value_start: usize,
+}
+
+/// Reads `"key" :` at `i` (after whitespace).
+#[inline]
+pub fn member_key(b: &[u8], i: usize) -> Result<MemberKey, SyntaxError> {
+    match b.get(i) {
+        Some(b'"') => {}
+        Some(_) => return Err(SyntaxError::at(i, "key must be a string")),
+        None => return Err(SyntaxError::at(b.len(), EOF_OBJECT)),
+    }
+    let (key_end, escaped) = string_end(b, i)?;
+    let colon = skip_ws(b, key_end);
+    match b.get(colon) {
+        Some(b':') => Ok(MemberKey {
+            key_end,
+            escaped,
+            value_start: skip_ws(b, colon + 1),
+        }),
+        Some(_) => Err(SyntaxError::at(colon, "expected `:`")),
+        None => Err(SyntaxError::at(b.len(), EOF_OBJECT)),
+    }
+}
+
+/// The value whose first byte is at `i` (whitespace already skipped): the
+/// index after it. Validates everything inside.
+pub fn value_end(b: &[u8], mut i: usize) -> Result<usize, SyntaxError> {
+    let mut nesting = Nesting::new();
+    loop {
+        // One value (or the opening of a container).
+        match b.get(i) {
+            Some(b'"') => i = string_end(b, i)?.0,
+            Some(b'{') => {
+                let next = skip_ws(b, i + 1);
+                if b.get(next) == Some(&b'}') {
+                    i = next + 1;
+                } else {
+                    nesting.push(true);
+                    i = member_key(b, next)?.value_start;
+                    continue;
+                }
+            }
+            Some(b'[') => {
+                let next = skip_ws(b, i + 1);
+                if b.get(next) == Some(&b']') {
+                    i = next + 1;
+                } else {
+                    nesting.push(false);
+                    i = next;
+                    continue;
+                }
+            }
+            Some(b't') => i = literal_end(b, i, b"true")?,
+            Some(b'f') => i = literal_end(b, i, b"false")?,
+            Some(b'n') => i = literal_end(b, i, b"null")?,
+            Some(b'-' | b'0'..=b'9') => i = number_end(b, i)?,
+            Some(_) => return Err(SyntaxError::at(i, "expected value")),
+            None => return Err(SyntaxError::at(b.len(), EOF_VALUE)),
+        }
+        // After a value: close what ends here, or go on to the next one.
+        loop {
+            if nesting.depth == 0 {
+                return Ok(i);
+            }
+            let object = nesting.top_is_object();
+            i = skip_ws(b, i);
+            match (b.get(i), object) {
+                (Some(b','), true) => {
+                    i = member_key(b, skip_ws(b, i + 1))?.value_start;
+                    break;
+                }
+                (Some(b','), false) => {
+                    i = skip_ws(b, i + 1);
+                    break;
+                }
+                (Some(b'}'), true) | (Some(b']'), false) => {
+                    nesting.depth -= 1;
+                    i += 1;
+                }
+                (Some(_), true) => {
+                    return Err(SyntaxError::at(i, "expected `,` or `}`"));
+                }
+                (Some(_), false) => {
+                    return Err(SyntaxError::at(i, "expected `,` or `]`"));
+                }
+                (None, true) => return Err(SyntaxError::at(b.len(), EOF_OBJECT)),
+                (None, false) => return Err(SyntaxError::at(b.len(), EOF_LIST)),
+            }
+        }
+    }
+}
+
+/// The array whose `[` is at `i`: the index after its `]` and how many
+/// elements it has. Validates everything inside.
+pub fn array_end(b: &[u8], i: usize) -> Result<(usize, usize), SyntaxError> {
+    let mut j = skip_ws(b, i + 1);
+    if b.get(j) == Some(&b']') {
+        return Ok((j + 1, 0));
+    }
+    let mut n = 0;
+    loop {
+        j = value_end(b, j)?;
+        n += 1;
+        j = skip_ws(b, j);
+        match b.get(j) {
+            Some(b',') => j = skip_ws(b, j + 1),
+            Some(b']') => return Ok((j + 1, n)),
+            Some(_) => return Err(SyntaxError::at(j, "expected `,` or `]`")),
+            None => return Err(SyntaxError::at(b.len(), EOF_LIST)),
+        }
+    }
+}
+
+/// Requires only whitespace from `i` on.
+pub fn end(b: &[u8], i: usize) -> Result<(), SyntaxError> {
+    let i = skip_ws(b, i);
+    if i < b.len() {
+        return Err(SyntaxError::at(i, "trailing characters"));
+    }
+    Ok(())
+}
+
+/// Whether `text` is one valid JSON value with optional surrounding
+/// whitespace.
+pub fn validate(text: &str) -> Result<(), SyntaxError> {
+    let b = text.as_bytes();
+    let i = value_end(b, skip_ws(b, 0))?;
+    end(b, i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn serde_accepts(text: &str) -> bool {
+        serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
+    }
+
+    #[test]
+    fn accepts_every_value_kind() {
+        for ok in [
+            "0",
+            "-0",
+            "12.5e-3",
+            "1E+9",
+            "true",
+            "false",
+            "null",
+            r#""a\"b\\c\/\b\f\n\r\t\u00e9 ✓""#,
+            "[]",
+            "{}",
+            " [1, [2, [3, {}]], {\"a\": {\"b\": []}}] ",
+            r#"{"k":"\ud800"}"#,
+        ] {
+            assert_eq!(validate(ok), Ok(()), "{ok}");
+            assert!(serde_accepts(ok), "{ok}");
+        }
+    }
+
+    #[test]
+    fn rejects_what_serde_json_rejects() {
+        for bad in [
+            "",
+            " ",
+            "01",
+            "1.",
+            ".5",
+            "-",
+            "1e",
+            "+1",
+            "tru",
+            "nul",
+            "truex",
+            "[1,]",
+            "[,1]",
+            "{,}",
+            "{\"a\"}",
+            "{\"a\":}",
+            "{\"a\":1,}",
+            "{1:2}",
+            "[1 2]",
+            "[",
+            "]",
+            "{",
+            "}",
+            "\"abc",
+            "\"\\x\"",
+            "\"\\u12G4\"",
+            "\"\\u12\"",
+            "\"a\u{1}\"",
+            "[1]]",
+            "{}}",
+            "[}",
+            "{]",
+            "nan",
+            "'a'",
+        ] {
+            assert!(validate(bad).is_err(), "{bad:?}");
+            assert!(!serde_accepts(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn deep_nesting_spills_past_the_inline_word() {
+        let deep = format!("{}1{}", "[{\"a\":".repeat(300), "}]".repeat(300));
+        assert_eq!(validate(&deep), Ok(()));
+        let mismatched = format!("{}1{}", "[".repeat(100), "}".repeat(100));
+        assert!(validate(&mismatched).is_err());
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        let text = "{\n  \"a\": x}";
+        let e = validate(text).unwrap_err();
+        assert_eq!(e.describe(text), "expected value at line 2 column 8");
+        let e = validate("{}x").unwrap_err();
+        assert_eq!(e.describe("{}x"), "trailing characters at line 1 column 3");
+    }
+
+    #[test]
+    fn string_end_reports_escapes() {
+        assert_eq!(string_end(br#""plain text here!""#, 0), Ok((18, false)));
+        assert_eq!(
+            string_end(br#""a long \"escaped\" one""#, 0),
+            Ok((24, true))
+        );
+    }
+
+    /// JSON-ish text: fragments that stress every branch of the grammar.
+    fn jsonish() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just("{".to_owned()),
+            Just("}".to_owned()),
+            Just("[".to_owned()),
+            Just("]".to_owned()),
+            Just(",".to_owned()),
+            Just(":".to_owned()),
+            Just("\"".to_owned()),
+            Just("\\".to_owned()),
+            Just(" ".to_owned()),
+            Just("\n".to_owned()),
+            Just("true".to_owned()),
+            Just("nul".to_owned()),
+            Just("-".to_owned()),
+            Just("0".to_owned()),
+            Just("e".to_owned()),
+            Just(".".to_owned()),
+            Just("u".to_owned()),
+            "[0-9a-fA-F]{1,4}",
+            "\"[a-z\\\\\"é\u{1}]{0,12}\"",
+            "[ -~]{1,3}",
+        ];
+        proptest::collection::vec(piece, 0..24).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn agrees_with_serde_on_jsonish_text(text in jsonish()) {
+            prop_assert_eq!(validate(&text).is_ok(), serde_accepts(&text), "{:?}", text);
+        }
+
+        #[test]
+        fn agrees_with_serde_on_arbitrary_text(text in ".{0,64}") {
+            prop_assert_eq!(validate(&text).is_ok(), serde_accepts(&text), "{:?}", text);
+        }
+
+        #[test]
+        fn accepts_all_serialized_values(value in crate::json::tests::json_value(), pretty in any::<bool>()) {
+            let text = if pretty {
+                serde_json::to_string_pretty(&value)
+            } else {
+                serde_json::to_string(&value)
+            }
+            .unwrap();
+            prop_assert_eq!(validate(&text), Ok(()));
+            // Any strict prefix of a compact container is incomplete.
+            if text.len() > 1 && (text.starts_with('{') || text.starts_with('[')) {
+                prop_assert!(validate(&text[..text.len() - 1]).is_err());
+            }
+        }
+    }
+}

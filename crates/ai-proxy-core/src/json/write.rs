@@ -1,0 +1,335 @@
+//! Writing JSON: the one string escaper, and writers appending to a
+//! `Vec<u8>` (request bodies) or a `BytesMut` (translated responses).
+
+use std::convert::Infallible;
+use std::ops::Range;
+
+use bytes::BytesMut;
+use serde_json::value::RawValue;
+
+use super::swar::string_special;
+
+/// Where serialized JSON goes.
+pub trait Out {
+    /// Appends raw bytes.
+    fn raw(&mut self, bytes: &[u8]);
+}
+
+impl Out for Vec<u8> {
+    #[inline]
+    fn raw(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+impl Out for BytesMut {
+    #[inline]
+    fn raw(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+/// The escape of each control character, as `serde_json` writes it.
+const CONTROL: [&str; 32] = [
+    "\\u0000", "\\u0001", "\\u0002", "\\u0003", "\\u0004", "\\u0005", "\\u0006", "\\u0007", "\\b",
+    "\\t", "\\n", "\\u000b", "\\f", "\\r", "\\u000e", "\\u000f", "\\u0010", "\\u0011", "\\u0012",
+    "\\u0013", "\\u0014", "\\u0015", "\\u0016", "\\u0017", "\\u0018", "\\u0019", "\\u001a",
+    "\\u001b", "\\u001c", "\\u001d", "\\u001e", "\\u001f",
+];
+
+/// The escape of a byte [`string_special`] stops at.
+fn escape_of(byte: u8) -> &'static str {
+    match byte {
+        b'"' => "\\\"",
+        b'\\' => "\\\\",
+        _ => CONTROL.get(usize::from(byte)).copied().unwrap_or(""),
+    }
+}
+
+/// Hands `emit` the pieces of `text` as the contents of a JSON string, in
+/// order: runs of text as they are, and an escape for each `"`, `\` and
+/// control character — exactly what `serde_json` writes. The first error
+/// `emit` returns stops the walk.
+pub fn escape<E>(text: &str, mut emit: impl FnMut(&str) -> Result<(), E>) -> Result<(), E> {
+    let b = text.as_bytes();
+    let mut plain = 0;
+    loop {
+        let at = string_special(b, plain);
+        // Every byte `string_special` stops at is ASCII: both ends of the
+        // run are char boundaries.
+        let run = text.get(plain..at).unwrap_or_default();
+        if !run.is_empty() {
+            emit(run)?;
+        }
+        let Some(&byte) = b.get(at) else {
+            return Ok(());
+        };
+        emit(escape_of(byte))?;
+        plain = at + 1;
+    }
+}
+
+/// Appends `s` as a JSON string literal.
+pub fn write_str<O: Out + ?Sized>(out: &mut O, s: &str) {
+    out.raw(b"\"");
+    let _ = escape(s, |piece| {
+        out.raw(piece.as_bytes());
+        Ok::<(), Infallible>(())
+    });
+    out.raw(b"\"");
+}
+
+/// Appends the raw token of a JSON value.
+#[inline]
+pub fn write_raw<O: Out + ?Sized>(out: &mut O, raw: &RawValue) {
+    out.raw(raw.get().as_bytes());
+}
+
+/// Appends an unsigned integer.
+pub fn write_u64<O: Out + ?Sized>(out: &mut O, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut n = n;
+    loop {
+        start -= 1;
+        if let Some(slot) = digits.get_mut(start) {
+            // `n % 10` is one digit.
+            *slot = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || start == 0 {
+            break;
+        }
+    }
+    out.raw(digits.get(start..).unwrap_or_default());
+}
+
+/// Appends the JSON text `raw` with the whitespace between tokens removed
+/// (what an encoder writes for the decoded value, key order kept). With
+/// `as_string`, appends it as the contents of a JSON string instead: its
+/// `"` and `\` escaped (minified JSON has no other byte to escape).
+pub fn write_minified<O: Out + ?Sized>(out: &mut O, raw: &[u8], as_string: bool) {
+    let mut in_string = false;
+    let mut start = 0;
+    let mut i = 0;
+    while let Some(&c) = raw.get(i) {
+        let escape: &[u8] = match c {
+            b'"' => {
+                in_string = !in_string;
+                if as_string { b"\\\"" } else { b"\"" }
+            }
+            b'\\' if in_string => {
+                // The escaped byte goes with its backslash, so a `\"` does
+                // not end the string.
+                if as_string {
+                    out.raw(raw.get(start..i).unwrap_or_default());
+                    start = i + 1;
+                    out.raw(b"\\\\");
+                    if let Some(&e @ (b'"' | b'\\')) = raw.get(i + 1) {
+                        out.raw(if e == b'"' { b"\\\"" } else { b"\\\\" });
+                        start = i + 2;
+                    }
+                }
+                i += 2;
+                continue;
+            }
+            b' ' | b'\n' | b'\r' | b'\t' if !in_string => b"",
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.raw(raw.get(start..i).unwrap_or_default());
+        out.raw(escape);
+        i += 1;
+        start = i;
+    }
+    out.raw(raw.get(start..).unwrap_or_default());
+}
+
+/// Appends the JSON text `raw` as a JSON string holding its minified text:
+/// `{"a": 1}` → `"{\"a\":1}"` (a tool's `input` → OpenAI `arguments`).
+pub fn write_as_string<O: Out + ?Sized>(out: &mut O, raw: &[u8]) {
+    out.raw(b"\"");
+    write_minified(out, raw, true);
+    out.raw(b"\"");
+}
+
+/// Writes a JSON object member by member onto a `Vec<u8>`, recording the
+/// byte range of each member's value: the layout a converter hands to
+/// `prepare` (see [`BodyLayout`](crate::adapter::BodyLayout)) so the body
+/// is patched without being parsed again.
+#[derive(Debug)]
+pub struct ObjectWriter<'o> {
+    out: &'o mut Vec<u8>,
+    members: Vec<(&'static str, Range<usize>)>,
+}
+
+impl<'o> ObjectWriter<'o> {
+    /// Opens the object.
+    pub fn new(out: &'o mut Vec<u8>) -> Self {
+        out.push(b'{');
+        Self {
+            out,
+            members: Vec::with_capacity(16),
+        }
+    }
+
+    /// Starts the member `key` (a name that needs no escaping); the value is
+    /// what is written to the returned buffer until the next member.
+    pub fn member(&mut self, key: &'static str) -> &mut Vec<u8> {
+        self.close_value();
+        if !self.members.is_empty() {
+            self.out.push(b',');
+        }
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\":");
+        let at = self.out.len();
+        self.members.push((key, at..at));
+        self.out
+    }
+
+    /// Whether no member was written yet.
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    /// The buffer, to go on writing the current member's value.
+    pub fn value(&mut self) -> &mut Vec<u8> {
+        self.out
+    }
+
+    /// Stops writing to this buffer, the object and its last member still
+    /// open: the members so far, to [`resume`](Self::resume) on the buffer
+    /// this one's bytes are moved to the front of (see [`prepend`]).
+    pub fn into_open(self) -> Vec<(&'static str, Range<usize>)> {
+        self.members
+    }
+
+    /// Goes on writing an object [`into_open`](Self::into_open) left open,
+    /// now at the front of `out`.
+    pub fn resume(out: &'o mut Vec<u8>, members: Vec<(&'static str, Range<usize>)>) -> Self {
+        Self { out, members }
+    }
+
+    fn close_value(&mut self) {
+        if let Some((_, range)) = self.members.last_mut() {
+            range.end = self.out.len();
+        }
+    }
+
+    /// Closes the object; returns each member's key and value range.
+    pub fn finish(mut self) -> Vec<(&'static str, Range<usize>)> {
+        self.close_value();
+        self.out.push(b'}');
+        self.members
+    }
+}
+
+/// Moves `head` in front of `body`'s bytes within `body`'s own buffer: one
+/// move of the body, no second buffer of its size (a converter writes the
+/// large part of its output first and the members it only knows at the end
+/// in front of it).
+pub fn prepend(body: &mut Vec<u8>, head: &[u8]) {
+    let len = body.len();
+    body.extend_from_slice(head);
+    body.copy_within(0..len, head.len());
+    if let Some(front) = body.get_mut(..head.len()) {
+        front.copy_from_slice(head);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn written(s: &str) -> String {
+        let mut out = Vec::new();
+        write_str(&mut out, s);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn escapes_control_characters_quotes_and_backslashes() {
+        assert_eq!(
+            written("a\"b\\c\nd\u{1}\u{8}\u{c}é"),
+            "\"a\\\"b\\\\c\\nd\\u0001\\b\\fé\""
+        );
+    }
+
+    #[test]
+    fn object_writer_records_each_value() {
+        let mut out = b"junk".to_vec();
+        out.clear();
+        let mut obj = ObjectWriter::new(&mut out);
+        obj.member("a").extend_from_slice(b"1");
+        write_str(obj.member("b"), "x");
+        let members = obj.finish();
+        assert_eq!(out, br#"{"a":1,"b":"x"}"#);
+        assert_eq!(members, [("a", 5..6), ("b", 11..14)]);
+    }
+
+    #[test]
+    fn an_object_left_open_resumes_after_its_head_is_prepended() {
+        let mut head = Vec::new();
+        let mut obj = ObjectWriter::new(&mut head);
+        obj.member("a").extend_from_slice(b"1");
+        obj.member("list").push(b'[');
+        let members = obj.into_open();
+        let mut out = b"2,3".to_vec();
+        prepend(&mut out, &head);
+        let mut obj = ObjectWriter::resume(&mut out, members);
+        obj.value().push(b']');
+        obj.member("b").extend_from_slice(b"true");
+        let members = obj.finish();
+        assert_eq!(out, br#"{"a":1,"list":[2,3],"b":true}"#);
+        assert_eq!(members, [("a", 5..6), ("list", 14..19), ("b", 24..28)]);
+    }
+
+    #[test]
+    fn writes_integers() {
+        for n in [0, 7, 10, 12345, u64::MAX] {
+            let mut out = Vec::new();
+            write_u64(&mut out, n);
+            assert_eq!(String::from_utf8(out).unwrap(), n.to_string());
+        }
+    }
+
+    #[test]
+    fn minifies_outside_strings_only() {
+        let mut out = Vec::new();
+        write_minified(
+            &mut out,
+            b"{ \"a b\" : [1, 2],\n \"c\\\" d\": \" x \\\\\" }",
+            false,
+        );
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "{\"a b\":[1,2],\"c\\\" d\":\" x \\\\\"}"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn escapes_exactly_as_serde_json(s in any::<String>()) {
+            prop_assert_eq!(written(&s), serde_json::to_string(&s).unwrap());
+        }
+
+        #[test]
+        fn minified_text_is_what_serde_json_writes(v in crate::json::tests::json_value(), pretty in any::<bool>()) {
+            let text = if pretty { serde_json::to_string_pretty(&v) } else { serde_json::to_string(&v) }.unwrap();
+            let mut out = Vec::new();
+            write_minified(&mut out, text.as_bytes(), false);
+            prop_assert_eq!(std::str::from_utf8(&out).unwrap(), serde_json::to_string(&v).unwrap());
+            let mut quoted = vec![b'"'];
+            write_minified(&mut quoted, text.as_bytes(), true);
+            quoted.push(b'"');
+            prop_assert_eq!(
+                serde_json::from_slice::<String>(&quoted).unwrap(),
+                serde_json::to_string(&v).unwrap()
+            );
+        }
+    }
+}
