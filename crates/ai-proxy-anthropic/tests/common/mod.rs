@@ -9,6 +9,8 @@
     clippy::indexing_slicing
 )]
 
+pub mod reference;
+
 use std::path::PathBuf;
 
 use ai_proxy_anthropic::{ChatToMessages, MessagesToChat, ToolNameMap};
@@ -352,26 +354,170 @@ pub fn messages_to_chat_holds(events: &[Event]) {
 }
 
 /// The request-converter property (fuzz target and proptest): any body,
-/// no panic; a body that is JSON converts to JSON or to a 400.
+/// no panic; a body that is JSON converts to JSON or to a 400; and where
+/// the body is JSON without duplicate keys, each converter answers what its
+/// `reference` answers: the same bytes for a body serde_json itself would
+/// write (compact, canonical), the same tree otherwise, the same errors.
 pub fn requests_hold(body: &[u8]) {
-    use ai_proxy_anthropic::{AnthropicToOpenAi, OpenAiToAnthropic};
-    use ai_proxy_core::adapter::{ConvertContext, Converter};
+    use ai_proxy_anthropic::{AnthropicToOpenAi, DEFAULT_MAX_TOKENS, OpenAiToAnthropic};
+    use ai_proxy_core::adapter::{ConvertContext, ConvertError, Converter};
     use ai_proxy_core::{Provider, RequestType};
     let ctx = ConvertContext::new(Provider::OpenAi, Some("m"), None, RequestType::AiChat);
-    let is_json = serde_json::from_slice::<serde_json::Value>(body).is_ok();
+    let parsed = serde_json::from_slice::<serde_json::Value>(body).ok();
+    let comparable = parsed.is_some() && !has_duplicate_keys(body);
+    let canonical = parsed
+        .as_ref()
+        .is_some_and(|v| serde_json::to_vec(v).is_ok_and(|b| b == body));
+    type Expected = Result<Option<(serde_json::Value, bool)>, ConvertError>;
+    let expected: [Expected; 2] = [
+        reference::anthropic_to_openai::convert(body).map(|v| Some((v, true))),
+        reference::openai_to_anthropic::convert(body, DEFAULT_MAX_TOKENS),
+    ];
     let converters: [&dyn Converter; 2] = [&AnthropicToOpenAi, &OpenAiToAnthropic::new()];
-    for converter in converters {
-        match converter.convert_request(body, &ctx) {
+    for (converter, expected) in converters.into_iter().zip(expected) {
+        let got = converter.convert_request(body, &ctx);
+        match &got {
             Ok(out) => {
-                if is_json {
+                if parsed.is_some() {
                     assert!(
                         serde_json::from_slice::<serde_json::Value>(&out.body).is_ok(),
                         "{converter:?} produced invalid JSON from {}",
                         String::from_utf8_lossy(body)
                     );
                 }
+                if let Some(layout) = &out.layout {
+                    check_layout(&out.body, layout);
+                }
             }
             Err(e) => assert_eq!(e.status(), http::StatusCode::BAD_REQUEST),
         }
+        if !comparable {
+            continue;
+        }
+        let body = String::from_utf8_lossy(body);
+        match (got, expected) {
+            (_, Ok(None)) => {}
+            (Ok(got), Ok(Some((want, exact)))) => {
+                if canonical && exact {
+                    assert_eq!(
+                        String::from_utf8_lossy(&got.body),
+                        want.to_string(),
+                        "{converter:?} differs from its reference on {body}"
+                    );
+                } else {
+                    let got: serde_json::Value = serde_json::from_slice(&got.body).unwrap();
+                    assert_eq!(
+                        with_arguments_parsed(got),
+                        with_arguments_parsed(want),
+                        "{converter:?} differs from its reference on {body}"
+                    );
+                }
+            }
+            (Err(got), Err(want)) => {
+                // Both refuse; a body that is not the right JSON shape is
+                // described in each reader's own words.
+                let shape = ["must be a JSON object", "malformed JSON"];
+                if !shape.iter().any(|s| want.message.contains(s)) {
+                    assert_eq!(got, want, "{converter:?} on {body}");
+                }
+            }
+            (got, want) => panic!(
+                "{converter:?} on {body}: got {:?}, the reference {:?}",
+                got.map(|c| String::from_utf8_lossy(&c.body).into_owned()),
+                want.map(|w| w.map(|(v, _)| v.to_string()))
+            ),
+        }
     }
+}
+
+/// `tool_calls[].function.arguments` (JSON in a string) parsed, so that
+/// two spellings of the same arguments compare equal.
+fn with_arguments_parsed(mut v: serde_json::Value) -> serde_json::Value {
+    let messages = v.get_mut("messages").and_then(|m| m.as_array_mut());
+    for call in messages
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m.get_mut("tool_calls").and_then(|c| c.as_array_mut()))
+        .flatten()
+    {
+        let function = &mut call["function"];
+        if let Some(parsed) = function["arguments"]
+            .as_str()
+            .and_then(|a| serde_json::from_str::<serde_json::Value>(a).ok())
+        {
+            function["arguments"] = parsed;
+        }
+    }
+    v
+}
+
+/// A converter's layout names the body's top-level members exactly.
+fn check_layout(body: &[u8], layout: &ai_proxy_core::adapter::BodyLayout) {
+    let value: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(body).expect("a converted body is an object");
+    let keys: Vec<&str> = layout.members.iter().map(|(k, _)| *k).collect();
+    assert_eq!(keys, value.keys().map(String::as_str).collect::<Vec<_>>());
+    for (key, range) in &layout.members {
+        let text = &body[range.clone()];
+        let parsed: serde_json::Value = serde_json::from_slice(text)
+            .unwrap_or_else(|e| panic!("{key}: {e}: {}", String::from_utf8_lossy(text)));
+        assert_eq!(&parsed, &value[*key], "{key}");
+    }
+    let tools = value
+        .get("tools")
+        .and_then(|t| t.as_array())
+        .map_or(0, Vec::len);
+    assert_eq!(layout.tool_count, tools);
+}
+
+/// Whether any object in the JSON text repeats a key (where serde's struct
+/// reading, which refuses them, and a last-key-wins reading part ways).
+pub fn has_duplicate_keys(json: &[u8]) -> bool {
+    use serde::de::{Deserialize, Deserializer, Error, MapAccess, SeqAccess, Visitor};
+    struct Unique;
+    impl<'de> Deserialize<'de> for Unique {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(UniqueVisitor)
+        }
+    }
+    struct UniqueVisitor;
+    impl<'de> Visitor<'de> for UniqueVisitor {
+        type Value = Unique;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_unit<E>(self) -> Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Unique, A::Error> {
+            while seq.next_element::<Unique>()?.is_some() {}
+            Ok(Unique)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Unique, A::Error> {
+            let mut keys = std::collections::HashSet::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if !keys.insert(key) {
+                    return Err(A::Error::custom("duplicate key"));
+                }
+                map.next_value::<Unique>()?;
+            }
+            Ok(Unique)
+        }
+    }
+    serde_json::from_slice::<Unique>(json).is_err()
 }
