@@ -1,7 +1,10 @@
 //! Shared by the criterion benches: chat-like bodies (sentences, escapes,
-//! non-ASCII, tools and tool calls) and a thread-CPU-time measurement.
+//! non-ASCII, tools and tool calls), agentic conversations in both wire
+//! forms (`agentic`) and a thread-CPU-time measurement.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::indexing_slicing)]
+
+pub mod agentic;
 
 use std::time::Duration;
 
