@@ -374,7 +374,7 @@ fn tool_use(
         let Ok(input) = serde_json::from_str::<Value>(text) else {
             return Ok(None);
         };
-        *exact &= input.to_string() == text;
+        *exact &= serde_json::to_string(&input).is_ok_and(|canonical| canonical == text);
         input
     };
     Ok(Some(
