@@ -139,6 +139,24 @@ const ANTHROPIC_TO_OPENAI: &str =
 const OPENAI_TO_ANTHROPIC: &str = r#"{"provider":"anthropic","auth":{"header":{"x-api-key":"sk-bench"}},
     "override":{"endpoint":"https://api.anthropic.com/v1/messages"}}"#;
 
+/// `route.prepare` at `now` on a fresh request each iteration (built
+/// untimed).
+fn bench_prepare(
+    g: &mut BenchmarkGroup<'_, CpuTime>,
+    name: &str,
+    (route, now): (&AiProxy, Instant),
+    path: &str,
+    body: &Bytes,
+) {
+    g.bench_function(name, |b| {
+        b.iter_batched(
+            || request(path, body),
+            |r| route.prepare(r, now, None).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
+}
+
 fn prepare(c: &mut Criterion<CpuTime>) {
     let now = Instant::now();
     let openai_route = proxy(OPENAI);
@@ -150,30 +168,30 @@ fn prepare(c: &mut Criterion<CpuTime>) {
 
         let mut g = c.benchmark_group(format!("prepare_openai/{label}"));
         references(&mut g, &openai);
-        g.bench_function("prepare", |b| {
-            b.iter_batched(
-                || request("/v1/chat/completions", &openai),
-                |r| openai_route.prepare(r, now, None).unwrap(),
-                BatchSize::SmallInput,
-            )
-        });
+        bench_prepare(
+            &mut g,
+            "prepare",
+            (&openai_route, now),
+            "/v1/chat/completions",
+            &openai,
+        );
         g.finish();
 
         let mut g = c.benchmark_group(format!("prepare_converted/{label}"));
-        g.bench_function("openai_to_anthropic", |b| {
-            b.iter_batched(
-                || request("/v1/chat/completions", &openai),
-                |r| to_anthropic.prepare(r, now, None).unwrap(),
-                BatchSize::SmallInput,
-            )
-        });
-        g.bench_function("anthropic_to_openai", |b| {
-            b.iter_batched(
-                || request("/v1/messages", &anthropic),
-                |r| to_openai.prepare(r, now, None).unwrap(),
-                BatchSize::SmallInput,
-            )
-        });
+        bench_prepare(
+            &mut g,
+            "openai_to_anthropic",
+            (&to_anthropic, now),
+            "/v1/chat/completions",
+            &openai,
+        );
+        bench_prepare(
+            &mut g,
+            "anthropic_to_openai",
+            (&to_openai, now),
+            "/v1/messages",
+            &anthropic,
+        );
         g.finish();
     }
 }
