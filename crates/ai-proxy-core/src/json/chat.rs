@@ -21,7 +21,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use super::scan::{elements, fields};
-use super::write::write_str;
+use super::write::{ObjectWriter, write_str};
 use super::{Raw, Scanner, SyntaxError};
 
 /// What is wrong with an OpenAI chat request a converter reads.
@@ -173,12 +173,7 @@ impl<'a> ToolCall<'a> {
     /// Reads the `tool_calls[]` entry at the cursor (`function` in place).
     pub fn read(s: &mut Scanner<'a>) -> Result<Self, SyntaxError> {
         let mut call = ToolCall::default();
-        if s.peek() != Some(b'{') {
-            s.skip()?;
-            return Ok(call);
-        }
-        call.is_object = true;
-        s.object(|key, s| {
+        let is_object = s.object_or_skip(|key, s| {
             match &*key.name() {
                 b"function" if s.peek() == Some(b'{') => {
                     let [name, arguments] = s.fields(["name", "arguments"])?;
@@ -192,6 +187,7 @@ impl<'a> ToolCall<'a> {
             }
             Ok::<(), SyntaxError>(())
         })?;
+        call.is_object = is_object;
         Ok(call)
     }
 }
@@ -312,6 +308,20 @@ pub fn tool_choice(raw: Option<Raw<'_>>) -> Result<Option<ToolChoice<'_>>, ChatE
         .filter(|n| n.is_string())
         .ok_or_else(|| invalid("tool_choice object needs function.name"))?;
     Ok(Some(ToolChoice::Function(name)))
+}
+
+/// `stop` as the list of stop sequences Anthropic and Gemini take (member
+/// `key`): a string becomes a one-element array, an array is copied as it
+/// is, anything else writes no member.
+pub fn write_stop(obj: &mut ObjectWriter<'_>, key: &'static str, stop: Raw<'_>) {
+    if stop.is_string() {
+        let out = obj.member(key);
+        out.push(b'[');
+        out.extend_from_slice(stop.bytes());
+        out.push(b']');
+    } else if stop.is_array() {
+        obj.member(key).extend_from_slice(stop.bytes());
+    }
 }
 
 /// A base64 data URL (`data:<media type>;base64,<data>`) in a string.

@@ -253,6 +253,17 @@ pub struct ErrorInfo {
     pub message: Option<String>,
 }
 
+impl ErrorInfo {
+    /// An error member that is not an object or a string (`true`, a
+    /// number, an array): present or not, and no message to show.
+    fn without_message(present: bool) -> Self {
+        ErrorInfo {
+            present,
+            message: None,
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for ErrorInfo {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct ErrorVisitor;
@@ -292,34 +303,19 @@ impl<'de> Deserialize<'de> for ErrorInfo {
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ErrorInfo, A::Error> {
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(ErrorInfo {
-                    present: true,
-                    message: None,
-                })
+                Ok(ErrorInfo::without_message(true))
             }
             fn visit_bool<E>(self, v: bool) -> Result<ErrorInfo, E> {
-                Ok(ErrorInfo {
-                    present: v,
-                    message: None,
-                })
+                Ok(ErrorInfo::without_message(v))
             }
             fn visit_u64<E>(self, _: u64) -> Result<ErrorInfo, E> {
-                Ok(ErrorInfo {
-                    present: true,
-                    message: None,
-                })
+                Ok(ErrorInfo::without_message(true))
             }
             fn visit_i64<E>(self, _: i64) -> Result<ErrorInfo, E> {
-                Ok(ErrorInfo {
-                    present: true,
-                    message: None,
-                })
+                Ok(ErrorInfo::without_message(true))
             }
             fn visit_f64<E>(self, _: f64) -> Result<ErrorInfo, E> {
-                Ok(ErrorInfo {
-                    present: true,
-                    message: None,
-                })
+                Ok(ErrorInfo::without_message(true))
             }
         }
         deserializer.deserialize_any(ErrorVisitor)

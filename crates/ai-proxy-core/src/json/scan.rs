@@ -233,15 +233,9 @@ impl<'a> Scanner<'a> {
         mut member: impl FnMut(Key<'a>, &mut Self) -> Result<(), E>,
     ) -> Result<(), E> {
         let b = self.b;
-        let mut i = skip_ws(b, self.at);
-        if b.get(i) != Some(&b'{') {
-            return Err(SyntaxError::at(i, "expected an object").into());
-        }
-        i = skip_ws(b, i + 1);
-        if b.get(i) == Some(&b'}') {
-            self.at = i + 1;
+        let Some(mut i) = self.enter(b'{', b'}')? else {
             return Ok(());
-        }
+        };
         loop {
             let m = member_key(b, i)?;
             let token = b.get(i..m.key_end).unwrap_or_default();
@@ -253,17 +247,81 @@ impl<'a> Scanner<'a> {
                 },
                 self,
             )?;
-            i = skip_ws(b, self.at);
-            match b.get(i) {
-                Some(b',') => i = skip_ws(b, i + 1),
-                Some(b'}') => {
-                    self.at = i + 1;
-                    return Ok(());
-                }
-                Some(_) => return Err(SyntaxError::at(i, "expected `,` or `}`").into()),
-                None => return Err(SyntaxError::at(i, super::syntax::EOF_OBJECT).into()),
+            match self.after_item(b'}')? {
+                Some(next) => i = next,
+                None => return Ok(()),
             }
         }
+    }
+
+    /// Into the object or array (`open`) at the cursor: where its first
+    /// member or element starts, or `None` past an empty one.
+    #[inline]
+    fn enter(&mut self, open: u8, close: u8) -> Result<Option<usize>, SyntaxError> {
+        let b = self.b;
+        let i = skip_ws(b, self.at);
+        if b.get(i) != Some(&open) {
+            let expected = if open == b'{' {
+                "expected an object"
+            } else {
+                "expected an array"
+            };
+            return Err(SyntaxError::at(i, expected));
+        }
+        let i = skip_ws(b, i + 1);
+        if b.get(i) == Some(&close) {
+            self.at = i + 1;
+            return Ok(None);
+        }
+        Ok(Some(i))
+    }
+
+    /// After a member or an element: the start of the next one behind a
+    /// `,`, or `None` past the container's `close`.
+    #[inline]
+    fn after_item(&mut self, close: u8) -> Result<Option<usize>, SyntaxError> {
+        let b = self.b;
+        let i = skip_ws(b, self.at);
+        match b.get(i) {
+            Some(b',') => Ok(Some(skip_ws(b, i + 1))),
+            Some(&c) if c == close => {
+                self.at = i + 1;
+                Ok(None)
+            }
+            Some(_) if close == b'}' => Err(SyntaxError::at(i, "expected `,` or `}`")),
+            Some(_) => Err(SyntaxError::at(i, "expected `,` or `]`")),
+            None if close == b'}' => Err(SyntaxError::at(i, super::syntax::EOF_OBJECT)),
+            None => Err(SyntaxError::at(i, super::syntax::EOF_LIST)),
+        }
+    }
+
+    /// Walks the value at the cursor as [`object`](Self::object) does when
+    /// it is an object and returns `true`; any other value is skipped
+    /// (checked) and `false` returned.
+    #[inline]
+    pub fn object_or_skip<E: From<SyntaxError>>(
+        &mut self,
+        member: impl FnMut(Key<'a>, &mut Self) -> Result<(), E>,
+    ) -> Result<bool, E> {
+        if self.peek() != Some(b'{') {
+            self.skip()?;
+            return Ok(false);
+        }
+        self.object(member)?;
+        Ok(true)
+    }
+
+    /// [`fields`](Self::fields) of the value at the cursor when it is an
+    /// object; any other value is skipped (checked) and `None` returned.
+    pub fn fields_of_object<const N: usize>(
+        &mut self,
+        keys: [&str; N],
+    ) -> Result<Option<[Option<Raw<'a>>; N]>, SyntaxError> {
+        if self.peek() != Some(b'{') {
+            self.skip()?;
+            return Ok(None);
+        }
+        self.fields(keys).map(Some)
     }
 
     /// Walks the array at the cursor, calling `element(scanner)` for each
@@ -274,28 +332,15 @@ impl<'a> Scanner<'a> {
         &mut self,
         mut element: impl FnMut(&mut Self) -> Result<(), E>,
     ) -> Result<(), E> {
-        let b = self.b;
-        let mut i = skip_ws(b, self.at);
-        if b.get(i) != Some(&b'[') {
-            return Err(SyntaxError::at(i, "expected an array").into());
-        }
-        i = skip_ws(b, i + 1);
-        if b.get(i) == Some(&b']') {
-            self.at = i + 1;
+        let Some(mut i) = self.enter(b'[', b']')? else {
             return Ok(());
-        }
+        };
         loop {
             self.at = i;
             element(self)?;
-            i = skip_ws(b, self.at);
-            match b.get(i) {
-                Some(b',') => i = skip_ws(b, i + 1),
-                Some(b']') => {
-                    self.at = i + 1;
-                    return Ok(());
-                }
-                Some(_) => return Err(SyntaxError::at(i, "expected `,` or `]`").into()),
-                None => return Err(SyntaxError::at(i, "EOF while parsing a list").into()),
+            match self.after_item(b']')? {
+                Some(next) => i = next,
+                None => return Ok(()),
             }
         }
     }

@@ -85,6 +85,23 @@ pub fn write_raw<O: Out + ?Sized>(out: &mut O, raw: &RawValue) {
     out.raw(raw.get().as_bytes());
 }
 
+/// Appends a JSON array: `each` writes one element's value per item, the
+/// commas and brackets are written here.
+pub fn write_array<O: Out + ?Sized, T>(
+    out: &mut O,
+    items: impl IntoIterator<Item = T>,
+    mut each: impl FnMut(&mut O, T),
+) {
+    out.raw(b"[");
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.raw(b",");
+        }
+        each(out, item);
+    }
+    out.raw(b"]");
+}
+
 /// Appends an unsigned integer.
 pub fn write_u64<O: Out + ?Sized>(out: &mut O, n: u64) {
     let mut digits = [0u8; 20];
@@ -249,6 +266,14 @@ mod tests {
         let mut out = Vec::new();
         write_str(&mut out, s);
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn arrays_separate_their_elements_with_commas() {
+        let mut out = Vec::new();
+        write_array(&mut out, [1u64, 22, 333], write_u64);
+        write_array(&mut out, [0u64; 0], write_u64);
+        assert_eq!(out, b"[1,22,333][]");
     }
 
     #[test]

@@ -66,10 +66,7 @@ pub(crate) fn gemini_tool_count(text: &str) -> usize {
     let mut n = 0usize;
     let mut s = Scanner::new(text.as_bytes());
     let counted = s.array(|s| {
-        if s.peek() != Some(b'{') {
-            return s.skip();
-        }
-        s.object(|key, s| match &*key.name() {
+        s.object_or_skip(|key, s| match &*key.name() {
             b"functionDeclarations" | b"function_declarations" if s.peek() == Some(b'[') => s
                 .array(|s| {
                     n += 1;
@@ -77,6 +74,7 @@ pub(crate) fn gemini_tool_count(text: &str) -> usize {
                 }),
             _ => s.skip(),
         })
+        .map(drop)
     });
     if counted.is_ok() { n } else { 0 }
 }

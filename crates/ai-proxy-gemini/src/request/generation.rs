@@ -4,7 +4,7 @@
 use ai_proxy_core::adapter::ConvertError;
 
 use super::{Fields, invalid, malformed};
-use ai_proxy_core::json::chat::{FunctionTool, ToolChoice, function_tool, tool_choice};
+use ai_proxy_core::json::chat::{FunctionTool, ToolChoice, function_tool, tool_choice, write_stop};
 use ai_proxy_core::json::scan::{Raw, elements, fields};
 use ai_proxy_core::json::write::ObjectWriter;
 use ai_proxy_core::json::write::write_u64;
@@ -140,16 +140,7 @@ pub(super) fn write_generation_config(
         }
     }
     if let Some(stop) = req.stop {
-        if stop.is_string() {
-            let out = config.member("stopSequences");
-            out.push(b'[');
-            out.extend_from_slice(stop.bytes());
-            out.push(b']');
-        } else if stop.is_array() {
-            config
-                .member("stopSequences")
-                .extend_from_slice(stop.bytes());
-        }
+        write_stop(&mut config, "stopSequences", stop);
     }
     if let Some(l) = req
         .logprobs

@@ -10,7 +10,7 @@ use super::{
     write_function, write_signature,
 };
 use ai_proxy_core::json::raw::{is_string, string_inner};
-use ai_proxy_core::json::write::{Out, write_raw, write_u64};
+use ai_proxy_core::json::write::{Out, write_array, write_raw, write_u64};
 
 /// One candidate, gathered across the body (or the chunks of a JSON-array
 /// `streamGenerateContent` body).
@@ -166,14 +166,9 @@ pub(super) fn write_completion(
         Some(m) => write_raw(out, m),
         None => out.raw(t.fallback_model().as_bytes()),
     }
-    out.raw(b",\"choices\":[");
-    for (n, choice) in choices.iter().enumerate() {
-        if n > 0 {
-            out.raw(b",");
-        }
-        write_choice(out, choice);
-    }
-    out.raw(b"],\"usage\":");
+    out.raw(b",\"choices\":");
+    write_array(out, &choices, write_choice);
+    out.raw(b",\"usage\":");
     tokens.write(out);
     out.raw(b"}");
     Ok(())

@@ -3,6 +3,7 @@
 //! included), then sorted into text and media parts, tool calls and tool
 //! results that point into the client's bytes.
 
+use ai_proxy_core::json::write::write_array;
 use ai_proxy_core::json::{Raw, Scanner, SyntaxError};
 
 /// A member that is present and not `null` (serde's `Option` reading).
@@ -82,13 +83,9 @@ impl<'a> Block<'a> {
         s: &mut Scanner<'a>,
         nested: Option<&mut Vec<Part<'a>>>,
     ) -> Result<Option<Self>, SyntaxError> {
-        if s.peek() != Some(b'{') {
-            s.skip()?;
-            return Ok(None);
-        }
         let mut block = Block::default();
         let mut nested = nested;
-        s.object(|key, s| {
+        let is_object = s.object_or_skip(|key, s| {
             let slot = match &*key.name() {
                 b"type" => &mut block.kind,
                 b"text" => &mut block.text,
@@ -97,12 +94,7 @@ impl<'a> Block<'a> {
                 b"input" => &mut block.input,
                 b"tool_use_id" => &mut block.tool_use_id,
                 b"source" => {
-                    block.source = if s.peek() == Some(b'{') {
-                        Some(s.fields(["type", "media_type", "data", "url"])?)
-                    } else {
-                        s.skip()?;
-                        None
-                    };
+                    block.source = s.fields_of_object(["type", "media_type", "data", "url"])?;
                     return Ok(());
                 }
                 b"content" => {
@@ -117,7 +109,7 @@ impl<'a> Block<'a> {
             *slot = present(s.value()?);
             Ok::<(), SyntaxError>(())
         })?;
-        Ok(Some(block))
+        Ok(is_object.then_some(block))
     }
 
     /// The block's kind; `None` for a block without a string `type`.
@@ -253,14 +245,7 @@ fn write_part(out: &mut Vec<u8>, part: &Part<'_>) {
 
 /// Parts as an OpenAI content-parts array.
 pub(super) fn write_parts(out: &mut Vec<u8>, parts: &[Part<'_>]) {
-    out.push(b'[');
-    for (i, part) in parts.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        write_part(out, part);
-    }
-    out.push(b']');
+    write_array(out, parts, write_part);
 }
 
 /// The text parts as one string: escaped contents concatenate as they are.

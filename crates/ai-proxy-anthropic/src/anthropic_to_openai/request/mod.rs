@@ -41,9 +41,8 @@ impl From<SyntaxError> for Fail {
 struct Request<'a> {
     model: Option<Raw<'a>>,
     stream: Option<Raw<'a>>,
-    max_tokens: Option<Raw<'a>>,
-    temperature: Option<Raw<'a>>,
-    top_p: Option<Raw<'a>>,
+    /// `max_tokens`, `temperature` and `top_p` (see [`SAMPLING`]).
+    sampling: [Option<Raw<'a>>; 3],
     stop_sequences: Option<Raw<'a>>,
     service_tier: Option<Raw<'a>>,
     /// `thinking`'s type and budget_tokens.
@@ -65,16 +64,17 @@ struct Request<'a> {
     names: ToolNameMap,
 }
 
+/// The OpenAI names of [`Request::sampling`]'s members, each copied when
+/// truthy.
+const SAMPLING: [&str; 3] = ["max_completion_tokens", "temperature", "top_p"];
+
 /// An object member read in place (a non-object reads as absent).
 fn object<'a, const N: usize>(
     s: &mut Scanner<'a>,
     keys: [&str; N],
 ) -> Result<Option<[Option<Raw<'a>>; N]>, SyntaxError> {
-    if s.peek() != Some(b'{') {
-        s.skip()?;
-        return Ok(None);
-    }
-    Ok(Some(s.fields(keys)?.map(|v| v.and_then(present))))
+    Ok(s.fields_of_object(keys)?
+        .map(|fields| fields.map(|v| v.and_then(present))))
 }
 
 impl<'a> Request<'a> {
@@ -128,9 +128,9 @@ impl<'a> Request<'a> {
                 }
                 b"model" => &mut self.model,
                 b"stream" => &mut self.stream,
-                b"max_tokens" => &mut self.max_tokens,
-                b"temperature" => &mut self.temperature,
-                b"top_p" => &mut self.top_p,
+                b"max_tokens" => &mut self.sampling[0],
+                b"temperature" => &mut self.sampling[1],
+                b"top_p" => &mut self.sampling[2],
                 b"stop_sequences" => &mut self.stop_sequences,
                 b"service_tier" => &mut self.service_tier,
                 _ => return Ok(s.skip()?),
@@ -191,16 +191,10 @@ impl<'a> Request<'a> {
                     .extend_from_slice(b"{\"include_usage\":true}");
             }
         }
-        let truthy = |v: Option<Raw<'a>>| v.filter(|v| v.is_truthy());
-        if let Some(max) = truthy(self.max_tokens) {
-            obj.member("max_completion_tokens")
-                .extend_from_slice(max.bytes());
-        }
-        if let Some(t) = truthy(self.temperature) {
-            obj.member("temperature").extend_from_slice(t.bytes());
-        }
-        if let Some(p) = truthy(self.top_p) {
-            obj.member("top_p").extend_from_slice(p.bytes());
+        for (name, value) in SAMPLING.into_iter().zip(self.sampling) {
+            if let Some(v) = value.filter(|v| v.is_truthy()) {
+                obj.member(name).extend_from_slice(v.bytes());
+            }
         }
         if let Some(stop) = self.stop_sequences.filter(|s| s.is_array()) {
             obj.member("stop").extend_from_slice(stop.bytes());

@@ -27,12 +27,11 @@ pub(super) fn read_tools(
     let mut count = 0;
     out.push(b'[');
     s.array(|s| {
-        if s.peek() != Some(b'{') {
-            return s.skip();
-        }
-        let [kind, name, description, schema] = s
-            .fields(["type", "name", "description", "input_schema"])?
-            .map(|v| v.and_then(present));
+        let Some(fields) = s.fields_of_object(["type", "name", "description", "input_schema"])?
+        else {
+            return Ok(());
+        };
+        let [kind, name, description, schema] = fields.map(|v| v.and_then(present));
         if let Some(kind) = kind.and_then(Raw::str)
             && BUILTIN_TOOL_PREFIXES.iter().any(|p| kind.starts_with(p))
         {

@@ -124,12 +124,7 @@ impl<'a> Message<'a> {
 
 fn read_part<'a>(s: &mut Scanner<'a>) -> Result<Part<'a>, SyntaxError> {
     let mut part = Part::default();
-    if s.peek() != Some(b'{') {
-        s.skip()?;
-        return Ok(part);
-    }
-    part.object = true;
-    s.object(|key, s| {
+    let object = s.object_or_skip(|key, s| {
         match &*key.name() {
             b"type" => part.kind = Some(s.value()?),
             b"text" => part.text = Some(s.value()?),
@@ -145,5 +140,6 @@ fn read_part<'a>(s: &mut Scanner<'a>) -> Result<Part<'a>, SyntaxError> {
         }
         Ok::<(), SyntaxError>(())
     })?;
+    part.object = object;
     Ok(part)
 }

@@ -30,14 +30,14 @@ mod tools;
 mod turns;
 
 use ai_proxy_core::adapter::{BodyLayout, ConvertError};
-use ai_proxy_core::json::write::{ObjectWriter, prepend, write_u64};
+use ai_proxy_core::json::write::{ObjectWriter, prepend, write_array, write_u64};
 use ai_proxy_core::json::{Raw, Scanner, SyntaxError};
 
 use self::content::write_text_block;
 use self::message::Message;
 use self::tools::read_tools;
 use self::turns::Turns;
-use ai_proxy_core::json::chat::{ToolChoice, tool_choice};
+use ai_proxy_core::json::chat::{ToolChoice, tool_choice, write_stop};
 
 pub(super) fn invalid(what: impl std::fmt::Display) -> ConvertError {
     ConvertError::new(format!(
@@ -66,12 +66,11 @@ pub(super) enum Stage {
 #[derive(Default)]
 struct Request<'a> {
     model: Option<Raw<'a>>,
-    max_completion_tokens: Option<Raw<'a>>,
-    max_tokens: Option<Raw<'a>>,
+    /// `max_completion_tokens` and `max_tokens`: the first number counts.
+    max_tokens: [Option<Raw<'a>>; 2],
     stop: Option<Raw<'a>>,
-    temperature: Option<Raw<'a>>,
-    top_p: Option<Raw<'a>>,
-    top_k: Option<Raw<'a>>,
+    /// `temperature`, `top_p` and `top_k`: copied when numbers.
+    sampling: [Option<Raw<'a>>; 3],
     stream: Option<Raw<'a>>,
     user: Option<Raw<'a>>,
     tool_choice: Option<Raw<'a>>,
@@ -115,12 +114,12 @@ impl<'a> Request<'a> {
                     return Ok(());
                 }
                 b"model" => &mut self.model,
-                b"max_completion_tokens" => &mut self.max_completion_tokens,
-                b"max_tokens" => &mut self.max_tokens,
+                b"max_completion_tokens" => &mut self.max_tokens[0],
+                b"max_tokens" => &mut self.max_tokens[1],
                 b"stop" => &mut self.stop,
-                b"temperature" => &mut self.temperature,
-                b"top_p" => &mut self.top_p,
-                b"top_k" => &mut self.top_k,
+                b"temperature" => &mut self.sampling[0],
+                b"top_p" => &mut self.sampling[1],
+                b"top_k" => &mut self.sampling[2],
                 b"stream" => &mut self.stream,
                 b"user" => &mut self.user,
                 b"tool_choice" => &mut self.tool_choice,
@@ -185,9 +184,10 @@ impl<'a> Request<'a> {
             obj.member("model").extend_from_slice(model.bytes());
         }
         match self
-            .max_completion_tokens
-            .filter(|m| m.is_number())
-            .or(self.max_tokens.filter(|m| m.is_number()))
+            .max_tokens
+            .into_iter()
+            .flatten()
+            .find(|m| m.is_number())
         {
             Some(n) => obj.member("max_tokens").extend_from_slice(n.bytes()),
             None => write_u64(obj.member("max_tokens"), default_max_tokens),
@@ -195,17 +195,9 @@ impl<'a> Request<'a> {
         match self.turns.system.as_slice() {
             [] => {}
             [one] => obj.member("system").extend_from_slice(one.bytes()),
-            many => {
-                let buf = obj.member("system");
-                buf.push(b'[');
-                for (n, t) in many.iter().enumerate() {
-                    if n > 0 {
-                        buf.push(b',');
-                    }
-                    write_text_block(buf, *t);
-                }
-                buf.push(b']');
-            }
+            many => write_array(obj.member("system"), many, |buf, t| {
+                write_text_block(buf, *t)
+            }),
         }
         obj.member("messages").push(b'[');
         let members = obj.into_open();
@@ -213,20 +205,12 @@ impl<'a> Request<'a> {
         let mut obj = ObjectWriter::resume(&mut out, members);
         obj.value().push(b']');
         if let Some(stop) = self.stop {
-            if stop.is_string() {
-                let buf = obj.member("stop_sequences");
-                buf.push(b'[');
-                buf.extend_from_slice(stop.bytes());
-                buf.push(b']');
-            } else if stop.is_array() {
-                obj.member("stop_sequences").extend_from_slice(stop.bytes());
-            }
+            write_stop(&mut obj, "stop_sequences", stop);
         }
-        for (name, value) in [
-            ("temperature", self.temperature),
-            ("top_p", self.top_p),
-            ("top_k", self.top_k),
-        ] {
+        for (name, value) in ["temperature", "top_p", "top_k"]
+            .into_iter()
+            .zip(self.sampling)
+        {
             if let Some(v) = value.filter(|v| v.is_number()) {
                 obj.member(name).extend_from_slice(v.bytes());
             }
