@@ -1,5 +1,27 @@
 //! [`Metrics`]: what one exchange reports, under APISIX's access-log
 //! variable names and as OpenTelemetry GenAI attributes.
+//!
+//! # One exchange, two vocabularies
+//!
+//! Exporters (the gateway's `/metrics`, OTLP) read these values; the
+//! mapping below is the one they use. APISIX metric names are those of
+//! its `prometheus` plugin (`apisix/plugins/prometheus/exporter.lua`);
+//! OpenTelemetry names are the GenAI semantic conventions (metrics in
+//! seconds or tokens, attributes `gen_ai.*`).
+//!
+//! | [`Metrics`] | APISIX variable → metric | OTel GenAI |
+//! |---|---|---|
+//! | [`request_type`](Metrics::request_type) | `$request_type` → label `request_type` | — |
+//! | [`request_llm_model`](Metrics::request_llm_model) | `$request_llm_model` → label | `gen_ai.request.model` |
+//! | [`llm_model`](Metrics::llm_model) / [`response_model`](Metrics::response_model) | `$llm_model` → label | `gen_ai.response.model` |
+//! | [`operation_name`](Metrics::operation_name) | — | `gen_ai.operation.name` |
+//! | [`provider_name`](Metrics::provider_name) | — | `gen_ai.provider.name` (was `gen_ai.system`) |
+//! | `usage.prompt_tokens` | `$llm_prompt_tokens` → `apisix_llm_prompt_tokens` (counter), `apisix_llm_prompt_tokens_dist` | `gen_ai.client.token.usage{gen_ai.token.type="input"}`, `gen_ai.usage.input_tokens` |
+//! | `usage.completion_tokens` | `$llm_completion_tokens` → `apisix_llm_completion_tokens` (counter), `apisix_llm_completion_tokens_dist` | `gen_ai.client.token.usage{gen_ai.token.type="output"}`, `gen_ai.usage.output_tokens` |
+//! | [`time_to_first_token`](Metrics::time_to_first_token) | `$llm_time_to_first_token` (ms) → `apisix_llm_latency{type="ttft"}` (streams) | `gen_ai.server.time_to_first_token` (s, streams) |
+//! | [`upstream_response_time`](Metrics::upstream_response_time) | `$apisix_upstream_response_time` (ms) → `apisix_llm_latency{type="total"}` | `gen_ai.client.operation.duration` (s) |
+//! | [`time_per_output_token`](Metrics::time_per_output_token) | — | `gen_ai.server.time_per_output_token` (s, streams) |
+//! | [`upstream_status`](Metrics::upstream_status) | `$upstream_status` | `http.response.status_code`, `error.type` |
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -184,12 +206,52 @@ impl Metrics {
         Ok(true)
     }
 
+    /// `gen_ai.server.time_per_output_token`: the time per output token
+    /// generated after the first one — the stream's time after its first
+    /// token ([`upstream_response_time`](Self::upstream_response_time) −
+    /// [`time_to_first_token`](Self::time_to_first_token)) divided by the
+    /// completion tokens after the first (the conventions' definition, as
+    /// Envoy AI Gateway computes it). `None` unless a stream reported at
+    /// least two completion tokens (a non-streaming response has no first
+    /// token of its own). Computed on demand, no allocation.
+    pub fn time_per_output_token(&self) -> Option<Duration> {
+        if !self.stream {
+            return None;
+        }
+        let after_first = self.usage?.completion_tokens.checked_sub(1)?;
+        let after_first = u32::try_from(after_first).unwrap_or(u32::MAX);
+        if after_first == 0 {
+            return None;
+        }
+        let generating = self
+            .upstream_response_time?
+            .checked_sub(self.time_to_first_token?)?;
+        Some(generating / after_first)
+    }
+
+    /// `gen_ai.operation.name` for what the client asked: `chat` (OpenAI
+    /// chat, Anthropic Messages, Bedrock), `responses` (OpenAI Responses,
+    /// a system-specific name the conventions allow), `embeddings` (OpenAI
+    /// embeddings, Vertex predict), `generate_content` (Gemini); `None`
+    /// for a passthrough body.
+    pub fn operation_name(&self) -> Option<&'static str> {
+        operation_name(self.client_protocol)
+    }
+
+    /// `gen_ai.provider.name`: the conventions' well-known value where
+    /// one exists (`openai`, `anthropic`, `gcp.vertex_ai`, `gcp.gemini`,
+    /// `aws.bedrock`, `azure.ai.openai`, `deepseek`), else the APISIX
+    /// provider name (`openrouter`, `aimlapi`, `openai-compatible`).
+    pub fn provider_name(&self) -> &'static str {
+        provider_name(self.provider)
+    }
+
     /// OpenTelemetry GenAI semantic-convention attributes (`gen_ai.*`);
     /// attributes whose value is unknown are left out.
     pub fn otel_attributes(&self) -> Vec<(&'static str, AttributeValue)> {
         let int = |n: u64| AttributeValue::Int(i64::try_from(n).unwrap_or(i64::MAX));
         let mut attrs = Vec::new();
-        if let Some(operation) = operation_name(self.target_protocol) {
+        if let Some(operation) = self.operation_name() {
             attrs.push((
                 "gen_ai.operation.name",
                 AttributeValue::String(operation.to_owned()),
@@ -197,7 +259,7 @@ impl Metrics {
         }
         attrs.push((
             "gen_ai.provider.name",
-            AttributeValue::String(provider_name(self.provider).to_owned()),
+            AttributeValue::String(self.provider_name().to_owned()),
         ));
         if let Some(model) = &self.request_llm_model {
             attrs.push((
@@ -280,12 +342,14 @@ impl Metrics {
     }
 }
 
-/// `gen_ai.operation.name` for the upstream protocol.
+/// `gen_ai.operation.name` for the client's protocol.
 fn operation_name(protocol: Protocol) -> Option<&'static str> {
     match protocol {
-        Protocol::OpenAiChat | Protocol::OpenAiResponses | Protocol::AnthropicMessages => {
-            Some("chat")
-        }
+        Protocol::OpenAiChat
+        | Protocol::AnthropicMessages
+        | Protocol::BedrockConverse
+        | Protocol::BedrockInvoke => Some("chat"),
+        Protocol::OpenAiResponses => Some("responses"),
         Protocol::Gemini => Some("generate_content"),
         Protocol::OpenAiEmbeddings | Protocol::VertexPredict => Some("embeddings"),
         _ => None,

@@ -826,3 +826,71 @@ fn taken_text_leaves_collection_on_and_nothing_kept() {
     assert_eq!(m.response_text.as_deref(), Some(""));
     assert!(!m.response_text_truncated);
 }
+
+/// A stream of five completion tokens: the first at 100 ms, the end at 500 ms.
+const FIVE_TOKEN_STREAM: &[u8] =
+    b"data: {\"model\":\"gpt-4o\",\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n";
+const FIVE_TOKEN_END: &[u8] = b"data: {\"model\":\"gpt-4o\",\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":5,\"total_tokens\":8}}\n\ndata: [DONE]\n\n";
+
+fn five_token_stream(content_type: &'static str) -> ai_proxy_core::Metrics {
+    let start = Instant::now();
+    let mut exchange = Exchange::new(ctx(start), None);
+    let _ = exchange
+        .on_head(StatusCode::OK, &headers(content_type, None), start)
+        .unwrap();
+    let _ = exchange
+        .on_body(Bytes::from_static(FIVE_TOKEN_STREAM), start + ms(100))
+        .unwrap();
+    let _ = exchange
+        .on_body(Bytes::from_static(FIVE_TOKEN_END), start + ms(500))
+        .unwrap();
+    let _ = exchange.on_eof(start + ms(500)).unwrap();
+    exchange.finish(start + ms(500))
+}
+
+#[test]
+fn time_per_output_token_divides_the_time_after_the_first_token_by_the_tokens_after_it() {
+    let m = five_token_stream("text/event-stream");
+    assert_eq!(m.time_to_first_token, Some(ms(100)));
+    assert_eq!(m.upstream_response_time, Some(ms(500)));
+    assert_eq!(
+        m.time_per_output_token(),
+        Some(ms(100)),
+        "400 ms / 4 tokens"
+    );
+}
+
+#[test]
+fn time_per_output_token_is_none_without_a_stream_or_with_one_token() {
+    let m = five_token_stream("application/json");
+    assert!(!m.stream);
+    assert_eq!(m.time_per_output_token(), None);
+    let start = Instant::now();
+    let mut exchange = Exchange::new(ctx(start), None);
+    let _ = exchange
+        .on_head(StatusCode::OK, &headers("text/event-stream", None), start)
+        .unwrap();
+    let _ = exchange
+        .on_body(Bytes::from_static(CHAT_STREAM), start + ms(7))
+        .unwrap();
+    let _ = exchange.on_eof(start + ms(9)).unwrap();
+    let m = exchange.finish(start + ms(9));
+    assert_eq!(m.time_per_output_token(), None, "one completion token");
+}
+
+#[test]
+fn operation_and_provider_names_follow_the_client_protocol_and_the_conventions() {
+    let m = five_token_stream("text/event-stream");
+    assert_eq!(m.operation_name(), Some("chat"));
+    assert_eq!(m.provider_name(), "openai");
+    let start = Instant::now();
+    let names = |client| {
+        let c = RequestContext::new(client, Protocol::OpenAiChat, start);
+        Exchange::new(c, None).finish(start).operation_name()
+    };
+    assert_eq!(names(Protocol::OpenAiResponses), Some("responses"));
+    assert_eq!(names(Protocol::OpenAiEmbeddings), Some("embeddings"));
+    assert_eq!(names(Protocol::Gemini), Some("generate_content"));
+    assert_eq!(names(Protocol::BedrockConverse), Some("chat"));
+    assert_eq!(names(Protocol::Passthrough), None);
+}
