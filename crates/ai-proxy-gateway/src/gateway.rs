@@ -21,6 +21,7 @@ use crate::body::GatewayBody;
 use crate::budget::BodyBudget;
 use crate::config::Document;
 use crate::health::HealthChecks;
+use crate::metrics::GatewayMetrics;
 use crate::plugin::PluginRegistry;
 use crate::routes::RouteTable;
 use crate::settings::Settings;
@@ -63,6 +64,8 @@ pub(crate) struct Inner {
     pub(crate) tokens: Mutex<TokenCache>,
     pub(crate) clients: Clients,
     pub(crate) access_log: Arc<dyn AccessLog>,
+    /// Collected when [`Settings::metrics_listen`] is set (or asked for).
+    pub(crate) metrics: Option<Arc<GatewayMetrics>>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -120,6 +123,15 @@ impl Gateway {
         crate::server::serve(self.clone(), listener, shutdown).await
     }
 
+    /// The metrics in the Prometheus text format (0.0.4), as `GET
+    /// /metrics` serves them; `None` when metrics are not collected (see
+    /// [`Settings::metrics_listen`], [`GatewayBuilder::collect_metrics`]).
+    pub fn render_metrics(&self) -> Option<String> {
+        let metrics = self.inner.metrics.as_deref()?;
+        crate::metrics::endpoint::refresh_health(&self.inner, metrics);
+        Some(metrics.render(crate::logs::dropped_lines()))
+    }
+
     /// Starts the active health checks (`checks.active` of
     /// `ai-proxy-multi` instances) on the current runtime; they stop when
     /// the returned handle is dropped. [`serve`](Self::serve) does this
@@ -159,6 +171,7 @@ pub struct GatewayBuilder {
     registry: ai_proxy::Registry,
     plugins: PluginRegistry,
     access_log: Arc<dyn AccessLog>,
+    collect_metrics: bool,
 }
 
 impl Default for GatewayBuilder {
@@ -168,6 +181,7 @@ impl Default for GatewayBuilder {
             registry: ai_proxy::registry(),
             plugins: PluginRegistry::new(),
             access_log: Arc::new(TracingAccessLog),
+            collect_metrics: false,
         }
     }
 }
@@ -207,10 +221,19 @@ impl GatewayBuilder {
         self
     }
 
+    /// Collects metrics even without [`Settings::metrics_listen`] (for an
+    /// embedder serving [`Gateway::render_metrics`] itself).
+    pub fn collect_metrics(mut self) -> Self {
+        self.collect_metrics = true;
+        self
+    }
+
     /// Compiles `document`'s routes; every problem with its JSON path.
     pub fn build(self, document: &Document) -> Result<Gateway, ConfigErrors> {
         let clients = Clients::default();
         let routes = RouteTable::compile(document, &self.registry, &self.plugins, &clients)?;
+        let metrics = (self.collect_metrics || self.settings.metrics_listen.is_some())
+            .then(|| Arc::new(GatewayMetrics::new(self.settings.max_metric_series)));
         Ok(Gateway {
             inner: Arc::new(Inner {
                 routes,
@@ -219,6 +242,7 @@ impl GatewayBuilder {
                 tokens: Mutex::new(TokenCache::new()),
                 clients,
                 access_log: self.access_log,
+                metrics,
             }),
         })
     }

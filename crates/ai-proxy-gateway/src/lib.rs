@@ -16,7 +16,9 @@
 //! - [`Settings`]: client timeouts, the connection cap and the in-flight
 //!   body budget, with nginx's defaults;
 //! - [`plugin`]: the per-route plugin pipeline and its registry;
-//! - [`access_log`]: one record per request, however it ended.
+//! - [`access_log`]: one record per request, however it ended;
+//! - [`metrics`]: Prometheus `/metrics` (APISIX's LLM metrics and the
+//!   OpenTelemetry GenAI histograms) on [`Settings::metrics_listen`].
 //!
 //! Hostile clients and upstreams meet limits everywhere: request heads
 //! within the header timeout, bodies within the route's
@@ -63,6 +65,7 @@ mod gateway;
 mod gcp;
 mod health;
 pub mod logs;
+pub mod metrics;
 pub mod plugin;
 mod proxy;
 pub mod relay;
@@ -80,5 +83,5 @@ pub use health::HealthChecks;
 pub use relay::{Deadlines, ObserveError, Relay, RelayEnd, RelayError, RelayReport, relay};
 pub use settings::{
     DEFAULT_CLIENT_TIMEOUT, DEFAULT_MAX_INFLIGHT_BODY_BYTES, DEFAULT_MAX_LOGGED_PAYLOAD_BYTES,
-    Settings, default_max_connections,
+    DEFAULT_MAX_METRIC_SERIES, Settings, default_max_connections,
 };

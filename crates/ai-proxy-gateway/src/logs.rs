@@ -193,6 +193,15 @@ pub async fn stdout_closed() {
     STDOUT_CLOSED.notified().await;
 }
 
+/// Every line dropped since the process started (for metrics).
+static DROPPED_TOTAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Log lines dropped since the process started because stdout fell
+/// behind (`ai_proxy_log_lines_dropped_total`).
+pub fn dropped_lines() -> u64 {
+    DROPPED_TOTAL.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 impl LogBuffer {
     /// Writes out what is buffered; `spare` keeps the capacity of the
     /// last batch so steady logging does not allocate.
@@ -284,6 +293,7 @@ impl std::io::Write for LogWriter {
                 self.shared
                     .dropped
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                DROPPED_TOTAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 true
             } else {
                 lines.extend_from_slice(buf);

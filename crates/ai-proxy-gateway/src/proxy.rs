@@ -48,6 +48,7 @@ where
         Instant::now(),
         Arc::clone(&inner.access_log),
         inner.settings.max_logged_payload_bytes,
+        inner.metrics.clone(),
     );
     let (route, mut body, reservation) = match route_and_read(inner, &parts, body, remote).await {
         Ok(found) => found,

@@ -77,6 +77,15 @@ impl Drop for Busy {
     }
 }
 
+/// Stops a task when dropped (the metrics listener when `serve` returns).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Exponential back-off for `accept` failures, reset by a success.
 #[derive(Debug)]
 struct Backoff {
@@ -131,6 +140,17 @@ pub(crate) async fn serve(
     let builder = Arc::new(connection_builder(&gateway));
     let (stop_tx, stop_rx) = watch::channel(false);
     let _health = gateway.spawn_health_checks();
+    let _metrics = match settings.metrics_listen {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr).await?;
+            tracing::info!("metrics on http://{}/metrics", listener.local_addr()?);
+            Some(AbortOnDrop(tokio::spawn(crate::metrics::endpoint::serve(
+                gateway.clone(),
+                listener,
+            ))))
+        }
+        None => None,
+    };
     let mut backoff = Backoff::new();
     tokio::pin!(shutdown);
     loop {
@@ -166,8 +186,15 @@ pub(crate) async fn serve(
         let gateway = gateway.clone();
         let builder = Arc::clone(&builder);
         let stop = stop_rx.clone();
+        let open = gateway.inner.metrics.as_ref().map(|m| {
+            m.client_connections.inc();
+            m.client_connections.clone()
+        });
         tokio::spawn(async move {
             connection(&builder, gateway, stream, remote, stop).await;
+            if let Some(open) = open {
+                open.dec();
+            }
             drop(slot);
         });
     }

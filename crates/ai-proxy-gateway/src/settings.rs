@@ -2,6 +2,7 @@
 //! cap, the in-flight request-body budget, the payload-log cap — with the
 //! defaults nginx and APISIX operators expect.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 /// nginx's `client_header_timeout`, `client_body_timeout` and
@@ -13,6 +14,9 @@ pub const DEFAULT_MAX_INFLIGHT_BODY_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Default [`Settings::max_logged_payload_bytes`]: 64 KiB per direction.
 pub const DEFAULT_MAX_LOGGED_PAYLOAD_BYTES: usize = 64 * 1024;
+
+/// Default [`Settings::max_metric_series`].
+pub const DEFAULT_MAX_METRIC_SERIES: usize = 1000;
 
 /// File descriptors kept free for the listener, logs, DNS and the upstream
 /// pools' idle connections when the connection cap comes from the limit.
@@ -63,6 +67,14 @@ pub struct Settings {
     /// How long `serve` lets open connections finish after shutdown is
     /// asked for.
     pub shutdown_timeout: Duration,
+    /// Where [`Gateway::serve`](crate::Gateway::serve) also serves
+    /// Prometheus metrics (`GET /metrics`, a separate listener as APISIX's
+    /// `export_addr`); `None` (the default): no metrics are collected.
+    pub metrics_listen: Option<SocketAddr>,
+    /// The most series a metric family labelled with model names holds
+    /// (model names come from clients); past it, new names are counted
+    /// under the model label `_overflow`. Default 1000.
+    pub max_metric_series: usize,
 }
 
 impl Default for Settings {
@@ -75,6 +87,8 @@ impl Default for Settings {
             max_inflight_body_bytes: DEFAULT_MAX_INFLIGHT_BODY_BYTES,
             max_logged_payload_bytes: DEFAULT_MAX_LOGGED_PAYLOAD_BYTES,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            metrics_listen: None,
+            max_metric_series: DEFAULT_MAX_METRIC_SERIES,
         }
     }
 }
@@ -116,6 +130,20 @@ impl Settings {
     /// [`max_logged_payload_bytes`](Self::max_logged_payload_bytes).
     pub fn with_max_logged_payload_bytes(mut self, bytes: usize) -> Self {
         self.max_logged_payload_bytes = bytes;
+        self
+    }
+
+    /// These settings serving metrics on `addr`
+    /// ([`metrics_listen`](Self::metrics_listen)).
+    pub fn with_metrics_listen(mut self, addr: SocketAddr) -> Self {
+        self.metrics_listen = Some(addr);
+        self
+    }
+
+    /// These settings with another
+    /// [`max_metric_series`](Self::max_metric_series) (at least 1).
+    pub fn with_max_metric_series(mut self, max: usize) -> Self {
+        self.max_metric_series = max.max(1);
         self
     }
 

@@ -84,6 +84,14 @@ pub struct Args {
     /// truncated).
     #[arg(long, value_name = "BYTES", default_value_t = ai_proxy_gateway::DEFAULT_MAX_LOGGED_PAYLOAD_BYTES)]
     pub max_logged_payload_bytes: usize,
+    /// Also serve Prometheus metrics at `GET http://ADDR/metrics` (a
+    /// separate listener, as APISIX's export_addr); off by default.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Most series per model-labelled metric family (model names come from
+    /// clients); past it, new names are counted under `_overflow`.
+    #[arg(long, value_name = "N", default_value_t = ai_proxy_gateway::DEFAULT_MAX_METRIC_SERIES)]
+    pub max_metric_series: usize,
 }
 
 /// A positive number of seconds (fractions allowed).
@@ -103,7 +111,11 @@ impl Args {
             .with_client_body_timeout(self.client_body_timeout)
             .with_keepalive_timeout(self.keepalive_timeout)
             .with_max_inflight_body_bytes(self.max_inflight_body_bytes)
-            .with_max_logged_payload_bytes(self.max_logged_payload_bytes);
+            .with_max_logged_payload_bytes(self.max_logged_payload_bytes)
+            .with_max_metric_series(self.max_metric_series);
+        if let Some(addr) = self.metrics_listen {
+            settings = settings.with_metrics_listen(addr);
+        }
         if let Some(max) = self.max_connections {
             settings = settings.with_max_connections(usize::try_from(max).unwrap_or(usize::MAX));
         }

@@ -21,6 +21,7 @@ use ai_proxy::core::context::RequestContext;
 use http::request::Parts;
 use http::{Method, StatusCode};
 
+use crate::metrics::GatewayMetrics;
 use crate::plugin::{Pipeline, RequestState};
 use crate::relay::{RelayEnd, RelayReport};
 
@@ -127,6 +128,20 @@ pub(crate) struct RequestLog {
     start: Instant,
     payload_cap: usize,
     record: Option<AccessRecord>,
+    metrics: Option<Arc<GatewayMetrics>>,
+    /// `apisix_llm_active_connections` while an upstream is being talked
+    /// to: the labels once preparation is done, the series once the
+    /// upstream is known (decremented when the record is emitted).
+    llm: Option<LlmConnection>,
+}
+
+enum LlmConnection {
+    Prepared {
+        request_type: &'static str,
+        request_model: Option<Arc<str>>,
+        model: Option<Arc<str>>,
+    },
+    Open(prometheus_client::metrics::gauge::Gauge),
 }
 
 impl RequestLog {
@@ -136,6 +151,7 @@ impl RequestLog {
         start: Instant,
         sink: Arc<dyn AccessLog>,
         payload_cap: usize,
+        metrics: Option<Arc<GatewayMetrics>>,
     ) -> Self {
         let path = LoggedPayload::capped(parts.uri.path(), MAX_LOGGED_PATH).text;
         Self {
@@ -143,6 +159,8 @@ impl RequestLog {
             plugins: None,
             start,
             payload_cap,
+            metrics,
+            llm: None,
             record: Some(AccessRecord {
                 route_id: String::new(),
                 method: parts.method.clone(),
@@ -191,11 +209,51 @@ impl RequestLog {
         if let Some(r) = self.record() {
             host.clone_into(&mut r.upstream_addr);
         }
+        self.open_llm_connection(host);
+    }
+
+    /// Counts the request in `apisix_llm_active_connections` (once, at
+    /// its first upstream).
+    fn open_llm_connection(&mut self, host: &str) {
+        let (Some(metrics), Some(LlmConnection::Prepared { .. })) = (&self.metrics, &self.llm)
+        else {
+            return;
+        };
+        let Some(LlmConnection::Prepared {
+            request_type,
+            request_model,
+            model,
+        }) = self.llm.take()
+        else {
+            return;
+        };
+        let route = self.record.as_ref().map_or("", |r| r.route_id.as_str());
+        let consumer = self
+            .plugins
+            .as_ref()
+            .and_then(|(_, s)| s.consumer.as_deref());
+        let labels = crate::metrics::active_labels(
+            route,
+            consumer,
+            host,
+            request_type,
+            request_model.as_deref(),
+            model.as_deref(),
+        );
+        self.llm = Some(LlmConnection::Open(metrics.llm_connection(labels)));
     }
 
     /// What preparation decided (logging settings, request messages).
     pub(crate) fn context(&mut self, ctx: &RequestContext) {
         let cap = self.payload_cap;
+        let ai = !matches!(ctx.request_type, ai_proxy::RequestType::TraditionalHttp);
+        if self.metrics.is_some() && self.llm.is_none() && ai {
+            self.llm = Some(LlmConnection::Prepared {
+                request_type: ctx.request_type.as_str(),
+                request_model: ctx.request_llm_model.clone(),
+                model: ctx.llm_model.clone(),
+            });
+        }
         if let Some(r) = self.record() {
             r.logging = ctx.logging;
             r.provider = Some(ctx.provider);
@@ -254,6 +312,16 @@ impl RequestLog {
         record.error = error;
         record.client_aborted = client_aborted;
         record.latency = self.start.elapsed();
+        if let Some(LlmConnection::Open(gauge)) = self.llm.take() {
+            gauge.dec();
+        }
+        if let Some(metrics) = &self.metrics {
+            let consumer = self
+                .plugins
+                .as_ref()
+                .and_then(|(_, s)| s.consumer.as_deref());
+            metrics.observe(&record, consumer);
+        }
         self.sink.log(&record);
         if let Some((pipeline, state)) = &self.plugins {
             pipeline.log(state, &record);

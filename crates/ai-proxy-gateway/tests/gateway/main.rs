@@ -13,6 +13,7 @@ mod gemini;
 mod harness;
 mod health;
 mod limits;
+mod metrics;
 mod plugins;
 mod truncation;
 

@@ -1,0 +1,158 @@
+//! The pieces every family is made of: label sets, a counter encoded
+//! under its own name, and the series cap that keeps client-chosen label
+//! values (model names) from growing the registry without bound.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use prometheus_client::encoding::{EncodeMetric, MetricEncoder};
+use prometheus_client::metrics::family::{Family, MetricConstructor};
+use prometheus_client::metrics::{MetricType, TypedMetric};
+
+/// A label value.
+pub(crate) type Value = Cow<'static, str>;
+
+/// A label set: names fixed per family, values per series.
+pub(crate) type Labels<const N: usize> = [(&'static str, Value); N];
+
+/// The value model labels take once a family is at its series cap.
+pub const OVERFLOW: &str = "_overflow";
+
+/// Labels whose values come from clients (model names): the ones the cap
+/// replaces with [`OVERFLOW`].
+const UNTRUSTED: [&str; 4] = [
+    "request_llm_model",
+    "llm_model",
+    "gen_ai_request_model",
+    "gen_ai_response_model",
+];
+
+/// APISIX's `MAX_MODEL_LABEL_LEN`: model labels are cut to 128 bytes.
+const MAX_MODEL_LABEL: usize = 128;
+
+/// A model name as a label value: at most 128 bytes, cut on a char
+/// boundary (APISIX cuts at 128 too).
+pub(crate) fn model(name: Option<&str>) -> Value {
+    let name = name.unwrap_or_default();
+    let mut end = name.len().min(MAX_MODEL_LABEL);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(name.get(..end).unwrap_or_default().to_owned())
+}
+
+/// A counter whose sample carries exactly the name it is registered
+/// with: `prometheus-client`'s own counter appends `_total`, which would
+/// rename APISIX's `apisix_llm_prompt_tokens` (nginx-lua-prometheus
+/// writes counters bare). Served as text format 0.0.4, as APISIX serves
+/// its metrics.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Total(Arc<AtomicU64>);
+
+impl Total {
+    pub(crate) fn inc_by(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn value(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl TypedMetric for Total {
+    const TYPE: MetricType = MetricType::Counter;
+}
+
+impl EncodeMetric for Total {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        // A bare sample under the family's name: what a 0.0.4 counter is.
+        encoder.encode_gauge(&self.0.load(Ordering::Relaxed))
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Counter
+    }
+}
+
+/// A family whose series count is capped: past `cap` series, a new label
+/// set has its model labels replaced by [`OVERFLOW`] (and the overflow is
+/// counted), so at most `cap` series carry client-chosen names.
+pub(crate) struct Capped<const N: usize, M, C = fn() -> M> {
+    pub(crate) family: Family<Labels<N>, M, C>,
+    cap: usize,
+    /// Series created with their own labels (racing creators of one
+    /// series may both count it: the cap errs low, never high).
+    created: AtomicUsize,
+    /// Samples that went to the overflow series.
+    pub(crate) overflow: Total,
+}
+
+impl<const N: usize, M, C> Capped<N, M, C>
+where
+    M: Clone,
+    C: MetricConstructor<M>,
+{
+    pub(crate) fn new(family: Family<Labels<N>, M, C>, cap: usize) -> Self {
+        Self {
+            family,
+            cap,
+            created: AtomicUsize::new(0),
+            overflow: Total::default(),
+        }
+    }
+
+    /// The series for `labels`, or its overflow series at the cap.
+    pub(crate) fn series(&self, mut labels: Labels<N>) -> M {
+        if let Some(series) = self.family.get(&labels) {
+            return series.clone();
+        }
+        let admitted = self
+            .created
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.cap).then_some(n + 1)
+            })
+            .is_ok();
+        if !admitted {
+            for (name, value) in &mut labels {
+                if UNTRUSTED.contains(name) {
+                    *value = Cow::Borrowed(OVERFLOW);
+                }
+            }
+            self.overflow.inc_by(1);
+        }
+        self.family.get_or_create_owned(&labels)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_labels_are_cut_to_128_bytes_on_a_char_boundary() {
+        let long = "é".repeat(100);
+        let label = model(Some(&long));
+        assert_eq!(label.len(), 128);
+        assert_eq!(model(None), "");
+    }
+
+    #[test]
+    fn past_the_cap_new_model_names_share_the_overflow_series() {
+        let capped: Capped<2, Total> = Capped::new(Family::default(), 3);
+        for i in 0..10 {
+            let labels = [
+                ("route_id", Cow::Borrowed("r")),
+                ("llm_model", Cow::Owned(format!("m{i}"))),
+            ];
+            capped.series(labels).inc_by(1);
+        }
+        assert_eq!(capped.created.load(Ordering::Relaxed), 3, "three names");
+        assert_eq!(capped.overflow.value(), 7);
+        let overflow = [
+            ("route_id", Cow::Borrowed("r")),
+            ("llm_model", Cow::Borrowed(OVERFLOW)),
+        ];
+        assert_eq!(capped.family.get_or_create_owned(&overflow).value(), 7);
+    }
+}
