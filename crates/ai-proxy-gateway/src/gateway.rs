@@ -66,6 +66,9 @@ pub(crate) struct Inner {
     pub(crate) access_log: Arc<dyn AccessLog>,
     /// Collected when [`Settings::metrics_listen`] is set (or asked for).
     pub(crate) metrics: Option<Arc<GatewayMetrics>>,
+    /// OpenTelemetry export, when an endpoint is configured.
+    #[cfg(feature = "otel")]
+    pub(crate) otel: Option<Arc<crate::otel::Otel>>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -172,6 +175,8 @@ pub struct GatewayBuilder {
     plugins: PluginRegistry,
     access_log: Arc<dyn AccessLog>,
     collect_metrics: bool,
+    #[cfg(feature = "otel")]
+    otel: Option<Arc<crate::otel::Otel>>,
 }
 
 impl Default for GatewayBuilder {
@@ -182,6 +187,8 @@ impl Default for GatewayBuilder {
             plugins: PluginRegistry::new(),
             access_log: Arc::new(TracingAccessLog),
             collect_metrics: false,
+            #[cfg(feature = "otel")]
+            otel: None,
         }
     }
 }
@@ -228,10 +235,26 @@ impl GatewayBuilder {
         self
     }
 
+    /// Exports to these OpenTelemetry exporters instead of the ones
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` names (feature `otel`).
+    #[cfg(feature = "otel")]
+    pub fn otel(mut self, otel: crate::otel::Otel) -> Self {
+        self.otel = Some(Arc::new(otel));
+        self
+    }
+
     /// Compiles `document`'s routes; every problem with its JSON path.
+    /// With feature `otel` and no [`otel`](Self::otel) given, exporters
+    /// start for the `OTEL_EXPORTER_OTLP_*ENDPOINT` variables, if set (an
+    /// endpoint that cannot be used is an error under that name).
     pub fn build(self, document: &Document) -> Result<Gateway, ConfigErrors> {
         let clients = Clients::default();
         let routes = RouteTable::compile(document, &self.registry, &self.plugins, &clients)?;
+        #[cfg(feature = "otel")]
+        let otel = match self.otel {
+            Some(otel) => Some(otel),
+            None => crate::otel::from_env()?.map(Arc::new),
+        };
         let metrics = (self.collect_metrics || self.settings.metrics_listen.is_some())
             .then(|| Arc::new(GatewayMetrics::new(self.settings.max_metric_series)));
         Ok(Gateway {
@@ -243,6 +266,8 @@ impl GatewayBuilder {
                 clients,
                 access_log: self.access_log,
                 metrics,
+                #[cfg(feature = "otel")]
+                otel,
             }),
         })
     }

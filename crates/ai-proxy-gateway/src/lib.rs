@@ -18,7 +18,9 @@
 //! - [`plugin`]: the per-route plugin pipeline and its registry;
 //! - [`access_log`]: one record per request, however it ended;
 //! - [`metrics`]: Prometheus `/metrics` (APISIX's LLM metrics and the
-//!   OpenTelemetry GenAI histograms) on [`Settings::metrics_listen`].
+//!   OpenTelemetry GenAI histograms) on [`Settings::metrics_listen`];
+//! - `otel` (feature `otel`): the same GenAI metrics and a span per request
+//!   over OTLP/HTTP, `traceparent` to the upstream.
 //!
 //! Hostile clients and upstreams meet limits everywhere: request heads
 //! within the header timeout, bodies within the route's
@@ -66,6 +68,8 @@ mod gcp;
 mod health;
 pub mod logs;
 pub mod metrics;
+#[cfg(feature = "otel")]
+pub mod otel;
 pub mod plugin;
 mod proxy;
 pub mod relay;

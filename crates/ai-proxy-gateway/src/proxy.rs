@@ -42,14 +42,7 @@ where
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
     let (mut parts, body) = request.into_parts();
-    let mut log = RequestLog::new(
-        &parts,
-        remote,
-        Instant::now(),
-        Arc::clone(&inner.access_log),
-        inner.settings.max_logged_payload_bytes,
-        inner.metrics.clone(),
-    );
+    let mut log = RequestLog::new(&parts, remote, Instant::now(), inner);
     let (route, mut body, reservation) = match route_and_read(inner, &parts, body, remote).await {
         Ok(found) => found,
         Err(rejection) => return reject(log, rejection),

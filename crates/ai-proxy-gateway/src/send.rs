@@ -52,7 +52,13 @@ pub(crate) async fn attempt(
     log.context(&context);
     log.upstream(up.uri().authority().map_or("", |a| a.as_str()));
     let provider = context.provider;
-    let (parts, body) = up.into_parts();
+    let (mut parts, body) = up.into_parts();
+    if let Some(traceparent) = log.traceparent() {
+        parts.headers.insert(
+            http::header::HeaderName::from_static("traceparent"),
+            traceparent,
+        );
+    }
     let sent = upstream
         .client
         .request(Request::from_parts(parts, Full::new(body)));

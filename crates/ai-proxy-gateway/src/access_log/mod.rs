@@ -133,6 +133,8 @@ pub(crate) struct RequestLog {
     /// to: the labels once preparation is done, the series once the
     /// upstream is known (decremented when the record is emitted).
     llm: Option<LlmConnection>,
+    #[cfg(feature = "otel")]
+    otel: Option<(Arc<crate::otel::Otel>, crate::otel::RequestTrace)>,
 }
 
 enum LlmConnection {
@@ -149,18 +151,21 @@ impl RequestLog {
         parts: &Parts,
         remote: SocketAddr,
         start: Instant,
-        sink: Arc<dyn AccessLog>,
-        payload_cap: usize,
-        metrics: Option<Arc<GatewayMetrics>>,
+        inner: &crate::gateway::Inner,
     ) -> Self {
         let path = LoggedPayload::capped(parts.uri.path(), MAX_LOGGED_PATH).text;
         Self {
-            sink,
+            sink: Arc::clone(&inner.access_log),
             plugins: None,
             start,
-            payload_cap,
-            metrics,
+            payload_cap: inner.settings.max_logged_payload_bytes,
+            metrics: inner.metrics.clone(),
             llm: None,
+            #[cfg(feature = "otel")]
+            otel: inner.otel.as_ref().map(|otel| {
+                let trace = crate::otel::RequestTrace::start(otel, &parts.headers, &parts.method);
+                (Arc::clone(otel), trace)
+            }),
             record: Some(AccessRecord {
                 route_id: String::new(),
                 method: parts.method.clone(),
@@ -199,6 +204,10 @@ impl RequestLog {
 
     /// An attempt at an instance.
     pub(crate) fn attempt(&mut self, instance: &Arc<str>) {
+        #[cfg(feature = "otel")]
+        if let Some((_, trace)) = &mut self.otel {
+            trace.attempt(instance);
+        }
         if let Some(r) = self.record() {
             r.attempts.push(Arc::clone(instance));
         }
@@ -209,7 +218,21 @@ impl RequestLog {
         if let Some(r) = self.record() {
             host.clone_into(&mut r.upstream_addr);
         }
+        #[cfg(feature = "otel")]
+        if let Some((_, trace)) = &mut self.otel {
+            trace.upstream(host);
+        }
         self.open_llm_connection(host);
+    }
+
+    /// The W3C `traceparent` for the current attempt's upstream request
+    /// (feature `otel`, with an exporter running).
+    pub(crate) fn traceparent(&self) -> Option<http::HeaderValue> {
+        #[cfg(feature = "otel")]
+        if let Some((_, trace)) = &self.otel {
+            return trace.traceparent();
+        }
+        None
     }
 
     /// Counts the request in `apisix_llm_active_connections` (once, at
@@ -246,6 +269,10 @@ impl RequestLog {
     /// What preparation decided (logging settings, request messages).
     pub(crate) fn context(&mut self, ctx: &RequestContext) {
         let cap = self.payload_cap;
+        #[cfg(feature = "otel")]
+        if let Some((_, trace)) = &mut self.otel {
+            trace.model(ctx.request_llm_model.as_ref());
+        }
         let ai = !matches!(ctx.request_type, ai_proxy::RequestType::TraditionalHttp);
         if self.metrics.is_some() && self.llm.is_none() && ai {
             self.llm = Some(LlmConnection::Prepared {
@@ -267,6 +294,10 @@ impl RequestLog {
 
     /// The last attempt's exchange metrics.
     pub(crate) fn metrics(&mut self, metrics: Metrics) {
+        #[cfg(feature = "otel")]
+        if let Some((_, trace)) = &mut self.otel {
+            trace.end_attempt(Some(&metrics));
+        }
         if let Some(r) = self.record() {
             r.metrics = Some(metrics);
         }
@@ -321,6 +352,11 @@ impl RequestLog {
                 .as_ref()
                 .and_then(|(_, s)| s.consumer.as_deref());
             metrics.observe(&record, consumer);
+        }
+        #[cfg(feature = "otel")]
+        if let Some((otel, trace)) = self.otel.take() {
+            otel.record(&record);
+            trace.finish(&record);
         }
         self.sink.log(&record);
         if let Some((pipeline, state)) = &self.plugins {

@@ -14,6 +14,7 @@ mod harness;
 mod health;
 mod limits;
 mod metrics;
+mod otel;
 mod plugins;
 mod truncation;
 
