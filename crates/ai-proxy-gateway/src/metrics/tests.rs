@@ -109,3 +109,48 @@ fn ten_thousand_client_model_names_stay_within_the_series_cap() {
         10_000 - cap
     )));
 }
+
+#[test]
+fn the_grafana_dashboard_queries_only_metrics_the_gateway_exports() {
+    let metrics = GatewayMetrics::new(10);
+    let mut r = record("gpt-4o");
+    r.attempts = ["a", "a", "b"].into_iter().map(Into::into).collect();
+    metrics.observe(&r, None);
+    let labels = super::active_labels("r", None, "h:1", "ai_chat", None, None);
+    metrics.llm_connection(labels).dec();
+    metrics
+        .instance_healthy
+        .get_or_create_owned(&[("route_id", "r".into()), ("instance", "a".into())])
+        .set(1);
+    let text = metrics.render(0);
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/grafana/ai-proxy.json"
+    );
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut queried = HashSet::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            for word in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                if ["apisix_", "gen_ai_", "ai_proxy_"]
+                    .iter()
+                    .any(|p| word.starts_with(p))
+                    && !word.starts_with("gen_ai_request_model")
+                    && !word.starts_with("gen_ai_token_type")
+                {
+                    queried.insert(word.to_owned());
+                }
+            }
+        }
+    }
+    assert!(queried.len() >= 10, "{queried:?}");
+    for name in &queried {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} "))),
+            "the dashboard queries {name}, which /metrics does not export"
+        );
+    }
+}
