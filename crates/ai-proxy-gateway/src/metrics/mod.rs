@@ -55,20 +55,20 @@ const APISIX_LATENCY_MS: [f64; 15] = [
     60000.0,
 ];
 /// Semconv `gen_ai.client.token.usage` boundaries.
-const TOKEN_USAGE: [f64; 14] = [
+pub(crate) const TOKEN_USAGE: [f64; 14] = [
     1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0, 4194304.0,
     16777216.0, 67108864.0,
 ];
 /// Semconv `gen_ai.client.operation.duration` boundaries (s).
-const OPERATION_DURATION: [f64; 14] = [
+pub(crate) const OPERATION_DURATION: [f64; 14] = [
     0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
 ];
 /// Semconv `gen_ai.server.time_to_first_token` boundaries (s).
-const TIME_TO_FIRST_TOKEN: [f64; 16] = [
+pub(crate) const TIME_TO_FIRST_TOKEN: [f64; 16] = [
     0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
 ];
 /// Semconv `gen_ai.server.time_per_output_token` boundaries (s).
-const TIME_PER_OUTPUT_TOKEN: [f64; 13] = [
+pub(crate) const TIME_PER_OUTPUT_TOKEN: [f64; 13] = [
     0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5,
 ];
 /// APISIX's `DEFAULT_BUCKETS` in seconds, for the per-route latency.
