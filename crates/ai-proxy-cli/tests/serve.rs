@@ -36,6 +36,11 @@ impl Drop for Gateway {
 
 impl Gateway {
     fn demo() -> Self {
+        Self::demo_with(&[])
+    }
+
+    /// `serve --demo` with more flags.
+    fn demo_with(flags: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ai-proxy"))
             .args([
                 "serve",
@@ -45,6 +50,7 @@ impl Gateway {
                 "--log-format",
                 "json",
             ])
+            .args(flags)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -111,6 +117,33 @@ fn post(addr: SocketAddr, path: &str, body: &str) -> Reply {
         status,
         body: body.to_owned(),
     }
+}
+
+#[test]
+fn metrics_listen_serves_prometheus_metrics_on_its_own_port() {
+    let metrics = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let gw = Gateway::demo_with(&["--metrics-listen", &metrics.to_string()]);
+    let chat = post(gw.addr, "/v1/chat/completions", CHAT);
+    assert_eq!(chat.status, 200, "{}", chat.body);
+    gw.access_log();
+    let mut stream = TcpStream::connect(metrics).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(stream, "GET /metrics HTTP/1.0\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.0 200"), "{response}");
+    let line = response
+        .lines()
+        .find(|l| l.starts_with("apisix_llm_prompt_tokens{route_id=\"openai-chat\""))
+        .unwrap_or_else(|| panic!("{response}"));
+    assert!(line.ends_with(" 24"), "{line}");
+    // The client port does not serve them.
+    assert_eq!(post(gw.addr, "/metrics", "").status, 404);
 }
 
 #[test]
