@@ -260,8 +260,8 @@ impl RequestLog {
             consumer,
             host,
             request_type,
-            request_model.as_deref(),
-            model.as_deref(),
+            request_model.as_ref(),
+            model.as_ref(),
         );
         self.llm = Some(LlmConnection::Open(metrics.llm_connection(labels)));
     }

@@ -1,7 +1,6 @@
 //! `GET /metrics` on its own listener (APISIX's `export_addr`), and the
 //! values read at scrape time (instance health).
 
-use std::borrow::Cow;
 use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
@@ -41,8 +40,8 @@ pub(crate) fn refresh_health(inner: &Inner, metrics: &GatewayMetrics) {
                 continue;
             };
             let labels = [
-                ("route_id", Cow::Owned(route.id.clone())),
-                ("instance", Cow::Owned(name.to_owned())),
+                ("route_id", super::series::text(&route.id)),
+                ("instance", super::series::text(name)),
             ];
             metrics
                 .instance_healthy

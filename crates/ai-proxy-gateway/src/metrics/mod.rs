@@ -34,7 +34,7 @@
 pub(crate) mod endpoint;
 mod series;
 
-use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ai_proxy::RequestType;
@@ -44,7 +44,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use self::series::{Capped, Labels, Total, Value, model};
+use self::series::{Capped, Labels, Total, Value, model, shared_model, text};
 use crate::access_log::AccessRecord;
 
 pub use self::series::OVERFLOW;
@@ -226,12 +226,9 @@ impl GatewayMetrics {
 
     /// Counts one finished request.
     pub(crate) fn observe(&self, record: &AccessRecord, consumer: Option<&str>) {
-        let route: Value = Cow::Owned(record.route_id.clone());
+        let route: Value = text(&record.route_id);
         self.http_requests
-            .get_or_create_owned(&[
-                ("route_id", route.clone()),
-                ("code", Cow::Owned(record.status.to_string())),
-            ])
+            .get_or_create_owned(&[("route_id", route.clone()), ("code", status(record.status))])
             .inc();
         self.http_duration
             .get_or_create_owned(&[("route_id", route.clone())])
@@ -246,12 +243,12 @@ impl GatewayMetrics {
             [
                 (
                     "gen_ai_operation_name",
-                    Cow::Borrowed(m.operation_name().unwrap_or_default()),
+                    Value::Static(m.operation_name().unwrap_or_default()),
                 ),
-                ("gen_ai_provider_name", Cow::Borrowed(m.provider_name())),
+                ("gen_ai_provider_name", Value::Static(m.provider_name())),
                 (
                     "gen_ai_request_model",
-                    model(m.request_llm_model.as_deref()),
+                    shared_model(m.request_llm_model.as_ref()),
                 ),
                 ("gen_ai_response_model", model(response_model)),
             ]
@@ -267,15 +264,15 @@ impl GatewayMetrics {
                     provider.clone(),
                     req.clone(),
                     resp.clone(),
-                    ("gen_ai_token_type", Cow::Borrowed(kind)),
+                    ("gen_ai_token_type", Value::Static(kind)),
                 ];
                 self.token_usage.series(labels).observe(n as f64);
             }
         }
         let error = if record.status >= 400 {
-            Cow::Owned(record.status.to_string())
+            status(record.status)
         } else {
-            Cow::Borrowed("")
+            Value::Static("")
         };
         let labels = [
             op.clone(),
@@ -313,15 +310,15 @@ impl GatewayMetrics {
         let usage = m.usage.unwrap_or_default();
         let labels = [
             ("route_id", route.clone()),
-            ("service_id", Cow::Borrowed("")),
+            ("service_id", Value::Static("")),
+            ("consumer", text(consumer.unwrap_or_default())),
+            ("node", text(node(&record.upstream_addr))),
+            ("request_type", Value::Static(m.request_type.as_str())),
             (
-                "consumer",
-                Cow::Owned(consumer.unwrap_or_default().to_owned()),
+                "request_llm_model",
+                shared_model(m.request_llm_model.as_ref()),
             ),
-            ("node", Cow::Owned(node(&record.upstream_addr).to_owned())),
-            ("request_type", Cow::Borrowed(m.request_type.as_str())),
-            ("request_llm_model", model(m.request_llm_model.as_deref())),
-            ("llm_model", model(m.llm_model.as_deref())),
+            ("llm_model", shared_model(m.llm_model.as_ref())),
         ];
         let ttft = m.time_to_first_token.unwrap_or_default();
         // APISIX observes served responses only (status < 400) with a
@@ -330,7 +327,7 @@ impl GatewayMetrics {
             let ms = |d: Duration| d.as_millis() as f64;
             let with_type = |kind: &'static str| {
                 let [a, b, c, d, e, f, g] = labels.clone();
-                [("type", Cow::Borrowed(kind)), a, b, c, d, e, f, g]
+                [("type", Value::Static(kind)), a, b, c, d, e, f, g]
             };
             let total = m.upstream_response_time.unwrap_or_default();
             self.llm_latency
@@ -354,7 +351,7 @@ impl GatewayMetrics {
             let [from, to] = pair else { continue };
             let labels = [
                 ("route_id", route.clone()),
-                ("instance", Cow::Owned(from.to_string())),
+                ("instance", Value::Shared(Arc::clone(from))),
             ];
             let family = if from == to {
                 &self.retries
@@ -404,7 +401,7 @@ impl GatewayMetrics {
         ] {
             let series = self
                 .series_overflow
-                .get_or_create_owned(&[("metric", Cow::Borrowed(name))]);
+                .get_or_create_owned(&[("metric", Value::Static(name))]);
             mirror(&series, overflow.value());
         }
         let mut out = String::with_capacity(16 * 1024);
@@ -429,26 +426,38 @@ pub(crate) fn active_labels(
     consumer: Option<&str>,
     upstream: &str,
     request_type: &'static str,
-    request_model: Option<&str>,
-    llm_model: Option<&str>,
+    request_model: Option<&Arc<str>>,
+    llm_model: Option<&Arc<str>>,
 ) -> ActiveLabels {
-    let route: Value = Cow::Owned(route.to_owned());
+    let route = text(route);
     [
         ("route", route.clone()),
         ("route_id", route),
-        ("matched_uri", Cow::Borrowed("")),
-        ("matched_host", Cow::Borrowed("")),
-        ("service", Cow::Borrowed("")),
-        ("service_id", Cow::Borrowed("")),
-        (
-            "consumer",
-            Cow::Owned(consumer.unwrap_or_default().to_owned()),
-        ),
-        ("node", Cow::Owned(node(upstream).to_owned())),
-        ("request_type", Cow::Borrowed(request_type)),
-        ("request_llm_model", model(request_model)),
-        ("llm_model", model(llm_model)),
+        ("matched_uri", Value::Static("")),
+        ("matched_host", Value::Static("")),
+        ("service", Value::Static("")),
+        ("service_id", Value::Static("")),
+        ("consumer", text(consumer.unwrap_or_default())),
+        ("node", text(node(upstream))),
+        ("request_type", Value::Static(request_type)),
+        ("request_llm_model", shared_model(request_model)),
+        ("llm_model", shared_model(llm_model)),
     ]
+}
+
+/// A status code as a label value (the common ones without allocating).
+fn status(code: u16) -> Value {
+    match code {
+        200 => Value::Static("200"),
+        404 => Value::Static("404"),
+        429 => Value::Static("429"),
+        499 => Value::Static("499"),
+        500 => Value::Static("500"),
+        502 => Value::Static("502"),
+        503 => Value::Static("503"),
+        504 => Value::Static("504"),
+        other => text(&other.to_string()),
+    }
 }
 
 /// The host of an upstream `host:port` (APISIX's `node` is the upstream

@@ -2,16 +2,62 @@
 //! under its own name, and the series cap that keeps client-chosen label
 //! values (model names) from growing the registry without bound.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use prometheus_client::encoding::{EncodeMetric, MetricEncoder};
+use prometheus_client::encoding::{
+    EncodeLabelValue, EncodeMetric, LabelValueEncoder, MetricEncoder,
+};
 use prometheus_client::metrics::family::{Family, MetricConstructor};
 use prometheus_client::metrics::{MetricType, TypedMetric};
 
-/// A label value.
-pub(crate) type Value = Cow<'static, str>;
+/// A label value: a constant, or text shared with the request (model
+/// names are `Arc<str>` already: no copy per request).
+#[derive(Clone, Debug)]
+pub(crate) enum Value {
+    Static(&'static str),
+    Shared(Arc<str>),
+}
+
+impl Value {
+    fn as_str(&self) -> &str {
+        match self {
+            Value::Static(s) => s,
+            Value::Shared(s) => s,
+        }
+    }
+}
+
+impl From<&'static str> for Value {
+    fn from(s: &'static str) -> Self {
+        Value::Static(s)
+    }
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Value {}
+
+impl std::hash::Hash for Value {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl EncodeLabelValue for Value {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        std::fmt::Write::write_str(encoder, self.as_str())
+    }
+}
+
+/// A label value copied from `text`.
+pub(crate) fn text(text: &str) -> Value {
+    Value::Shared(Arc::from(text))
+}
 
 /// A label set: names fixed per family, values per series.
 pub(crate) type Labels<const N: usize> = [(&'static str, Value); N];
@@ -39,7 +85,15 @@ pub(crate) fn model(name: Option<&str>) -> Value {
     while !name.is_char_boundary(end) {
         end -= 1;
     }
-    Cow::Owned(name.get(..end).unwrap_or_default().to_owned())
+    text(name.get(..end).unwrap_or_default())
+}
+
+/// [`model`] for a name already shared: no copy unless it is cut.
+pub(crate) fn shared_model(name: Option<&Arc<str>>) -> Value {
+    match name {
+        Some(name) if name.len() <= MAX_MODEL_LABEL => Value::Shared(Arc::clone(name)),
+        other => model(other.map(|n| &**n)),
+    }
 }
 
 /// A counter whose sample carries exactly the name it is registered
@@ -116,7 +170,7 @@ where
         if !admitted {
             for (name, value) in &mut labels {
                 if UNTRUSTED.contains(name) {
-                    *value = Cow::Borrowed(OVERFLOW);
+                    *value = Value::Static(OVERFLOW);
                 }
             }
             self.overflow.inc_by(1);
@@ -133,8 +187,10 @@ mod tests {
     fn model_labels_are_cut_to_128_bytes_on_a_char_boundary() {
         let long = "é".repeat(100);
         let label = model(Some(&long));
-        assert_eq!(label.len(), 128);
-        assert_eq!(model(None), "");
+        assert_eq!(label.as_str().len(), 128);
+        assert_eq!(model(None).as_str(), "");
+        let short: Arc<str> = Arc::from("gpt-4o");
+        assert!(matches!(shared_model(Some(&short)), Value::Shared(s) if Arc::ptr_eq(&s, &short)));
     }
 
     #[test]
@@ -142,16 +198,16 @@ mod tests {
         let capped: Capped<2, Total> = Capped::new(Family::default(), 3);
         for i in 0..10 {
             let labels = [
-                ("route_id", Cow::Borrowed("r")),
-                ("llm_model", Cow::Owned(format!("m{i}"))),
+                ("route_id", Value::Static("r")),
+                ("llm_model", text(&format!("m{i}"))),
             ];
             capped.series(labels).inc_by(1);
         }
         assert_eq!(capped.created.load(Ordering::Relaxed), 3, "three names");
         assert_eq!(capped.overflow.value(), 7);
         let overflow = [
-            ("route_id", Cow::Borrowed("r")),
-            ("llm_model", Cow::Borrowed(OVERFLOW)),
+            ("route_id", Value::Static("r")),
+            ("llm_model", Value::Static(OVERFLOW)),
         ];
         assert_eq!(capped.family.get_or_create_owned(&overflow).value(), 7);
     }
