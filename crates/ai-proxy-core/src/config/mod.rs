@@ -25,19 +25,36 @@
 //! assert_eq!(errors.to_string(), "timout: unknown field `timout`, did you mean `timeout`?");
 //! ```
 
+mod consumer;
+pub mod cost_expr;
 mod error;
 pub mod model;
 mod parse;
 mod plugin;
+mod rate_limiting;
 mod read;
+mod redis;
+mod template;
 mod warnings;
 
+pub use consumer::{Consumer, DEFAULT_KEY_NAME, DEFAULT_KEY_REALM, KEY_AUTH, KeyAuthConfig};
+pub use cost_expr::{CostError, CostExpr, CostExprError};
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, MAX_LISTED_ERRORS, join_path};
 pub use model::*;
 pub use plugin::{AI_PROXY, AI_PROXY_MULTI, PluginConfig};
+pub use rate_limiting::{
+    AI_RATE_LIMITING, AiRateLimitingConfig, DEFAULT_REJECTED_CODE, InstanceLimit, LimitRule,
+    LimitStrategy, LimitValue, MAX_LIMIT_VALUE, Quotas, WindowLimit,
+};
 pub use read::{
     MAX_DEPTH, MAX_DOCUMENT_BYTES, MAX_VALUES, Rejection, ValueReader, check_size, parse_json,
 };
+pub use redis::{
+    CounterPolicy, DEFAULT_REDIS_KEEPALIVE_POOL, DEFAULT_REDIS_KEEPALIVE_TIMEOUT_MS,
+    DEFAULT_REDIS_PORT, DEFAULT_REDIS_TIMEOUT_MS, DEFAULT_SENTINEL_KEEPALIVE_TIMEOUT_MS,
+    RedisCluster, RedisSentinel, RedisServer, SentinelRole,
+};
+pub use template::{Resolved, VarTemplate};
 
 use serde_json::Value;
 
@@ -75,6 +92,22 @@ impl AiProxyMultiConfig {
     pub fn from_value(value: &Value) -> Result<Self, ConfigErrors> {
         let mut v = Validator::default();
         match parse::ai_proxy_multi(value, &mut v) {
+            Some(config) if v.errors.is_empty() => Ok(config),
+            _ => Err(ConfigErrors::new(v.errors)),
+        }
+    }
+}
+
+impl AiRateLimitingConfig {
+    /// Parses and validates an `ai-rate-limiting` plugin object.
+    pub fn from_json(text: &str) -> Result<Self, ConfigErrors> {
+        Self::from_value(&parse_json(text)?)
+    }
+
+    /// Validates an already-parsed `ai-rate-limiting` plugin object.
+    pub fn from_value(value: &Value) -> Result<Self, ConfigErrors> {
+        let mut v = Validator::default();
+        match parse::ai_rate_limiting(value, &mut v) {
             Some(config) if v.errors.is_empty() => Ok(config),
             _ => Err(ConfigErrors::new(v.errors)),
         }

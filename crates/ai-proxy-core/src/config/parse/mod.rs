@@ -6,14 +6,19 @@
 //! lets all of them be reported at once, instead of serde's first-error-wins.
 
 mod auth;
+mod consumer;
 mod multi;
 mod plugin;
+mod rate_limiting;
+mod redis;
 mod service_account;
 mod suggest;
 mod upstream;
 mod validator;
 
+pub(crate) use consumer::{consumers, key_auth};
 pub(crate) use multi::ai_proxy_multi;
 pub(crate) use plugin::ai_proxy;
+pub(crate) use rate_limiting::ai_rate_limiting;
 pub use service_account::check_service_account;
 pub(crate) use validator::Validator;
