@@ -25,6 +25,16 @@ pub enum Error {
          already tried; add instances or let them recover"
     )]
     AllUpstreamServersTried,
+    /// Nothing is pickable and at least one instance was skipped for being
+    /// out of its `ai-rate-limiting` quota (`fallback_strategy`
+    /// `rate_limiting`). A gateway answers the limiter's `rejected_code`
+    /// and `rejected_msg` ([`crate::limit::TokenLimiter::rejection`]);
+    /// APISIX answers 503 `all servers tried`.
+    #[error(
+        "all servers tried: every instance is out of its ai-rate-limiting token quota; \
+         retry when the window resets"
+    )]
+    RateLimited,
     /// The model router has no route for the client's model and its
     /// `unmatched` policy is `reject`.
     #[error(
@@ -137,7 +147,7 @@ impl Error {
     /// errors (APISIX's admin API rejects them with 400).
     pub fn status(&self) -> StatusCode {
         match self {
-            Error::AllServersTried | Error::AllUpstreamServersTried => {
+            Error::AllServersTried | Error::AllUpstreamServersTried | Error::RateLimited => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             Error::NoRouteForModel { .. } => StatusCode::NOT_FOUND,
@@ -159,7 +169,10 @@ impl Error {
     pub fn is_request_error(&self) -> bool {
         matches!(
             self,
-            Error::AllServersTried | Error::AllUpstreamServersTried | Error::NoRouteForModel { .. }
+            Error::AllServersTried
+                | Error::AllUpstreamServersTried
+                | Error::RateLimited
+                | Error::NoRouteForModel { .. }
         )
     }
 }

@@ -116,6 +116,9 @@ pub fn drive(data: &[u8]) -> Result<(), String> {
         };
         let mut attempt = match balancer.pick(&keys, now) {
             Ok(a) => a,
+            Err(crate::Error::RateLimited) if !policy.fallback_strategy.rate_limiting => {
+                return Err("rate limited without the rate_limiting strategy".into());
+            }
             Err(e) if e.is_request_error() => continue,
             Err(e) => return Err(format!("pick: unexpected {e}")),
         };

@@ -14,6 +14,9 @@
 //!   ([`PassiveHealth`], an SDK option), and [`Probe`] descriptions from
 //!   `checks.active` for a caller that runs active checks and reports back
 //!   with [`Balancer::report_probe`].
+//! - **Token rate limiting** ([`limit`]): APISIX's `ai-rate-limiting`,
+//!   whose out-of-quota instances the `rate_limiting` fallback strategy
+//!   skips.
 //! - **Model router** ([`ModelRouter`], an SDK option, not an APISIX field):
 //!   the client's `model` picks a subset of instances; fallback stays inside
 //!   it.
@@ -29,6 +32,7 @@ mod chash;
 mod error;
 mod health;
 mod keys;
+pub mod limit;
 mod plan;
 mod policy;
 mod probe;

@@ -538,13 +538,16 @@ fn rate_limiting_hook_is_ignored_without_the_strategy() {
 }
 
 #[test]
-fn every_instance_rate_limited_is_503_at_access_time() {
+fn every_instance_rate_limited_is_a_rate_limit_rejection_at_access_time() {
     let b = primary_backup(Policy::default().with_fallback(false, false, true));
     let all = |_: &str| true;
     let err = b
         .pick(&RequestKeys::new().with_rate_limited(&all), Instant::now())
         .unwrap_err();
-    assert_eq!(err, Error::AllServersTried);
+    // The gateway answers the limiter's rejected_code (APISIX: 503 all servers tried).
+    assert_eq!(err, Error::RateLimited);
+    assert_eq!(err.status(), 503);
+    assert!(err.is_request_error());
 }
 
 #[test]

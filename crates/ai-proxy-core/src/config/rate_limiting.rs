@@ -55,7 +55,6 @@ pub struct AiRateLimitingConfig {
 
 /// The budgets: APISIX's `oneOf` between instance limits and `rules`.
 #[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
 pub enum Quotas {
     /// `limit` + `time_window` and/or `instances`: one budget per AI
     /// instance. An instance listed in `instances` has its own; every other
@@ -110,7 +109,6 @@ pub struct LimitRule {
 
 /// A positive integer, configured or read from request variables.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum LimitValue {
     /// A number (1..=[`MAX_LIMIT_VALUE`]).
     Fixed(u64),

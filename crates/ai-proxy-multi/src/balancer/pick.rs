@@ -21,6 +21,8 @@ impl Balancer {
     /// the rate-limit hook; `now` ends passive ejections whose window is
     /// over and is when the attempt starts. Errors: [`Error::AllServersTried`] /
     /// [`Error::AllUpstreamServersTried`] (503) when nothing is pickable,
+    /// [`Error::RateLimited`] when that is because instances are out of
+    /// quota (answer the limiter's `rejected_code`),
     /// [`Error::NoRouteForModel`] (404) when the router rejects the model.
     pub fn pick(&self, keys: &dyn KeyLookup, now: Instant) -> Result<Attempt, Error> {
         let mut plan = RequestPlan {
@@ -88,6 +90,7 @@ impl Balancer {
                 .members
                 .iter()
                 .any(|&i| self.weight(i) > 0 && self.is_healthy(i, now));
+        let mut rate_limited = false;
         for (g, group) in pool.groups.iter().enumerate() {
             loop {
                 let candidate = if self.chash.is_some() {
@@ -101,12 +104,15 @@ impl Balancer {
                 if self.skips_rate_limited() && keys.is_rate_limited(self.name_of(InstanceId(i))) {
                     // APISIX marks a rate-limited instance tried and picks again.
                     plan.tried.insert(i);
+                    rate_limited = true;
                     continue;
                 }
                 return Ok(i);
             }
         }
-        Err(if pool.groups.len() > 1 {
+        Err(if rate_limited {
+            Error::RateLimited
+        } else if pool.groups.len() > 1 {
             Error::AllServersTried
         } else {
             Error::AllUpstreamServersTried
