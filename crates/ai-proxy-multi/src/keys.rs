@@ -288,92 +288,6 @@ fn cookie_value<'p>(parts: &'p Parts, name: &str) -> Option<&'p str> {
         })
 }
 
-/// A `vars_combinations` key such as `$remote_addr-${http_x_user}`,
-/// resolved like APISIX's `core.utils.resolve_var`: `$name` or `${name}`
-/// (`name` = `[A-Za-z0-9_]+`) not preceded by `\` is replaced by the
-/// variable, or by nothing when it is unset.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Template {
-    parts: Vec<Segment>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Segment {
-    Literal(String),
-    Var(String),
-}
-
-impl Template {
-    pub(crate) fn parse(tpl: &str) -> Self {
-        let bytes = tpl.as_bytes();
-        let mut parts = Vec::new();
-        let mut literal_start = 0;
-        let mut i = 0;
-        while let Some(&b) = bytes.get(i) {
-            let escaped = i > 0 && bytes.get(i - 1) == Some(&b'\\');
-            if b != b'$' || escaped {
-                i += 1;
-                continue;
-            }
-            // ok: called with `i + 1` (`bytes[i]` exists) or `i + 2` (`bytes[i + 1]`
-            // exists), so `from <= bytes.len()`.
-            #[allow(clippy::indexing_slicing)]
-            let word = |from: usize| {
-                bytes[from..]
-                    .iter()
-                    .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
-                    .count()
-            };
-            let (name_start, name_len, end) = if bytes.get(i + 1) == Some(&b'{') {
-                let n = word(i + 2);
-                if n > 0 && bytes.get(i + 2 + n) == Some(&b'}') {
-                    (i + 2, n, i + 3 + n)
-                } else {
-                    (i + 1, word(i + 1), i + 1 + word(i + 1))
-                }
-            } else {
-                let n = word(i + 1);
-                (i + 1, n, i + 1 + n)
-            };
-            if name_len == 0 {
-                i += 1;
-                continue;
-            }
-            if let Some(lit) = tpl.get(literal_start..i).filter(|l| !l.is_empty()) {
-                parts.push(Segment::Literal(lit.to_owned()));
-            }
-            if let Some(name) = tpl.get(name_start..name_start + name_len) {
-                parts.push(Segment::Var(name.to_owned()));
-            }
-            literal_start = end;
-            i = end;
-        }
-        if let Some(lit) = tpl.get(literal_start..).filter(|l| !l.is_empty()) {
-            parts.push(Segment::Literal(lit.to_owned()));
-        }
-        Self { parts }
-    }
-
-    /// The resolved key, or `None` when no variable resolved (APISIX then
-    /// hashes `remote_addr`).
-    pub(crate) fn resolve(&self, keys: &dyn KeyLookup) -> Option<String> {
-        let mut out = String::new();
-        let mut resolved = 0usize;
-        for part in &self.parts {
-            match part {
-                Segment::Literal(s) => out.push_str(s),
-                Segment::Var(name) => {
-                    if let Some(v) = keys.var(name) {
-                        resolved += 1;
-                        out.push_str(&v);
-                    }
-                }
-            }
-        }
-        (resolved > 0).then_some(out)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -386,41 +300,6 @@ mod tests {
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| Cow::Borrowed(*v))
         }
-    }
-
-    #[test]
-    fn template_substitutes_plain_and_braced_names() {
-        let t = Template::parse("$remote_addr-${http_x_user}!");
-        let keys = Vars(vec![("remote_addr", "1.2.3.4"), ("http_x_user", "bob")]);
-        assert_eq!(t.resolve(&keys).as_deref(), Some("1.2.3.4-bob!"));
-    }
-
-    #[test]
-    fn template_unset_variables_become_empty() {
-        let t = Template::parse("$a:$b");
-        let keys = Vars(vec![("b", "2")]);
-        assert_eq!(t.resolve(&keys).as_deref(), Some(":2"));
-    }
-
-    #[test]
-    fn template_with_nothing_resolved_is_none() {
-        let t = Template::parse("$a:$b");
-        assert_eq!(t.resolve(&Vars(vec![])), None);
-        assert_eq!(Template::parse("literal").resolve(&Vars(vec![])), None);
-    }
-
-    #[test]
-    fn template_escaped_dollar_stays_literal() {
-        let t = Template::parse(r"\$a-$a");
-        let keys = Vars(vec![("a", "x")]);
-        assert_eq!(t.resolve(&keys).as_deref(), Some(r"\$a-x"));
-    }
-
-    #[test]
-    fn template_unclosed_brace_reads_nothing_after_dollar() {
-        let t = Template::parse("${a-$b");
-        let keys = Vars(vec![("b", "y")]);
-        assert_eq!(t.resolve(&keys).as_deref(), Some("${a-y"));
     }
 
     #[test]

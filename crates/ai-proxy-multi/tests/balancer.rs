@@ -194,6 +194,27 @@ fn chash_vars_combinations_resolve_the_template() {
 }
 
 #[test]
+fn chash_vars_combinations_defaults_stand_in_for_unset_variables() {
+    let b = balancer(
+        (0..8).map(|i| spec(&format!("i{i}"), 0, 1)).collect(),
+        Policy::default().with_chash(HashOn::VarsCombinations, Some("${http_x_team ?? blue}")),
+    );
+    let now = Instant::now();
+    let pick = |team: Option<&str>, addr: &str| {
+        let mut req = http::Request::get("/");
+        if let Some(t) = team {
+            req = req.header("x-team", t);
+        }
+        let (parts, ()) = req.body(()).unwrap().into_parts();
+        let keys = RequestKeys::new().with_parts(&parts).with_remote_addr(addr);
+        name(&b, &b.pick(&keys, now).unwrap())
+    };
+    // The default counts as resolved: no fallback to remote_addr.
+    assert_eq!(pick(None, "10.0.0.1"), pick(Some("blue"), "10.0.0.2"));
+    assert_eq!(pick(None, "10.0.0.3"), pick(None, "10.0.0.4"));
+}
+
+#[test]
 fn chash_ejecting_an_instance_moves_only_its_keys() {
     let b = Balancer::from_instances(
         (0..4)

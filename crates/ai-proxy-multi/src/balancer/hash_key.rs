@@ -1,9 +1,8 @@
 //! What consistent hashing hashes: `balancer.hash_on` and `balancer.key`.
 
-use ai_proxy_core::config::{self, HashOn};
+use ai_proxy_core::config::{self, HashOn, VarTemplate};
 
 use crate::Error;
-use crate::keys::Template;
 
 #[derive(Debug)]
 pub(super) enum HashKey {
@@ -11,7 +10,8 @@ pub(super) enum HashKey {
     Header(String),
     Cookie(String),
     Consumer,
-    Template(Template),
+    /// `vars_combinations`: resolved as APISIX's `resolve_var`.
+    Template(VarTemplate),
 }
 
 pub(super) fn hash_key(balancer: &config::BalancerConfig) -> Result<HashKey, Error> {
@@ -21,7 +21,7 @@ pub(super) fn hash_key(balancer: &config::BalancerConfig) -> Result<HashKey, Err
         HashOn::Header => HashKey::Header(key.ok_or(Error::MissingHashKey)?),
         HashOn::Cookie => HashKey::Cookie(key.ok_or(Error::MissingHashKey)?),
         HashOn::VarsCombinations => {
-            HashKey::Template(Template::parse(&key.ok_or(Error::MissingHashKey)?))
+            HashKey::Template(VarTemplate::parse(&key.ok_or(Error::MissingHashKey)?))
         }
         _ => HashKey::Var(key.ok_or(Error::MissingHashKey)?),
     })

@@ -198,7 +198,11 @@ impl Balancer {
             Some(HashKey::Header(name)) => keys.header(name).map(|v| crc32(v.as_bytes())),
             Some(HashKey::Cookie(name)) => keys.cookie(name).map(|v| crc32(v.as_bytes())),
             Some(HashKey::Consumer) => keys.consumer().map(|v| crc32(v.as_bytes())),
-            Some(HashKey::Template(t)) => t.resolve(keys).map(|v| crc32(v.as_bytes())),
+            Some(HashKey::Template(t)) => {
+                // Nothing resolved: APISIX hashes `remote_addr` instead.
+                let key = t.resolve(|name| keys.var(name));
+                (key.resolved > 0).then(|| crc32(key.text.as_bytes()))
+            }
             None => None,
         };
         hashed.unwrap_or_else(|| crc32(keys.remote_addr().as_deref().unwrap_or("").as_bytes()))
