@@ -6,6 +6,8 @@
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
+pub mod limit;
+
 use crate::{
     Balancer, Decision, FinishReason, InstanceId, InstanceSpec, KeyLookup, ModelRouter,
     MultiOptions, Outcome, PassiveHealth, Policy, Report,
