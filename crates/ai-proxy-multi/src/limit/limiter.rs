@@ -1,6 +1,8 @@
 //! [`TokenLimiter`]: a compiled `ai-rate-limiting` plugin — which budgets
 //! a request draws on, and what they answer.
 
+use std::fmt::Write as _;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -94,7 +96,7 @@ type InstanceBudget = (usize, Option<Arc<QuotaHeaders>>);
 
 #[derive(Debug)]
 struct Spec {
-    key: Box<str>,
+    key: Arc<str>,
     limit: LimitValue,
     window: LimitValue,
 }
@@ -253,7 +255,7 @@ impl TokenLimiter {
                     .map(|s| {
                         Slot::new(resolve(&s.limit, "limit", var).and_then(|limit| {
                             Ok(Quota {
-                                key: s.key.to_string(),
+                                key: Arc::clone(&s.key),
                                 limit,
                                 window: seconds(resolve(&s.window, "time_window", var)?),
                             })
@@ -273,7 +275,7 @@ impl TokenLimiter {
                     }
                     let quota = resolve(&rule.count, "count", var).and_then(|limit| {
                         Ok(Quota {
-                            key: rule_key(scope, i, &key.text),
+                            key: rule_key(scope, i, &key.text).into(),
                             limit,
                             window: seconds(resolve(&rule.window, "time_window", var)?),
                         })
@@ -322,41 +324,55 @@ impl TokenLimiter {
         if let Some(error) = &quotas.error {
             return self.failed(verdict, error.clone());
         }
-        let checks: Vec<(usize, Option<&Arc<QuotaHeaders>>)> = match &self.mode {
-            Mode::Instances { .. } => self.instance_slot(instance).into_iter().collect(),
-            Mode::Rules { rules, .. } => quotas
-                .rules
-                .iter()
-                .enumerate()
-                .map(|(slot, &rule)| (slot, rules.get(rule).and_then(|r| r.headers.as_ref())))
-                .collect(),
-        };
-        for (slot, headers) in checks {
-            let Some(state) = quotas.slots.get(slot).map(Slot::state) else {
-                continue;
-            };
-            let (quota, counter) = match state {
-                Ok(Some(read)) => read,
-                Ok(None) => continue,
-                Err(error) => {
-                    if self.allow_degradation {
-                        tracing::warn!(%error, "ai-rate-limiting degraded: serving without this limit");
-                        verdict.error = Some(error);
-                        continue;
-                    }
-                    return self.failed(verdict, error);
+        match &self.mode {
+            Mode::Instances { .. } => {
+                if let Some((slot, headers)) = self.instance_slot(instance) {
+                    let _ = self.judge(quotas, slot, headers, &mut verdict);
                 }
-            };
-            let check = quota.check(counter);
-            if let Some(h) = headers {
-                h.write(&check, &mut verdict.headers);
             }
-            if !check.admitted {
-                verdict.rejection = Some(self.rejection.clone());
-                return verdict;
+            Mode::Rules { rules, .. } => {
+                for (slot, &rule) in quotas.rules.iter().enumerate() {
+                    let headers = rules.get(rule).and_then(|r| r.headers.as_ref());
+                    if self.judge(quotas, slot, headers, &mut verdict).is_break() {
+                        break;
+                    }
+                }
             }
         }
         verdict
+    }
+
+    /// Judges one budget into `verdict`; `Break` once the request is
+    /// rejected.
+    fn judge(
+        &self,
+        quotas: &RequestQuotas,
+        slot: usize,
+        headers: Option<&Arc<QuotaHeaders>>,
+        verdict: &mut Verdict,
+    ) -> ControlFlow<()> {
+        let (quota, counter) = match quotas.slots.get(slot).map(Slot::state) {
+            Some(Ok(Some(read))) => read,
+            Some(Ok(None)) | None => return ControlFlow::Continue(()),
+            Some(Err(error)) => {
+                if self.allow_degradation {
+                    tracing::warn!(%error, "ai-rate-limiting degraded: serving without this limit");
+                    verdict.error = Some(error);
+                    return ControlFlow::Continue(());
+                }
+                *verdict = self.failed(std::mem::take(verdict), error);
+                return ControlFlow::Break(());
+            }
+        };
+        let check = quota.check(counter);
+        if let Some(h) = headers {
+            h.write(&check, &mut verdict.headers);
+        }
+        if check.admitted {
+            return ControlFlow::Continue(());
+        }
+        verdict.rejection = Some(self.rejection.clone());
+        ControlFlow::Break(())
     }
 
     fn failed(&self, mut verdict: Verdict, error: LimitError) -> Verdict {
@@ -379,19 +395,19 @@ impl TokenLimiter {
     }
 
     /// The budgets a response from `instance` is charged to.
-    pub fn charges<'q>(&self, quotas: &'q RequestQuotas, instance: &str) -> Vec<&'q Quota> {
-        if quotas.error.is_some() {
-            return Vec::new();
-        }
-        let quota = |slot: usize| quotas.slots.get(slot).and_then(Slot::quota);
-        match &self.mode {
+    pub fn charges<'q>(
+        &self,
+        quotas: &'q RequestQuotas,
+        instance: &str,
+    ) -> impl Iterator<Item = &'q Quota> + 'q {
+        let slots = match &self.mode {
+            _ if quotas.error.is_some() => 0..0,
             Mode::Instances { .. } => self
                 .instance_slot(instance)
-                .and_then(|(slot, _)| quota(slot))
-                .into_iter()
-                .collect(),
-            Mode::Rules { .. } => (0..quotas.slots.len()).filter_map(quota).collect(),
-        }
+                .map_or(0..0, |(slot, _)| slot..slot + 1),
+            Mode::Rules { .. } => 0..quotas.slots.len(),
+        };
+        slots.filter_map(|slot| quotas.slots.get(slot).and_then(Slot::quota))
     }
 
     /// Charges `cost` tokens to every budget of `instance` in a
@@ -456,7 +472,7 @@ fn rule_key(scope: &str, rule: usize, key: &str) -> String {
     let digest = Sha256::digest(key.as_bytes());
     let mut out = format!("{scope}:r{rule}:sha256:");
     for b in digest {
-        out.push_str(&format!("{b:02x}"));
+        let _ = write!(out, "{b:02x}");
     }
     out
 }

@@ -19,7 +19,9 @@ use super::store::Counter;
 /// (`limit` / `count` and `time_window` resolved for this request).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Quota {
-    pub(super) key: String,
+    /// Shared with the limiter for per-instance budgets (no copy per
+    /// request); built per request for rules.
+    pub(super) key: Arc<str>,
     pub(super) limit: u64,
     pub(super) window: Duration,
 }
