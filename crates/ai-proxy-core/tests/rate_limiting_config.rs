@@ -205,14 +205,18 @@ fn redis_policy_fields() {
         panic!()
     };
     assert_eq!(
-        (r.host.as_str(), r.port, r.database, r.ssl),
+        (r.host.as_str(), r.port, r.database, r.connection.ssl),
         ("127.0.0.1", 6380, 1, true)
     );
     assert_eq!(
-        (r.timeout_ms, r.keepalive_timeout_ms, r.keepalive_pool),
+        (
+            r.connection.timeout_ms,
+            r.connection.keepalive_timeout_ms,
+            r.connection.keepalive_pool
+        ),
         (1000, 10_000, 100)
     );
-    assert_eq!(r.password.as_ref().unwrap().expose(), "s3cret");
+    assert_eq!(r.connection.password.as_ref().unwrap().expose(), "s3cret");
     assert!(!format!("{c:?}").contains("s3cret"));
 
     assert_eq!(

@@ -52,7 +52,7 @@ pub use read::{
 pub use redis::{
     CounterPolicy, DEFAULT_REDIS_KEEPALIVE_POOL, DEFAULT_REDIS_KEEPALIVE_TIMEOUT_MS,
     DEFAULT_REDIS_PORT, DEFAULT_REDIS_TIMEOUT_MS, DEFAULT_SENTINEL_KEEPALIVE_TIMEOUT_MS,
-    RedisCluster, RedisSentinel, RedisServer, SentinelRole,
+    RedisCluster, RedisConnection, RedisSentinel, RedisServer, SentinelRole,
 };
 pub use template::{Resolved, VarTemplate};
 

@@ -56,20 +56,10 @@ pub struct RedisServer {
     pub port: u16,
     /// `redis_username` (Redis ACL).
     pub username: Option<String>,
-    /// `redis_password`.
-    pub password: Option<Secret>,
     /// `redis_database` (default 0).
     pub database: u64,
-    /// `redis_timeout` (ms, default 1000): connect, send and read.
-    pub timeout_ms: u64,
-    /// `redis_ssl` (default false).
-    pub ssl: bool,
-    /// `redis_ssl_verify` (default false, as APISIX).
-    pub ssl_verify: bool,
-    /// `redis_keepalive_timeout` (ms, default 10000, ≥ 1000).
-    pub keepalive_timeout_ms: u64,
-    /// `redis_keepalive_pool` (default 100).
-    pub keepalive_pool: u64,
+    /// Password, TLS, timeout and keepalive.
+    pub connection: RedisConnection,
 }
 
 /// `policy: redis-cluster`.
@@ -80,13 +70,23 @@ pub struct RedisCluster {
     pub nodes: Vec<String>,
     /// `redis_cluster_name` (required).
     pub name: String,
+    /// Password, TLS (`redis_cluster_ssl`, `redis_cluster_ssl_verify`),
+    /// timeout and keepalive.
+    pub connection: RedisConnection,
+}
+
+/// What `redis` and `redis-cluster` share.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RedisConnection {
     /// `redis_password`.
     pub password: Option<Secret>,
-    /// `redis_timeout` (ms, default 1000).
+    /// `redis_timeout` (ms, default 1000): connect, send and read.
     pub timeout_ms: u64,
-    /// `redis_cluster_ssl` (default false).
+    /// `redis_ssl` / `redis_cluster_ssl` (default false).
     pub ssl: bool,
-    /// `redis_cluster_ssl_verify` (default false).
+    /// `redis_ssl_verify` / `redis_cluster_ssl_verify` (default false, as
+    /// APISIX).
     pub ssl_verify: bool,
     /// `redis_keepalive_timeout` (ms, default 10000, ≥ 1000).
     pub keepalive_timeout_ms: u64,

@@ -178,36 +178,17 @@ fn redis(map: &Map<String, Value>, path: &str, v: &mut Validator) -> Option<Redi
         Some(value) => port(value, &join(path, "redis_port"), v),
         None => Some(DEFAULT_REDIS_PORT),
     };
-    let server = RedisServer {
-        host: String::new(),
-        port: DEFAULT_REDIS_PORT,
-        username: string_min(map, "redis_username", path, 1, v),
-        password: password(map, "redis_password", path, v),
-        database: v
-            .int_field(map, "redis_database", path, 0, u64::from(u32::MAX))
-            .unwrap_or(0),
-        timeout_ms: v
-            .int_field(map, "redis_timeout", path, 1, u64::from(u32::MAX))
-            .unwrap_or(DEFAULT_REDIS_TIMEOUT_MS),
-        ssl: v.bool_field(map, "redis_ssl", path, false),
-        ssl_verify: v.bool_field(map, "redis_ssl_verify", path, false),
-        keepalive_timeout_ms: v
-            .int_field(
-                map,
-                "redis_keepalive_timeout",
-                path,
-                1000,
-                u64::from(u32::MAX),
-            )
-            .unwrap_or(DEFAULT_REDIS_KEEPALIVE_TIMEOUT_MS),
-        keepalive_pool: v
-            .int_field(map, "redis_keepalive_pool", path, 1, u64::from(u32::MAX))
-            .unwrap_or(DEFAULT_REDIS_KEEPALIVE_POOL),
-    };
+    let username = string_min(map, "redis_username", path, 1, v);
+    let database = v
+        .int_field(map, "redis_database", path, 0, u64::from(u32::MAX))
+        .unwrap_or(0);
+    let connection = connection(map, path, ["redis_ssl", "redis_ssl_verify"], v);
     Some(RedisServer {
         host: host?,
         port: port?,
-        ..server
+        username,
+        database,
+        connection,
     })
 }
 
@@ -247,15 +228,34 @@ fn cluster(map: &Map<String, Value>, path: &str, v: &mut Validator) -> Option<Re
     };
     let name = required(map, "redis_cluster_name", path, "the cluster's name", v)
         .and_then(|_| string_min(map, "redis_cluster_name", path, 0, v));
-    let cluster = RedisCluster {
-        nodes: Vec::new(),
-        name: String::new(),
+    let connection = connection(
+        map,
+        path,
+        ["redis_cluster_ssl", "redis_cluster_ssl_verify"],
+        v,
+    );
+    Some(RedisCluster {
+        nodes: nodes?,
+        name: name?,
+        connection,
+    })
+}
+
+/// Password, TLS (under the policy's two field names), timeout and
+/// keepalive.
+fn connection(
+    map: &Map<String, Value>,
+    path: &str,
+    [ssl, ssl_verify]: [&str; 2],
+    v: &mut Validator,
+) -> RedisConnection {
+    RedisConnection {
         password: password(map, "redis_password", path, v),
         timeout_ms: v
             .int_field(map, "redis_timeout", path, 1, u64::from(u32::MAX))
             .unwrap_or(DEFAULT_REDIS_TIMEOUT_MS),
-        ssl: v.bool_field(map, "redis_cluster_ssl", path, false),
-        ssl_verify: v.bool_field(map, "redis_cluster_ssl_verify", path, false),
+        ssl: v.bool_field(map, ssl, path, false),
+        ssl_verify: v.bool_field(map, ssl_verify, path, false),
         keepalive_timeout_ms: v
             .int_field(
                 map,
@@ -268,12 +268,7 @@ fn cluster(map: &Map<String, Value>, path: &str, v: &mut Validator) -> Option<Re
         keepalive_pool: v
             .int_field(map, "redis_keepalive_pool", path, 1, u64::from(u32::MAX))
             .unwrap_or(DEFAULT_REDIS_KEEPALIVE_POOL),
-    };
-    Some(RedisCluster {
-        nodes: nodes?,
-        name: name?,
-        ..cluster
-    })
+    }
 }
 
 fn sentinel(map: &Map<String, Value>, path: &str, v: &mut Validator) -> Option<RedisSentinel> {
