@@ -148,3 +148,22 @@ impl RequestQuotas {
         }
     }
 }
+
+impl Rejection {
+    pub(super) fn new(code: u16, message: Option<&str>) -> Self {
+        let message = message.unwrap_or(
+            "rate limit exceeded: the token budget of this time window is used up; retry when it resets",
+        );
+        Self {
+            status: StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+            body: Bytes::from(serde_json::json!({ "error_msg": message }).to_string()),
+        }
+    }
+
+    pub(super) fn failure() -> Self {
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            body: Bytes::from_static(br#"{"error_msg":"failed to limit count"}"#),
+        }
+    }
+}

@@ -23,6 +23,7 @@
 //! the same (`Remaining` = limit, `Reset` = the whole window).
 
 mod admission;
+mod compile;
 mod cost;
 mod limiter;
 mod quota;
