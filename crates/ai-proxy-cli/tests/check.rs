@@ -189,18 +189,18 @@ fn options_a_native_api_cannot_take_are_refused() {
     );
 }
 
-/// A route carrying `key-auth` next to `ai-proxy`: it looks protected.
-const KEY_AUTH_ROUTE: &str = "version: \"1\"\nroutes:\n  - id: r\n    uri: /v1/chat/completions\n    plugins:\n      key-auth: {}\n      ai-proxy: {provider: openai, auth: {}}\n";
+/// A route carrying `limit-req` next to `ai-proxy`: it looks protected.
+const LIMIT_REQ_ROUTE: &str = "version: \"1\"\nroutes:\n  - id: r\n    uri: /v1/chat/completions\n    plugins:\n      limit-req: {rate: 1, burst: 0, key: remote_addr}\n      ai-proxy: {provider: openai, auth: {}}\n";
 
 #[test]
 fn a_plugin_serve_does_not_run_is_refused_with_its_path() {
-    let out = check_stdin(KEY_AUTH_ROUTE);
+    let out = check_stdin(LIMIT_REQ_ROUTE);
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
         stderr.starts_with(
-            "routes[0].plugins.key-auth: plugin not supported by ai-proxy serve; remove it"
+            "routes[0].plugins.limit-req: plugin not supported by ai-proxy serve; remove it"
         ),
         "{stderr}"
     );
@@ -211,8 +211,8 @@ fn a_plugin_serve_does_not_run_is_refused_with_its_path() {
 fn serve_refuses_a_route_with_a_plugin_it_does_not_run() {
     let dir = std::env::temp_dir().join(format!("ai-proxy-check-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("key-auth.yaml");
-    std::fs::write(&file, KEY_AUTH_ROUTE).unwrap();
+    let file = dir.join("limit-req.yaml");
+    std::fs::write(&file, LIMIT_REQ_ROUTE).unwrap();
     let out = bin()
         .args(["serve", "--listen", "127.0.0.1:0", "--config"])
         .arg(&file)
@@ -222,7 +222,7 @@ fn serve_refuses_a_route_with_a_plugin_it_does_not_run() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
-        stderr.contains("routes[0].plugins.key-auth: plugin not supported by ai-proxy serve"),
+        stderr.contains("routes[0].plugins.limit-req: plugin not supported by ai-proxy serve"),
         "{stderr}"
     );
     assert!(!String::from_utf8_lossy(&out.stdout).contains("listening"));

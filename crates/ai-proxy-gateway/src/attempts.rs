@@ -39,18 +39,26 @@ enum LastFailure {
     Gateway(Rejection),
 }
 
+/// What the route's plugins see of the pick: their request state, and the
+/// response headers their instance phase adds.
+pub(crate) struct Picked<'a> {
+    pub(crate) state: Option<&'a RequestState>,
+    pub(crate) headers: &'a mut HeaderMap,
+}
+
 /// Runs the attempts of one request on an `ai-proxy-multi` route.
 #[allow(clippy::too_many_arguments)] // the request's pieces, borrowed apart
 pub(crate) async fn run(
     inner: &Inner,
     multi: &MultiRoute,
     route: &Route,
-    state: Option<&RequestState>,
+    picked: Picked<'_>,
     parts: &Parts,
     body: Bytes,
     remote: SocketAddr,
     mut log: RequestLog,
 ) -> Response<GatewayBody> {
+    let Picked { state, headers } = picked;
     let remote_ip = remote.ip().to_string();
     let rate_limited = |instance: &str| matches!((&route.pipeline, state), (Some(p), Some(s)) if p.rate_limited(s, instance));
     let mut keys = RequestKeys::new()
@@ -63,10 +71,22 @@ pub(crate) async fn run(
         keys = keys.with_rate_limited(&rate_limited);
     }
     let balancer = multi.multi.balancer();
+    let plugins = route.pipeline.as_deref().zip(state);
     let mut attempt_now = match balancer.pick(&keys, Instant::now()) {
         Ok(a) => a,
+        Err(e @ ai_proxy::multi::Error::RateLimited) => {
+            // Every instance was skipped for quota: the limiter answers.
+            let rejection = plugins.and_then(|(p, s)| p.exhausted(s));
+            return reject(log, rejection.map_or(Rejection::Pick(e), Rejection::Plugin));
+        }
         Err(e) => return reject(log, Rejection::Pick(e)),
     };
+    if let Some((pipeline, state)) = plugins {
+        let name = multi.instance(&attempt_now).map(|(_, u)| &u.name);
+        if let Some(r) = name.and_then(|name| pipeline.picked(state, name, headers)) {
+            return reject(log, Rejection::Plugin(r));
+        }
+    }
     let mut last: Option<LastFailure> = None;
     loop {
         let Some((proxy, upstream)) = multi.instance(&attempt_now) else {

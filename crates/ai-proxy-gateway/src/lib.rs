@@ -15,7 +15,8 @@
 //!   SDK's exchange under deadlines — also usable on its own;
 //! - [`Settings`]: client timeouts, the connection cap and the in-flight
 //!   body budget, with nginx's defaults;
-//! - [`plugin`]: the per-route plugin pipeline and its registry;
+//! - [`plugin`]: the per-route plugin pipeline and its registry, with
+//!   [`key_auth`] (consumers) and [`rate_limit`] (`ai-rate-limiting`);
 //! - [`access_log`]: one record per request, however it ended;
 //! - [`metrics`]: Prometheus `/metrics` (APISIX's LLM metrics and the
 //!   OpenTelemetry GenAI histograms) on [`Settings::metrics_listen`];
@@ -66,12 +67,14 @@ pub mod fuzzing;
 mod gateway;
 mod gcp;
 mod health;
+pub mod key_auth;
 pub mod logs;
 pub mod metrics;
 #[cfg(feature = "otel")]
 pub mod otel;
 pub mod plugin;
 mod proxy;
+pub mod rate_limit;
 pub mod relay;
 mod request_body;
 mod routes;

@@ -35,7 +35,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use ai_proxy::config::{ConfigError, ConfigErrorKind, ConfigErrors};
+use ai_proxy::config::{ConfigError, ConfigErrorKind, ConfigErrors, KEY_AUTH};
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::request::Parts;
@@ -45,6 +45,8 @@ use serde_json::Value;
 use crate::access_log::AccessRecord;
 use crate::body::GatewayBody;
 use crate::config::{AI_PROXY, AI_PROXY_MULTI, Document, RouteConfig};
+use crate::key_auth::KeyAuthFactory;
+use crate::rate_limit::RateLimitingFactory;
 
 /// A boxed future, as plugin phases return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -143,6 +145,29 @@ pub trait Plugin: Send + Sync + fmt::Debug {
         false
     }
 
+    /// The instance phase: `instance` (`picked_ai_instance_name`) will
+    /// serve the request — the route's `ai-proxy`, or `ai-proxy-multi`'s
+    /// first pick (APISIX runs `ai-rate-limiting`'s access after the pick).
+    /// Answers a rejection, or `None` to admit; `headers` go out with the
+    /// response, a rejection's too. The default admits.
+    fn picked(
+        &self,
+        state: &RequestState,
+        instance: &str,
+        headers: &mut HeaderMap,
+    ) -> Option<PluginRejection> {
+        let _ = (state, instance, headers);
+        None
+    }
+
+    /// The answer when `ai-proxy-multi` skipped every instance as out of
+    /// quota (this plugin's [`rate_limited`](Self::rate_limited) said so).
+    /// The default: none (the balancer's 503).
+    fn exhausted(&self, state: &RequestState) -> Option<PluginRejection> {
+        let _ = state;
+        None
+    }
+
     /// The log phase, once per request, after the response ended. Runs on
     /// the gateway's runtime: slow work (a network call) belongs in a task
     /// the plugin spawns. The default does nothing.
@@ -192,8 +217,15 @@ impl fmt::Debug for PluginRegistry {
 
 impl PluginRegistry {
     /// The plugins `ai-proxy serve` runs next to `ai-proxy` and
-    /// `ai-proxy-multi` (none yet).
+    /// `ai-proxy-multi`: `key-auth` and `ai-rate-limiting`.
     pub fn new() -> Self {
+        Self::default()
+            .with(Arc::new(KeyAuthFactory))
+            .with(Arc::new(RateLimitingFactory::default()))
+    }
+
+    /// A registry without any plugin (every plugin refused).
+    pub fn empty() -> Self {
         Self::default()
     }
 
@@ -212,7 +244,7 @@ impl PluginRegistry {
     /// registry runs, with a valid configuration; every problem with its
     /// JSON path.
     pub fn check(&self, document: &Document) -> Result<(), ConfigErrors> {
-        let mut errors = Vec::new();
+        let mut errors = self.check_consumers(document);
         for route in &document.routes {
             if let Err(e) = self.pipeline(route, document) {
                 errors.extend(e);
@@ -223,6 +255,20 @@ impl PluginRegistry {
         } else {
             Err(ConfigErrors::new(errors))
         }
+    }
+
+    /// A consumer's plugins apply on top of the routes': one the gateway
+    /// does not run would leave its requests unprotected.
+    pub(crate) fn check_consumers(&self, document: &Document) -> Vec<ConfigError> {
+        let mut errors = Vec::new();
+        for (i, consumer) in document.consumers.iter().enumerate() {
+            for name in consumer.plugins.keys() {
+                if !self.factories.contains_key(name) {
+                    errors.push(self.unsupported(&format!("consumers[{i}].plugins.{name}")));
+                }
+            }
+        }
+        errors
     }
 
     /// Builds a route's pipeline, highest priority first.
@@ -249,6 +295,28 @@ impl PluginRegistry {
                 Err(e) => errors.extend(e),
             }
         }
+        // Plugins only consumers carry run on routes that authenticate
+        // consumers, built without a route config (`null`).
+        if route.plugins.iter().any(|(name, _)| name == KEY_AUTH) {
+            for name in consumer_plugins(document) {
+                if route.plugins.iter().any(|(n, _)| n == name) {
+                    continue;
+                }
+                let Some(factory) = self.factories.get(name) else {
+                    continue; // refused by `check` with the consumer's path
+                };
+                let path = route.plugin_path_of(name);
+                let context = PluginContext {
+                    path: &path,
+                    route,
+                    document,
+                };
+                match factory.build(&Value::Null, &context) {
+                    Ok(plugin) => plugins.push(plugin),
+                    Err(e) => errors.extend(e),
+                }
+            }
+        }
         if !errors.is_empty() {
             return Err(ConfigErrors::new(errors));
         }
@@ -270,6 +338,18 @@ impl PluginRegistry {
             ),
         )
     }
+}
+
+/// The names of the plugins consumers carry besides their credentials,
+/// each once.
+fn consumer_plugins(document: &Document) -> std::collections::BTreeSet<&str> {
+    document
+        .consumers
+        .iter()
+        .flat_map(|c| c.plugins.keys())
+        .map(String::as_str)
+        .filter(|name| *name != KEY_AUTH)
+        .collect()
 }
 
 /// A route's plugins, in the order they run.
@@ -308,6 +388,22 @@ impl Pipeline {
 
     pub(crate) fn rate_limited(&self, state: &RequestState, instance: &str) -> bool {
         self.plugins.iter().any(|p| p.rate_limited(state, instance))
+    }
+
+    /// Runs the instance phase; the first rejection wins.
+    pub(crate) fn picked(
+        &self,
+        state: &RequestState,
+        instance: &str,
+        headers: &mut HeaderMap,
+    ) -> Option<PluginRejection> {
+        self.plugins
+            .iter()
+            .find_map(|p| p.picked(state, instance, headers))
+    }
+
+    pub(crate) fn exhausted(&self, state: &RequestState) -> Option<PluginRejection> {
+        self.plugins.iter().find_map(|p| p.exhausted(state))
     }
 
     pub(crate) fn log(&self, state: &RequestState, record: &AccessRecord) {

@@ -66,6 +66,14 @@ where
     let mut response = match &route.target {
         // One attempt: the client's request moves on whole, uncopied.
         Target::Single(instance) => {
+            if let (Some(pipeline), Some(s)) = (&route.pipeline, state.as_deref()) {
+                let name = &instance.upstream.name;
+                if let Some(r) = pipeline.picked(s, name, &mut response_headers) {
+                    let mut response = reject(log, Rejection::Plugin(r));
+                    response.headers_mut().extend(response_headers);
+                    return response;
+                }
+            }
             let request = Request::from_parts(parts, body);
             match attempt(
                 inner,
@@ -82,7 +90,11 @@ where
         }
         Target::Multi(multi) => {
             let state = state.as_deref();
-            attempts::run(inner, multi, route, state, &parts, body, remote, log).await
+            let picked = attempts::Picked {
+                state,
+                headers: &mut response_headers,
+            };
+            attempts::run(inner, multi, route, picked, &parts, body, remote, log).await
         }
     };
     // The body went upstream; its bytes are no longer held.

@@ -46,10 +46,9 @@ pub struct KeyAuthConfig {
     pub query: String,
     /// `realm` (default `key`), in `WWW-Authenticate: apikey realm="…"`.
     pub realm: String,
-    /// `hide_credentials` (default false). The key never reaches an LLM
-    /// upstream either way (the upstream request is built anew); the flag
-    /// is kept for APISIX compatibility and for embedders that forward the
-    /// client request.
+    /// `hide_credentials` (default false). Accepted for APISIX
+    /// compatibility: the gateway takes the key off the request either way
+    /// (client credentials never reach an upstream).
     pub hide_credentials: bool,
     /// `anonymous_consumer`: the consumer a request without a valid key
     /// becomes, instead of a 401.

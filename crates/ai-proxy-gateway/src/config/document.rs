@@ -3,7 +3,7 @@
 //! `routes:`), as accepted by `ai-proxy check` and `ai-proxy serve`.
 
 use ai_proxy::config::{
-    AI_PROXY, AI_PROXY_MULTI, ConfigError, ConfigErrorKind, ConfigErrors, PluginConfig,
+    AI_PROXY, AI_PROXY_MULTI, ConfigError, ConfigErrorKind, ConfigErrors, Consumer, PluginConfig,
     join_path as join, parse_json,
 };
 use serde_json::{Map, Value};
@@ -92,6 +92,9 @@ pub struct Document {
     /// Every route that has an AI plugin, in document order (one route
     /// without `uri` for the plugin and wrapper forms).
     pub routes: Vec<RouteConfig>,
+    /// `consumers:` of a config-sync document (username, `key-auth` key,
+    /// per-consumer plugins); empty for the other forms.
+    pub consumers: Vec<Consumer>,
 }
 
 impl Document {
@@ -125,12 +128,14 @@ impl Document {
                 Ok(Self {
                     form: DocumentForm::RouteList,
                     routes,
+                    consumers: Vec::new(),
                 })
             }
             Value::Object(map) if map.contains_key("routes") || map.contains_key("version") => {
-                config_sync(map).map(|routes| Self {
+                config_sync(map).map(|(routes, consumers)| Self {
                     form: DocumentForm::ConfigSync,
                     routes,
+                    consumers,
                 })
             }
             Value::Object(map) if map.contains_key("plugins") => {
@@ -143,6 +148,7 @@ impl Document {
                 Ok(Self {
                     form,
                     routes: vec![route],
+                    consumers: Vec::new(),
                 })
             }
             Value::Object(_) => {
@@ -160,6 +166,7 @@ impl Document {
                         plugin_path: String::new(),
                         plugins: Vec::new(),
                     }],
+                    consumers: Vec::new(),
                 })
             }
             _ => Err(ConfigError::new(
@@ -173,7 +180,10 @@ impl Document {
     }
 }
 
-fn config_sync(map: &Map<String, Value>) -> Result<Vec<RouteConfig>, ConfigErrors> {
+/// A config-sync document's routes and consumers.
+fn config_sync(
+    map: &Map<String, Value>,
+) -> Result<(Vec<RouteConfig>, Vec<Consumer>), ConfigErrors> {
     let mut errors = Vec::new();
     match map.get("version") {
         Some(Value::String(s)) if s == "1" => {}
@@ -214,8 +224,15 @@ fn config_sync(map: &Map<String, Value>) -> Result<Vec<RouteConfig>, ConfigError
             Vec::new()
         }
     };
+    let consumers = match map.get("consumers") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(list) => Consumer::list_from_value(list, "consumers").unwrap_or_else(|e| {
+            errors.extend(e);
+            Vec::new()
+        }),
+    };
     if errors.is_empty() {
-        Ok(routes)
+        Ok((routes, consumers))
     } else {
         Err(ConfigErrors::new(errors))
     }

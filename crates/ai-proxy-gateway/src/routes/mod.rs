@@ -111,7 +111,7 @@ impl RouteTable {
         clients: &Clients,
     ) -> Result<Self, ConfigErrors> {
         let mut routes = Vec::with_capacity(doc.routes.len());
-        let mut errors = Vec::new();
+        let mut errors = plugins.check_consumers(doc);
         for (i, r) in doc.routes.iter().enumerate() {
             match compile_route(i, r, doc, registry, plugins, clients) {
                 Ok(route) => routes.push(route),

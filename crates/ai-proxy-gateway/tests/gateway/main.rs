@@ -9,6 +9,7 @@
 )]
 
 mod bedrock;
+mod consumers;
 mod gemini;
 mod harness;
 mod health;
@@ -16,6 +17,7 @@ mod limits;
 mod metrics;
 mod otel;
 mod plugins;
+mod rate_limit;
 mod truncation;
 
 use std::time::{Duration, Instant};

@@ -148,7 +148,7 @@ fn tagged_route(up: &Upstream, tag: &str) -> String {
 #[test]
 fn a_route_with_a_plugin_the_gateway_does_not_run_is_refused() {
     let doc = Document::parse(
-        "version: \"1\"\nroutes:\n  - id: open\n    uri: /a\n    plugins:\n      ai-proxy: {provider: openai, auth: {}}\n  - id: guarded\n    uri: /b\n    plugins:\n      key-auth: {}\n      ai-proxy: {provider: openai, auth: {}}\n",
+        "version: \"1\"\nroutes:\n  - id: open\n    uri: /a\n    plugins:\n      ai-proxy: {provider: openai, auth: {}}\n  - id: guarded\n    uri: /b\n    plugins:\n      limit-req: {}\n      ai-proxy: {provider: openai, auth: {}}\n",
     )
     .unwrap();
     let errors = Gateway::from_document(&doc).unwrap_err();
@@ -156,7 +156,7 @@ fn a_route_with_a_plugin_the_gateway_does_not_run_is_refused() {
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(
         lines[0].starts_with(
-            "routes[1].plugins.key-auth: plugin not supported by ai-proxy serve; remove it"
+            "routes[1].plugins.limit-req: plugin not supported by ai-proxy serve; remove it"
         ),
         "{}",
         lines[0]
