@@ -7,12 +7,17 @@ use std::time::{Duration, Instant};
 use ai_proxy::config::{ConfigError, ConfigErrorKind, CounterPolicy};
 use ai_proxy::multi::limit::{MemoryStore, RequestQuotas, Store};
 
+use super::redis::RedisCounters;
+
 /// The counters of one `ai-rate-limiting` configuration.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum Counters {
     /// `policy: local`: in this process.
     Memory(Arc<MemoryStore>),
+    /// `policy: redis`, `redis-cluster` or `redis-sentinel`: shared by
+    /// every gateway using the same Redis.
+    Redis(Arc<RedisCounters>),
 }
 
 impl Counters {
@@ -22,28 +27,41 @@ impl Counters {
         policy: &CounterPolicy,
         memory: &Arc<MemoryStore>,
     ) -> Result<Self, ConfigError> {
-        match policy {
-            CounterPolicy::Local => Ok(Self::Memory(Arc::clone(memory))),
-            other => Err(ConfigError::new(
-                "policy",
-                ConfigErrorKind::Unsupported,
-                format!(
-                    "`{}` is not supported by ai-proxy serve yet; use `local`",
-                    other.as_str()
-                ),
-            )),
-        }
+        let redis = match policy {
+            CounterPolicy::Local => return Ok(Self::Memory(Arc::clone(memory))),
+            CounterPolicy::Redis(c) => RedisCounters::server(c)?,
+            CounterPolicy::RedisCluster(c) => RedisCounters::cluster(c)?,
+            CounterPolicy::RedisSentinel(c) => RedisCounters::sentinel(c)?,
+            other => {
+                return Err(ConfigError::new(
+                    "policy",
+                    ConfigErrorKind::Unsupported,
+                    format!("`{}` is not supported by ai-proxy serve", other.as_str()),
+                ));
+            }
+        };
+        Ok(Self::Redis(Arc::new(redis)))
     }
 
     /// Reads every budget of a request (a read never changes a counter).
     pub(crate) async fn read(&self, quotas: &mut RequestQuotas) {
         match self {
             Self::Memory(store) => quotas.read(&**store, Instant::now()),
+            Self::Redis(redis) => {
+                for i in 0..quotas.len() {
+                    let Some(quota) = quotas.quota(i) else {
+                        continue;
+                    };
+                    let counter = redis.peek(quota.key(), quota.window()).await;
+                    quotas.record(i, counter);
+                }
+            }
         }
     }
 
-    /// Charges `cost` to each `(key, window)` budget. A failure is logged:
-    /// the response is already on its way.
+    /// Charges `cost` to each `(key, window)` budget: in place, or in a
+    /// task for Redis (the log phase must not wait on the network). A
+    /// failure is logged: the response is already on its way.
     pub(crate) fn charge(&self, budgets: Vec<(Arc<str>, Duration)>, cost: u64) {
         match self {
             Self::Memory(store) => {
@@ -53,6 +71,20 @@ impl Counters {
                         tracing::warn!(%error, "ai-rate-limiting: charge failed");
                     }
                 }
+            }
+            Self::Redis(redis) => {
+                let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+                    tracing::warn!("ai-rate-limiting: no runtime to charge Redis from");
+                    return;
+                };
+                let redis = Arc::clone(redis);
+                runtime.spawn(async move {
+                    for (key, window) in budgets {
+                        if let Err(error) = redis.charge(&key, cost, window).await {
+                            tracing::warn!(%error, "ai-rate-limiting: charge failed");
+                        }
+                    }
+                });
             }
         }
     }

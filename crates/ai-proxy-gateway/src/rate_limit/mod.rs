@@ -18,6 +18,7 @@
 //!   budgets (never for a request the limiter rejected).
 
 mod counters;
+mod redis;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -37,6 +38,7 @@ use crate::plugin::{
 };
 
 pub use self::counters::Counters;
+pub use self::redis::RedisCounters;
 
 /// APISIX's priority for `ai-rate-limiting` (after `ai-proxy-multi`'s
 /// pick in APISIX; here the instance phase runs after the pick).

@@ -18,6 +18,7 @@ mod metrics;
 mod otel;
 mod plugins;
 mod rate_limit;
+mod redis;
 mod truncation;
 
 use std::time::{Duration, Instant};
