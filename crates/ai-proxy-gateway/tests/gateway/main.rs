@@ -19,6 +19,7 @@ mod otel;
 mod plugins;
 mod rate_limit;
 mod redis;
+mod redis_topologies;
 mod truncation;
 
 use std::time::{Duration, Instant};

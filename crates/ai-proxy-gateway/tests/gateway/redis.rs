@@ -24,15 +24,23 @@ impl RedisServer {
     /// Starts `redis-server` with `args` on a free port and waits until it
     /// answers.
     pub fn start(args: &[&str]) -> Self {
+        Self::start_with(|port| {
+            let mut all = base_args(port);
+            all.extend(args.iter().map(|a| (*a).to_owned()));
+            all
+        })
+    }
+
+    /// Starts `redis-server` with the arguments `args(port)` on a free
+    /// port and waits until it answers.
+    pub fn start_with(args: impl FnOnce(u16) -> Vec<String>) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
         let child = Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
-            .args(args)
+            .args(args(port))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -103,6 +111,24 @@ impl RedisServer {
     }
 }
 
+/// Loopback only, nothing written to disk.
+pub fn base_args(port: u16) -> Vec<String> {
+    [
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        &port.to_string(),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--protected-mode",
+        "no",
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
@@ -110,7 +136,7 @@ impl Drop for RedisServer {
 }
 
 /// Every response costs 3 + 4 = 7 tokens.
-fn upstream() -> Upstream {
+pub fn upstream() -> Upstream {
     Upstream::start(|_| Script::Reply {
         status: 200,
         content_type: "application/json",
@@ -125,11 +151,11 @@ fn redis_route(up: &Upstream, redis: &RedisServer, extra: &str) -> String {
     )
 }
 
-fn chat(gw: &Gateway) -> Reply {
+pub fn chat(gw: &Gateway) -> Reply {
     post_with(gw.addr, "/v1/chat/completions", CHAT, &[])
 }
 
-fn remaining(reply: &Reply) -> &str {
+pub fn remaining(reply: &Reply) -> &str {
     &reply.headers["x-ai-ratelimit-remaining-ai-proxy-openai"]
 }
 
