@@ -227,3 +227,30 @@ fn serve_refuses_a_route_with_a_plugin_it_does_not_run() {
     );
     assert!(!String::from_utf8_lossy(&out.stdout).contains("listening"));
 }
+
+/// Consumers with keys and budgets, a route authenticating them and
+/// limiting tokens through Redis.
+const CONSUMERS: &str = "version: \"1\"\nconsumers:\n  - username: jack\n    plugins:\n      key-auth: {key: jack-secret}\n      ai-rate-limiting: {limit: 100, time_window: 60}\nroutes:\n  - id: r\n    uri: /v1/chat/completions\n    plugins:\n      key-auth: {}\n      ai-rate-limiting: {limit: 1000, time_window: 60, policy: redis, redis_host: 127.0.0.1, redis_password: hunter2}\n      ai-proxy: {provider: openai, auth: {}}\n";
+
+#[test]
+fn consumers_key_auth_and_ai_rate_limiting_are_checked() {
+    let out = check_stdin(CONSUMERS);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bad = CONSUMERS.replace("limit: 100, time_window: 60", "limit: 0, time_window: 60");
+    let out = check_stdin(&bad);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with("consumers[0].plugins.ai-rate-limiting.limit: "),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("jack-secret") && !stderr.contains("hunter2"),
+        "{stderr}"
+    );
+}

@@ -5,7 +5,7 @@
 //! A route's plugins are built once, when the gateway is built, by the
 //! [`PluginFactory`] registered under their name in a [`PluginRegistry`].
 //! A route carrying a plugin no factory is registered for is refused
-//! (`routes[0].plugins.key-auth: plugin not supported by ai-proxy serve; …`):
+//! (`routes[0].plugins.limit-req: plugin not supported by ai-proxy serve; …`):
 //! a route that looks protected must never be served open.
 //!
 //! Per request, each [`Plugin`] sees three phases:

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ai_proxy::config::{ConfigError, ConfigErrorKind, CounterPolicy};
-use ai_proxy::multi::limit::{MemoryStore, RequestQuotas, Store};
+use ai_proxy::multi::limit::{MemoryStore, RequestQuotas, TokenLimiter};
 
 use super::redis::RedisCounters;
 
@@ -59,17 +59,25 @@ impl Counters {
         }
     }
 
-    /// Charges `cost` to each `(key, window)` budget: in place, or in a
-    /// task for Redis (the log phase must not wait on the network). A
-    /// failure is logged: the response is already on its way.
-    pub(crate) fn charge(&self, budgets: Vec<(Arc<str>, Duration)>, cost: u64) {
+    /// Charges `cost` to the budgets `limiter` charges a response from
+    /// `instance` to: in place, or in a task for Redis (the log phase must
+    /// not wait on the network). A cost of 0 charges nothing (as APISIX).
+    /// A failure is logged: the response is already on its way.
+    pub(crate) fn charge(
+        &self,
+        limiter: &TokenLimiter,
+        quotas: &RequestQuotas,
+        instance: &str,
+        cost: u64,
+    ) {
+        if cost == 0 {
+            return;
+        }
         match self {
             Self::Memory(store) => {
                 let now = Instant::now();
-                for (key, window) in budgets {
-                    if let Err(error) = store.charge(&key, cost, window, now) {
-                        tracing::warn!(%error, "ai-rate-limiting: charge failed");
-                    }
+                if let Err(error) = limiter.charge(quotas, instance, cost, &**store, now) {
+                    tracing::warn!(%error, "ai-rate-limiting: charge failed");
                 }
             }
             Self::Redis(redis) => {
@@ -77,6 +85,17 @@ impl Counters {
                     tracing::warn!("ai-rate-limiting: no runtime to charge Redis from");
                     return;
                 };
+                if !redis.reserve_charge() {
+                    tracing::warn!(
+                        dropped = redis.dropped_charges(),
+                        "ai-rate-limiting: too many charges on their way to Redis; one dropped"
+                    );
+                    return;
+                }
+                let budgets: Vec<(Arc<str>, Duration)> = limiter
+                    .charges(quotas, instance)
+                    .map(|q| (Arc::from(q.key()), q.window()))
+                    .collect();
                 let redis = Arc::clone(redis);
                 runtime.spawn(async move {
                     for (key, window) in budgets {
@@ -84,6 +103,7 @@ impl Counters {
                             tracing::warn!(%error, "ai-rate-limiting: charge failed");
                         }
                     }
+                    redis.release_charge();
                 });
             }
         }

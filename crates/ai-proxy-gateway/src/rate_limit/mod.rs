@@ -268,23 +268,21 @@ impl Plugin for RateLimiting {
         let Some(usage) = &metrics.usage else {
             return;
         };
-        let raw = RawUsage::from_usage(usage, metrics.client_protocol);
-        let cost = match a.limiting.limiter.cost(usage, &raw) {
+        let limiter = &a.limiting.limiter;
+        let raw = if limiter.reads_raw_usage() {
+            RawUsage::from_usage(usage, metrics.client_protocol)
+        } else {
+            RawUsage::default()
+        };
+        let cost = match limiter.cost(usage, &raw) {
             Ok(cost) => cost,
             Err(error) => {
                 tracing::warn!(%error, route = %record.route_id, "ai-rate-limiting: no cost charged");
                 return;
             }
         };
-        if cost == 0 {
-            return;
-        }
-        let budgets = a
-            .limiting
-            .limiter
-            .charges(&a.quotas, instance)
-            .map(|q| (Arc::<str>::from(q.key()), q.window()))
-            .collect();
-        a.limiting.counters.charge(budgets, cost);
+        a.limiting
+            .counters
+            .charge(limiter, &a.quotas, instance, cost);
     }
 }

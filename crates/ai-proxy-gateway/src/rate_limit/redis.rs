@@ -14,6 +14,7 @@
 //! `allow_degradation`'s answer). Every command is bounded by
 //! `redis_timeout`.
 
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use ai_proxy::config::{
@@ -34,6 +35,9 @@ use redis::{
 const KEY_PREFIX: &str = "ai-proxy:ai-rate-limiting:";
 /// After a failed connection attempt, requests fail at once for this long.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
+/// Charges on their way to Redis at most; more are dropped and counted
+/// (a Redis that hangs must not pile up tasks).
+const MAX_PENDING_CHARGES: usize = 4096;
 /// The largest charge (Redis integers are signed; APISIX's counts are
 /// doubles, exact up to 2^53).
 const MAX_CHARGE: u64 = (1 << 53) - 1;
@@ -86,6 +90,8 @@ pub struct RedisCounters {
     link: tokio::sync::Mutex<Link>,
     read: Script,
     charge: Script,
+    pending: AtomicUsize,
+    dropped: AtomicU64,
 }
 
 impl std::fmt::Debug for RedisCounters {
@@ -127,7 +133,34 @@ impl RedisCounters {
             link: tokio::sync::Mutex::default(),
             read: Script::new(READ),
             charge: Script::new(CHARGE),
+            pending: AtomicUsize::new(0),
+            dropped: AtomicU64::new(0),
         }
+    }
+
+    /// Takes a slot for one request's charges; `false` (counted) when
+    /// [`MAX_PENDING_CHARGES`] are already on their way.
+    pub(crate) fn reserve_charge(&self) -> bool {
+        let taken = self
+            .pending
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_PENDING_CHARGES).then_some(n + 1)
+            })
+            .is_ok();
+        if !taken {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        taken
+    }
+
+    /// Gives back a slot of [`reserve_charge`](Self::reserve_charge).
+    pub(crate) fn release_charge(&self) {
+        self.pending.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Charges dropped because too many were on their way.
+    pub fn dropped_charges(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
     }
 
     /// `policy: redis`. Errors name the field (relative to the plugin).

@@ -272,6 +272,12 @@ impl TokenLimiter {
         cost(&self.strategy, usage, raw)
     }
 
+    /// Whether [`cost`](Self::cost) reads its `raw` usage (only
+    /// `cost_expr` does): callers may skip building it.
+    pub fn reads_raw_usage(&self) -> bool {
+        matches!(self.strategy, LimitStrategy::Expression(_))
+    }
+
     /// The budgets a response from `instance` is charged to.
     pub fn charges<'q>(
         &self,
