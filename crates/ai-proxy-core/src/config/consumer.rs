@@ -23,9 +23,9 @@
 use http::HeaderName;
 use serde_json::{Map, Value};
 
-use super::read::parse_json;
 use super::error::ConfigErrors;
 use super::parse::{self, Validator};
+use super::read::parse_json;
 use crate::secret::Secret;
 
 /// Plugin name of key authentication.
