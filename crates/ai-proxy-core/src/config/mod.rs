@@ -32,6 +32,7 @@ pub mod model;
 mod parse;
 mod plugin;
 mod rate_limiting;
+pub mod prompt;
 mod read;
 mod redis;
 mod template;
@@ -46,6 +47,7 @@ pub use rate_limiting::{
     AI_RATE_LIMITING, AiRateLimitingConfig, DEFAULT_REJECTED_CODE, InstanceLimit, LimitRule,
     LimitStrategy, LimitValue, MAX_LIMIT_VALUE, Quotas, WindowLimit,
 };
+pub use prompt::*;
 pub use read::{
     MAX_DEPTH, MAX_DOCUMENT_BYTES, MAX_VALUES, Rejection, ValueReader, check_size, parse_json,
 };
@@ -98,18 +100,31 @@ impl AiProxyMultiConfig {
     }
 }
 
-impl AiRateLimitingConfig {
-    /// Parses and validates an `ai-rate-limiting` plugin object.
-    pub fn from_json(text: &str) -> Result<Self, ConfigErrors> {
-        Self::from_value(&parse_json(text)?)
-    }
+/// `from_json` / `from_value` for a plugin object validated by `parse`.
+macro_rules! plugin_parsers {
+    ($($config:ty => $parse:path, $name:literal;)*) => {$(
+        impl $config {
+            #[doc = concat!("Parses and validates an `", $name, "` plugin object.")]
+            pub fn from_json(text: &str) -> Result<Self, ConfigErrors> {
+                Self::from_value(&parse_json(text)?)
+            }
 
-    /// Validates an already-parsed `ai-rate-limiting` plugin object.
-    pub fn from_value(value: &Value) -> Result<Self, ConfigErrors> {
-        let mut v = Validator::default();
-        match parse::ai_rate_limiting(value, &mut v) {
-            Some(config) if v.errors.is_empty() => Ok(config),
-            _ => Err(ConfigErrors::new(v.errors)),
+            #[doc = concat!("Validates an already-parsed `", $name, "` plugin object.")]
+            pub fn from_value(value: &Value) -> Result<Self, ConfigErrors> {
+                let mut v = Validator::default();
+                match $parse(value, &mut v) {
+                    Some(config) if v.errors.is_empty() => Ok(config),
+                    _ => Err(ConfigErrors::new(v.errors)),
+                }
+            }
         }
-    }
+    )*};
+}
+
+plugin_parsers! {
+    PromptDecoratorConfig => parse::decorator, "ai-prompt-decorator";
+    PromptTemplateConfig => parse::template, "ai-prompt-template";
+    PromptGuardConfig => parse::guard, "ai-prompt-guard";
+    AwsContentModerationConfig => parse::aws_content_moderation, "ai-aws-content-moderation";
+    AiRateLimitingConfig => parse::ai_rate_limiting, "ai-rate-limiting";
 }

@@ -7,8 +7,10 @@
 
 mod auth;
 mod consumer;
+mod moderation;
 mod multi;
 mod plugin;
+mod prompt;
 mod rate_limiting;
 mod redis;
 mod service_account;
@@ -17,8 +19,10 @@ mod upstream;
 mod validator;
 
 pub(crate) use consumer::{consumers, key_auth};
+pub(crate) use moderation::aws_content_moderation;
 pub(crate) use multi::ai_proxy_multi;
 pub(crate) use plugin::ai_proxy;
+pub(crate) use prompt::{decorator, guard, template};
 pub(crate) use rate_limiting::ai_rate_limiting;
 pub use service_account::check_service_account;
 pub(crate) use validator::Validator;

@@ -168,6 +168,79 @@ impl Validator {
         }
         Some(s)
     }
+    /// An optional number in `min..=max`.
+    pub(super) fn number_field(
+        &mut self,
+        map: &Map<String, Value>,
+        key: &str,
+        path: &str,
+        min: f64,
+        max: f64,
+    ) -> Option<f64> {
+        let value = map.get(key)?;
+        let path = join(path, key);
+        let Some(n) = value.as_f64() else {
+            self.type_error(&path, "a number", value);
+            return None;
+        };
+        if n < min || n > max {
+            self.invalid(&path, format!("must be between {min} and {max}, got {n}"));
+            return None;
+        }
+        Some(n)
+    }
+
+    /// A string that must be one of `names`; `None` when it is not.
+    pub(super) fn one_of<'n>(
+        &mut self,
+        value: &Value,
+        path: &str,
+        names: &[&'n str],
+    ) -> Option<&'n str> {
+        let s = self.string(value, path)?;
+        let found = names.iter().find(|n| **n == s).copied();
+        if found.is_none() {
+            self.invalid(
+                path,
+                format!("must be one of: {}, got `{s}`", names.join(", ")),
+            );
+        }
+        found
+    }
+
+    /// An optional string field that must be one of `names`.
+    pub(super) fn one_of_field<'n>(
+        &mut self,
+        map: &Map<String, Value>,
+        key: &str,
+        path: &str,
+        names: &[&'n str],
+    ) -> Option<&'n str> {
+        let value = map.get(key)?;
+        self.one_of(value, &join(path, key), names)
+    }
+
+    /// An optional array of strings (`None` when absent or malformed).
+    pub(super) fn string_array_field<'a>(
+        &mut self,
+        map: &'a Map<String, Value>,
+        key: &str,
+        path: &str,
+    ) -> Option<Vec<&'a str>> {
+        let value = map.get(key)?;
+        let path = join(path, key);
+        let Value::Array(items) = value else {
+            self.type_error(&path, "an array of strings", value);
+            return None;
+        };
+        let before = self.errors.len();
+        let out: Vec<&str> = items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| self.string(item, &format!("{path}[{i}]")))
+            .collect();
+        (self.errors.len() == before).then_some(out)
+    }
 }
 
 /// The JSON type name of a value, for messages (never its content).
