@@ -33,7 +33,7 @@ pub use adapter::{Adapter, Converter, Registry};
 pub use exchange::{Exchange, ExchangeError};
 pub use metrics::Metrics;
 pub use prepare::{AiProxy, ClientHints, CompileError, PrepareError, Prepared};
-pub use protocol::{Protocol, RequestType};
+pub use protocol::{BodyTop, Protocol, RequestType};
 pub use provider::Provider;
 pub use secret::Secret;
 pub use usage::Usage;

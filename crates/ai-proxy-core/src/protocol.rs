@@ -80,6 +80,103 @@ impl Protocol {
     }
 }
 
+/// The path suffix of Bedrock's streaming `InvokeModel`.
+pub(crate) const INVOKE_STREAM: &str = "/invoke-with-response-stream";
+/// The path suffix of a streaming native Gemini call.
+pub(crate) const GEMINI_STREAM: &str = ":streamGenerateContent";
+/// The path suffix of a unary native Gemini call.
+const GEMINI_UNARY: &str = ":generateContent";
+
+/// The top level of a JSON request body, as far as client protocol
+/// detection reads it ([`Protocol::detect`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BodyTop {
+    /// An object.
+    Object {
+        /// `messages` is present and an array or an object.
+        messages: bool,
+        /// `input` is present (any value, `null` too).
+        input: bool,
+        /// `anthropic_version` is present.
+        anthropic_version: bool,
+        /// The object has members.
+        non_empty: bool,
+    },
+    /// An array.
+    Array {
+        /// The array has elements.
+        non_empty: bool,
+    },
+    /// A string, number, boolean or `null`.
+    Scalar,
+}
+
+impl Protocol {
+    /// The client protocol of a request to `path` (no query) whose body's
+    /// top level is `body`, in APISIX's order (`ai-protocols/init.lua`);
+    /// `None` when no protocol matches (APISIX's 400 `no matching AI
+    /// protocol for the request`).
+    ///
+    /// Order: `bedrock-converse` (path ends `/converse`, `messages` is an
+    /// array or object), `bedrock-invoke` (path ends `/invoke` or
+    /// `/invoke-with-response-stream` and the body has `anthropic_version`:
+    /// Anthropic on Bedrock, not an APISIX protocol),
+    /// `anthropic-messages` (path ends `/v1/messages`, object body),
+    /// `gemini` (path ends `:generateContent` or `:streamGenerateContent`,
+    /// object body; not an APISIX protocol: where the provider does not
+    /// speak it, it is routed as passthrough, as APISIX would),
+    /// `openai-responses` (path ends `/v1/responses` and `input` present),
+    /// `openai-chat` (`messages` is an array or object), `openai-embeddings`
+    /// (`input` present), `passthrough` (any other non-empty object or
+    /// array).
+    ///
+    /// ```
+    /// use ai_proxy_core::protocol::{BodyTop, Protocol};
+    ///
+    /// let chat = BodyTop::Object { messages: true, input: false, anthropic_version: false, non_empty: true };
+    /// assert_eq!(Protocol::detect("/v1/chat/completions", chat), Some(Protocol::OpenAiChat));
+    /// assert_eq!(Protocol::detect("/v1/messages", chat), Some(Protocol::AnthropicMessages));
+    /// assert_eq!(Protocol::detect("/", BodyTop::Array { non_empty: false }), None);
+    /// ```
+    pub fn detect(path: &str, body: BodyTop) -> Option<Protocol> {
+        match body {
+            BodyTop::Object {
+                messages,
+                input,
+                anthropic_version,
+                non_empty,
+            } => {
+                if messages && path.ends_with("/converse") {
+                    return Some(Protocol::BedrockConverse);
+                }
+                if anthropic_version && (path.ends_with("/invoke") || path.ends_with(INVOKE_STREAM))
+                {
+                    return Some(Protocol::BedrockInvoke);
+                }
+                if path.ends_with("/v1/messages") {
+                    return Some(Protocol::AnthropicMessages);
+                }
+                if path.ends_with(GEMINI_UNARY) || path.ends_with(GEMINI_STREAM) {
+                    return Some(Protocol::Gemini);
+                }
+                if input && path.ends_with("/v1/responses") {
+                    return Some(Protocol::OpenAiResponses);
+                }
+                if messages {
+                    return Some(Protocol::OpenAiChat);
+                }
+                if input {
+                    return Some(Protocol::OpenAiEmbeddings);
+                }
+                non_empty.then_some(Protocol::Passthrough)
+            }
+            BodyTop::Array { non_empty: true } => Some(Protocol::Passthrough),
+            BodyTop::Array { non_empty: false } | BodyTop::Scalar => None,
+        }
+    }
+}
+
 impl fmt::Display for Protocol {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

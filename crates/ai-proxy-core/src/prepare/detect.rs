@@ -2,67 +2,25 @@
 
 use super::body::Body;
 use crate::json::object::is_container;
-use crate::protocol::Protocol;
+use crate::protocol::{BodyTop, GEMINI_STREAM, INVOKE_STREAM, Protocol};
 
-/// The client protocol of a request to `path` (no query) with `body`;
-/// `None` is APISIX's 400 `no matching AI protocol for the request`.
-///
-/// Order: `bedrock-converse` (path ends `/converse`, `messages` is an
-/// array or object), `bedrock-invoke` (path ends `/invoke` or
-/// `/invoke-with-response-stream` and the body has `anthropic_version`:
-/// Anthropic on Bedrock, not an APISIX protocol),
-/// `anthropic-messages` (path ends `/v1/messages`, object body),
-/// `gemini` (path ends `:generateContent` or `:streamGenerateContent`,
-/// object body; not an APISIX protocol: where the provider does not speak
-/// it, it is routed as passthrough, as APISIX would),
-/// `openai-responses` (path ends `/v1/responses` and `input` present),
-/// `openai-chat` (`messages` is an array or object), `openai-embeddings`
-/// (`input` present), `passthrough` (any other non-empty object or array).
+/// The client protocol of a request to `path` (no query) with `body`
+/// ([`Protocol::detect`]); `None` is APISIX's 400 `no matching AI protocol
+/// for the request`.
 pub(crate) fn detect(path: &str, body: &Body<'_>) -> Option<Protocol> {
-    match body {
-        Body::Object(obj) => {
-            let messages = obj.get("messages").is_some_and(is_container);
-            if messages && path.ends_with("/converse") {
-                return Some(Protocol::BedrockConverse);
-            }
-            if obj.contains("anthropic_version")
-                && (path.ends_with("/invoke") || path.ends_with(INVOKE_STREAM))
-            {
-                return Some(Protocol::BedrockInvoke);
-            }
-            if path.ends_with("/v1/messages") {
-                return Some(Protocol::AnthropicMessages);
-            }
-            if is_gemini_path(path) {
-                return Some(Protocol::Gemini);
-            }
-            let has_input = obj.contains("input");
-            if has_input && path.ends_with("/v1/responses") {
-                return Some(Protocol::OpenAiResponses);
-            }
-            if messages {
-                return Some(Protocol::OpenAiChat);
-            }
-            if has_input {
-                return Some(Protocol::OpenAiEmbeddings);
-            }
-            obj.has_entries().then_some(Protocol::Passthrough)
-        }
-        Body::Array { non_empty: true } => Some(Protocol::Passthrough),
-        Body::Array { non_empty: false } | Body::Scalar => None,
-    }
-}
-
-/// The path suffix of Bedrock's streaming `InvokeModel`.
-const INVOKE_STREAM: &str = "/invoke-with-response-stream";
-
-const GEMINI_STREAM: &str = ":streamGenerateContent";
-const GEMINI_UNARY: &str = ":generateContent";
-
-/// A native Gemini call: `…/models/{model}:generateContent` or
-/// `…:streamGenerateContent`.
-fn is_gemini_path(path: &str) -> bool {
-    path.ends_with(GEMINI_UNARY) || path.ends_with(GEMINI_STREAM)
+    let top = match body {
+        Body::Object(obj) => BodyTop::Object {
+            messages: obj.get("messages").is_some_and(is_container),
+            input: obj.contains("input"),
+            anthropic_version: obj.contains("anthropic_version"),
+            non_empty: obj.has_entries(),
+        },
+        Body::Array { non_empty } => BodyTop::Array {
+            non_empty: *non_empty,
+        },
+        Body::Scalar => BodyTop::Scalar,
+    };
+    Protocol::detect(path, top)
 }
 
 /// Whether the client body asks for a stream (`"stream": true`, strictly
