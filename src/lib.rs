@@ -15,6 +15,7 @@ pub use ai_proxy_gemini as gemini;
 pub use ai_proxy_multi as multi;
 pub use ai_proxy_openai as openai;
 pub use ai_proxy_openai::azure;
+pub use ai_proxy_prompt as prompt;
 pub use ai_proxy_vertex as vertex;
 
 use std::sync::Arc;
