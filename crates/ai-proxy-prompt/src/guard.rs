@@ -234,10 +234,24 @@ fn pattern_error(e: &regex::Error) -> String {
         regex::Error::CompiledTooBig(limit) => {
             format!("the pattern compiles to more than {limit} bytes; split it or simplify it")
         }
-        // The syntax error's own text points at the offending spot.
-        other => format!(
-            "invalid pattern (look-around and backreferences are not supported): {}",
-            other.to_string().replace('\n', " ")
-        ),
+        // The parser's text draws a caret under the spot over several
+        // lines: keep its verdict and where it points.
+        regex::Error::Syntax(text) => {
+            let what = text
+                .lines()
+                .rev()
+                .find_map(|l| l.strip_prefix("error: "))
+                .unwrap_or(text);
+            let at = text
+                .lines()
+                .find(|l| l.trim_start().starts_with('^'))
+                .and_then(|l| l.find('^'))
+                .map(|column| column.saturating_sub(4));
+            match at {
+                Some(at) => format!("invalid pattern: {what} (at character {at})"),
+                None => format!("invalid pattern: {what}"),
+            }
+        }
+        other => format!("invalid pattern: {other}"),
     }
 }
