@@ -308,3 +308,18 @@ fn moderation_refuses_check_response() {
     );
     assert!(moderation(json!({"check_response": false})).is_ok());
 }
+
+#[test]
+fn moderation_region_becomes_a_host_name() {
+    let errors = errors(AwsContentModerationConfig::from_value(
+        &json!({"comprehend": {
+        "access_key_id": "a", "secret_access_key": "s", "region": "us-east-1/evil"}}),
+    ));
+    assert_eq!(
+        errors,
+        [
+            "comprehend.region: must be a region name such as us-central1 or us-east-1 (letters, \
+          digits and `-`); it becomes part of the host name"
+        ]
+    );
+}

@@ -51,6 +51,7 @@ mod conversation;
 mod decorator;
 mod error;
 mod guard;
+pub mod moderation;
 mod pipeline;
 mod splice;
 mod template;

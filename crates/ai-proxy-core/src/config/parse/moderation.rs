@@ -134,6 +134,11 @@ fn comprehend(value: &Value, v: &mut Validator) -> Option<ComprehendConfig> {
     let access_key_id = required("access_key_id");
     let secret_access_key = required("secret_access_key");
     let region = required("region");
+    match &region {
+        Some(r) if r.is_empty() => v.invalid(&join(p, "region"), "must not be empty"),
+        Some(r) => v.region(r, &join(p, "region")),
+        None => {}
+    }
     let session_token = map
         .get("session_token")
         .and_then(|t| v.string(t, &join(p, "session_token")))

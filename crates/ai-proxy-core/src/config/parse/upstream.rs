@@ -334,13 +334,8 @@ fn provider_conf(map: &Map<String, Value>, path: &str, v: &mut Validator) -> Opt
         .nonempty_string_field(pc, "project_id", &p)
         .map(str::to_owned);
     let region = v.nonempty_string_field(pc, "region", &p).map(str::to_owned);
-    if let Some(r) = &region
-        && !r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    {
-        v.invalid(
-            &join(&p, "region"),
-            "must be a region name such as us-central1 or us-east-1 (letters, digits and `-`); it becomes part of the host name",
-        );
+    if let Some(r) = &region {
+        v.region(r, &join(&p, "region"));
     }
     Some(ProviderConf { project_id, region })
 }

@@ -168,6 +168,19 @@ impl Validator {
         }
         Some(s)
     }
+    /// A cloud region name, which becomes part of a host name.
+    pub(super) fn region(&mut self, region: &str, path: &str) {
+        if !region
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            self.invalid(
+                path,
+                "must be a region name such as us-central1 or us-east-1 (letters, digits and `-`); it becomes part of the host name",
+            );
+        }
+    }
+
     /// An optional number in `min..=max`.
     pub(super) fn number_field(
         &mut self,
