@@ -25,6 +25,17 @@ pub(crate) struct Turn<'a> {
     pub texts: Vec<Cow<'a, str>>,
 }
 
+impl Turn<'_> {
+    /// A turn of no role and no text (an element that is no object).
+    fn empty() -> Self {
+        Turn {
+            role: None,
+            tool_output: false,
+            texts: Vec::new(),
+        }
+    }
+}
+
 /// A client's conversation.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Conversation<'a> {
@@ -92,6 +103,8 @@ impl<'a> Conversation<'a> {
         };
         for message in elements(messages)? {
             if !message.is_object() {
+                // Still a turn: it ends a block of selected roles.
+                self.turns.push(Turn::empty());
                 continue;
             }
             let [role, content] = fields(message, ["role", "content"])?;
@@ -128,11 +141,7 @@ impl<'a> Conversation<'a> {
                 continue;
             }
             if !item.is_object() {
-                self.turns.push(Turn {
-                    role: None,
-                    tool_output: false,
-                    texts: Vec::new(),
-                });
+                self.turns.push(Turn::empty());
                 continue;
             }
             let [role, kind, content, text, output] =
@@ -197,6 +206,7 @@ impl<'a> Conversation<'a> {
         };
         for content in elements(contents)? {
             if !content.is_object() {
+                self.turns.push(Turn::empty());
                 continue;
             }
             let [role, parts] = fields(content, ["role", "parts"])?;

@@ -50,6 +50,8 @@ mod body;
 mod conversation;
 mod decorator;
 mod error;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 mod guard;
 pub mod moderation;
 mod pipeline;

@@ -3,7 +3,12 @@
 //! f519a0f0; the numbers are APISIX's) against a fake Comprehend answering
 //! as APISIX's mock does.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod common;
 

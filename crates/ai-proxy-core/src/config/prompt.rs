@@ -297,6 +297,27 @@ impl RoleSet {
         assistant: true,
     };
 
+    /// No role.
+    pub const NONE: RoleSet = RoleSet {
+        user: false,
+        tool: false,
+        system: false,
+        assistant: false,
+    };
+
+    /// This set with `role` (`user`, `tool`, `system` or `assistant`)
+    /// added; any other name adds nothing.
+    pub fn with(mut self, role: &str) -> Self {
+        match role {
+            "user" => self.user = true,
+            "tool" => self.tool = true,
+            "system" => self.system = true,
+            "assistant" => self.assistant = true,
+            _ => {}
+        }
+        self
+    }
+
     /// Whether a message of `role` (as the client wrote it) is a selected
     /// turn role (`user`, `tool`, `assistant`; `system` is not a turn).
     pub fn has_turn_role(&self, role: &str) -> bool {

@@ -222,25 +222,16 @@ fn roles(map: &Map<String, Value>, v: &mut Validator) -> RoleSet {
             "must name at least one role: user, tool, system, assistant",
         );
     }
-    let mut set = RoleSet {
-        user: false,
-        tool: false,
-        system: false,
-        assistant: false,
-    };
+    let mut set = RoleSet::NONE;
     for (i, item) in items.iter().enumerate() {
         let ip = format!("{p}[{i}]");
-        let slot = match v.one_of(item, &ip, ROLE_NAMES) {
-            Some("user") => &mut set.user,
-            Some("tool") => &mut set.tool,
-            Some("system") => &mut set.system,
-            Some("assistant") => &mut set.assistant,
-            _ => continue,
+        let Some(role) = v.one_of(item, &ip, ROLE_NAMES) else {
+            continue;
         };
-        if *slot {
+        if set.with(role) == set {
             v.invalid(&ip, "is listed twice; roles must be unique");
         }
-        *slot = true;
+        set = set.with(role);
     }
     set
 }
