@@ -81,9 +81,9 @@ impl Protocol {
 }
 
 /// The path suffix of Bedrock's streaming `InvokeModel`.
-pub(crate) const INVOKE_STREAM: &str = "/invoke-with-response-stream";
+const INVOKE_STREAM: &str = "/invoke-with-response-stream";
 /// The path suffix of a streaming native Gemini call.
-pub(crate) const GEMINI_STREAM: &str = ":streamGenerateContent";
+const GEMINI_STREAM: &str = ":streamGenerateContent";
 /// The path suffix of a unary native Gemini call.
 const GEMINI_UNARY: &str = ":generateContent";
 
@@ -173,6 +173,23 @@ impl Protocol {
             }
             BodyTop::Array { non_empty: true } => Some(Protocol::Passthrough),
             BodyTop::Array { non_empty: false } | BodyTop::Scalar => None,
+        }
+    }
+}
+
+impl Protocol {
+    /// Whether a request of this protocol to `path` streams its answer;
+    /// `stream_true`: its body's top-level `stream` is the boolean `true`
+    /// (strictly; `"true"` is not). Embeddings never stream; a Bedrock
+    /// `InvokeModel` body streams when its path is
+    /// `…/invoke-with-response-stream`, a native Gemini call when its method
+    /// is `:streamGenerateContent`.
+    pub fn is_streaming(self, path: &str, stream_true: bool) -> bool {
+        match self {
+            Protocol::OpenAiEmbeddings => false,
+            Protocol::BedrockInvoke => path.ends_with(INVOKE_STREAM),
+            Protocol::Gemini => path.ends_with(GEMINI_STREAM),
+            _ => stream_true,
         }
     }
 }

@@ -30,7 +30,7 @@ use ai_proxy_core::json::raw::write_str;
 use bytes::Bytes;
 use serde_json::Value;
 
-use crate::body::{BodyError, ClientBody};
+use crate::body::{BodyError, ClientBody, Top};
 use crate::error::PromptError;
 use crate::splice::{Splice, around, array};
 
@@ -133,9 +133,7 @@ impl PromptDecorator {
         match read.protocol(path) {
             Some(Protocol::OpenAiChat) => messages(&mut splice, &read, &self.chat)?,
             // APISIX's fallback for a body of no protocol (`{}`).
-            None if read.member("messages").is_none()
-                && matches!(read.top, crate::body::Top::Object { .. }) =>
-            {
+            None if matches!(read.top, Top::Object { .. }) => {
                 messages(&mut splice, &read, &self.chat)?;
             }
             Some(Protocol::AnthropicMessages | Protocol::BedrockInvoke) => {
@@ -143,25 +141,13 @@ impl PromptDecorator {
                 messages(&mut splice, &read, &self.anthropic_messages)?;
             }
             Some(Protocol::BedrockConverse) => {
-                if !self.converse_system.is_empty() {
-                    let system = read.get("system").filter(|s| s.is_array());
-                    let value = match system {
-                        Some(s) => around(
-                            s.bytes(),
-                            &self.converse_system.before,
-                            &self.converse_system.after,
-                        ),
-                        None => array(&self.converse_system.before, &self.converse_system.after),
-                    };
-                    splice.set("system", value);
-                }
+                self.converse_system(&mut splice, &read);
                 messages(&mut splice, &read, &self.converse_messages)?;
             }
             Some(Protocol::OpenAiResponses) => self.responses(&mut splice, &read),
             _ => {}
         }
         if splice.is_empty() {
-            drop(read);
             return Ok(body);
         }
         Ok(Bytes::from(splice.finish()))
@@ -201,6 +187,20 @@ impl PromptDecorator {
         };
         splice.set("system", value);
         Ok(())
+    }
+
+    /// Bedrock Converse's `system`: blocks around the client's list (a
+    /// `system` that is no list is replaced, as APISIX does).
+    fn converse_system(&self, splice: &mut Splice<'_, '_>, read: &ClientBody<'_>) {
+        let ours = &self.converse_system;
+        if ours.is_empty() {
+            return;
+        }
+        let value = match read.get("system").filter(|s| s.is_array()) {
+            Some(s) => around(s.bytes(), &ours.before, &ours.after),
+            None => array(&ours.before, &ours.after),
+        };
+        splice.set("system", value);
     }
 
     /// The Responses API: `instructions` and `input`.

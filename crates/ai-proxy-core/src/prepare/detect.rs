@@ -2,7 +2,7 @@
 
 use super::body::Body;
 use crate::json::object::is_container;
-use crate::protocol::{BodyTop, GEMINI_STREAM, INVOKE_STREAM, Protocol};
+use crate::protocol::{BodyTop, Protocol};
 
 /// The client protocol of a request to `path` (no query) with `body`
 /// ([`Protocol::detect`]); `None` is APISIX's 400 `no matching AI protocol
@@ -23,18 +23,10 @@ pub(crate) fn detect(path: &str, body: &Body<'_>) -> Option<Protocol> {
     Protocol::detect(path, top)
 }
 
-/// Whether the client body asks for a stream (`"stream": true`, strictly
-/// the boolean; embeddings never stream; a Bedrock `InvokeModel` body
-/// streams when its path is `…/invoke-with-response-stream`, a native
-/// Gemini call when its method is `:streamGenerateContent`).
+/// Whether the client body asks for a stream ([`Protocol::is_streaming`]).
 pub(crate) fn is_streaming(protocol: Protocol, path: &str, body: &Body<'_>) -> bool {
-    match (protocol, body) {
-        (Protocol::OpenAiEmbeddings, _) => false,
-        (Protocol::BedrockInvoke, _) => path.ends_with(INVOKE_STREAM),
-        (Protocol::Gemini, _) => path.ends_with(GEMINI_STREAM),
-        (_, Body::Object(obj)) => obj.get("stream") == Some("true"),
-        _ => false,
-    }
+    let stream = matches!(body, Body::Object(obj) if obj.get("stream") == Some("true"));
+    protocol.is_streaming(path, stream)
 }
 
 /// The model a native Gemini path names (`…/models/gemini-2.5-flash:
