@@ -72,7 +72,9 @@ pub mod logs;
 pub mod metrics;
 #[cfg(feature = "otel")]
 pub mod otel;
+mod moderation;
 pub mod plugin;
+mod prompt;
 mod proxy;
 pub mod rate_limit;
 pub mod relay;

@@ -10,7 +10,8 @@
 //!
 //! Per request, each [`Plugin`] sees three phases:
 //!
-//! 1. **request** ([`Plugin::request`], async, highest priority first),
+//! 1. **request** ([`Plugin::request`], async; [`Phase::Rewrite`] plugins,
+//!    then [`Phase::Access`] ones, each highest priority first),
 //!    after routing and reading the body, before `prepare`: read or rewrite
 //!    the client request (headers, body — e.g. prompt decorators and
 //!    templates), identify the consumer (`key-auth`), admit or reject
@@ -119,15 +120,34 @@ impl PluginRejection {
     }
 }
 
+/// The APISIX phase a plugin's request work belongs to. APISIX runs every
+/// plugin's `rewrite` phase before any plugin's `access` phase, each phase
+/// by priority: `ai-prompt-template` (1071, rewrite) renders the body before
+/// `ai-prompt-guard` (1072, access) checks it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Phase {
+    /// `rewrite` (`key-auth`, `ai-prompt-template`, `ai-prompt-decorator`).
+    Rewrite,
+    /// `access` (`ai-prompt-guard`, content moderation, rate limiting).
+    #[default]
+    Access,
+}
+
 /// One plugin instance on one route. See the [module docs](self).
 pub trait Plugin: Send + Sync + fmt::Debug {
     /// The APISIX plugin name.
     fn name(&self) -> &str;
 
-    /// APISIX's priority: plugins with higher numbers run first
-    /// (`key-auth` 2500, `ai-prompt-guard` 1072, `ai-prompt-template`
-    /// 1071, `ai-prompt-decorator` 1070).
+    /// APISIX's priority: within a [`Phase`], plugins with higher numbers
+    /// run first (`key-auth` 2500, `ai-prompt-guard` 1072,
+    /// `ai-prompt-template` 1071, `ai-prompt-decorator` 1070).
     fn priority(&self) -> i64;
+
+    /// The phase its request work runs in. The default: [`Phase::Access`].
+    fn phase(&self) -> Phase {
+        Phase::Access
+    }
 
     /// The request phase. The default does nothing.
     fn request<'a>(
@@ -217,9 +237,15 @@ impl fmt::Debug for PluginRegistry {
 
 impl PluginRegistry {
     /// The plugins `ai-proxy serve` runs next to `ai-proxy` and
-    /// `ai-proxy-multi`: `key-auth` and `ai-rate-limiting`.
+    /// `ai-proxy-multi`: `key-auth`, `ai-rate-limiting`, `ai-prompt-template`,
+    /// `ai-prompt-decorator`, `ai-prompt-guard` and `ai-aws-content-moderation`.
     pub fn new() -> Self {
-        Self::default()
+        crate::prompt::factories()
+            .into_iter()
+            .fold(Self::default(), Self::with)
+            .with(Arc::new(
+                crate::moderation::AwsContentModerationFactory::new(),
+            ))
             .with(Arc::new(KeyAuthFactory))
             .with(Arc::new(RateLimitingFactory::default()))
     }
@@ -271,7 +297,8 @@ impl PluginRegistry {
         errors
     }
 
-    /// Builds a route's pipeline, highest priority first.
+    /// Builds a route's pipeline: rewrite-phase plugins, then access-phase
+    /// ones, each highest priority first.
     pub(crate) fn pipeline(
         &self,
         route: &RouteConfig,
@@ -321,7 +348,7 @@ impl PluginRegistry {
             return Err(ConfigErrors::new(errors));
         }
         // Stable: equal priorities keep document order.
-        plugins.sort_by_key(|p| std::cmp::Reverse(p.priority()));
+        plugins.sort_by_key(|p| (p.phase(), std::cmp::Reverse(p.priority())));
         Ok(Pipeline { plugins })
     }
 

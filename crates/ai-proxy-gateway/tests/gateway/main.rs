@@ -17,6 +17,7 @@ mod limits;
 mod metrics;
 mod otel;
 mod plugins;
+mod prompt;
 mod rate_limit;
 mod redis;
 mod redis_topologies;

@@ -61,6 +61,7 @@
 //! ```
 
 mod aws;
+mod client;
 mod comprehend;
 mod deny;
 mod text;
@@ -76,6 +77,7 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 
 pub use aws::AwsContentModeration;
+pub use client::ClientFacts;
 pub use comprehend::{
     COMPREHEND_SERVICE, DETECT_TOXIC_CONTENT_TARGET, Label, MAX_CALL_BYTES, MAX_RESPONSE_BYTES,
     MAX_SEGMENTS_PER_CALL, Segments, Toxicity, ToxicityResult, batches,
