@@ -15,6 +15,7 @@ mod harness;
 mod health;
 mod limits;
 mod metrics;
+mod moderation;
 mod otel;
 mod plugins;
 mod prompt;
