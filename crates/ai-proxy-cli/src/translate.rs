@@ -18,12 +18,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ai_proxy::config::{DEFAULT_MAX_REQ_BODY_SIZE, MAX_DOCUMENT_BYTES};
 use ai_proxy::multi::{AiProxyMulti, MultiOptions, RequestKeys};
+use ai_proxy::prompt::PromptPlugins;
 use ai_proxy::{AiProxy, Prepared, Secret};
-use ai_proxy_gateway::config::{Document, PluginConfig};
+use ai_proxy_gateway::config::{Document, PluginConfig, RouteConfig};
 use bytes::Bytes;
 use serde::Serialize;
 use serde::ser::SerializeMap;
 use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 
 use crate::{input, stdio};
 
@@ -159,6 +161,9 @@ pub fn translate(args: &Args, config_text: &str, body: Bytes) -> Result<Prepared
             "invalid request (--method, --uri or --header): {e}"
         ))
     })?;
+    let request = prompt_plugins(route)?
+        .apply_request(request)
+        .map_err(|e| rejected(format!("{}: {e}", e.status().as_u16())))?;
     let now = Instant::now();
     let wall_clock = args.now.map_or_else(SystemTime::now, |secs| {
         UNIX_EPOCH + Duration::from_secs(secs)
@@ -198,6 +203,29 @@ pub fn translate(args: &Args, config_text: &str, body: Bytes) -> Result<Prepared
     proxy
         .prepare_at(request, now, wall_clock, token.as_ref())
         .map_err(|e| rejected(format!("{}: {e}", e.status().as_u16())))
+}
+
+/// The route's prompt plugins (`ai-prompt-template`, `ai-prompt-decorator`,
+/// `ai-prompt-guard`), compiled, so the printed request shows their effect
+/// (content moderation calls a service: translate does not run it).
+fn prompt_plugins(route: &RouteConfig) -> Result<PromptPlugins, Failure> {
+    let plugins: Map<String, Value> = route
+        .plugins
+        .iter()
+        .filter(|(name, _)| PromptPlugins::NAMES.contains(&name.as_str()))
+        .cloned()
+        .collect();
+    PromptPlugins::from_plugins(&plugins).map_err(|errors| {
+        let prefix = route.plugin_path_of("");
+        rejected(
+            errors
+                .into_errors()
+                .into_iter()
+                .map(|e| e.prefixed(&prefix).to_string())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+    })
 }
 
 fn fail(code: u8, message: &str) -> ExitCode {
@@ -471,6 +499,51 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.code, 1);
         assert!(e.message.starts_with("timout: "), "{}", e.message);
+    }
+
+    const PROMPT_ROUTE: &str = r#"{"uri":"/v1/chat/completions","plugins":{
+        "ai-prompt-decorator":{"prepend":[{"role":"system","content":"Be brief."}]},
+        "ai-prompt-guard":{"deny_patterns":["(?i)password"]},
+        "ai-proxy":{"provider":"openai","auth":{},"options":{"model":"gpt-4o"}}}}"#;
+
+    #[test]
+    fn prompt_plugins_show_in_the_upstream_body() {
+        let out = translated(
+            &args(&[]),
+            PROMPT_ROUTE,
+            r#"{"messages":[{"role":"user","content":"hi"}]}"#.to_owned(),
+        )
+        .unwrap();
+        assert_eq!(
+            out["body"],
+            json!({"messages": [{"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "hi"}], "model": "gpt-4o"})
+        );
+    }
+
+    #[test]
+    fn a_prompt_the_guard_denies_is_rejected_with_its_status_and_message() {
+        let e = translated(
+            &args(&[]),
+            PROMPT_ROUTE,
+            r#"{"messages":[{"role":"user","content":"my password"}]}"#.to_owned(),
+        )
+        .unwrap_err();
+        assert_eq!(e, rejected("400: Request contains prohibited content"));
+    }
+
+    #[test]
+    fn prompt_plugin_errors_carry_their_path() {
+        let route = r#"{"uri":"/v1/chat/completions","plugins":{
+            "ai-prompt-guard":{"deny_patterns":["(a"]},
+            "ai-proxy":{"provider":"openai","auth":{}}}}"#;
+        let e = translated(&args(&[]), route, "{}".to_owned()).unwrap_err();
+        assert!(
+            e.message
+                .starts_with("plugins.ai-prompt-guard.deny_patterns[0]: "),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
