@@ -22,7 +22,7 @@ use http::{StatusCode, Uri};
 use serde_json::Value;
 
 use crate::plugin::{
-    BoxFuture, Plugin, PluginContext, PluginFactory, PluginRejection, PluginRequest,
+    BoxFuture, Phase, Plugin, PluginContext, PluginFactory, PluginRejection, PluginRequest,
 };
 
 /// APISIX's priority for `key-auth`.
@@ -155,6 +155,12 @@ impl Plugin for KeyAuth {
 
     fn priority(&self) -> i64 {
         PRIORITY
+    }
+
+    /// APISIX authenticates in `rewrite`: the consumer is known before the
+    /// prompt plugins rewrite the body and before any access plugin.
+    fn phase(&self) -> Phase {
+        Phase::Rewrite
     }
 
     fn request<'a>(

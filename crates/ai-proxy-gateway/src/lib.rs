@@ -70,9 +70,9 @@ mod health;
 pub mod key_auth;
 pub mod logs;
 pub mod metrics;
+mod moderation;
 #[cfg(feature = "otel")]
 pub mod otel;
-mod moderation;
 pub mod plugin;
 mod prompt;
 mod proxy;

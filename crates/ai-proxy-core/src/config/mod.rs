@@ -31,8 +31,8 @@ mod error;
 pub mod model;
 mod parse;
 mod plugin;
-mod rate_limiting;
 pub mod prompt;
+mod rate_limiting;
 mod read;
 mod redis;
 mod template;
@@ -43,11 +43,11 @@ pub use cost_expr::{CostError, CostExpr, CostExprError};
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, MAX_LISTED_ERRORS, join_path};
 pub use model::*;
 pub use plugin::{AI_PROXY, AI_PROXY_MULTI, PluginConfig};
+pub use prompt::*;
 pub use rate_limiting::{
     AI_RATE_LIMITING, AiRateLimitingConfig, DEFAULT_REJECTED_CODE, InstanceLimit, LimitRule,
     LimitStrategy, LimitValue, MAX_LIMIT_VALUE, Quotas, WindowLimit,
 };
-pub use prompt::*;
 pub use read::{
     MAX_DEPTH, MAX_DOCUMENT_BYTES, MAX_VALUES, Rejection, ValueReader, check_size, parse_json,
 };
