@@ -74,7 +74,7 @@ impl<'a> ClientBody<'a> {
                 s.object(|key, s| {
                     let value = s.value()?;
                     members.push(Member {
-                        key,
+                        key: key.raw(),
                         value,
                         start: offset(bytes, value.bytes()),
                     });

@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 
 use ai_proxy_core::Protocol;
-use ai_proxy_core::json::scan::{Raw, ScanError, elements, fields};
+use ai_proxy_core::json::scan::{Raw, SyntaxError as ScanError, elements, fields};
 
 use crate::body::ClientBody;
 

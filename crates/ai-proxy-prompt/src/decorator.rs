@@ -26,7 +26,7 @@
 
 use ai_proxy_core::Protocol;
 use ai_proxy_core::config::{ConfigErrors, PromptDecoratorConfig, PromptMessage, PromptRole};
-use ai_proxy_core::json::raw::write_str;
+use ai_proxy_core::json::write::write_str;
 use bytes::Bytes;
 use serde_json::Value;
 

@@ -8,7 +8,7 @@
 //! cap (10 000 bytes) and so does this.
 
 use ai_proxy_core::config::ToxicCategory;
-use ai_proxy_core::json::raw::write_str;
+use ai_proxy_core::json::write::write_str;
 use serde::Deserialize;
 
 /// The SigV4 service name.

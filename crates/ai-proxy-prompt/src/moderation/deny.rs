@@ -3,7 +3,7 @@
 //! `ai-protocols/*.lua`, with zero usage.
 
 use ai_proxy_core::Protocol;
-use ai_proxy_core::json::raw::write_str;
+use ai_proxy_core::json::write::write_str;
 use bytes::Bytes;
 use http::StatusCode;
 
