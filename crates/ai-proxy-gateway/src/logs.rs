@@ -11,6 +11,8 @@ use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
+use crate::access_log::{AccessLog, JsonAccessLog, TracingAccessLog};
+
 /// Access-log format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
@@ -18,6 +20,22 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
+}
+
+/// The access-log sink for a process set up by [`init`]: in JSON, lines
+/// written straight to the batched writer ([`JsonAccessLog`], the same
+/// bytes as [`TracingAccessLog`] through the subscriber, without the
+/// `tracing` event); otherwise, or before [`init`], [`TracingAccessLog`].
+pub fn access_log(format: LogFormat, level: tracing::Level) -> Arc<dyn AccessLog> {
+    match LOGS.get() {
+        // `level` and up are logged; access lines are INFO.
+        Some(shared) if format == LogFormat::Json && level >= tracing::Level::INFO => {
+            Arc::new(JsonAccessLog::new(LogWriter {
+                shared: Arc::clone(shared),
+            }))
+        }
+        _ => Arc::new(TracingAccessLog),
+    }
 }
 
 /// Installs the global subscriber: `level` and up, as text or JSON lines,
@@ -140,7 +158,7 @@ impl Visit for JsonFields<'_, '_> {
 
 /// `text` as a JSON string, escaped as serde_json does (core's one
 /// escaper).
-fn write_json_str(w: &mut impl fmt::Write, text: &str) -> fmt::Result {
+pub(crate) fn write_json_str(w: &mut impl fmt::Write, text: &str) -> fmt::Result {
     w.write_char('"')?;
     ai_proxy::core::json::write::escape(text, |piece| w.write_str(piece))?;
     w.write_char('"')

@@ -173,6 +173,7 @@ async fn serve(args: Args) -> Result<(), String> {
     logs::flush();
     let gateway = Gateway::builder()
         .settings(args.settings())
+        .access_log(logs::access_log(args.log_format.into(), args.log_level))
         .build(&doc)
         .map_err(|e| e.to_string())?;
     let listener = TcpListener::bind(args.listen)

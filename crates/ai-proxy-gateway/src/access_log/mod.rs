@@ -1,13 +1,15 @@
 //! The access log: one [`AccessRecord`] per request, however it ended —
 //! answered by the gateway, relayed, cut short, or abandoned by the client
 //! (status 499, nginx's "client closed request"). Records go to an
-//! [`AccessLog`] sink ([`TracingAccessLog`] by default) and to the route's
+//! [`AccessLog`] sink ([`TracingAccessLog`] by default; [`JsonAccessLog`]
+//! writes the same JSON line without `tracing`) and to the route's
 //! plugins' log phase.
 //!
 //! Credentials never appear: only the request path is kept (not the
 //! query), upstreams as `host:port`, payloads only with `logging.payloads`
 //! and capped ([`Settings::max_logged_payload_bytes`](crate::Settings)).
 
+mod json;
 mod tracing;
 
 use std::net::SocketAddr;
@@ -25,6 +27,7 @@ use crate::metrics::GatewayMetrics;
 use crate::plugin::{Pipeline, RequestState};
 use crate::relay::{RelayEnd, RelayReport};
 
+pub use self::json::JsonAccessLog;
 pub use self::tracing::TracingAccessLog;
 
 /// nginx's status for a client that closed the connection first.

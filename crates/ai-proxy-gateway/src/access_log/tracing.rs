@@ -12,7 +12,7 @@ use super::{AccessLog, AccessRecord, LoggedPayload};
 
 /// Where APISIX variable `name` sits in [`APISIX_VARS`], at compile time
 /// (a name not in the list fails the build).
-const fn var(name: &str) -> usize {
+pub(super) const fn var(name: &str) -> usize {
     let mut rest: &[(&str, &str)] = &APISIX_VARS;
     let mut i = 0;
     while let [(candidate, _), tail @ ..] = rest {
@@ -49,8 +49,69 @@ pub struct TracingAccessLog;
 
 impl AccessLog for TracingAccessLog {
     fn log(&self, record: &AccessRecord) {
+        let line = Line::new(record);
+        ::tracing::info!(
+            target: "access_log",
+            route_id = record.route_id.as_str(),
+            method = record.method.as_str(),
+            uri = record.path.as_str(),
+            remote_addr = %record.remote.ip(),
+            status = record.status,
+            latency_ms = line.latency_ms,
+            picked_ai_instance_name = record.picked_instance(),
+            attempts = record.attempts.len(),
+            upstream_addr = record.upstream_addr.as_str(),
+            upstream_status = line.upstream_status.as_str(),
+            request_type = line.var(const { var("request_type") }),
+            request_llm_model = line.var(const { var("request_llm_model") }),
+            llm_model = line.var(const { var("llm_model") }),
+            llm_time_to_first_token = line.var(const { var("llm_time_to_first_token") }),
+            llm_prompt_tokens = line.var(const { var("llm_prompt_tokens") }),
+            llm_completion_tokens = line.var(const { var("llm_completion_tokens") }),
+            llm_total_tokens = line.var(const { var("llm_total_tokens") }),
+            llm_stream = line.var(const { var("llm_stream") }),
+            llm_has_tool_calls = line.var(const { var("llm_has_tool_calls") }),
+            llm_tool_count = line.var(const { var("llm_tool_count") }),
+            llm_end_user_id = line.var(const { var("llm_end_user_id") }),
+            llm_cache_read_input_tokens = line.var(const { var("llm_cache_read_input_tokens") }),
+            llm_cache_creation_input_tokens = line.var(const { var("llm_cache_creation_input_tokens") }),
+            llm_reasoning_tokens = line.var(const { var("llm_reasoning_tokens") }),
+            apisix_upstream_response_time = line.var(const { var("apisix_upstream_response_time") }),
+            llm_time_to_first_content_ms = line.time_to_first_content_ms(),
+            bytes_sent = record.bytes_sent(),
+            client_disconnected = record.client_aborted,
+            error = record.error.as_str(),
+            hint = line.hint,
+            usage_warning = line.usage_warning.as_str(),
+            llm_summary = line.summary.as_str(),
+            llm_request = line.llm_request.as_str(),
+            llm_response_text = line.llm_response_text.as_str(),
+            "access"
+        );
+    }
+}
+
+/// The values of one access line beyond the record's own fields,
+/// computed once for any output of it.
+pub(super) struct Line<'r> {
+    pub(super) metrics: Option<&'r Metrics>,
+    pub(super) latency_ms: u64,
+    pub(super) upstream_status: String,
+    pub(super) summary: String,
+    pub(super) llm_request: String,
+    pub(super) llm_response_text: String,
+    pub(super) hint: &'static str,
+    /// Never a silent 0: why the token counts may be missing.
+    pub(super) usage_warning: String,
+    /// Every APISIX variable written into one buffer; `ends[i]` is where
+    /// variable `i` of [`APISIX_VARS`] ends.
+    values: String,
+    ends: [usize; APISIX_VARS.len()],
+}
+
+impl<'r> Line<'r> {
+    pub(super) fn new(record: &'r AccessRecord) -> Self {
         let m = record.metrics.as_ref();
-        let latency_ms = u64::try_from(record.latency.as_millis()).unwrap_or(u64::MAX);
         let upstream_status = record
             .upstream_status()
             .map_or(String::new(), |s| s.as_u16().to_string());
@@ -67,7 +128,6 @@ impl AccessLog for TracingAccessLog {
         } else {
             (String::new(), String::new())
         };
-        // Every variable written into one buffer, logged as slices of it.
         let mut values = String::with_capacity(256);
         let mut ends = [0usize; APISIX_VARS.len()];
         for ((name, default), end) in APISIX_VARS.iter().zip(&mut ends) {
@@ -78,61 +138,38 @@ impl AccessLog for TracingAccessLog {
             }
             *end = values.len();
         }
-        // ok: `i` comes from `var`, so it is below APISIX_VARS.len() ==
-        // ends.len(); `ends` only grows and each end was `values.len()` after
-        // a whole `str` was pushed, so every range is in bounds and on char
-        // boundaries.
-        #[allow(clippy::indexing_slicing)]
-        let logged = |i: usize| {
-            let start = if i == 0 { 0 } else { ends[i - 1] };
-            &values[start..ends[i]]
-        };
-        let hint = hint(record);
-        // Never a silent 0: why the token counts may be missing.
-        let usage_warning = m
-            .and_then(|m| m.usage_gap.as_ref())
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        ::tracing::info!(
-            target: "access_log",
-            route_id = record.route_id.as_str(),
-            method = record.method.as_str(),
-            uri = record.path.as_str(),
-            remote_addr = %record.remote.ip(),
-            status = record.status,
-            latency_ms,
-            picked_ai_instance_name = record.picked_instance(),
-            attempts = record.attempts.len(),
-            upstream_addr = record.upstream_addr.as_str(),
-            upstream_status = upstream_status.as_str(),
-            request_type = logged(const { var("request_type") }),
-            request_llm_model = logged(const { var("request_llm_model") }),
-            llm_model = logged(const { var("llm_model") }),
-            llm_time_to_first_token = logged(const { var("llm_time_to_first_token") }),
-            llm_prompt_tokens = logged(const { var("llm_prompt_tokens") }),
-            llm_completion_tokens = logged(const { var("llm_completion_tokens") }),
-            llm_total_tokens = logged(const { var("llm_total_tokens") }),
-            llm_stream = logged(const { var("llm_stream") }),
-            llm_has_tool_calls = logged(const { var("llm_has_tool_calls") }),
-            llm_tool_count = logged(const { var("llm_tool_count") }),
-            llm_end_user_id = logged(const { var("llm_end_user_id") }),
-            llm_cache_read_input_tokens = logged(const { var("llm_cache_read_input_tokens") }),
-            llm_cache_creation_input_tokens = logged(const { var("llm_cache_creation_input_tokens") }),
-            llm_reasoning_tokens = logged(const { var("llm_reasoning_tokens") }),
-            apisix_upstream_response_time = logged(const { var("apisix_upstream_response_time") }),
-            llm_time_to_first_content_ms = m
-                .and_then(|m| m.time_to_first_content)
-                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-            bytes_sent = record.bytes_sent(),
-            client_disconnected = record.client_aborted,
-            error = record.error.as_str(),
-            hint,
-            usage_warning = usage_warning.as_str(),
-            llm_summary = summary.as_str(),
-            llm_request = llm_request.as_str(),
-            llm_response_text = llm_response_text.as_str(),
-            "access"
-        );
+        Self {
+            metrics: m,
+            latency_ms: u64::try_from(record.latency.as_millis()).unwrap_or(u64::MAX),
+            upstream_status,
+            summary,
+            llm_request,
+            llm_response_text,
+            hint: hint(record),
+            usage_warning: m
+                .and_then(|m| m.usage_gap.as_ref())
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            values,
+            ends,
+        }
+    }
+
+    /// APISIX variable `i` (an index from [`var`]).
+    // ok: `i` comes from `var`, so it is below APISIX_VARS.len() ==
+    // ends.len(); `ends` only grows and each end was `values.len()` after a
+    // whole `str` was pushed, so every range is in bounds and on char
+    // boundaries.
+    #[allow(clippy::indexing_slicing)]
+    pub(super) fn var(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.values[start..self.ends[i]]
+    }
+
+    pub(super) fn time_to_first_content_ms(&self) -> u64 {
+        self.metrics
+            .and_then(|m| m.time_to_first_content)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
     }
 }
 

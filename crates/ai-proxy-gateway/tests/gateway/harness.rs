@@ -343,6 +343,12 @@ impl Gateway {
 
     /// The next access-log line within `wait`, if any.
     pub fn access_log_within(&self, wait: Duration) -> Option<serde_json::Value> {
+        self.access_line_within(wait)
+            .and_then(|line| serde_json::from_str(&line).ok())
+    }
+
+    /// The next access-log line as written, within `wait`, if any.
+    pub fn access_line_within(&self, wait: Duration) -> Option<String> {
         let deadline = Instant::now() + wait;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -350,7 +356,7 @@ impl Gateway {
             if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
                 && v["target"] == "access_log"
             {
-                return Some(v);
+                return Some(line);
             }
         }
     }

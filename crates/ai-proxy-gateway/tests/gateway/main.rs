@@ -8,6 +8,7 @@
     clippy::indexing_slicing
 )]
 
+mod access_json;
 mod bedrock;
 mod consumers;
 mod gemini;
