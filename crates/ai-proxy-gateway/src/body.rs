@@ -88,7 +88,16 @@ pub(crate) fn respond(
     content_type: &'static str,
     body: impl Into<Bytes>,
 ) -> Response<GatewayBody> {
-    let mut r = Response::new(GatewayBody::full(body));
+    whole(status, content_type, body).map(GatewayBody::full)
+}
+
+/// [`respond`] with the body as bytes.
+pub(crate) fn whole(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Response<Bytes> {
+    let mut r = Response::new(body.into());
     *r.status_mut() = status;
     r.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

@@ -8,9 +8,10 @@ use std::io;
 use std::time::Duration;
 
 use ai_proxy::{PrepareError, Provider};
+use bytes::Bytes;
 use http::{Method, Response, StatusCode};
 
-use crate::body::{GatewayBody, error_msg, respond};
+use crate::body::{GatewayBody, error_msg, whole};
 use crate::plugin::PluginRejection;
 use crate::relay::RelayError;
 
@@ -25,11 +26,74 @@ pub enum AttemptFailure {
         after: Duration,
     },
     /// Connecting, the TLS handshake or sending failed.
-    #[error("{}: {source}", cause(source))]
+    #[error("{}: {source}", TransportCause::of(source))]
     Transport {
         /// The client's error (its sources name the cause).
         source: hyper_util::client::legacy::Error,
     },
+    /// Connecting, the TLS handshake or sending failed in a proxy that
+    /// owns its upstream connections (Pingora), which classified it.
+    #[error("{cause}: {source}")]
+    Connection {
+        /// What went wrong.
+        cause: TransportCause,
+        /// The proxy's error.
+        source: Box<dyn StdError + Send + Sync>,
+    },
+}
+
+/// What went wrong on the way to an upstream, as far as a client may
+/// know: never an address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportCause {
+    /// The TLS handshake failed (or the certificate was refused).
+    #[error("TLS handshake failed")]
+    Tls,
+    /// The upstream refused the connection.
+    #[error("connection refused")]
+    Refused,
+    /// Connecting took longer than the route's `timeout`.
+    #[error("connect timed out")]
+    ConnectTimeout,
+    /// The connection was reset.
+    #[error("connection reset")]
+    Reset,
+    /// The upstream closed the connection before answering.
+    #[error("the upstream closed the connection")]
+    Closed,
+    /// The address could not be resolved or reached.
+    #[error("cannot connect (DNS or network error)")]
+    Network,
+    /// Connecting failed otherwise.
+    #[error("cannot connect")]
+    Connect,
+    /// Sending the request failed otherwise.
+    #[error("the request failed")]
+    Other,
+}
+
+impl TransportCause {
+    /// What went wrong, from a hyper client error's sources: an I/O
+    /// error's kind, or a TLS error.
+    fn of(error: &hyper_util::client::legacy::Error) -> Self {
+        if sources(error).any(|e| e.is::<rustls::Error>()) {
+            return TransportCause::Tls;
+        }
+        match io_kind(error) {
+            Some(io::ErrorKind::ConnectionRefused) => TransportCause::Refused,
+            Some(io::ErrorKind::TimedOut) => TransportCause::ConnectTimeout,
+            Some(io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted) => {
+                TransportCause::Reset
+            }
+            Some(io::ErrorKind::UnexpectedEof | io::ErrorKind::BrokenPipe) => {
+                TransportCause::Closed
+            }
+            Some(_) if error.is_connect() => TransportCause::Network,
+            _ if error.is_connect() => TransportCause::Connect,
+            _ => TransportCause::Other,
+        }
+    }
 }
 
 impl AttemptFailure {
@@ -41,6 +105,7 @@ impl AttemptFailure {
             AttemptFailure::Transport { source } => {
                 io_kind(source) == Some(io::ErrorKind::TimedOut)
             }
+            AttemptFailure::Connection { cause, .. } => *cause == TransportCause::ConnectTimeout,
         }
     }
 
@@ -61,35 +126,20 @@ impl AttemptFailure {
                  or use streaming for long completions",
                 timeout.as_millis()
             ),
-            AttemptFailure::Transport { source } => format!(
-                "cannot reach upstream for provider {provider}: {}; check that `provider` matches \
-                 your API and that override.endpoint is right",
-                cause(source)
-            ),
+            AttemptFailure::Transport { source } => {
+                unreachable_upstream(provider, TransportCause::of(source))
+            }
+            AttemptFailure::Connection { cause, .. } => unreachable_upstream(provider, *cause),
             AttemptFailure::Timeout { .. } => self.to_string(),
         }
     }
 }
 
-/// What went wrong, from the error's sources: an I/O error's kind, or a
-/// TLS error. Never an address.
-fn cause(error: &hyper_util::client::legacy::Error) -> &'static str {
-    if sources(error).any(|e| e.is::<rustls::Error>()) {
-        return "TLS handshake failed";
-    }
-    match io_kind(error) {
-        Some(io::ErrorKind::ConnectionRefused) => "connection refused",
-        Some(io::ErrorKind::TimedOut) => "connect timed out",
-        Some(io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted) => {
-            "connection reset"
-        }
-        Some(io::ErrorKind::UnexpectedEof | io::ErrorKind::BrokenPipe) => {
-            "the upstream closed the connection"
-        }
-        Some(_) if error.is_connect() => "cannot connect (DNS or network error)",
-        _ if error.is_connect() => "cannot connect",
-        _ => "the request failed",
-    }
+fn unreachable_upstream(provider: Provider, cause: TransportCause) -> String {
+    format!(
+        "cannot reach upstream for provider {provider}: {cause}; check that `provider` matches \
+         your API and that override.endpoint is right"
+    )
 }
 
 fn sources<'a>(
@@ -212,12 +262,23 @@ impl Rejection {
     /// errors, the SDK's body for preparation errors, plain text for
     /// response limits, the plugin's own answer.
     pub fn response(&self) -> Response<GatewayBody> {
+        self.answer().map(GatewayBody::full)
+    }
+
+    /// [`response`](Self::response) with a whole body, for proxies that
+    /// write responses themselves (Pingora).
+    pub fn answer(&self) -> Response<Bytes> {
         let status = self.status();
         match self {
-            Rejection::Plugin(p) => p.response(),
-            Rejection::Prepare(e) => respond(status, e.content_type(), e.body()),
-            Rejection::Relay(e) => respond(status, e.content_type(), e.client_body()),
-            other => respond(
+            Rejection::Plugin(p) => {
+                let mut r = Response::new(p.body.clone());
+                *r.status_mut() = p.status;
+                *r.headers_mut() = p.headers.clone();
+                r
+            }
+            Rejection::Prepare(e) => whole(status, e.content_type(), e.body()),
+            Rejection::Relay(e) => whole(status, e.content_type(), e.client_body()),
+            other => whole(
                 status,
                 "application/json",
                 error_msg(&other.client_message()),

@@ -18,6 +18,8 @@
 //! - [`plugin`]: the per-route plugin pipeline and its registry, with
 //!   [`key_auth`] (consumers) and [`rate_limit`] (`ai-rate-limiting`);
 //! - [`access_log`]: one record per request, however it ended;
+//! - [`embed`]: the same decisions for proxies that own their connections
+//!   (the `ai-proxy-pingora` crate);
 //! - [`metrics`]: Prometheus `/metrics` (APISIX's LLM metrics and the
 //!   OpenTelemetry GenAI histograms) on [`Settings::metrics_listen`];
 //! - `otel` (feature `otel`): the same GenAI metrics and a span per request
@@ -61,6 +63,7 @@ mod attempts;
 mod body;
 mod budget;
 pub mod config;
+pub mod embed;
 mod error;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
@@ -86,7 +89,7 @@ mod settings;
 mod upstream;
 
 pub use body::GatewayBody;
-pub use error::{AttemptFailure, Rejection};
+pub use error::{AttemptFailure, Rejection, TransportCause};
 pub use gateway::{ClientAddr, Gateway, GatewayBuilder};
 pub use health::HealthChecks;
 pub use relay::{Deadlines, ObserveError, Relay, RelayEnd, RelayError, RelayReport, relay};

@@ -38,13 +38,12 @@ use std::sync::Arc;
 
 use ai_proxy::config::{ConfigError, ConfigErrorKind, ConfigErrors, KEY_AUTH};
 use bytes::Bytes;
+use http::StatusCode;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::request::Parts;
-use http::{Response, StatusCode};
 use serde_json::Value;
 
 use crate::access_log::AccessRecord;
-use crate::body::GatewayBody;
 use crate::config::{AI_PROXY, AI_PROXY_MULTI, Document, RouteConfig};
 use crate::key_auth::KeyAuthFactory;
 use crate::rate_limit::RateLimitingFactory;
@@ -110,13 +109,6 @@ impl PluginRejection {
             headers,
             body: Bytes::from(serde_json::json!({ "message": message }).to_string()),
         }
-    }
-
-    pub(crate) fn response(&self) -> Response<GatewayBody> {
-        let mut r = Response::new(GatewayBody::full(self.body.clone()));
-        *r.status_mut() = self.status;
-        *r.headers_mut() = self.headers.clone();
-        r
     }
 }
 

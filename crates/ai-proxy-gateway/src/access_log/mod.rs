@@ -123,8 +123,10 @@ impl AccessRecord {
 }
 
 /// The record of a request in flight; emits exactly once — when finished,
-/// or when dropped unfinished (the client went away: 499).
-pub(crate) struct RequestLog {
+/// or when dropped unfinished (the client went away: 499). From
+/// [`Gateway::request_log`](crate::Gateway::request_log), for proxies that
+/// drive requests themselves (Pingora).
+pub struct RequestLog {
     sink: Arc<dyn AccessLog>,
     /// The route's plugins and their state, for the log phase.
     plugins: Option<(Arc<Pipeline>, Arc<RequestState>)>,
@@ -147,6 +149,14 @@ enum LlmConnection {
         model: Option<Arc<str>>,
     },
     Open(prometheus_client::metrics::gauge::Gauge),
+}
+
+impl std::fmt::Debug for RequestLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestLog")
+            .field("record", &self.record)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RequestLog {
@@ -193,7 +203,7 @@ impl RequestLog {
     }
 
     /// The matched route.
-    pub(crate) fn route(&mut self, id: &str) {
+    pub fn route(&mut self, id: &str) {
         if let Some(r) = self.record() {
             id.clone_into(&mut r.route_id);
         }
@@ -206,7 +216,7 @@ impl RequestLog {
     }
 
     /// An attempt at an instance.
-    pub(crate) fn attempt(&mut self, instance: &Arc<str>) {
+    pub fn attempt(&mut self, instance: &Arc<str>) {
         #[cfg(feature = "otel")]
         if let Some((_, trace)) = &mut self.otel {
             trace.attempt(instance);
@@ -217,7 +227,7 @@ impl RequestLog {
     }
 
     /// The current attempt's upstream `host:port`.
-    pub(crate) fn upstream(&mut self, host: &str) {
+    pub fn upstream(&mut self, host: &str) {
         if let Some(r) = self.record() {
             host.clone_into(&mut r.upstream_addr);
         }
@@ -270,7 +280,7 @@ impl RequestLog {
     }
 
     /// What preparation decided (logging settings, request messages).
-    pub(crate) fn context(&mut self, ctx: &RequestContext) {
+    pub fn context(&mut self, ctx: &RequestContext) {
         let cap = self.payload_cap;
         #[cfg(feature = "otel")]
         if let Some((_, trace)) = &mut self.otel {
@@ -296,7 +306,7 @@ impl RequestLog {
     }
 
     /// The last attempt's exchange metrics.
-    pub(crate) fn metrics(&mut self, metrics: Metrics) {
+    pub fn metrics(&mut self, metrics: Metrics) {
         #[cfg(feature = "otel")]
         if let Some((_, trace)) = &mut self.otel {
             trace.end_attempt(Some(&metrics));
@@ -307,18 +317,23 @@ impl RequestLog {
     }
 
     /// Ends a request the gateway answered itself.
-    pub(crate) fn answered(mut self, status: StatusCode, error: String) {
+    pub fn answered(mut self, status: StatusCode, error: String) {
         self.emit(status.as_u16(), error, false);
     }
 
     /// Ends a relayed response, from its report.
-    pub(crate) fn relayed(mut self, report: RelayReport) {
-        let upstream = report
-            .metrics
+    pub(crate) fn relayed(self, report: RelayReport) {
+        self.ended(report.metrics, report.end);
+    }
+
+    /// Ends a relayed response: the exchange's metrics and how the relay
+    /// ended (the status logged follows from both).
+    pub fn ended(mut self, metrics: Metrics, end: RelayEnd) {
+        let upstream = metrics
             .upstream_status
             .map_or(StatusCode::BAD_GATEWAY.as_u16(), |s| s.as_u16());
-        let sent = report.metrics.bytes_sent;
-        let (status, error, aborted) = match report.end {
+        let sent = metrics.bytes_sent;
+        let (status, error, aborted) = match end {
             RelayEnd::Complete => (upstream, String::new(), false),
             RelayEnd::ClientGone => (
                 CLIENT_CLOSED_REQUEST,
@@ -333,7 +348,7 @@ impl RequestLog {
             ),
         };
         if let Some(r) = self.record() {
-            r.metrics = Some(report.metrics);
+            r.metrics = Some(metrics);
         }
         self.emit(status, error, aborted);
     }
