@@ -1,0 +1,117 @@
+//! The request phase: the route from the head, the body under that
+//! route's limits, the first `ai-proxy-multi` pick.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use ai_proxy::multi::{Attempt, RequestKeys};
+use ai_proxy_gateway::embed::{HeadRoute, MultiView, RouteKey, TargetView};
+use ai_proxy_gateway::{Gateway, Rejection};
+use bytes::{Bytes, BytesMut};
+use http::header;
+use http::request::Parts;
+use pingora::proxy::Session;
+
+use crate::MAX_BODY_BYTES;
+
+/// Finds the route and reads the body under its limits.
+pub(crate) async fn admit(
+    gateway: &Gateway,
+    session: &mut Session,
+    parts: &Parts,
+    remote: SocketAddr,
+) -> Result<(RouteKey, Bytes), Rejection> {
+    let (head_route, limit) = match gateway.route_by_head(parts, remote) {
+        HeadRoute::Route(key) => (Some(key), route_limit(gateway, key)),
+        HeadRoute::NeedsBody { limit } => (None, limit),
+        _ => return Err(no_route(parts)),
+    };
+    let limit = limit.min(MAX_BODY_BYTES);
+    if declared_length(parts).is_some_and(|n| n > limit) {
+        return Err(Rejection::BodyTooLarge { limit });
+    }
+    // The body read here is what Pingora replays to each attempt (see
+    // `MAX_BODY_BYTES`).
+    session.enable_retry_buffering();
+    let body = read_body(session, limit, gateway.settings().client_body_timeout).await?;
+    let key = match head_route {
+        Some(key) => key,
+        None => {
+            let key = gateway
+                .route_with_body(parts, &body, remote)
+                .ok_or_else(|| no_route(parts))?;
+            let limit = route_limit(gateway, key).min(MAX_BODY_BYTES);
+            if body.len() as u64 > limit {
+                return Err(Rejection::BodyTooLarge { limit });
+            }
+            key
+        }
+    };
+    Ok((key, body))
+}
+
+fn route_limit(gateway: &Gateway, key: RouteKey) -> u64 {
+    gateway.route(key).map_or(0, |r| r.max_req_body_size())
+}
+
+fn no_route(parts: &Parts) -> Rejection {
+    Rejection::NoRoute {
+        method: parts.method.clone(),
+        path: parts.uri.path().to_owned(),
+    }
+}
+
+fn declared_length(parts: &Parts) -> Option<u64> {
+    parts
+        .headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// Reads the whole body: at most `limit` bytes, each read within
+/// `timeout`.
+async fn read_body(
+    session: &mut Session,
+    limit: u64,
+    timeout: Duration,
+) -> Result<Bytes, Rejection> {
+    let mut body = BytesMut::new();
+    loop {
+        let chunk = match tokio::time::timeout(timeout, session.read_request_body()).await {
+            Err(_) => return Err(Rejection::BodyTimeout { after: timeout }),
+            Ok(Err(e)) => return Err(Rejection::BodyRead(e)),
+            Ok(Ok(None)) => return Ok(body.freeze()),
+            Ok(Ok(Some(chunk))) => chunk,
+        };
+        if (body.len() + chunk.len()) as u64 > limit {
+            return Err(Rejection::BodyTooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+}
+
+/// The first attempt of an `ai-proxy-multi` route.
+pub(crate) fn pick(
+    multi: MultiView<'_>,
+    parts: &Parts,
+    remote: SocketAddr,
+) -> Result<Attempt, Rejection> {
+    let ip = remote.ip().to_string();
+    let keys = RequestKeys::new().with_parts(parts).with_remote_addr(&ip);
+    multi
+        .multi()
+        .balancer()
+        .pick(&keys, Instant::now())
+        .map_err(Rejection::Pick)
+}
+
+/// The multi view of a route, when it is one.
+pub(crate) fn multi_of(gateway: &Gateway, key: RouteKey) -> Option<MultiView<'_>> {
+    match gateway.route(key)?.target() {
+        TargetView::Multi(multi) => Some(multi),
+        _ => None,
+    }
+}
