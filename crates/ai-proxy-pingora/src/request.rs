@@ -98,14 +98,10 @@ pub(crate) fn pick(
     multi: MultiView<'_>,
     parts: &Parts,
     remote: SocketAddr,
-) -> Result<Attempt, Rejection> {
+) -> Result<Attempt, ai_proxy::multi::Error> {
     let ip = remote.ip().to_string();
     let keys = RequestKeys::new().with_parts(parts).with_remote_addr(&ip);
-    multi
-        .multi()
-        .balancer()
-        .pick(&keys, Instant::now())
-        .map_err(Rejection::Pick)
+    multi.multi().balancer().pick(&keys, Instant::now())
 }
 
 /// The multi view of a route, when it is one.

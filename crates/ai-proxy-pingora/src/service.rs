@@ -124,28 +124,29 @@ impl ProxyHttp for AiProxyService {
         let parts = session.req_header().as_owned_parts();
         ctx.remote = Some(remote);
         ctx.log = Some(self.gateway.request_log(&parts, remote));
-        let admitted = request::admit(&self.gateway, session, &parts, remote).await;
-        let admitted = admitted.and_then(|(key, body)| {
-            ctx.route = Some(key);
-            if let (Some(log), Some(route)) = (ctx.log.as_mut(), self.gateway.route(key)) {
-                log.route(route.id());
-            }
-            if let Some(multi) = request::multi_of(&self.gateway, key) {
-                ctx.attempt = Some(request::pick(multi, &parts, remote)?);
-            }
-            Ok(body)
-        });
-        match admitted {
-            Ok(body) => {
+        let rejection = match request::admit(&self.gateway, session, &parts, remote).await {
+            Err(rejection) => rejection,
+            Ok((key, body)) => {
+                ctx.route = Some(key);
+                if let (Some(log), Some(route)) = (ctx.log.as_mut(), self.gateway.route(key)) {
+                    log.route(route.id());
+                }
+                let picked = request::multi_of(&self.gateway, key)
+                    .map(|multi| request::pick(multi, &parts, remote));
                 ctx.client = Some((parts, body));
-                Ok(false)
+                match picked {
+                    Some(Err(e)) => Rejection::Pick(e),
+                    Some(Ok(attempt)) => {
+                        ctx.attempt = Some(attempt);
+                        return Ok(false);
+                    }
+                    None => return Ok(false),
+                }
             }
-            Err(rejection) => {
-                write_answer(session, &rejection, None).await;
-                ctx.rejection = Some(rejection);
-                Ok(true)
-            }
-        }
+        };
+        write_answer(session, &rejection, None).await;
+        ctx.rejection = Some(rejection);
+        Ok(true)
     }
 
     async fn upstream_peer(

@@ -329,3 +329,60 @@ fn unreachable_upstreams_get_502_naming_the_cause_not_the_address() {
     let log = access_log("refused");
     assert_eq!(log["status"], 502);
 }
+
+#[test]
+fn an_upstream_closing_mid_stream_makes_the_client_read_fail() {
+    let events = openai_events("gpt-4o", &["t0", "t1", "t2"], 5, 3);
+    let upstream = Upstream::start(move |_| Script::Cut {
+        events: events.iter().take(2).cloned().collect(),
+        gap: Duration::from_millis(20),
+    });
+    let addr = serve(&openai_route("cut", upstream.addr));
+    let reply = post(addr, "/v1/chat/completions", CHAT_STREAM);
+    assert_eq!(reply.status, 200);
+    assert!(reply.body.contains("t1"), "{}", reply.body);
+    assert!(
+        !reply.complete,
+        "the cut stream ended cleanly for the client"
+    );
+    let error = access_log("cut")["error"].as_str().unwrap().to_owned();
+    assert!(error.contains("response cut short"), "{error}");
+}
+
+#[test]
+fn max_response_bytes_mid_stream_aborts_the_client() {
+    let tokens: Vec<String> = (0..50).map(|i| format!("t{i}")).collect();
+    let refs: Vec<&str> = tokens.iter().map(String::as_str).collect();
+    let events = openai_events("gpt-4o", &refs, 5, 50);
+    let upstream = Upstream::start(move |_| Script::Stream {
+        events: events.clone(),
+        gap: Duration::from_millis(1),
+    });
+    let plugin = format!(
+        "ai-proxy: {{provider: openai, auth: {{}}, max_response_bytes: 2000, \
+         override: {{endpoint: \"http://{}\"}}}}",
+        upstream.addr
+    );
+    let addr = serve(&route("capped", "/v1/chat/completions", &plugin));
+    let reply = post(addr, "/v1/chat/completions", CHAT_STREAM);
+    assert_eq!(reply.status, 200);
+    assert!(!reply.complete);
+    assert!(reply.raw.len() <= 2000, "{} bytes", reply.raw.len());
+    let error = access_log("capped")["error"].as_str().unwrap().to_owned();
+    assert!(error.contains("max_response_bytes"), "{error}");
+}
+
+#[test]
+fn a_client_leaving_mid_stream_is_logged_499() {
+    let upstream = Upstream::start(|_| Script::Endless {
+        event: "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n".to_owned(),
+        gap: Duration::from_millis(10),
+    });
+    let addr = serve(&openai_route("gone", upstream.addr));
+    let mut stream = harness::open(addr, "/v1/chat/completions", CHAT_STREAM, &[]);
+    let reply = harness::read_reply(&mut stream, 2);
+    assert_eq!(reply.status, 200);
+    drop(stream);
+    let log = access_log("gone");
+    assert_eq!(log["status"], 499, "{log}");
+}
