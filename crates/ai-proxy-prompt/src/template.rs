@@ -21,8 +21,8 @@
 //! `{* *}`, `{# #}`) and expressions are refused when the route is loaded.
 
 use ai_proxy_core::config::{ConfigError, ConfigErrorKind, ConfigErrors, PromptTemplateConfig};
-use ai_proxy_core::json::write::write_str;
 use ai_proxy_core::json::scan::{Raw, fields};
+use ai_proxy_core::json::write::write_str;
 use bytes::Bytes;
 use serde_json::Value;
 
