@@ -115,13 +115,7 @@ impl Gateway {
     /// gateway's access log; it is emitted when ended, or as a 499 when
     /// dropped unfinished.
     pub fn request_log(&self, parts: &Parts, remote: SocketAddr) -> RequestLog {
-        RequestLog::new(
-            parts,
-            remote,
-            Instant::now(),
-            Arc::clone(&self.inner.access_log),
-            self.inner.settings.max_logged_payload_bytes,
-        )
+        RequestLog::new(parts, remote, Instant::now(), &self.inner)
     }
 
     /// The access token `instance` sends (Vertex AI `auth.gcp`), cached and
