@@ -4,6 +4,8 @@
 
 pub mod check;
 pub mod diagnose;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod input;
 pub mod observe;
 pub mod response;

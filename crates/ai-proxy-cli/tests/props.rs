@@ -1,6 +1,6 @@
 //! Property tests: arbitrary bytes through the entry points of `check`,
 //! `translate`, `sse` and `response` never panic, and every refusal is one
-//! printable message. Same entry points as `fuzz/fuzz_targets/cli_inputs.rs`.
+//! printable message; the fuzz target's driver (`fuzzing::drive`) runs here too.
 
 #![allow(
     clippy::unwrap_used,
@@ -9,29 +9,9 @@
     clippy::indexing_slicing
 )]
 
+use ai_proxy_cli::fuzzing::{PROTOCOLS, args};
 use ai_proxy_cli::{check, diagnose, response, sse, translate};
-use clap::Parser;
 use proptest::prelude::*;
-
-#[derive(Parser)]
-struct Cli<A: clap::Args> {
-    #[command(flatten)]
-    args: A,
-}
-
-fn args<A: clap::Args>(argv: &[&str]) -> A {
-    Cli::<A>::parse_from(argv).args
-}
-
-const PROTOCOLS: [&str; 7] = [
-    "openai-chat",
-    "openai-responses",
-    "anthropic-messages",
-    "gemini",
-    "openai-embeddings",
-    "bedrock-converse",
-    "bedrock-invoke",
-];
 
 /// Bytes made of fragments the parsers react to, mixed with noise.
 fn input() -> impl Strategy<Value = Vec<u8>> {
@@ -59,6 +39,11 @@ fn input() -> impl Strategy<Value = Vec<u8>> {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn the_fuzz_driver_holds(bytes in input()) {
+        ai_proxy_cli::fuzzing::drive(&bytes);
+    }
 
     #[test]
     fn check_never_panics(bytes in input()) {
