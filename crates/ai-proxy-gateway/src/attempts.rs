@@ -17,10 +17,10 @@ use http_body_util::{BodyExt, Limited};
 
 use crate::access_log::RequestLog;
 use crate::body::GatewayBody;
+use crate::deliver::{deliver, reject};
 use crate::error::Rejection;
 use crate::gateway::Inner;
 use crate::plugin::RequestState;
-use crate::proxy::{deliver, reject};
 use crate::routes::{MultiRoute, Route};
 use crate::send::{Answer, attempt};
 

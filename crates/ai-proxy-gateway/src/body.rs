@@ -10,8 +10,8 @@ use http::{Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 
+use crate::activity::Busy;
 use crate::relay::{Relay, RelayError};
-use crate::server::Busy;
 
 /// A response body from the gateway. Its error ([`RelayError`]) means the
 /// response was cut short: the server aborts the client connection

@@ -59,10 +59,12 @@
 #![forbid(unsafe_code)]
 
 pub mod access_log;
+mod activity;
 mod attempts;
 mod body;
 mod budget;
 pub mod config;
+mod deliver;
 pub mod embed;
 mod error;
 #[cfg(any(test, feature = "fuzzing"))]
@@ -70,6 +72,7 @@ pub mod fuzzing;
 mod gateway;
 mod gcp;
 mod health;
+mod json_str;
 pub mod key_auth;
 pub mod logs;
 pub mod metrics;

@@ -12,6 +12,7 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::access_log::{AccessLog, JsonAccessLog, TracingAccessLog};
+use crate::json_str::write_json_str;
 
 /// Access-log format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -154,14 +155,6 @@ impl Visit for JsonFields<'_, '_> {
         self.put(field, |w| write_json_str(w, &scratch));
         self.scratch = scratch;
     }
-}
-
-/// `text` as a JSON string, escaped as serde_json does (core's one
-/// escaper).
-pub(crate) fn write_json_str(w: &mut impl fmt::Write, text: &str) -> fmt::Result {
-    w.write_char('"')?;
-    ai_proxy::core::json::write::escape(text, |piece| w.write_str(piece))?;
-    w.write_char('"')
 }
 
 /// Log lines are appended to a shared buffer that a dedicated thread
@@ -340,30 +333,6 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
-
-    fn json_str(text: &str) -> String {
-        let mut out = String::new();
-        write_json_str(&mut out, text).unwrap();
-        out
-    }
-
-    #[test]
-    fn strings_are_escaped_like_serde_json() {
-        for text in [
-            "",
-            "plain",
-            "q\"b\\s",
-            "\n\r\t\u{8}\u{c}\u{0}\u{1f}\u{7f}",
-            "é ✓ 😀",
-        ] {
-            assert_eq!(
-                json_str(text),
-                serde_json::to_string(text).unwrap(),
-                "{text:?}"
-            );
-        }
-    }
 
     #[test]
     fn a_stuck_stdout_caps_the_buffer_and_counts_dropped_lines() {
@@ -422,12 +391,5 @@ mod tests {
         line.extend_from_slice("é".repeat(4).as_bytes());
         let cut = cut_line(&line);
         assert!(String::from_utf8(cut).is_ok());
-    }
-
-    proptest! {
-        #[test]
-        fn any_string_is_escaped_like_serde_json(text in any::<String>()) {
-            prop_assert_eq!(json_str(&text), serde_json::to_string(&text).unwrap());
-        }
     }
 }

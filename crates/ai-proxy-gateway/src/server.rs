@@ -7,7 +7,6 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use hyper::body::Incoming;
@@ -17,6 +16,7 @@ use hyper_util::server::conn::auto;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 
+use crate::activity::Activity;
 use crate::gateway::Gateway;
 
 /// Longest request head (request line and headers) over HTTP/1.1, and
@@ -29,53 +29,6 @@ const MAX_CONCURRENT_STREAMS: u32 = 128;
 /// First and longest pause after a failed `accept` (e.g. out of file
 /// descriptors).
 const ACCEPT_BACKOFF: (Duration, Duration) = (Duration::from_millis(5), Duration::from_secs(1));
-
-/// Requests in flight on one connection, and since when it is idle: what
-/// the keep-alive watchdog reads.
-#[derive(Debug)]
-struct Activity {
-    base: Instant,
-    active: AtomicU32,
-    /// Nanoseconds after `base` when the last request finished.
-    idle_since: AtomicU64,
-}
-
-impl Activity {
-    fn new() -> Arc<Self> {
-        Arc::new(Self {
-            base: Instant::now(),
-            active: AtomicU32::new(0),
-            idle_since: AtomicU64::new(0),
-        })
-    }
-
-    fn begin(self: &Arc<Self>) -> Busy {
-        self.active.fetch_add(1, Ordering::AcqRel);
-        Busy(Arc::clone(self))
-    }
-
-    /// When the connection went idle; `None` while a request is in flight.
-    fn idle_since(&self) -> Option<Instant> {
-        if self.active.load(Ordering::Acquire) > 0 {
-            return None;
-        }
-        let nanos = self.idle_since.load(Ordering::Acquire);
-        Some(self.base + Duration::from_nanos(nanos))
-    }
-}
-
-/// Marks its connection busy until dropped (when the response body is
-/// done or abandoned).
-#[derive(Debug)]
-pub(crate) struct Busy(Arc<Activity>);
-
-impl Drop for Busy {
-    fn drop(&mut self) {
-        let nanos = u64::try_from(self.0.base.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        self.0.idle_since.store(nanos, Ordering::Release);
-        self.0.active.fetch_sub(1, Ordering::AcqRel);
-    }
-}
 
 /// Stops a task when dropped (the metrics listener when `serve` returns).
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
@@ -270,19 +223,5 @@ mod tests {
         assert_eq!(steps, [5, 10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
         b.reset();
         assert_eq!(b.step(), Duration::from_millis(5));
-    }
-
-    #[test]
-    fn a_connection_is_idle_only_without_requests_in_flight() {
-        let activity = Activity::new();
-        assert!(activity.idle_since().is_some());
-        let busy = activity.begin();
-        let also = activity.begin();
-        assert!(activity.idle_since().is_none());
-        drop(busy);
-        assert!(activity.idle_since().is_none());
-        let before = Instant::now();
-        drop(also);
-        assert!(activity.idle_since().unwrap() >= before - Duration::from_millis(1));
     }
 }

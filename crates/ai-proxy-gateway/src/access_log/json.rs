@@ -15,9 +15,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tracing_subscriber::fmt::MakeWriter;
 
+use super::record::{AccessLog, AccessRecord};
 use super::tracing::{Line, var};
-use super::{AccessLog, AccessRecord};
-use crate::logs::write_json_str;
+use crate::json_str::write_json_str;
 
 /// Writes each record as one JSON line — byte for byte what
 /// [`TracingAccessLog`](super::TracingAccessLog) gives under

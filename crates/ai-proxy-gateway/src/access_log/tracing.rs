@@ -8,7 +8,7 @@ use ai_proxy::Provider;
 use ai_proxy::core::Metrics;
 use ai_proxy::core::metrics::APISIX_VARS;
 
-use super::{AccessLog, AccessRecord, LoggedPayload};
+use super::record::{AccessLog, AccessRecord, LoggedPayload};
 
 /// Where APISIX variable `name` sits in [`APISIX_VARS`], at compile time
 /// (a name not in the list fails the build).

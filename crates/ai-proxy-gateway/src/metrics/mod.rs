@@ -45,7 +45,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use self::series::{Capped, Labels, Total, Value, model, shared_model, text};
-use crate::access_log::AccessRecord;
+use crate::access_log::record::AccessRecord;
 
 pub use self::series::OVERFLOW;
 

@@ -28,7 +28,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 
-use crate::access_log::AccessRecord;
+use crate::access_log::record::AccessRecord;
 use crate::metrics::{OPERATION_DURATION, TIME_PER_OUTPUT_TOKEN, TIME_TO_FIRST_TOKEN, TOKEN_USAGE};
 
 pub(crate) use self::trace::RequestTrace;

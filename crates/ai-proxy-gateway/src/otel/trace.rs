@@ -15,7 +15,7 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{SdkTracer, Span};
 
 use super::Otel;
-use crate::access_log::AccessRecord;
+use crate::access_log::record::AccessRecord;
 
 /// The request's spans while it is served.
 pub(crate) struct RequestTrace {

@@ -32,7 +32,7 @@ use ai_proxy::multi::limit::{MemoryStore, RawUsage, Rejection, RequestQuotas, To
 use http::header::{self, HeaderMap, HeaderValue};
 use serde_json::Value;
 
-use crate::access_log::AccessRecord;
+use crate::access_log::record::AccessRecord;
 use crate::plugin::{
     BoxFuture, Plugin, PluginContext, PluginFactory, PluginRejection, PluginRequest, RequestState,
 };
