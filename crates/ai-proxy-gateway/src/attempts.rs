@@ -19,10 +19,10 @@ use crate::access_log::RequestLog;
 use crate::body::GatewayBody;
 use crate::deliver::{deliver, reject};
 use crate::error::Rejection;
-use crate::gateway::Inner;
 use crate::plugin::RequestState;
 use crate::routes::{MultiRoute, Route};
 use crate::send::{Answer, attempt};
+use crate::shared::Shared;
 
 /// Largest upstream error body kept when deciding on a fallback.
 const MAX_ERROR_BODY: usize = 1 << 20;
@@ -49,7 +49,7 @@ pub(crate) struct Picked<'a> {
 /// Runs the attempts of one request on an `ai-proxy-multi` route.
 #[allow(clippy::too_many_arguments)] // the request's pieces, borrowed apart
 pub(crate) async fn run(
-    inner: &Inner,
+    inner: &Shared,
     multi: &MultiRoute,
     route: &Route,
     picked: Picked<'_>,

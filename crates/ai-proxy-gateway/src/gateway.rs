@@ -25,6 +25,7 @@ use crate::metrics::GatewayMetrics;
 use crate::plugin::PluginRegistry;
 use crate::routes::RouteTable;
 use crate::settings::Settings;
+use crate::shared::Shared;
 use crate::upstream::Clients;
 
 /// The client's address, for a [`Gateway`] used as a tower `Service`:
@@ -53,22 +54,7 @@ pub struct ClientAddr(pub SocketAddr);
 /// ```
 #[derive(Clone)]
 pub struct Gateway {
-    pub(crate) inner: Arc<Inner>,
-}
-
-pub(crate) struct Inner {
-    pub(crate) routes: RouteTable,
-    pub(crate) settings: Settings,
-    pub(crate) budget: Arc<BodyBudget>,
-    /// Google access tokens, shared by every `auth.gcp` target.
-    pub(crate) tokens: Mutex<TokenCache>,
-    pub(crate) clients: Clients,
-    pub(crate) access_log: Arc<dyn AccessLog>,
-    /// Collected when [`Settings::metrics_listen`] is set (or asked for).
-    pub(crate) metrics: Option<Arc<GatewayMetrics>>,
-    /// OpenTelemetry export, when an endpoint is configured.
-    #[cfg(feature = "otel")]
-    pub(crate) otel: Option<Arc<crate::otel::Otel>>,
+    pub(crate) inner: Arc<Shared>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -123,16 +109,14 @@ impl Gateway {
         listener: TcpListener,
         shutdown: impl Future<Output = ()>,
     ) -> std::io::Result<()> {
-        crate::server::serve(self.clone(), listener, shutdown).await
+        crate::server::serve(Arc::clone(&self.inner), listener, shutdown).await
     }
 
     /// The metrics in the Prometheus text format (0.0.4), as `GET
     /// /metrics` serves them; `None` when metrics are not collected (see
     /// [`Settings::metrics_listen`], [`GatewayBuilder::collect_metrics`]).
     pub fn render_metrics(&self) -> Option<String> {
-        let metrics = self.inner.metrics.as_deref()?;
-        crate::metrics::endpoint::refresh_health(&self.inner, metrics);
-        Some(metrics.render(crate::logs::dropped_lines()))
+        crate::metrics::endpoint::render(&self.inner)
     }
 
     /// Starts the active health checks (`checks.active` of
@@ -258,7 +242,7 @@ impl GatewayBuilder {
         let metrics = (self.collect_metrics || self.settings.metrics_listen.is_some())
             .then(|| Arc::new(GatewayMetrics::new(self.settings.max_metric_series)));
         Ok(Gateway {
-            inner: Arc::new(Inner {
+            inner: Arc::new(Shared {
                 routes,
                 budget: BodyBudget::new(self.settings.max_inflight_body_bytes),
                 settings: self.settings,

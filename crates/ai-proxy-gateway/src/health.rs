@@ -17,8 +17,8 @@ use http::Request;
 use http_body_util::Full;
 use tokio::task::JoinHandle;
 
-use crate::gateway::Inner;
 use crate::routes::{MultiRoute, Target};
+use crate::shared::Shared;
 use crate::upstream::{HttpClient, Key};
 
 /// The running probes; they stop when this is dropped.
@@ -48,7 +48,7 @@ impl Drop for HealthChecks {
 }
 
 /// Starts one task per probe of every `ai-proxy-multi` route.
-pub(crate) fn spawn(inner: &Inner) -> HealthChecks {
+pub(crate) fn spawn(inner: &Shared) -> HealthChecks {
     let mut tasks = Vec::new();
     for route in inner.routes.routes() {
         let Target::Multi(multi) = &route.target else {

@@ -89,6 +89,7 @@ mod routes;
 mod send;
 mod server;
 mod settings;
+mod shared;
 mod upstream;
 
 pub use body::GatewayBody;

@@ -20,15 +20,15 @@ use crate::body::GatewayBody;
 use crate::budget::Reservation;
 use crate::deliver::{deliver, reject};
 use crate::error::Rejection;
-use crate::gateway::Inner;
 use crate::plugin::RequestState;
 use crate::request_body;
 use crate::routes::{HeadMatch, Route, Target};
 use crate::send::attempt;
+use crate::shared::Shared;
 
 /// Answers one client request.
 pub(crate) async fn handle<B>(
-    inner: &Inner,
+    inner: &Shared,
     request: Request<B>,
     remote: SocketAddr,
 ) -> Response<GatewayBody>
@@ -100,7 +100,7 @@ where
 
 /// Finds the route and reads the body under its limits.
 async fn route_and_read<'a, B>(
-    inner: &'a Inner,
+    inner: &'a Shared,
     parts: &Parts,
     body: B,
     remote: SocketAddr,

@@ -12,9 +12,9 @@ use hyper::body::Incoming;
 
 use crate::access_log::RequestLog;
 use crate::error::{AttemptFailure, Rejection};
-use crate::gateway::Inner;
 use crate::relay::RelayError;
 use crate::routes::Upstream;
+use crate::shared::Shared;
 
 /// An upstream response head the exchange accepted, ready to relay.
 pub(crate) struct Answer {
@@ -28,7 +28,7 @@ pub(crate) struct Answer {
 /// Prepares `request` for `proxy`, sends it, and waits (within the route's
 /// `timeout`) for the head.
 pub(crate) async fn attempt(
-    inner: &Inner,
+    inner: &Shared,
     proxy: &AiProxy,
     upstream: &Upstream,
     request: Request<Bytes>,

@@ -17,7 +17,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 
 use crate::activity::Activity;
-use crate::gateway::Gateway;
+use crate::settings::Settings;
+use crate::shared::Shared;
 
 /// Longest request head (request line and headers) over HTTP/1.1, and
 /// header list over HTTP/2 (nginx's `large_client_header_buffers` is 4×8k).
@@ -64,8 +65,7 @@ impl Backoff {
     }
 }
 
-fn connection_builder(gateway: &Gateway) -> auto::Builder<TokioExecutor> {
-    let settings = gateway.settings();
+fn connection_builder(settings: &Settings) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -84,21 +84,21 @@ fn connection_builder(gateway: &Gateway) -> auto::Builder<TokioExecutor> {
 /// Serves `listener` until `shutdown` completes, then lets open
 /// connections finish (up to the shutdown timeout).
 pub(crate) async fn serve(
-    gateway: Gateway,
+    shared: Arc<Shared>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let settings = gateway.settings().clone();
+    let settings = shared.settings.clone();
     let slots = Arc::new(Semaphore::new(settings.max_connections));
-    let builder = Arc::new(connection_builder(&gateway));
+    let builder = Arc::new(connection_builder(&settings));
     let (stop_tx, stop_rx) = watch::channel(false);
-    let _health = gateway.spawn_health_checks();
+    let _health = crate::health::spawn(&shared);
     let _metrics = match settings.metrics_listen {
         Some(addr) => {
             let listener = TcpListener::bind(addr).await?;
             tracing::info!("metrics on http://{}/metrics", listener.local_addr()?);
             Some(AbortOnDrop(tokio::spawn(crate::metrics::endpoint::serve(
-                gateway.clone(),
+                Arc::clone(&shared),
                 listener,
             ))))
         }
@@ -136,15 +136,15 @@ pub(crate) async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let gateway = gateway.clone();
+        let shared = Arc::clone(&shared);
         let builder = Arc::clone(&builder);
         let stop = stop_rx.clone();
-        let open = gateway.inner.metrics.as_ref().map(|m| {
+        let open = shared.metrics.as_ref().map(|m| {
             m.client_connections.inc();
             m.client_connections.clone()
         });
         tokio::spawn(async move {
-            connection(&builder, gateway, stream, remote, stop).await;
+            connection(&builder, shared, stream, remote, stop).await;
             if let Some(open) = open {
                 open.dec();
             }
@@ -163,7 +163,7 @@ pub(crate) async fn serve(
 /// keep-alive timeout, or the gateway stops.
 async fn connection(
     builder: &auto::Builder<TokioExecutor>,
-    gateway: Gateway,
+    shared: Arc<Shared>,
     stream: TcpStream,
     remote: SocketAddr,
     mut stop: watch::Receiver<bool>,
@@ -171,14 +171,14 @@ async fn connection(
     // Responses (streamed ones above all) go out as written, not held back
     // by Nagle's algorithm waiting for an ACK.
     let _ = stream.set_nodelay(true);
-    let keepalive = gateway.settings().keepalive_timeout;
+    let keepalive = shared.settings.keepalive_timeout;
     let activity = Activity::new();
     let requests = Arc::clone(&activity);
     let service = service_fn(move |request: http::Request<Incoming>| {
         let busy = requests.begin();
-        let gateway = gateway.clone();
+        let shared = Arc::clone(&shared);
         async move {
-            let mut response = gateway.handle(request, remote).await;
+            let mut response = crate::proxy::handle(&shared, request, remote).await;
             response.body_mut().hold(busy);
             Ok::<_, std::convert::Infallible>(response)
         }

@@ -76,7 +76,7 @@ impl RequestLog {
         parts: &Parts,
         remote: SocketAddr,
         start: Instant,
-        inner: &crate::gateway::Inner,
+        inner: &crate::shared::Shared,
     ) -> Self {
         let path = LoggedPayload::capped(parts.uri.path(), MAX_LOGGED_PATH).text;
         Self {

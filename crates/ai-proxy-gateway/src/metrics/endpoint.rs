@@ -2,6 +2,7 @@
 //! values read at scrape time (instance health).
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -13,8 +14,8 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
 use super::GatewayMetrics;
-use crate::gateway::{Gateway, Inner};
 use crate::routes::Target;
+use crate::shared::Shared;
 
 /// The text format's content type (what APISIX and nginx-lua-prometheus
 /// serve).
@@ -26,8 +27,16 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Scrape connections served at once; more wait in the backlog.
 const MAX_SCRAPERS: usize = 16;
 
+/// The metrics in the text format, as `GET /metrics` serves them; `None`
+/// when metrics are not collected.
+pub(crate) fn render(inner: &Shared) -> Option<String> {
+    let metrics = inner.metrics.as_deref()?;
+    refresh_health(inner, metrics);
+    Some(metrics.render(crate::logs::dropped_lines()))
+}
+
 /// Sets `ai_proxy_instance_healthy` from each balancer's view now.
-pub(crate) fn refresh_health(inner: &Inner, metrics: &GatewayMetrics) {
+fn refresh_health(inner: &Shared, metrics: &GatewayMetrics) {
     let now = Instant::now();
     for route in inner.routes.routes() {
         let Target::Multi(multi) = &route.target else {
@@ -52,20 +61,20 @@ pub(crate) fn refresh_health(inner: &Inner, metrics: &GatewayMetrics) {
 }
 
 /// Serves `GET /metrics` on `listener` (HTTP/1.1) until dropped.
-pub(crate) async fn serve(gateway: Gateway, listener: TcpListener) {
-    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_SCRAPERS));
+pub(crate) async fn serve(shared: Arc<Shared>, listener: TcpListener) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_SCRAPERS));
     loop {
-        let Ok(slot) = std::sync::Arc::clone(&slots).acquire_owned().await else {
+        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
             return;
         };
         let Ok((stream, _)) = listener.accept().await else {
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };
-        let gateway = gateway.clone();
+        let shared = Arc::clone(&shared);
         tokio::spawn(async move {
             let service = service_fn(move |request: Request<Incoming>| {
-                let response = answer(&gateway, &request);
+                let response = answer(&shared, &request);
                 async move { Ok::<_, Infallible>(response) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
@@ -78,9 +87,9 @@ pub(crate) async fn serve(gateway: Gateway, listener: TcpListener) {
     }
 }
 
-fn answer(gateway: &Gateway, request: &Request<Incoming>) -> Response<Full<Bytes>> {
+fn answer(shared: &Shared, request: &Request<Incoming>) -> Response<Full<Bytes>> {
     let (status, content_type, body) = match (request.method(), request.uri().path()) {
-        (&Method::GET, "/metrics") => match gateway.render_metrics() {
+        (&Method::GET, "/metrics") => match render(shared) {
             Some(text) => (StatusCode::OK, CONTENT_TYPE, Bytes::from(text)),
             None => (
                 StatusCode::NOT_FOUND,
