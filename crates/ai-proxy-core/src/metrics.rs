@@ -29,10 +29,11 @@ use std::time::Duration;
 use http::StatusCode;
 
 use crate::config::Logging;
-use crate::exchange::UsageGap;
 use crate::exchange::error::ExchangeError;
+use crate::framing::FramingError;
 use crate::protocol::{Protocol, RequestType};
 use crate::provider::Provider;
+use crate::sse::SseError;
 use crate::usage::Usage;
 
 /// Every APISIX variable [`Metrics::vars`] reports, in spec order, with the
@@ -374,4 +375,34 @@ fn provider_name(provider: Provider) -> &'static str {
 /// Whole milliseconds, saturating (how APISIX's variables count time).
 pub(crate) fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Why token usage may be missing although the response itself was fine.
+/// Gateways log it next to the token counts, so that a `0` there is never
+/// silent.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UsageGap {
+    /// A non-streaming body was larger than the observation cap, and the
+    /// window kept from its end carried no usage.
+    #[error(
+        "response body of {bytes} bytes is larger than the {cap}-byte observation cap and its \
+         last {window} bytes carry no usage: token counts are unknown"
+    )]
+    BodyOverCap {
+        /// The body's size.
+        bytes: u64,
+        /// The observation cap.
+        cap: usize,
+        /// The size of the window searched at its end.
+        window: usize,
+    },
+    /// Observation of a stream stopped early (an event over the decoder's
+    /// cap); the bytes kept flowing, later usage was not read.
+    #[error("stopped observing the stream ({0}): token counts may be incomplete")]
+    StreamUnobserved(SseError),
+    /// Observation of a stream in another framing (an AWS event stream)
+    /// stopped early on a corrupt or oversized frame.
+    #[error("stopped observing the stream ({0}): token counts may be incomplete")]
+    FramesUnobserved(FramingError),
 }

@@ -19,7 +19,6 @@ mod diff;
 mod embeddings;
 pub(crate) mod error;
 mod framed;
-mod gap;
 mod gemini;
 mod observation;
 mod observe;
@@ -41,10 +40,11 @@ use crate::sse::{SseDecoder, SseError};
 use crate::translate::ResponseTranslator;
 
 pub use error::ExchangeError;
-pub use gap::UsageGap;
 pub use observation::Observation;
 pub use observe::{DEFAULT_TEXT_LIMIT, Observer};
 pub use window::BODY_WINDOW;
+
+pub use crate::metrics::UsageGap;
 
 /// The most body bytes kept to read usage from a non-streaming response
 /// (and to hold a body a translator needs whole) when `max_response_bytes`
