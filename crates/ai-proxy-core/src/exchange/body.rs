@@ -58,7 +58,8 @@ impl Exchange {
         };
         self.body = Vec::new();
         if let Some(ends) = self.ends.take() {
-            if !ends.observe(&mut self.observer) {
+            let (head, tail) = ends.head_and_tail();
+            if !self.observer.on_body_ends(head, &tail) {
                 self.usage_gap = Some(UsageGap::BodyOverCap {
                     bytes: self.received,
                     cap: self.body_cap(),

@@ -213,7 +213,11 @@ impl Observer {
     /// (every protocol writes usage after the output). Returns whether
     /// usage was found.
     pub fn on_body_ends(&mut self, head: &[u8], tail: &[u8]) -> bool {
-        super::window::observe_ends(self, head, tail)
+        let Some(body) = super::window::ends_body(self.protocol, head, tail) else {
+            return false;
+        };
+        self.on_body(&body);
+        self.observation.usage().is_some()
     }
 
     /// What was observed so far.

@@ -16,7 +16,6 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::observe::Observer;
 use crate::protocol::Protocol;
 
 /// How much of each end of an oversized body is kept: 64 KiB (a usage
@@ -61,9 +60,8 @@ impl Ends {
         }
     }
 
-    /// Reads model and usage from the two ends into `observer`; returns
-    /// whether usage was found.
-    pub(super) fn observe(&self, observer: &mut Observer) -> bool {
+    /// The first [`BODY_WINDOW`] bytes, and the last ones joined.
+    pub(super) fn head_and_tail(&self) -> (&[u8], Vec<u8>) {
         // The last BODY_WINDOW bytes (the first chunk may reach further back).
         let mut skip = self.tail_len.saturating_sub(BODY_WINDOW);
         let mut tail = Vec::with_capacity(self.tail_len - skip);
@@ -72,14 +70,14 @@ impl Ends {
             skip -= from;
             tail.extend_from_slice(chunk.get(from..).unwrap_or_default());
         }
-        observer.on_body_ends(&self.head, &tail)
+        (&self.head, tail)
     }
 }
 
-/// Feeds `observer` a small body made of the model and usage found in the
-/// `head` and `tail` of a body; returns whether usage was found.
-pub(super) fn observe_ends(observer: &mut Observer, head: &[u8], tail: &[u8]) -> bool {
-    let (model_key, usage_key, model_at_end): (&[u8], &[u8], bool) = match observer.protocol() {
+/// A small body made of the model and usage found in the `head` and
+/// `tail` of a `protocol` body; `None` when neither is there.
+pub(super) fn ends_body(protocol: Protocol, head: &[u8], tail: &[u8]) -> Option<Vec<u8>> {
+    let (model_key, usage_key, model_at_end): (&[u8], &[u8], bool) = match protocol {
         Protocol::Gemini => (b"\"modelVersion\"", b"\"usageMetadata\"", true),
         _ => (b"\"model\"", b"\"usage\"", false),
     };
@@ -94,7 +92,7 @@ pub(super) fn observe_ends(observer: &mut Observer, head: &[u8], tail: &[u8]) ->
         .filter_map(|(key, value)| Some((key, value?)))
         .collect();
     if fields.is_empty() {
-        return false;
+        return None;
     }
     let mut body = Vec::with_capacity(256);
     for (i, (key, value)) in fields.iter().enumerate() {
@@ -104,8 +102,7 @@ pub(super) fn observe_ends(observer: &mut Observer, head: &[u8], tail: &[u8]) ->
         body.extend_from_slice(value.get().as_bytes());
     }
     body.push(b'}');
-    observer.on_body(&body);
-    observer.observation().usage().is_some()
+    Some(body)
 }
 
 /// The value of the last `key` in `bytes` that is followed by `:` and a
@@ -149,6 +146,13 @@ fn value_after(bytes: &[u8], mut i: usize, first: u8) -> Option<&RawValue> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exchange::Observer;
+
+    /// What the exchange does with the ends of an oversized body.
+    fn observe(ends: &Ends, observer: &mut Observer) -> bool {
+        let (head, tail) = ends.head_and_tail();
+        observer.on_body_ends(head, &tail)
+    }
 
     fn ends(body: &[u8], chunk: usize) -> Ends {
         let mut ends = Ends::default();
@@ -175,7 +179,7 @@ mod tests {
             r#"{{"id":"c","model":"gpt-4o","choices":[{{"message":{{"content":"{filler} \"usage\": {{}}"}}}}],"usage":{{"prompt_tokens":3,"completion_tokens":4}},"system_fingerprint":"f"}}"#
         );
         let mut observer = Observer::new(Protocol::OpenAiChat, false);
-        assert!(ends(body.as_bytes(), 4096).observe(&mut observer));
+        assert!(observe(&ends(body.as_bytes(), 4096), &mut observer));
         let seen = observer.observation();
         assert_eq!(seen.usage().map(|u| u.total_tokens), Some(7));
         assert_eq!(seen.model(), Some("gpt-4o"));
@@ -188,7 +192,7 @@ mod tests {
             r#"{{"candidates":[{{"content":{{"parts":[{{"text":"{filler}"}}]}}}}],"usageMetadata":{{"promptTokenCount":2,"candidatesTokenCount":5}},"modelVersion":"gemini-2.0"}}"#
         );
         let mut observer = Observer::new(Protocol::Gemini, false);
-        assert!(ends(body.as_bytes(), 1000).observe(&mut observer));
+        assert!(observe(&ends(body.as_bytes(), 1000), &mut observer));
         assert_eq!(observer.observation().model(), Some("gemini-2.0"));
         assert_eq!(
             observer.observation().usage().map(|u| u.total_tokens),
@@ -203,7 +207,7 @@ mod tests {
             "z".repeat(200_000)
         );
         let mut observer = Observer::new(Protocol::OpenAiChat, false);
-        assert!(!ends(body.as_bytes(), 4096).observe(&mut observer));
+        assert!(!observe(&ends(body.as_bytes(), 4096), &mut observer));
         assert_eq!(observer.observation().model(), Some("gpt-4o"));
     }
 
@@ -234,7 +238,7 @@ mod tests {
             "z".repeat(200_000)
         );
         let mut observer = Observer::new(Protocol::OpenAiChat, false);
-        assert!(!ends(body.as_bytes(), 4096).observe(&mut observer));
+        assert!(!observe(&ends(body.as_bytes(), 4096), &mut observer));
         assert!(observer.observation().usage().is_none());
     }
 
