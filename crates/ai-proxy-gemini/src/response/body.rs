@@ -4,10 +4,9 @@ use ai_proxy_core::translate::TranslateError;
 use bytes::BytesMut;
 use serde_json::value::RawValue;
 
-use super::stream::{GeminiToChat, MAX_CANDIDATES};
 use super::{
-    Chunk, Tokens, final_reason, finish_reason, reported, write_call_id, write_error,
-    write_function, write_signature,
+    Chunk, MAX_CANDIDATES, Tokens, final_reason, finish_reason, reported, write_call_id,
+    write_error, write_function, write_signature,
 };
 use ai_proxy_core::json::raw::{is_string, string_inner};
 use ai_proxy_core::json::write::{Out, write_array, write_raw, write_u64};
@@ -42,8 +41,10 @@ impl Choice<'_> {
     }
 }
 
+/// Writes the `chat.completion` for a whole body; `fallback_model` (a
+/// JSON string token) names the model when the body does not.
 pub(super) fn write_completion(
-    t: &GeminiToChat,
+    fallback_model: &str,
     body: &[u8],
     out: &mut BytesMut,
 ) -> Result<(), TranslateError> {
@@ -164,7 +165,7 @@ pub(super) fn write_completion(
         .filter(|m| is_string(m) && m.get() != "\"\"")
     {
         Some(m) => write_raw(out, m),
-        None => out.raw(t.fallback_model().as_bytes()),
+        None => out.raw(fallback_model.as_bytes()),
     }
     out.raw(b",\"choices\":");
     write_array(out, &choices, write_choice);

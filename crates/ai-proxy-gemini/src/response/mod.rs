@@ -34,7 +34,11 @@ use ai_proxy_core::json::lenient::Count;
 use ai_proxy_core::json::raw::{is_number, is_object, is_string, str_value};
 use ai_proxy_core::json::write::{Out, write_as_string, write_raw, write_u64};
 
-pub use stream::{GeminiToChat, MAX_CANDIDATES, MAX_STREAM_TOOL_CALLS};
+pub use stream::{GeminiToChat, MAX_STREAM_TOOL_CALLS};
+
+/// Most candidates (choices) one response may carry; later ones are
+/// skipped and counted. Gemini's `candidateCount` is at most 8.
+pub const MAX_CANDIDATES: usize = 16;
 
 /// One `GenerateContentResponse` (a whole body, or one stream chunk).
 #[derive(Deserialize)]

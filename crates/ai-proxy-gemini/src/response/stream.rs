@@ -5,15 +5,11 @@ use bytes::BytesMut;
 use http::StatusCode;
 
 use super::{
-    Candidate, Chunk, Part, Tokens, final_reason, finish_reason, reported, write_call_id,
-    write_error, write_function, write_signature,
+    Candidate, Chunk, MAX_CANDIDATES, Part, Tokens, final_reason, finish_reason, reported,
+    write_call_id, write_error, write_function, write_signature,
 };
 use ai_proxy_core::json::raw::{is_string, string_inner};
 use ai_proxy_core::json::write::{Out, write_raw, write_str, write_u64};
-
-/// Most candidates (choices) one response may carry; later ones are
-/// skipped and counted. Gemini's `candidateCount` is at most 8.
-pub const MAX_CANDIDATES: usize = 16;
 
 /// Most function calls one streamed candidate may make; later ones are
 /// skipped and counted.
@@ -361,7 +357,7 @@ impl ResponseTranslator for GeminiToChat {
         // The status is kept by the exchange; error bodies are recognised
         // by their `error` member.
         let _ = status;
-        super::body::write_completion(self, body, out)
+        super::body::write_completion(self.fallback_model(), body, out)
     }
 
     fn translate_event(
