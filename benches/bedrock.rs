@@ -23,7 +23,6 @@ mod common;
 use std::hint::black_box;
 use std::time::Instant;
 
-use ai_proxy::anthropic::OpenAiToAnthropic;
 use ai_proxy::bedrock::eventstream::{EventStreamDecoder, encode_event};
 use ai_proxy::bedrock::{Bedrock, ConverseToChat, EVENT_STREAM_CONTENT_TYPE, OpenAiToConverse};
 use ai_proxy::core::adapter::{Adapter, ConvertContext, Converter};
@@ -31,19 +30,11 @@ use ai_proxy::core::context::RequestContext;
 use ai_proxy::core::exchange::Exchange;
 use ai_proxy::core::{Protocol, Provider, RequestType};
 use bytes::Bytes;
-use common::{CpuTime, openai_request, prose};
+use common::{CpuTime, clock, openai_request, openai_to_anthropic, prose};
 use criterion::measurement::{Measurement, WallTime};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::json;
-
-fn clock<M: Measurement>() -> &'static str {
-    if std::any::type_name::<M>().ends_with("CpuTime") {
-        "cpu"
-    } else {
-        "wall"
-    }
-}
 
 fn requests<M: Measurement>(c: &mut Criterion<M>) {
     let ctx = ConvertContext::new(
@@ -64,14 +55,7 @@ fn requests<M: Measurement>(c: &mut Criterion<M>) {
                     .map(|c| c.body.len())
             })
         });
-        let anthropic = OpenAiToAnthropic::new();
-        g.bench_function(format!("openai_to_anthropic/{label}"), |b| {
-            b.iter(|| {
-                anthropic
-                    .convert_request(black_box(&body), &ctx)
-                    .map(|c| c.body.len())
-            })
-        });
+        openai_to_anthropic(&mut g, label, &body, &ctx);
         g.bench_function(format!("serde_validate/{label}"), |b| {
             b.iter(|| serde_json::from_slice::<serde::de::IgnoredAny>(black_box(&body)).is_ok())
         });

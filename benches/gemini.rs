@@ -26,7 +26,6 @@ mod common;
 use std::hint::black_box;
 use std::time::Instant;
 
-use ai_proxy::anthropic::OpenAiToAnthropic;
 use ai_proxy::core::adapter::{ConvertContext, Converter};
 use ai_proxy::core::context::RequestContext;
 use ai_proxy::core::exchange::Exchange;
@@ -35,19 +34,11 @@ use ai_proxy::core::translate::ResponseTranslator;
 use ai_proxy::core::{Protocol, Provider, RequestType};
 use ai_proxy::gemini::{GeminiToChat, OpenAiToGemini};
 use bytes::{Bytes, BytesMut};
-use common::{CpuTime, openai_request, prose, quote_dense};
+use common::{CpuTime, clock, openai_request, openai_to_anthropic, prose, quote_dense};
 use criterion::measurement::{Measurement, WallTime};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::json;
-
-fn clock<M: Measurement>() -> &'static str {
-    if std::any::type_name::<M>().ends_with("CpuTime") {
-        "cpu"
-    } else {
-        "wall"
-    }
-}
 
 fn requests<M: Measurement>(c: &mut Criterion<M>) {
     let ctx = ConvertContext::new(
@@ -73,14 +64,7 @@ fn requests<M: Measurement>(c: &mut Criterion<M>) {
                     .map(|c| c.body.len())
             })
         });
-        let anthropic = OpenAiToAnthropic::new();
-        g.bench_function(format!("openai_to_anthropic/{label}"), |b| {
-            b.iter(|| {
-                anthropic
-                    .convert_request(black_box(&body), &ctx)
-                    .map(|c| c.body.len())
-            })
-        });
+        openai_to_anthropic(&mut g, label, &body, &ctx);
         g.bench_function(format!("serde_value_round_trip/{label}"), |b| {
             b.iter(|| {
                 let v: serde_json::Value = serde_json::from_slice(black_box(&body)).unwrap();

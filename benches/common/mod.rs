@@ -8,9 +8,13 @@ pub mod agentic;
 
 use std::time::Duration;
 
+use ai_proxy::anthropic::OpenAiToAnthropic;
+use ai_proxy::core::adapter::{ConvertContext, Converter};
 use cpu_time::ThreadTime;
+use criterion::BenchmarkGroup;
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use serde_json::json;
+use std::hint::black_box;
 
 /// Chat-like text: sentences ending in a newline, a quoted phrase every
 /// few sentences, some non-ASCII (the escapes real chat text has).
@@ -115,4 +119,31 @@ impl Measurement for CpuTime {
     fn formatter(&self) -> &dyn ValueFormatter {
         self.0.formatter()
     }
+}
+
+/// `cpu` or `wall`: the group prefix for measurement `M`.
+pub fn clock<M: Measurement>() -> &'static str {
+    if std::any::type_name::<M>().ends_with("CpuTime") {
+        "cpu"
+    } else {
+        "wall"
+    }
+}
+
+/// The sibling converter over the same OpenAI request: the reference the
+/// request benches of other providers measure next to theirs.
+pub fn openai_to_anthropic<M: Measurement>(
+    g: &mut BenchmarkGroup<'_, M>,
+    label: &str,
+    body: &[u8],
+    ctx: &ConvertContext,
+) {
+    let anthropic = OpenAiToAnthropic::new();
+    g.bench_function(format!("openai_to_anthropic/{label}"), |b| {
+        b.iter(|| {
+            anthropic
+                .convert_request(black_box(body), ctx)
+                .map(|c| c.body.len())
+        })
+    });
 }
