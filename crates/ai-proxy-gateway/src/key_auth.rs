@@ -43,14 +43,7 @@ impl PluginFactory for KeyAuthFactory {
         config: &Value,
         context: &PluginContext<'_>,
     ) -> Result<Arc<dyn Plugin>, ConfigErrors> {
-        let config = KeyAuthConfig::from_value(config).map_err(|e| {
-            ConfigErrors::new(
-                e.into_errors()
-                    .into_iter()
-                    .map(|e| e.prefixed(context.path))
-                    .collect(),
-            )
-        })?;
+        let config = KeyAuthConfig::from_value(config).map_err(|e| context.prefixed(e))?;
         let consumers = &context.document.consumers;
         let anonymous = match &config.anonymous_consumer {
             None => None,

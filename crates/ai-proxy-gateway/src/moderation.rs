@@ -55,14 +55,8 @@ impl PluginFactory for AwsContentModerationFactory {
         config: &Value,
         context: &PluginContext<'_>,
     ) -> Result<Arc<dyn Plugin>, ConfigErrors> {
-        let moderator = AwsContentModeration::from_value(config).map_err(|e| {
-            ConfigErrors::new(
-                e.into_errors()
-                    .into_iter()
-                    .map(|e| e.prefixed(context.path))
-                    .collect(),
-            )
-        })?;
+        let moderator =
+            AwsContentModeration::from_value(config).map_err(|e| context.prefixed(e))?;
         Ok(Arc::new(Moderation {
             moderator: Arc::new(moderator),
             client: HttpModerationClient {

@@ -45,14 +45,7 @@ impl PluginFactory for PromptFactory {
             }
             _ => PromptGuard::from_value(config).map(Transform::Guard),
         };
-        let transform = transform.map_err(|e| {
-            ConfigErrors::new(
-                e.into_errors()
-                    .into_iter()
-                    .map(|e| e.prefixed(context.path))
-                    .collect(),
-            )
-        })?;
+        let transform = transform.map_err(|e| context.prefixed(e))?;
         Ok(Arc::new(PromptPlugin(transform)))
     }
 }

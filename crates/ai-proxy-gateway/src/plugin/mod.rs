@@ -202,6 +202,19 @@ pub struct PluginContext<'a> {
     pub document: &'a Document,
 }
 
+impl PluginContext<'_> {
+    /// `errors` in the plugin's configuration, each under its JSON path.
+    pub(crate) fn prefixed(&self, errors: ConfigErrors) -> ConfigErrors {
+        ConfigErrors::new(
+            errors
+                .into_errors()
+                .into_iter()
+                .map(|e| e.prefixed(self.path))
+                .collect(),
+        )
+    }
+}
+
 /// Builds one plugin from its configuration.
 pub trait PluginFactory: Send + Sync {
     /// The APISIX plugin name it builds.
