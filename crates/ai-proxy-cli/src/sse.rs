@@ -148,9 +148,7 @@ pub fn print_events(
                         "data": event.data(),
                         "id": event.id(),
                     });
-                    serde_json::to_writer(&mut *out, &line)
-                        .map_err(|e| Broken::Output(e.into()))?;
-                    out.write_all(b"\n").map_err(Broken::Output)?;
+                    write_json_line(out, &line)?;
                 }
                 Ok(None) => break,
                 Err(error) => {
@@ -194,9 +192,7 @@ fn print_frames(
                     } else {
                         serde_json::json!({"event": frame.event_type(), "data": data, "id": ""})
                     };
-                    serde_json::to_writer(&mut *out, &line)
-                        .map_err(|e| Broken::Output(e.into()))?;
-                    out.write_all(b"\n").map_err(Broken::Output)?;
+                    write_json_line(out, &line)?;
                 }
                 Ok(None) => break,
                 Err(error) => {
@@ -290,8 +286,7 @@ pub fn summarise(
     }
     if !args.text_only {
         let line = summary(&metrics, Some(metrics.events));
-        serde_json::to_writer(&mut *out, &line).map_err(|e| Broken::Output(e.into()))?;
-        out.write_all(b"\n").map_err(Broken::Output)?;
+        write_json_line(out, &line)?;
     }
     if let Some(gap) = &metrics.usage_gap {
         return Ok(Err(gap.to_string()));
@@ -306,6 +301,12 @@ pub fn summarise(
         )));
     }
     Ok(Ok(()))
+}
+
+/// One JSON value on its own line (`--events`, the summary).
+fn write_json_line(out: &mut dyn Write, line: &serde_json::Value) -> Result<(), Broken> {
+    serde_json::to_writer(&mut *out, line).map_err(|e| Broken::Output(e.into()))?;
+    out.write_all(b"\n").map_err(Broken::Output)
 }
 
 /// Writes out text taken from the exchange.
