@@ -14,7 +14,7 @@ use bytes::Bytes;
 use http::Request;
 
 use crate::framing::EventStreamFraming;
-use crate::sigv4::{AwsCredentials, SigV4Signer};
+use crate::sigv4::SigV4Signer;
 
 /// The SigV4 service name of the Bedrock runtime.
 pub const SIGNING_SERVICE: &str = "bedrock";
@@ -172,13 +172,8 @@ impl Adapter for Bedrock {
             .aws
             .as_ref()
             .ok_or("bedrock requires auth.aws (access_key_id and secret_access_key)")?;
-        let credentials = AwsCredentials::new(
-            aws.access_key_id.clone(),
-            aws.secret_access_key.clone(),
-            aws.session_token.clone(),
-        );
         Ok(Some(Arc::new(BedrockSigner(SigV4Signer::new(
-            credentials,
+            aws.clone(),
             region,
             SIGNING_SERVICE,
         )))))

@@ -46,7 +46,6 @@ pub(crate) mod crypto;
 use std::fmt;
 use std::time::SystemTime;
 
-use ai_proxy_core::Secret;
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 use http::{Request, StatusCode};
@@ -73,33 +72,10 @@ const UNSIGNED_HEADERS: [&str; 4] = [
 ];
 
 /// An AWS access key pair, with the session token of temporary
-/// credentials. Every part is a [`Secret`] (redacted in `Debug`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct AwsCredentials {
-    /// `access_key_id` (appears in `authorization`, but is still kept
-    /// out of logs).
-    pub access_key_id: Secret,
-    /// `secret_access_key` (only ever used to derive the signing key).
-    pub secret_access_key: Secret,
-    /// `session_token` of temporary (STS) credentials.
-    pub session_token: Option<Secret>,
-}
-
-impl AwsCredentials {
-    /// Credentials from their parts.
-    pub fn new(
-        access_key_id: impl Into<Secret>,
-        secret_access_key: impl Into<Secret>,
-        session_token: Option<Secret>,
-    ) -> Self {
-        Self {
-            access_key_id: access_key_id.into(),
-            secret_access_key: secret_access_key.into(),
-            session_token,
-        }
-    }
-}
+/// credentials: the configuration's `auth.aws`, under the name signing
+/// code knows it by. Every part is a [`Secret`](ai_proxy_core::Secret)
+/// (redacted in `Debug`).
+pub use ai_proxy_core::config::AwsAuth as AwsCredentials;
 
 /// How a request is signed. The defaults are what Bedrock (and every AWS
 /// service but S3) expects.

@@ -99,7 +99,8 @@ pub struct Auth {
     pub aws: Option<AwsAuth>,
 }
 
-/// `auth.aws` (bedrock). Every part is a [`Secret`].
+/// `auth.aws` (bedrock), also the credentials SigV4 signs with
+/// (`ai_proxy_bedrock::sigv4::AwsCredentials`). Every part is a [`Secret`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AwsAuth {
