@@ -100,12 +100,7 @@ pub(super) fn write_completion(
             let Some(choice) = choices.get_mut(at) else {
                 continue;
             };
-            let parts = candidate
-                .content
-                .as_ref()
-                .and_then(|c| c.parts.as_deref())
-                .unwrap_or_default();
-            for part in parts {
+            for part in candidate.parts() {
                 if let Some(call) = &part.function_call {
                     if choice.calls > 0 {
                         choice.tool_calls.push(b',');

@@ -69,6 +69,16 @@ struct Candidate<'a> {
     index: Option<u64>,
 }
 
+impl<'a> Candidate<'a> {
+    /// The candidate's parts (none when it has no content).
+    fn parts(&self) -> &[Part<'a>] {
+        self.content
+            .as_ref()
+            .and_then(|c| c.parts.as_deref())
+            .unwrap_or_default()
+    }
+}
+
 #[derive(Deserialize)]
 struct Content<'a> {
     #[serde(borrow, default)]

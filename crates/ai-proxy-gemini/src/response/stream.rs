@@ -240,12 +240,7 @@ impl GeminiToChat {
             self.skipped += 1;
             return;
         };
-        let parts = candidate
-            .content
-            .as_ref()
-            .and_then(|c| c.parts.as_deref())
-            .unwrap_or_default();
-        for part in parts {
+        for part in candidate.parts() {
             self.part(out, at, part);
         }
         if let Some(reason) = reported(candidate.finish_reason)
