@@ -138,6 +138,19 @@ fn sep(out: &mut Vec<u8>) {
     }
 }
 
+/// A string content as one `{"text": …}` block (none when empty);
+/// `false` when `content` is not a string (its parts are the caller's).
+fn write_string_content(out: &mut Vec<u8>, content: &RawValue) -> bool {
+    if !is_string(content) {
+        return false;
+    }
+    if !is_empty_string(content) {
+        sep(out);
+        write_text(out, content);
+    }
+    true
+}
+
 /// `{"text": …}` for each non-empty text of a string or text parts (other
 /// part kinds are refused: system prompts are text).
 fn write_text_blocks(
@@ -148,11 +161,7 @@ fn write_text_blocks(
     let Some(content) = content.filter(|c| !is_null(c)) else {
         return Ok(());
     };
-    if is_string(content) {
-        if !is_empty_string(content) {
-            sep(out);
-            write_text(out, content);
-        }
+    if write_string_content(out, content) {
         return Ok(());
     }
     for (j, part) in parts(content, i)?.iter().enumerate() {
@@ -210,11 +219,7 @@ fn write_content_blocks(
     content: &RawValue,
     i: usize,
 ) -> Result<(), ConvertError> {
-    if is_string(content) {
-        if !is_empty_string(content) {
-            sep(out);
-            write_text(out, content);
-        }
+    if write_string_content(out, content) {
         return Ok(());
     }
     for (j, part) in parts(content, i)?.iter().enumerate() {
