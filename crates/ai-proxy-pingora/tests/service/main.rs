@@ -11,7 +11,7 @@
 )]
 
 #[allow(dead_code)]
-#[path = "../../ai-proxy-gateway/tests/gateway/harness.rs"]
+#[path = "../../../ai-proxy-gateway/tests/gateway/harness.rs"]
 mod harness;
 
 use std::io::Write;
@@ -32,7 +32,7 @@ use pingora::server::{RunArgs, Server, ShutdownSignal, ShutdownSignalWatch};
 
 const CHAT: &str = r#"{"messages":[{"role":"user","content":"hi"}]}"#;
 const CHAT_STREAM: &str = r#"{"messages":[{"role":"user","content":"hi"}],"stream":true}"#;
-const ANTHROPIC_JSON: &str = include_str!("../../ai-proxy-cli/demo/anthropic-messages.json");
+const ANTHROPIC_JSON: &str = include_str!("../../../ai-proxy-cli/demo/anthropic-messages.json");
 
 /// Every log line of this test process (Pingora's threads log too).
 fn log_lines() -> &'static Mutex<Vec<String>> {
