@@ -18,7 +18,11 @@
 //!   certificate checks from `ClientHints`;
 //! - `upstream_request_filter` writes the prepared head — only the headers
 //!   `prepare` produced, so client credentials never reach the upstream;
-//! - `request_body_filter` sends the prepared body;
+//! - `request_body_filter` sends the prepared body. Pingora 0.9 replays a
+//!   body read this early to each attempt only from its 64 KiB retry
+//!   buffer, so a larger request goes through Pingora as a bodiless
+//!   subrequest of itself (the same hooks, with the request's context),
+//!   whose `request_body_filter` emits the prepared body on every attempt;
 //! - `upstream_response_filter` feeds the balancer (passive health, and a
 //!   fallback to the next instance, e.g. on 429, before any byte reaches
 //!   the client); `response_filter` / `response_body_filter` drive the
@@ -51,6 +55,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod bodiless;
 mod ctx;
 mod failure;
 mod request;
@@ -60,9 +65,3 @@ mod upstream;
 
 pub use ctx::RequestCtx;
 pub use service::{AiProxyService, ServiceError};
-
-/// The largest request body the service accepts, whatever a route allows:
-/// Pingora 0.9 replays a body read before `upstream_peer` only from its
-/// retry buffer, which holds 64 KiB. Larger bodies are refused with 413
-/// before they are read whole.
-pub const MAX_BODY_BYTES: u64 = 64 * 1024;

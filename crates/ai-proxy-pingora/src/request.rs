@@ -12,8 +12,6 @@ use http::header;
 use http::request::Parts;
 use pingora::proxy::Session;
 
-use crate::MAX_BODY_BYTES;
-
 /// Finds the route and reads the body under its limits.
 pub(crate) async fn admit(
     gateway: &Gateway,
@@ -26,12 +24,11 @@ pub(crate) async fn admit(
         HeadRoute::NeedsBody { limit } => (None, limit),
         _ => return Err(no_route(parts)),
     };
-    let limit = limit.min(MAX_BODY_BYTES);
     if declared_length(parts).is_some_and(|n| n > limit) {
         return Err(Rejection::BodyTooLarge { limit });
     }
-    // The body read here is what Pingora replays to each attempt (see
-    // `MAX_BODY_BYTES`).
+    // Pingora replays a body that fits its retry buffer to each attempt
+    // itself (see `bodiless` for the others).
     session.enable_retry_buffering();
     let body = read_body(session, limit, gateway.settings().client_body_timeout).await?;
     let key = match head_route {
@@ -40,7 +37,7 @@ pub(crate) async fn admit(
             let key = gateway
                 .route_with_body(parts, &body, remote)
                 .ok_or_else(|| no_route(parts))?;
-            let limit = route_limit(gateway, key).min(MAX_BODY_BYTES);
+            let limit = route_limit(gateway, key);
             if body.len() as u64 > limit {
                 return Err(Rejection::BodyTooLarge { limit });
             }

@@ -18,7 +18,7 @@ use pingora::{Error, ErrorSource, ErrorType, Result};
 use crate::ctx::RequestCtx;
 use crate::failure::{self, PingoraError};
 use crate::response::{self, Verdict};
-use crate::{request, upstream};
+use crate::{bodiless, request, upstream};
 
 /// The routes of a [`Gateway`] as a Pingora proxy (see the
 /// [crate docs](crate) for what each hook does).
@@ -68,6 +68,17 @@ impl AiProxyService {
         }
     }
 
+    /// Goes on to the upstream: through Pingora's proxy phases when it can
+    /// replay the body to each attempt, else as a bodiless subrequest
+    /// (answered here).
+    async fn proxy(session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
+        if bodiless::replayable(session) {
+            return Ok(false);
+        }
+        bodiless::proxy(session, ctx).await?;
+        Ok(true)
+    }
+
     /// Keeps the gateway's answer for `fail_to_proxy`.
     fn refuse(ctx: &mut RequestCtx, rejection: Rejection) -> Box<Error> {
         let e = failure::answered(&rejection);
@@ -115,7 +126,16 @@ impl ProxyHttp for AiProxyService {
         RequestCtx::default()
     }
 
+    fn allow_spawning_subrequest(&self, session: &Session, _ctx: &RequestCtx) -> bool {
+        // Only requests spawn (bodiless) subrequests; those never do.
+        session.subrequest_ctx.is_none()
+    }
+
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
+        if let Some(parent) = bodiless::take_parent_ctx(session) {
+            *ctx = parent;
+            return Ok(false);
+        }
         let remote = session
             .client_addr()
             .and_then(|a| a.as_inet())
@@ -138,9 +158,9 @@ impl ProxyHttp for AiProxyService {
                     Some(Err(e)) => Rejection::Pick(e),
                     Some(Ok(attempt)) => {
                         ctx.attempt = Some(attempt);
-                        return Ok(false);
+                        return Self::proxy(session, ctx).await;
                     }
-                    None => return Ok(false),
+                    None => return Self::proxy(session, ctx).await,
                 }
             }
         };

@@ -30,6 +30,8 @@ use pingora::proxy::http_proxy_service;
 use pingora::server::configuration::ServerConf;
 use pingora::server::{RunArgs, Server, ShutdownSignal, ShutdownSignalWatch};
 
+mod large_bodies;
+
 const CHAT: &str = r#"{"messages":[{"role":"user","content":"hi"}]}"#;
 const CHAT_STREAM: &str = r#"{"messages":[{"role":"user","content":"hi"}],"stream":true}"#;
 const ANTHROPIC_JSON: &str = include_str!("../../../ai-proxy-cli/demo/anthropic-messages.json");
