@@ -161,7 +161,8 @@ litellm_settings: {{telemetry: false}}
           + "".join(f", {r['name']} {r['p50_1c']-d['p50_1c']:.0f} µs" for r in rows[3:]))
     if any(r["errors"] for r in rows if r["name"] != "litellm-proxy"): print("errors seen"); return 1
     if STREAM:
-        print(f"per streamed event: nginx {n['cpu_us']/STREAM*1000:.0f} ns, ai-proxy {a['cpu_us']/STREAM*1000:.0f} ns CPU")
+        print(f"per streamed event: nginx {n['cpu_us']/STREAM*1000:.0f} ns, ai-proxy {a['cpu_us']/STREAM*1000:.0f} ns"
+              + "".join(f", {r['name']} {r['cpu_us']/STREAM*1000:.0f} ns" for r in rows[3:]) + " CPU")
     print(f"cpu ratio ai-proxy/nginx {a['cpu_us']/n['cpu_us']:.2f}")
     for r in rows[3:]:
         if r["name"] == "ai-proxy-pingora":

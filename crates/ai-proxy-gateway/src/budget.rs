@@ -40,6 +40,18 @@ impl BodyBudget {
         })
     }
 
+    /// Adds `bytes` to `held` (reserved on first use); `false` (nothing
+    /// changed) when that would go over the cap.
+    pub(crate) fn hold(self: &Arc<Self>, held: &mut Option<Reservation>, bytes: u64) -> bool {
+        match held {
+            Some(reservation) => reservation.try_grow(bytes),
+            None => {
+                *held = self.try_reserve(bytes);
+                held.is_some()
+            }
+        }
+    }
+
     fn take(&self, bytes: u64) -> bool {
         self.used
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {

@@ -9,14 +9,46 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use ai_proxy::core::Protocol;
 use ai_proxy::multi::{AiProxyMulti, Attempt};
 use ai_proxy::{AiProxy, Secret};
+use bytes::Bytes;
 use http::request::Parts;
 
 use crate::access_log::RequestLog;
+use crate::budget::Reservation;
 use crate::error::Rejection;
 use crate::gateway::Gateway;
+use crate::relay::RelayError;
 use crate::routes::{HeadMatch, Route, Target, Upstream};
+
+/// Request-body bytes one request holds against the gateway's in-flight
+/// budget ([`Gateway::hold_body`]); given back when dropped, so it lives as
+/// long as the body does.
+#[derive(Debug, Default)]
+pub struct BodyHold(Option<Reservation>);
+
+/// The in-flight body budget cannot hold a request's body
+/// ([`Gateway::hold_body`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BudgetSpent {
+    budget: u64,
+}
+
+impl From<BudgetSpent> for Rejection {
+    fn from(spent: BudgetSpent) -> Self {
+        Rejection::BodyBudget {
+            budget: spent.budget,
+        }
+    }
+}
+
+/// The event a client of `protocol` gets before its stream is cut for
+/// `error`, as [`Gateway::serve`] sends it: `Some` only for a cut by
+/// `max_stream_duration_ms`, on protocols with an in-stream error event.
+pub fn stream_cut_event(protocol: Protocol, error: &RelayError) -> Option<Bytes> {
+    crate::relay::cut_event(protocol, error)
+}
 
 /// A route of a [`Gateway`], by position (valid for that gateway's life).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -132,6 +164,23 @@ impl Gateway {
                 .map(Some)
                 .map_err(Rejection::Token),
         }
+    }
+
+    /// Adds `bytes` to the request-body bytes `hold` keeps against the
+    /// in-flight budget ([`Settings::max_inflight_body_bytes`]) — a declared
+    /// length before the body is read, else each chunk as it arrives, as
+    /// [`serve`](Self::serve) does; [`BudgetSpent`] (answered as
+    /// [`Rejection::BodyBudget`], 503; nothing held) when that would go over
+    /// it.
+    ///
+    /// [`Settings::max_inflight_body_bytes`]: crate::Settings::max_inflight_body_bytes
+    pub fn hold_body(&self, hold: &mut BodyHold, bytes: u64) -> Result<(), BudgetSpent> {
+        if self.inner.budget.hold(&mut hold.0, bytes) {
+            return Ok(());
+        }
+        Err(BudgetSpent {
+            budget: self.inner.budget.limit(),
+        })
     }
 
     /// The upstream refused `instance`'s access token (401): forget it so

@@ -100,17 +100,8 @@ where
             return Err(Rejection::BodyTooLarge { limit });
         }
         // Undeclared lengths are reserved as they arrive.
-        if declared.is_none() {
-            let grown = match &mut reservation {
-                Some(r) => r.try_grow(data.len() as u64),
-                None => {
-                    reservation = budget.try_reserve(data.len() as u64);
-                    reservation.is_some()
-                }
-            };
-            if !grown {
-                return Err(over_budget());
-            }
+        if declared.is_none() && !budget.hold(&mut reservation, data.len() as u64) {
+            return Err(over_budget());
         }
         match (&mut joined, first.take()) {
             (Some(buf), _) => buf.extend_from_slice(&data),

@@ -9,7 +9,7 @@ use ai_proxy::core::Metrics;
 use ai_proxy::core::exchange::Exchange;
 use ai_proxy::multi::Attempt;
 use ai_proxy_gateway::access_log::RequestLog;
-use ai_proxy_gateway::embed::RouteKey;
+use ai_proxy_gateway::embed::{BodyHold, RouteKey};
 use ai_proxy_gateway::{Rejection, RelayError};
 use bytes::Bytes;
 use http::StatusCode;
@@ -24,6 +24,8 @@ pub struct RequestCtx {
     pub(crate) remote: Option<SocketAddr>,
     /// The client's head and body, kept to prepare each attempt.
     pub(crate) client: Option<(Parts, Bytes)>,
+    /// The body's bytes held against the gateway's in-flight budget.
+    pub(crate) body_hold: BodyHold,
     pub(crate) route: Option<RouteKey>,
     /// The `ai-proxy-multi` attempt in flight (or next).
     pub(crate) attempt: Option<Attempt>,

@@ -11,8 +11,10 @@
 //!
 //! - `request_filter` matches the route on the head (404 and a declared
 //!   `Content-Length` over the route's limit are answered before any body
-//!   byte is read), reads the body under the route's `max_req_body_size`
-//!   and the client body timeout, and picks the `ai-proxy-multi` instance;
+//!   byte is read), reads the body under the route's `max_req_body_size`,
+//!   the client body timeout and the gateway's in-flight body budget (503
+//!   past `max_inflight_body_bytes`), and picks the `ai-proxy-multi`
+//!   instance;
 //! - `upstream_peer` calls `prepare` for the picked instance and returns its
 //!   peer: address, TLS and SNI from the prepared URI, timeouts and
 //!   certificate checks from `ClientHints`;
@@ -26,7 +28,9 @@
 //! - `upstream_response_filter` feeds the balancer (passive health, and a
 //!   fallback to the next instance, e.g. on 429, before any byte reaches
 //!   the client); `response_filter` / `response_body_filter` drive the
-//!   `Exchange` (passthrough, or a converted stream);
+//!   `Exchange` (passthrough, or a converted stream; a stream cut by
+//!   `max_stream_duration_ms` gets the gateway's error event first, the cut
+//!   following at the next upstream chunk);
 //! - `fail_to_connect` / `error_while_proxy` / `fail_to_proxy` turn
 //!   Pingora's errors into the gateway's [`AttemptFailure`] and
 //!   [`Rejection`] — same statuses, same bodies, same fallbacks;

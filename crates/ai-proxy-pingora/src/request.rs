@@ -5,32 +5,49 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use ai_proxy::multi::{Attempt, RequestKeys};
-use ai_proxy_gateway::embed::{HeadRoute, MultiView, RouteKey, TargetView};
+use ai_proxy_gateway::embed::{BodyHold, HeadRoute, MultiView, RouteKey, TargetView};
 use ai_proxy_gateway::{Gateway, Rejection};
 use bytes::{Bytes, BytesMut};
 use http::header;
 use http::request::Parts;
 use pingora::proxy::Session;
 
-/// Finds the route and reads the body under its limits.
+/// A request let in: its route, and its body held against the gateway's
+/// in-flight budget.
+pub(crate) struct Admitted {
+    pub(crate) key: RouteKey,
+    pub(crate) body: Bytes,
+    pub(crate) hold: BodyHold,
+}
+
+/// Finds the route and reads the body under its limits and the gateway's
+/// in-flight body budget.
 pub(crate) async fn admit(
     gateway: &Gateway,
     session: &mut Session,
     parts: &Parts,
     remote: SocketAddr,
-) -> Result<(RouteKey, Bytes), Rejection> {
+) -> Result<Admitted, Rejection> {
     let (head_route, limit) = match gateway.route_by_head(parts, remote) {
         HeadRoute::Route(key) => (Some(key), route_limit(gateway, key)),
         HeadRoute::NeedsBody { limit } => (None, limit),
         _ => return Err(no_route(parts)),
     };
-    if declared_length(parts).is_some_and(|n| n > limit) {
+    let declared = declared_length(parts);
+    if declared.is_some_and(|n| n > limit) {
         return Err(Rejection::BodyTooLarge { limit });
+    }
+    let mut hold = BodyHold::default();
+    if let Some(n) = declared.filter(|&n| n > 0) {
+        gateway.hold_body(&mut hold, n)?;
     }
     // Pingora replays a body that fits its retry buffer to each attempt
     // itself (see `bodiless` for the others).
     session.enable_retry_buffering();
-    let body = read_body(session, limit, gateway.settings().client_body_timeout).await?;
+    let timeout = gateway.settings().client_body_timeout;
+    // Undeclared lengths are held as they arrive.
+    let undeclared = declared.is_none().then_some((gateway, &mut hold));
+    let body = read_body(session, limit, timeout, undeclared).await?;
     let key = match head_route {
         Some(key) => key,
         None => {
@@ -44,7 +61,7 @@ pub(crate) async fn admit(
             key
         }
     };
-    Ok((key, body))
+    Ok(Admitted { key, body, hold })
 }
 
 fn route_limit(gateway: &Gateway, key: RouteKey) -> u64 {
@@ -69,11 +86,12 @@ fn declared_length(parts: &Parts) -> Option<u64> {
 }
 
 /// Reads the whole body: at most `limit` bytes, each read within
-/// `timeout`.
+/// `timeout`, each chunk added to `hold` when given.
 async fn read_body(
     session: &mut Session,
     limit: u64,
     timeout: Duration,
+    mut hold: Option<(&Gateway, &mut BodyHold)>,
 ) -> Result<Bytes, Rejection> {
     let mut body = BytesMut::new();
     loop {
@@ -85,6 +103,9 @@ async fn read_body(
         };
         if (body.len() + chunk.len()) as u64 > limit {
             return Err(Rejection::BodyTooLarge { limit });
+        }
+        if let Some((gateway, hold)) = hold.as_mut() {
+            gateway.hold_body(hold, chunk.len() as u64)?;
         }
         body.extend_from_slice(&chunk);
     }

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use ai_proxy::multi::{Decision, Outcome, Report, RequestKeys};
-use ai_proxy_gateway::embed::MultiView;
+use ai_proxy_gateway::embed::{self, MultiView};
 use ai_proxy_gateway::{RelayEnd, RelayError};
 use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderValue};
@@ -132,6 +132,29 @@ pub(crate) fn body(
     // An empty chunk would end a chunked response early.
     *body = (!out.is_empty()).then_some(out);
     Ok(())
+}
+
+/// A stream cut by its duration limit: the client protocol's error event
+/// (the gateway's) replaces the chunk, so the client learns why before the
+/// connection drops. `false` when there is no event to send.
+pub(crate) fn announce_cut(
+    ctx: &mut RequestCtx,
+    body: &mut Option<Bytes>,
+    error: &RelayError,
+) -> bool {
+    if !ctx.head_sent {
+        return false;
+    }
+    let Some(protocol) = ctx.exchange().map(|e| e.context().client_protocol) else {
+        return false;
+    };
+    match embed::stream_cut_event(protocol, error) {
+        Some(event) => {
+            *body = Some(event);
+            true
+        }
+        None => false,
+    }
 }
 
 fn concat(a: Bytes, b: Bytes) -> Bytes {

@@ -146,8 +146,9 @@ impl ProxyHttp for AiProxyService {
         ctx.log = Some(self.gateway.request_log(&parts, remote));
         let rejection = match request::admit(&self.gateway, session, &parts, remote).await {
             Err(rejection) => rejection,
-            Ok((key, body)) => {
+            Ok(request::Admitted { key, body, hold }) => {
                 ctx.route = Some(key);
+                ctx.body_hold = hold;
                 if let (Some(log), Some(route)) = (ctx.log.as_mut(), self.gateway.route(key)) {
                     log.route(route.id());
                 }
@@ -267,12 +268,17 @@ impl ProxyHttp for AiProxyService {
         end_of_stream: bool,
         ctx: &mut RequestCtx,
     ) -> Result<Option<std::time::Duration>> {
+        // The cut announced at the previous chunk happens now.
+        if let Some(relay) = &ctx.relay_error {
+            return Err(Error::explain(ErrorType::InternalError, relay.to_string()));
+        }
         match response::body(ctx, body, end_of_stream) {
             Ok(()) => Ok(None),
             Err(relay) => {
                 let e = Error::explain(ErrorType::InternalError, relay.to_string());
+                let announced = response::announce_cut(ctx, body, &relay);
                 ctx.relay_error = Some(relay);
-                Err(e)
+                if announced { Ok(None) } else { Err(e) }
             }
         }
     }

@@ -322,10 +322,9 @@ where
     /// was given before it aborts the connection.
     fn fail(&mut self, error: RelayError) {
         if self.sent > 0
-            && let RelayError::Exchange(ExchangeError::StreamDurationExceeded { .. }) = &error
             && let Some(exchange) = &self.exchange
         {
-            self.pending = stream_error_event(exchange.context().client_protocol, &error);
+            self.pending = cut_event(exchange.context().client_protocol, &error);
         }
         self.flush_before_failing = self.sent > 0 || self.pending.is_some();
         self.state = State::Failing(error);
@@ -435,9 +434,16 @@ fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
 }
 
 /// The event a client of `protocol` understands as "the stream failed",
-/// so SDKs surface the reason before the connection drops. `None` for
-/// protocols without an in-stream error event.
-fn stream_error_event(protocol: Protocol, error: &RelayError) -> Option<Bytes> {
+/// so SDKs surface the reason before the connection drops: for a cut by
+/// the stream's duration limit. `None` for other errors and for protocols
+/// without an in-stream error event.
+pub(crate) fn cut_event(protocol: Protocol, error: &RelayError) -> Option<Bytes> {
+    if !matches!(
+        error,
+        RelayError::Exchange(ExchangeError::StreamDurationExceeded { .. })
+    ) {
+        return None;
+    }
     let message = serde_json::Value::from(error.to_string());
     let event = match protocol {
         Protocol::OpenAiChat => format!(

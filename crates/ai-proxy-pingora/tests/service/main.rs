@@ -31,6 +31,7 @@ use pingora::server::configuration::ServerConf;
 use pingora::server::{RunArgs, Server, ShutdownSignal, ShutdownSignalWatch};
 
 mod large_bodies;
+mod limits;
 
 const CHAT: &str = r#"{"messages":[{"role":"user","content":"hi"}]}"#;
 const CHAT_STREAM: &str = r#"{"messages":[{"role":"user","content":"hi"}],"stream":true}"#;
@@ -97,9 +98,18 @@ impl ShutdownSignalWatch for NoSignal {
 /// Serves `config` through `AiProxyService` in a Pingora server; its
 /// address.
 fn serve(config: &str) -> SocketAddr {
+    serve_with(config, settings())
+}
+
+/// The tests' gateway settings: the defaults, a 5 s body timeout.
+fn settings() -> Settings {
+    Settings::default().with_client_body_timeout(Duration::from_secs(5))
+}
+
+/// [`serve`] with `settings`.
+fn serve_with(config: &str, settings: Settings) -> SocketAddr {
     let _ = log_lines();
     let document = Document::parse(config).unwrap();
-    let settings = Settings::default().with_client_body_timeout(Duration::from_secs(5));
     let gateway = Gateway::builder()
         .settings(settings)
         .build(&document)
