@@ -48,10 +48,10 @@ fn refresh_health(inner: &Shared, metrics: &GatewayMetrics) {
             else {
                 continue;
             };
-            let labels = [
+            let labels = super::series::Key([
                 ("route_id", super::series::text(&route.id)),
                 ("instance", super::series::text(name)),
-            ];
+            ]);
             metrics
                 .instance_healthy
                 .get_or_create_owned(&labels)

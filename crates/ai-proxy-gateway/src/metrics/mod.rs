@@ -44,7 +44,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use self::series::{Capped, Labels, Total, Value, model, shared_model, text};
+use self::series::{Capped, Key, Labels, Total, Value, model, shared_model, text};
 use crate::access_log::record::AccessRecord;
 
 pub use self::series::OVERFLOW;
@@ -96,14 +96,14 @@ pub struct GatewayMetrics {
     operation_duration: Histograms<5>,
     time_to_first_token: Histograms<4>,
     time_per_output_token: Histograms<4>,
-    http_requests: Family<Labels<2>, Counter>,
-    http_duration: Family<Labels<1>, Histogram, fn() -> Histogram>,
-    fallbacks: Family<Labels<2>, Counter>,
-    retries: Family<Labels<2>, Counter>,
-    pub(crate) instance_healthy: Family<Labels<2>, Gauge>,
+    http_requests: Family<Key<2>, Counter>,
+    http_duration: Family<Key<1>, Histogram, fn() -> Histogram>,
+    fallbacks: Family<Key<2>, Counter>,
+    retries: Family<Key<2>, Counter>,
+    pub(crate) instance_healthy: Family<Key<2>, Gauge>,
     pub(crate) client_connections: Gauge,
     log_lines_dropped: Counter,
-    series_overflow: Family<Labels<1>, Counter>,
+    series_overflow: Family<Key<1>, Counter>,
 }
 
 impl std::fmt::Debug for GatewayMetrics {
@@ -228,10 +228,13 @@ impl GatewayMetrics {
     pub(crate) fn observe(&self, record: &AccessRecord, consumer: Option<&str>) {
         let route: Value = text(&record.route_id);
         self.http_requests
-            .get_or_create_owned(&[("route_id", route.clone()), ("code", status(record.status))])
+            .get_or_create_owned(&Key([
+                ("route_id", route.clone()),
+                ("code", status(record.status)),
+            ]))
             .inc();
         self.http_duration
-            .get_or_create_owned(&[("route_id", route.clone())])
+            .get_or_create_owned(&Key([("route_id", route.clone())]))
             .observe(record.latency.as_secs_f64());
         self.count_attempts(record, &route);
         let Some(m) = &record.metrics else { return };
@@ -349,10 +352,10 @@ impl GatewayMetrics {
     fn count_attempts(&self, record: &AccessRecord, route: &Value) {
         for pair in record.attempts.windows(2) {
             let [from, to] = pair else { continue };
-            let labels = [
+            let labels = Key([
                 ("route_id", route.clone()),
                 ("instance", Value::Shared(Arc::clone(from))),
-            ];
+            ]);
             let family = if from == to {
                 &self.retries
             } else {
@@ -401,7 +404,7 @@ impl GatewayMetrics {
         ] {
             let series = self
                 .series_overflow
-                .get_or_create_owned(&[("metric", Value::Static(name))]);
+                .get_or_create_owned(&Key([("metric", Value::Static(name))]));
             mirror(&series, overflow.value());
         }
         let mut out = String::with_capacity(16 * 1024);

@@ -2,11 +2,13 @@
 //! under its own name, and the series cap that keeps client-chosen label
 //! values (model names) from growing the registry without bound.
 
-use std::sync::Arc;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock};
 
 use prometheus_client::encoding::{
-    EncodeLabelValue, EncodeMetric, LabelValueEncoder, MetricEncoder,
+    EncodeLabelSet, EncodeLabelValue, EncodeMetric, LabelSetEncoder, LabelValueEncoder,
+    MetricEncoder,
 };
 use prometheus_client::metrics::family::{Family, MetricConstructor};
 use prometheus_client::metrics::{MetricType, TypedMetric};
@@ -36,7 +38,10 @@ impl From<&'static str> for Value {
 
 impl PartialEq for Value {
     fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
+        // Most lookups find the very text the series was created with
+        // (a model name shared with the request, a constant).
+        let (a, b) = (self.as_str(), other.as_str());
+        (a.len() == b.len() && std::ptr::eq(a.as_ptr(), b.as_ptr())) || a == b
     }
 }
 
@@ -54,13 +59,75 @@ impl EncodeLabelValue for Value {
     }
 }
 
-/// A label value copied from `text`.
+/// A label value copied from `text` (the empty value without allocating).
 pub(crate) fn text(text: &str) -> Value {
+    if text.is_empty() {
+        return Value::Static("");
+    }
     Value::Shared(Arc::from(text))
 }
 
 /// A label set: names fixed per family, values per series.
 pub(crate) type Labels<const N: usize> = [(&'static str, Value); N];
+
+/// A label set as a family's key. Every request looks up about ten
+/// series: hashed as arrays of `(name, value)` pairs through the map's
+/// SipHash, that was an eighth of a proxied request's user-space
+/// instructions (callgrind, `gateway_cpu.py` load). The names are the
+/// family's own (the same in every key), so only the values are hashed,
+/// folded into one word with a per-process random seed (client-chosen
+/// model names cannot be aimed at one bucket), which the map's SipHash
+/// then mixes.
+#[derive(Clone, Debug, Eq)]
+pub(crate) struct Key<const N: usize>(pub(crate) Labels<N>);
+
+impl<const N: usize> PartialEq for Key<N> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0
+            .iter()
+            .zip(&other.0)
+            .all(|((a_name, a), (b_name, b))| a == b && a_name == b_name)
+    }
+}
+
+impl<const N: usize> Hash for Key<N> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let mut h = *SEED;
+        for (_, value) in &self.0 {
+            h = fold(h, value.as_str().as_bytes());
+        }
+        state.write_u64(h);
+    }
+}
+
+impl<const N: usize> EncodeLabelSet for Key<N> {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), std::fmt::Error> {
+        self.0.encode(encoder)
+    }
+}
+
+static SEED: LazyLock<u64> =
+    LazyLock::new(|| std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64));
+
+/// Folds `bytes` and their length into `h`, a word at a time (the
+/// multiply-rotate step of rustc's FxHasher).
+fn fold(mut h: u64, bytes: &[u8]) -> u64 {
+    const K: u64 = 0xf135_7aea_2e62_a9c5;
+    let mut step = |word: u64| h = (h.rotate_left(26) ^ word).wrapping_mul(K);
+    let mut words = bytes.chunks_exact(8);
+    for chunk in &mut words {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        step(u64::from_le_bytes(word));
+    }
+    let mut tail = [0u8; 8];
+    for (slot, byte) in tail.iter_mut().zip(words.remainder()) {
+        *slot = *byte;
+    }
+    step(u64::from_le_bytes(tail));
+    step(bytes.len() as u64);
+    h
+}
 
 /// The value model labels take once a family is at its series cap.
 pub const OVERFLOW: &str = "_overflow";
@@ -133,7 +200,7 @@ impl EncodeMetric for Total {
 /// set has its model labels replaced by [`OVERFLOW`] (and the overflow is
 /// counted), so at most `cap` series carry client-chosen names.
 pub(crate) struct Capped<const N: usize, M, C = fn() -> M> {
-    pub(crate) family: Family<Labels<N>, M, C>,
+    pub(crate) family: Family<Key<N>, M, C>,
     cap: usize,
     /// Series created with their own labels (racing creators of one
     /// series may both count it: the cap errs low, never high).
@@ -147,7 +214,7 @@ where
     M: Clone,
     C: MetricConstructor<M>,
 {
-    pub(crate) fn new(family: Family<Labels<N>, M, C>, cap: usize) -> Self {
+    pub(crate) fn new(family: Family<Key<N>, M, C>, cap: usize) -> Self {
         Self {
             family,
             cap,
@@ -157,8 +224,9 @@ where
     }
 
     /// The series for `labels`, or its overflow series at the cap.
-    pub(crate) fn series(&self, mut labels: Labels<N>) -> M {
-        if let Some(series) = self.family.get(&labels) {
+    pub(crate) fn series(&self, labels: Labels<N>) -> M {
+        let mut key = Key(labels);
+        if let Some(series) = self.family.get(&key) {
             return series.clone();
         }
         let admitted = self
@@ -168,14 +236,14 @@ where
             })
             .is_ok();
         if !admitted {
-            for (name, value) in &mut labels {
+            for (name, value) in &mut key.0 {
                 if UNTRUSTED.contains(name) {
                     *value = Value::Static(OVERFLOW);
                 }
             }
             self.overflow.inc_by(1);
         }
-        self.family.get_or_create_owned(&labels)
+        self.family.get_or_create_owned(&key)
     }
 }
 
@@ -209,6 +277,31 @@ mod tests {
             ("route_id", Value::Static("r")),
             ("llm_model", Value::Static(OVERFLOW)),
         ];
-        assert_eq!(capped.family.get_or_create_owned(&overflow).value(), 7);
+        assert_eq!(capped.family.get_or_create_owned(&Key(overflow)).value(), 7);
+    }
+
+    #[test]
+    fn keys_of_equal_values_are_equal_and_hash_alike() {
+        let state = std::collections::hash_map::RandomState::new();
+        let a = Key([("route_id", text("r1")), ("llm_model", text("gpt-4o"))]);
+        let b = Key([
+            ("route_id", Value::Static("r1")),
+            ("llm_model", text("gpt-4o")),
+        ]);
+        assert_eq!(a, b);
+        assert_eq!(state.hash_one(&a), state.hash_one(&b));
+        // The boundary between values matters, not only their bytes.
+        let c = Key([("route_id", text("r1g")), ("llm_model", text("pt-4o"))]);
+        assert_ne!(a, c);
+        assert_ne!(state.hash_one(&a), state.hash_one(&c));
+        let long = Key([
+            ("route_id", text("r")),
+            ("llm_model", text(&"m".repeat(40))),
+        ]);
+        let longer = Key([
+            ("route_id", text("r")),
+            ("llm_model", text(&"m".repeat(41))),
+        ]);
+        assert_ne!(state.hash_one(&long), state.hash_one(&longer));
     }
 }

@@ -120,7 +120,10 @@ fn the_grafana_dashboard_queries_only_metrics_the_gateway_exports() {
     metrics.llm_connection(labels).dec();
     metrics
         .instance_healthy
-        .get_or_create_owned(&[("route_id", "r".into()), ("instance", "a".into())])
+        .get_or_create_owned(&super::series::Key([
+            ("route_id", "r".into()),
+            ("instance", "a".into()),
+        ]))
         .set(1);
     let text = metrics.render(0);
     let path = concat!(

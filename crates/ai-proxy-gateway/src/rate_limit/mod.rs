@@ -20,15 +20,17 @@
 mod counters;
 mod redis;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use ai_proxy::config::{
     AI_RATE_LIMITING, AiRateLimitingConfig, ConfigError, ConfigErrors, PluginConfig,
 };
-use ai_proxy::multi::RequestKeys;
 use ai_proxy::multi::limit::{MemoryStore, RawUsage, Rejection, RequestQuotas, TokenLimiter};
+use ai_proxy::multi::{KeyLookup, RequestKeys};
 use http::header::{self, HeaderMap, HeaderValue};
 use serde_json::Value;
 
@@ -172,6 +174,47 @@ struct Admission {
     rejected: AtomicBool,
 }
 
+/// The request's keys, with `remote_addr` written only when a budget's
+/// key or value names it (most do not: the text was a tenth of the
+/// limiter's cost per request).
+struct ClientKeys<'a> {
+    keys: RequestKeys<'a>,
+    remote: IpAddr,
+}
+
+impl KeyLookup for ClientKeys<'_> {
+    fn var(&self, name: &str) -> Option<Cow<'_, str>> {
+        if name == "remote_addr" {
+            return Some(Cow::Owned(self.remote.to_string()));
+        }
+        self.keys.var(name)
+    }
+
+    fn header(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.keys.header(name)
+    }
+
+    fn cookie(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.keys.cookie(name)
+    }
+
+    fn consumer(&self) -> Option<Cow<'_, str>> {
+        self.keys.consumer()
+    }
+
+    fn remote_addr(&self) -> Option<Cow<'_, str>> {
+        self.var("remote_addr")
+    }
+
+    fn model(&self) -> Option<Cow<'_, str>> {
+        self.keys.model()
+    }
+
+    fn is_rate_limited(&self, instance: &str) -> bool {
+        self.keys.is_rate_limited(instance)
+    }
+}
+
 fn admission(state: &RequestState) -> Option<&Admission> {
     state.extensions.get::<Arc<Admission>>().map(|a| &**a)
 }
@@ -211,14 +254,14 @@ impl Plugin for RateLimiting {
                 return Ok(());
             };
             let mut quotas = {
-                let remote = request.remote.ip().to_string();
-                let mut keys = RequestKeys::new()
-                    .with_parts(request.parts)
-                    .with_remote_addr(&remote);
+                let mut keys = RequestKeys::new().with_parts(request.parts);
                 if let Some(c) = consumer {
                     keys = keys.with_consumer(c);
                 }
-                limiting.limiter.quotas(&keys)
+                limiting.limiter.quotas(&ClientKeys {
+                    keys,
+                    remote: request.remote.ip(),
+                })
             };
             limiting.counters.read(&mut quotas).await;
             request.state.extensions.insert(Arc::new(Admission {
@@ -242,7 +285,13 @@ impl Plugin for RateLimiting {
     ) -> Option<PluginRejection> {
         let a = admission(state)?;
         let verdict = a.limiting.limiter.admit(&a.quotas, instance);
-        headers.extend(verdict.headers);
+        if headers.is_empty() {
+            // The usual case: the quota headers are the only ones; moved,
+            // not re-inserted one by one.
+            *headers = verdict.headers;
+        } else {
+            headers.extend(verdict.headers);
+        }
         let rejection = verdict.rejection?;
         a.rejected.store(true, Ordering::Relaxed);
         Some(plugin_rejection(&rejection))

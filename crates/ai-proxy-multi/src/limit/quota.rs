@@ -7,7 +7,6 @@
 //! remaining tokens before this request (0 when rejected) and the seconds
 //! until the window resets, floored to hundredths.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -109,17 +108,24 @@ impl QuotaHeaders {
 
 /// Seconds floored to hundredths and printed as Lua prints numbers
 /// (`60`, `59.5`, `0.07`): APISIX's `math_floor(reset * 100) / 100`.
+/// Written digit by digit: through `format!` it was a third of the quota
+/// headers' cost per request (callgrind, gateway under load).
 pub fn reset_seconds(reset: Duration) -> String {
-    let centis = reset.as_millis() / 10;
+    let centis = u64::try_from(reset.as_millis() / 10).unwrap_or(u64::MAX);
     let (secs, frac) = (centis / 100, centis % 100);
-    let mut out = secs.to_string();
+    let mut out = Vec::with_capacity(24);
+    ai_proxy_core::json::write::write_u64(&mut out, secs);
     if frac != 0 {
-        let _ = write!(out, ".{frac:02}");
-        while out.ends_with('0') {
-            out.pop();
+        // ok: `frac` is below 100, so each digit is below 10.
+        #[allow(clippy::cast_possible_truncation)]
+        let (tens, ones) = ((frac / 10) as u8, (frac % 10) as u8);
+        out.push(b'.');
+        out.push(b'0' + tens);
+        if ones != 0 {
+            out.push(b'0' + ones);
         }
     }
-    out
+    String::from_utf8(out).unwrap_or_default()
 }
 
 #[cfg(test)]
