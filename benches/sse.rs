@@ -6,7 +6,13 @@
 //! every chunk, the usage object in the last one, then `[DONE]`; it is fed
 //! in 64 KiB network-sized chunks. A second group runs an Anthropic
 //! Messages stream of the same size (named events, text deltas, pings).
+//!
+//! `sse_observe_per_event` measures thread CPU per event on the stream
+//! `gateway_cpu.py --stream 1000` sends (one response of 1000 chunk events,
+//! then usage and `[DONE]`), in 16 KiB reads, against the same baseline.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+mod common;
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -16,6 +22,8 @@ use ai_proxy::core::context::RequestContext;
 use ai_proxy::core::exchange::Exchange;
 use ai_proxy::core::sse::SseDecoder;
 use bytes::Bytes;
+use common::CpuTime;
+use criterion::measurement::WallTime;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 
@@ -60,10 +68,25 @@ fn anthropic_stream() -> Bytes {
     Bytes::from(out)
 }
 
+/// The stream `gateway_cpu.py --stream N` answers with: `n` chunk events
+/// (`"usage":null` in each), the usage event, `[DONE]`.
+fn gateway_stream(n: usize) -> Bytes {
+    let mut out = String::new();
+    for i in 0..n {
+        out.push_str(&format!("data: {{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o-2024-08-06\",\"system_fingerprint\":\"fp_1\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\" token{i}\"}},\"logprobs\":null,\"finish_reason\":null}}],\"usage\":null}}\n\n"));
+    }
+    out.push_str(&format!("data: {{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o-2024-08-06\",\"choices\":[],\"usage\":{{\"prompt_tokens\":512,\"completion_tokens\":{n},\"total_tokens\":{}}}}}\n\ndata: [DONE]\n\n", 512 + n));
+    Bytes::from(out)
+}
+
 fn chunks(stream: &Bytes) -> Vec<Bytes> {
+    chunks_of(stream, CHUNK)
+}
+
+fn chunks_of(stream: &Bytes, size: usize) -> Vec<Bytes> {
     (0..stream.len())
-        .step_by(CHUNK)
-        .map(|at| stream.slice(at..(at + CHUNK).min(stream.len())))
+        .step_by(size)
+        .map(|at| stream.slice(at..(at + size).min(stream.len())))
         .collect()
 }
 
@@ -138,5 +161,28 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
+fn per_event(c: &mut Criterion<CpuTime>) {
+    const EVENTS: usize = 1000;
+    let stream = gateway_stream(EVENTS);
+    let chunks = chunks_of(&stream, 16 * 1024);
+    assert_eq!(observe(&chunks, false), (512 + EVENTS) as u64);
+    let mut group = c.benchmark_group("sse_observe_per_event");
+    // Per event: the chunk events, the usage event and `[DONE]`.
+    group.throughput(Throughput::Elements(EVENTS as u64 + 2));
+    group.bench_function("baseline_memchr_count_lf", |b| {
+        b.iter(|| memchr::memchr_iter(b'\n', black_box(&stream)).count())
+    });
+    group.bench_function("passthrough_observe_usage", |b| {
+        b.iter(|| observe(black_box(&chunks), false))
+    });
+    group.bench_function("decoder_only", |b| b.iter(|| decode(black_box(&chunks))));
+    group.finish();
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+criterion_group! {
+    name = per_event_cpu;
+    config = Criterion::default().with_measurement(CpuTime(WallTime));
+    targets = per_event
+}
+criterion_main!(benches, per_event_cpu);

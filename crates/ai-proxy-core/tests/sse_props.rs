@@ -263,6 +263,11 @@ fn templated_chat_stream() -> impl Strategy<Value = Vec<u8>> {
         1 => Just(String::new()),
         1 => Just(r#"x"usage":{}"#.to_owned()),
         1 => Just(r#""error":1"#.to_owned()),
+        // Escapes and non-ASCII text, a key spelled inside the text.
+        1 => Just(r#"say \"usage\": {\"n\":1}\n"#.to_owned()),
+        1 => Just(r#"\\"#.to_owned()),
+        1 => Just("é✓日本語🚀".to_owned()),
+        1 => (0u32..2000).prop_map(|n| format!(" token{n}")),
     ];
     let spaces = prop_oneof![3 => Just(String::new()), 1 => " {1,20}"];
     let usage = prop_oneof![
@@ -274,6 +279,9 @@ fn templated_chat_stream() -> impl Strategy<Value = Vec<u8>> {
         1 => Just(r#""error":null,"#.to_owned()),
         1 => Just(r#""error":{"message":"boom"},"#.to_owned()),
         1 => Just(r#""model":"gpt-x","#.to_owned()),
+        // Groq's usage, one more place usage is split over events.
+        1 => Just(r#""x_groq":{"usage":{"prompt_tokens":4,"completion_tokens":1}},"#.to_owned()),
+        1 => Just(r#""x_groq":{"id":"req_1"},"#.to_owned()),
     ];
     let tools = prop_oneof![
         8 => Just(String::new()),

@@ -1,26 +1,28 @@
 //! Where two similar byte strings differ: the common prefix and suffix
 //! lengths the `openai-chat` skim uses to test only the bytes that changed.
 
-/// The length of the longest common prefix of `a` and `b`, trying `guess`
-/// (e.g. the last answer for similar inputs) first: one `memcmp` when
-/// right.
-pub(crate) fn common_prefix_from(a: &[u8], b: &[u8], guess: usize) -> usize {
-    match (a.split_at_checked(guess), b.split_at_checked(guess)) {
-        (Some((x, a_tail)), Some((y, b_tail))) if x == y => guess + common_prefix(a_tail, b_tail),
-        _ => common_prefix(a, b),
+/// A length of common prefix of `a` and `b`: `guess` when they share
+/// that much (one `memcmp`; streamed events share a stable head, so a
+/// guess that held once keeps holding), else the longest one, the next
+/// guess. Not always the longest: a caller needs only bytes known equal.
+pub(crate) fn shared_prefix(a: &[u8], b: &[u8], guess: &mut usize) -> usize {
+    if *guess > 0 && a.get(..*guess).is_some_and(|x| b.get(..*guess) == Some(x)) {
+        return *guess;
     }
+    *guess = common_prefix(a, b);
+    *guess
 }
 
-/// The length of the longest common suffix of `a` and `b`, trying `guess`
-/// first.
-pub(crate) fn common_suffix_from(a: &[u8], b: &[u8], guess: usize) -> usize {
-    fn split(s: &[u8], guess: usize) -> Option<(&[u8], &[u8])> {
-        s.len().checked_sub(guess).map(|at| s.split_at(at))
+/// [`shared_prefix`] from the ends: a length of common suffix.
+pub(crate) fn shared_suffix(a: &[u8], b: &[u8], guess: &mut usize) -> usize {
+    fn tail(s: &[u8], len: usize) -> Option<&[u8]> {
+        s.len().checked_sub(len).and_then(|at| s.get(at..))
     }
-    match (split(a, guess), split(b, guess)) {
-        (Some((a_head, x)), Some((b_head, y))) if x == y => guess + common_suffix(a_head, b_head),
-        _ => common_suffix(a, b),
+    if *guess > 0 && tail(a, *guess).is_some_and(|x| tail(b, *guess) == Some(x)) {
+        return *guess;
     }
+    *guess = common_suffix(a, b);
+    *guess
 }
 
 /// The length of the longest common prefix of `a` and `b`.
@@ -80,12 +82,17 @@ mod tests {
     }
 
     #[test]
-    fn guesses_only_speed_the_answer_up() {
+    fn shared_ends_are_the_guess_when_it_holds_else_the_longest() {
         let a = b"0123456789abcdefghij-XYZ-0123456789abcdefghij";
         let b = b"0123456789abcdefghij+XY-0123456789abcdefghij";
-        for guess in [0, 5, 20, 21, 30, 100] {
-            assert_eq!(common_prefix_from(a, b, guess), 20, "{guess}");
-            assert_eq!(common_suffix_from(a, b, guess), 21, "{guess}");
-        }
+        let (mut p, mut s) = (0, 0);
+        assert_eq!((shared_prefix(a, b, &mut p), p), (20, 20));
+        assert_eq!((shared_suffix(a, b, &mut s), s), (21, 21));
+        let (mut p, mut s) = (10, 5);
+        assert_eq!((shared_prefix(a, b, &mut p), p), (10, 10));
+        assert_eq!((shared_suffix(a, b, &mut s), s), (5, 5));
+        let (mut p, mut s) = (30, 100);
+        assert_eq!((shared_prefix(a, b, &mut p), p), (20, 20));
+        assert_eq!((shared_suffix(a, b, &mut s), s), (21, 21));
     }
 }

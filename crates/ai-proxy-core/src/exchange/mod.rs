@@ -15,6 +15,7 @@
 mod anthropic;
 mod bedrock;
 mod body;
+mod chat_body;
 mod diff;
 mod embeddings;
 pub(crate) mod error;

@@ -170,6 +170,9 @@ impl Observer {
                         data,
                     )
             }
+            fn line_end(&mut self, input: &[u8], from: usize, limit: usize) -> Option<usize> {
+                openai_chat::skim_line_end(&mut self.previous, input, from, limit)
+            }
         }
         struct Anthropic<'a>(&'a Observation);
         impl EventFilter for Anthropic<'_> {
@@ -204,6 +207,18 @@ impl Observer {
             Protocol::BedrockInvoke => anthropic::body(obs, body),
             _ => {}
         }
+        self.observation.cap_text(self.text_limit);
+    }
+
+    /// [`on_body`](Self::on_body) for an `openai-chat` body through the
+    /// serde parse alone: the reference its one-pass read is tested (and
+    /// fuzzed) against. Other protocols: `on_body`.
+    #[doc(hidden)]
+    pub fn on_body_reference(&mut self, body: &[u8]) {
+        if self.protocol != Protocol::OpenAiChat {
+            return self.on_body(body);
+        }
+        openai_chat::reference_body(&mut self.observation, body);
         self.observation.cap_text(self.text_limit);
     }
 

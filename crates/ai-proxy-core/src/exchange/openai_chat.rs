@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use std::ops::Range;
 
-use super::diff::{common_prefix_from, common_suffix_from};
+use super::diff::{shared_prefix, shared_suffix};
 use super::observation::{Finders, FullParse, Observation};
 use crate::json::Scanner;
 use crate::json::lenient::{
@@ -131,20 +131,44 @@ fn wanted(obs: &Observation, f: &Finders, data: &[u8]) -> bool {
         || (!obs.has_tool_calls && has_non_null(&f.tool_calls, data))
 }
 
-/// For a plain `message` event skimmed without text: whether [`event`]
-/// would do more with it than count it — [`wanted`]'s tests, applied only
-/// to the bytes that differ from `previous`, the last event skipped in
-/// this skim (streamed chunks repeat everything but a few bytes). Records
-/// the event as `previous` when it is not needed.
-/// What the last skipped event of a skim was: its data, and how much of
-/// it the event before shared (the likely answer for the next one).
+/// What the last skipped event of a skim was: its data, and the lengths
+/// of head and tail it shared with the event before (the likely answers
+/// for the next one).
 #[derive(Debug, Default)]
 pub(crate) struct Previous {
     data: Option<Range<usize>>,
     prefix: usize,
     suffix: usize,
+    /// Where the data line [`skim_line_end`] delimited last starts, and the
+    /// prefix it shares with `data`.
+    line: Option<(usize, usize)>,
 }
 
+/// Finds the end of the `data` line whose value starts at `input[from]`
+/// (see `EventFilter::line_end`): the head it shares with the last skipped
+/// event is compared, not searched — that event was one line, so it holds
+/// no `\n` — and only the rest is searched. Keeps the shared head for
+/// [`skim_needed`].
+pub(crate) fn skim_line_end(
+    previous: &mut Previous,
+    input: &[u8],
+    from: usize,
+    limit: usize,
+) -> Option<usize> {
+    let rest = input.get(from..limit)?;
+    let prefix = match previous.data.clone().and_then(|p| input.get(p)) {
+        Some(data) => shared_prefix(data, rest, &mut previous.prefix),
+        None => 0,
+    };
+    previous.line = Some((from, prefix));
+    memchr::memchr(b'\n', rest.get(prefix..)?).map(|at| from + prefix + at)
+}
+
+/// For a plain `message` event skimmed without text: whether [`event`]
+/// would do more with it than count it — [`wanted`]'s tests, applied only
+/// to the bytes that differ from `previous`, the last event skipped in
+/// this skim (streamed chunks repeat everything but a few bytes). Records
+/// the event as `previous` when it is not needed.
 pub(crate) fn skim_needed(
     obs: &Observation,
     f: &Finders,
@@ -159,16 +183,26 @@ pub(crate) fn skim_needed(
     if data.is_empty() {
         return false;
     }
-    if data == b"[DONE]" || !looks_like_object(data) {
+    if !looks_like_object(data) {
+        // `[DONE]` among them.
         return true;
     }
+    if !obs.content_seen {
+        return true;
+    }
+    // The prefix shared with `previous`, when `skim_line_end` measured it
+    // for this line.
+    let prefix = match previous.line.take() {
+        Some((from, prefix)) if from == range.start => Some(prefix),
+        _ => None,
+    };
     let window = previous
         .data
         .clone()
         .and_then(|p| input.get(p))
-        .and_then(|p| differing(p, raw, previous));
+        .and_then(|p| differing(p, raw, prefix, previous));
     let needed = match window {
-        Some(window) => !obs.content_seen || window_needed(obs, f, raw, window),
+        Some(window) => window_needed(obs, f, raw, window),
         None => wanted(obs, f, data),
     };
     if !needed {
@@ -178,31 +212,35 @@ pub(crate) fn skim_needed(
 }
 
 /// [`wanted`]'s key tests for matches starting in `starts` of `data`
-/// (which they may run past). One pass over the window, stopping at quotes.
+/// (which they may run past): each quote there is looked at. Windows are a
+/// few dozen bytes: eight at a time (SWAR) beats a SIMD call.
 fn window_needed(obs: &Observation, f: &Finders, data: &[u8], starts: Range<usize>) -> bool {
-    // ok: `differing` bounds the window by `data`'s length
-    // (start ≤ prefix ≤ end ≤ len).
-    #[allow(clippy::indexing_slicing)]
-    let window = &data[starts.clone()];
-    // Windows are a few dozen bytes: eight at a time (SWAR) beats a SIMD
-    // call. Every needle starts with a quote.
-    let (words, tail) = window.as_chunks::<8>();
-    let mut base = starts.start;
-    for word in words {
-        let x = u64::from_le_bytes(*word);
-        // Flags above a true quote may be false (a borrow), so each is
-        // checked by `needle_at`.
-        let mut zeros = crate::json::swar::byte_flags(x, b'"');
-        while zeros != 0 {
-            let at = base + (zeros.trailing_zeros() / 8) as usize;
-            if data.get(at) == Some(&b'"') && needle_at(obs, f, data, at) {
+    let mut at = starts.start;
+    while at < starts.end {
+        let Some(word) = data
+            .get(at..at + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+        else {
+            // The last few bytes of the data.
+            return (at..starts.end)
+                .any(|i| data.get(i) == Some(&b'"') && needle_at(obs, f, data, i));
+        };
+        // Flags above a true quote may be false (a borrow): `needle_at`
+        // checks the bytes.
+        let mut quotes = crate::json::swar::byte_flags(u64::from_le_bytes(word), b'"');
+        while quotes != 0 {
+            let i = at + (quotes.trailing_zeros() / 8) as usize;
+            if i >= starts.end {
+                return false;
+            }
+            if needle_at(obs, f, data, i) {
                 return true;
             }
-            zeros &= zeros - 1;
+            quotes &= quotes - 1;
         }
-        base += 8;
+        at += 8;
     }
-    (0..tail.len()).any(|i| tail.get(i) == Some(&b'"') && needle_at(obs, f, data, base + i))
+    false
 }
 
 /// Whether one of [`wanted`]'s needles starts at `data[at]` (a quote) and
@@ -235,12 +273,19 @@ const LONGEST_NEEDLE: usize = 12;
 /// same bytes after it to the end. So only matches starting between
 /// `prefix − whitespace/colon run − LONGEST_NEEDLE` and `len − suffix`
 /// need a look.
-fn differing(previous: &[u8], current: &[u8], guesses: &mut Previous) -> Option<Range<usize>> {
-    let prefix = common_prefix_from(previous, current, guesses.prefix);
-    let suffix = common_suffix_from(previous, current, guesses.suffix)
+fn differing(
+    previous: &[u8],
+    current: &[u8],
+    prefix: Option<usize>,
+    guesses: &mut Previous,
+) -> Option<Range<usize>> {
+    let prefix = match prefix {
+        Some(prefix) => prefix.min(current.len()),
+        None => shared_prefix(previous, current, &mut guesses.prefix),
+    };
+    let suffix = shared_suffix(previous, current, &mut guesses.suffix)
         .min(current.len() - prefix)
         .min(previous.len() - prefix);
-    (guesses.prefix, guesses.suffix) = (prefix, suffix);
     if prefix + suffix < current.len() / 2 {
         return None;
     }
@@ -323,6 +368,16 @@ pub(crate) fn event(obs: &mut Observation, f: &Finders, kind: &str, data: &[u8],
 }
 
 pub(crate) fn body(obs: &mut Observation, body: &[u8]) {
+    // The one-pass read takes the bodies it reads exactly as this parse.
+    if super::chat_body::read(obs, body).is_ok() {
+        return;
+    }
+    reference_body(obs, body);
+}
+
+/// `body` through the serde parse: the reference the one-pass read
+/// (`chat_body`) must agree with, and the reader of what it leaves.
+pub(crate) fn reference_body(obs: &mut Observation, body: &[u8]) {
     let Some(chunk) = parse::<Chunk<'_>>(body.trim_ascii()) else {
         obs.malformed();
         return;
@@ -418,7 +473,7 @@ mod tests {
     fn differing_windows_start_before_a_key_whose_value_changed() {
         let previous = br#"{"a":"x","usage":   null}"#;
         let current = br#"{"a":"x","usage":   {"n":1}}"#;
-        let window = differing(previous, current, &mut Previous::default()).unwrap();
+        let window = differing(previous, current, None, &mut Previous::default()).unwrap();
         // The window reaches back over the spaces and colon to the key.
         assert!(window.start <= 9, "{window:?}");
         let obs = Observation {

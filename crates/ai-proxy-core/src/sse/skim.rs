@@ -16,7 +16,7 @@ impl SseDecoder {
     /// The result is exactly what decoding those events would give, minus
     /// the events themselves: nothing a plain event changes (last event id,
     /// reconnection time) is touched by one.
-    pub(crate) fn skim(&mut self, filter: &mut impl EventFilter) -> u64 {
+    pub(crate) fn skim<F: EventFilter>(&mut self, filter: &mut F) -> u64 {
         if self.error.is_some() {
             return 0;
         }
@@ -51,7 +51,9 @@ impl SseDecoder {
         let mut line_start = 0;
         // At a blank line: whether to go on past the event it ends (a block
         // without data is not dispatched; its `event` field is dropped).
-        let mut go_on = |data: &mut Option<(usize, usize)>, kind: &mut Option<(usize, usize)>| {
+        let mut go_on = |filter: &mut F,
+                         data: &mut Option<(usize, usize)>,
+                         kind: &mut Option<(usize, usize)>| {
             // ok: an `event` value's bounds were taken from a line of `region`.
             #[allow(clippy::indexing_slicing)]
             let kind = kind.take().map_or(&[][..], |(from, to)| &region[from..to]);
@@ -64,17 +66,27 @@ impl SseDecoder {
                 None => true,
             }
         };
-        while let Some(found) = region
-            .get(line_start..)
-            .and_then(|r| memchr::memchr(b'\n', r))
-        {
+        while let Some(rest) = region.get(line_start..) {
+            // The event's data line: the filter finds its end (it may know
+            // most of the line from the event before).
+            let found = if data.is_none() && rest.starts_with(b"data:") {
+                let value = if rest.get(5) == Some(&b' ') { 6 } else { 5 };
+                filter
+                    .line_end(input, base + line_start + value, base + region.len())
+                    .map(|end| end - base - line_start)
+            } else {
+                memchr::memchr(b'\n', rest)
+            };
+            let Some(found) = found else {
+                break;
+            };
             let nl = line_start + found;
             // ok: `nl` was found in `region[line_start..]`.
             #[allow(clippy::indexing_slicing)]
             let line = &region[line_start..nl];
             match line.first() {
                 None => {
-                    if !go_on(&mut data, &mut kind) {
+                    if !go_on(filter, &mut data, &mut kind) {
                         break;
                     }
                     event_start = nl + 1;
@@ -101,7 +113,7 @@ impl SseDecoder {
                     // Events end `data: …\n\n`: take the blank line here
                     // rather than with another search.
                     if region.get(nl + 1) == Some(&b'\n') {
-                        if !go_on(&mut data, &mut kind) {
+                        if !go_on(filter, &mut data, &mut kind) {
                             break;
                         }
                         event_start = nl + 2;
@@ -127,6 +139,14 @@ pub(crate) trait EventFilter {
     /// `input` is the decoder's whole buffer, the same slice across calls
     /// until the next feed, so a filter may cache searches over it.
     fn needed(&mut self, input: &[u8], kind: &[u8], data: std::ops::Range<usize>) -> bool;
+
+    /// The index in `input` of the first `\n` in `input[from..limit]`,
+    /// where `from` is where a `data` line's value starts: the end of the
+    /// line whose value [`needed`](Self::needed) may be asked about next.
+    fn line_end(&mut self, input: &[u8], from: usize, limit: usize) -> Option<usize> {
+        let rest = input.get(from..limit)?;
+        memchr::memchr(b'\n', rest).map(|at| from + at)
+    }
 }
 
 #[cfg(test)]
