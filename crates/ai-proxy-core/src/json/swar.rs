@@ -72,28 +72,6 @@ fn tail_special(b: &[u8], from: usize) -> usize {
         .unwrap_or(rest.len())
 }
 
-/// The index of the first `byte` in `b` at or after `from`: eight bytes at
-/// a time over the first [`SHORT`] bytes, where a `memchr` call costs more
-/// than the search (the rest of an SSE line past the bytes it shares with
-/// the line before), then `memchr`.
-#[inline]
-pub fn find_byte(b: &[u8], from: usize, byte: u8) -> Option<usize> {
-    let mut j = from;
-    let short_end = from.saturating_add(SHORT);
-    while let Some(word) = b.get(j..j + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
-        let flags = byte_flags(u64::from_le_bytes(word), byte);
-        if flags != 0 {
-            return Some(j + (flags.trailing_zeros() / 8) as usize);
-        }
-        j += 8;
-        if j >= short_end {
-            return memchr::memchr(byte, b.get(j..)?).map(|at| j + at);
-        }
-    }
-    let rest = b.get(j..)?;
-    rest.iter().position(|&c| c == byte).map(|at| j + at)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,12 +118,6 @@ mod tests {
     }
 
     proptest::proptest! {
-        #[test]
-        fn find_byte_agrees_with_a_byte_loop(b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300), from in 0usize..310, byte in proptest::prelude::any::<u8>()) {
-            let want = b.iter().enumerate().skip(from).find(|(_, c)| **c == byte).map(|(i, _)| i);
-            proptest::prop_assert_eq!(find_byte(&b, from, byte), want);
-        }
-
         #[test]
         fn agrees_with_a_byte_loop(b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300), from in 0usize..300) {
             let from = from.min(b.len());
