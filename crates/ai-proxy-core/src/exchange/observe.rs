@@ -173,6 +173,23 @@ impl Observer {
             fn line_end(&mut self, input: &[u8], from: usize, limit: usize) -> Option<usize> {
                 openai_chat::skim_line_end(&mut self.previous, input, from, limit)
             }
+            fn run(
+                &mut self,
+                input: &[u8],
+                from: usize,
+                limit: usize,
+                max_line: usize,
+            ) -> (usize, u64) {
+                openai_chat::skim_run(
+                    self.obs,
+                    self.finders,
+                    &mut self.previous,
+                    input,
+                    from,
+                    limit,
+                    max_line,
+                )
+            }
         }
         struct Anthropic<'a>(&'a Observation);
         impl EventFilter for Anthropic<'_> {

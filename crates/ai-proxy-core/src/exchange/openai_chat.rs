@@ -142,6 +142,129 @@ pub(crate) struct Previous {
     /// Where the data line [`skim_line_end`] delimited last starts, and the
     /// prefix it shares with `data`.
     line: Option<(usize, usize)>,
+    /// For the head `data[..prefix]`: where in an event sharing it a
+    /// needle may start ([`head_window_start`]); `None` once `prefix`
+    /// changes.
+    head: Option<usize>,
+}
+
+impl Previous {
+    /// [`shared_prefix`] with the last skipped event, forgetting what was
+    /// known of the old head when the guess changes.
+    fn shared_prefix(&mut self, data: &[u8], current: &[u8]) -> usize {
+        let before = self.prefix;
+        let prefix = shared_prefix(data, current, &mut self.prefix);
+        if self.prefix != before {
+            self.head = None;
+        }
+        prefix
+    }
+}
+
+/// Takes a run of events (see `EventFilter::run`) each of which is the
+/// last skipped one with only its middle changed: `data: ` and a line that
+/// starts with that event's head (`prefix` bytes, one `memcmp`) and ends
+/// with its tail (`suffix` bytes), holding no needle between — what
+/// [`skim_needed`] decides for such an event, without the decoder's walk.
+/// Stops (leaving the event to the walk) at anything else.
+pub(crate) fn skim_run(
+    obs: &Observation,
+    f: &Finders,
+    previous: &mut Previous,
+    input: &[u8],
+    from: usize,
+    limit: usize,
+    max_line: usize,
+) -> (usize, u64) {
+    let mut at = from;
+    let mut events = 0;
+    if !obs.content_seen {
+        return (at, 0);
+    }
+    while let Some(last) = previous.data.clone().and_then(|p| input.get(p)) {
+        let (prefix, suffix) = (previous.prefix, previous.suffix);
+        let value = at + 6;
+        if prefix == 0 || suffix == 0 || input.get(at..value) != Some(b"data: ") {
+            break;
+        }
+        let (Some(head), Some(current_head)) =
+            (last.get(..prefix), input.get(value..value + prefix))
+        else {
+            break;
+        };
+        if head != current_head {
+            break;
+        }
+        // A line with that head and tail ends past both: look there (one
+        // word, usually), then check that the tail is there and that the
+        // middle between holds no line end (head and tail, from a line,
+        // hold none).
+        let Some(nl) = line_end_from(input, value + prefix + suffix, limit) else {
+            break;
+        };
+        if nl + 1 >= limit || input.get(nl + 1) != Some(&b'\n') || nl - at > max_line {
+            break;
+        }
+        let (Some(current), Some(middle)) =
+            (input.get(value..nl), input.get(value + prefix..nl - suffix))
+        else {
+            break;
+        };
+        let end = current.len() - suffix;
+        let tail = last.len().checked_sub(suffix).and_then(|t| last.get(t..));
+        if current.get(end..) != tail || middle.contains(&b'\n') {
+            break;
+        }
+        // Untrimmed braces: the object shape `looks_like_object` wants.
+        if current.first() != Some(&b'{') || current.last() != Some(&b'}') {
+            break;
+        }
+        let start = *previous.head.get_or_insert_with(|| head_window_start(head));
+        if window_needed(obs, f, current, start..end) {
+            break;
+        }
+        previous.data = Some(value..nl);
+        events += 1;
+        at = nl + 2;
+    }
+    (at, events)
+}
+
+/// The first `\n` in `input[from..limit]`: one word looked at first (a
+/// streamed chunk's middle is a few bytes), then `memchr`.
+fn line_end_from(input: &[u8], from: usize, limit: usize) -> Option<usize> {
+    if from + 8 <= limit
+        && let Some(word) = input
+            .get(from..from + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+    {
+        let flags = crate::json::swar::byte_flags(u64::from_le_bytes(word), b'\n');
+        if flags != 0 {
+            return Some(from + (flags.trailing_zeros() / 8) as usize);
+        }
+    }
+    memchr::memchr(b'\n', input.get(from..limit)?).map(|i| from + i)
+}
+
+/// Where in an event whose first bytes are `head` a needle not already
+/// rejected in `head` may start: `differing`'s window start, or the end
+/// of `head` when no quote in that stretch can start one whatever follows
+/// (the byte after it is in `head` and names no needle).
+fn head_window_start(head: &[u8]) -> usize {
+    let run = head
+        .iter()
+        .rev()
+        .take_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b':'))
+        .count();
+    let start = head.len().saturating_sub(run + LONGEST_NEEDLE);
+    // `needle_at` tells needles apart by the byte after the quote.
+    let settled = (start..head.len()).all(|q| {
+        head.get(q) != Some(&b'"')
+            || head
+                .get(q + 1)
+                .is_some_and(|b| !matches!(b, b'm' | b'u' | b'e' | b't'))
+    });
+    if settled { head.len() } else { start }
 }
 
 /// Finds the end of the `data` line whose value starts at `input[from]`
@@ -157,7 +280,7 @@ pub(crate) fn skim_line_end(
 ) -> Option<usize> {
     let rest = input.get(from..limit)?;
     let prefix = match previous.data.clone().and_then(|p| input.get(p)) {
-        Some(data) => shared_prefix(data, rest, &mut previous.prefix),
+        Some(data) => previous.shared_prefix(data, rest),
         None => 0,
     };
     previous.line = Some((from, prefix));
@@ -281,7 +404,7 @@ fn differing(
 ) -> Option<Range<usize>> {
     let prefix = match prefix {
         Some(prefix) => prefix.min(current.len()),
-        None => shared_prefix(previous, current, &mut guesses.prefix),
+        None => guesses.shared_prefix(previous, current),
     };
     let suffix = shared_suffix(previous, current, &mut guesses.suffix)
         .min(current.len() - prefix)

@@ -51,22 +51,39 @@ impl SseDecoder {
         let mut line_start = 0;
         // At a blank line: whether to go on past the event it ends (a block
         // without data is not dispatched; its `event` field is dropped).
-        let mut go_on = |filter: &mut F,
-                         data: &mut Option<(usize, usize)>,
-                         kind: &mut Option<(usize, usize)>| {
+        let go_on = |filter: &mut F,
+                     skimmed: &mut u64,
+                     data: &mut Option<(usize, usize)>,
+                     kind: &mut Option<(usize, usize)>| {
             // ok: an `event` value's bounds were taken from a line of `region`.
             #[allow(clippy::indexing_slicing)]
             let kind = kind.take().map_or(&[][..], |(from, to)| &region[from..to]);
             match data.take() {
                 Some((from, to)) if filter.needed(input, kind, base + from..base + to) => false,
                 Some(_) => {
-                    skimmed += 1;
+                    *skimmed += 1;
                     true
                 }
                 None => true,
             }
         };
         while let Some(rest) = region.get(line_start..) {
+            if line_start == event_start && data.is_none() && kind.is_none() {
+                // At an event's start: the filter may take a run of events
+                // at once.
+                let (end, events) = filter.run(
+                    input,
+                    base + line_start,
+                    base + region.len(),
+                    self.max_event_bytes,
+                );
+                if events > 0 {
+                    skimmed += events;
+                    line_start = end - base;
+                    event_start = line_start;
+                    continue;
+                }
+            }
             // The event's data line: the filter finds its end (it may know
             // most of the line from the event before).
             let found = if data.is_none() && rest.starts_with(b"data:") {
@@ -86,7 +103,7 @@ impl SseDecoder {
             let line = &region[line_start..nl];
             match line.first() {
                 None => {
-                    if !go_on(filter, &mut data, &mut kind) {
+                    if !go_on(filter, &mut skimmed, &mut data, &mut kind) {
                         break;
                     }
                     event_start = nl + 1;
@@ -113,7 +130,7 @@ impl SseDecoder {
                     // Events end `data: …\n\n`: take the blank line here
                     // rather than with another search.
                     if region.get(nl + 1) == Some(&b'\n') {
-                        if !go_on(filter, &mut data, &mut kind) {
+                        if !go_on(filter, &mut skimmed, &mut data, &mut kind) {
                             break;
                         }
                         event_start = nl + 2;
@@ -146,6 +163,17 @@ pub(crate) trait EventFilter {
     fn line_end(&mut self, input: &[u8], from: usize, limit: usize) -> Option<usize> {
         let rest = input.get(from..limit)?;
         memchr::memchr(b'\n', rest).map(|at| from + at)
+    }
+
+    /// Takes the run of plain events starting at `input[from]` (the
+    /// start of an event, nothing pending) that [`needed`](Self::needed)
+    /// would all say no to, each a `data` line of at most `max_line`
+    /// bytes and a blank line, all before `limit`: returns where the run
+    /// ends (the next event's start) and how many events it holds. The
+    /// default takes none.
+    fn run(&mut self, input: &[u8], from: usize, limit: usize, max_line: usize) -> (usize, u64) {
+        let _ = (input, limit, max_line);
+        (from, 0)
     }
 }
 
