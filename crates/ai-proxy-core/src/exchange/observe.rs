@@ -27,7 +27,9 @@ use crate::sse::{EventFilter, SseDecoder, SseEvent};
 /// [`skim`](Self::skim): plain events (one `data:` line) are not decoded at
 /// all, only delimited, and each is compared with the last one skipped —
 /// streamed chunks repeat all but a few bytes — so the tests above run on
-/// the bytes that changed. [`Exchange`](super::Exchange) skims by itself.
+/// the bytes that changed; an event that keeps the last one's head and
+/// tail is taken with two `memcmp`s and a look at its middle, without the
+/// decoder's line walk. [`Exchange`](super::Exchange) skims by itself.
 ///
 /// ```
 /// use ai_proxy_core::exchange::Observer;
