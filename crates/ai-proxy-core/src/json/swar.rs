@@ -15,11 +15,27 @@ pub fn byte_flags(x: u64, byte: u8) -> u64 {
     y.wrapping_sub(LO) & !y & HI
 }
 
-/// Flags the bytes of `x` below `0x20` (control characters), exact for the
-/// lowest as in [`byte_flags`]; bytes ≥ `0x80` never flag.
+/// `0x7f` in every byte.
+const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+
+/// The high bit of each byte of `x` that is not zero — exact for every byte:
+/// the sum of the low seven bits never carries into the next byte.
 #[inline(always)]
-fn control_flags(x: u64) -> u64 {
-    x.wrapping_sub(LO * 0x20) & !x & HI
+fn nonzero_bytes(x: u64) -> u64 {
+    (x & LOW7).wrapping_add(LOW7) | x
+}
+
+/// Flags (the high bit of each byte) every byte of the word `x` that is a
+/// `"`, a `\` or a control character (`< 0x20`) — exact for every byte, so
+/// a string scan handles all the special bytes of a word from one load.
+#[inline(always)]
+pub fn special_flags(x: u64) -> u64 {
+    let not_quote = nonzero_bytes(x ^ (LO * u64::from(b'"')));
+    let not_backslash = nonzero_bytes(x ^ (LO * u64::from(b'\\')));
+    // `(x & 0x7f) + 0x60` reaches the high bit from `0x20` up; bytes with
+    // the high bit set are never control characters.
+    let not_control = (x & LOW7).wrapping_add(LO * 0x60) | x;
+    !(not_quote & not_backslash & not_control) & HI
 }
 
 /// Strings longer than this are searched with SIMD `memchr` past it; JSON
@@ -35,9 +51,7 @@ pub fn string_special(b: &[u8], from: usize) -> usize {
     let short_end = from.saturating_add(SHORT);
     while let Some(word) = b.get(j..j + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
         let x = u64::from_le_bytes(word);
-        // The lowest flag of each test is exact, so the lowest overall is a
-        // true hit.
-        let special = byte_flags(x, b'"') | byte_flags(x, b'\\') | control_flags(x);
+        let special = special_flags(x);
         if special != 0 {
             return j + (special.trailing_zeros() / 8) as usize;
         }
@@ -118,6 +132,16 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn special_flags_mark_exactly_the_special_bytes(word in proptest::prelude::any::<[u8; 8]>()) {
+            let flags = special_flags(u64::from_le_bytes(word));
+            for (k, &c) in word.iter().enumerate() {
+                let flagged = flags >> (8 * k) & 0xff;
+                let special = matches!(c, b'"' | b'\\' | 0x00..=0x1f);
+                proptest::prop_assert_eq!(flagged, if special { 0x80 } else { 0 }, "byte {} of {:?}", k, word);
+            }
+        }
+
         #[test]
         fn agrees_with_a_byte_loop(b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300), from in 0usize..300) {
             let from = from.min(b.len());

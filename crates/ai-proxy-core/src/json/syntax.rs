@@ -15,7 +15,7 @@
 
 use std::fmt;
 
-use super::swar::string_special;
+use super::swar::{special_flags, string_special};
 
 /// Where and why a JSON text is invalid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,43 +73,90 @@ pub fn skip_ws(b: &[u8], mut i: usize) -> usize {
 /// The string whose opening quote is at `i`: the index after its closing
 /// quote, and whether it contains escapes (so it cannot be borrowed as
 /// is).
-#[inline]
+///
+/// Inlined for the common short string (a key, a role, a type: closed
+/// within the eight bytes after the quote, no escape); anything longer goes
+/// through [`long_string_end`].
+#[inline(always)]
 pub fn string_end(b: &[u8], i: usize) -> Result<(usize, bool), SyntaxError> {
+    if let Some(word) = b
+        .get(i + 1..i + 9)
+        .and_then(|w| <[u8; 8]>::try_from(w).ok())
+    {
+        let flags = special_flags(u64::from_le_bytes(word));
+        let at = i + 1 + (flags.trailing_zeros() / 8) as usize;
+        if flags != 0 && b.get(at) == Some(&b'"') {
+            return Ok((at + 1, false));
+        }
+    }
+    long_string_end(b, i)
+}
+
+/// [`string_end`] past its short case: the first special byte found with
+/// [`string_special`] (SWAR, SIMD `memchr` on long runs), then every special
+/// byte of the word there handled from one load — text with an escape every
+/// few words costs one search per word, not one per escape.
+#[inline(never)]
+fn long_string_end(b: &[u8], i: usize) -> Result<(usize, bool), SyntaxError> {
     let mut j = i + 1;
     let mut escaped = false;
     loop {
         j = string_special(b, j);
-        let Some(&c) = b.get(j) else {
-            return Err(SyntaxError::at(b.len(), EOF_STRING));
-        };
-        match c {
-            b'"' => return Ok((j + 1, escaped)),
-            b'\\' => {
-                escaped = true;
-                match b.get(j + 1) {
-                    Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => j += 2,
-                    Some(b'u') => {
-                        let hex = b.get(j + 2..j + 6);
-                        match hex {
-                            Some(h) if h.iter().all(u8::is_ascii_hexdigit) => j += 6,
-                            Some(_) => {
-                                return Err(SyntaxError::at(j + 2, "invalid escape"));
-                            }
-                            None => return Err(SyntaxError::at(b.len(), EOF_STRING)),
-                        }
-                    }
-                    Some(_) => return Err(SyntaxError::at(j + 1, "invalid escape")),
-                    None => return Err(SyntaxError::at(b.len(), EOF_STRING)),
+        let Some(word) = b.get(j..j + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) else {
+            // The last few bytes of the input: one special byte at a time.
+            match b.get(j) {
+                Some(b'"') => return Ok((j + 1, escaped)),
+                Some(b'\\') => {
+                    escaped = true;
+                    j = escape_end(b, j)?;
+                    continue;
                 }
+                Some(_) => return Err(SyntaxError::at(j, CONTROL_IN_STRING)),
+                None => return Err(SyntaxError::at(b.len(), EOF_STRING)),
             }
-            0x00..=0x1f => {
-                return Err(SyntaxError::at(
-                    j,
-                    "control character (\\u0000-\\u001F) found while parsing a string",
-                ));
+        };
+        // The byte at `j` is flagged: `string_special` stopped there.
+        let mut flags = special_flags(u64::from_le_bytes(word));
+        let word_end = j + 8;
+        loop {
+            let at = j + (flags.trailing_zeros() / 8) as usize;
+            match b.get(at) {
+                Some(b'"') => return Ok((at + 1, escaped)),
+                Some(b'\\') => {
+                    escaped = true;
+                    let next = escape_end(b, at)?;
+                    if next >= word_end {
+                        j = next;
+                        break;
+                    }
+                    // Drop the flags of the escape's own bytes (an escaped
+                    // `"` or `\`) and of what precedes it.
+                    flags &= u64::MAX << ((next - j) * 8);
+                    if flags == 0 {
+                        j = word_end;
+                        break;
+                    }
+                }
+                _ => return Err(SyntaxError::at(at, CONTROL_IN_STRING)),
             }
-            _ => j += 1,
         }
+    }
+}
+
+const CONTROL_IN_STRING: &str = "control character (\\u0000-\\u001F) found while parsing a string";
+
+/// The escape whose backslash is at `j`, checked: the index after it.
+#[inline(always)]
+fn escape_end(b: &[u8], j: usize) -> Result<usize, SyntaxError> {
+    match b.get(j + 1) {
+        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(j + 2),
+        Some(b'u') => match b.get(j + 2..j + 6) {
+            Some(h) if h.iter().all(u8::is_ascii_hexdigit) => Ok(j + 6),
+            Some(_) => Err(SyntaxError::at(j + 2, "invalid escape")),
+            None => Err(SyntaxError::at(b.len(), EOF_STRING)),
+        },
+        Some(_) => Err(SyntaxError::at(j + 1, "invalid escape")),
+        None => Err(SyntaxError::at(b.len(), EOF_STRING)),
     }
 }
 

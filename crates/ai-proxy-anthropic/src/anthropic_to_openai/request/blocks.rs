@@ -76,14 +76,17 @@ pub(super) enum Kind {
 }
 
 impl<'a> Block<'a> {
-    /// Reads the block at the cursor (`None` for a non-object, skipped as
-    /// APISIX skips it). A `content` array is read when `nested` is given:
-    /// its parts go there.
+    /// Reads the block at the cursor into `block` (`false` for a
+    /// non-object, skipped as APISIX skips it). A `content` array is read
+    /// when `nested` is given: its parts go there. One `Block` is reused
+    /// for a message's blocks: it is large, and moving it per block showed
+    /// in profiles.
     pub(super) fn read(
         s: &mut Scanner<'a>,
         nested: Option<&mut Vec<Part<'a>>>,
-    ) -> Result<Option<Self>, SyntaxError> {
-        let mut block = Block::default();
+        block: &mut Self,
+    ) -> Result<bool, SyntaxError> {
+        *block = Block::default();
         let mut nested = nested;
         let is_object = s.object_or_skip(|key, s| {
             let slot = match &*key.name() {
@@ -109,7 +112,7 @@ impl<'a> Block<'a> {
             *slot = present(s.value()?);
             Ok::<(), SyntaxError>(())
         })?;
-        Ok(is_object.then_some(block))
+        Ok(is_object)
     }
 
     /// The block's kind; `None` for a block without a string `type`.
@@ -123,10 +126,12 @@ impl<'a> Block<'a> {
             b"tool_result" => Kind::ToolResult,
             _ => Kind::Other,
         };
-        if !kind.inner().contains(&b'\\') {
-            return Some(of(kind.inner()));
+        // A known type has no escapes: only an unknown one can need
+        // decoding.
+        match of(kind.inner()) {
+            Kind::Other if kind.inner().contains(&b'\\') => Some(of(kind.str()?.as_bytes())),
+            known => Some(known),
         }
-        Some(of(kind.str()?.as_bytes()))
     }
 
     /// A `text`, `image` or `document` block as a part; `None` for other
@@ -199,8 +204,9 @@ fn read_content<'a>(
         });
     }
     let from = parts.len();
+    let mut block = Block::default();
     s.array(|s| {
-        if let Some(block) = Block::read(s, None)?
+        if Block::read(s, None, &mut block)?
             && let Some(kind) = block.kind()
         {
             parts.extend(block.part(&kind));

@@ -117,10 +117,11 @@ impl<'a> Messages<'a> {
         self.calls.clear();
         self.results.clear();
         self.nested.clear();
+        let mut block = Block::default();
         s.array(|s| {
-            let Some(block) = Block::read(s, Some(&mut self.nested))? else {
+            if !Block::read(s, Some(&mut self.nested), &mut block)? {
                 return Ok(());
-            };
+            }
             match block.kind() {
                 Some(kind @ (Kind::Text | Kind::Image | Kind::Document)) => {
                     self.parts.extend(block.part(&kind));

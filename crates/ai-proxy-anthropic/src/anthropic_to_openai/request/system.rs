@@ -27,8 +27,9 @@ impl<'a> System<'a> {
             Some(b'"') => Ok(System::Text(s.value()?)),
             Some(b'[') => {
                 let mut texts = Vec::new();
+                let mut block = Block::default();
                 s.array(|s| {
-                    if let Some(block) = Block::read(s, None)?
+                    if Block::read(s, None, &mut block)?
                         && let Some(Kind::Text) = block.kind()
                         && let Some(Part::Text(text)) = block.part(&Kind::Text)
                     {
