@@ -58,8 +58,19 @@ pub const EOF_OBJECT: &str = "EOF while parsing an object";
 pub const EOF_LIST: &str = "EOF while parsing a list";
 
 /// The index of the first non-whitespace byte at or after `i`.
-#[inline]
-pub fn skip_ws(b: &[u8], mut i: usize) -> usize {
+#[inline(always)]
+pub fn skip_ws(b: &[u8], i: usize) -> usize {
+    // Minified JSON (what clients send) has no whitespace between tokens:
+    // one comparison settles the common case.
+    match b.get(i) {
+        Some(&c) if c > b' ' => i,
+        None => i,
+        Some(_) => skip_ws_run(b, i),
+    }
+}
+
+#[inline(never)]
+fn skip_ws_run(b: &[u8], mut i: usize) -> usize {
     while let Some(c) = b.get(i) {
         if matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
             i += 1;

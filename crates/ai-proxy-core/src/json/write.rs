@@ -125,41 +125,59 @@ pub fn write_u64<O: Out + ?Sized>(out: &mut O, n: u64) {
 /// (what an encoder writes for the decoded value, key order kept). With
 /// `as_string`, appends it as the contents of a JSON string instead: its
 /// `"` and `\` escaped (minified JSON has no other byte to escape).
+///
+/// String contents are crossed with [`string_special`] and copied in runs
+/// (tool inputs are mostly text).
 pub fn write_minified<O: Out + ?Sized>(out: &mut O, raw: &[u8], as_string: bool) {
-    let mut in_string = false;
+    // `raw[start..]` is not written yet.
     let mut start = 0;
     let mut i = 0;
     while let Some(&c) = raw.get(i) {
-        let escape: &[u8] = match c {
+        match c {
             b'"' => {
-                in_string = !in_string;
-                if as_string { b"\\\"" } else { b"\"" }
-            }
-            b'\\' if in_string => {
-                // The escaped byte goes with its backslash, so a `\"` does
-                // not end the string.
                 if as_string {
                     out.raw(raw.get(start..i).unwrap_or_default());
+                    out.raw(b"\\\"");
                     start = i + 1;
-                    out.raw(b"\\\\");
-                    if let Some(&e @ (b'"' | b'\\')) = raw.get(i + 1) {
-                        out.raw(if e == b'"' { b"\\\"" } else { b"\\\\" });
-                        start = i + 2;
+                }
+                let mut j = i + 1;
+                loop {
+                    j = string_special(raw, j);
+                    match raw.get(j) {
+                        // The escaped byte goes with its backslash, so a
+                        // `\"` does not end the string.
+                        Some(b'\\') => {
+                            if as_string {
+                                out.raw(raw.get(start..j).unwrap_or_default());
+                                out.raw(b"\\\\");
+                                start = j + 1;
+                                if let Some(&e @ (b'"' | b'\\')) = raw.get(j + 1) {
+                                    out.raw(if e == b'"' { b"\\\"" } else { b"\\\\" });
+                                    start = j + 2;
+                                }
+                            }
+                            j += 2;
+                        }
+                        Some(b'"') => break,
+                        // Not valid JSON: copied as it is.
+                        Some(_) => j += 1,
+                        None => break,
                     }
                 }
-                i += 2;
-                continue;
+                if as_string && j < raw.len() {
+                    out.raw(raw.get(start..j).unwrap_or_default());
+                    out.raw(b"\\\"");
+                    start = j + 1;
+                }
+                i = j + 1;
             }
-            b' ' | b'\n' | b'\r' | b'\t' if !in_string => b"",
-            _ => {
+            b' ' | b'\n' | b'\r' | b'\t' => {
+                out.raw(raw.get(start..i).unwrap_or_default());
                 i += 1;
-                continue;
+                start = i;
             }
-        };
-        out.raw(raw.get(start..i).unwrap_or_default());
-        out.raw(escape);
-        i += 1;
-        start = i;
+            _ => i += 1,
+        }
     }
     out.raw(raw.get(start..).unwrap_or_default());
 }
