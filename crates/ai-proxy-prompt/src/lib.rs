@@ -54,6 +54,7 @@ mod error;
 pub mod fuzzing;
 mod guard;
 pub mod moderation;
+mod pattern;
 mod pipeline;
 mod splice;
 mod template;

@@ -431,3 +431,47 @@ fn look_around_is_refused_when_loaded() {
          is not supported (at character 3)"
     );
 }
+
+// `ngx.re` is PCRE in UTF-8 mode without `PCRE_UCP`: `\d`, `\w`, `\s` and
+// `\b` know ASCII only.
+#[test]
+fn perl_classes_and_word_boundaries_are_ascii_as_in_pcre() {
+    let denies = |pattern: &str, text: &str| {
+        let g = guard(json!({"deny_patterns": [pattern]}));
+        check(
+            &g,
+            "/v1/chat/completions",
+            chat(json!([{"role": "user", "content": text}])),
+        )
+        .is_err()
+    };
+    // Arabic-Indic and full-width digits are no `\d`.
+    assert!(denies(r"\d{3}-\d{4}", "call 555-0199"));
+    assert!(!denies(r"\d{3}", "٥٥٥ ５５５"));
+    // `é` is no word character: `caf\b` ends a word before it.
+    assert!(denies(r"^\w+$", "cafe"));
+    assert!(!denies(r"^\w+$", "café"));
+    assert!(denies(r"caf\b", "café"));
+    assert!(!denies(r"\Bé", "café"));
+    assert!(denies(r"[\w-]+é", "self-é"));
+    assert!(!denies(r"\W", "plain_words"));
+    assert!(denies(r"\W", "naïve"));
+    // No-break space is no `\s`; a tab is.
+    assert!(!denies(r"a\sb", "a\u{a0}b"));
+    assert!(denies(r"a\sb", "a\tb"));
+    assert!(denies(r"a\Sb", "a\u{a0}b"));
+    // Escapes that are no class keep their meaning.
+    assert!(denies(r"\\d", r"a \d b"));
+    assert!(denies(r"\.\x41\p{Greek}", ".Aλ"));
+    // Case folding still knows Unicode.
+    assert!(denies("(?i)ÜBER", "über"));
+}
+
+#[test]
+fn an_error_points_into_the_pattern_as_written() {
+    let e = PromptGuard::from_value(&json!({"deny_patterns": [r"\d\w\s(abc"]})).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "deny_patterns[0]: invalid pattern: unclosed group (at character 6)"
+    );
+}

@@ -16,6 +16,34 @@ fn parse(body: &[u8]) -> Option<Value> {
         .and_then(|t| serde_json::from_str(t).ok())
 }
 
+/// Whether `body` is JSON as the plugins and `prepare` read it: UTF-8 that
+/// serde's `IgnoredAny` accepts. A `Value` cannot hold every such text (a
+/// number beyond `f64`, such as `52E255252`, is JSON but no `Value`).
+fn is_json(body: &[u8]) -> bool {
+    std::str::from_utf8(body)
+        .is_ok_and(|t| serde_json::from_str::<serde::de::IgnoredAny>(t).is_ok())
+}
+
+/// The top level of JSON `body` as the plugins see it, read without a
+/// `Value` (so numbers beyond `f64` do not matter).
+fn raw_top(body: &[u8]) -> BodyTop {
+    if let Some(members) = raw_members(body) {
+        let first = |key: &str| members.get(key).and_then(|v| v.get().bytes().next());
+        return BodyTop::Object {
+            messages: matches!(first("messages"), Some(b'[' | b'{')),
+            input: members.contains_key("input"),
+            anthropic_version: members.contains_key("anthropic_version"),
+            non_empty: !members.is_empty(),
+        };
+    }
+    match serde_json::from_slice::<Vec<&RawValue>>(body) {
+        Ok(elements) => BodyTop::Array {
+            non_empty: !elements.is_empty(),
+        },
+        Err(_) => BodyTop::Scalar,
+    }
+}
+
 fn top(value: &Value) -> BodyTop {
     match value {
         Value::Object(o) => BodyTop::Object {
@@ -46,8 +74,15 @@ fn changeable(protocol: Option<Protocol>) -> &'static [&'static str] {
 /// The decorated body against the reference decoration; members it must
 /// not change keep their bytes.
 pub(super) fn decorated(path: &str, config: &Value, body: &[u8], out: &[u8]) -> Result<(), String> {
-    let input = parse(body).ok_or("decorated a body that is not JSON")?;
-    let output = parse(out).ok_or("the decorated body is not JSON")?;
+    if !is_json(body) {
+        return Err("decorated a body that is not JSON".to_owned());
+    }
+    if !is_json(out) {
+        return Err("the decorated body is not JSON".to_owned());
+    }
+    let (Some(input), Some(output)) = (parse(body), parse(out)) else {
+        return kept_unmodelled(path, body, out);
+    };
     let protocol = Protocol::detect(path, top(&input));
     let Value::Object(object) = &input else {
         return (out == body)
@@ -176,29 +211,57 @@ pub(super) fn decorated(path: &str, config: &Value, body: &[u8], out: &[u8]) -> 
     Ok(())
 }
 
+/// A decorated JSON body the reference cannot model as a `Value` (it holds
+/// a number beyond `f64`): what can still be checked without one — a body
+/// that is no object, or of a protocol with nothing to change, comes back
+/// as it was, and the members a decoration may not change keep their
+/// bytes.
+fn kept_unmodelled(path: &str, body: &[u8], out: &[u8]) -> Result<(), String> {
+    let protocol = Protocol::detect(path, raw_top(body));
+    let Some(before) = raw_members(body) else {
+        return (out == body)
+            .then_some(())
+            .ok_or_else(|| "changed a body that is no object".to_owned());
+    };
+    let changeable = changeable(protocol);
+    if changeable.is_empty() && out != body {
+        return Err(format!("changed a body of protocol {protocol:?}"));
+    }
+    let after = raw_members(out).ok_or("the decorated object is no object")?;
+    for (key, value) in &before {
+        if !changeable.contains(&key.as_str())
+            && after.get(key).map(|v| v.get()) != Some(value.get())
+        {
+            return Err(format!("member {key} changed"));
+        }
+    }
+    Ok(())
+}
+
 /// The top-level members' raw texts (the last of duplicates).
 fn raw_members(body: &[u8]) -> Option<BTreeMap<String, &RawValue>> {
     serde_json::from_slice(body).ok()
 }
 
 /// Whether the reference also finds the body impossible to decorate.
+/// Read through raw members, so a body with a number beyond `f64` is held
+/// to the same rules.
 pub(super) fn undecoratable(path: &str, body: &[u8]) -> Result<(), String> {
-    let Some(input) = parse(body) else {
+    if !is_json(body) {
         return Ok(());
-    };
-    let protocol = Protocol::detect(path, top(&input));
-    let bad_messages = !matches!(
-        input.get("messages"),
-        None | Some(Value::Array(_) | Value::Null)
-    );
-    let bad_system = !matches!(
-        input.get("system"),
-        None | Some(Value::Array(_) | Value::String(_) | Value::Null)
-    );
+    }
+    let protocol = Protocol::detect(path, raw_top(body));
+    let members = raw_members(body).unwrap_or_default();
+    let first = |key: &str| members.get(key).map(|v| v.get().as_bytes());
+    let bad_messages = !matches!(first("messages"), None | Some([b'[', ..] | b"null"));
+    let bad_system = !matches!(first("system"), None | Some([b'[' | b'"', ..] | b"null"));
     match protocol {
         Some(Protocol::OpenAiChat | Protocol::BedrockConverse) if bad_messages => Ok(()),
         Some(Protocol::AnthropicMessages) if bad_messages || bad_system => Ok(()),
-        _ => Err(format!("refused a decoratable body {input}")),
+        _ => Err(format!(
+            "refused a decoratable body {}",
+            String::from_utf8_lossy(body)
+        )),
     }
 }
 
@@ -240,12 +303,21 @@ pub(super) fn guarded(
     if config["match_all_roles"] != true {
         selected.retain(|(role, _)| role == "user");
     }
-    let patterns = |key: &str| -> Vec<regex::Regex> {
+    // PCRE without `PCRE_UCP`, as `ngx.re` compiles: `\w`, `\d`, `\s`, `\b`
+    // ASCII; non-ASCII literals are their UTF-8 bytes (the driver's
+    // patterns fold case on ASCII letters only, where byte folding is
+    // PCRE's).
+    let patterns = |key: &str| -> Vec<regex::bytes::Regex> {
         config[key]
             .as_array()
             .into_iter()
             .flatten()
-            .filter_map(|p| regex::Regex::new(p.as_str()?).ok())
+            .filter_map(|p| {
+                regex::bytes::RegexBuilder::new(p.as_str()?)
+                    .unicode(false)
+                    .build()
+                    .ok()
+            })
             .collect()
     };
     let expected = if selected.is_empty() {
@@ -254,9 +326,12 @@ pub(super) fn guarded(
         let text: Vec<&str> = selected.iter().map(|(_, t)| t.as_str()).collect();
         let text = text.join(" ");
         let allow = patterns("allow_patterns");
-        if !allow.is_empty() && !allow.iter().any(|r| r.is_match(&text)) {
+        if !allow.is_empty() && !allow.iter().any(|r| r.is_match(text.as_bytes())) {
             Err(PromptError::NotAllowed)
-        } else if patterns("deny_patterns").iter().any(|r| r.is_match(&text)) {
+        } else if patterns("deny_patterns")
+            .iter()
+            .any(|r| r.is_match(text.as_bytes()))
+        {
             Err(PromptError::Prohibited)
         } else {
             Ok(GuardOutcome::Passed)

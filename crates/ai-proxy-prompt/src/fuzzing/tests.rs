@@ -110,6 +110,18 @@ proptest! {
     }
 
     #[test]
+    fn decorated_bodies_with_numbers_beyond_f64_match_the_reference(
+        body in body(),
+        selector in any::<u8>(),
+    ) {
+        // `{…}` becomes `{…,"n":52E255252}`: JSON that no `Value` holds.
+        let mut body = body;
+        body.pop();
+        body.extend_from_slice(br#","n":52E255252}"#);
+        prop_assert_eq!(super::decorate(&with_selector(body, selector)), Ok(()));
+    }
+
+    #[test]
     fn decorating_any_bytes_holds(data in prop::collection::vec(any::<u8>(), 0..256)) {
         prop_assert_eq!(super::decorate(&data), Ok(()));
     }
@@ -213,4 +225,30 @@ fn the_selector_reaches_every_path() {
     let paths: std::collections::BTreeSet<_> =
         (0..=255u8).map(|s| super::pick(&super::PATHS, s)).collect();
     assert_eq!(paths.len(), super::PATHS.len());
+}
+
+/// Found by the fuzzer (`52E255252`): a number beyond `f64` is JSON — the
+/// plugins and `prepare` accept it, as serde's `IgnoredAny` does — though
+/// no `serde_json::Value` holds it; the reference must not call such a
+/// body invalid, and still holds the decoration to what it can check.
+#[test]
+fn numbers_beyond_f64_are_json_to_the_decorator_reference() {
+    let bodies: [&[u8]; 6] = [
+        b"52E255252",
+        b"[1e999]",
+        br#"{"messages":[],"n":1e999}"#,
+        br#"{"messages":[{"role":"user","content":"hi"}],"system":"s","n":-1E400}"#,
+        br#"{"input":"q","instructions":"i","n":1e999}"#,
+        br#"{"messages":7,"system":7,"n":1e999}"#,
+    ];
+    for selector in 0..=u8::MAX {
+        for body in bodies {
+            assert_eq!(
+                super::decorate(&with_selector(body.to_vec(), selector)),
+                Ok(()),
+                "selector {selector}, body {}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
 }
