@@ -2,7 +2,8 @@
 //! located (raw, nothing decoded), its protocol detected as `prepare`
 //! will detect it.
 
-use ai_proxy_core::json::scan::{Raw, Scanner};
+use ai_proxy_core::json::scan::{Raw, Scanner, SyntaxError};
+use ai_proxy_core::json::text::from_utf8;
 use ai_proxy_core::protocol::{BodyTop, Protocol};
 
 /// Why a body could not be read.
@@ -65,9 +66,13 @@ impl<'a> ClientBody<'a> {
         if bytes.is_empty() {
             return Err(BodyError::Empty);
         }
-        validate(bytes)?;
+        let text = from_utf8(bytes)
+            .map_err(|at| BodyError::Invalid(format!("invalid UTF-8 at byte {at}")))?;
+        // One walk: the scanner checks the grammar of every value it
+        // passes (what serde's `IgnoredAny` accepts), so the body is
+        // validated while its top-level members are located.
         let mut s = Scanner::new(bytes);
-        let invalid = |_| BodyError::Invalid("malformed JSON".to_owned());
+        let invalid = |e: SyntaxError| BodyError::Invalid(e.describe(text));
         let top = match s.peek() {
             Some(b'{') => {
                 let mut members = Vec::with_capacity(8);
@@ -78,12 +83,11 @@ impl<'a> ClientBody<'a> {
                         value,
                         start: offset(bytes, value.bytes()),
                     });
-                    Ok(())
+                    Ok::<_, SyntaxError>(())
                 })
                 .map_err(invalid)?;
-                // ok: a validated object ends with its `}` (then only
-                // whitespace).
-                let close = bytes.iter().rposition(|b| *b == b'}').unwrap_or(0);
+                // The walk stopped just past the closing `}`.
+                let close = s.offset().saturating_sub(1);
                 Top::Object { members, close }
             }
             Some(b'[') => {
@@ -93,8 +97,12 @@ impl<'a> ClientBody<'a> {
                     .is_some_and(|i| !i.trim_ascii().is_empty());
                 Top::Array { non_empty }
             }
-            _ => Top::Scalar,
+            _ => {
+                s.skip().map_err(invalid)?;
+                Top::Scalar
+            }
         };
+        s.end().map_err(invalid)?;
         Ok(Self { bytes, top })
     }
 
@@ -141,17 +149,4 @@ pub(crate) fn key_is(key: Raw<'_>, name: &str) -> bool {
 /// Where `part`, a slice of `whole`, starts in it.
 pub(crate) fn offset(whole: &[u8], part: &[u8]) -> usize {
     (part.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize)
-}
-
-/// UTF-8 (RFC 8259 §8.1) and grammar, as `prepare` checks them.
-fn validate(bytes: &[u8]) -> Result<(), BodyError> {
-    let text = simdutf8::basic::from_utf8(bytes).map_err(|_| {
-        let at = std::str::from_utf8(bytes)
-            .err()
-            .map_or(0, |e| e.valid_up_to());
-        BodyError::Invalid(format!("invalid UTF-8 at byte {at}"))
-    })?;
-    serde_json::from_str::<serde::de::IgnoredAny>(text)
-        .map(|_| ())
-        .map_err(|e| BodyError::Invalid(e.to_string()))
 }

@@ -27,12 +27,15 @@
 use ai_proxy_core::Protocol;
 use ai_proxy_core::config::{ConfigErrors, PromptDecoratorConfig, PromptMessage, PromptRole};
 use ai_proxy_core::json::write::write_str;
+use ai_proxy_core::prepare::ClientBodyLayout;
 use bytes::Bytes;
+use http::Request;
 use serde_json::Value;
 
 use crate::body::{BodyError, ClientBody, Top};
 use crate::error::PromptError;
-use crate::splice::{Splice, around, array};
+use crate::pipeline::replaced_body;
+use crate::splice::{Layout, Splice, array};
 
 /// Comma-separated JSON elements to put at the start and at the end of a
 /// list (either may be empty).
@@ -128,6 +131,29 @@ impl PromptDecorator {
     /// The body of a request to `path` with the messages put in; `body`
     /// itself (not copied) when its protocol is not decorated.
     pub fn apply(&self, path: &str, body: Bytes) -> Result<Bytes, PromptError> {
+        self.decorate(path, body).map(|(body, _)| body)
+    }
+
+    /// [`apply`](Self::apply) to a whole client request: its path, its body
+    /// replaced, its `Content-Length` (when it has one) updated, and where
+    /// the decorated body's members are put in its extensions for
+    /// `prepare` (a [`ClientBodyLayout`]), which then does not parse the
+    /// body again.
+    pub fn apply_request(&self, request: Request<Bytes>) -> Result<Request<Bytes>, PromptError> {
+        let (mut parts, body) = request.into_parts();
+        let (body, members) = self.decorate(parts.uri.path(), body)?;
+        let layout = members.map(|m| ClientBodyLayout::new(body.clone(), m));
+        replaced_body(&mut parts, &body, layout);
+        Ok(Request::from_parts(parts, body))
+    }
+
+    /// The decorated body, and where its top-level members are when it
+    /// was rewritten.
+    pub(crate) fn decorate(
+        &self,
+        path: &str,
+        body: Bytes,
+    ) -> Result<(Bytes, Option<Layout>), PromptError> {
         let read = ClientBody::read(&body, self.max_req_body_size).map_err(body_error)?;
         let mut splice = Splice::new(&read);
         match read.protocol(path) {
@@ -148,9 +174,10 @@ impl PromptDecorator {
             _ => {}
         }
         if splice.is_empty() {
-            return Ok(body);
+            return Ok((body, None));
         }
-        Ok(Bytes::from(splice.finish()))
+        let (out, members) = splice.finish();
+        Ok((Bytes::from(out), members))
     }
 
     /// Anthropic's `system`: blocks around the client's.
@@ -163,19 +190,28 @@ impl PromptDecorator {
         if ours.is_empty() {
             return Ok(());
         }
-        let value = match read.get("system") {
-            None => array(&ours.before, &ours.after),
-            Some(s) if s.is_null() => array(&ours.before, &ours.after),
-            Some(s) if s.is_array() => around(s.bytes(), &ours.before, &ours.after),
-            Some(s) if s.is_string() => {
-                let mut block = br#"{"type":"text","text":"#.to_vec();
-                block.extend_from_slice(s.bytes());
-                block.push(b'}');
-                around(
-                    &[b"[", block.as_slice(), b"]"].concat(),
-                    &ours.before,
-                    &ours.after,
-                )
+        match read.member("system") {
+            None => splice.set("system", array(&ours.before, &ours.after)),
+            Some(m) if m.value.is_null() => splice.set("system", array(&ours.before, &ours.after)),
+            Some(m) if m.value.is_array() => splice.around(m, &ours.before, &ours.after),
+            Some(m) if m.value.is_string() => {
+                // `"…"` becomes `[ours…,{"type":"text","text":"…"},ours…]`.
+                let mut head = Vec::with_capacity(ours.before.len() + 24);
+                head.push(b'[');
+                head.extend_from_slice(&ours.before);
+                if !ours.before.is_empty() {
+                    head.push(b',');
+                }
+                head.extend_from_slice(br#"{"type":"text","text":"#);
+                splice.insert(m.start, head);
+                let mut tail = Vec::with_capacity(ours.after.len() + 3);
+                tail.push(b'}');
+                if !ours.after.is_empty() {
+                    tail.push(b',');
+                    tail.extend_from_slice(&ours.after);
+                }
+                tail.push(b']');
+                splice.insert(m.end(), tail);
             }
             Some(_) => {
                 return Err(PromptError::Unchangeable {
@@ -184,8 +220,7 @@ impl PromptDecorator {
                         .to_owned(),
                 });
             }
-        };
-        splice.set("system", value);
+        }
         Ok(())
     }
 
@@ -196,44 +231,43 @@ impl PromptDecorator {
         if ours.is_empty() {
             return;
         }
-        let value = match read.get("system").filter(|s| s.is_array()) {
-            Some(s) => around(s.bytes(), &ours.before, &ours.after),
-            None => array(&ours.before, &ours.after),
-        };
-        splice.set("system", value);
+        match read.member("system").filter(|m| m.value.is_array()) {
+            Some(m) => splice.around(m, &ours.before, &ours.after),
+            None => splice.set("system", array(&ours.before, &ours.after)),
+        }
     }
 
     /// The Responses API: `instructions` and `input`.
     fn responses(&self, splice: &mut Splice<'_, '_>, read: &ClientBody<'_>) {
         if let Some(before) = &self.responses.0 {
-            let mut value = b"\"".to_vec();
-            value.extend_from_slice(before);
-            if let Some(i) = read.get("instructions").filter(|i| i.is_string()) {
-                value.extend_from_slice(b"\\n");
-                value.extend_from_slice(i.inner());
+            match read.member("instructions").filter(|m| m.value.is_string()) {
+                // `"…"` becomes `"ours\n…"`.
+                Some(m) => {
+                    let mut head = Vec::with_capacity(before.len() + 2);
+                    head.extend_from_slice(before);
+                    head.extend_from_slice(b"\\n");
+                    splice.insert(m.start + 1, head);
+                }
+                None => splice.set("instructions", [b"\"", before.as_slice(), b"\""].concat()),
             }
-            value.push(b'"');
-            splice.set("instructions", value);
         }
         if let Some(after) = &self.responses.1 {
-            let value = match read.get("input") {
-                Some(i) if i.is_string() => {
-                    let mut value = b"\"".to_vec();
-                    value.extend_from_slice(i.inner());
-                    value.extend_from_slice(b"\\n");
-                    value.extend_from_slice(after);
-                    value.push(b'"');
-                    value
+            match read.member("input") {
+                // `"…"` becomes `"…\nours"`.
+                Some(m) if m.value.is_string() => {
+                    let mut tail = Vec::with_capacity(after.len() + 2);
+                    tail.extend_from_slice(b"\\n");
+                    tail.extend_from_slice(after);
+                    splice.insert(m.end().saturating_sub(1), tail);
                 }
-                Some(i) if i.is_array() => {
+                Some(m) if m.value.is_array() => {
                     let mut item = br#"{"type":"message","role":"user","content":""#.to_vec();
                     item.extend_from_slice(after);
                     item.extend_from_slice(b"\"}");
-                    around(i.bytes(), b"", &item)
+                    splice.around(m, b"", &item);
                 }
-                _ => [b"\"", after.as_slice(), b"\""].concat(),
-            };
-            splice.set("input", value);
+                _ => splice.set("input", [b"\"", after.as_slice(), b"\""].concat()),
+            }
         }
     }
 }
@@ -247,18 +281,17 @@ fn messages(
     if ours.is_empty() {
         return Ok(());
     }
-    let value = match read.get("messages") {
-        None => array(&ours.before, &ours.after),
-        Some(m) if m.is_null() => array(&ours.before, &ours.after),
-        Some(m) if m.is_array() => around(m.bytes(), &ours.before, &ours.after),
+    match read.member("messages") {
+        None => splice.set("messages", array(&ours.before, &ours.after)),
+        Some(m) if m.value.is_null() => splice.set("messages", array(&ours.before, &ours.after)),
+        Some(m) if m.value.is_array() => splice.around(m, &ours.before, &ours.after),
         Some(_) => {
             return Err(PromptError::Unchangeable {
                 what: "messages must be an array for ai-prompt-decorator to add its messages"
                     .to_owned(),
             });
         }
-    };
-    splice.set("messages", value);
+    }
     Ok(())
 }
 

@@ -14,7 +14,9 @@
 use ai_proxy_core::config::{
     AI_PROMPT_DECORATOR, AI_PROMPT_GUARD, AI_PROMPT_TEMPLATE, ConfigErrors,
 };
+use ai_proxy_core::prepare::ClientBodyLayout;
 use bytes::Bytes;
+use http::request::Parts;
 use http::{HeaderValue, Request, header};
 use serde_json::{Map, Value};
 
@@ -90,31 +92,55 @@ impl PromptPlugins {
     /// Runs the plugins on the body of a request to `path`: template, then
     /// decorator, then guard.
     pub fn apply(&self, path: &str, body: Bytes) -> Result<Transformed, PromptError> {
+        self.run(path, body).map(|(out, _)| out)
+    }
+
+    /// [`apply`](Self::apply) to a whole client request: its path, its body
+    /// replaced, its `Content-Length` (when it has one) updated, and, when
+    /// the decorator wrote the body last, where its members are put in the
+    /// extensions for `prepare` (a [`ClientBodyLayout`]), which then does
+    /// not parse the body again.
+    pub fn apply_request(&self, request: Request<Bytes>) -> Result<Request<Bytes>, PromptError> {
+        let (mut parts, body) = request.into_parts();
+        let (out, layout) = self.run(parts.uri.path(), body)?;
+        replaced_body(&mut parts, &out.body, layout);
+        Ok(Request::from_parts(parts, out.body))
+    }
+
+    fn run(
+        &self,
+        path: &str,
+        body: Bytes,
+    ) -> Result<(Transformed, Option<ClientBodyLayout>), PromptError> {
         let mut body = body;
         if let Some(template) = &self.template {
             body = template.apply(&body)?;
         }
+        let mut layout = None;
         if let Some(decorator) = &self.decorator {
-            body = decorator.apply(path, body)?;
+            let members;
+            (body, members) = decorator.decorate(path, body)?;
+            layout = members.map(|m| ClientBodyLayout::new(body.clone(), m));
         }
         let guard = match &self.guard {
             Some(guard) => Some(guard.check(path, &body)?),
             None => None,
         };
-        Ok(Transformed { body, guard })
+        Ok((Transformed { body, guard }, layout))
     }
+}
 
-    /// [`apply`](Self::apply) to a whole client request: its path, its body
-    /// replaced, and its `Content-Length` (when it has one) updated.
-    pub fn apply_request(&self, request: Request<Bytes>) -> Result<Request<Bytes>, PromptError> {
-        let (mut parts, body) = request.into_parts();
-        let out = self.apply(parts.uri.path(), body)?;
-        if parts.headers.contains_key(header::CONTENT_LENGTH) {
-            parts
-                .headers
-                .insert(header::CONTENT_LENGTH, HeaderValue::from(out.body.len()));
-        }
-        Ok(Request::from_parts(parts, out.body))
+/// A request's body replaced by what the transforms made of it:
+/// `Content-Length` (when it has one) updated, the layout of a body the
+/// decorator wrote put in the extensions.
+pub(crate) fn replaced_body(parts: &mut Parts, body: &Bytes, layout: Option<ClientBodyLayout>) {
+    if parts.headers.contains_key(header::CONTENT_LENGTH) {
+        parts
+            .headers
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    }
+    if let Some(layout) = layout {
+        parts.extensions.insert(layout);
     }
 }
 

@@ -361,3 +361,27 @@ fn unreadable_bodies_get_apisix_s_messages() {
         "could not parse JSON request body: invalid UTF-8 at byte 6"
     );
 }
+
+#[test]
+fn a_decorated_request_carries_its_body_layout_for_prepare() {
+    use ai_proxy_core::prepare::ClientBodyLayout;
+    let d = decorator(json!({"prepend": [system("Be brief.")]}));
+    let request = |body: &'static str| {
+        http::Request::post("/v1/chat/completions")
+            .header("content-length", body.len())
+            .body(Bytes::from_static(body.as_bytes()))
+            .unwrap()
+    };
+    let out = d
+        .apply_request(request(r#"{"messages":[{"role":"user","content":"Hi"}]}"#))
+        .unwrap();
+    let expected =
+        r#"{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi"}]}"#;
+    assert_eq!(out.body(), expected);
+    assert_eq!(out.headers()["content-length"], expected.len().to_string());
+    assert!(out.extensions().get::<ClientBodyLayout>().is_some());
+    // A body that is no object comes back as it was, without one.
+    let out = d.apply_request(request("[1]")).unwrap();
+    assert_eq!(out.body(), "[1]");
+    assert!(out.extensions().get::<ClientBodyLayout>().is_none());
+}

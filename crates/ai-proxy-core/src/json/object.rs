@@ -159,6 +159,50 @@ impl<'a> RawObject<'a> {
         Some(obj)
     }
 
+    /// The object whose members a request transform reports having written
+    /// into `text` (see
+    /// [`ClientBodyLayout`](crate::prepare::ClientBodyLayout)): each a
+    /// key's string token and its value, duplicates read as
+    /// [`parse_str`](Self::parse_str) reads them, the member `count`
+    /// counted as [`parse_counting`](Self::parse_counting) counts it.
+    /// `None` when a range does not lie on `text`'s characters or a key is
+    /// no string token.
+    pub fn from_ranges(
+        text: &'a str,
+        members: &[(Range<usize>, Range<usize>)],
+        count: Option<&'static str>,
+    ) -> Option<Self> {
+        let mut obj = RawObject {
+            entries: Vec::with_capacity(members.len() + 4),
+            ..RawObject::default()
+        };
+        let mut index = None;
+        for (key, value) in members {
+            let inner = text
+                .get(key.clone())?
+                .strip_prefix('"')?
+                .strip_suffix('"')?;
+            let key = if inner.contains('\\') {
+                Cow::Owned(super::text::decode(inner.as_bytes())?.into_owned())
+            } else {
+                Cow::Borrowed(inner)
+            };
+            let value_text = text.get(value.clone())?;
+            if let Some(counted) = count
+                && key == counted
+            {
+                // A repeated key's last value counts.
+                obj.counted = value_text
+                    .starts_with('[')
+                    .then(|| json::array_end(text.as_bytes(), value.start).ok())
+                    .flatten()
+                    .map(|(_, n)| (counted, n));
+            }
+            obj.insert(key, value_text, &mut index);
+        }
+        Some(obj)
+    }
+
     /// Adds a parsed member (a later duplicate replaces the value).
     fn insert(
         &mut self,

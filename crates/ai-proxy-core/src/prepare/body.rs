@@ -2,6 +2,8 @@
 //! `request_body` patch merged into it ([`deep_merge`]), through
 //! [`RawObject`]: a few top-level fields patched without a `Value` tree.
 
+use std::ops::Range;
+
 use crate::adapter::BodyLayout;
 use crate::json::Scanner;
 use crate::json::object::{RawObject, is_object};
@@ -33,6 +35,17 @@ impl<'a> Body<'a> {
             return Ok(Body::Object(obj));
         }
         Self::parse(bytes)
+    }
+
+    /// A request transform's output, read through the members its
+    /// [`ClientBodyLayout`](super::ClientBodyLayout) reports (nothing
+    /// parsed again); `None` when they do not fit the body.
+    pub(crate) fn laid_out(
+        bytes: &'a [u8],
+        members: &[(Range<usize>, Range<usize>)],
+    ) -> Option<Self> {
+        let text = crate::json::text::from_utf8(bytes).ok()?;
+        RawObject::from_ranges(text, members, Some(TOOLS)).map(Body::Object)
     }
 
     /// Parses and validates the whole body.

@@ -40,6 +40,7 @@ mod endpoint;
 mod error;
 mod headers;
 mod hints;
+mod layout;
 mod prepared;
 mod request;
 mod shape;
@@ -62,6 +63,7 @@ use endpoint::QueryPiece;
 pub use error::{CompileError, PrepareError};
 pub use headers::{CLIENT_CREDENTIAL_HEADERS, HOP_BY_HOP_HEADERS};
 pub use hints::ClientHints;
+pub use layout::ClientBodyLayout;
 pub use prepared::Prepared;
 
 /// One compiled `ai-proxy` config (or one `ai-proxy-multi` instance),

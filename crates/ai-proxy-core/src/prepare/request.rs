@@ -10,6 +10,7 @@ use http::{HeaderMap, Method, Request, Version};
 use super::AiProxy;
 use super::body::Body;
 use super::error::PrepareError;
+use super::layout::ClientBodyLayout;
 use super::prepared::Prepared;
 use super::{detect, headers};
 use crate::adapter::{ConvertContext, Delivery};
@@ -71,8 +72,17 @@ impl AiProxy {
         if body.is_empty() {
             return Err(PrepareError::EmptyBody);
         }
-        let client_body =
-            Body::parse(&body).map_err(|reason| PrepareError::InvalidJson { reason })?;
+        // A transform that wrote the body (the prompt plugins) may have
+        // said where its members are: then it is not parsed again.
+        let layout = parts.extensions.remove::<ClientBodyLayout>();
+        let laid_out = layout
+            .as_ref()
+            .and_then(|l| l.members_of(&body))
+            .and_then(|members| Body::laid_out(&body, members));
+        let client_body = match laid_out {
+            Some(laid_out) => laid_out,
+            None => Body::parse(&body).map_err(|reason| PrepareError::InvalidJson { reason })?,
+        };
         let path = parts.uri.path();
         let client_protocol = detect::detect(path, &client_body).ok_or(PrepareError::NoProtocol)?;
         let request_type = if detect::is_streaming(client_protocol, path, &client_body) {

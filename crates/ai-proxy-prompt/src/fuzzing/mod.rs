@@ -62,8 +62,11 @@ pub fn decorate(data: &[u8]) -> Result<(), String> {
     let decorator =
         PromptDecorator::from_value(&config).map_err(|e| format!("config refused: {e}"))?;
     let input = Bytes::copy_from_slice(body);
-    match decorator.apply(path, input.clone()) {
-        Ok(out) => oracle::decorated(path, &config, body, &out),
+    match decorator.decorate(path, input.clone()) {
+        Ok((out, members)) => {
+            oracle::decorated(path, &config, body, &out)?;
+            laid_out(&out, members)
+        }
         Err(
             PromptError::Unchangeable { .. }
             | PromptError::InvalidJson { .. }
@@ -74,6 +77,29 @@ pub fn decorate(data: &[u8]) -> Result<(), String> {
         }
         Err(other) => Err(format!("unexpected refusal {other:?}")),
     }
+}
+
+/// The layout a decorated body is handed to `prepare` with is the one a
+/// fresh read of the body finds.
+fn laid_out(out: &[u8], members: Option<crate::splice::Layout>) -> Result<(), String> {
+    let Some(members) = members else {
+        return Ok(());
+    };
+    let read = crate::body::ClientBody::read(out, u64::MAX)
+        .map_err(|e| format!("the decorated body does not read: {e:?}"))?;
+    let crate::body::Top::Object { members: found, .. } = &read.top else {
+        return Err("a layout for a body that is no object".to_owned());
+    };
+    let found: Vec<_> = found
+        .iter()
+        .map(|m| {
+            let key = crate::body::offset(out, m.key.bytes());
+            (key..key + m.key.bytes().len(), m.start..m.end())
+        })
+        .collect();
+    (members == found)
+        .then_some(())
+        .ok_or_else(|| format!("layout {members:?}, the body's members are at {found:?}"))
 }
 
 /// `data`: the client body of a template whose strings hold placeholders.

@@ -374,4 +374,5 @@ const CHAT: &str = r#"{"model":"gpt-4o","messages":[{"role":"user","content":"hi
 mod body;
 mod endpoint;
 mod headers;
+mod layout;
 mod rejections;
