@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use ai_proxy::PrepareError;
+use ai_proxy::core::prepare::ClientBodyLayout;
 use ai_proxy::multi::{Decision, Outcome, Report, RequestKeys};
 use bytes::Bytes;
 use http::header::{self, HeaderMap};
@@ -149,6 +150,11 @@ fn client_request(parts: &Parts, body: Bytes) -> Request<Bytes> {
     *r.uri_mut() = parts.uri.clone();
     *r.version_mut() = parts.version;
     *r.headers_mut() = parts.headers.clone();
+    // Where a decorator left the body's members, so prepare need not
+    // parse the body again (prepare checks the layout is this body's).
+    if let Some(layout) = parts.extensions.get::<ClientBodyLayout>() {
+        r.extensions_mut().insert(layout.clone());
+    }
     r
 }
 

@@ -100,7 +100,9 @@ impl PromptPlugin {
         let path = request.parts.uri.path();
         let body = match &self.0 {
             Transform::Template(t) => t.apply(request.body),
-            Transform::Decorator(d) => d.apply(path, request.body.clone()),
+            // In place, so the decorated body's layout reaches prepare
+            // (which then does not parse the body again).
+            Transform::Decorator(d) => return d.apply_parts(request.parts, request.body),
             Transform::Guard(g) => {
                 return g.check(path, request.body).map(drop);
             }

@@ -30,6 +30,7 @@ use ai_proxy_core::json::write::write_str;
 use ai_proxy_core::prepare::ClientBodyLayout;
 use bytes::Bytes;
 use http::Request;
+use http::request::Parts;
 use serde_json::Value;
 
 use crate::body::{BodyError, ClientBody, Top};
@@ -140,11 +141,21 @@ impl PromptDecorator {
     /// `prepare` (a [`ClientBodyLayout`]), which then does not parse the
     /// body again.
     pub fn apply_request(&self, request: Request<Bytes>) -> Result<Request<Bytes>, PromptError> {
-        let (mut parts, body) = request.into_parts();
-        let (body, members) = self.decorate(parts.uri.path(), body)?;
-        let layout = members.map(|m| ClientBodyLayout::new(body.clone(), m));
-        replaced_body(&mut parts, &body, layout);
+        let (mut parts, mut body) = request.into_parts();
+        self.apply_parts(&mut parts, &mut body)?;
         Ok(Request::from_parts(parts, body))
+    }
+
+    /// [`apply_request`](Self::apply_request) in place, for a runtime that
+    /// holds a request as its head and body (a gateway's plugin phase):
+    /// `body` replaced, `Content-Length` kept true, the layout put in
+    /// `parts.extensions`. Both are left as they were on an error.
+    pub fn apply_parts(&self, parts: &mut Parts, body: &mut Bytes) -> Result<(), PromptError> {
+        let (decorated, members) = self.decorate(parts.uri.path(), body.clone())?;
+        let layout = members.map(|m| ClientBodyLayout::new(decorated.clone(), m));
+        replaced_body(parts, &decorated, layout);
+        *body = decorated;
+        Ok(())
     }
 
     /// The decorated body, and where its top-level members are when it

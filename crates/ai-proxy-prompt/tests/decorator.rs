@@ -385,3 +385,25 @@ fn a_decorated_request_carries_its_body_layout_for_prepare() {
     assert_eq!(out.body(), "[1]");
     assert!(out.extensions().get::<ClientBodyLayout>().is_none());
 }
+
+#[test]
+fn a_refused_body_leaves_the_head_and_body_in_place() {
+    use ai_proxy_core::prepare::ClientBodyLayout;
+    let d = decorator(json!({"prepend": [system("Be brief.")]}));
+    let (mut parts, _) = http::Request::post("/v1/chat/completions")
+        .header("content-length", "14")
+        .body(())
+        .unwrap()
+        .into_parts();
+    let mut body = Bytes::from_static(br#"{"messages":[}"#);
+    assert!(d.apply_parts(&mut parts, &mut body).is_err());
+    assert_eq!(body, r#"{"messages":[}"#);
+    assert_eq!(parts.headers["content-length"], "14");
+    assert!(parts.extensions.get::<ClientBodyLayout>().is_none());
+    // In place, a decorated body and its layout replace the client's.
+    let mut body = Bytes::from_static(br#"{"messages":[{"role":"user","content":"Hi"}]}"#);
+    d.apply_parts(&mut parts, &mut body).unwrap();
+    assert!(body.starts_with(br#"{"messages":[{"role":"system","content":"Be brief."},"#));
+    assert_eq!(parts.headers["content-length"], body.len().to_string());
+    assert!(parts.extensions.get::<ClientBodyLayout>().is_some());
+}
