@@ -308,6 +308,24 @@ fn schema_keywords_gemini_rejects_are_removed() {
 }
 
 #[test]
+fn kept_schema_keywords_are_copied_as_sent_in_a_fixed_order_title_last() {
+    let body = br#"{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"title":"T","propertyOrdering":["a"],"default":{"a":"\u00e9"},"example":{"a":"x"},"maximum":9.50,"minimum":1e0,"maxProperties":4,"minProperties":1,"pattern":"^\\d","maxLength":8,"minLength":1,"maxItems":3,"minItems":0,"type":"object","properties":{"a":{"type":"string"}}}}}]}"#;
+    let ctx = ConvertContext::new(
+        Provider::Gemini,
+        Some("gemini-2.5-flash"),
+        None,
+        RequestType::AiChat,
+    );
+    let out = OpenAiToGemini.convert_request(body, &ctx).unwrap();
+    let expected = br#""parameters":{"type":"object","properties":{"a":{"type":"string"}},"minItems":0,"maxItems":3,"minLength":1,"maxLength":8,"pattern":"^\\d","minProperties":1,"maxProperties":4,"minimum":1e0,"maximum":9.50,"example":{"a":"x"},"default":{"a":"\u00e9"},"propertyOrdering":["a"],"title":"T"}"#;
+    let text = String::from_utf8_lossy(&out.body);
+    assert!(
+        text.contains(std::str::from_utf8(expected).unwrap()),
+        "{text}"
+    );
+}
+
+#[test]
 fn nullable_types_become_nullable() {
     let d = declaration(json!({"type": "object", "properties": {
         "a": {"type": ["string", "null"]},

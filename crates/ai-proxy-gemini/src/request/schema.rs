@@ -92,10 +92,11 @@ fn members(raw: Raw<'_>) -> Result<Vec<(Raw<'_>, Raw<'_>)>, String> {
     Ok(out)
 }
 
+/// The keywords read from a schema; from `minItems` on, they are copied
+/// as they are, in this order (`title` last).
 const KEYS: [&str; 26] = [
     "type",
     "format",
-    "title",
     "description",
     "nullable",
     "enum",
@@ -119,23 +120,7 @@ const KEYS: [&str; 26] = [
     "example",
     "default",
     "propertyOrdering",
-];
-
-/// Keywords copied as they are, in output order.
-const COPIED: [&[u8]; 13] = [
-    b"minItems",
-    b"maxItems",
-    b"minLength",
-    b"maxLength",
-    b"pattern",
-    b"minProperties",
-    b"maxProperties",
-    b"minimum",
-    b"maximum",
-    b"example",
-    b"default",
-    b"propertyOrdering",
-    b"title",
+    "title",
 ];
 
 /// Whether Gemini documents `format` for a type.
@@ -187,7 +172,6 @@ impl<'a> Writer<'a> {
         let [
             ty,
             format,
-            title,
             own_description,
             nullable,
             enumeration,
@@ -199,18 +183,7 @@ impl<'a> Writer<'a> {
             one_of,
             all_of,
             reference,
-            min_items,
-            max_items,
-            min_length,
-            max_length,
-            pattern,
-            min_properties,
-            max_properties,
-            minimum,
-            maximum,
-            example,
-            default,
-            property_ordering,
+            copied @ ..,
         ] = fields(raw, KEYS).map_err(scan_error)?;
         let description = description.or(own_description.filter(|d| d.is_string()));
         if let Some(reference) = reference {
@@ -334,24 +307,10 @@ impl<'a> Writer<'a> {
             }
             out.push(b']');
         }
-        let copied = [
-            min_items,
-            max_items,
-            min_length,
-            max_length,
-            pattern,
-            min_properties,
-            max_properties,
-            minimum,
-            maximum,
-            example,
-            default,
-            property_ordering,
-            title,
-        ];
-        for (name, value) in COPIED.iter().zip(copied) {
+        let copied_names = KEYS.iter().skip(KEYS.len() - copied.len());
+        for (name, value) in copied_names.zip(copied) {
             if let Some(v) = value.filter(|v| !v.is_null()) {
-                key(out, &mut first, name);
+                key(out, &mut first, name.as_bytes());
                 out.extend_from_slice(v.bytes());
             }
         }
