@@ -20,9 +20,10 @@ use std::sync::Arc;
 
 use ai_proxy::core::context::RequestContext;
 use ai_proxy::core::exchange::{Exchange, UsageGap};
-use ai_proxy::core::framing::StreamFraming;
-use ai_proxy::core::sse::SseDecoder;
+use ai_proxy::core::framing::{FrameDecoder, FramingError, StreamFraming};
+use ai_proxy::core::sse::{SseDecoder, SseError};
 use ai_proxy::core::{Protocol, Provider};
+use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 
 pub use crate::observe::{Broken, Verdict};
@@ -135,30 +136,16 @@ pub fn print_events(
     }
     let mut input = Input::new(input);
     let mut decoder = SseDecoder::new();
-    let mut events = 0u64;
-    let mut failure = None;
-    'read: while let Some(chunk) = input.next_chunk()? {
-        decoder.feed(chunk);
-        loop {
-            match decoder.poll_event() {
-                Ok(Some(event)) => {
-                    events += 1;
-                    let line = serde_json::json!({
-                        "event": event.event_type(),
-                        "data": event.data(),
-                        "id": event.id(),
-                    });
-                    write_json_line(out, &line)?;
-                }
-                Ok(None) => break,
-                Err(error) => {
-                    failure = Some(error);
-                    break 'read;
-                }
-            }
-        }
-    }
-    out.flush().map_err(Broken::Output)?;
+    let (events, failure) = print_lines(&mut input, out, &mut decoder, SseDecoder::feed, |d| {
+        let event = d.poll_event()?;
+        Ok::<_, SseError>(event.map(|event| {
+            serde_json::json!({
+                "event": event.event_type(),
+                "data": event.data(),
+                "id": event.id(),
+            })
+        }))
+    })?;
     if let Some(error) = failure {
         return Ok(Err(error.to_string()));
     }
@@ -176,33 +163,20 @@ fn print_frames(
 ) -> Result<Verdict, Broken> {
     let mut input = Input::new(input);
     let mut decoder = framing.decoder();
-    let mut frames = 0u64;
-    let mut failure = None;
-    'read: while let Some(chunk) = input.next_chunk()? {
-        decoder.feed(chunk);
-        loop {
-            match decoder.next_frame() {
-                Ok(Some(frame)) => {
-                    frames += 1;
-                    let data = String::from_utf8_lossy(frame.payload());
-                    let line = if frame.is_error() {
-                        serde_json::json!({
-                            "event": frame.event_type(), "data": data, "id": "", "error": true,
-                        })
-                    } else {
-                        serde_json::json!({"event": frame.event_type(), "data": data, "id": ""})
-                    };
-                    write_json_line(out, &line)?;
-                }
-                Ok(None) => break,
-                Err(error) => {
-                    failure = Some(error);
-                    break 'read;
-                }
+    let feed = |d: &mut Box<dyn FrameDecoder>, chunk| d.feed(chunk);
+    let (frames, failure) = print_lines(&mut input, out, &mut decoder, feed, |d| {
+        let frame = d.next_frame()?;
+        Ok::<_, FramingError>(frame.map(|frame| {
+            let data = String::from_utf8_lossy(frame.payload());
+            if frame.is_error() {
+                serde_json::json!({
+                    "event": frame.event_type(), "data": data, "id": "", "error": true,
+                })
+            } else {
+                serde_json::json!({"event": frame.event_type(), "data": data, "id": ""})
             }
-        }
-    }
-    out.flush().map_err(Broken::Output)?;
+        }))
+    })?;
     let failure = failure.or_else(|| decoder.finish().err());
     Ok(diagnose::framed(
         protocol,
@@ -301,6 +275,39 @@ pub fn summarise(
         )));
     }
     Ok(Ok(()))
+}
+
+/// Feeds `input` to `decoder` chunk by chunk and writes one JSON line per
+/// item `next` takes from it, until the input ends or `next` fails (that
+/// error ends the reading); then flushes `out`. Answers the lines written
+/// and the error.
+fn print_lines<D, E>(
+    input: &mut Input,
+    out: &mut dyn Write,
+    decoder: &mut D,
+    feed: impl Fn(&mut D, Bytes),
+    mut next: impl FnMut(&mut D) -> Result<Option<serde_json::Value>, E>,
+) -> Result<(u64, Option<E>), Broken> {
+    let mut lines = 0u64;
+    let mut failure = None;
+    'read: while let Some(chunk) = input.next_chunk()? {
+        feed(decoder, chunk);
+        loop {
+            match next(decoder) {
+                Ok(Some(line)) => {
+                    lines += 1;
+                    write_json_line(out, &line)?;
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    failure = Some(error);
+                    break 'read;
+                }
+            }
+        }
+    }
+    out.flush().map_err(Broken::Output)?;
+    Ok((lines, failure))
 }
 
 /// One JSON value on its own line (`--events`, the summary).
