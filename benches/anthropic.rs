@@ -25,14 +25,14 @@ use std::hint::black_box;
 use ai_proxy::anthropic::{
     AnthropicToOpenAi, ChatToMessages, MessagesToChat, OpenAiToAnthropic, ToolNameMap,
 };
-use ai_proxy::core::adapter::{ConvertContext, Converter};
+use ai_proxy::core::adapter::ConvertContext;
 use ai_proxy::core::translate::ResponseTranslator;
 use ai_proxy::core::{Provider, RequestType};
 use bytes::BytesMut;
 
 mod common;
 
-use common::{CpuTime, openai_request, prose, quote_dense};
+use common::{CpuTime, REQUEST_BODIES, clock, convert_request, openai_request, prose};
 use criterion::measurement::{Measurement, WallTime};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::json;
@@ -124,11 +124,7 @@ fn openai_stream() -> Vec<(String, String)> {
 }
 
 fn requests<M: Measurement>(c: &mut Criterion<M>) {
-    let clock = if std::any::type_name::<M>().ends_with("CpuTime") {
-        "cpu"
-    } else {
-        "wall"
-    };
+    let clock = clock::<M>();
     let ctx = ConvertContext::new(
         Provider::Anthropic,
         None,
@@ -136,12 +132,7 @@ fn requests<M: Measurement>(c: &mut Criterion<M>) {
         RequestType::AiStream,
     );
     let mut g = c.benchmark_group(format!("{clock}/openai_to_anthropic_request"));
-    for (label, size, text) in [
-        ("1.2KB", 1_200, prose as fn(usize, usize) -> String),
-        ("16KB", 16_000, prose),
-        ("258KB", 258_000, prose),
-        ("258KB_quote_dense", 258_000, quote_dense),
-    ] {
+    for (label, size, text) in REQUEST_BODIES {
         let body = openai_request(size, text);
         eprintln!(
             "openai request {label}: {} bytes, {} quotes",
@@ -149,26 +140,14 @@ fn requests<M: Measurement>(c: &mut Criterion<M>) {
             body.iter().filter(|b| **b == b'"').count()
         );
         g.throughput(Throughput::Bytes(body.len() as u64));
-        let converter = OpenAiToAnthropic::new();
-        assert!(converter.convert_request(&body, &ctx).is_ok());
-        g.bench_function(label, |b| {
-            b.iter(|| {
-                converter
-                    .convert_request(black_box(&body), &ctx)
-                    .map(|c| c.body.len())
-            })
-        });
+        convert_request(&mut g, label, &OpenAiToAnthropic::new(), &body, &ctx);
     }
     g.finish();
 }
 
 /// The APISIX direction (no LiteLLM reference; CPU time only).
 fn apisix_requests<M: Measurement>(c: &mut Criterion<M>) {
-    let clock = if std::any::type_name::<M>().ends_with("CpuTime") {
-        "cpu"
-    } else {
-        "wall"
-    };
+    let clock = clock::<M>();
     let ctx = ConvertContext::new(
         Provider::OpenAi,
         None,
@@ -179,14 +158,7 @@ fn apisix_requests<M: Measurement>(c: &mut Criterion<M>) {
     for (label, size) in [("1.2KB", 1_200), ("16KB", 16_000), ("258KB", 258_000)] {
         let body = anthropic_request(size);
         g.throughput(Throughput::Bytes(body.len() as u64));
-        assert!(AnthropicToOpenAi.convert_request(&body, &ctx).is_ok());
-        g.bench_function(label, |b| {
-            b.iter(|| {
-                AnthropicToOpenAi
-                    .convert_request(black_box(&body), &ctx)
-                    .map(|c| c.body.len())
-            })
-        });
+        convert_request(&mut g, label, &AnthropicToOpenAi, &body, &ctx);
     }
     g.finish();
 }
@@ -200,11 +172,7 @@ fn feed(t: &mut dyn ResponseTranslator, events: &[(String, String)], out: &mut B
 }
 
 fn streams<M: Measurement>(c: &mut Criterion<M>) {
-    let clock = if std::any::type_name::<M>().ends_with("CpuTime") {
-        "cpu"
-    } else {
-        "wall"
-    };
+    let clock = clock::<M>();
     let mut g = c.benchmark_group(format!("{clock}/stream_translation"));
     let events = anthropic_stream();
     let bytes: usize = events.iter().map(|(k, d)| k.len() + d.len() + 16).sum();

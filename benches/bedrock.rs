@@ -25,12 +25,12 @@ use std::time::Instant;
 
 use ai_proxy::bedrock::eventstream::{EventStreamDecoder, encode_event};
 use ai_proxy::bedrock::{Bedrock, ConverseToChat, EVENT_STREAM_CONTENT_TYPE, OpenAiToConverse};
-use ai_proxy::core::adapter::{Adapter, ConvertContext, Converter};
+use ai_proxy::core::adapter::{Adapter, ConvertContext};
 use ai_proxy::core::context::RequestContext;
 use ai_proxy::core::exchange::Exchange;
 use ai_proxy::core::{Protocol, Provider, RequestType};
 use bytes::Bytes;
-use common::{CpuTime, clock, openai_request, openai_to_anthropic, prose};
+use common::{CpuTime, clock, convert_request, openai_request, openai_to_anthropic, prose};
 use criterion::measurement::{Measurement, WallTime};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -47,14 +47,8 @@ fn requests<M: Measurement>(c: &mut Criterion<M>) {
     for (label, size) in [("1.2KB", 1_200), ("16KB", 16_000), ("258KB", 258_000)] {
         let body = openai_request(size, prose);
         g.throughput(Throughput::Bytes(body.len() as u64));
-        assert!(OpenAiToConverse.convert_request(&body, &ctx).is_ok());
-        g.bench_function(format!("openai_to_converse/{label}"), |b| {
-            b.iter(|| {
-                OpenAiToConverse
-                    .convert_request(black_box(&body), &ctx)
-                    .map(|c| c.body.len())
-            })
-        });
+        let id = format!("openai_to_converse/{label}");
+        convert_request(&mut g, id, &OpenAiToConverse, &body, &ctx);
         openai_to_anthropic(&mut g, label, &body, &ctx);
         g.bench_function(format!("serde_validate/{label}"), |b| {
             b.iter(|| serde_json::from_slice::<serde::de::IgnoredAny>(black_box(&body)).is_ok())

@@ -26,7 +26,7 @@ mod common;
 use std::hint::black_box;
 use std::time::Instant;
 
-use ai_proxy::core::adapter::{ConvertContext, Converter};
+use ai_proxy::core::adapter::ConvertContext;
 use ai_proxy::core::context::RequestContext;
 use ai_proxy::core::exchange::Exchange;
 use ai_proxy::core::json::scan::Scanner;
@@ -34,7 +34,9 @@ use ai_proxy::core::translate::ResponseTranslator;
 use ai_proxy::core::{Protocol, Provider, RequestType};
 use ai_proxy::gemini::{GeminiToChat, OpenAiToGemini};
 use bytes::{Bytes, BytesMut};
-use common::{CpuTime, clock, openai_request, openai_to_anthropic, prose, quote_dense};
+use common::{
+    CpuTime, REQUEST_BODIES, clock, convert_request, openai_request, openai_to_anthropic, prose,
+};
 use criterion::measurement::{Measurement, WallTime};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -48,22 +50,11 @@ fn requests<M: Measurement>(c: &mut Criterion<M>) {
         RequestType::AiStream,
     );
     let mut g = c.benchmark_group(format!("{}/gemini_request", clock::<M>()));
-    for (label, size, text) in [
-        ("1.2KB", 1_200, prose as fn(usize, usize) -> String),
-        ("16KB", 16_000, prose),
-        ("258KB", 258_000, prose),
-        ("258KB_quote_dense", 258_000, quote_dense),
-    ] {
+    for (label, size, text) in REQUEST_BODIES {
         let body = openai_request(size, text);
         g.throughput(Throughput::Bytes(body.len() as u64));
-        assert!(OpenAiToGemini.convert_request(&body, &ctx).is_ok());
-        g.bench_function(format!("openai_to_gemini/{label}"), |b| {
-            b.iter(|| {
-                OpenAiToGemini
-                    .convert_request(black_box(&body), &ctx)
-                    .map(|c| c.body.len())
-            })
-        });
+        let id = format!("openai_to_gemini/{label}");
+        convert_request(&mut g, id, &OpenAiToGemini, &body, &ctx);
         openai_to_anthropic(&mut g, label, &body, &ctx);
         g.bench_function(format!("serde_value_round_trip/{label}"), |b| {
             b.iter(|| {

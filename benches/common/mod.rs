@@ -130,6 +130,38 @@ pub fn clock<M: Measurement>() -> &'static str {
     }
 }
 
+/// Text of a given length from a seed: [`prose`] or [`quote_dense`].
+pub type Text = fn(usize, usize) -> String;
+
+/// The OpenAI request bodies the converters' request benches share:
+/// label, target size and text, the largest one also with an escaped quote
+/// every ~40 bytes.
+pub const REQUEST_BODIES: [(&str, usize, Text); 4] = [
+    ("1.2KB", 1_200, prose),
+    ("16KB", 16_000, prose),
+    ("258KB", 258_000, prose),
+    ("258KB_quote_dense", 258_000, quote_dense),
+];
+
+/// Bench `id` of `g`: `converter` turning `body` into its upstream
+/// request (checked to convert first).
+pub fn convert_request<M: Measurement, C: Converter + ?Sized>(
+    g: &mut BenchmarkGroup<'_, M>,
+    id: impl Into<String>,
+    converter: &C,
+    body: &[u8],
+    ctx: &ConvertContext,
+) {
+    assert!(converter.convert_request(body, ctx).is_ok());
+    g.bench_function(id.into(), |b| {
+        b.iter(|| {
+            converter
+                .convert_request(black_box(body), ctx)
+                .map(|c| c.body.len())
+        })
+    });
+}
+
 /// The sibling converter over the same OpenAI request: the reference the
 /// request benches of other providers measure next to theirs.
 pub fn openai_to_anthropic<M: Measurement>(
@@ -138,12 +170,6 @@ pub fn openai_to_anthropic<M: Measurement>(
     body: &[u8],
     ctx: &ConvertContext,
 ) {
-    let anthropic = OpenAiToAnthropic::new();
-    g.bench_function(format!("openai_to_anthropic/{label}"), |b| {
-        b.iter(|| {
-            anthropic
-                .convert_request(black_box(body), ctx)
-                .map(|c| c.body.len())
-        })
-    });
+    let id = format!("openai_to_anthropic/{label}");
+    convert_request(g, id, &OpenAiToAnthropic::new(), body, ctx);
 }
