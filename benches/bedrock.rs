@@ -30,10 +30,9 @@ use ai_proxy::core::context::RequestContext;
 use ai_proxy::core::exchange::Exchange;
 use ai_proxy::core::{Protocol, Provider, RequestType};
 use bytes::Bytes;
-use common::{CpuTime, clock, convert_request, openai_request, openai_to_anthropic, prose};
+use common::{CpuTime, clock, convert_request, openai_request, openai_to_anthropic, prose, relay};
 use criterion::measurement::{Measurement, WallTime};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::json;
 
 fn requests<M: Measurement>(c: &mut Criterion<M>) {
@@ -118,17 +117,7 @@ fn through_exchange(chunks: &[Bytes], translate: bool) -> u64 {
     let mut ctx = RequestContext::new(client, Protocol::BedrockConverse, start);
     ctx.framing = Bedrock.stream_framing(Protocol::BedrockConverse);
     let mut exchange = Exchange::new(ctx, translator);
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(EVENT_STREAM_CONTENT_TYPE),
-    );
-    let _ = exchange.on_head(StatusCode::OK, &headers, start).unwrap();
-    let mut sent = 0;
-    for chunk in chunks {
-        sent += exchange.on_body(chunk.clone(), start).unwrap().len() as u64;
-    }
-    sent += exchange.on_eof(start).unwrap().len() as u64;
+    let sent = relay(&mut exchange, EVENT_STREAM_CONTENT_TYPE, chunks, start) as u64;
     let metrics = exchange.finish(start);
     assert_eq!(metrics.usage.unwrap().completion_tokens, 2300);
     sent

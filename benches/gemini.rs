@@ -36,10 +36,10 @@ use ai_proxy::gemini::{GeminiToChat, OpenAiToGemini};
 use bytes::{Bytes, BytesMut};
 use common::{
     CpuTime, REQUEST_BODIES, clock, convert_request, openai_request, openai_to_anthropic, prose,
+    relay,
 };
 use criterion::measurement::{Measurement, WallTime};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::json;
 
 fn requests<M: Measurement>(c: &mut Criterion<M>) {
@@ -121,19 +121,8 @@ fn through_exchange(pieces: &[Bytes], translate: bool) -> usize {
     let ctx = RequestContext::new(client, Protocol::Gemini, start);
     let translator =
         translate.then(|| Box::new(GeminiToChat::new(true, None)) as Box<dyn ResponseTranslator>);
-    let mut ex = Exchange::new(ctx, translator);
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream"),
-    );
-    let _ = ex.on_head(StatusCode::OK, &headers, start).unwrap();
-    let mut n = 0;
-    for piece in pieces {
-        n += ex.on_body(piece.clone(), start).unwrap().len();
-    }
-    n += ex.on_eof(start).unwrap().len();
-    n
+    let mut exchange = Exchange::new(ctx, translator);
+    relay(&mut exchange, "text/event-stream", pieces, start)
 }
 
 fn streams<M: Measurement>(c: &mut Criterion<M>) {

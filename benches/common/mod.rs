@@ -6,13 +6,16 @@
 
 pub mod agentic;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ai_proxy::anthropic::OpenAiToAnthropic;
 use ai_proxy::core::adapter::{ConvertContext, Converter};
+use ai_proxy::core::exchange::Exchange;
+use bytes::Bytes;
 use cpu_time::ThreadTime;
 use criterion::BenchmarkGroup;
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::json;
 use std::hint::black_box;
 
@@ -172,4 +175,23 @@ pub fn openai_to_anthropic<M: Measurement>(
 ) {
     let id = format!("openai_to_anthropic/{label}");
     convert_request(g, id, &OpenAiToAnthropic::new(), body, ctx);
+}
+
+/// `chunks` through `exchange` as the relay drives it, all at `now`: a 200
+/// head with `content_type`, each chunk, then the end of the stream.
+/// Answers the bytes the client would be sent.
+pub fn relay(
+    exchange: &mut Exchange,
+    content_type: &'static str,
+    chunks: &[Bytes],
+    now: Instant,
+) -> usize {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    let _ = exchange.on_head(StatusCode::OK, &headers, now).unwrap();
+    let mut sent = 0;
+    for chunk in chunks {
+        sent += exchange.on_body(chunk.clone(), now).unwrap().len();
+    }
+    sent + exchange.on_eof(now).unwrap().len()
 }
