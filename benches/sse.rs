@@ -22,10 +22,9 @@ use ai_proxy::core::context::RequestContext;
 use ai_proxy::core::exchange::Exchange;
 use ai_proxy::core::sse::SseDecoder;
 use bytes::Bytes;
-use common::CpuTime;
+use common::{CpuTime, relay};
 use criterion::measurement::WallTime;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use http::{HeaderMap, HeaderValue, StatusCode, header};
 
 const STREAM_BYTES: usize = 64 * 1024 * 1024;
 const CHUNK: usize = 64 * 1024;
@@ -99,16 +98,7 @@ fn observe_protocol(protocol: Protocol, chunks: &[Bytes], text: bool) -> u64 {
     let mut ctx = RequestContext::new(protocol, protocol, start);
     ctx.logging.payloads = text;
     let mut exchange = Exchange::new(ctx, None);
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream"),
-    );
-    let _ = exchange.on_head(StatusCode::OK, &headers, start).unwrap();
-    for chunk in chunks {
-        black_box(exchange.on_body(chunk.clone(), start).unwrap());
-    }
-    let _ = exchange.on_eof(start).unwrap();
+    black_box(relay(&mut exchange, "text/event-stream", chunks, start));
     let metrics = exchange.finish(start);
     assert!(metrics.done);
     metrics.usage.unwrap().total_tokens
