@@ -110,14 +110,18 @@ pub fn run(args: &[&str], input: &[u8]) -> Output {
 /// Runs `ai-proxy ARGS` whose stdout reader has already gone: the read end
 /// of the pipe is closed before the command gets its input on stdin.
 pub fn run_with_stdout_closed(args: &[&str], input: &[u8]) -> Output {
+    // The read end is closed before the child starts: a piped stdout
+    // dropped after spawn left a window in which a command that writes
+    // without reading stdin (`--help`) could fill the pipe and exit 0.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
     let mut child = bin()
         .args(args)
         .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
+        .stdout(writer)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    drop(child.stdout.take());
     let mut stdin = child.stdin.take().unwrap();
     let _ = stdin.write_all(input);
     drop(stdin);
