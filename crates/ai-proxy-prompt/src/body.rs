@@ -4,7 +4,13 @@
 
 use ai_proxy_core::json::scan::{Raw, Scanner, SyntaxError};
 use ai_proxy_core::json::text::from_utf8;
+use ai_proxy_core::prepare::ClientBodyLayout;
 use ai_proxy_core::protocol::{BodyTop, Protocol};
+use bytes::Bytes;
+use http::request::Parts;
+use http::{HeaderValue, header};
+
+use crate::error::PromptError;
 
 /// Why a body could not be read.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -149,4 +155,27 @@ pub(crate) fn key_is(key: Raw<'_>, name: &str) -> bool {
 /// Where `part`, a slice of `whole`, starts in it.
 pub(crate) fn offset(whole: &[u8], part: &[u8]) -> usize {
     (part.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize)
+}
+
+/// The decorator's and template's refusals of a body they cannot read.
+pub(crate) fn body_error(e: BodyError) -> PromptError {
+    match e {
+        BodyError::Empty => PromptError::EmptyBody,
+        BodyError::TooLarge { size, max } => PromptError::BodyTooLarge { size, max },
+        BodyError::Invalid(reason) => PromptError::InvalidJson { reason },
+    }
+}
+
+/// A request's body replaced by what the transforms made of it:
+/// `Content-Length` (when it has one) updated, the layout of a body the
+/// decorator wrote put in the extensions.
+pub(crate) fn replaced_body(parts: &mut Parts, body: &Bytes, layout: Option<ClientBodyLayout>) {
+    if parts.headers.contains_key(header::CONTENT_LENGTH) {
+        parts
+            .headers
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    }
+    if let Some(layout) = layout {
+        parts.extensions.insert(layout);
+    }
 }

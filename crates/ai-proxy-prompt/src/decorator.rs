@@ -33,9 +33,8 @@ use http::Request;
 use http::request::Parts;
 use serde_json::Value;
 
-use crate::body::{BodyError, ClientBody, Top};
+use crate::body::{ClientBody, Top, body_error, replaced_body};
 use crate::error::PromptError;
-use crate::pipeline::replaced_body;
 use crate::splice::{Layout, Splice, array};
 
 /// Comma-separated JSON elements to put at the start and at the end of a
@@ -322,13 +321,4 @@ fn escaped(text: &str) -> Vec<u8> {
     out.get(1..out.len().saturating_sub(1))
         .unwrap_or_default()
         .to_vec()
-}
-
-/// The decorator's and template's refusals of a body they cannot read.
-pub(crate) fn body_error(e: BodyError) -> PromptError {
-    match e {
-        BodyError::Empty => PromptError::EmptyBody,
-        BodyError::TooLarge { size, max } => PromptError::BodyTooLarge { size, max },
-        BodyError::Invalid(reason) => PromptError::InvalidJson { reason },
-    }
 }

@@ -16,10 +16,10 @@ use ai_proxy_core::config::{
 };
 use ai_proxy_core::prepare::ClientBodyLayout;
 use bytes::Bytes;
-use http::request::Parts;
-use http::{HeaderValue, Request, header};
+use http::Request;
 use serde_json::{Map, Value};
 
+use crate::body::replaced_body;
 use crate::decorator::PromptDecorator;
 use crate::error::PromptError;
 use crate::guard::{GuardOutcome, PromptGuard};
@@ -127,20 +127,6 @@ impl PromptPlugins {
             None => None,
         };
         Ok((Transformed { body, guard }, layout))
-    }
-}
-
-/// A request's body replaced by what the transforms made of it:
-/// `Content-Length` (when it has one) updated, the layout of a body the
-/// decorator wrote put in the extensions.
-pub(crate) fn replaced_body(parts: &mut Parts, body: &Bytes, layout: Option<ClientBodyLayout>) {
-    if parts.headers.contains_key(header::CONTENT_LENGTH) {
-        parts
-            .headers
-            .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
-    }
-    if let Some(layout) = layout {
-        parts.extensions.insert(layout);
     }
 }
 

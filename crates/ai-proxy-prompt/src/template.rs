@@ -26,8 +26,7 @@ use ai_proxy_core::json::write::write_str;
 use bytes::Bytes;
 use serde_json::Value;
 
-use crate::body::ClientBody;
-use crate::decorator::body_error;
+use crate::body::{ClientBody, body_error};
 use crate::error::PromptError;
 
 /// Deepest `{{ a.b.c }}` path.
