@@ -19,11 +19,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::time::Instant;
 
 use ai_proxy::AiProxy;
 use ai_proxy::config::AiProxyConfig;
 use bytes::Bytes;
+use common::client_request;
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
 const CONFIG: &str = r#"{"provider":"openai","auth":{"header":{"Authorization":"Bearer sk-bench"}},
@@ -55,14 +58,6 @@ fn baseline(body: &Bytes) -> Bytes {
 fn baseline_syntax(body: &Bytes) -> Bytes {
     serde_json::from_slice::<serde::de::IgnoredAny>(body).unwrap();
     Bytes::copy_from_slice(body)
-}
-
-fn client_request(body: &Bytes) -> http::Request<Bytes> {
-    http::Request::post("/v1/chat/completions")
-        .header("content-type", "application/json")
-        .header("authorization", "Bearer client")
-        .body(body.clone())
-        .unwrap()
 }
 
 fn bench(c: &mut Criterion) {

@@ -36,29 +36,13 @@ use ai_proxy::AiProxy;
 use ai_proxy::config::AiProxyConfig;
 use ai_proxy::prompt::{PromptDecorator, PromptGuard, PromptTemplate};
 use bytes::Bytes;
-use common::{CpuTime, openai_request, prose};
+use common::{CpuTime, client_request, clock, openai_request, prose};
 use criterion::measurement::{Measurement, WallTime};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::json;
 
 const CONFIG: &str = r#"{"provider":"openai","auth":{"header":{"Authorization":"Bearer sk-bench"}},
     "options":{"model":"gpt-4o"}}"#;
-
-fn clock<M: Measurement>() -> &'static str {
-    if std::any::type_name::<M>().ends_with("CpuTime") {
-        "cpu"
-    } else {
-        "wall"
-    }
-}
-
-fn client_request(body: &Bytes) -> http::Request<Bytes> {
-    http::Request::post("/v1/chat/completions")
-        .header("content-type", "application/json")
-        .header("authorization", "Bearer client")
-        .body(body.clone())
-        .unwrap()
-}
 
 fn prompt<M: Measurement>(c: &mut Criterion<M>) {
     let proxy = AiProxy::compile(

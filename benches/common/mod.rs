@@ -195,3 +195,12 @@ pub fn relay(
     }
     sent + exchange.on_eof(now).unwrap().len()
 }
+
+/// A client's chat request with this body, as `prepare` receives it.
+pub fn client_request(body: &Bytes) -> http::Request<Bytes> {
+    http::Request::post("/v1/chat/completions")
+        .header("content-type", "application/json")
+        .header("authorization", "Bearer client")
+        .body(body.clone())
+        .unwrap()
+}
