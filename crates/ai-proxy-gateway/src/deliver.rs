@@ -26,8 +26,14 @@ pub(crate) fn reject(log: RequestLog, rejection: Rejection) -> Response<GatewayB
 
 /// Relays an accepted upstream answer to the client. The head goes out
 /// with the exchange's first bytes, so a failure before any output is
-/// still answered with a status; a small body goes out whole.
-pub(crate) async fn deliver(answer: Answer, log: RequestLog) -> Response<GatewayBody> {
+/// still answered with a status; a small body goes out whole. `extra`:
+/// how many headers the caller adds afterwards (plugins' quota headers),
+/// room made for them up front instead of growing the map then.
+pub(crate) async fn deliver(
+    answer: Answer,
+    log: RequestLog,
+    extra: usize,
+) -> Response<GatewayBody> {
     let Answer {
         response,
         exchange,
@@ -52,6 +58,12 @@ pub(crate) async fn deliver(answer: Answer, log: RequestLog) -> Response<Gateway
     };
     let mut response = Response::new(body);
     *response.status_mut() = head.status;
+    if extra > 0 {
+        // Upstream headers, a replaced Content-Type, then the extra ones;
+        // past the map's maximum it grows (and refuses) as it would anyway.
+        let room = parts.headers.len().saturating_add(1).saturating_add(extra);
+        let _ = response.headers_mut().try_reserve(room);
+    }
     copy_response_headers(&parts.headers, response.headers_mut(), &head, small);
     response
 }

@@ -79,7 +79,7 @@ where
             )
             .await
             {
-                Ok(answer) => deliver(answer, log).await,
+                Ok(answer) => deliver(answer, log, response_headers.len()).await,
                 Err(rejection) => reject(log, rejection),
             }
         }

@@ -483,3 +483,48 @@ fn long_rule_keys_are_hashed_and_still_separate() {
         l.charge(&quotas, "a", cost, &store, t0).unwrap();
     }
 }
+
+#[test]
+fn a_failed_rule_takes_the_earlier_rules_headers_back_off_the_response() {
+    let l = limiter(
+        r#"{"rules": [{"count": 20, "time_window": 10, "key": "${http_user}"},
+                      {"count": 30, "time_window": 10, "key": "u:${http_user}", "header_prefix": "p"}]}"#,
+        &["a"],
+    );
+    let (parts, ()) = http::Request::get("/")
+        .header("user", "ann")
+        .body(())
+        .unwrap()
+        .into_parts();
+    let mut quotas = l.quotas(&RequestKeys::new().with_parts(&parts));
+    quotas.read(&MemoryStore::default(), Instant::now());
+    let down = StoreError::Unavailable {
+        reason: "connection refused".into(),
+    };
+    quotas.record(1, Err(down));
+    let mut response = http::HeaderMap::new();
+    response.insert("x-upstream", http::HeaderValue::from_static("kept"));
+    let v = l.admit_into(&quotas, "a", &mut response);
+    assert_eq!(
+        v.rejection.unwrap().status,
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    assert_eq!(response.len(), 1);
+    assert_eq!(response["x-upstream"], "kept");
+}
+
+#[test]
+fn admit_into_writes_the_quota_headers_beside_the_responses_own() {
+    let l = limiter(r#"{"limit": 30, "time_window": 60}"#, &[OPENAI]);
+    let mut quotas = l.quotas(&());
+    quotas.read(&MemoryStore::default(), Instant::now());
+    let mut response = http::HeaderMap::new();
+    response.insert("x-upstream", http::HeaderValue::from_static("kept"));
+    let v = l.admit_into(&quotas, OPENAI, &mut response);
+    assert!(v.is_admitted());
+    assert!(v.headers.is_empty());
+    assert_eq!(response["x-upstream"], "kept");
+    assert_eq!(response["X-AI-RateLimit-Limit-ai-proxy-openai"], "30");
+    assert_eq!(response["X-AI-RateLimit-Remaining-ai-proxy-openai"], "30");
+    assert_eq!(response["X-AI-RateLimit-Reset-ai-proxy-openai"], "60");
+}

@@ -52,6 +52,19 @@ pub use self::registry::PluginRegistry;
 /// A boxed future, as plugin phases return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// A request phase that finished without waiting: `Ok(())` at once.
+/// Zero-sized, so its box allocates nothing (a `ready(Ok(()))` carries
+/// room for the error and does).
+pub(crate) struct Passed;
+
+impl Future for Passed {
+    type Output = Result<(), PluginRejection>;
+
+    fn poll(self: Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
 /// Per-request state shared by the plugins and the gateway.
 #[derive(Debug, Default)]
 #[non_exhaustive]
@@ -148,7 +161,7 @@ pub trait Plugin: Send + Sync + fmt::Debug {
         request: PluginRequest<'a>,
     ) -> BoxFuture<'a, Result<(), PluginRejection>> {
         let _ = request;
-        Box::pin(std::future::ready(Ok(())))
+        Box::pin(Passed)
     }
 
     /// Whether `instance` of the route's `ai-proxy-multi` is out of quota

@@ -25,6 +25,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use ai_proxy::config::{
     AI_RATE_LIMITING, AiRateLimitingConfig, ConfigError, ConfigErrors, PluginConfig,
@@ -36,7 +37,8 @@ use serde_json::Value;
 
 use crate::access_log::record::AccessRecord;
 use crate::plugin::{
-    BoxFuture, Plugin, PluginContext, PluginFactory, PluginRejection, PluginRequest, RequestState,
+    BoxFuture, Passed, Plugin, PluginContext, PluginFactory, PluginRejection, PluginRequest,
+    RequestState,
 };
 
 pub use self::counters::Counters;
@@ -165,13 +167,24 @@ struct RateLimiting {
     by_consumer: HashMap<String, Arc<Limiting>>,
 }
 
-/// What the request phase resolved, for the later phases.
+/// What the request phase resolved, for the later phases. Held in the
+/// request's extensions by value (they want `Clone`): no `Arc` per request.
 #[derive(Debug)]
 struct Admission {
     limiting: Arc<Limiting>,
     quotas: RequestQuotas,
     /// The limiter answered instead of the upstream: nothing to charge.
     rejected: AtomicBool,
+}
+
+impl Clone for Admission {
+    fn clone(&self) -> Self {
+        Self {
+            limiting: Arc::clone(&self.limiting),
+            quotas: self.quotas.clone(),
+            rejected: AtomicBool::new(self.rejected.load(Ordering::Relaxed)),
+        }
+    }
 }
 
 /// The request's keys, with `remote_addr` written only when a budget's
@@ -216,7 +229,7 @@ impl KeyLookup for ClientKeys<'_> {
 }
 
 fn admission(state: &RequestState) -> Option<&Admission> {
-    state.extensions.get::<Arc<Admission>>().map(|a| &**a)
+    state.extensions.get::<Admission>()
 }
 
 fn plugin_rejection(rejection: &Rejection) -> PluginRejection {
@@ -245,30 +258,39 @@ impl Plugin for RateLimiting {
         &'a self,
         request: PluginRequest<'a>,
     ) -> BoxFuture<'a, Result<(), PluginRejection>> {
+        let consumer = request.state.consumer.as_deref();
+        let limiting = consumer
+            .and_then(|c| self.by_consumer.get(c))
+            .or(self.route.as_ref());
+        let Some(limiting) = limiting else {
+            return Box::pin(Passed);
+        };
+        let mut quotas = {
+            let mut keys = RequestKeys::new().with_parts(request.parts);
+            if let Some(c) = consumer {
+                keys = keys.with_consumer(c);
+            }
+            limiting.limiter.quotas(&ClientKeys {
+                keys,
+                remote: request.remote.ip(),
+            })
+        };
+        let admission = move |quotas| Admission {
+            limiting: Arc::clone(limiting),
+            quotas,
+            rejected: AtomicBool::new(false),
+        };
+        if let Counters::Memory(store) = &limiting.counters {
+            // Read in place: nothing to wait for, and `Passed`'s box
+            // allocates nothing.
+            quotas.read(&**store, Instant::now());
+            request.state.extensions.insert(admission(quotas));
+            return Box::pin(Passed);
+        }
+        let state = request.state;
         Box::pin(async move {
-            let consumer = request.state.consumer.as_deref();
-            let limiting = consumer
-                .and_then(|c| self.by_consumer.get(c))
-                .or(self.route.as_ref());
-            let Some(limiting) = limiting else {
-                return Ok(());
-            };
-            let mut quotas = {
-                let mut keys = RequestKeys::new().with_parts(request.parts);
-                if let Some(c) = consumer {
-                    keys = keys.with_consumer(c);
-                }
-                limiting.limiter.quotas(&ClientKeys {
-                    keys,
-                    remote: request.remote.ip(),
-                })
-            };
             limiting.counters.read(&mut quotas).await;
-            request.state.extensions.insert(Arc::new(Admission {
-                limiting: Arc::clone(limiting),
-                quotas,
-                rejected: AtomicBool::new(false),
-            }));
+            state.extensions.insert(admission(quotas));
             Ok(())
         })
     }
@@ -284,14 +306,7 @@ impl Plugin for RateLimiting {
         headers: &mut HeaderMap,
     ) -> Option<PluginRejection> {
         let a = admission(state)?;
-        let verdict = a.limiting.limiter.admit(&a.quotas, instance);
-        if headers.is_empty() {
-            // The usual case: the quota headers are the only ones; moved,
-            // not re-inserted one by one.
-            *headers = verdict.headers;
-        } else {
-            headers.extend(verdict.headers);
-        }
+        let verdict = a.limiting.limiter.admit_into(&a.quotas, instance, headers);
         let rejection = verdict.rejection?;
         a.rejected.store(true, Ordering::Relaxed);
         Some(plugin_rejection(&rejection))

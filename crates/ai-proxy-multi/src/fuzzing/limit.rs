@@ -217,6 +217,11 @@ pub fn drive_rate_limiting(data: &[u8]) -> Result<(), String> {
             if verdict.headers.len() % 3 != 0 {
                 return Err("quota headers come in threes".into());
             }
+            let mut into = http::HeaderMap::new();
+            let direct = limiter.admit_into(&quotas, name, &mut into);
+            if into != verdict.headers || direct.rejection != verdict.rejection {
+                return Err("admit_into differs from admit".into());
+            }
             match &verdict.rejection {
                 Some(r) if r.status != limiter.rejection().status && r.status != 500 => {
                     return Err(format!("rejected with {}", r.status));

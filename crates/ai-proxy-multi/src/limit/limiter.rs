@@ -198,20 +198,46 @@ impl TokenLimiter {
     /// `show_limit_quota_header`), and a rejection when a budget is used up
     /// or its counter failed without `allow_degradation` (500).
     pub fn admit(&self, quotas: &RequestQuotas, instance: &str) -> Verdict {
+        let mut headers = HeaderMap::new();
+        let mut verdict = self.admit_into(quotas, instance, &mut headers);
+        verdict.headers = headers;
+        verdict
+    }
+
+    /// [`admit`](Self::admit) writing the quota headers straight into
+    /// `headers` (a response's own map; the verdict's map stays empty).
+    /// On a 500 the quota headers written are taken back off `headers`.
+    pub fn admit_into(
+        &self,
+        quotas: &RequestQuotas,
+        instance: &str,
+        headers: &mut HeaderMap,
+    ) -> Verdict {
         let mut verdict = Verdict::default();
         if let Some(error) = &quotas.error {
             return self.failed(verdict, error.clone());
         }
         match &self.mode {
             Mode::Instances { .. } => {
-                if let Some((slot, headers)) = self.instance_slot(instance) {
-                    let _ = self.judge(quotas, slot, headers, &mut verdict);
+                if let Some((slot, names)) = self.instance_slot(instance) {
+                    let _ = self.judge(quotas, slot, names, headers, &mut verdict);
                 }
             }
             Mode::Rules { rules, .. } => {
                 for (slot, &rule) in quotas.rules.iter().enumerate() {
-                    let headers = rules.get(rule).and_then(|r| r.headers.as_ref());
-                    if self.judge(quotas, slot, headers, &mut verdict).is_break() {
+                    let names = rules.get(rule).and_then(|r| r.headers.as_ref());
+                    if let ControlFlow::Break(failed) =
+                        self.judge(quotas, slot, names, headers, &mut verdict)
+                    {
+                        if failed {
+                            // A 500 shows no quota: drop the earlier rules'.
+                            for &rule in quotas.rules.get(..slot).unwrap_or_default() {
+                                let names = rules.get(rule).and_then(|r| r.headers.as_ref());
+                                for name in names.into_iter().flat_map(|n| n.names()) {
+                                    headers.remove(name);
+                                }
+                            }
+                        }
                         break;
                     }
                 }
@@ -220,15 +246,16 @@ impl TokenLimiter {
         verdict
     }
 
-    /// Judges one budget into `verdict`; `Break` once the request is
-    /// rejected.
+    /// Judges one budget, its headers into `headers`; `Break` once the
+    /// request is rejected (`Break(true)`: its counter failed, a 500).
     fn judge(
         &self,
         quotas: &RequestQuotas,
         slot: usize,
-        headers: Option<&Arc<QuotaHeaders>>,
+        names: Option<&Arc<QuotaHeaders>>,
+        headers: &mut HeaderMap,
         verdict: &mut Verdict,
-    ) -> ControlFlow<()> {
+    ) -> ControlFlow<bool> {
         let (quota, counter) = match quotas.slots.get(slot).map(Slot::state) {
             Some(Ok(Some(read))) => read,
             Some(Ok(None)) | None => return ControlFlow::Continue(()),
@@ -239,18 +266,18 @@ impl TokenLimiter {
                     return ControlFlow::Continue(());
                 }
                 *verdict = self.failed(std::mem::take(verdict), error);
-                return ControlFlow::Break(());
+                return ControlFlow::Break(true);
             }
         };
         let check = quota.check(counter);
-        if let Some(h) = headers {
-            h.write(&check, &mut verdict.headers);
+        if let Some(h) = names {
+            h.write(&check, headers);
         }
         if check.admitted {
             return ControlFlow::Continue(());
         }
         verdict.rejection = Some(self.rejection.clone());
-        ControlFlow::Break(())
+        ControlFlow::Break(false)
     }
 
     fn failed(&self, mut verdict: Verdict, error: LimitError) -> Verdict {
@@ -259,7 +286,6 @@ impl TokenLimiter {
         } else {
             tracing::error!(%error, "ai-rate-limiting failed: answering 500");
             verdict.rejection = Some(Rejection::failure());
-            verdict.headers = HeaderMap::new();
         }
         verdict.error = Some(error);
         verdict

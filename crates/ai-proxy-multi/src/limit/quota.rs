@@ -7,7 +7,7 @@
 //! remaining tokens before this request (0 when rejected) and the seconds
 //! until the window resets, floored to hundredths.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
@@ -73,6 +73,9 @@ pub(crate) struct QuotaHeaders {
     limit: HeaderName,
     remaining: HeaderName,
     reset: HeaderName,
+    /// The first limit written and its value: limits are mostly fixed, so
+    /// later requests share it instead of rendering one each.
+    limit_value: OnceLock<(u64, HeaderValue)>,
 }
 
 impl QuotaHeaders {
@@ -93,17 +96,69 @@ impl QuotaHeaders {
             limit: header("limit")?,
             remaining: header("remaining")?,
             reset: header("reset")?,
+            limit_value: OnceLock::new(),
         }))
     }
 
+    /// Names in this quota's headers (to take them back off a response).
+    pub(crate) fn names(&self) -> [&HeaderName; 3] {
+        [&self.limit, &self.remaining, &self.reset]
+    }
+
+    /// Writes the three headers into `headers` (the response's own map:
+    /// no intermediate map, one allocation per varying value).
     pub(crate) fn write(&self, check: &QuotaCheck, headers: &mut HeaderMap) {
         let remaining = if check.admitted { check.remaining } else { 0 };
-        headers.insert(self.limit.clone(), HeaderValue::from(check.limit));
+        let limit = match self
+            .limit_value
+            .get_or_init(|| (check.limit, check.limit.into()))
+        {
+            (n, value) if *n == check.limit => value.clone(),
+            _ => HeaderValue::from(check.limit),
+        };
+        headers.reserve(3);
+        headers.insert(self.limit.clone(), limit);
         headers.insert(self.remaining.clone(), HeaderValue::from(remaining));
-        if let Ok(reset) = HeaderValue::from_str(&reset_seconds(check.reset)) {
+        let mut buf = [0; RESET_LEN];
+        if let Ok(reset) = HeaderValue::from_bytes(write_reset(check.reset, &mut buf)) {
             headers.insert(self.reset.clone(), reset);
         }
     }
+}
+
+/// Room for `u64::MAX` seconds, a dot and two digits.
+const RESET_LEN: usize = 24;
+
+/// [`reset_seconds`] into `buf` (no allocation); returns the written part.
+fn write_reset(reset: Duration, buf: &mut [u8; RESET_LEN]) -> &[u8] {
+    let centis = u64::try_from(reset.as_millis() / 10).unwrap_or(u64::MAX);
+    let (mut secs, frac) = (centis / 100, centis % 100);
+    // Written backwards from the end: at most 20 digits, a dot and two.
+    let mut start = RESET_LEN;
+    let mut push = |byte: u8| {
+        start -= 1;
+        if let Some(b) = buf.get_mut(start) {
+            *b = byte;
+        }
+    };
+    // ok: `n % 10` is below 10.
+    #[allow(clippy::cast_possible_truncation)]
+    let digit = |n: u64| b'0' + (n % 10) as u8;
+    if frac != 0 {
+        if frac % 10 != 0 {
+            push(digit(frac));
+        }
+        push(digit(frac / 10));
+        push(b'.');
+    }
+    loop {
+        push(digit(secs));
+        secs /= 10;
+        if secs == 0 {
+            break;
+        }
+    }
+    buf.get(start..).unwrap_or_default()
 }
 
 /// Seconds floored to hundredths and printed as Lua prints numbers
@@ -111,21 +166,8 @@ impl QuotaHeaders {
 /// Written digit by digit: through `format!` it was a third of the quota
 /// headers' cost per request (callgrind, gateway under load).
 pub fn reset_seconds(reset: Duration) -> String {
-    let centis = u64::try_from(reset.as_millis() / 10).unwrap_or(u64::MAX);
-    let (secs, frac) = (centis / 100, centis % 100);
-    let mut out = Vec::with_capacity(24);
-    ai_proxy_core::json::write::write_u64(&mut out, secs);
-    if frac != 0 {
-        // ok: `frac` is below 100, so each digit is below 10.
-        #[allow(clippy::cast_possible_truncation)]
-        let (tens, ones) = ((frac / 10) as u8, (frac % 10) as u8);
-        out.push(b'.');
-        out.push(b'0' + tens);
-        if ones != 0 {
-            out.push(b'0' + ones);
-        }
-    }
-    String::from_utf8(out).unwrap_or_default()
+    let mut buf = [0; RESET_LEN];
+    String::from_utf8_lossy(write_reset(reset, &mut buf)).into_owned()
 }
 
 #[cfg(test)]
@@ -173,6 +215,12 @@ mod tests {
         assert_eq!(s(70), "0.07");
         assert_eq!(s(9), "0");
         assert_eq!(s(10_100), "10.1");
+        assert_eq!(s(1_000), "1");
+        assert_eq!(s(100_010), "100.01");
+        assert_eq!(
+            reset_seconds(Duration::from_secs(u64::MAX)),
+            (u64::MAX / 100).to_string() + ".15"
+        );
     }
 
     #[test]
@@ -187,6 +235,17 @@ mod tests {
         r.write(&quota(20).check(counter(25)), &mut map);
         assert_eq!(map["X-AI-1-RateLimit-Limit"], "20");
         assert_eq!(map["X-AI-1-RateLimit-Remaining"], "0");
+    }
+
+    #[test]
+    fn a_limit_other_than_the_first_is_written_as_is() {
+        let h = QuotaHeaders::for_instance("i").unwrap();
+        let mut map = HeaderMap::new();
+        h.write(&quota(30).check(counter(0)), &mut map);
+        h.write(&quota(7).check(counter(0)), &mut map);
+        assert_eq!(map["X-AI-RateLimit-Limit-i"], "7");
+        h.write(&quota(30).check(counter(0)), &mut map);
+        assert_eq!(map["X-AI-RateLimit-Limit-i"], "30");
     }
 
     #[test]
