@@ -17,7 +17,7 @@ use serde_json::value::RawValue;
 
 use crate::json::{
     Count, Out, is_empty_string, is_string, str_value, string_inner, write_as_string, write_raw,
-    write_u64,
+    write_usage,
 };
 
 /// The `id` of translated completions and chunks.
@@ -112,21 +112,13 @@ impl Tokens {
 
     /// The OpenAI `usage` object.
     pub(crate) fn write<O: Out + ?Sized>(&self, out: &mut O) {
-        let prompt = self
-            .input
-            .saturating_add(self.cache_read)
-            .saturating_add(self.cache_write);
-        out.raw(b"{\"prompt_tokens\":");
-        write_u64(out, prompt);
-        out.raw(b",\"completion_tokens\":");
-        write_u64(out, self.output);
-        out.raw(b",\"total_tokens\":");
-        write_u64(out, prompt.saturating_add(self.output));
-        out.raw(b",\"prompt_tokens_details\":{\"cached_tokens\":");
-        write_u64(out, self.cache_read);
-        out.raw(b",\"cache_creation_input_tokens\":");
-        write_u64(out, self.cache_write);
-        out.raw(b"}}");
+        write_usage(
+            out,
+            self.input,
+            self.output,
+            self.cache_read,
+            self.cache_write,
+        );
     }
 }
 

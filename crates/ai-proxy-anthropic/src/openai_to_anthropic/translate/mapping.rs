@@ -2,7 +2,8 @@
 //! finish reason, token counts, errors.
 
 use ai_proxy_core::json::Raw;
-use ai_proxy_core::json::write::{Out, write_u64};
+use ai_proxy_core::json::chat::write_usage;
+use ai_proxy_core::json::write::Out;
 use ai_proxy_core::wire::anthropic::{ErrorObject, Usage};
 
 /// `stop_reason` → `finish_reason`.
@@ -44,21 +45,13 @@ impl Tokens {
     }
 
     pub(super) fn write<O: Out + ?Sized>(&self, out: &mut O) {
-        let prompt = self
-            .input
-            .saturating_add(self.cache_read)
-            .saturating_add(self.cache_creation);
-        out.raw(b"{\"prompt_tokens\":");
-        write_u64(out, prompt);
-        out.raw(b",\"completion_tokens\":");
-        write_u64(out, self.output);
-        out.raw(b",\"total_tokens\":");
-        write_u64(out, prompt.saturating_add(self.output));
-        out.raw(b",\"prompt_tokens_details\":{\"cached_tokens\":");
-        write_u64(out, self.cache_read);
-        out.raw(b",\"cache_creation_input_tokens\":");
-        write_u64(out, self.cache_creation);
-        out.raw(b"}}");
+        write_usage(
+            out,
+            self.input,
+            self.output,
+            self.cache_read,
+            self.cache_creation,
+        );
     }
 }
 
