@@ -61,15 +61,4 @@ def main():
     if rn:
         print(f"nginx median {md(rn):.1f} mean {mn(rn):.1f} | A/nginx median-of-ratios {md([a/n for a, n in zip(ra, rn)]):.2f} | B/nginx {md([b/n for b, n in zip(rb, rn)]):.2f}")
     return 0
-try:
-    rc = main()
-finally:
-    for p in PROCS:
-        try: os.killpg(p.pid, signal.SIGTERM)
-        except OSError: pass
-    time.sleep(0.5)
-    for p in PROCS:
-        try: os.killpg(p.pid, signal.SIGKILL)
-        except OSError: pass
-    shutil.rmtree(TMP, ignore_errors=True)
-sys.exit(rc)
+run_then_clean_up(main)

@@ -104,6 +104,21 @@ def measure(name, port, path, pid):
     return {"name": name, "rps": r / SECS, "cpu_us": (c1 - c0) / r * 1e6 if pid else 0.0,
             "p50_1c": p50, "p99_1c": p99, "errors": bad + bad1}
 
+def run_then_clean_up(main):
+    """Runs `main`, then stops every started process and removes TMP; exits with main's code."""
+    try:
+        rc = main()
+    finally:
+        for p in PROCS:
+            try: os.killpg(p.pid, signal.SIGTERM)
+            except OSError: pass
+        time.sleep(0.5)
+        for p in PROCS:
+            try: os.killpg(p.pid, signal.SIGKILL)
+            except OSError: pass
+        shutil.rmtree(TMP, ignore_errors=True)
+    sys.exit(rc)
+
 def main():
     up = free_port(); ng = free_port(); gw = free_port()
     chat_path = os.path.join(TMP, "chat.json"); open(chat_path, "w").write(CHAT)
@@ -169,15 +184,4 @@ litellm_settings: {{telemetry: false}}
             print(f"cpu ratio ai-proxy-pingora/nginx {r['cpu_us']/n['cpu_us']:.2f}, ai-proxy-pingora/ai-proxy {r['cpu_us']/a['cpu_us']:.2f}")
     return 0
 
-try:
-    rc = main()
-finally:
-    for p in PROCS:
-        try: os.killpg(p.pid, signal.SIGTERM)
-        except OSError: pass
-    time.sleep(0.5)
-    for p in PROCS:
-        try: os.killpg(p.pid, signal.SIGKILL)
-        except OSError: pass
-    shutil.rmtree(TMP, ignore_errors=True)
-sys.exit(rc)
+run_then_clean_up(main)
