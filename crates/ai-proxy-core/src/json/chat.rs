@@ -21,8 +21,12 @@ use std::borrow::Cow;
 use std::fmt;
 
 use super::scan::{elements, fields};
-use super::write::{ObjectWriter, Out, write_str, write_u64};
+use super::write::{ObjectWriter, write_str};
 use super::{Raw, Scanner, SyntaxError};
+
+mod response;
+
+pub use response::write_usage;
 
 /// What is wrong with an OpenAI chat request a converter reads.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -380,32 +384,6 @@ pub fn data_url(url: Raw<'_>) -> Option<DataUrl<'_>> {
         media_type: Cow::Owned(meta.strip_suffix(";base64")?.to_owned()),
         data: Payload::Decoded(data.to_owned()),
     })
-}
-
-/// The OpenAI `usage` object for counts kept as Anthropic and Bedrock
-/// keep them (input tokens without the cached ones): prompt tokens are
-/// input + cache read + cache write, the cache counts under
-/// `prompt_tokens_details`. One writer for every converter that answers
-/// OpenAI clients from those upstreams.
-pub fn write_usage<O: Out + ?Sized>(
-    out: &mut O,
-    input: u64,
-    output: u64,
-    cache_read: u64,
-    cache_write: u64,
-) {
-    let prompt = input.saturating_add(cache_read).saturating_add(cache_write);
-    out.raw(b"{\"prompt_tokens\":");
-    write_u64(out, prompt);
-    out.raw(b",\"completion_tokens\":");
-    write_u64(out, output);
-    out.raw(b",\"total_tokens\":");
-    write_u64(out, prompt.saturating_add(output));
-    out.raw(b",\"prompt_tokens_details\":{\"cached_tokens\":");
-    write_u64(out, cache_read);
-    out.raw(b",\"cache_creation_input_tokens\":");
-    write_u64(out, cache_write);
-    out.raw(b"}}");
 }
 
 #[cfg(test)]
