@@ -3,6 +3,7 @@
 //! (decoded event-stream messages in, `chat.completion.chunk` SSE out).
 
 use ai_proxy_core::framing::Frame;
+use ai_proxy_core::json::chat::ChunkWriter;
 use ai_proxy_core::translate::{ResponseTranslator, TranslateError};
 use bytes::BytesMut;
 use http::StatusCode;
@@ -93,14 +94,9 @@ struct InputDelta<'a> {
 /// ```
 #[derive(Debug)]
 pub struct ConverseToChat {
-    /// The model named in responses, as a JSON string token.
-    model: String,
+    /// The OpenAI side; its `model`, the model named in responses.
+    chunks: ChunkWriter,
     tokens: Tokens,
-    started: bool,
-    produced: bool,
-    finish_sent: bool,
-    /// `[DONE]` or an error chunk was written: nothing follows.
-    closed: bool,
     /// Converse content block index → OpenAI `tool_calls[].index`.
     tool_blocks: Vec<(u64, u32)>,
     skipped: u64,
@@ -112,13 +108,10 @@ impl ConverseToChat {
     pub fn new(model: Option<&str>) -> Self {
         let mut quoted = Vec::new();
         write_str(&mut quoted, model.unwrap_or(""));
+        let model = String::from_utf8(quoted).unwrap_or_else(|_| "\"\"".to_owned());
         Self {
-            model: String::from_utf8(quoted).unwrap_or_else(|_| "\"\"".to_owned()),
+            chunks: ChunkWriter::new(COMPLETION_ID.to_owned(), model),
             tokens: Tokens::default(),
-            started: false,
-            produced: false,
-            finish_sent: false,
-            closed: false,
             tool_blocks: Vec::new(),
             skipped: 0,
         }
@@ -130,55 +123,9 @@ impl ConverseToChat {
         self.skipped
     }
 
-    fn chunk_head(&self, out: &mut BytesMut) {
-        out.raw(b"data: {\"id\":");
-        out.raw(COMPLETION_ID.as_bytes());
-        out.raw(b",\"object\":\"chat.completion.chunk\",\"created\":0,\"model\":");
-        out.raw(self.model.as_bytes());
-        out.raw(b",\"choices\":");
-    }
-
-    fn delta_chunk(&mut self, out: &mut BytesMut, delta: impl FnOnce(&mut BytesMut)) {
-        self.chunk_head(out);
-        out.raw(b"[{\"index\":0,\"delta\":{");
-        delta(out);
-        out.raw(b"},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
-        self.produced = true;
-    }
-
-    fn start(&mut self, out: &mut BytesMut) {
-        if self.started {
-            return;
-        }
-        self.started = true;
-        self.delta_chunk(out, |out| {
-            out.raw(b"\"role\":\"assistant\",\"content\":\"\"")
-        });
-    }
-
-    fn finish_chunk(&mut self, out: &mut BytesMut, reason: &str) {
-        if self.finish_sent {
-            return;
-        }
-        self.finish_sent = true;
-        self.chunk_head(out);
-        out.raw(b"[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"");
-        out.raw(reason.as_bytes());
-        out.raw(b"\"}]}\n\n");
-        self.produced = true;
-    }
-
     /// Finish (if not sent), usage chunk, `[DONE]`.
     fn close(&mut self, out: &mut BytesMut) {
-        if self.closed || !self.started {
-            return;
-        }
-        self.finish_chunk(out, "stop");
-        self.chunk_head(out);
-        out.raw(b"[],\"usage\":");
-        self.tokens.write(out);
-        out.raw(b"}\n\ndata: [DONE]\n\n");
-        self.closed = true;
+        self.chunks.close(out, |out| self.tokens.write(out));
     }
 
     fn exception(
@@ -187,29 +134,26 @@ impl ConverseToChat {
         payload: &[u8],
         out: &mut BytesMut,
     ) -> Result<(), TranslateError> {
-        if self.closed {
+        if self.chunks.closed() {
             return Ok(());
         }
         let status = exception_status(kind);
         let mut body = Vec::new();
         write_openai_error(&mut body, status, Some(kind), payload);
-        if !self.produced {
-            self.closed = true;
+        if !self.chunks.produced() {
+            self.chunks.abandon();
             return Err(TranslateError::Upstream {
                 status,
                 body: String::from_utf8_lossy(&body).into_owned(),
             });
         }
-        out.raw(b"data: ");
-        out.raw(&body);
-        out.raw(b"\n\n");
-        self.closed = true;
+        self.chunks.error(out, |out| out.raw(&body));
         Ok(())
     }
 
     fn text_chunk(&mut self, out: &mut BytesMut, field: &[u8], text: Option<&RawValue>) {
         if let Some(t) = text.filter(|t| is_string(t) && !is_empty_string(t)) {
-            self.delta_chunk(out, |out| {
+            self.chunks.delta(out, |out| {
                 out.raw(b"\"");
                 out.raw(field);
                 out.raw(b"\":");
@@ -219,14 +163,14 @@ impl ConverseToChat {
     }
 
     fn event(&mut self, kind: &str, data: &[u8], out: &mut BytesMut) {
-        if self.closed {
+        if self.chunks.closed() {
             return;
         }
         let Ok(event) = serde_json::from_slice::<Event<'_>>(data) else {
             self.skipped += 1;
             return;
         };
-        if self.finish_sent && matches!(kind, "contentBlockStart" | "contentBlockDelta") {
+        if self.chunks.finish_sent() && matches!(kind, "contentBlockStart" | "contentBlockDelta") {
             // Content after the stop reason cannot follow OpenAI's finish
             // chunk; Bedrock never sends it.
             self.skipped += 1;
@@ -234,15 +178,15 @@ impl ConverseToChat {
         }
         let block = event.content_block_index;
         match kind {
-            "messageStart" => self.start(out),
+            "messageStart" => self.chunks.start(out),
             "contentBlockStart" => {
-                self.start(out);
+                self.chunks.start(out);
                 if let Some(tool) = event.start.as_ref().and_then(|s| s.tool_use.as_ref()) {
                     self.tool_start(out, block, tool);
                 }
             }
             "contentBlockDelta" => {
-                self.start(out);
+                self.chunks.start(out);
                 let Some(delta) = &event.delta else {
                     return;
                 };
@@ -264,7 +208,7 @@ impl ConverseToChat {
                     .find(|(b, _)| Some(*b) == block)
                     .map(|(_, t)| *t);
                 if let (Some(tool), Some(args)) = (tool, args) {
-                    self.delta_chunk(out, |out| {
+                    self.chunks.delta(out, |out| {
                         out.raw(b"\"tool_calls\":[{\"index\":");
                         write_u64(out, u64::from(tool));
                         out.raw(b",\"function\":{\"arguments\":");
@@ -274,8 +218,8 @@ impl ConverseToChat {
                 }
             }
             "messageStop" => {
-                self.start(out);
-                self.finish_chunk(out, finish_reason(event.stop_reason));
+                self.chunks.start(out);
+                self.chunks.finish(out, finish_reason(event.stop_reason));
             }
             "metadata" => {
                 if let Some(u) = &event.usage {
@@ -299,7 +243,7 @@ impl ConverseToChat {
         }
         let index = u32::try_from(self.tool_blocks.len()).unwrap_or(u32::MAX);
         self.tool_blocks.push((block, index));
-        self.delta_chunk(out, |out| {
+        self.chunks.delta(out, |out| {
             out.raw(b"\"tool_calls\":[{\"index\":");
             write_u64(out, u64::from(index));
             out.raw(b",\"id\":");
@@ -333,7 +277,7 @@ impl ResponseTranslator for ConverseToChat {
             write_openai_error(out, status, None, body);
             return Ok(());
         }
-        write_completion(out, &self.model, body).map_err(TranslateError::Malformed)
+        write_completion(out, self.chunks.model(), body).map_err(TranslateError::Malformed)
     }
 
     fn translate_event(
@@ -366,7 +310,7 @@ impl ResponseTranslator for ConverseToChat {
         // A stream cut before `metadata` still ends in a well-formed
         // OpenAI stream.
         self.close(out);
-        if self.produced {
+        if self.chunks.produced() {
             Ok(())
         } else {
             Err(TranslateError::EmptyStream)

@@ -1,7 +1,10 @@
 //! OpenAI chat requests read in place, for converters from OpenAI chat to
 //! another wire (Anthropic Messages, Gemini): the members of `messages`,
 //! text parts, tool calls, `tool_choice` and data URLs, as the scanner's
-//! raw values. Nothing that is copied through gets decoded.
+//! raw values. Nothing that is copied through gets decoded. The other
+//! direction, what converters from another wire write to an OpenAI chat
+//! client (`usage`, the chunk stream), is [`write_usage`] and
+//! `ChunkWriter`.
 //!
 //! Errors say what is wrong with the OpenAI request; each converter puts
 //! its own prefix on them (`invalid OpenAI chat request for Gemini: …`).
@@ -26,7 +29,7 @@ use super::{Raw, Scanner, SyntaxError};
 
 mod response;
 
-pub use response::write_usage;
+pub use response::{ChunkWriter, write_usage};
 
 /// What is wrong with an OpenAI chat request a converter reads.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,6 +8,7 @@ use super::{
     Candidate, Chunk, MAX_CANDIDATES, Part, Tokens, final_reason, finish_reason, reported,
     write_call_id, write_error, write_function, write_signature,
 };
+use ai_proxy_core::json::chat::ChunkWriter;
 use ai_proxy_core::json::raw::{is_string, string_inner};
 use ai_proxy_core::json::write::{Out, write_raw, write_str, write_u64};
 
@@ -66,10 +67,9 @@ pub struct GeminiToChat {
     /// `$llm_model` as a JSON string token, for responses without
     /// `modelVersion`.
     fallback_model: String,
-    /// `id` and `model` of the stream's chunks (raw JSON string tokens),
+    /// The OpenAI side; `id` and `model` (raw JSON string tokens) are
     /// fixed by the first chunk.
-    id: String,
-    model: String,
+    chunks: ChunkWriter,
     head_known: bool,
     /// The escaped contents of `responseId`, for generated call ids.
     response_id: String,
@@ -77,9 +77,6 @@ pub struct GeminiToChat {
     tokens: Tokens,
     /// Calls given a generated id so far.
     generated_ids: u64,
-    produced: bool,
-    /// `[DONE]` or an error chunk was written: nothing follows.
-    closed: bool,
     skipped: u64,
 }
 
@@ -94,15 +91,12 @@ impl GeminiToChat {
         Self {
             include_usage,
             fallback_model: String::from_utf8(fallback_model).unwrap_or_else(|_| "\"\"".into()),
-            id: String::new(),
-            model: String::new(),
+            chunks: ChunkWriter::default(),
             head_known: false,
             response_id: String::new(),
             choices: Vec::new(),
             tokens: Tokens::default(),
             generated_ids: 0,
-            produced: false,
-            closed: false,
             skipped: 0,
         }
     }
@@ -124,12 +118,14 @@ impl GeminiToChat {
         }
         self.head_known = true;
         let id = chunk.response_id.filter(|r| is_string(r));
-        self.id = id.map_or_else(|| "\"\"".to_owned(), |r| r.get().to_owned());
         self.response_id = id.map(|r| string_inner(r).to_owned()).unwrap_or_default();
-        self.model = chunk
-            .model_version
-            .filter(|m| is_string(m) && m.get() != "\"\"")
-            .map_or_else(|| self.fallback_model.clone(), |m| m.get().to_owned());
+        self.chunks.set_envelope(
+            id.map_or_else(|| "\"\"".to_owned(), |r| r.get().to_owned()),
+            chunk
+                .model_version
+                .filter(|m| is_string(m) && m.get() != "\"\"")
+                .map_or_else(|| self.fallback_model.clone(), |m| m.get().to_owned()),
+        );
     }
 
     /// The choice for candidate `index`, added on first sight; `None` past
@@ -151,15 +147,6 @@ impl GeminiToChat {
         Some(self.choices.len() - 1)
     }
 
-    /// The chunk envelope up to `"choices":`.
-    fn chunk_head(&self, out: &mut BytesMut) {
-        out.raw(b"data: {\"id\":");
-        out.raw(self.id.as_bytes());
-        out.raw(b",\"object\":\"chat.completion.chunk\",\"created\":0,\"model\":");
-        out.raw(self.model.as_bytes());
-        out.raw(b",\"choices\":");
-    }
-
     /// One chunk for choice `at` with `delta` = `{[role,] <members>}` and
     /// `finish_reason` (`null` while streaming).
     fn chunk(
@@ -175,29 +162,16 @@ impl GeminiToChat {
         };
         let (index, first) = (choice.index, !choice.started);
         choice.started = true;
-        self.chunk_head(out);
-        out.raw(b"[{\"index\":");
-        write_u64(out, u64::from(index));
-        out.raw(b",\"delta\":{");
-        if first {
-            out.raw(b"\"role\":\"assistant\"");
-        }
-        members(out, first);
-        out.raw(b"},\"logprobs\":null,\"finish_reason\":");
-        match finish {
-            Some(reason) => {
-                out.raw(b"\"");
-                out.raw(reason.as_bytes());
-                out.raw(b"\"");
+        self.chunks.chunk(out, index, finish, |out| {
+            if first {
+                out.raw(b"\"role\":\"assistant\"");
             }
-            None => out.raw(b"null"),
-        }
-        out.raw(b"}]}\n\n");
-        self.produced = true;
+            members(out, first);
+        });
     }
 
     fn event(&mut self, out: &mut BytesMut, data: &str) {
-        if self.closed {
+        if self.chunks.closed() {
             return;
         }
         let data = data.trim_ascii();
@@ -210,11 +184,7 @@ impl GeminiToChat {
         };
         self.head(&chunk);
         if let Some(error) = chunk.error.filter(|e| e.get() != "null") {
-            out.raw(b"data: ");
-            write_error(out, error);
-            out.raw(b"\n\n");
-            self.produced = true;
-            self.closed = true;
+            self.chunks.error(out, |out| write_error(out, error));
             return;
         }
         if let Some(usage) = &chunk.usage_metadata {
@@ -320,7 +290,7 @@ impl GeminiToChat {
 
     /// Finish chunks, the usage chunk (if asked for) and `[DONE]`.
     fn close(&mut self, out: &mut BytesMut) {
-        if self.closed || self.choices.is_empty() {
+        if self.chunks.closed() || self.choices.is_empty() {
             return;
         }
         self.choices.sort_by_key(|c| c.index);
@@ -331,14 +301,8 @@ impl GeminiToChat {
             let reason = final_reason(choice.finish, choice.tool_calls > 0);
             self.chunk(out, at, Some(reason), |_, _| {});
         }
-        if self.include_usage {
-            self.chunk_head(out);
-            out.raw(b"[],\"usage\":");
-            self.tokens.write(out);
-            out.raw(b"}\n\n");
-        }
-        out.raw(b"data: [DONE]\n\n");
-        self.closed = true;
+        let usage = |out: &mut BytesMut| self.tokens.write(out);
+        self.chunks.end(out, self.include_usage.then_some(usage));
     }
 }
 
@@ -371,7 +335,7 @@ impl ResponseTranslator for GeminiToChat {
         // A stream cut before its last chunk still ends in a well-formed
         // OpenAI stream.
         self.close(out);
-        if self.produced {
+        if self.chunks.produced() {
             Ok(())
         } else {
             Err(TranslateError::EmptyStream)

@@ -17,6 +17,7 @@
 mod mapping;
 
 use ai_proxy_core::json::Raw;
+use ai_proxy_core::json::chat::ChunkWriter;
 use ai_proxy_core::json::write::{Out, write_as_string, write_u64};
 use ai_proxy_core::translate::{ResponseTranslator, TranslateError};
 use ai_proxy_core::wire::anthropic::{Block, Event, Message};
@@ -62,15 +63,9 @@ pub const MAX_STREAM_TOOL_USES: usize = 1024;
 /// ```
 #[derive(Debug, Default)]
 pub struct MessagesToChat {
-    /// `id` and `model` of `message_start`, as raw JSON string tokens.
-    id: String,
-    model: String,
+    /// The OpenAI side; `id` and `model` are `message_start`'s.
+    chunks: ChunkWriter,
     tokens: Tokens,
-    started: bool,
-    produced: bool,
-    finish_sent: bool,
-    /// `[DONE]` or an error chunk was written: nothing follows.
-    closed: bool,
     /// Anthropic block index → OpenAI `tool_calls[].index`.
     tool_uses: Vec<(u64, u32)>,
     skipped: u64,
@@ -186,71 +181,32 @@ impl MessagesToChat {
         Ok(())
     }
 
-    /// The chunk envelope up to `"choices":`.
-    fn chunk_head(&self, out: &mut BytesMut) {
-        out.raw(b"data: {\"id\":");
-        out.raw(self.id.as_bytes());
-        out.raw(b",\"object\":\"chat.completion.chunk\",\"created\":0,\"model\":");
-        out.raw(self.model.as_bytes());
-        out.raw(b",\"choices\":");
-    }
-
-    /// One chunk with `delta` = `{<delta_json>}` and no finish reason.
-    fn delta_chunk(&mut self, out: &mut BytesMut, delta: impl FnOnce(&mut BytesMut)) {
-        self.chunk_head(out);
-        out.raw(b"[{\"index\":0,\"delta\":{");
-        delta(out);
-        out.raw(b"},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
-        self.produced = true;
-    }
-
     fn start(&mut self, out: &mut BytesMut, message: Option<&Message<'_>>) {
-        if self.started {
+        if self.chunks.started() {
             return;
         }
-        self.started = true;
         let raw_or_empty = |v: Option<Raw<'_>>| {
             v.filter(|v| v.is_string())
                 .and_then(|v| std::str::from_utf8(v.bytes()).ok())
                 .map_or_else(|| "\"\"".to_owned(), str::to_owned)
         };
-        self.id = raw_or_empty(message.and_then(|m| m.id));
-        self.model = raw_or_empty(message.and_then(|m| m.model));
+        self.chunks.set_envelope(
+            raw_or_empty(message.and_then(|m| m.id)),
+            raw_or_empty(message.and_then(|m| m.model)),
+        );
         if let Some(u) = message.and_then(|m| m.usage.as_ref()) {
             self.tokens.update(u);
         }
-        self.delta_chunk(out, |out| {
-            out.raw(b"\"role\":\"assistant\",\"content\":\"\"");
-        });
-    }
-
-    fn finish_chunk(&mut self, out: &mut BytesMut, reason: &str) {
-        if self.finish_sent {
-            return;
-        }
-        self.finish_sent = true;
-        self.chunk_head(out);
-        out.raw(b"[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"");
-        out.raw(reason.as_bytes());
-        out.raw(b"\"}]}\n\n");
-        self.produced = true;
+        self.chunks.start(out);
     }
 
     /// Finish (if not sent), usage chunk, `[DONE]`.
     fn close(&mut self, out: &mut BytesMut) {
-        if self.closed || !self.started {
-            return;
-        }
-        self.finish_chunk(out, "stop");
-        self.chunk_head(out);
-        out.raw(b"[],\"usage\":");
-        self.tokens.write(out);
-        out.raw(b"}\n\ndata: [DONE]\n\n");
-        self.closed = true;
+        self.chunks.close(out, |out| self.tokens.write(out));
     }
 
     fn event(&mut self, out: &mut BytesMut, data: &str) {
-        if self.closed {
+        if self.chunks.closed() {
             return;
         }
         let Ok(event) = serde_json::from_str::<Event<'_>>(data) else {
@@ -258,7 +214,7 @@ impl MessagesToChat {
             return;
         };
         let kind = event.kind.and_then(Raw::str);
-        if self.finish_sent
+        if self.chunks.finish_sent()
             && matches!(
                 kind.as_deref(),
                 Some("content_block_start" | "content_block_delta")
@@ -279,7 +235,7 @@ impl MessagesToChat {
                 match block.kind.and_then(Raw::str).as_deref() {
                     Some("text") => {
                         if let Some(t) = block.text.and_then(Raw::non_empty_string) {
-                            self.delta_chunk(out, |out| {
+                            self.chunks.delta(out, |out| {
                                 out.raw(b"\"content\":");
                                 out.raw(t.bytes());
                             });
@@ -287,7 +243,7 @@ impl MessagesToChat {
                     }
                     Some("thinking") => {
                         if let Some(t) = block.thinking.and_then(Raw::non_empty_string) {
-                            self.delta_chunk(out, |out| {
+                            self.chunks.delta(out, |out| {
                                 out.raw(b"\"reasoning_content\":");
                                 out.raw(t.bytes());
                             });
@@ -305,7 +261,7 @@ impl MessagesToChat {
                 match delta.kind.and_then(Raw::str).as_deref() {
                     Some("text_delta") => {
                         if let Some(t) = delta.text.and_then(Raw::non_empty_string) {
-                            self.delta_chunk(out, |out| {
+                            self.chunks.delta(out, |out| {
                                 out.raw(b"\"content\":");
                                 out.raw(t.bytes());
                             });
@@ -313,7 +269,7 @@ impl MessagesToChat {
                     }
                     Some("thinking_delta") => {
                         if let Some(t) = delta.thinking.and_then(Raw::non_empty_string) {
-                            self.delta_chunk(out, |out| {
+                            self.chunks.delta(out, |out| {
                                 out.raw(b"\"reasoning_content\":");
                                 out.raw(t.bytes());
                             });
@@ -329,7 +285,7 @@ impl MessagesToChat {
                             .map(|(_, t)| *t);
                         let args = delta.partial_json.and_then(Raw::non_empty_string);
                         if let (Some(tool), Some(args)) = (tool, args) {
-                            self.delta_chunk(out, |out| {
+                            self.chunks.delta(out, |out| {
                                 out.raw(b"\"tool_calls\":[{\"index\":");
                                 write_u64(out, u64::from(tool));
                                 out.raw(b",\"function\":{\"arguments\":");
@@ -348,20 +304,14 @@ impl MessagesToChat {
                     self.tokens.update(u);
                 }
                 if let Some(reason) = event.delta.as_ref().and_then(|d| d.stop_reason) {
-                    self.finish_chunk(out, finish_reason(Some(reason)));
+                    self.chunks.finish(out, finish_reason(Some(reason)));
                 }
             }
             Some("message_stop") => self.close(out),
-            Some("error") => {
-                out.raw(b"data: ");
-                match event.error {
-                    Some(e) => write_error(out, e),
-                    None => out.raw(b"{\"error\":{\"message\":\"\",\"type\":\"api_error\",\"param\":null,\"code\":null}}"),
-                }
-                out.raw(b"\n\n");
-                self.produced = true;
-                self.closed = true;
-            }
+            Some("error") => self.chunks.error(out, |out| match event.error {
+                Some(e) => write_error(out, e),
+                None => out.raw(b"{\"error\":{\"message\":\"\",\"type\":\"api_error\",\"param\":null,\"code\":null}}"),
+            }),
             // ping, content_block_stop and event types added later.
             _ => {}
         }
@@ -378,7 +328,7 @@ impl MessagesToChat {
         }
         let tool = u32::try_from(self.tool_uses.len()).unwrap_or(u32::MAX);
         self.tool_uses.push((index, tool));
-        self.delta_chunk(out, |out| {
+        self.chunks.delta(out, |out| {
             out.raw(b"\"tool_calls\":[{\"index\":");
             write_u64(out, u64::from(tool));
             out.raw(b",\"id\":");
@@ -435,7 +385,7 @@ impl ResponseTranslator for MessagesToChat {
         // A stream cut before `message_stop` still ends in a well-formed
         // OpenAI stream (as APISIX does for the other direction).
         self.close(out);
-        if self.produced {
+        if self.chunks.produced() {
             Ok(())
         } else {
             Err(TranslateError::EmptyStream)

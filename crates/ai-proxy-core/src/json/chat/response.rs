@@ -1,4 +1,5 @@
-//! Writing the OpenAI chat side of a response converter's output.
+//! Writing the OpenAI chat side of a response converter's output: the
+//! `usage` object and the `chat.completion.chunk` SSE stream.
 
 use crate::json::write::{Out, write_u64};
 
@@ -26,4 +27,249 @@ pub fn write_usage<O: Out + ?Sized>(
     out.raw(b",\"cache_creation_input_tokens\":");
     write_u64(out, cache_write);
     out.raw(b"}}");
+}
+
+/// The OpenAI `chat.completion.chunk` SSE stream a response converter
+/// writes for an OpenAI client: every chunk's envelope, the role chunk,
+/// one finish chunk, the usage chunk and `data: [DONE]`, and the state
+/// that keeps them in order (nothing after `[DONE]` or an error chunk).
+/// The one writer of that wire for the Anthropic, Bedrock and Gemini
+/// converters; what goes inside `delta` is theirs.
+///
+/// ```
+/// use ai_proxy_core::json::chat::ChunkWriter;
+/// use ai_proxy_core::json::write::Out;
+///
+/// let mut chunks = ChunkWriter::new("\"c1\"".into(), "\"m\"".into());
+/// let mut out = Vec::new();
+/// chunks.start(&mut out);
+/// chunks.delta(&mut out, |out| out.raw(br#""content":"Hi""#));
+/// chunks.close(&mut out, |out| out.raw(b"{}"));
+/// let text = String::from_utf8(out).unwrap();
+/// assert!(text.contains(r#""choices":[{"index":0,"delta":{"content":"Hi"},"logprobs":null,"finish_reason":null}]}"#));
+/// assert!(text.contains(r#""finish_reason":"stop"}]}"#));
+/// assert!(text.ends_with("\"choices\":[],\"usage\":{}}\n\ndata: [DONE]\n\n"));
+/// ```
+#[doc(hidden)]
+#[derive(Clone, Debug, Default)]
+pub struct ChunkWriter {
+    /// `id` of every chunk, a JSON string token.
+    id: String,
+    /// `model` of every chunk, a JSON string token.
+    model: String,
+    /// The role chunk was written.
+    started: bool,
+    /// Some chunk was written.
+    produced: bool,
+    /// The finish chunk was written.
+    finish_sent: bool,
+    /// `[DONE]` or an error chunk was written: nothing follows.
+    closed: bool,
+}
+
+impl ChunkWriter {
+    /// A stream whose chunks carry `id` and `model` (JSON string tokens,
+    /// written as they are).
+    pub fn new(id: String, model: String) -> Self {
+        ChunkWriter {
+            id,
+            model,
+            ..ChunkWriter::default()
+        }
+    }
+
+    /// Sets `id` and `model` (JSON string tokens) of the chunks to come.
+    pub fn set_envelope(&mut self, id: String, model: String) {
+        self.id = id;
+        self.model = model;
+    }
+
+    /// The chunks' `model`, a JSON string token.
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    /// The role chunk was written.
+    pub fn started(&self) -> bool {
+        self.started
+    }
+
+    /// Some chunk (or an error chunk) was written.
+    pub fn produced(&self) -> bool {
+        self.produced
+    }
+
+    /// The finish chunk was written: content can no longer follow.
+    pub fn finish_sent(&self) -> bool {
+        self.finish_sent
+    }
+
+    /// `[DONE]` or an error chunk was written, or the stream was
+    /// [`abandon`](Self::abandon)ed: nothing more is written.
+    pub fn closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Marks the stream closed without writing anything (the converter
+    /// answers with an error of its own instead).
+    pub fn abandon(&mut self) {
+        self.closed = true;
+    }
+
+    /// The chunk envelope up to `"choices":`.
+    fn head<O: Out + ?Sized>(&self, out: &mut O) {
+        out.raw(b"data: {\"id\":");
+        out.raw(self.id.as_bytes());
+        out.raw(b",\"object\":\"chat.completion.chunk\",\"created\":0,\"model\":");
+        out.raw(self.model.as_bytes());
+        out.raw(b",\"choices\":");
+    }
+
+    /// One chunk for choice `index`: `delta` is `{` + what `members`
+    /// writes + `}`, `finish_reason` is `reason` (`null` while streaming).
+    pub fn chunk<O: Out + ?Sized>(
+        &mut self,
+        out: &mut O,
+        index: u32,
+        reason: Option<&str>,
+        members: impl FnOnce(&mut O),
+    ) {
+        self.head(out);
+        if index == 0 {
+            out.raw(b"[{\"index\":0,\"delta\":{");
+        } else {
+            out.raw(b"[{\"index\":");
+            write_u64(out, u64::from(index));
+            out.raw(b",\"delta\":{");
+        }
+        members(out);
+        match reason {
+            None => out.raw(b"},\"logprobs\":null,\"finish_reason\":null}]}\n\n"),
+            Some(reason) => {
+                out.raw(b"},\"logprobs\":null,\"finish_reason\":\"");
+                out.raw(reason.as_bytes());
+                out.raw(b"\"}]}\n\n");
+            }
+        }
+        self.produced = true;
+    }
+
+    /// One chunk for choice 0 with `delta` = `{<members>}`, no finish
+    /// reason.
+    pub fn delta<O: Out + ?Sized>(&mut self, out: &mut O, members: impl FnOnce(&mut O)) {
+        self.chunk(out, 0, None, members);
+    }
+
+    /// The role chunk (`"role":"assistant","content":""`), once.
+    pub fn start<O: Out + ?Sized>(&mut self, out: &mut O) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        self.delta(out, |out| {
+            out.raw(b"\"role\":\"assistant\",\"content\":\"\"")
+        });
+    }
+
+    /// Choice 0's chunk with an empty delta and `finish_reason` `reason`,
+    /// once.
+    pub fn finish<O: Out + ?Sized>(&mut self, out: &mut O, reason: &str) {
+        if self.finish_sent {
+            return;
+        }
+        self.finish_sent = true;
+        self.chunk(out, 0, Some(reason), |_| {});
+    }
+
+    /// Ends a started stream: the finish chunk (`stop`) if none was
+    /// written, the usage chunk and `[DONE]`.
+    pub fn close<O: Out + ?Sized>(&mut self, out: &mut O, usage: impl FnOnce(&mut O)) {
+        if self.closed || !self.started {
+            return;
+        }
+        self.finish(out, "stop");
+        self.end(out, Some(usage));
+    }
+
+    /// The usage chunk (`choices: []`, the object `usage` writes) when
+    /// there is one, then `data: [DONE]`; nothing follows.
+    pub fn end<O: Out + ?Sized>(&mut self, out: &mut O, usage: Option<impl FnOnce(&mut O)>) {
+        if let Some(usage) = usage {
+            self.head(out);
+            out.raw(b"[],\"usage\":");
+            usage(out);
+            out.raw(b"}\n\n");
+        }
+        out.raw(b"data: [DONE]\n\n");
+        self.closed = true;
+    }
+
+    /// The last chunk, `data: <error object>`; nothing follows.
+    pub fn error<O: Out + ?Sized>(&mut self, out: &mut O, error: impl FnOnce(&mut O)) {
+        out.raw(b"data: ");
+        error(out);
+        out.raw(b"\n\n");
+        self.produced = true;
+        self.closed = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(out: Vec<u8>) -> String {
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn the_finish_chunk_is_written_once() {
+        let mut chunks = ChunkWriter::new("\"c\"".into(), "\"m\"".into());
+        let mut out = Vec::new();
+        chunks.start(&mut out);
+        chunks.finish(&mut out, "tool_calls");
+        chunks.close(&mut out, |out| out.raw(b"{}"));
+        let out = text(out);
+        assert_eq!(out.matches("\"finish_reason\":\"").count(), 1);
+        assert!(out.contains("\"finish_reason\":\"tool_calls\""));
+    }
+
+    #[test]
+    fn a_stream_never_started_closes_with_nothing() {
+        let mut chunks = ChunkWriter::default();
+        let mut out = Vec::new();
+        chunks.close(&mut out, |out| out.raw(b"{}"));
+        assert!(out.is_empty());
+        assert!(!chunks.produced() && !chunks.closed());
+    }
+
+    #[test]
+    fn an_error_chunk_ends_the_stream() {
+        let mut chunks = ChunkWriter::default();
+        let mut out = Vec::new();
+        chunks.error(&mut out, |out| out.raw(br#"{"error":{}}"#));
+        assert_eq!(text(out), "data: {\"error\":{}}\n\n");
+        assert!(chunks.produced() && chunks.closed());
+    }
+
+    #[test]
+    fn chunks_of_other_choices_carry_their_index() {
+        let mut chunks = ChunkWriter::new("\"c\"".into(), "\"m\"".into());
+        let mut out = Vec::new();
+        chunks.chunk(&mut out, 3, Some("stop"), |_| {});
+        assert_eq!(
+            text(out),
+            "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":0,\"model\":\"m\",\
+             \"choices\":[{\"index\":3,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"stop\"}]}\n\n"
+        );
+    }
+
+    #[test]
+    fn the_usage_chunk_is_left_out_when_there_is_none() {
+        let mut chunks = ChunkWriter::default();
+        let mut out = Vec::new();
+        chunks.end(&mut out, None::<fn(&mut Vec<u8>)>);
+        assert_eq!(text(out), "data: [DONE]\n\n");
+        assert!(chunks.closed());
+    }
 }
