@@ -21,13 +21,14 @@ pub(super) struct Response<'a> {
 #[derive(Deserialize)]
 pub(super) struct ResponseChoice<'a> {
     #[serde(borrow)]
-    pub(super) message: Option<ResponseMessage<'a>>,
+    pub(super) message: Option<Message<'a>>,
     #[serde(borrow)]
     pub(super) finish_reason: Option<Raw<'a>>,
 }
 
+/// A response's `message` or a chunk's `delta` (the same members).
 #[derive(Deserialize)]
-pub(super) struct ResponseMessage<'a> {
+pub(super) struct Message<'a> {
     #[serde(borrow)]
     pub(super) content: Option<Raw<'a>>,
     #[serde(borrow)]
@@ -105,19 +106,7 @@ pub(super) struct Chunk<'a> {
 #[derive(Deserialize)]
 pub(super) struct ChunkChoice<'a> {
     #[serde(borrow)]
-    pub(super) delta: Option<Delta<'a>>,
+    pub(super) delta: Option<Message<'a>>,
     #[serde(borrow)]
     pub(super) finish_reason: Option<Raw<'a>>,
-}
-
-#[derive(Deserialize)]
-pub(super) struct Delta<'a> {
-    #[serde(borrow)]
-    pub(super) content: Option<Raw<'a>>,
-    #[serde(borrow)]
-    pub(super) reasoning_content: Option<Raw<'a>>,
-    #[serde(borrow)]
-    pub(super) reasoning: Option<Raw<'a>>,
-    #[serde(borrow)]
-    pub(super) tool_calls: Option<Vec<ToolCall<'a>>>,
 }
