@@ -70,7 +70,9 @@ fn check_json_verdict(proxy: &AiProxy, path: &str, bytes: &[u8]) {
         .unwrap();
     let verdict = proxy.prepare(request, Instant::now(), None);
     let rejected = match &verdict {
-        Err(ai_proxy::PrepareError::InvalidJson { reason }) => Some(reason.clone()),
+        Err(ai_proxy::PrepareError::Body(ai_proxy::core::prepare::BodyError::InvalidJson {
+            reason,
+        })) => Some(reason.clone()),
         _ => None,
     };
     let oracle = std::str::from_utf8(bytes).is_ok()

@@ -59,7 +59,7 @@ fuzz_target!(|data: &[u8]| {
     let oracle = std::str::from_utf8(rest).is_ok()
         && serde_json::from_slice::<serde::de::IgnoredAny>(rest).is_ok();
     match &verdict {
-        Err(ai_proxy::PrepareError::InvalidJson { reason }) => assert!(
+        Err(ai_proxy::PrepareError::Body(ai_proxy::core::prepare::BodyError::InvalidJson { reason })) => assert!(
             !oracle || reason.contains("invalid unicode escape in a key"),
             "valid JSON rejected: {reason}"
         ),

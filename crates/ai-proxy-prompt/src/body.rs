@@ -4,24 +4,11 @@
 
 use ai_proxy_core::json::scan::{Raw, Scanner, SyntaxError};
 use ai_proxy_core::json::text::from_utf8;
-use ai_proxy_core::prepare::ClientBodyLayout;
+use ai_proxy_core::prepare::{BodyError, ClientBodyLayout};
 use ai_proxy_core::protocol::{BodyTop, Protocol};
 use bytes::Bytes;
 use http::request::Parts;
 use http::{HeaderValue, header};
-
-use crate::error::PromptError;
-
-/// Why a body could not be read.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum BodyError {
-    /// No bytes.
-    Empty,
-    /// Over the plugin's `max_req_body_size`.
-    TooLarge { size: u64, max: u64 },
-    /// Not UTF-8 JSON (the parser's message).
-    Invalid(String),
-}
 
 /// One top-level member.
 #[derive(Clone, Copy, Debug)]
@@ -72,13 +59,16 @@ impl<'a> ClientBody<'a> {
         if bytes.is_empty() {
             return Err(BodyError::Empty);
         }
-        let text = from_utf8(bytes)
-            .map_err(|at| BodyError::Invalid(format!("invalid UTF-8 at byte {at}")))?;
+        let text = from_utf8(bytes).map_err(|at| BodyError::InvalidJson {
+            reason: format!("invalid UTF-8 at byte {at}"),
+        })?;
         // One walk: the scanner checks the grammar of every value it
         // passes (what serde's `IgnoredAny` accepts), so the body is
         // validated while its top-level members are located.
         let mut s = Scanner::new(bytes);
-        let invalid = |e: SyntaxError| BodyError::Invalid(e.describe(text));
+        let invalid = |e: SyntaxError| BodyError::InvalidJson {
+            reason: e.describe(text),
+        };
         let top = match s.peek() {
             Some(b'{') => {
                 let mut members = Vec::with_capacity(8);
@@ -155,15 +145,6 @@ pub(crate) fn key_is(key: Raw<'_>, name: &str) -> bool {
 /// Where `part`, a slice of `whole`, starts in it.
 pub(crate) fn offset(whole: &[u8], part: &[u8]) -> usize {
     (part.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize)
-}
-
-/// The decorator's and template's refusals of a body they cannot read.
-pub(crate) fn body_error(e: BodyError) -> PromptError {
-    match e {
-        BodyError::Empty => PromptError::EmptyBody,
-        BodyError::TooLarge { size, max } => PromptError::BodyTooLarge { size, max },
-        BodyError::Invalid(reason) => PromptError::InvalidJson { reason },
-    }
 }
 
 /// A request's body replaced by what the transforms made of it:

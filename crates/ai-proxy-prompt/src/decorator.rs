@@ -33,7 +33,7 @@ use http::Request;
 use http::request::Parts;
 use serde_json::Value;
 
-use crate::body::{ClientBody, Top, body_error, replaced_body};
+use crate::body::{ClientBody, Top, replaced_body};
 use crate::error::PromptError;
 use crate::splice::{Layout, Splice, array};
 
@@ -164,7 +164,7 @@ impl PromptDecorator {
         path: &str,
         body: Bytes,
     ) -> Result<(Bytes, Option<Layout>), PromptError> {
-        let read = ClientBody::read(&body, self.max_req_body_size).map_err(body_error)?;
+        let read = ClientBody::read(&body, self.max_req_body_size)?;
         let mut splice = Splice::new(&read);
         match read.protocol(path) {
             Some(Protocol::OpenAiChat) => messages(&mut splice, &read, &self.chat)?,

@@ -1,6 +1,7 @@
 //! [`PromptError`]: why a transform refused a client request, with the
 //! status and body APISIX answers for the same refusal.
 
+use ai_proxy_core::prepare::BodyError;
 use bytes::Bytes;
 use http::StatusCode;
 
@@ -13,25 +14,10 @@ const MAX_ECHO: usize = 256;
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PromptError {
-    /// The body is larger than the plugin's `max_req_body_size`.
-    #[error(
-        "could not get body: request size {size} is greater than the maximum size {max} allowed"
-    )]
-    BodyTooLarge {
-        /// Bytes received.
-        size: u64,
-        /// `max_req_body_size`.
-        max: u64,
-    },
-    /// The body is empty.
-    #[error("could not get body: request body is empty")]
-    EmptyBody,
-    /// The body is not JSON.
-    #[error("could not parse JSON request body: {reason}")]
-    InvalidJson {
-        /// Where and why (line and column).
-        reason: String,
-    },
+    /// The body is larger than the plugin's `max_req_body_size`, empty or
+    /// not JSON.
+    #[error(transparent)]
+    Body(#[from] BodyError),
     /// The body is JSON, but a member the transform must change has a
     /// shape it cannot change (`messages` an object); the message names it.
     #[error("{what}")]

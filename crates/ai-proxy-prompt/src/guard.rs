@@ -26,10 +26,11 @@ use ai_proxy_core::Protocol;
 use ai_proxy_core::config::{
     ConfigError, ConfigErrorKind, ConfigErrors, FailMode, PromptGuardConfig,
 };
+use ai_proxy_core::prepare::BodyError;
 use regex::{Regex, RegexBuilder, RegexSetBuilder};
 use serde_json::Value;
 
-use crate::body::{BodyError, ClientBody};
+use crate::body::ClientBody;
 use crate::conversation::Conversation;
 use crate::error::PromptError;
 use crate::pattern::pcre_ascii;
@@ -113,17 +114,16 @@ impl PromptGuard {
     pub fn check(&self, path: &str, body: &[u8]) -> Result<GuardOutcome, PromptError> {
         let body = match ClientBody::read(body, self.max_req_body_size) {
             Ok(body) => body,
-            Err(BodyError::Empty | BodyError::TooLarge { .. }) => {
-                return Err(PromptError::GuardNoBody);
-            }
-            Err(BodyError::Invalid(reason)) => {
+            Err(BodyError::InvalidJson { reason }) => {
                 return self.unsupported(PromptError::GuardNotJson { reason });
             }
+            // Empty or over `max_req_body_size`.
+            Err(_) => return Err(PromptError::GuardNoBody),
         };
         let protocol = body.protocol(path);
         let conversation = match protocol {
             None | Some(Protocol::Passthrough) => None,
-            Some(p) => Conversation::read(&body, p).map_err(|e| PromptError::InvalidJson {
+            Some(p) => Conversation::read(&body, p).map_err(|e| BodyError::InvalidJson {
                 reason: format!("malformed JSON at byte {}", e.offset),
             })?,
         };

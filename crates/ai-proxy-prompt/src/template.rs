@@ -26,7 +26,7 @@ use ai_proxy_core::json::write::write_str;
 use bytes::Bytes;
 use serde_json::Value;
 
-use crate::body::{ClientBody, body_error};
+use crate::body::ClientBody;
 use crate::error::PromptError;
 
 /// Deepest `{{ a.b.c }}` path.
@@ -91,7 +91,7 @@ impl PromptTemplate {
     /// The body the template named by the client's `template_name` renders
     /// to, filled from the client's `body`.
     pub fn apply(&self, body: &[u8]) -> Result<Bytes, PromptError> {
-        let read = ClientBody::read(body, self.max_req_body_size).map_err(body_error)?;
+        let read = ClientBody::read(body, self.max_req_body_size)?;
         let name = match read.get("template_name") {
             None => return Err(PromptError::TemplateNameMissing),
             Some(n) if n.is_null() || n.bytes() == b"false" => {

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+use ai_proxy_core::prepare::BodyError;
 use ai_proxy_prompt::{PromptError, PromptTemplate};
 use serde_json::{Value, json};
 
@@ -225,16 +226,19 @@ fn a_non_string_template_name_is_not_configured() {
 #[test]
 fn unreadable_bodies_get_apisix_s_messages() {
     let t = programming();
-    assert_eq!(t.apply(b"").unwrap_err(), PromptError::EmptyBody);
+    assert_eq!(
+        t.apply(b"").unwrap_err(),
+        PromptError::Body(BodyError::Empty)
+    );
     assert!(matches!(
         t.apply(b"{").unwrap_err(),
-        PromptError::InvalidJson { .. }
+        PromptError::Body(BodyError::InvalidJson { .. })
     ));
     let small = PromptTemplate::from_value(&json!({"max_req_body_size": 8, "templates": [
         {"name": "t", "template": {"model": "m"}}]}))
     .unwrap();
     assert_eq!(
         small.apply(br#"{"template_name":"t"}"#).unwrap_err(),
-        PromptError::BodyTooLarge { size: 21, max: 8 }
+        PromptError::Body(BodyError::TooLarge { size: 21, max: 8 })
     );
 }

@@ -63,6 +63,34 @@ impl CompileError {
     }
 }
 
+/// Why a client body could not be read as JSON: APISIX's refusals of the
+/// body itself (`core.request.get_body`, the JSON decode), with its
+/// messages. The same for `ai-proxy` ([`PrepareError::Body`]) and the
+/// prompt plugins; each decides its status.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BodyError {
+    /// The body is larger than `max_req_body_size`.
+    #[error(
+        "could not get body: request size {size} is greater than the maximum size {max} allowed"
+    )]
+    TooLarge {
+        /// Bytes announced or received.
+        size: u64,
+        /// `max_req_body_size`.
+        max: u64,
+    },
+    /// The body is empty.
+    #[error("could not get body: request body is empty")]
+    Empty,
+    /// The body is not JSON.
+    #[error("could not parse JSON request body: {reason}")]
+    InvalidJson {
+        /// The parser's message (where and why).
+        reason: String,
+    },
+}
+
 /// Why a client request was not turned into an upstream request.
 ///
 /// [`status`](Self::status) is what a gateway answers; [`body`](Self::body)
@@ -77,25 +105,9 @@ pub enum PrepareError {
         /// The client's value.
         content_type: String,
     },
-    /// The body is larger than `max_req_body_size`.
-    #[error(
-        "could not get body: request size {size} is greater than the maximum size {max} allowed"
-    )]
-    BodyTooLarge {
-        /// Bytes announced or received.
-        size: u64,
-        /// `max_req_body_size`.
-        max: u64,
-    },
-    /// The body is empty.
-    #[error("could not get body: request body is empty")]
-    EmptyBody,
-    /// The body is not JSON.
-    #[error("could not parse JSON request body: {reason}")]
-    InvalidJson {
-        /// The parser's message (line and column).
-        reason: String,
-    },
+    /// The body is too large, empty or not JSON.
+    #[error(transparent)]
+    Body(#[from] BodyError),
     /// The body matches no protocol (`{}`, `[]`, a bare string or number).
     #[error("no matching AI protocol for the request")]
     NoProtocol,
@@ -154,7 +166,7 @@ impl PrepareError {
     /// The status a gateway answers with.
     pub fn status(&self) -> StatusCode {
         match self {
-            PrepareError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            PrepareError::Body(BodyError::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
             PrepareError::GcpToken { .. }
             | PrepareError::Upstream { .. }
             | PrepareError::WallClockRequired { .. }
@@ -170,9 +182,7 @@ impl PrepareError {
     pub fn body(&self) -> Bytes {
         let message = self.to_string();
         let key = match self {
-            PrepareError::BodyTooLarge { .. }
-            | PrepareError::EmptyBody
-            | PrepareError::InvalidJson { .. } => "message",
+            PrepareError::Body(_) => "message",
             PrepareError::Convert(_)
             | PrepareError::UnresolvedPath
             | PrepareError::GcpToken { .. }

@@ -60,7 +60,7 @@ use crate::sign::RequestSigner;
 
 use endpoint::QueryPiece;
 
-pub use error::{CompileError, PrepareError};
+pub use error::{BodyError, CompileError, PrepareError};
 pub use headers::{CLIENT_CREDENTIAL_HEADERS, HOP_BY_HOP_HEADERS};
 pub use hints::ClientHints;
 pub use layout::ClientBodyLayout;

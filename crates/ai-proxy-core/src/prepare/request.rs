@@ -9,7 +9,7 @@ use http::{HeaderMap, Method, Request, Version};
 
 use super::AiProxy;
 use super::body::Body;
-use super::error::PrepareError;
+use super::error::{BodyError, PrepareError};
 use super::layout::ClientBodyLayout;
 use super::prepared::Prepared;
 use super::{detect, headers};
@@ -70,7 +70,7 @@ impl AiProxy {
         check_content_type(&parts.headers)?;
         self.check_size(&parts.headers, &body)?;
         if body.is_empty() {
-            return Err(PrepareError::EmptyBody);
+            return Err(BodyError::Empty.into());
         }
         // A transform that wrote the body (the prompt plugins) may have
         // said where its members are: then it is not parsed again.
@@ -81,7 +81,7 @@ impl AiProxy {
             .and_then(|members| Body::laid_out(&body, members));
         let client_body = match laid_out {
             Some(laid_out) => laid_out,
-            None => Body::parse(&body).map_err(|reason| PrepareError::InvalidJson { reason })?,
+            None => Body::parse(&body).map_err(|reason| BodyError::InvalidJson { reason })?,
         };
         let path = parts.uri.path();
         let client_protocol = detect::detect(path, &client_body).ok_or(PrepareError::NoProtocol)?;
@@ -212,8 +212,8 @@ impl AiProxy {
             .and_then(|v| v.trim().parse::<u64>().ok());
         let size = u64::try_from(body.len()).unwrap_or(u64::MAX);
         match announced {
-            Some(n) if n > max => Err(PrepareError::BodyTooLarge { size: n, max }),
-            _ if size > max => Err(PrepareError::BodyTooLarge { size, max }),
+            Some(n) if n > max => Err(BodyError::TooLarge { size: n, max }.into()),
+            _ if size > max => Err(BodyError::TooLarge { size, max }.into()),
             _ => Ok(()),
         }
     }

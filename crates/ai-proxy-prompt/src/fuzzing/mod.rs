@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 
 use ai_proxy_core::Protocol;
 use ai_proxy_core::config::{CheckMode, RoleSet};
+use ai_proxy_core::prepare::BodyError;
 use bytes::Bytes;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -69,8 +70,7 @@ pub fn decorate(data: &[u8]) -> Result<(), String> {
         }
         Err(
             PromptError::Unchangeable { .. }
-            | PromptError::InvalidJson { .. }
-            | PromptError::EmptyBody,
+            | PromptError::Body(BodyError::InvalidJson { .. } | BodyError::Empty),
         ) => {
             // Refusals only for bodies the reference cannot decorate either.
             oracle::undecoratable(path, body)

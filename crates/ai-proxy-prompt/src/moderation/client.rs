@@ -4,7 +4,7 @@
 use ai_proxy_core::Protocol;
 
 use super::ModerationError;
-use crate::body::{BodyError, ClientBody};
+use crate::body::ClientBody;
 
 /// The client protocol, stream flag and model of a request, read from its
 /// path and body as `prepare` will read them (one pass over the top level).
@@ -36,13 +36,7 @@ impl ClientFacts {
     /// Reads a request to `path` (no query) with `body`; an empty or
     /// malformed body is [`ModerationError::InvalidBody`] (400).
     pub fn read(path: &str, body: &[u8]) -> Result<Self, ModerationError> {
-        let read = ClientBody::read(body, u64::MAX).map_err(|e| ModerationError::InvalidBody {
-            reason: match e {
-                BodyError::Invalid(reason) => reason,
-                BodyError::Empty => "request body is empty".to_owned(),
-                BodyError::TooLarge { size, max } => format!("{size} bytes, more than {max}"),
-            },
-        })?;
+        let read = ClientBody::read(body, u64::MAX).map_err(ModerationError::unreadable)?;
         let protocol = read.protocol(path);
         let stream_true = read.get("stream").is_some_and(|s| s.bytes() == b"true");
         Ok(Self {

@@ -73,6 +73,7 @@ use std::time::{Duration, SystemTime};
 
 use ai_proxy_core::Protocol;
 use ai_proxy_core::config::{CheckMode, RoleSet};
+use ai_proxy_core::prepare::BodyError;
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 
@@ -228,6 +229,17 @@ pub enum ModerationError {
 }
 
 impl ModerationError {
+    /// A client body that could not be read (the parser's message).
+    pub(crate) fn unreadable(e: BodyError) -> Self {
+        let reason = match e {
+            BodyError::InvalidJson { reason } => reason,
+            BodyError::Empty => "request body is empty".to_owned(),
+            BodyError::TooLarge { size, max } => format!("{size} bytes, more than {max}"),
+            other => other.to_string(),
+        };
+        ModerationError::InvalidBody { reason }
+    }
+
     /// The status a gateway answers with: 400 for an unreadable body, 500
     /// otherwise (APISIX's).
     pub fn status(&self) -> StatusCode {

@@ -5,7 +5,7 @@
 use ai_proxy_core::config::{CheckMode, RoleSet};
 
 use super::{ModerationError, ModerationRequest};
-use crate::body::{BodyError, ClientBody};
+use crate::body::ClientBody;
 use crate::conversation::{Conversation, Turn};
 
 /// See [`ModerationRequest::text`].
@@ -14,14 +14,7 @@ pub(super) fn request_text(
     roles: RoleSet,
     mode: CheckMode,
 ) -> Result<Option<String>, ModerationError> {
-    let body =
-        ClientBody::read(request.body, u64::MAX).map_err(|e| ModerationError::InvalidBody {
-            reason: match e {
-                BodyError::Invalid(reason) => reason,
-                BodyError::Empty => "request body is empty".to_owned(),
-                BodyError::TooLarge { size, max } => format!("{size} bytes, more than {max}"),
-            },
-        })?;
+    let body = ClientBody::read(request.body, u64::MAX).map_err(ModerationError::unreadable)?;
     let conversation =
         Conversation::read(&body, request.protocol).map_err(|e| ModerationError::InvalidBody {
             reason: format!("malformed JSON at byte {}", e.offset),

@@ -63,10 +63,10 @@ fn announced_content_length_over_the_cap_is_413() {
     let e = err(&proxy, req);
     assert_eq!(
         e,
-        PrepareError::BodyTooLarge {
+        PrepareError::Body(BodyError::TooLarge {
             size: 5000,
             max: 100
-        }
+        })
     );
 }
 
