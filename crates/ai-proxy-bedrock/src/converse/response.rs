@@ -16,8 +16,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::json::{
-    Count, Out, is_empty_string, is_string, str_value, string_inner, write_as_string, write_raw,
-    write_usage,
+    Count, Out, is_empty_string, is_string, str_value, string_inner, write_as_string,
+    write_tool_call, write_usage,
 };
 
 /// The `id` of translated completions and chunks.
@@ -133,6 +133,11 @@ pub(crate) fn finish_reason(stop_reason: Option<&RawValue>) -> &'static str {
     }
 }
 
+/// A member's JSON when it is a string.
+pub(crate) fn string(v: Option<&RawValue>) -> Option<&[u8]> {
+    v.filter(|v| is_string(v)).map(|v| v.get().as_bytes())
+}
+
 /// Writes a `tool_calls[]` entry's `function.arguments` from a Converse
 /// `input` object.
 pub(crate) fn write_arguments<O: Out + ?Sized>(out: &mut O, input: Option<&RawValue>) {
@@ -195,19 +200,9 @@ pub(crate) fn write_completion<O: Out + ?Sized>(
             if i > 0 {
                 out.raw(b",");
             }
-            out.raw(b"{\"id\":");
-            match call.id.filter(|v| is_string(v)) {
-                Some(id) => write_raw(out, id),
-                None => out.raw(b"\"\""),
-            }
-            out.raw(b",\"type\":\"function\",\"function\":{\"name\":");
-            match call.name.filter(|v| is_string(v)) {
-                Some(n) => write_raw(out, n),
-                None => out.raw(b"\"\""),
-            }
-            out.raw(b",\"arguments\":");
-            write_arguments(out, call.input);
-            out.raw(b"}}");
+            write_tool_call(out, None, string(call.id), string(call.name), |out| {
+                write_arguments(out, call.input);
+            });
         }
         out.raw(b"]");
     }

@@ -11,10 +11,10 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::response::{
-    COMPLETION_ID, ConverseUsage, Tokens, ToolUse, finish_reason, write_completion,
+    COMPLETION_ID, ConverseUsage, Tokens, ToolUse, finish_reason, string, write_completion,
 };
 use crate::exceptions::{exception_status, write_openai_error};
-use crate::json::{Out, is_empty_string, is_string, write_raw, write_str, write_u64};
+use crate::json::{Out, is_empty_string, is_string, write_raw, write_str};
 
 /// Most tool calls one streamed response may open; later ones are
 /// skipped and counted.
@@ -208,13 +208,8 @@ impl ConverseToChat {
                     .find(|(b, _)| Some(*b) == block)
                     .map(|(_, t)| *t);
                 if let (Some(tool), Some(args)) = (tool, args) {
-                    self.chunks.delta(out, |out| {
-                        out.raw(b"\"tool_calls\":[{\"index\":");
-                        write_u64(out, u64::from(tool));
-                        out.raw(b",\"function\":{\"arguments\":");
-                        write_raw(out, args);
-                        out.raw(b"}}]");
-                    });
+                    self.chunks
+                        .tool_call_arguments(out, tool, args.get().as_bytes());
                 }
             }
             "messageStop" => {
@@ -243,21 +238,8 @@ impl ConverseToChat {
         }
         let index = u32::try_from(self.tool_blocks.len()).unwrap_or(u32::MAX);
         self.tool_blocks.push((block, index));
-        self.chunks.delta(out, |out| {
-            out.raw(b"\"tool_calls\":[{\"index\":");
-            write_u64(out, u64::from(index));
-            out.raw(b",\"id\":");
-            match tool.id.filter(|v| is_string(v)) {
-                Some(id) => write_raw(out, id),
-                None => out.raw(b"\"\""),
-            }
-            out.raw(b",\"type\":\"function\",\"function\":{\"name\":");
-            match tool.name.filter(|v| is_string(v)) {
-                Some(n) => write_raw(out, n),
-                None => out.raw(b"\"\""),
-            }
-            out.raw(b",\"arguments\":\"\"}}]");
-        });
+        self.chunks
+            .tool_call_start(out, index, string(tool.id), string(tool.name));
     }
 }
 

@@ -29,7 +29,7 @@ use super::{Raw, Scanner, SyntaxError};
 
 mod response;
 
-pub use response::{ChunkWriter, write_usage};
+pub use response::{ChunkWriter, write_tool_call, write_usage};
 
 /// What is wrong with an OpenAI chat request a converter reads.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -17,8 +17,8 @@
 mod mapping;
 
 use ai_proxy_core::json::Raw;
-use ai_proxy_core::json::chat::ChunkWriter;
-use ai_proxy_core::json::write::{Out, write_as_string, write_u64};
+use ai_proxy_core::json::chat::{ChunkWriter, write_tool_call};
+use ai_proxy_core::json::write::{Out, write_as_string};
 use ai_proxy_core::translate::{ResponseTranslator, TranslateError};
 use ai_proxy_core::wire::anthropic::{Block, Event, Message};
 use bytes::BytesMut;
@@ -153,19 +153,9 @@ impl MessagesToChat {
                 if i > 0 {
                     out.raw(b",");
                 }
-                out.raw(b"{\"id\":");
-                match call.id.filter(|v| v.is_string()) {
-                    Some(id) => out.raw(id.bytes()),
-                    None => out.raw(b"\"\""),
-                }
-                out.raw(b",\"type\":\"function\",\"function\":{\"name\":");
-                match call.name.filter(|v| v.is_string()) {
-                    Some(n) => out.raw(n.bytes()),
-                    None => out.raw(b"\"\""),
-                }
-                out.raw(b",\"arguments\":");
-                write_arguments(out, call.input);
-                out.raw(b"}}");
+                write_tool_call(out, None, string(call.id), string(call.name), |out| {
+                    write_arguments(out, call.input);
+                });
             }
             out.raw(b"]");
         }
@@ -285,13 +275,7 @@ impl MessagesToChat {
                             .map(|(_, t)| *t);
                         let args = delta.partial_json.and_then(Raw::non_empty_string);
                         if let (Some(tool), Some(args)) = (tool, args) {
-                            self.chunks.delta(out, |out| {
-                                out.raw(b"\"tool_calls\":[{\"index\":");
-                                write_u64(out, u64::from(tool));
-                                out.raw(b",\"function\":{\"arguments\":");
-                                out.raw(args.bytes());
-                                out.raw(b"}}]");
-                            });
+                            self.chunks.tool_call_arguments(out, tool, args.bytes());
                         }
                     }
                     // signature_delta, citations_delta: no OpenAI field.
@@ -328,22 +312,14 @@ impl MessagesToChat {
         }
         let tool = u32::try_from(self.tool_uses.len()).unwrap_or(u32::MAX);
         self.tool_uses.push((index, tool));
-        self.chunks.delta(out, |out| {
-            out.raw(b"\"tool_calls\":[{\"index\":");
-            write_u64(out, u64::from(tool));
-            out.raw(b",\"id\":");
-            match block.id.filter(|v| v.is_string()) {
-                Some(id) => out.raw(id.bytes()),
-                None => out.raw(b"\"\""),
-            }
-            out.raw(b",\"type\":\"function\",\"function\":{\"name\":");
-            match block.name.filter(|v| v.is_string()) {
-                Some(n) => out.raw(n.bytes()),
-                None => out.raw(b"\"\""),
-            }
-            out.raw(b",\"arguments\":\"\"}}]");
-        });
+        self.chunks
+            .tool_call_start(out, tool, string(block.id), string(block.name));
     }
+}
+
+/// A member's bytes when it is a JSON string.
+fn string(v: Option<Raw<'_>>) -> Option<&[u8]> {
+    v.filter(|v| v.is_string()).map(|v| v.bytes())
 }
 
 /// `input` (a JSON object) → `arguments` (a string holding its JSON).

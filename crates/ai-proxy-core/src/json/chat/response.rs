@@ -29,6 +29,34 @@ pub fn write_usage<O: Out + ?Sized>(
     out.raw(b"}}");
 }
 
+/// One OpenAI tool call,
+/// `{["index":N,]"id":…,"type":"function","function":{"name":…,"arguments":…}}`:
+/// `index` for a stream's delta, `id` and `name` JSON string tokens (`""`
+/// when absent), `arguments` writes the arguments' JSON string.
+#[doc(hidden)]
+pub fn write_tool_call<O: Out + ?Sized>(
+    out: &mut O,
+    index: Option<u32>,
+    id: Option<&[u8]>,
+    name: Option<&[u8]>,
+    arguments: impl FnOnce(&mut O),
+) {
+    match index {
+        Some(index) => {
+            out.raw(b"{\"index\":");
+            write_u64(out, u64::from(index));
+            out.raw(b",\"id\":");
+        }
+        None => out.raw(b"{\"id\":"),
+    }
+    out.raw(id.unwrap_or(b"\"\""));
+    out.raw(b",\"type\":\"function\",\"function\":{\"name\":");
+    out.raw(name.unwrap_or(b"\"\""));
+    out.raw(b",\"arguments\":");
+    arguments(out);
+    out.raw(b"}}");
+}
+
 /// The OpenAI `chat.completion.chunk` SSE stream a response converter
 /// writes for an OpenAI client: every chunk's envelope, the role chunk,
 /// one finish chunk, the usage chunk and `data: [DONE]`, and the state
@@ -204,6 +232,39 @@ impl ChunkWriter {
         self.closed = true;
     }
 
+    /// A `tool_calls` delta opening call `index` (see [`write_tool_call`];
+    /// `arguments` empty).
+    pub fn tool_call_start<O: Out + ?Sized>(
+        &mut self,
+        out: &mut O,
+        index: u32,
+        id: Option<&[u8]>,
+        name: Option<&[u8]>,
+    ) {
+        self.delta(out, |out| {
+            out.raw(b"\"tool_calls\":[");
+            write_tool_call(out, Some(index), id, name, |out| out.raw(b"\"\""));
+            out.raw(b"]");
+        });
+    }
+
+    /// A `tool_calls` delta adding `arguments` (a JSON string token) to
+    /// call `index`.
+    pub fn tool_call_arguments<O: Out + ?Sized>(
+        &mut self,
+        out: &mut O,
+        index: u32,
+        arguments: &[u8],
+    ) {
+        self.delta(out, |out| {
+            out.raw(b"\"tool_calls\":[{\"index\":");
+            write_u64(out, u64::from(index));
+            out.raw(b",\"function\":{\"arguments\":");
+            out.raw(arguments);
+            out.raw(b"}}]");
+        });
+    }
+
     /// The last chunk, `data: <error object>`; nothing follows.
     pub fn error<O: Out + ?Sized>(&mut self, out: &mut O, error: impl FnOnce(&mut O)) {
         out.raw(b"data: ");
@@ -220,6 +281,26 @@ mod tests {
 
     fn text(out: Vec<u8>) -> String {
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_tool_call_without_id_or_name_gets_empty_strings() {
+        let mut out = Vec::new();
+        write_tool_call(&mut out, None, None, Some(b"\"f\""), |out| {
+            out.raw(b"\"{}\"")
+        });
+        assert_eq!(
+            text(out),
+            r#"{"id":"","type":"function","function":{"name":"f","arguments":"{}"}}"#
+        );
+        let mut out = Vec::new();
+        write_tool_call(&mut out, Some(2), Some(b"\"c\""), None, |out| {
+            out.raw(b"\"\"")
+        });
+        assert_eq!(
+            text(out),
+            r#"{"index":2,"id":"c","type":"function","function":{"name":"","arguments":""}}"#
+        );
     }
 
     #[test]
