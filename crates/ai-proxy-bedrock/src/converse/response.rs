@@ -17,7 +17,8 @@ use serde_json::value::RawValue;
 
 use crate::json::{
     Count, Out, is_empty_string, is_string, str_value, string_inner, write_as_string,
-    write_tool_call, write_usage,
+    write_completion_end, write_completion_head, write_joined, write_tool_call, write_tool_calls,
+    write_usage,
 };
 
 /// The `id` of translated completions and chunks.
@@ -133,6 +134,11 @@ pub(crate) fn finish_reason(stop_reason: Option<&RawValue>) -> &'static str {
     }
 }
 
+/// A JSON string's escaped contents.
+fn inner_bytes(t: &RawValue) -> &[u8] {
+    string_inner(t).as_bytes()
+}
+
 /// A member's JSON when it is a string.
 pub(crate) fn string(v: Option<&RawValue>) -> Option<&[u8]> {
     v.filter(|v| is_string(v)).map(|v| v.get().as_bytes())
@@ -161,60 +167,34 @@ pub(crate) fn write_completion<O: Out + ?Sized>(
         .and_then(|o| o.message)
         .and_then(|m| m.content)
         .ok_or("upstream response has no output.message.content (not a Converse response)")?;
-    out.raw(b"{\"id\":");
-    out.raw(COMPLETION_ID.as_bytes());
-    out.raw(b",\"object\":\"chat.completion\",\"created\":0,\"model\":");
-    out.raw(model.as_bytes());
-    out.raw(b",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":");
-    let texts = || {
-        blocks
-            .iter()
-            .filter_map(|b| b.text.filter(|t| is_string(t)))
-    };
-    if texts().next().is_some() {
-        // Escaped contents concatenate without decoding.
-        out.raw(b"\"");
-        for t in texts() {
-            out.raw(string_inner(t).as_bytes());
-        }
-        out.raw(b"\"");
-    } else {
-        out.raw(b"null");
-    }
-    let reasoning: Vec<&RawValue> = blocks
+    write_completion_head(out, Some(COMPLETION_ID.as_bytes()), Some(model.as_bytes()));
+    let texts = blocks
+        .iter()
+        .filter_map(|b| b.text.filter(|t| is_string(t)));
+    write_joined(out, b"", texts.map(inner_bytes), b"null");
+    let reasoning = blocks
         .iter()
         .filter_map(|b| b.reasoning.as_ref()?.text.as_ref()?.text)
-        .filter(|t| is_string(t) && !is_empty_string(t))
-        .collect();
-    if !reasoning.is_empty() {
-        out.raw(b",\"reasoning_content\":\"");
-        for t in reasoning {
-            out.raw(string_inner(t).as_bytes());
-        }
-        out.raw(b"\"");
-    }
-    let mut calls = blocks.iter().filter_map(|b| b.tool_use.as_ref()).peekable();
-    if calls.peek().is_some() {
-        out.raw(b",\"tool_calls\":[");
-        for (i, call) in calls.enumerate() {
-            if i > 0 {
-                out.raw(b",");
-            }
-            write_tool_call(out, None, string(call.id), string(call.name), |out| {
-                write_arguments(out, call.input);
-            });
-        }
-        out.raw(b"]");
-    }
-    out.raw(b"},\"logprobs\":null,\"finish_reason\":\"");
-    out.raw(finish_reason(body.stop_reason).as_bytes());
-    out.raw(b"\"}],\"usage\":");
+        .filter(|t| is_string(t) && !is_empty_string(t));
+    write_joined(
+        out,
+        b",\"reasoning_content\":",
+        reasoning.map(inner_bytes),
+        b"",
+    );
+    let calls = blocks.iter().filter_map(|b| b.tool_use.as_ref());
+    write_tool_calls(out, calls, |out, call| {
+        write_tool_call(out, None, string(call.id), string(call.name), |out| {
+            write_arguments(out, call.input);
+        });
+    });
     let mut tokens = Tokens::default();
     if let Some(u) = &body.usage {
         tokens.update(u);
     }
-    tokens.write(out);
-    out.raw(b"}");
+    write_completion_end(out, finish_reason(body.stop_reason), |out| {
+        tokens.write(out)
+    });
     Ok(())
 }
 

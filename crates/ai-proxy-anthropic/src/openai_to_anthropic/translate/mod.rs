@@ -17,7 +17,10 @@
 mod mapping;
 
 use ai_proxy_core::json::Raw;
-use ai_proxy_core::json::chat::{ChunkWriter, write_tool_call};
+use ai_proxy_core::json::chat::{
+    ChunkWriter, write_completion_end, write_completion_head, write_joined, write_tool_call,
+    write_tool_calls,
+};
 use ai_proxy_core::json::write::{Out, write_as_string};
 use ai_proxy_core::translate::{ResponseTranslator, TranslateError};
 use ai_proxy_core::wire::anthropic::{Block, Event, Message};
@@ -105,69 +108,32 @@ impl MessagesToChat {
                 "upstream response is not an Anthropic message (`type` is not \"message\")".into(),
             ));
         }
-        out.raw(b"{\"id\":");
-        match msg.id.filter(|i| i.is_string()) {
-            Some(id) => out.raw(id.bytes()),
-            None => out.raw(b"\"\""),
-        }
-        out.raw(b",\"object\":\"chat.completion\",\"created\":0,\"model\":");
-        match msg.model.filter(|m| m.is_string()) {
-            Some(m) => out.raw(m.bytes()),
-            None => out.raw(b"\"\""),
-        }
-        out.raw(b",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":");
+        write_completion_head(out, string(msg.id), string(msg.model));
         let blocks = msg.content.as_deref().unwrap_or_default();
-        let kind_is = |b: &Block<'_>, k: &str| b.kind.is_some_and(|t| t.str_is(k));
-        let texts = || {
+        let of_kind = |k: &'static str| {
             blocks
                 .iter()
-                .filter(move |b| kind_is(b, "text"))
-                .filter_map(|b| b.text.filter(|t| t.is_string()))
+                .filter(move |b| b.kind.is_some_and(|t| t.str_is(k)))
         };
-        if texts().next().is_some() {
-            // Escaped contents concatenate without decoding.
-            out.raw(b"\"");
-            for t in texts() {
-                out.raw(t.inner());
-            }
-            out.raw(b"\"");
-        } else {
-            out.raw(b"null");
-        }
-        let thinking: Vec<Raw<'_>> = blocks
-            .iter()
-            .filter(|b| kind_is(b, "thinking"))
-            .filter_map(|b| b.thinking.filter(|t| t.is_string()))
-            .collect();
-        if !thinking.is_empty() {
-            out.raw(b",\"reasoning_content\":\"");
-            for t in thinking {
-                out.raw(t.inner());
-            }
-            out.raw(b"\"");
-        }
-        let mut calls = blocks.iter().filter(|b| kind_is(b, "tool_use")).peekable();
-        if calls.peek().is_some() {
-            out.raw(b",\"tool_calls\":[");
-            for (i, call) in calls.enumerate() {
-                if i > 0 {
-                    out.raw(b",");
-                }
-                write_tool_call(out, None, string(call.id), string(call.name), |out| {
-                    write_arguments(out, call.input);
-                });
-            }
-            out.raw(b"]");
-        }
-        out.raw(b"},\"logprobs\":null,\"finish_reason\":\"");
-        out.raw(finish_reason(msg.stop_reason).as_bytes());
-        out.raw(b"\"}],\"usage\":");
+        let texts = of_kind("text").filter_map(|b| b.text.filter(|t| t.is_string()));
+        write_joined(out, b"", texts.map(Raw::inner), b"null");
+        let thinking = of_kind("thinking").filter_map(|b| b.thinking.filter(|t| t.is_string()));
+        write_joined(
+            out,
+            b",\"reasoning_content\":",
+            thinking.map(Raw::inner),
+            b"",
+        );
+        write_tool_calls(out, of_kind("tool_use"), |out, call| {
+            write_tool_call(out, None, string(call.id), string(call.name), |out| {
+                write_arguments(out, call.input);
+            });
+        });
         let mut tokens = Tokens::default();
         if let Some(u) = &msg.usage {
             tokens.update(u);
         }
-        tokens.write(out);
-        out.raw(b"}");
+        write_completion_end(out, finish_reason(msg.stop_reason), |out| tokens.write(out));
         Ok(())
     }
 

@@ -1,5 +1,6 @@
 //! Writing the OpenAI chat side of a response converter's output: the
-//! `usage` object and the `chat.completion.chunk` SSE stream.
+//! `usage` object, a `chat.completion` and the `chat.completion.chunk`
+//! SSE stream.
 
 use crate::json::write::{Out, write_u64};
 
@@ -27,6 +28,84 @@ pub fn write_usage<O: Out + ?Sized>(
     out.raw(b",\"cache_creation_input_tokens\":");
     write_u64(out, cache_write);
     out.raw(b"}}");
+}
+
+/// A one-choice `chat.completion` up to its message's `content` value:
+/// `{"id":…,"object":"chat.completion","created":0,"model":…,"choices":
+/// [{"index":0,"message":{"role":"assistant","content":`. `id` and `model`
+/// are JSON string tokens (`""` when absent); `created` is `0` (no clock
+/// is read). The rest: [`write_joined`] (content, reasoning),
+/// [`write_tool_calls`], [`write_completion_end`].
+#[doc(hidden)]
+pub fn write_completion_head<O: Out + ?Sized>(
+    out: &mut O,
+    id: Option<&[u8]>,
+    model: Option<&[u8]>,
+) {
+    out.raw(b"{\"id\":");
+    out.raw(id.unwrap_or(b"\"\""));
+    out.raw(b",\"object\":\"chat.completion\",\"created\":0,\"model\":");
+    out.raw(model.unwrap_or(b"\"\""));
+    out.raw(b",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":");
+}
+
+/// `key` and one JSON string of `parts` (escaped string contents,
+/// concatenated without decoding) when there is a part; `none` otherwise.
+#[doc(hidden)]
+pub fn write_joined<'p, O: Out + ?Sized>(
+    out: &mut O,
+    key: &[u8],
+    parts: impl Iterator<Item = &'p [u8]>,
+    none: &[u8],
+) {
+    let mut parts = parts.peekable();
+    if parts.peek().is_none() {
+        out.raw(none);
+        return;
+    }
+    out.raw(key);
+    out.raw(b"\"");
+    for part in parts {
+        out.raw(part);
+    }
+    out.raw(b"\"");
+}
+
+/// `,"tool_calls":[…]` with each call `write` writes (see
+/// [`write_tool_call`]), when there is a call.
+#[doc(hidden)]
+pub fn write_tool_calls<O: Out + ?Sized, T>(
+    out: &mut O,
+    calls: impl Iterator<Item = T>,
+    mut write: impl FnMut(&mut O, T),
+) {
+    let mut calls = calls.peekable();
+    if calls.peek().is_none() {
+        return;
+    }
+    out.raw(b",\"tool_calls\":[");
+    for (i, call) in calls.enumerate() {
+        if i > 0 {
+            out.raw(b",");
+        }
+        write(out, call);
+    }
+    out.raw(b"]");
+}
+
+/// The end of a [`write_completion_head`] completion: `finish_reason`
+/// `reason` and the `usage` object `usage` writes.
+#[doc(hidden)]
+pub fn write_completion_end<O: Out + ?Sized>(
+    out: &mut O,
+    reason: &str,
+    usage: impl FnOnce(&mut O),
+) {
+    out.raw(b"},\"logprobs\":null,\"finish_reason\":\"");
+    out.raw(reason.as_bytes());
+    out.raw(b"\"}],\"usage\":");
+    usage(out);
+    out.raw(b"}");
 }
 
 /// One OpenAI tool call,
@@ -281,6 +360,28 @@ mod tests {
 
     fn text(out: Vec<u8>) -> String {
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn string_parts_join_into_one_string_or_give_way_to_none() {
+        let mut out = Vec::new();
+        let parts: [&[u8]; 2] = [b"a\\n", b"\\\"b"];
+        write_joined(&mut out, b"\"k\":", parts.into_iter(), b"null");
+        write_joined(&mut out, b"\"k\":", std::iter::empty(), b"null");
+        assert_eq!(text(out), r#""k":"a\n\"b"null"#);
+    }
+
+    #[test]
+    fn a_completion_without_calls_has_no_tool_calls_member() {
+        let mut out = Vec::new();
+        write_completion_head(&mut out, None, Some(b"\"m\""));
+        write_joined(&mut out, b"", std::iter::empty(), b"null");
+        write_tool_calls(&mut out, std::iter::empty::<()>(), |_, ()| {});
+        write_completion_end(&mut out, "stop", |out| out.raw(b"{}"));
+        assert_eq!(
+            text(out),
+            r#"{"id":"","object":"chat.completion","created":0,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":null},"logprobs":null,"finish_reason":"stop"}],"usage":{}}"#
+        );
     }
 
     #[test]
