@@ -3,7 +3,7 @@
 //! (decoded event-stream messages in, `chat.completion.chunk` SSE out).
 
 use ai_proxy_core::framing::Frame;
-use ai_proxy_core::json::chat::ChunkWriter;
+use ai_proxy_core::json::chat::{ChunkWriter, ToolCallIndex};
 use ai_proxy_core::translate::{ResponseTranslator, TranslateError};
 use bytes::BytesMut;
 use http::StatusCode;
@@ -98,7 +98,7 @@ pub struct ConverseToChat {
     chunks: ChunkWriter,
     tokens: Tokens,
     /// Converse content block index → OpenAI `tool_calls[].index`.
-    tool_blocks: Vec<(u64, u32)>,
+    tool_blocks: ToolCallIndex,
     skipped: u64,
 }
 
@@ -112,7 +112,7 @@ impl ConverseToChat {
         Self {
             chunks: ChunkWriter::new(COMPLETION_ID.to_owned(), model),
             tokens: Tokens::default(),
-            tool_blocks: Vec::new(),
+            tool_blocks: ToolCallIndex::default(),
             skipped: 0,
         }
     }
@@ -201,12 +201,7 @@ impl ConverseToChat {
                     .as_ref()
                     .and_then(|t| t.input)
                     .filter(|p| is_string(p) && !is_empty_string(p));
-                let tool = self
-                    .tool_blocks
-                    .iter()
-                    .rev()
-                    .find(|(b, _)| Some(*b) == block)
-                    .map(|(_, t)| *t);
+                let tool = self.tool_blocks.of(block);
                 if let (Some(tool), Some(args)) = (tool, args) {
                     self.chunks
                         .tool_call_arguments(out, tool, args.get().as_bytes());
@@ -228,16 +223,10 @@ impl ConverseToChat {
     }
 
     fn tool_start(&mut self, out: &mut BytesMut, block: Option<u64>, tool: &ToolUse<'_>) {
-        let Some(block) = block else {
+        let Some(index) = self.tool_blocks.open(block, MAX_STREAM_TOOL_CALLS) else {
             self.skipped += 1;
             return;
         };
-        if self.tool_blocks.len() >= MAX_STREAM_TOOL_CALLS {
-            self.skipped += 1;
-            return;
-        }
-        let index = u32::try_from(self.tool_blocks.len()).unwrap_or(u32::MAX);
-        self.tool_blocks.push((block, index));
         self.chunks
             .tool_call_start(out, index, string(tool.id), string(tool.name));
     }

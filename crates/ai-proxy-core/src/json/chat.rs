@@ -30,8 +30,8 @@ use super::{Raw, Scanner, SyntaxError};
 mod response;
 
 pub use response::{
-    ChunkWriter, write_completion_end, write_completion_head, write_joined, write_tool_call,
-    write_tool_calls, write_usage,
+    ChunkWriter, ToolCallIndex, write_completion_end, write_completion_head, write_joined,
+    write_tool_call, write_tool_calls, write_usage,
 };
 
 /// What is wrong with an OpenAI chat request a converter reads.

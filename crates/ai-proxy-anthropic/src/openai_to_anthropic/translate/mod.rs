@@ -18,8 +18,8 @@ mod mapping;
 
 use ai_proxy_core::json::Raw;
 use ai_proxy_core::json::chat::{
-    ChunkWriter, write_completion_end, write_completion_head, write_joined, write_tool_call,
-    write_tool_calls,
+    ChunkWriter, ToolCallIndex, write_completion_end, write_completion_head, write_joined,
+    write_tool_call, write_tool_calls,
 };
 use ai_proxy_core::json::write::{Out, write_as_string};
 use ai_proxy_core::translate::{ResponseTranslator, TranslateError};
@@ -70,7 +70,7 @@ pub struct MessagesToChat {
     chunks: ChunkWriter,
     tokens: Tokens,
     /// Anthropic block index → OpenAI `tool_calls[].index`.
-    tool_uses: Vec<(u64, u32)>,
+    tool_uses: ToolCallIndex,
     skipped: u64,
 }
 
@@ -232,13 +232,7 @@ impl MessagesToChat {
                         }
                     }
                     Some("input_json_delta") => {
-                        let block = event.index;
-                        let tool = self
-                            .tool_uses
-                            .iter()
-                            .rev()
-                            .find(|(b, _)| Some(*b) == block)
-                            .map(|(_, t)| *t);
+                        let tool = self.tool_uses.of(event.index);
                         let args = delta.partial_json.and_then(Raw::non_empty_string);
                         if let (Some(tool), Some(args)) = (tool, args) {
                             self.chunks.tool_call_arguments(out, tool, args.bytes());
@@ -268,16 +262,10 @@ impl MessagesToChat {
     }
 
     fn tool_use_start(&mut self, out: &mut BytesMut, index: Option<u64>, block: &Block<'_>) {
-        let Some(index) = index else {
+        let Some(tool) = self.tool_uses.open(index, MAX_STREAM_TOOL_USES) else {
             self.skipped += 1;
             return;
         };
-        if self.tool_uses.len() >= MAX_STREAM_TOOL_USES {
-            self.skipped += 1;
-            return;
-        }
-        let tool = u32::try_from(self.tool_uses.len()).unwrap_or(u32::MAX);
-        self.tool_uses.push((index, tool));
         self.chunks
             .tool_call_start(out, tool, string(block.id), string(block.name));
     }

@@ -136,6 +136,42 @@ pub fn write_tool_call<O: Out + ?Sized>(
     out.raw(b"}}");
 }
 
+/// The OpenAI `tool_calls[].index` given to each upstream content block
+/// that opened a tool call in a stream (Anthropic's `tool_use` blocks,
+/// Converse's `toolUse` blocks), in the order they opened.
+#[doc(hidden)]
+#[derive(Clone, Debug, Default)]
+pub struct ToolCallIndex {
+    /// Upstream block index → OpenAI index.
+    blocks: Vec<(u64, u32)>,
+}
+
+impl ToolCallIndex {
+    /// Numbers the call block `block` opens; `None` (the block is skipped)
+    /// when it has no index or `max` calls are open already.
+    #[inline]
+    pub fn open(&mut self, block: Option<u64>, max: usize) -> Option<u32> {
+        let block = block?;
+        if self.blocks.len() >= max {
+            return None;
+        }
+        let index = u32::try_from(self.blocks.len()).unwrap_or(u32::MAX);
+        self.blocks.push((block, index));
+        Some(index)
+    }
+
+    /// The OpenAI index of the call block `block` opened (the latest, if
+    /// the upstream reused a block index).
+    #[inline]
+    pub fn of(&self, block: Option<u64>) -> Option<u32> {
+        self.blocks
+            .iter()
+            .rev()
+            .find(|(b, _)| Some(*b) == block)
+            .map(|(_, index)| *index)
+    }
+}
+
 /// The OpenAI `chat.completion.chunk` SSE stream a response converter
 /// writes for an OpenAI client: every chunk's envelope, the role chunk,
 /// one finish chunk, the usage chunk and `data: [DONE]`, and the state
@@ -382,6 +418,16 @@ mod tests {
             text(out),
             r#"{"id":"","object":"chat.completion","created":0,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":null},"logprobs":null,"finish_reason":"stop"}],"usage":{}}"#
         );
+    }
+
+    #[test]
+    fn tool_call_blocks_are_numbered_in_order_up_to_the_cap() {
+        let mut calls = ToolCallIndex::default();
+        assert_eq!(calls.open(Some(4), 2), Some(0));
+        assert_eq!(calls.open(None, 2), None);
+        assert_eq!(calls.open(Some(9), 2), Some(1));
+        assert_eq!(calls.open(Some(10), 2), None);
+        assert_eq!((calls.of(Some(9)), calls.of(Some(10))), (Some(1), None));
     }
 
     #[test]
