@@ -38,7 +38,7 @@ use crate::context::RequestContext;
 use crate::framing::{FrameDecoder, FramingError};
 use crate::metrics::millis;
 use crate::sse::{SseDecoder, SseError};
-use crate::translate::ResponseTranslator;
+use crate::translate::{ResponseTranslator, TranslateError};
 
 pub use error::ExchangeError;
 pub use observation::Observation;
@@ -416,6 +416,15 @@ impl Exchange {
         self.ended_at.get_or_insert(now);
         self.error = Some(error.clone());
         error
+    }
+
+    /// The translator refused an event or frame mid-stream: what it wrote
+    /// for this chunk is dropped, and the stream counts as truncated when
+    /// output was sent or written.
+    fn translate_failed(&mut self, source: TranslateError, now: Instant) -> ExchangeError {
+        let truncated = self.sent > 0 || !self.out.is_empty();
+        self.out.clear();
+        self.fail(ExchangeError::Translate { source, truncated }, now)
     }
 
     fn deadline(&self) -> Option<Instant> {

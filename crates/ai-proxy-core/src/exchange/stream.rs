@@ -49,9 +49,7 @@ impl Exchange {
                 None => Ok(()),
             };
             if let Err(source) = result {
-                let truncated = self.sent > 0 || !self.out.is_empty();
-                self.out.clear();
-                return Err(self.fail(ExchangeError::Translate { source, truncated }, now));
+                return Err(self.translate_failed(source, now));
             }
         }
         Ok(self.out.split().freeze())
