@@ -200,6 +200,27 @@ impl<'a> ToolCall<'a> {
         call.is_object = is_object;
         Ok(call)
     }
+
+    /// The `id` and `function.name` of `messages[i].tool_calls[j]`, which
+    /// every converter needs as strings; the error names what is missing.
+    pub fn id_and_name(&self, i: usize, j: usize) -> Result<(Raw<'a>, Raw<'a>), ChatError> {
+        let at = || format!("messages[{i}].tool_calls[{j}]");
+        if !self.is_object {
+            return Err(invalid(format!("{} must be an object", at())));
+        }
+        let id = self
+            .id
+            .filter(|v| v.is_string())
+            .ok_or_else(|| invalid(format!("{}: missing id", at())))?;
+        if !self.has_function {
+            return Err(invalid(format!("{}: missing function", at())));
+        }
+        let name = self
+            .name
+            .filter(|v| v.is_string())
+            .ok_or_else(|| invalid(format!("{}: missing function.name", at())))?;
+        Ok((id, name))
+    }
 }
 
 /// The entries of a `tool_calls` array.
@@ -443,6 +464,28 @@ mod tests {
         assert_eq!(calls[0].arguments.unwrap().bytes(), br#""{}""#);
         assert!(calls[0].extra_content.is_some());
         assert!(!calls[1].is_object);
+    }
+
+    #[test]
+    fn tool_calls_need_an_id_a_function_and_its_name() {
+        let calls = tool_calls(Raw(
+            br#"[{"id":"c","function":{"name":"f"}},1,{"function":{}},{"id":"c"},{"id":"c","function":{}}]"#,
+        ))
+        .unwrap();
+        let (id, name) = calls[0].id_and_name(2, 0).unwrap();
+        assert_eq!((id.bytes(), name.bytes()), (&br#""c""#[..], &br#""f""#[..]));
+        let errors: Vec<_> = (1..5)
+            .map(|j| calls[j].id_and_name(2, j).unwrap_err().to_string())
+            .collect();
+        assert_eq!(
+            errors,
+            [
+                "messages[2].tool_calls[1] must be an object",
+                "messages[2].tool_calls[2]: missing id",
+                "messages[2].tool_calls[3]: missing function",
+                "messages[2].tool_calls[4]: missing function.name",
+            ]
+        );
     }
 
     #[test]

@@ -336,18 +336,7 @@ fn write_model_parts<'a>(
         write_text_part(out, *text, if k == last { signature.take() } else { None });
     }
     for (j, call) in tool_calls.iter().enumerate() {
-        let at = || format!("messages[{i}].tool_calls[{j}]");
-        if !call.is_object {
-            return Err(invalid(format_args!("{} must be an object", at())));
-        }
-        let id = call
-            .id
-            .filter(|v| v.is_string())
-            .ok_or_else(|| invalid(format_args!("{}: missing id", at())))?;
-        let name = call
-            .name
-            .filter(|v| v.is_string() && call.has_function)
-            .ok_or_else(|| invalid(format_args!("{}: missing function.name", at())))?;
+        let (id, name) = call.id_and_name(i, j).map_err(invalid)?;
         let own = thought_signature(call.extra_content).map_err(malformed)?;
         sep(out, &mut n);
         out.extend_from_slice(b"{\"functionCall\":{\"id\":");
@@ -356,7 +345,7 @@ fn write_model_parts<'a>(
         out.extend_from_slice(name.bytes());
         out.extend_from_slice(b",\"args\":");
         write_args(out, call.arguments)
-            .map_err(|what| invalid(format_args!("{}: {what}", at())))?;
+            .map_err(|what| invalid(format_args!("messages[{i}].tool_calls[{j}]: {what}")))?;
         out.push(b'}');
         // A message-level signature with no text to carry it goes on the
         // first call that has none of its own.

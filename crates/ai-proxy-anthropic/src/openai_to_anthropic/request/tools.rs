@@ -17,21 +17,7 @@ pub(super) fn write_tool_use(
     i: usize,
     j: usize,
 ) -> Result<(), ConvertError> {
-    let at = || format!("messages[{i}].tool_calls[{j}]");
-    if !call.is_object {
-        return Err(invalid(format_args!("{} must be an object", at())));
-    }
-    let id = call
-        .id
-        .filter(|v| v.is_string())
-        .ok_or_else(|| invalid(format_args!("{}: missing id", at())))?;
-    if !call.has_function {
-        return Err(invalid(format_args!("{}: missing function", at())));
-    }
-    let name = call
-        .name
-        .filter(|v| v.is_string())
-        .ok_or_else(|| invalid(format_args!("{}: missing function.name", at())))?;
+    let (id, name) = call.id_and_name(i, j).map_err(invalid)?;
     out.extend_from_slice(b"{\"type\":\"tool_use\",\"id\":");
     out.extend_from_slice(id.bytes());
     out.extend_from_slice(b",\"name\":");
@@ -39,8 +25,8 @@ pub(super) fn write_tool_use(
     out.extend_from_slice(b",\"input\":");
     if !write_input(out, call.arguments) {
         return Err(invalid(format_args!(
-            "{}: function.arguments must be a JSON object (Anthropic tool_use input)",
-            at()
+            "messages[{i}].tool_calls[{j}]: function.arguments must be a JSON object \
+             (Anthropic tool_use input)"
         )));
     }
     out.push(b'}');
