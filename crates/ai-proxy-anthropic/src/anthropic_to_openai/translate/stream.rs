@@ -45,6 +45,20 @@ impl StreamState {
         index
     }
 
+    /// The open block of `kind`, or a new one (`content_block`: `empty`)
+    /// when another block (or none) is open.
+    fn open_block(&mut self, out: &mut BytesMut, kind: BlockKind, empty: &[u8]) -> u32 {
+        match self.open {
+            Some((index, open)) if open == kind => index,
+            _ => {
+                let index = self.block_start(out, kind);
+                out.raw(empty);
+                close_event(out);
+                index
+            }
+        }
+    }
+
     fn block_stop(&mut self, out: &mut BytesMut) {
         if let Some((index, _)) = self.open.take() {
             open_event(out, "content_block_stop");
@@ -178,27 +192,13 @@ impl StreamState {
         };
         if let Some(delta) = &choice.delta {
             if let Some(r) = reasoning(delta.reasoning_content, delta.reasoning) {
-                let index = match self.open {
-                    Some((i, BlockKind::Thinking)) => i,
-                    _ => {
-                        let i = self.block_start(out, BlockKind::Thinking);
-                        out.raw(b"{\"type\":\"thinking\",\"thinking\":\"\"}}");
-                        close_event(out);
-                        i
-                    }
-                };
+                let empty = b"{\"type\":\"thinking\",\"thinking\":\"\"}}";
+                let index = self.open_block(out, BlockKind::Thinking, empty);
                 Self::delta(out, index, "thinking_delta", "thinking", r);
             }
             if let Some(text) = delta.content.and_then(Raw::non_empty_string) {
-                let index = match self.open {
-                    Some((i, BlockKind::Text)) => i,
-                    _ => {
-                        let i = self.block_start(out, BlockKind::Text);
-                        out.raw(b"{\"type\":\"text\",\"text\":\"\"}}");
-                        close_event(out);
-                        i
-                    }
-                };
+                let empty = b"{\"type\":\"text\",\"text\":\"\"}}";
+                let index = self.open_block(out, BlockKind::Text, empty);
                 Self::delta(out, index, "text_delta", "text", text);
             }
             for call in delta.tool_calls.iter().flatten() {
