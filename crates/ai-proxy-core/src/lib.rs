@@ -13,6 +13,7 @@
 pub mod adapter;
 pub mod config;
 pub mod context;
+pub mod date;
 pub mod exchange;
 pub mod framing;
 #[doc(hidden)]

@@ -5,6 +5,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use ai_proxy_core::date::civil_from_days;
 use sha2::{Digest, Sha256};
 
 /// SHA-256's block size, in bytes.
@@ -66,9 +67,8 @@ pub(crate) struct AmzDate {
 /// digit years only).
 pub(crate) fn amz_date(now: SystemTime) -> Option<AmzDate> {
     let secs = now.duration_since(UNIX_EPOCH).ok()?.as_secs();
-    let days = i64::try_from(secs / 86_400).ok()?;
     let rem = secs % 86_400;
-    let (year, month, day) = civil_from_days(days);
+    let (year, month, day) = civil_from_days(secs / 86_400);
     if year > 9999 {
         return None;
     }
@@ -80,22 +80,6 @@ pub(crate) fn amz_date(now: SystemTime) -> Option<AmzDate> {
         rem % 60
     );
     Some(AmzDate { date_time, date })
-}
-
-/// Proleptic Gregorian date of `days` since 1970-01-01 (Howard Hinnant's
-/// `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    // ok: day is 1..=31 and month 1..=12 by construction.
-    (year, month as u32, day as u32)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use std::io::Write as _;
 use std::net::IpAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use ai_proxy::core::date::civil_from_days;
 use tracing_subscriber::fmt::MakeWriter;
 
 use super::record::{AccessLog, AccessRecord};
@@ -196,21 +197,6 @@ fn push_timestamp(out: &mut String, now: SystemTime) {
     out.push('.');
     push_padded(out, u64::from(since.subsec_micros()), 6);
     out.push('Z');
-}
-
-/// Year, month and day of the `days`th day after 1970-01-01 (Howard
-/// Hinnant's `civil_from_days`, for days on or after the epoch).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
 }
 
 /// The APISIX variables on every line, in the event's order, with their
