@@ -24,6 +24,7 @@ use crate::health::HealthChecks;
 use crate::metrics::GatewayMetrics;
 use crate::plugin::PluginRegistry;
 use crate::routes::RouteTable;
+use crate::server::MetricsEndpoint;
 use crate::settings::Settings;
 use crate::shared::Shared;
 use crate::upstream::Clients;
@@ -110,6 +111,33 @@ impl Gateway {
         shutdown: impl Future<Output = ()>,
     ) -> std::io::Result<()> {
         crate::server::serve(Arc::clone(&self.inner), listener, shutdown).await
+    }
+
+    /// Serves `listener`'s clients until `shutdown` completes, then lets
+    /// the connections it opened finish for up to
+    /// [`Settings::shutdown_timeout`]: [`serve`](Self::serve) without the
+    /// health checks and the metrics endpoint. For a server of several
+    /// workers, each a current-thread runtime with its own listener (e.g.
+    /// bound with `SO_REUSEPORT` to one address), as nginx's worker
+    /// processes: call this once per worker and
+    /// [`spawn_health_checks`](Self::spawn_health_checks) and
+    /// [`spawn_metrics_endpoint`](Self::spawn_metrics_endpoint) once. The
+    /// connection cap ([`Settings::max_connections`]) counts every worker's
+    /// connections; on a current-thread runtime each worker keeps its own
+    /// upstream connection pools.
+    pub async fn serve_connections(
+        &self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        crate::server::serve_connections(Arc::clone(&self.inner), listener, shutdown).await
+    }
+
+    /// Binds [`Settings::metrics_listen`], if set, and serves `GET
+    /// /metrics` there on the current runtime until the returned handle is
+    /// dropped. [`serve`](Self::serve) does this itself.
+    pub async fn spawn_metrics_endpoint(&self) -> std::io::Result<Option<MetricsEndpoint>> {
+        crate::server::spawn_metrics_endpoint(&self.inner).await
     }
 
     /// The metrics in the Prometheus text format (0.0.4), as `GET
@@ -245,6 +273,9 @@ impl GatewayBuilder {
             inner: Arc::new(Shared {
                 routes,
                 budget: BodyBudget::new(self.settings.max_inflight_body_bytes),
+                connection_slots: Arc::new(tokio::sync::Semaphore::new(
+                    self.settings.max_connections,
+                )),
                 settings: self.settings,
                 tokens: Mutex::new(TokenCache::new()),
                 clients,

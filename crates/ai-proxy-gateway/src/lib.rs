@@ -97,6 +97,7 @@ pub use error::{AttemptFailure, Rejection, TransportCause};
 pub use gateway::{ClientAddr, Gateway, GatewayBuilder};
 pub use health::HealthChecks;
 pub use relay::{Deadlines, ObserveError, Relay, RelayEnd, RelayError, RelayReport, relay};
+pub use server::MetricsEndpoint;
 pub use settings::{
     DEFAULT_CLIENT_TIMEOUT, DEFAULT_MAX_INFLIGHT_BODY_BYTES, DEFAULT_MAX_LOGGED_PAYLOAD_BYTES,
     DEFAULT_MAX_METRIC_SERIES, Settings, default_max_connections,

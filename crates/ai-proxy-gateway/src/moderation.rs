@@ -153,7 +153,7 @@ impl ModerationClient for HttpModerationClient {
             };
             let client = self
                 .clients
-                .get(key)
+                .upstream(key)
                 .map_err(|e| format!("cannot set up TLS for the moderation service: {e}"))?;
             let (parts, body) = call.request.into_parts();
             let request = Request::from_parts(parts, Full::new(body));

@@ -2,7 +2,9 @@
 //! knowledge) through hyper's auto builder, with hyper's own protections
 //! (header read timeout, buffer and header caps, HTTP/2 stream and header
 //! list limits), a connection cap, an idle keep-alive watchdog, accept
-//! errors backed off, and graceful shutdown.
+//! errors backed off, and graceful shutdown. Several accept loops (one per
+//! worker runtime, each on its own `SO_REUSEPORT` listener) may serve one
+//! gateway; they share its connection cap.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -14,7 +16,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{mpsc, watch};
 
 use crate::activity::Activity;
 use crate::settings::Settings;
@@ -31,13 +33,43 @@ const MAX_CONCURRENT_STREAMS: u32 = 128;
 /// descriptors).
 const ACCEPT_BACKOFF: (Duration, Duration) = (Duration::from_millis(5), Duration::from_secs(1));
 
-/// Stops a task when dropped (the metrics listener when `serve` returns).
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+/// The metrics endpoint ([`Settings::metrics_listen`]) served in the
+/// background; it stops when this is dropped.
+#[derive(Debug)]
+pub struct MetricsEndpoint {
+    task: tokio::task::JoinHandle<()>,
+    addr: SocketAddr,
+}
 
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
+impl MetricsEndpoint {
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
     }
+}
+
+impl Drop for MetricsEndpoint {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Binds [`Settings::metrics_listen`], if set, and serves metrics there on
+/// the current runtime.
+pub(crate) async fn spawn_metrics_endpoint(
+    shared: &Arc<Shared>,
+) -> std::io::Result<Option<MetricsEndpoint>> {
+    let Some(addr) = shared.settings.metrics_listen else {
+        return Ok(None);
+    };
+    let listener = TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    tracing::info!("metrics on http://{addr}/metrics");
+    let task = tokio::spawn(crate::metrics::endpoint::serve(
+        Arc::clone(shared),
+        listener,
+    ));
+    Ok(Some(MetricsEndpoint { task, addr }))
 }
 
 /// Exponential back-off for `accept` failures, reset by a success.
@@ -82,28 +114,32 @@ fn connection_builder(settings: &Settings) -> auto::Builder<TokioExecutor> {
 }
 
 /// Serves `listener` until `shutdown` completes, then lets open
-/// connections finish (up to the shutdown timeout).
+/// connections finish (up to the shutdown timeout); the health checks and
+/// the metrics endpoint meanwhile.
 pub(crate) async fn serve(
     shared: Arc<Shared>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    let _health = crate::health::spawn(&shared);
+    let _metrics = spawn_metrics_endpoint(&shared).await?;
+    serve_connections(shared, listener, shutdown).await
+}
+
+/// The accept loop: serves `listener`'s clients (within the gateway-wide
+/// connection cap) until `shutdown` completes, then lets the connections
+/// this loop opened finish (up to the shutdown timeout).
+pub(crate) async fn serve_connections(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     let settings = shared.settings.clone();
-    let slots = Arc::new(Semaphore::new(settings.max_connections));
+    let slots = Arc::clone(&shared.connection_slots);
     let builder = Arc::new(connection_builder(&settings));
     let (stop_tx, stop_rx) = watch::channel(false);
-    let _health = crate::health::spawn(&shared);
-    let _metrics = match settings.metrics_listen {
-        Some(addr) => {
-            let listener = TcpListener::bind(addr).await?;
-            tracing::info!("metrics on http://{}/metrics", listener.local_addr()?);
-            Some(AbortOnDrop(tokio::spawn(crate::metrics::endpoint::serve(
-                Arc::clone(&shared),
-                listener,
-            ))))
-        }
-        None => None,
-    };
+    // Each connection holds a sender; `recv` ends when all are dropped.
+    let (open_tx, mut open_rx) = mpsc::channel::<()>(1);
     let mut backoff = Backoff::new();
     tokio::pin!(shutdown);
     loop {
@@ -139,23 +175,24 @@ pub(crate) async fn serve(
         let shared = Arc::clone(&shared);
         let builder = Arc::clone(&builder);
         let stop = stop_rx.clone();
-        let open = shared.metrics.as_ref().map(|m| {
+        let open = open_tx.clone();
+        let gauge = shared.metrics.as_ref().map(|m| {
             m.client_connections.inc();
             m.client_connections.clone()
         });
         tokio::spawn(async move {
             connection(&builder, shared, stream, remote, stop).await;
-            if let Some(open) = open {
-                open.dec();
+            if let Some(gauge) = gauge {
+                gauge.dec();
             }
             drop(slot);
+            drop(open);
         });
     }
     drop(listener);
     let _ = stop_tx.send(true);
-    // Every slot back means every connection closed.
-    let all = u32::try_from(settings.max_connections).unwrap_or(u32::MAX);
-    let _ = tokio::time::timeout(settings.shutdown_timeout, slots.acquire_many(all)).await;
+    drop(open_tx);
+    let _ = tokio::time::timeout(settings.shutdown_timeout, open_rx.recv()).await;
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 //! upstreams; the library does the rest.
 
 pub mod demo;
+mod workers;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -12,7 +13,6 @@ use std::time::Duration;
 
 use ai_proxy::config::MAX_DOCUMENT_BYTES;
 use ai_proxy_gateway::{Gateway, Settings, logs};
-use tokio::net::TcpListener;
 
 use crate::{check, input};
 
@@ -54,9 +54,9 @@ pub struct Args {
     /// request; `warn` keeps only problems (aborted streams, fallbacks).
     #[arg(long, default_value = "info")]
     pub log_level: tracing::Level,
-    /// Runtime worker threads (default: one per CPU). On a machine shared
-    /// with the upstream or the load, fewer workers mean fewer cross-thread
-    /// wake-ups.
+    /// Worker threads, each an event loop with its own listening socket
+    /// (SO_REUSEPORT) and upstream connection pools, as nginx's worker
+    /// processes [default: one per CPU]. `keepalive_pool` is per worker.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub workers: Option<u16>,
     /// Seconds a client may take to send a request head (nginx
@@ -126,11 +126,13 @@ impl Args {
 /// Runs `ai-proxy serve` until interrupted.
 pub fn run(args: Args) -> ExitCode {
     logs::init(args.log_format.into(), args.log_level);
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(workers) = args.workers {
-        builder.worker_threads(usize::from(workers));
-    }
-    let runtime = match builder.enable_all().build() {
+    // The main thread's runtime: start-up, signals, the demo upstreams,
+    // health checks and the metrics endpoint; clients are served by the
+    // workers.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the runtime: {e}");
@@ -176,10 +178,14 @@ async fn serve(args: Args) -> Result<(), String> {
         .access_log(logs::access_log(args.log_format.into(), args.log_level))
         .build(&doc)
         .map_err(|e| e.to_string())?;
-    let listener = TcpListener::bind(args.listen)
-        .await
+    let count = args
+        .workers
+        .map_or_else(workers::default_count, usize::from);
+    let listeners = workers::listeners(args.listen, count)
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-    let local = listener
+    let local = listeners
+        .first()
+        .ok_or_else(|| format!("cannot listen on {}: no socket", args.listen))?
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
     let banner = {
@@ -212,9 +218,19 @@ async fn serve(args: Args) -> Result<(), String> {
             }
         }
     };
-    gateway
-        .serve(listener, stop)
+    let _health = gateway.spawn_health_checks();
+    let _metrics = gateway
+        .spawn_metrics_endpoint()
         .await
+        .map_err(|e| format!("cannot serve metrics: {e}"))?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let workers = workers::Workers::start(&gateway, listeners, &stop_rx)?;
+    stop.await;
+    let _ = stop_tx.send(true);
+    // The workers drain their connections (up to the shutdown timeout).
+    tokio::task::spawn_blocking(move || workers.join())
+        .await
+        .map_err(|e| format!("serving on {local} failed: {e}"))?
         .map_err(|e| format!("serving on {local} failed: {e}"))?;
     if stdout_closed.load(std::sync::atomic::Ordering::Relaxed) {
         return Err("standard output was closed: the access log has nowhere to go".to_owned());

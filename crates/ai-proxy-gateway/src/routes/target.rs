@@ -10,7 +10,7 @@ use ai_proxy::config::AiProxyMultiConfig;
 use ai_proxy::multi::{AiProxyMulti, Attempt, MultiOptions};
 
 use crate::gcp::GcpToken;
-use crate::upstream::{Clients, HttpClient};
+use crate::upstream::{Clients, UpstreamClient};
 
 /// Why a route's AI plugin cannot be served.
 #[derive(Debug, thiserror::Error)]
@@ -34,12 +34,12 @@ pub(crate) struct Upstream {
     /// Google access tokens (`auth.gcp`).
     pub(crate) gcp: Option<GcpToken>,
     /// The pooled client for the instance's transport settings.
-    pub(crate) client: HttpClient,
+    pub(crate) client: UpstreamClient,
 }
 
 impl Upstream {
     fn new(proxy: &AiProxy, gcp: Option<GcpToken>, clients: &Clients) -> Result<Self, BuildError> {
-        let client = clients.get(proxy.hints())?;
+        let client = clients.upstream(proxy.hints())?;
         Ok(Self {
             name: Arc::from(proxy.instance_name()),
             gcp,
