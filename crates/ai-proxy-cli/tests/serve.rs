@@ -271,3 +271,42 @@ fn an_azure_endpoint_without_api_version_is_logged_once_at_start() {
         warnings[0]
     );
 }
+
+#[test]
+fn workers_share_one_port_and_every_request_is_logged() {
+    let gw = Gateway::demo_with(&["--workers", "3"]);
+    // New connections land on whichever worker's socket the kernel picks.
+    for _ in 0..24 {
+        let chat = post(gw.addr, "/v1/chat/completions", CHAT);
+        assert_eq!(chat.status, 200, "{}", chat.body);
+    }
+    for _ in 0..24 {
+        assert_eq!(gw.access_log()["route_id"], "openai-chat");
+    }
+}
+
+#[test]
+fn a_connection_cap_below_the_worker_count_still_holds() {
+    let gw = Gateway::demo_with(&["--workers", "4", "--max-connections", "1"]);
+    // The first client holds the only slot (HTTP/1.1 keep-alive, idle).
+    let mut first = TcpStream::connect(gw.addr).unwrap();
+    first
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(first, "GET /nothing HTTP/1.1\r\nhost: x\r\n\r\n").unwrap();
+    let mut head = [0u8; 12];
+    first.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 404");
+    // The second waits in the backlog.
+    let (tx, rx) = mpsc::channel();
+    let addr = gw.addr;
+    thread::spawn(move || {
+        let _ = tx.send(post(addr, "/v1/chat/completions", CHAT).status);
+    });
+    assert!(
+        rx.recv_timeout(Duration::from_millis(500)).is_err(),
+        "a second connection was served past --max-connections 1"
+    );
+    drop(first);
+    assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), 200);
+}

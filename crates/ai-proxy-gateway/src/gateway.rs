@@ -122,9 +122,11 @@ impl Gateway {
     /// processes: call this once per worker and
     /// [`spawn_health_checks`](Self::spawn_health_checks) and
     /// [`spawn_metrics_endpoint`](Self::spawn_metrics_endpoint) once. The
-    /// connection cap ([`Settings::max_connections`]) counts every worker's
-    /// connections; on a current-thread runtime each worker keeps its own
-    /// upstream connection pools.
+    /// connection cap ([`Settings::max_connections`]) holds per call, as
+    /// nginx's `worker_connections` per worker: give each worker its share
+    /// (a shared cap would let a worker hold the last slot while clients
+    /// wait in another worker's backlog). On a current-thread runtime each
+    /// worker keeps its own upstream connection pools.
     pub async fn serve_connections(
         &self,
         listener: TcpListener,
@@ -273,9 +275,6 @@ impl GatewayBuilder {
             inner: Arc::new(Shared {
                 routes,
                 budget: BodyBudget::new(self.settings.max_inflight_body_bytes),
-                connection_slots: Arc::new(tokio::sync::Semaphore::new(
-                    self.settings.max_connections,
-                )),
                 settings: self.settings,
                 tokens: Mutex::new(TokenCache::new()),
                 clients,

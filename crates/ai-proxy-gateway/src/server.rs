@@ -4,7 +4,7 @@
 //! list limits), a connection cap, an idle keep-alive watchdog, accept
 //! errors backed off, and graceful shutdown. Several accept loops (one per
 //! worker runtime, each on its own `SO_REUSEPORT` listener) may serve one
-//! gateway; they share its connection cap.
+//! gateway, each within its own connection cap.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -16,7 +16,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Semaphore, mpsc, watch};
 
 use crate::activity::Activity;
 use crate::settings::Settings;
@@ -126,8 +126,8 @@ pub(crate) async fn serve(
     serve_connections(shared, listener, shutdown).await
 }
 
-/// The accept loop: serves `listener`'s clients (within the gateway-wide
-/// connection cap) until `shutdown` completes, then lets the connections
+/// The accept loop: serves `listener`'s clients (up to
+/// [`Settings::max_connections`] at once) until `shutdown` completes, then lets the connections
 /// this loop opened finish (up to the shutdown timeout).
 pub(crate) async fn serve_connections(
     shared: Arc<Shared>,
@@ -135,7 +135,7 @@ pub(crate) async fn serve_connections(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let settings = shared.settings.clone();
-    let slots = Arc::clone(&shared.connection_slots);
+    let slots = Arc::new(Semaphore::new(settings.max_connections));
     let builder = Arc::new(connection_builder(&settings));
     let (stop_tx, stop_rx) = watch::channel(false);
     // Each connection holds a sender; `recv` ends when all are dropped.

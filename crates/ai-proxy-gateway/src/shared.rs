@@ -21,9 +21,6 @@ pub(crate) struct Shared {
     pub(crate) routes: RouteTable,
     pub(crate) settings: Settings,
     pub(crate) budget: Arc<BodyBudget>,
-    /// One permit per open client connection ([`Settings::max_connections`]),
-    /// shared by every accept loop serving the gateway.
-    pub(crate) connection_slots: Arc<tokio::sync::Semaphore>,
     /// Google access tokens, shared by every `auth.gcp` target.
     pub(crate) tokens: Mutex<TokenCache>,
     pub(crate) clients: Clients,

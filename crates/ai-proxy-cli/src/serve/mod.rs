@@ -71,8 +71,10 @@ pub struct Args {
     /// keepalive_timeout).
     #[arg(long, value_name = "SECS", default_value = "60", value_parser = seconds)]
     pub keepalive_timeout: Duration,
-    /// Client connections served at once; more wait in the listen backlog
-    /// [default: half the file-descriptor limit, after headroom]
+    /// Client connections served at once, split evenly across the workers
+    /// (each worker's share, as nginx's worker_connections); more wait in
+    /// the listen backlog [default: half the file-descriptor limit, after
+    /// headroom]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: Option<u32>,
     /// Request-body bytes all requests may hold at once; a request that
@@ -105,7 +107,9 @@ fn seconds(text: &str) -> Result<Duration, String> {
 }
 
 impl Args {
-    fn settings(&self) -> Settings {
+    /// The gateway's settings for `workers` workers: each gets an equal
+    /// share of the connection cap.
+    fn settings(&self, workers: usize) -> Settings {
         let mut settings = Settings::default()
             .with_client_header_timeout(self.client_header_timeout)
             .with_client_body_timeout(self.client_body_timeout)
@@ -116,10 +120,12 @@ impl Args {
         if let Some(addr) = self.metrics_listen {
             settings = settings.with_metrics_listen(addr);
         }
-        if let Some(max) = self.max_connections {
-            settings = settings.with_max_connections(usize::try_from(max).unwrap_or(usize::MAX));
-        }
-        settings
+        let max = self
+            .max_connections
+            .map_or(settings.max_connections, |max| {
+                usize::try_from(max).unwrap_or(usize::MAX)
+            });
+        settings.with_max_connections(max / workers.max(1))
     }
 }
 
@@ -173,15 +179,13 @@ async fn serve(args: Args) -> Result<(), String> {
     }
     // Startup warnings go out before the banner says the gateway is up.
     logs::flush();
+    let worker_count = workers::count(args.workers, args.max_connections);
     let gateway = Gateway::builder()
-        .settings(args.settings())
+        .settings(args.settings(worker_count))
         .access_log(logs::access_log(args.log_format.into(), args.log_level))
         .build(&doc)
         .map_err(|e| e.to_string())?;
-    let count = args
-        .workers
-        .map_or_else(workers::default_count, usize::from);
-    let listeners = workers::listeners(args.listen, count)
+    let listeners = workers::listeners(args.listen, worker_count)
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let local = listeners
         .first()

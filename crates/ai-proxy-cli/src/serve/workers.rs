@@ -16,10 +16,15 @@ use tokio::sync::watch;
 /// Listen backlog per socket (what `tokio::net::TcpListener::bind` uses).
 const BACKLOG: u32 = 1024;
 
-/// Workers when `--workers` is not given: one per CPU this process may
-/// use.
-pub(crate) fn default_count() -> usize {
-    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+/// How many workers to run: `--workers`, or one per CPU this process may
+/// use; never more than `--max-connections` (each needs a slot of its own).
+pub(crate) fn count(workers: Option<u16>, max_connections: Option<u32>) -> usize {
+    let wanted = workers.map_or_else(
+        || std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+        usize::from,
+    );
+    let cap = max_connections.map_or(usize::MAX, |max| usize::try_from(max).unwrap_or(usize::MAX));
+    wanted.clamp(1, cap.max(1))
 }
 
 /// `count` listening sockets on `addr` (on port 0, the port the first
@@ -109,6 +114,14 @@ impl Workers {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_more_workers_than_connection_slots() {
+        assert_eq!(count(Some(4), Some(1)), 1);
+        assert_eq!(count(Some(4), Some(3)), 3);
+        assert_eq!(count(Some(2), None), 2);
+        assert!(count(None, None) >= 1);
+    }
 
     #[tokio::test]
     async fn workers_listen_on_one_port_even_when_asked_for_port_zero() {
