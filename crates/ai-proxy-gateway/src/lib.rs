@@ -10,7 +10,9 @@
 //!   `priority`, the `ai-proxy-multi` attempt loop over the SDK's balancer,
 //!   pooled upstream clients (hyper-util over rustls) per transport
 //!   setting, Vertex AI access tokens, active health checks; served by
-//!   [`Gateway::serve`] or mounted as a tower `Service`;
+//!   [`Gateway::serve`] (or by several workers, each calling
+//!   [`Gateway::serve_connections`] on its own runtime and listener) or
+//!   mounted as a tower `Service`;
 //! - [`relay`](mod@relay): the relay driver, an upstream body pulled through the
 //!   SDK's exchange under deadlines — also usable on its own;
 //! - [`Settings`]: client timeouts, the connection cap and the in-flight
