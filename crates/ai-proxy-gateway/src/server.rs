@@ -72,6 +72,38 @@ pub(crate) async fn spawn_metrics_endpoint(
     Ok(Some(MetricsEndpoint { task, addr }))
 }
 
+/// Period of [`TimerTick`]: below the usual per-request timeouts (the
+/// route's `timeout`, the client header and body timeouts), above any
+/// measurable cost.
+const TIMER_TICK: Duration = Duration::from_secs(1);
+
+/// A timer firing every [`TIMER_TICK`] on the accept loop's runtime, so
+/// that registering a request's timeouts costs no system call. tokio's
+/// timer wheel wakes its driver (an `eventfd` write, then an extra
+/// `epoll_wait`) whenever a new timer is due before the driver's planned
+/// wake-up; with only the long keep-alive timers in the wheel that was
+/// every proxied request (its upstream timeout). With this tick the
+/// planned wake-up is never more than a second away. Stops when dropped.
+struct TimerTick(tokio::task::JoinHandle<()>);
+
+impl TimerTick {
+    fn spawn() -> Self {
+        Self(tokio::spawn(async {
+            let mut tick = tokio::time::interval(TIMER_TICK);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+            }
+        }))
+    }
+}
+
+impl Drop for TimerTick {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Exponential back-off for `accept` failures, reset by a success.
 #[derive(Debug)]
 struct Backoff {
@@ -140,6 +172,7 @@ pub(crate) async fn serve_connections(
     let (stop_tx, stop_rx) = watch::channel(false);
     // Each connection holds a sender; `recv` ends when all are dropped.
     let (open_tx, mut open_rx) = mpsc::channel::<()>(1);
+    let _tick = TimerTick::spawn();
     let mut backoff = Backoff::new();
     tokio::pin!(shutdown);
     loop {
