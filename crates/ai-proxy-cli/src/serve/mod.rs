@@ -228,8 +228,13 @@ async fn serve(args: Args) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot serve metrics: {e}"))?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let workers = workers::Workers::start(&gateway, listeners, &stop_rx)?;
-    stop.await;
+    let mut workers = workers::Workers::start(&gateway, listeners, &stop_rx)?;
+    // A worker that ends on its own (it could not start its runtime or
+    // listen) stops the others: its error is reported below.
+    tokio::select! {
+        () = stop => {}
+        () = workers.any_exited() => {}
+    }
     let _ = stop_tx.send(true);
     // The workers drain their connections (up to the shutdown timeout).
     tokio::task::spawn_blocking(move || workers.join())

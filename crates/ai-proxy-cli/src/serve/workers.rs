@@ -57,6 +57,8 @@ pub(crate) fn listeners(
 /// Running workers; [`Workers::join`] waits for them after a stop.
 pub(crate) struct Workers {
     threads: Vec<JoinHandle<Result<(), String>>>,
+    /// Closed once every worker has returned; a message when one returns.
+    exited: tokio::sync::mpsc::UnboundedReceiver<()>,
 }
 
 impl Workers {
@@ -68,12 +70,16 @@ impl Workers {
         stop: &watch::Receiver<bool>,
     ) -> Result<Self, String> {
         let mut threads = Vec::with_capacity(listeners.len());
+        let (exit_tx, exited) = tokio::sync::mpsc::unbounded_channel();
         for (i, listener) in listeners.into_iter().enumerate() {
             let gateway = gateway.clone();
             let mut stop = stop.clone();
+            let exit = exit_tx.clone();
             let thread = std::thread::Builder::new()
                 .name(format!("ai-proxy-worker-{i}"))
                 .spawn(move || {
+                    // Tells the main thread, however this worker ends.
+                    let _exit = ExitSignal(exit);
                     let runtime = tokio::runtime::Builder::new_current_thread()
                         .enable_all()
                         .build()
@@ -93,7 +99,13 @@ impl Workers {
                 .map_err(|e| format!("cannot start worker thread {i}: {e}"))?;
             threads.push(thread);
         }
-        Ok(Self { threads })
+        Ok(Self { threads, exited })
+    }
+
+    /// Completes when a worker has returned (before a stop, a failure to
+    /// report).
+    pub(crate) async fn any_exited(&mut self) {
+        let _ = self.exited.recv().await;
     }
 
     /// Waits for every worker to finish; the first failure, if any.
@@ -108,6 +120,15 @@ impl Workers {
             }
         }
         outcome
+    }
+}
+
+/// Sent when dropped: a worker thread ended (returned or panicked).
+struct ExitSignal(tokio::sync::mpsc::UnboundedSender<()>);
+
+impl Drop for ExitSignal {
+    fn drop(&mut self) {
+        let _ = self.0.send(());
     }
 }
 
