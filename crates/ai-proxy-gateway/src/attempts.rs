@@ -133,7 +133,7 @@ pub(crate) async fn run(
             Decision::Retry(next) => attempt_now = next,
             Decision::Return(finish) => {
                 if let Some(answer) = answer {
-                    return deliver(answer, log, headers.len()).await;
+                    return deliver(answer, log, std::mem::take(headers)).await;
                 }
                 let exhausted = !finish.passes_response_through();
                 return answer_failure(last, exhausted.then_some(finish.status), log);

@@ -2,9 +2,8 @@
 //! relayed through the exchange, or a rejection; either way the access
 //! record is finished.
 
-use ai_proxy::core::exchange::ResponseHead;
 use http::Response;
-use http::header::{self, HeaderMap};
+use http::header::{self, HeaderMap, HeaderValue};
 
 use crate::access_log::RequestLog;
 use crate::body::{GatewayBody, respond};
@@ -26,13 +25,13 @@ pub(crate) fn reject(log: RequestLog, rejection: Rejection) -> Response<GatewayB
 
 /// Relays an accepted upstream answer to the client. The head goes out
 /// with the exchange's first bytes, so a failure before any output is
-/// still answered with a status; a small body goes out whole. `extra`:
-/// how many headers the caller adds afterwards (plugins' quota headers),
-/// room made for them up front instead of growing the map then.
+/// still answered with a status; a small body goes out whole. `plugins`:
+/// the headers the route's plugins add (quota headers); they become the
+/// response's map, so each is hashed and stored once.
 pub(crate) async fn deliver(
     answer: Answer,
     log: RequestLog,
-    extra: usize,
+    plugins: HeaderMap,
 ) -> Response<GatewayBody> {
     let Answer {
         response,
@@ -58,20 +57,50 @@ pub(crate) async fn deliver(
     };
     let mut response = Response::new(body);
     *response.status_mut() = head.status;
-    if extra > 0 {
-        // Upstream headers, a replaced Content-Type, then the extra ones;
-        // past the map's maximum it grows (and refuses) as it would anyway.
-        let room = parts.headers.len().saturating_add(1).saturating_add(extra);
-        let _ = response.headers_mut().try_reserve(room);
+    let drop_length = head.rewritten || small;
+    let content_type = head.content_type.as_ref();
+    if plugins.is_empty() {
+        let to = response.headers_mut();
+        copy_response_headers(&parts.headers, to, drop_length, 0);
+        if let Some(ct) = content_type {
+            to.insert(header::CONTENT_TYPE, ct.clone());
+        }
+    } else {
+        let from = &parts.headers;
+        *response.headers_mut() = with_plugin_headers(from, plugins, content_type, drop_length);
     }
-    copy_response_headers(&parts.headers, response.headers_mut(), &head, small);
     response
 }
 
-/// Upstream response headers minus hop-by-hop ones; `Content-Type`
-/// replaced and `Content-Length` dropped when the body is rewritten (a
-/// whole body gets its exact length from the body itself).
-fn copy_response_headers(from: &HeaderMap, to: &mut HeaderMap, head: &ResponseHead, whole: bool) {
+/// The client response's headers in `plugins`' map (sized once; their
+/// headers are not hashed again): the upstream's as
+/// [`copy_response_headers`] copies them and the exchange's `Content-Type`,
+/// but a header the plugins set replaces the upstream's of that name.
+fn with_plugin_headers(
+    from: &HeaderMap,
+    plugins: HeaderMap,
+    content_type: Option<&HeaderValue>,
+    drop_length: bool,
+) -> HeaderMap {
+    // Their names come first in the map (nothing is removed here).
+    let theirs = plugins.keys_len();
+    let content_type_set = plugins.contains_key(header::CONTENT_TYPE);
+    let mut to = plugins;
+    // Past the map's maximum it grows (and refuses) as it would anyway.
+    let _ = to.try_reserve(from.len().saturating_add(1));
+    copy_response_headers(from, &mut to, drop_length, theirs);
+    if let Some(ct) = content_type.filter(|_| !content_type_set) {
+        to.insert(header::CONTENT_TYPE, ct.clone());
+    }
+    to
+}
+
+/// Upstream response headers minus hop-by-hop ones into `to`, whose first
+/// `theirs` names are the plugins' (their values are kept, the upstream's
+/// of those names left out); `Content-Length` dropped when the body is
+/// rewritten or read whole (it gets its exact length from the body
+/// itself). The caller sets the exchange's `Content-Type`.
+fn copy_response_headers(from: &HeaderMap, to: &mut HeaderMap, drop_length: bool, theirs: usize) {
     const HOP: [&str; 8] = [
         "connection",
         "keep-alive",
@@ -86,12 +115,84 @@ fn copy_response_headers(from: &HeaderMap, to: &mut HeaderMap, head: &ResponseHe
         if HOP.contains(&name.as_str()) {
             continue;
         }
-        if (head.rewritten || whole) && name == header::CONTENT_LENGTH {
+        if drop_length && name == header::CONTENT_LENGTH {
             continue;
         }
-        to.append(name.clone(), value.clone());
+        if theirs == 0 {
+            to.append(name.clone(), value.clone());
+            continue;
+        }
+        // Present already: a plugin's name, or a repeated upstream one
+        // (Set-Cookie); only the plugins' names are compared, and only here.
+        let plugins_name = match to.entry(name) {
+            header::Entry::Vacant(v) => {
+                v.insert(value.clone());
+                continue;
+            }
+            header::Entry::Occupied(_) => to.keys().take(theirs).any(|k| k == name),
+        };
+        if !plugins_name {
+            to.append(name.clone(), value.clone());
+        }
     }
-    if let Some(ct) = &head.content_type {
-        to.insert(header::CONTENT_TYPE, ct.clone());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        for (k, v) in pairs {
+            m.append(*k, HeaderValue::from_static(v));
+        }
+        m
+    }
+
+    fn values(m: &HeaderMap, name: &str) -> Vec<String> {
+        let all = m.get_all(name).iter();
+        all.map(|v| v.to_str().unwrap().to_owned()).collect()
+    }
+
+    #[test]
+    fn a_plugin_header_replaces_the_upstreams_of_that_name() {
+        let upstream = map(&[
+            ("x-ai-ratelimit-limit-i", "999"),
+            ("x-ai-ratelimit-limit-i", "998"),
+            ("server", "up"),
+        ]);
+        let plugins = map(&[("x-ai-ratelimit-limit-i", "30")]);
+        let out = with_plugin_headers(&upstream, plugins, None, false);
+        assert_eq!(values(&out, "x-ai-ratelimit-limit-i"), ["30"]);
+        assert_eq!(values(&out, "server"), ["up"]);
+    }
+
+    #[test]
+    fn repeated_upstream_headers_all_go_out_beside_the_plugins() {
+        let upstream = map(&[("set-cookie", "a=1"), ("set-cookie", "b=2")]);
+        let plugins = map(&[("x-ai-ratelimit-limit-i", "30")]);
+        let out = with_plugin_headers(&upstream, plugins, None, false);
+        assert_eq!(values(&out, "set-cookie"), ["a=1", "b=2"]);
+        assert_eq!(out.len(), 3);
+    }
+
+    #[test]
+    fn the_exchanges_content_type_replaces_the_upstreams_unless_a_plugin_set_one() {
+        let upstream = map(&[("content-type", "text/plain"), ("content-length", "9")]);
+        let json = HeaderValue::from_static("application/json");
+        let out = with_plugin_headers(&upstream, map(&[("x-q", "1")]), Some(&json), true);
+        assert_eq!(values(&out, "content-type"), ["application/json"]);
+        assert!(out.get("content-length").is_none());
+        let theirs = map(&[("content-type", "text/csv")]);
+        let out = with_plugin_headers(&upstream, theirs, Some(&json), false);
+        assert_eq!(values(&out, "content-type"), ["text/csv"]);
+        assert_eq!(values(&out, "content-length"), ["9"]);
+    }
+
+    #[test]
+    fn hop_by_hop_headers_stay_out_with_plugins_too() {
+        let upstream = map(&[("connection", "close"), ("transfer-encoding", "chunked")]);
+        let out = with_plugin_headers(&upstream, map(&[("x-q", "1")]), None, false);
+        assert_eq!(out.len(), 1);
     }
 }

@@ -26,6 +26,10 @@ use crate::routes::{HeadMatch, Route, Target};
 use crate::send::attempt;
 use crate::shared::Shared;
 
+/// Headers a response on a route with plugins has room for up front: the
+/// quota headers and a usual upstream head (more grow the map once).
+const RESPONSE_HEADERS: usize = 12;
+
 /// Answers one client request.
 pub(crate) async fn handle<B>(
     inner: &Shared,
@@ -51,6 +55,9 @@ where
             .request(&mut parts, &mut body, &mut s, remote, &route.id)
             .await;
         response_headers = std::mem::take(&mut s.response_headers);
+        // The response goes out in this map (`deliver`): sized once for the
+        // plugins' headers and a usual upstream head.
+        let _ = response_headers.try_reserve(RESPONSE_HEADERS);
         let s = Arc::new(s);
         log.plugins(Arc::clone(pipeline), Arc::clone(&s));
         if let Err(rejection) = admitted {
@@ -79,7 +86,7 @@ where
             )
             .await
             {
-                Ok(answer) => deliver(answer, log, response_headers.len()).await,
+                Ok(answer) => deliver(answer, log, std::mem::take(&mut response_headers)).await,
                 Err(rejection) => reject(log, rejection),
             }
         }

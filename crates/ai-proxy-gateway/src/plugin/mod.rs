@@ -76,8 +76,11 @@ pub struct RequestState {
     /// Headers to add to the client response (e.g. quota headers).
     pub response_headers: HeaderMap,
     /// Plugin-private data carried from the request phase to the log
-    /// phase (e.g. a rate limiter's admission).
+    /// phase.
     pub extensions: http::Extensions,
+    /// `ai-rate-limiting`'s admission, in a slot of its own: through
+    /// `extensions` it cost three allocations per request.
+    pub(crate) rate_limit: Option<crate::rate_limit::Admission>,
 }
 
 /// The client request as the request phase sees it.

@@ -167,24 +167,14 @@ struct RateLimiting {
     by_consumer: HashMap<String, Arc<Limiting>>,
 }
 
-/// What the request phase resolved, for the later phases. Held in the
-/// request's extensions by value (they want `Clone`): no `Arc` per request.
+/// What the request phase resolved, for the later phases
+/// ([`RequestState`]'s own slot: no allocation to hold it).
 #[derive(Debug)]
-struct Admission {
+pub(crate) struct Admission {
     limiting: Arc<Limiting>,
     quotas: RequestQuotas,
     /// The limiter answered instead of the upstream: nothing to charge.
     rejected: AtomicBool,
-}
-
-impl Clone for Admission {
-    fn clone(&self) -> Self {
-        Self {
-            limiting: Arc::clone(&self.limiting),
-            quotas: self.quotas.clone(),
-            rejected: AtomicBool::new(self.rejected.load(Ordering::Relaxed)),
-        }
-    }
 }
 
 /// The request's keys, with `remote_addr` written only when a budget's
@@ -229,7 +219,7 @@ impl KeyLookup for ClientKeys<'_> {
 }
 
 fn admission(state: &RequestState) -> Option<&Admission> {
-    state.extensions.get::<Admission>()
+    state.rate_limit.as_ref()
 }
 
 fn plugin_rejection(rejection: &Rejection) -> PluginRejection {
@@ -284,13 +274,13 @@ impl Plugin for RateLimiting {
             // Read in place: nothing to wait for, and `Passed`'s box
             // allocates nothing.
             quotas.read(&**store, Instant::now());
-            request.state.extensions.insert(admission(quotas));
+            request.state.rate_limit = Some(admission(quotas));
             return Box::pin(Passed);
         }
         let state = request.state;
         Box::pin(async move {
             limiting.counters.read(&mut quotas).await;
-            state.extensions.insert(admission(quotas));
+            state.rate_limit = Some(admission(quotas));
             Ok(())
         })
     }
