@@ -97,6 +97,60 @@ impl Slot {
     }
 }
 
+/// A request's slots. Most requests draw on one budget (a route's
+/// instance): it is held inline, without an allocation per request.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Slots {
+    first: Option<Slot>,
+    rest: Vec<Slot>,
+}
+
+impl Slots {
+    pub(super) fn push(&mut self, slot: Slot) {
+        if self.first.is_none() {
+            self.first = Some(slot);
+        } else {
+            self.rest.push(slot);
+        }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.len()
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    pub(super) fn get(&self, index: usize) -> Option<&Slot> {
+        match index.checked_sub(1) {
+            None => self.first.as_ref(),
+            Some(i) => self.rest.get(i),
+        }
+    }
+
+    pub(super) fn get_mut(&mut self, index: usize) -> Option<&mut Slot> {
+        match index.checked_sub(1) {
+            None => self.first.as_mut(),
+            Some(i) => self.rest.get_mut(i),
+        }
+    }
+
+    pub(super) fn iter_mut(&mut self) -> impl Iterator<Item = &mut Slot> {
+        self.first.iter_mut().chain(self.rest.iter_mut())
+    }
+}
+
+impl FromIterator<Slot> for Slots {
+    fn from_iter<I: IntoIterator<Item = Slot>>(iter: I) -> Self {
+        let mut slots = Self::default();
+        for slot in iter {
+            slots.push(slot);
+        }
+        slots
+    }
+}
+
 /// The budgets one request draws on, and their counters once read.
 ///
 /// From [`TokenLimiter::quotas`](super::TokenLimiter::quotas). Read every
@@ -107,7 +161,7 @@ impl Slot {
 /// to the log phase.
 #[derive(Clone, Debug, Default)]
 pub struct RequestQuotas {
-    pub(super) slots: Vec<Slot>,
+    pub(super) slots: Slots,
     /// Under `rules`: the rule (position in `rules`) of each slot.
     pub(super) rules: Vec<usize>,
     /// A failure of the whole request (under `rules`).
@@ -141,7 +195,7 @@ impl RequestQuotas {
     /// Reads every budget from a synchronous store (a read never changes
     /// a counter).
     pub fn read(&mut self, store: &dyn Store, now: Instant) {
-        for slot in &mut self.slots {
+        for slot in self.slots.iter_mut() {
             if let Ok(quota) = &slot.quota {
                 slot.counter = Some(store.peek(quota.key(), quota.window(), now));
             }

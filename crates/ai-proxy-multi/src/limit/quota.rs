@@ -111,19 +111,27 @@ impl QuotaHeaders {
         let remaining = if check.admitted { check.remaining } else { 0 };
         let limit = match self
             .limit_value
-            .get_or_init(|| (check.limit, check.limit.into()))
+            .get_or_init(|| (check.limit, decimal_value(check.limit)))
         {
             (n, value) if *n == check.limit => value.clone(),
-            _ => HeaderValue::from(check.limit),
+            _ => decimal_value(check.limit),
         };
         headers.reserve(3);
         headers.insert(self.limit.clone(), limit);
-        headers.insert(self.remaining.clone(), HeaderValue::from(remaining));
+        headers.insert(self.remaining.clone(), decimal_value(remaining));
         let mut buf = [0; RESET_LEN];
         if let Ok(reset) = HeaderValue::from_bytes(write_reset(check.reset, &mut buf)) {
             headers.insert(self.reset.clone(), reset);
         }
     }
+}
+
+/// `n` as a header value: one exact allocation (`HeaderValue::from(u64)`
+/// makes two: a 20-byte buffer, then a shared handle when it is frozen
+/// shorter).
+fn decimal_value(n: u64) -> HeaderValue {
+    let mut digits = itoa::Buffer::new();
+    HeaderValue::from_str(digits.format(n)).unwrap_or_else(|_| HeaderValue::from(n))
 }
 
 /// Room for `u64::MAX` seconds, a dot and two digits.
@@ -132,33 +140,25 @@ const RESET_LEN: usize = 24;
 /// [`reset_seconds`] into `buf` (no allocation); returns the written part.
 fn write_reset(reset: Duration, buf: &mut [u8; RESET_LEN]) -> &[u8] {
     let centis = u64::try_from(reset.as_millis() / 10).unwrap_or(u64::MAX);
-    let (mut secs, frac) = (centis / 100, centis % 100);
-    // Written backwards from the end: at most 20 digits, a dot and two.
-    let mut start = RESET_LEN;
-    let mut push = |byte: u8| {
-        start -= 1;
-        if let Some(b) = buf.get_mut(start) {
-            *b = byte;
-        }
-    };
-    // ok: `n % 10` is below 10.
+    let (secs, frac) = (centis / 100, centis % 100);
+    let mut digits = itoa::Buffer::new();
+    let secs = digits.format(secs).as_bytes();
+    // ok: `frac` is below 100.
     #[allow(clippy::cast_possible_truncation)]
-    let digit = |n: u64| b'0' + (n % 10) as u8;
-    if frac != 0 {
-        if frac % 10 != 0 {
-            push(digit(frac));
-        }
-        push(digit(frac / 10));
-        push(b'.');
-    }
-    loop {
-        push(digit(secs));
-        secs /= 10;
-        if secs == 0 {
-            break;
-        }
-    }
-    buf.get(start..).unwrap_or_default()
+    let (tens, ones) = (b'0' + (frac / 10) as u8, b'0' + (frac % 10) as u8);
+    let tail: &[u8] = match (frac, ones) {
+        (0, _) => &[],
+        (_, b'0') => &[b'.', tens],
+        _ => &[b'.', tens, ones],
+    };
+    let len = secs.len() + tail.len();
+    let Some(out) = buf.get_mut(..len) else {
+        return &[];
+    };
+    let (head, rest) = out.split_at_mut(secs.len());
+    head.copy_from_slice(secs);
+    rest.copy_from_slice(tail);
+    out
 }
 
 /// Seconds floored to hundredths and printed as Lua prints numbers
@@ -221,6 +221,13 @@ mod tests {
             reset_seconds(Duration::from_secs(u64::MAX)),
             (u64::MAX / 100).to_string() + ".15"
         );
+    }
+
+    #[test]
+    fn decimal_values_are_written_exactly() {
+        for n in [0, 7, 10, 9_007_199_254_740_991, u64::MAX] {
+            assert_eq!(decimal_value(n), n.to_string().as_str());
+        }
     }
 
     #[test]

@@ -8,12 +8,13 @@
 //! `PTTL < 0` → `SET key cost EX window`, else `INCRBY`), so every store
 //! answers alike.
 
-use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
+
+use hashbrown::HashTable;
 
 /// One counter's state: tokens charged in the current window (may exceed
 /// the limit: the real cost is charged after the response) and the time
@@ -85,6 +86,18 @@ struct Window {
     length: Duration,
 }
 
+/// A key and its window.
+#[derive(Debug)]
+struct Entry {
+    key: Box<str>,
+    window: Window,
+}
+
+/// One shard's counters, found by the key's hash computed once per
+/// operation (the shard and the table use the same keyed hash; a
+/// `HashMap` in the shard hashed the key a second time).
+type Shard = HashTable<Entry>;
+
 /// Counters in this process (`policy: local`): one budget per gateway.
 ///
 /// Bounded: at most `capacity` keys. A full shard first drops windows
@@ -109,7 +122,8 @@ struct Window {
 /// ```
 #[derive(Debug)]
 pub struct MemoryStore {
-    shards: [Mutex<HashMap<Box<str>, Window>>; SHARDS],
+    shards: [Mutex<Shard>; SHARDS],
+    /// Keyed (SipHash, random keys): counter keys can come from clients.
     hasher: RandomState,
     per_shard: usize,
     evictions: AtomicU64,
@@ -129,7 +143,7 @@ impl MemoryStore {
     pub fn new(capacity: usize) -> Self {
         let per_shard = capacity.div_ceil(SHARDS).max(1);
         Self {
-            shards: std::array::from_fn(|_| Mutex::new(HashMap::new())),
+            shards: std::array::from_fn(|_| Mutex::new(HashTable::new())),
             hasher: RandomState::new(),
             per_shard,
             evictions: AtomicU64::new(0),
@@ -154,26 +168,32 @@ impl MemoryStore {
         self.len() == 0
     }
 
-    fn shard(&self, key: &str) -> &Mutex<HashMap<Box<str>, Window>> {
-        let h = self.hasher.hash_one(key);
-        let i = usize::try_from(h % SHARDS as u64).unwrap_or(0);
+    /// `key`'s hash and its shard. The shard comes from bits the table
+    /// does not use for a bucket (low bits) or its tag (top 7).
+    fn shard(&self, key: &str) -> (u64, &Mutex<Shard>) {
+        let hash = self.hasher.hash_one(key);
+        let i = usize::try_from((hash >> 48) % SHARDS as u64).unwrap_or(0);
         #[allow(clippy::indexing_slicing)] // ok: `i < SHARDS`, the array's length
-        &self.shards[i]
+        (hash, &self.shards[i])
     }
 
-    fn make_room(&self, map: &mut HashMap<Box<str>, Window>, now: Instant) {
+    fn rehash(&self) -> impl Fn(&Entry) -> u64 + '_ {
+        |e| self.hasher.hash_one(&*e.key)
+    }
+
+    fn make_room(&self, map: &mut Shard, now: Instant) {
         if map.len() < self.per_shard {
             return;
         }
-        map.retain(|_, w| w.ends > now);
+        map.retain(|e| e.window.ends > now);
         if map.len() < self.per_shard {
             return;
         }
-        let mut ends: Vec<Instant> = map.values().map(|w| w.ends).collect();
+        let mut ends: Vec<Instant> = map.iter().map(|e| e.window.ends).collect();
         let cut = (map.len() / 8).max(1);
         let (_, &mut threshold, _) = ends.select_nth_unstable(cut - 1);
         let before = map.len();
-        map.retain(|_, w| w.ends > threshold);
+        map.retain(|e| e.window.ends > threshold);
         let evicted = before - map.len();
         self.evictions.fetch_add(evicted as u64, Ordering::Relaxed);
         tracing::warn!(
@@ -190,17 +210,17 @@ fn remaining(ends: Instant, length: Duration, now: Instant) -> Duration {
 
 impl Store for MemoryStore {
     fn peek(&self, key: &str, window: Duration, now: Instant) -> Result<Counter, StoreError> {
-        let map = self
-            .shard(key)
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        Ok(match map.get(key) {
-            Some(w) if w.ends > now => Counter {
-                consumed: w.consumed,
-                reset: remaining(w.ends, w.length, now),
+        let (hash, shard) = self.shard(key);
+        let map = shard.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(
+            match map.find(hash, |e| *e.key == *key).map(|e| &e.window) {
+                Some(w) if w.ends > now => Counter {
+                    consumed: w.consumed,
+                    reset: remaining(w.ends, w.length, now),
+                },
+                _ => Counter::fresh(window),
             },
-            _ => Counter::fresh(window),
-        })
+        )
     }
 
     fn charge(
@@ -210,32 +230,36 @@ impl Store for MemoryStore {
         window: Duration,
         now: Instant,
     ) -> Result<Counter, StoreError> {
-        let mut map = self
-            .shard(key)
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(w) = map.get_mut(key)
-            && w.ends > now
-        {
+        let (hash, shard) = self.shard(key);
+        let mut map = shard.lock().unwrap_or_else(PoisonError::into_inner);
+        let length = window.min(MAX_WINDOW);
+        let fresh = Window {
+            consumed: cost,
+            ends: now.checked_add(length).unwrap_or(now),
+            length,
+        };
+        if let Some(e) = map.find_mut(hash, |e| *e.key == *key) {
+            let w = &mut e.window;
+            if w.ends <= now {
+                // The window is over: the charge opens a new one.
+                *w = fresh;
+                return Ok(Counter {
+                    consumed: cost,
+                    reset: length,
+                });
+            }
             w.consumed = w.consumed.saturating_add(cost);
             return Ok(Counter {
                 consumed: w.consumed,
                 reset: remaining(w.ends, w.length, now),
             });
         }
-        let length = window.min(MAX_WINDOW);
-        let ends = now.checked_add(length).unwrap_or(now);
-        if !map.contains_key(key) {
-            self.make_room(&mut map, now);
-        }
-        map.insert(
-            key.into(),
-            Window {
-                consumed: cost,
-                ends,
-                length,
-            },
-        );
+        self.make_room(&mut map, now);
+        let entry = Entry {
+            key: key.into(),
+            window: fresh,
+        };
+        map.insert_unique(hash, entry, self.rehash());
         Ok(Counter {
             consumed: cost,
             reset: length,
