@@ -59,7 +59,9 @@ pub(crate) async fn deliver(
     *response.status_mut() = head.status;
     let drop_length = head.rewritten || small;
     let content_type = head.content_type.as_ref();
-    if plugins.is_empty() {
+    // A route with plugins hands over a map sized for the response (even
+    // when no plugin wrote into it); others an empty one.
+    if plugins.capacity() == 0 {
         let to = response.headers_mut();
         copy_response_headers(&parts.headers, to, drop_length, 0);
         if let Some(ct) = content_type {
@@ -84,7 +86,7 @@ fn with_plugin_headers(
 ) -> HeaderMap {
     // Their names come first in the map (nothing is removed here).
     let theirs = plugins.keys_len();
-    let content_type_set = plugins.contains_key(header::CONTENT_TYPE);
+    let content_type_set = theirs > 0 && plugins.contains_key(header::CONTENT_TYPE);
     let mut to = plugins;
     // Past the map's maximum it grows (and refuses) as it would anyway.
     let _ = to.try_reserve(from.len().saturating_add(1));
