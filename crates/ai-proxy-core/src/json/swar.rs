@@ -30,12 +30,14 @@ fn nonzero_bytes(x: u64) -> u64 {
 /// a string scan handles all the special bytes of a word from one load.
 #[inline(always)]
 pub fn special_flags(x: u64) -> u64 {
-    let not_quote = nonzero_bytes(x ^ (LO * u64::from(b'"')));
+    // `c ^ 0x02` is below `0x21` exactly for `"` (0x22 -> 0x20) and the
+    // control characters (0x00..=0x1f, permuted among themselves): one
+    // unsigned comparison covers both. `(y & 0x7f) + 0x5f` reaches the high
+    // bit from `0x21` up; bytes with the high bit set are never below it.
+    let y = x ^ (LO * 0x02);
+    let not_below = (y & LOW7).wrapping_add(LO * 0x5f) | y;
     let not_backslash = nonzero_bytes(x ^ (LO * u64::from(b'\\')));
-    // `(x & 0x7f) + 0x60` reaches the high bit from `0x20` up; bytes with
-    // the high bit set are never control characters.
-    let not_control = (x & LOW7).wrapping_add(LO * 0x60) | x;
-    !(not_quote & not_backslash & not_control) & HI
+    !(not_below & not_backslash) & HI
 }
 
 /// Strings longer than this are searched with SIMD `memchr` past it; JSON
@@ -63,11 +65,11 @@ pub fn string_special(b: &[u8], from: usize) -> usize {
     tail_special(b, j)
 }
 
-/// [`string_special`] past the first [`SHORT`] bytes: `memchr2` finds the
-/// quote or backslash, then one vectorisable pass checks the bytes before
-/// it for control characters.
+/// [`string_special`] past the first [`SHORT`] bytes (and a string scan
+/// past a long clean run): `memchr2` finds the quote or backslash, then one
+/// vectorisable pass checks the bytes before it for control characters.
 #[cold]
-fn long_special(b: &[u8], from: usize) -> usize {
+pub fn long_special(b: &[u8], from: usize) -> usize {
     let rest = b.get(from..).unwrap_or_default();
     let stop = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
     let before = rest.get(..stop).unwrap_or_default();
@@ -75,6 +77,29 @@ fn long_special(b: &[u8], from: usize) -> usize {
         return from + before.iter().position(|&c| c < 0x20).unwrap_or(stop);
     }
     from + stop
+}
+
+/// The index of the first `byte` in `b` at or after `from`, or `b.len()`:
+/// eight bytes at a time over the first [`SHORT`] bytes (escapes in JSON
+/// text are a few bytes apart, where a `memchr` call costs more than it
+/// saves), SIMD `memchr` past them.
+#[inline]
+pub fn find_byte(b: &[u8], from: usize, byte: u8) -> usize {
+    let mut j = from;
+    let short_end = from.saturating_add(SHORT);
+    while let Some(word) = b.get(j..j + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
+        let flags = byte_flags(u64::from_le_bytes(word), byte);
+        if flags != 0 {
+            return j + (flags.trailing_zeros() / 8) as usize;
+        }
+        j += 8;
+        if j >= short_end {
+            let rest = b.get(j..).unwrap_or_default();
+            return j + memchr::memchr(byte, rest).unwrap_or(rest.len());
+        }
+    }
+    let rest = b.get(j..).unwrap_or_default();
+    j + rest.iter().position(|&c| c == byte).unwrap_or(rest.len())
 }
 
 #[inline]
@@ -132,6 +157,13 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn find_byte_agrees_with_position(b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300), from in 0usize..300, byte in proptest::prelude::any::<u8>()) {
+            let from = from.min(b.len());
+            let expected = b[from..].iter().position(|&c| c == byte).map_or(b.len(), |k| from + k);
+            proptest::prop_assert_eq!(find_byte(&b, from, byte), expected);
+        }
+
         #[test]
         fn special_flags_mark_exactly_the_special_bytes(word in proptest::prelude::any::<[u8; 8]>()) {
             let flags = special_flags(u64::from_le_bytes(word));

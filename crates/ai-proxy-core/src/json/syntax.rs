@@ -15,7 +15,7 @@
 
 use std::fmt;
 
-use super::swar::{special_flags, string_special};
+use super::swar::{long_special, special_flags, string_special};
 
 /// Where and why a JSON text is invalid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,17 +85,21 @@ fn skip_ws_run(b: &[u8], mut i: usize) -> usize {
 /// quote, and whether it contains escapes (so it cannot be borrowed as
 /// is).
 ///
-/// Inlined for the common short string (a key, a role, a type: closed
-/// within the eight bytes after the quote, no escape); anything longer goes
-/// through [`long_string_end`].
+/// Inlined for the common short string (a key, a role, a type, an id:
+/// closed within the sixteen bytes after the quote, no escape); anything
+/// longer goes through [`long_string_end`].
 #[inline(always)]
 pub fn string_end(b: &[u8], i: usize) -> Result<(usize, bool), SyntaxError> {
-    if let Some(word) = b
-        .get(i + 1..i + 9)
-        .and_then(|w| <[u8; 8]>::try_from(w).ok())
-    {
-        let flags = special_flags(u64::from_le_bytes(word));
-        let at = i + 1 + (flags.trailing_zeros() / 8) as usize;
+    if let Some(x) = word(b, i + 1) {
+        let mut flags = special_flags(x);
+        let mut from = i + 1;
+        if flags == 0
+            && let Some(x) = word(b, i + 9)
+        {
+            flags = special_flags(x);
+            from = i + 9;
+        }
+        let at = from + (flags.trailing_zeros() / 8) as usize;
         if flags != 0 && b.get(at) == Some(&b'"') {
             return Ok((at + 1, false));
         }
@@ -103,34 +107,61 @@ pub fn string_end(b: &[u8], i: usize) -> Result<(usize, bool), SyntaxError> {
     long_string_end(b, i)
 }
 
-/// [`string_end`] past its short case: the first special byte found with
-/// [`string_special`] (SWAR, SIMD `memchr` on long runs), then every special
-/// byte of the word there handled from one load — text with an escape every
-/// few words costs one search per word, not one per escape.
+/// The eight bytes at `j` as a little-endian word, when there are eight.
+#[inline(always)]
+fn word(b: &[u8], j: usize) -> Option<u64> {
+    b.get(j..j + 8)
+        .and_then(|w| <[u8; 8]>::try_from(w).ok())
+        .map(u64::from_le_bytes)
+}
+
+/// Clean words (no special byte) in a row after which a string's rest is
+/// searched with SIMD `memchr` ([`long_special`]): base64 data and long
+/// prose, where a call pays for itself.
+const CLEAN_RUN: usize = 8;
+
+/// The first word at or after `j` (in steps of eight bytes) holding a
+/// special byte: its offset and [`special_flags`]; `Err` with where the
+/// search stopped when fewer than eight bytes remain. Past [`CLEAN_RUN`]
+/// clean words the rest is searched with [`long_special`].
+#[inline(always)]
+fn special_word(b: &[u8], j: usize) -> Result<(usize, u64), usize> {
+    let rest = b.get(j..).unwrap_or_default();
+    let mut at = j;
+    for (n, chunk) in rest.chunks_exact(8).enumerate() {
+        let x = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).unwrap_or_default());
+        let flags = special_flags(x);
+        if flags != 0 {
+            return Ok((at, flags));
+        }
+        at += 8;
+        if n + 1 == CLEAN_RUN {
+            let special = long_special(b, at);
+            return match word(b, special) {
+                Some(x) => Ok((special, special_flags(x))),
+                None => Err(special),
+            };
+        }
+    }
+    Err(at)
+}
+
+/// [`string_end`] past its short case: a word loop over the string, every
+/// special byte of a word handled from its one load (text with an escape
+/// every few words costs one load per word and a few instructions per
+/// escape); a long clean run goes to SIMD `memchr`.
 #[inline(never)]
 fn long_string_end(b: &[u8], i: usize) -> Result<(usize, bool), SyntaxError> {
     let mut j = i + 1;
     let mut escaped = false;
     loop {
-        j = string_special(b, j);
-        let Some(word) = b.get(j..j + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) else {
-            // The last few bytes of the input: one special byte at a time.
-            match b.get(j) {
-                Some(b'"') => return Ok((j + 1, escaped)),
-                Some(b'\\') => {
-                    escaped = true;
-                    j = escape_end(b, j)?;
-                    continue;
-                }
-                Some(_) => return Err(SyntaxError::at(j, CONTROL_IN_STRING)),
-                None => return Err(SyntaxError::at(b.len(), EOF_STRING)),
-            }
+        let (start, mut flags) = match special_word(b, j) {
+            Ok(found) => found,
+            Err(tail) => return tail_string_end(b, tail, escaped),
         };
-        // The byte at `j` is flagged: `string_special` stopped there.
-        let mut flags = special_flags(u64::from_le_bytes(word));
-        let word_end = j + 8;
+        let word_end = start + 8;
         loop {
-            let at = j + (flags.trailing_zeros() / 8) as usize;
+            let at = start + (flags.trailing_zeros() / 8) as usize;
             match b.get(at) {
                 Some(b'"') => return Ok((at + 1, escaped)),
                 Some(b'\\') => {
@@ -142,7 +173,7 @@ fn long_string_end(b: &[u8], i: usize) -> Result<(usize, bool), SyntaxError> {
                     }
                     // Drop the flags of the escape's own bytes (an escaped
                     // `"` or `\`) and of what precedes it.
-                    flags &= u64::MAX << ((next - j) * 8);
+                    flags &= u64::MAX << ((next - start) * 8);
                     if flags == 0 {
                         j = word_end;
                         break;
@@ -150,6 +181,26 @@ fn long_string_end(b: &[u8], i: usize) -> Result<(usize, bool), SyntaxError> {
                 }
                 _ => return Err(SyntaxError::at(at, CONTROL_IN_STRING)),
             }
+        }
+    }
+}
+
+/// The last few bytes of the input: one special byte at a time.
+fn tail_string_end(
+    b: &[u8],
+    mut j: usize,
+    mut escaped: bool,
+) -> Result<(usize, bool), SyntaxError> {
+    loop {
+        j = string_special(b, j);
+        match b.get(j) {
+            Some(b'"') => return Ok((j + 1, escaped)),
+            Some(b'\\') => {
+                escaped = true;
+                j = escape_end(b, j)?;
+            }
+            Some(_) => return Err(SyntaxError::at(j, CONTROL_IN_STRING)),
+            None => return Err(SyntaxError::at(b.len(), EOF_STRING)),
         }
     }
 }

@@ -4,6 +4,8 @@
 
 use std::borrow::Cow;
 
+use super::swar::find_byte;
+
 /// `bytes` as text: UTF-8 checked with SIMD (JSON text must be UTF-8, RFC
 /// 8259 §8.1); the error is the offset of the first invalid byte.
 pub fn from_utf8(bytes: &[u8]) -> Result<&str, usize> {
@@ -20,13 +22,13 @@ pub fn from_utf8(bytes: &[u8]) -> Result<&str, usize> {
 /// `serde_json` rejects when reading a `String`). Other bytes are copied.
 pub fn unescape_into(inner: &[u8], out: &mut Vec<u8>) -> Option<()> {
     let mut i = 0;
-    while let Some(rest) = inner.get(i..) {
-        let Some(k) = rest.iter().position(|&c| c == b'\\') else {
-            out.extend_from_slice(rest);
+    loop {
+        let k = find_byte(inner, i, b'\\');
+        out.extend_from_slice(inner.get(i..k)?);
+        if k == inner.len() {
             return Some(());
-        };
-        out.extend_from_slice(rest.get(..k)?);
-        i += k;
+        }
+        i = k;
         let simple = match inner.get(i + 1)? {
             b'"' => b'"',
             b'\\' => b'\\',
@@ -48,7 +50,6 @@ pub fn unescape_into(inner: &[u8], out: &mut Vec<u8>) -> Option<()> {
         out.push(simple);
         i += 2;
     }
-    Some(())
 }
 
 /// The character of the `\uXXXX` escape (or surrogate pair) at `i`, and
