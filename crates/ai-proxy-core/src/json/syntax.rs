@@ -348,8 +348,9 @@ pub struct MemberKey {
     pub value_start: usize,
 }
 
-/// Reads `"key" :` at `i` (after whitespace).
-#[inline]
+/// Reads `"key" :` at `i` (after whitespace). Inlined: it runs once per
+/// object member, and the call cost a quarter of it.
+#[inline(always)]
 pub fn member_key(b: &[u8], i: usize) -> Result<MemberKey, SyntaxError> {
     match b.get(i) {
         Some(b'"') => {}
