@@ -19,15 +19,7 @@ exec(src)
 def main():
     up = free_port(); ng = free_port(); ga = free_port(); gb = free_port(); mp = free_port()
     open(os.path.join(TMP, "chat.json"), "w").write(CHAT)
-    up_conf = nginx_conf("upstream", up, """server { listen 127.0.0.1:PORT; location / {
-        default_type application/json; return 200 'CHAT'; } }""".replace("CHAT", CHAT))
-    start(["nginx", "-c", up_conf], "upstream")
-    ng_conf = nginx_conf("proxy", ng, f"""upstream up {{ server 127.0.0.1:{up}; keepalive 64; }}
-      server {{ listen 127.0.0.1:PORT; location / {{ proxy_pass http://up; proxy_http_version 1.1;
-        proxy_set_header Connection ""; proxy_set_header Authorization "Bearer sk-gateway"; }} }}""")
-    pn = start(["nginx", "-c", ng_conf], "nginx-proxy")
-    cfg = {"provider": "openai-compatible", "auth": {"header": {"Authorization": "Bearer sk-gateway"}},
-           "options": {"model": "gpt-4o"}, "override": {"endpoint": f"http://127.0.0.1:{up}/v1/chat/completions"}}
+    pn, cfg = start_upstream_and_proxy(up, ng, chat_upstream_conf(up))
     cfga = os.path.join(TMP, "a.json"); json.dump(cfg, open(cfga, "w"))
     bcfg = cfg; bargs = []
     if MODE == "limit":

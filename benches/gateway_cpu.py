@@ -104,6 +104,23 @@ def measure(name, port, path, pid):
     return {"name": name, "rps": r / SECS, "cpu_us": (c1 - c0) / r * 1e6 if pid else 0.0,
             "p50_1c": p50, "p99_1c": p99, "errors": bad + bad1}
 
+def chat_upstream_conf(up):
+    """The nginx upstream on port `up` answering every request with the canned completion CHAT."""
+    return nginx_conf("upstream", up, """server { listen 127.0.0.1:PORT; location / {
+        default_type application/json; return 200 'CHAT'; } }""".replace("CHAT", CHAT))
+
+def start_upstream_and_proxy(up, ng, up_conf):
+    """Starts the nginx upstream (`up_conf`, port `up`) and the bare nginx proxy on port `ng` in front
+    of it; returns the proxy's process and the ai-proxy config that reaches the same upstream."""
+    start(["nginx", "-c", up_conf], "upstream")
+    ng_conf = nginx_conf("proxy", ng, f"""upstream up {{ server 127.0.0.1:{up}; keepalive 64; }}
+      server {{ listen 127.0.0.1:PORT; location / {{ proxy_pass http://up; proxy_http_version 1.1;
+        proxy_set_header Connection ""; proxy_set_header Authorization "Bearer sk-gateway"; }} }}""")
+    pn = start(["nginx", "-c", ng_conf], "nginx-proxy")
+    cfg = {"provider": "openai-compatible", "auth": {"header": {"Authorization": "Bearer sk-gateway"}},
+           "options": {"model": "gpt-4o"}, "override": {"endpoint": f"http://127.0.0.1:{up}/v1/chat/completions"}}
+    return pn, cfg
+
 def run_then_clean_up(main):
     """Runs `main`, then stops every started process and removes TMP; exits with main's code."""
     try:
@@ -131,15 +148,8 @@ def main():
         up_conf = nginx_conf("upstream", up, "server { listen 127.0.0.1:PORT; location / { "
                              "default_type text/event-stream; " + sets + ' return 200 "' + ret + '"; } }')
     else:
-        up_conf = nginx_conf("upstream", up, """server { listen 127.0.0.1:PORT; location / {
-            default_type application/json; return 200 'CHAT'; } }""".replace("CHAT", CHAT))
-    start(["nginx", "-c", up_conf], "upstream")
-    ng_conf = nginx_conf("proxy", ng, f"""upstream up {{ server 127.0.0.1:{up}; keepalive 64; }}
-      server {{ listen 127.0.0.1:PORT; location / {{ proxy_pass http://up; proxy_http_version 1.1;
-        proxy_set_header Connection ""; proxy_set_header Authorization "Bearer sk-gateway"; }} }}""")
-    pn = start(["nginx", "-c", ng_conf], "nginx-proxy")
-    cfg = {"provider": "openai-compatible", "auth": {"header": {"Authorization": "Bearer sk-gateway"}},
-           "options": {"model": "gpt-4o"}, "override": {"endpoint": f"http://127.0.0.1:{up}/v1/chat/completions"}}
+        up_conf = chat_upstream_conf(up)
+    pn, cfg = start_upstream_and_proxy(up, ng, up_conf)
     cfgp = os.path.join(TMP, "gw.json"); json.dump(cfg, open(cfgp, "w"))
     pg = start([AIP, "serve", "--config", cfgp, "--listen", f"127.0.0.1:{gw}", "--log-format", "json"] + os.environ.get("AIP_ARGS", "").split(), "ai-proxy")
     ports = [up, ng, gw]
