@@ -13,6 +13,7 @@ use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
 use crate::config::{Options, ProviderConf, UpstreamConfig};
@@ -299,8 +300,10 @@ impl<'a> ConvertContext<'a> {
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct ConvertedRequest {
-    /// The body in the target protocol (JSON).
-    pub body: Vec<u8>,
+    /// The body in the target protocol (JSON). `Bytes`, so a converter may
+    /// hand out part of the buffer it wrote (a body that starts after a
+    /// gap it reserved for members only known at the end) without a copy.
+    pub body: Bytes,
     /// Turns the upstream response back into the client protocol.
     pub translator: Box<dyn ResponseTranslator>,
     /// Where the body's top-level members are, when the converter reports
@@ -309,10 +312,11 @@ pub struct ConvertedRequest {
 }
 
 impl ConvertedRequest {
-    /// A converted body and its response translator.
-    pub fn new(body: Vec<u8>, translator: Box<dyn ResponseTranslator>) -> Self {
+    /// A converted body and its response translator (a `Vec<u8>` or
+    /// `Bytes`; neither is copied).
+    pub fn new(body: impl Into<Bytes>, translator: Box<dyn ResponseTranslator>) -> Self {
         Self {
-            body,
+            body: body.into(),
             translator,
             layout: None,
         }

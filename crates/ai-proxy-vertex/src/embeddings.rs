@@ -49,7 +49,7 @@ use crate::json::{self, Kind};
 /// let body = br#"{"model": "text-embedding-004", "input": ["hello", [1, 2, 3]]}"#;
 /// let converted = EmbeddingsToPredict.convert_request(body, &ctx).unwrap();
 /// assert_eq!(
-///     converted.body,
+///     &converted.body[..],
 ///     br#"{"instances":[{"content":"hello"},{"content":"1 2 3"}]}"#
 /// );
 /// ```

@@ -89,7 +89,7 @@ fn a_documented_predict_response_becomes_the_openai_list() {
         )
         .unwrap();
     assert_eq!(
-        converted.body,
+        &converted.body[..],
         br#"{"instances":[{"content":"What is life?"},{"content":"42"}]}"#
     );
     let mut out = BytesMut::new();

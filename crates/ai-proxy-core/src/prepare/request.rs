@@ -131,7 +131,7 @@ impl AiProxy {
                 );
                 let converted = converter.convert_request(&body, &ctx)?;
                 let layout = converted.layout;
-                let source = Bytes::from(converted.body);
+                let source = converted.body;
                 let parsed = Body::converted(&source, layout.as_ref()).map_err(|e| {
                     PrepareError::Upstream {
                         reason: format!(
