@@ -197,6 +197,8 @@ pub fn write_as_string<O: Out + ?Sized>(out: &mut O, raw: &[u8]) {
 #[derive(Debug)]
 pub struct ObjectWriter<'o> {
     out: &'o mut Vec<u8>,
+    /// Where the object starts in `out`: ranges are offsets from it.
+    base: usize,
     members: Vec<(&'static str, Range<usize>)>,
 }
 
@@ -206,6 +208,7 @@ impl<'o> ObjectWriter<'o> {
         out.push(b'{');
         Self {
             out,
+            base: 0,
             members: Vec::with_capacity(16),
         }
     }
@@ -220,7 +223,7 @@ impl<'o> ObjectWriter<'o> {
         self.out.push(b'"');
         self.out.extend_from_slice(key.as_bytes());
         self.out.extend_from_slice(b"\":");
-        let at = self.out.len();
+        let at = self.out.len() - self.base;
         self.members.push((key, at..at));
         self.out
     }
@@ -245,12 +248,23 @@ impl<'o> ObjectWriter<'o> {
     /// Goes on writing an object [`into_open`](Self::into_open) left open,
     /// now at the front of `out`.
     pub fn resume(out: &'o mut Vec<u8>, members: Vec<(&'static str, Range<usize>)>) -> Self {
-        Self { out, members }
+        Self::resume_at(out, 0, members)
+    }
+
+    /// Goes on writing an object [`into_open`](Self::into_open) left open,
+    /// now at `base` in `out` (see [`fill_gap`]); ranges stay offsets from
+    /// the object's start.
+    pub fn resume_at(
+        out: &'o mut Vec<u8>,
+        base: usize,
+        members: Vec<(&'static str, Range<usize>)>,
+    ) -> Self {
+        Self { out, base, members }
     }
 
     fn close_value(&mut self) {
         if let Some((_, range)) = self.members.last_mut() {
-            range.end = self.out.len();
+            range.end = self.out.len() - self.base;
         }
     }
 
@@ -267,12 +281,31 @@ impl<'o> ObjectWriter<'o> {
 /// large part of its output first and the members it only knows at the end
 /// in front of it).
 pub fn prepend(body: &mut Vec<u8>, head: &[u8]) {
+    fill_gap(body, 0, head);
+}
+
+/// Puts `head` right before `body[gap..]`, where a writer left `gap` bytes
+/// free for members it only knows at the end: written into the gap when it
+/// fits (nothing moves), else the bytes after the gap are moved to make
+/// room. Returns where `head` starts — the start of the whole text, which
+/// the caller hands out from there (e.g. `Bytes::slice`) instead of
+/// copying it.
+pub fn fill_gap(body: &mut Vec<u8>, gap: usize, head: &[u8]) -> usize {
+    let gap = gap.min(body.len());
+    if let Some(start) = gap.checked_sub(head.len())
+        && let Some(front) = body.get_mut(start..gap)
+    {
+        front.copy_from_slice(head);
+        return start;
+    }
     let len = body.len();
-    body.extend_from_slice(head);
-    body.copy_within(0..len, head.len());
+    let grow = head.len() - gap;
+    body.resize(len + grow, 0);
+    body.copy_within(gap..len, head.len());
     if let Some(front) = body.get_mut(..head.len()) {
         front.copy_from_slice(head);
     }
+    0
 }
 
 #[cfg(test)]
@@ -329,6 +362,38 @@ mod tests {
         let members = obj.finish();
         assert_eq!(out, br#"{"a":1,"list":[2,3],"b":true}"#);
         assert_eq!(members, [("a", 5..6), ("list", 14..19), ("b", 24..28)]);
+    }
+
+    #[test]
+    fn a_head_fills_the_gap_left_for_it_or_moves_the_rest() {
+        // Fits: written into the gap, nothing moves.
+        let mut out = b"......2,3]".to_vec();
+        let start = fill_gap(&mut out, 6, b"{\"l\":[");
+        assert_eq!(&out[start..], br#"{"l":[2,3]"#);
+        assert_eq!(start, 0);
+        let mut out = b"........2]".to_vec();
+        let start = fill_gap(&mut out, 8, b"[1,");
+        assert_eq!((start, &out[start..]), (5, &b"[1,2]"[..]));
+        // Too long: the rest moves.
+        let mut out = b"..2]".to_vec();
+        let start = fill_gap(&mut out, 2, b"[0,1,");
+        assert_eq!((start, &out[..]), (0, &b"[0,1,2]"[..]));
+    }
+
+    #[test]
+    fn an_object_resumed_after_a_gap_records_offsets_from_its_start() {
+        let mut head = Vec::new();
+        let mut obj = ObjectWriter::new(&mut head);
+        obj.member("list").push(b'[');
+        let members = obj.into_open();
+        let mut out = b"..........2".to_vec();
+        let start = fill_gap(&mut out, 10, &head);
+        let mut obj = ObjectWriter::resume_at(&mut out, start, members);
+        obj.value().push(b']');
+        obj.member("b").extend_from_slice(b"true");
+        let members = obj.finish();
+        assert_eq!(&out[start..], br#"{"list":[2],"b":true}"#);
+        assert_eq!(members, [("list", 8..11), ("b", 16..20)]);
     }
 
     #[test]
