@@ -30,7 +30,8 @@ mod tools;
 mod turns;
 
 use ai_proxy_core::adapter::{BodyLayout, ConvertError};
-use ai_proxy_core::json::write::{ObjectWriter, prepend, write_array, write_u64};
+use ai_proxy_core::json::write::{ObjectWriter, fill_gap, write_array, write_u64};
+use bytes::Bytes;
 use ai_proxy_core::json::{Raw, Scanner, SyntaxError};
 
 use self::content::write_text_block;
@@ -141,6 +142,12 @@ impl<'a> Request<'a> {
         // A repeated `messages` member: the last one counts.
         self.turns.reset();
         self.fault = None;
+        // The head's fixed part (its keys, `"messages":[`) is under 64 bytes; a
+        // model or `max_tokens` not met yet gets room for a usual one.
+        let known = |raw: Option<Raw<'_>>, usual: usize| raw.map_or(usual, |r| r.bytes().len());
+        self.turns.head_hint = 64
+            + known(self.model, 96)
+            + known(self.max_tokens[0].or(self.max_tokens[1]), 20).max(20);
         if s.peek() != Some(b'[') {
             if !s.value()?.is_null() {
                 self.fault(Stage::Shape, invalid("messages must be an array"));
@@ -176,7 +183,7 @@ impl<'a> Request<'a> {
         default_max_tokens: u64,
         tools: usize,
         choice: Option<ToolChoice<'_>>,
-    ) -> (Vec<u8>, BodyLayout) {
+    ) -> (Bytes, BodyLayout) {
         let system: usize = self.turns.system.iter().map(|t| t.bytes().len() + 32).sum();
         let mut head = Vec::with_capacity(system + 256);
         let mut obj = ObjectWriter::new(&mut head);
@@ -201,8 +208,8 @@ impl<'a> Request<'a> {
         }
         obj.member("messages").push(b'[');
         let members = obj.into_open();
-        prepend(&mut out, &head);
-        let mut obj = ObjectWriter::resume(&mut out, members);
+        let start = fill_gap(&mut out, self.turns.gap, &head);
+        let mut obj = ObjectWriter::resume_at(&mut out, start, members);
         obj.value().push(b']');
         if let Some(stop) = self.stop {
             write_stop(&mut obj, "stop_sequences", stop);
@@ -235,7 +242,7 @@ impl<'a> Request<'a> {
             write_tool_choice(&mut obj, choice, no_parallel);
         }
         let layout = BodyLayout::new(obj.finish(), tools);
-        (out, layout)
+        (Bytes::from(out).slice(start..), layout)
     }
 }
 
@@ -275,7 +282,7 @@ fn write_tool_choice(
 pub(crate) fn convert(
     body: &[u8],
     default_max_tokens: u64,
-) -> Result<(Vec<u8>, BodyLayout), ConvertError> {
+) -> Result<(Bytes, BodyLayout), ConvertError> {
     let malformed = |at: usize| {
         invalid(format_args!(
             "malformed JSON at byte {at}; send a JSON object"
@@ -283,10 +290,11 @@ pub(crate) fn convert(
     };
     ai_proxy_core::json::text::from_utf8(body).map_err(malformed)?;
     let mut req = Request::default();
-    // The turns are written in the output's buffer. Anthropic's shapes are
-    // a little longer (tool results become blocks of a user message): room
-    // for that, so the body is never copied twice.
-    req.turns.out.reserve(body.len() + body.len() / 4 + 256);
+    // The turns are written in the output's buffer, behind the gap for the
+    // head. Anthropic's shapes are a little longer (tool results become
+    // blocks of a user message): room for that, so the body is never
+    // copied twice.
+    req.turns.capacity_hint = body.len() + body.len() / 4 + 256;
     req.read(body).map_err(|e| malformed(e.offset))?;
     if req.turns.read == 0 {
         req.fault(Stage::Missing, ConvertError::new("missing messages"));

@@ -16,8 +16,21 @@ use super::{Stage, invalid};
 /// The turns written so far and the system texts met.
 #[derive(Default)]
 pub(super) struct Turns<'a> {
-    /// The turns, comma-separated (the array's brackets are not written).
+    /// The turns, comma-separated (the array's brackets are not written),
+    /// after [`gap`](Self::gap) bytes left free for the members that go
+    /// in front of them.
     pub(super) out: Vec<u8>,
+    /// Where the turns start in `out`: room for the body's head (`model`,
+    /// `max_tokens`, `system`, `"messages":[`), sized when the first turn
+    /// is written from what is known then, filled at the end.
+    pub(super) gap: usize,
+    /// The head's size when no system text is counted (set before the
+    /// turns are read: the model and `max_tokens` when already met, room
+    /// for them otherwise).
+    pub(super) head_hint: usize,
+    /// What `out` is reserved for once the gap is made (the turns are a
+    /// little longer than the client's messages).
+    pub(super) capacity_hint: usize,
     /// The texts of system and developer messages, in order.
     pub(super) system: Vec<Raw<'a>>,
     /// Messages read.
@@ -51,6 +64,7 @@ impl<'a> Turns<'a> {
     /// Starts again (a repeated `messages` member: the last one counts).
     pub(super) fn reset(&mut self) {
         self.out.clear();
+        self.gap = 0;
         self.system.clear();
         self.read = 0;
         self.open_results = false;
@@ -149,11 +163,19 @@ impl<'a> Turns<'a> {
         Ok(())
     }
 
-    /// Starts the next turn.
+    /// Starts the next turn; before the first, makes the gap for the head.
     fn next(&mut self) {
         if !self.out.is_empty() {
             self.out.push(b',');
+            return;
         }
+        // A system text costs at most its bytes and a text block's frame
+        // in the head; a later system message or a longer model than
+        // reckoned with makes `fill_gap` move the turns instead.
+        let system: usize = self.system.iter().map(|t| t.bytes().len() + 24).sum();
+        self.gap = (self.head_hint + system).max(1);
+        self.out.reserve(self.gap + self.capacity_hint);
+        self.out.resize(self.gap, b' ');
     }
 
     /// Closes an open turn of tool results.
