@@ -197,6 +197,20 @@ impl<'a> Scanner<'a> {
         self.at
     }
 
+    /// The whole text the cursor walks (for a reader that matches a
+    /// value's bytes itself, then [`seek`](Self::seek)s past it).
+    #[inline]
+    pub fn text(&self) -> &'a [u8] {
+        self.b
+    }
+
+    /// Moves the cursor to `at`: the end of a value read from
+    /// [`text`](Self::text) and checked by the caller.
+    #[inline]
+    pub fn seek(&mut self, at: usize) {
+        self.at = at;
+    }
+
     /// The first byte of the next value (whitespace skipped), not consumed.
     #[inline]
     pub fn peek(&mut self) -> Option<u8> {

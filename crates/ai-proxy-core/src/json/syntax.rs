@@ -149,9 +149,10 @@ fn special_word(b: &[u8], j: usize) -> Result<(usize, u64), usize> {
 /// [`string_end`] past its short case: a word loop over the string, every
 /// special byte of a word handled from its one load (text with an escape
 /// every few words costs one load per word and a few instructions per
-/// escape); a long clean run goes to SIMD `memchr`.
+/// escape); a long clean run goes to SIMD `memchr`. Public for a reader
+/// that expects a long string (a message's text): it skips the short case.
 #[inline(never)]
-fn long_string_end(b: &[u8], i: usize) -> Result<(usize, bool), SyntaxError> {
+pub fn long_string_end(b: &[u8], i: usize) -> Result<(usize, bool), SyntaxError> {
     let mut j = i + 1;
     let mut escaped = false;
     loop {

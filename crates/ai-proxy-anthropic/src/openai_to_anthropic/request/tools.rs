@@ -18,19 +18,34 @@ pub(super) fn write_tool_use(
     j: usize,
 ) -> Result<(), ConvertError> {
     let (id, name) = call.id_and_name(i, j).map_err(invalid)?;
-    out.extend_from_slice(b"{\"type\":\"tool_use\",\"id\":");
-    out.extend_from_slice(id.bytes());
-    out.extend_from_slice(b",\"name\":");
-    out.extend_from_slice(name.bytes());
-    out.extend_from_slice(b",\"input\":");
-    if !write_input(out, call.arguments) {
+    if !write_tool_use_block(out, id, name, call.arguments) {
         return Err(invalid(format_args!(
             "messages[{i}].tool_calls[{j}]: function.arguments must be a JSON object \
              (Anthropic tool_use input)"
         )));
     }
-    out.push(b'}');
     Ok(())
+}
+
+/// `{"type":"tool_use","id":…,"name":…,"input":…}` from a call's string
+/// `id` and `name` and its `arguments`; false (the block left unfinished)
+/// when the arguments are not a JSON object.
+pub(super) fn write_tool_use_block(
+    out: &mut Vec<u8>,
+    id: Raw<'_>,
+    name: Raw<'_>,
+    arguments: Option<Raw<'_>>,
+) -> bool {
+    out.extend_from_slice(b"{\"type\":\"tool_use\",\"id\":");
+    out.extend_from_slice(id.bytes());
+    out.extend_from_slice(b",\"name\":");
+    out.extend_from_slice(name.bytes());
+    out.extend_from_slice(b",\"input\":");
+    if !write_input(out, arguments) {
+        return false;
+    }
+    out.push(b'}');
+    true
 }
 
 /// `arguments` (a string holding JSON) → the `input` object, decoded
@@ -82,8 +97,7 @@ pub(super) fn write_tool_result(
         .tool_call_id
         .filter(|v| v.is_string())
         .ok_or_else(|| invalid(format_args!("messages[{i}] (tool) has no tool_call_id")))?;
-    out.extend_from_slice(b"{\"type\":\"tool_result\",\"tool_use_id\":");
-    out.extend_from_slice(id.bytes());
+    open_tool_result(out, id);
     match m.content {
         Content::Raw(c) if c.is_string() => {
             out.extend_from_slice(b",\"content\":");
@@ -105,6 +119,12 @@ pub(super) fn write_tool_result(
     }
     out.push(b'}');
     Ok(())
+}
+
+/// A `tool_result` block up to its content: `{"type":"tool_result","tool_use_id":…`.
+pub(super) fn open_tool_result(out: &mut Vec<u8>, id: Raw<'_>) {
+    out.extend_from_slice(b"{\"type\":\"tool_result\",\"tool_use_id\":");
+    out.extend_from_slice(id.bytes());
 }
 
 /// Reads `tools` (an array) at the cursor and writes Anthropic's tools;

@@ -37,7 +37,7 @@ pub(super) struct Turns<'a> {
     pub(super) read: usize,
     /// The last turn written is a `user` turn of `tool_result` blocks still
     /// open for the next tool message.
-    open_results: bool,
+    pub(super) open_results: bool,
 }
 
 /// A message's role.
@@ -86,14 +86,7 @@ impl<'a> Turns<'a> {
                     .map_err(|e| (Stage::System, e))
             }
             Role::Tool => {
-                if self.open_results {
-                    self.out.push(b',');
-                } else {
-                    self.next();
-                    self.out
-                        .extend_from_slice(b"{\"role\":\"user\",\"content\":[");
-                    self.open_results = true;
-                }
+                self.results_turn();
                 write_tool_result(&mut self.out, m, i).map_err(turn)
             }
             Role::User => {
@@ -163,8 +156,21 @@ impl<'a> Turns<'a> {
         Ok(())
     }
 
+    /// Makes room for the next `tool_result` block: in the open turn of
+    /// results, else in a new `user` turn.
+    pub(super) fn results_turn(&mut self) {
+        if self.open_results {
+            self.out.push(b',');
+        } else {
+            self.next();
+            self.out
+                .extend_from_slice(b"{\"role\":\"user\",\"content\":[");
+            self.open_results = true;
+        }
+    }
+
     /// Starts the next turn; before the first, makes the gap for the head.
-    fn next(&mut self) {
+    pub(super) fn next(&mut self) {
         if !self.out.is_empty() {
             self.out.push(b',');
             return;
