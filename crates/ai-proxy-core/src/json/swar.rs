@@ -79,29 +79,6 @@ pub fn long_special(b: &[u8], from: usize) -> usize {
     from + stop
 }
 
-/// The index of the first `byte` in `b` at or after `from`, or `b.len()`:
-/// eight bytes at a time over the first [`SHORT`] bytes (escapes in JSON
-/// text are a few bytes apart, where a `memchr` call costs more than it
-/// saves), SIMD `memchr` past them.
-#[inline]
-pub fn find_byte(b: &[u8], from: usize, byte: u8) -> usize {
-    let mut j = from;
-    let short_end = from.saturating_add(SHORT);
-    while let Some(word) = b.get(j..j + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
-        let flags = byte_flags(u64::from_le_bytes(word), byte);
-        if flags != 0 {
-            return j + (flags.trailing_zeros() / 8) as usize;
-        }
-        j += 8;
-        if j >= short_end {
-            let rest = b.get(j..).unwrap_or_default();
-            return j + memchr::memchr(byte, rest).unwrap_or(rest.len());
-        }
-    }
-    let rest = b.get(j..).unwrap_or_default();
-    j + rest.iter().position(|&c| c == byte).unwrap_or(rest.len())
-}
-
 #[inline]
 fn tail_special(b: &[u8], from: usize) -> usize {
     let rest = b.get(from..).unwrap_or_default();
@@ -157,13 +134,6 @@ mod tests {
     }
 
     proptest::proptest! {
-        #[test]
-        fn find_byte_agrees_with_position(b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300), from in 0usize..300, byte in proptest::prelude::any::<u8>()) {
-            let from = from.min(b.len());
-            let expected = b[from..].iter().position(|&c| c == byte).map_or(b.len(), |k| from + k);
-            proptest::prop_assert_eq!(find_byte(&b, from, byte), expected);
-        }
-
         #[test]
         fn special_flags_mark_exactly_the_special_bytes(word in proptest::prelude::any::<[u8; 8]>()) {
             let flags = special_flags(u64::from_le_bytes(word));

@@ -59,7 +59,10 @@ pub fn unescape_into(inner: &[u8], out: &mut Vec<u8>) -> Option<()> {
 /// backslash on dropped again, instead of a copy call per run.
 #[inline(always)]
 fn copy_to_backslash(inner: &[u8], mut i: usize, out: &mut Vec<u8>) -> usize {
-    while let Some(word) = inner.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
+    while let Some(word) = inner
+        .get(i..i + 8)
+        .and_then(|w| <[u8; 8]>::try_from(w).ok())
+    {
         let flags = byte_flags(u64::from_le_bytes(word), b'\\');
         let len = out.len();
         out.extend_from_slice(&word);
