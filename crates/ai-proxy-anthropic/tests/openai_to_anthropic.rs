@@ -307,6 +307,92 @@ fn unicode_and_escapes_survive() {
     assert_eq!(v["messages"][0]["content"], "café \"q\" \n 😀");
 }
 
+/// A conversation in which every message kind appears, twice over: the
+/// compact layout SDKs write, and spaced out (read by the general reader).
+fn every_message_kind() -> Value {
+    json!({"model": "gpt-4o", "messages": [
+        {"role": "system", "content": "Be brief.\n"},
+        {"role": "user", "content": "weather in \"São Paulo\"?"},
+        {"role": "assistant", "content": "Checking.", "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"São Paulo\"}"}},
+            {"id": "call_2", "type": "function", "function": {"name": "now", "arguments": " {} "}}
+        ]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "sunny\t✓"},
+        {"role": "tool", "tool_call_id": "call_2", "content": "noon"},
+        {"role": "assistant", "content": "", "tool_calls": [
+            {"id": "call_3", "type": "function", "function": {"name": "now", "arguments": "{}"}}
+        ]},
+        {"role": "tool", "tool_call_id": "call_3", "content": "1pm"},
+        {"role": "assistant", "content": null, "tool_calls": [
+            {"id": "call_4", "type": "function", "function": {"name": "now", "arguments": "{}"}}
+        ]},
+        {"role": "assistant", "content": null},
+        {"role": "assistant", "content": ""},
+        {"role": "user", "content": ""},
+        {"role": "system", "content": "Answer in French."},
+        {"role": "assistant", "content": "Il fait beau."}
+    ], "max_tokens": 64})
+}
+
+#[test]
+fn compact_and_spaced_messages_convert_byte_for_byte_alike() {
+    let body = every_message_kind();
+    let compact = OpenAiToAnthropic::new()
+        .convert_request(&serde_json::to_vec(&body).unwrap(), &ctx())
+        .unwrap();
+    let spaced = OpenAiToAnthropic::new()
+        .convert_request(&serde_json::to_vec_pretty(&body).unwrap(), &ctx())
+        .unwrap();
+    assert_eq!(compact.body, spaced.body);
+    assert_eq!(compact.layout, spaced.layout);
+    let out: Value = serde_json::from_slice(&compact.body).unwrap();
+    assert_eq!(out["system"][1]["text"], "Answer in French.");
+    assert_eq!(out["messages"][1]["content"][2]["input"], json!({}));
+}
+
+#[test]
+fn a_tool_call_that_cannot_be_sent_is_named_even_after_sendable_ones() {
+    let e = convert_err(json!({"messages": [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "Checking.", "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "now", "arguments": "{}"}},
+            {"id": "call_2", "type": "function", "function": {"name": "now", "arguments": "[1]"}}
+        ]}
+    ]}));
+    assert!(
+        e.message
+            .contains("messages[1].tool_calls[1]: function.arguments must be a JSON object"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn the_head_leads_the_body_when_it_is_longer_than_foreseen() {
+    // `model` after the messages, longer than the room kept for it, and a
+    // system message after the turns: the turns move once.
+    let model = "m".repeat(300);
+    let body = format!(
+        r#"{{"messages":[{{"role":"user","content":"hi"}},{{"role":"system","content":"late"}}],"model":"{model}"}}"#
+    );
+    let out = OpenAiToAnthropic::new()
+        .convert_request(body.as_bytes(), &ctx())
+        .unwrap();
+    assert_eq!(
+        std::str::from_utf8(&out.body).unwrap(),
+        format!(
+            r#"{{"model":"{model}","max_tokens":4096,"system":"late","messages":[{{"role":"user","content":"hi"}}]}}"#
+        )
+    );
+    let layout = out.layout.unwrap();
+    let (key, range) = &layout.members[3];
+    assert_eq!(*key, "messages");
+    assert_eq!(
+        &out.body[range.clone()],
+        br#"[{"role":"user","content":"hi"}]"#
+    );
+}
+
 // ---- headers and adapter ------------------------------------------------------------
 
 #[test]

@@ -6,7 +6,7 @@
 //! Anthropic form is the same bytes).
 //!
 //! Anything else (whitespace, another member order or member, a
-//! `developer` role, content parts, `null`, an escaped key, arguments that
+//! `developer` role, content parts, an escaped key, arguments that
 //! are not a JSON object, invalid JSON) is declined: nothing is written and
 //! the message is read again from its start by the general reader
 //! ([`Message`](super::message::Message)), which decides every error. What
@@ -89,12 +89,16 @@ impl<'a> Turns<'a> {
     }
 
     /// An assistant message from its content on (at `i`): text only, or
-    /// text and tool calls.
+    /// text and tool calls; a `null` content (what clients echo back with
+    /// tool calls) is no text.
     fn compact_assistant(&mut self, b: &'a [u8], at: usize, i: usize) -> Option<usize> {
-        let (content, i) = text(b, i)?;
+        let (content, i) = match expect(b, i, b"null") {
+            Some(i) => (None, i),
+            None => text(b, i).map(|(t, i)| (t.non_empty_string(), i))?,
+        };
         if let Some(end) = expect(b, i, b"}") {
             self.close_results();
-            if !content.is_empty_string() {
+            if content.is_some() {
                 self.next();
                 self.out.extend_from_slice(b.get(at..end)?);
             }
@@ -108,7 +112,7 @@ impl<'a> Turns<'a> {
         self.next();
         self.out
             .extend_from_slice(b"{\"role\":\"assistant\",\"content\":[");
-        if !content.is_empty_string() {
+        if let Some(content) = content {
             self.out.extend_from_slice(b"{\"type\":\"text\",\"text\":");
             self.out.extend_from_slice(content.bytes());
             self.out.extend_from_slice(b"},");

@@ -34,8 +34,8 @@ mod turns;
 
 use ai_proxy_core::adapter::{BodyLayout, ConvertError};
 use ai_proxy_core::json::write::{ObjectWriter, fill_gap, write_array, write_u64};
-use bytes::Bytes;
 use ai_proxy_core::json::{Raw, Scanner, SyntaxError};
+use bytes::Bytes;
 
 use self::content::write_text_block;
 use self::message::Message;
