@@ -28,8 +28,8 @@ pub enum AttemptFailure {
     /// Connecting, the TLS handshake or sending failed.
     #[error("{}: {source}", TransportCause::of(source))]
     Transport {
-        /// The client's error (its sources name the cause).
-        source: hyper_util::client::legacy::Error,
+        /// The pool's error (its sources name the cause).
+        source: TransportError,
     },
     /// Connecting, the TLS handshake or sending failed in a proxy that
     /// owns its upstream connections (Pingora), which classified it.
@@ -40,6 +40,33 @@ pub enum AttemptFailure {
         /// The proxy's error.
         source: Box<dyn StdError + Send + Sync>,
     },
+}
+
+/// Why the gateway's upstream pool got no response head: the upstream
+/// address may appear in its sources (the access log's), never in a
+/// client's message.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// The request's URI has no scheme or authority.
+    #[error("the upstream URI is not absolute (scheme and host needed)")]
+    NotAbsolute,
+    /// Connecting (resolving, TCP, TLS) failed.
+    #[error("connecting failed")]
+    Connect(#[source] Box<dyn StdError + Send + Sync>),
+    /// The HTTP/1 connection could not be set up.
+    #[error("the HTTP/1 handshake failed")]
+    Handshake(#[source] hyper::Error),
+    /// Writing the request or reading the response head failed.
+    #[error("sending the request failed")]
+    Send(#[source] hyper::Error),
+}
+
+impl TransportError {
+    /// Whether no connection could be opened.
+    pub fn is_connect(&self) -> bool {
+        matches!(self, TransportError::Connect(_))
+    }
 }
 
 /// What went wrong on the way to an upstream, as far as a client may
@@ -74,9 +101,9 @@ pub enum TransportCause {
 }
 
 impl TransportCause {
-    /// What went wrong, from a hyper client error's sources: an I/O
-    /// error's kind, or a TLS error.
-    fn of(error: &hyper_util::client::legacy::Error) -> Self {
+    /// What went wrong, from a transport error's sources: an I/O error's
+    /// kind, or a TLS error.
+    fn of(error: &TransportError) -> Self {
         if sources(error).any(|e| e.is::<rustls::Error>()) {
             return TransportCause::Tls;
         }
@@ -148,7 +175,7 @@ fn sources<'a>(
     std::iter::successors(Some(error), |&e| e.source())
 }
 
-fn io_kind(error: &hyper_util::client::legacy::Error) -> Option<io::ErrorKind> {
+fn io_kind(error: &TransportError) -> Option<io::ErrorKind> {
     sources(error).find_map(|e| e.downcast_ref::<io::Error>().map(io::Error::kind))
 }
 

@@ -82,6 +82,7 @@ mod moderation;
 #[cfg(feature = "otel")]
 pub mod otel;
 pub mod plugin;
+mod pool;
 mod prompt;
 mod proxy;
 pub mod rate_limit;
@@ -95,9 +96,10 @@ mod shared;
 mod upstream;
 
 pub use body::GatewayBody;
-pub use error::{AttemptFailure, Rejection, TransportCause};
+pub use error::{AttemptFailure, Rejection, TransportCause, TransportError};
 pub use gateway::{ClientAddr, Gateway, GatewayBuilder};
 pub use health::HealthChecks;
+pub use pool::UpstreamBody;
 pub use relay::{Deadlines, ObserveError, Relay, RelayEnd, RelayError, RelayReport, relay};
 pub use server::MetricsEndpoint;
 pub use settings::{
