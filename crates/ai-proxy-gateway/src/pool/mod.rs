@@ -115,27 +115,26 @@ impl Pool {
         now: Instant,
     ) -> Result<Response<UpstreamBody>, TransportError> {
         let (mut parts, body) = request.into_parts();
-        let (Some(scheme), Some(authority)) =
-            (parts.uri.scheme().cloned(), parts.uri.authority().cloned())
-        else {
-            return Err(TransportError::NotAbsolute);
-        };
-        // The connector's destination; the request line gets the origin
-        // form (what hyper-util wrote).
-        let target = std::mem::take(&mut parts.uri);
-        if let Some(path) = target.path_and_query().filter(|p| p.as_str() != "/") {
-            parts.uri = Uri::from(path.clone());
-        }
         if !parts.headers.contains_key(http::header::HOST)
-            && let Some(host) = host::host_header(&target)
+            && let Some(host) = host::host_header(&parts.uri)
         {
             parts.headers.insert(http::header::HOST, host);
+        }
+        // Taken apart, not cloned (cloning shares the URI's buffer, an
+        // allocation): the request line gets the origin form (what
+        // hyper-util wrote), the pool the upstream's scheme and authority.
+        let uri = std::mem::take(&mut parts.uri).into_parts();
+        let (Some(scheme), Some(authority)) = (uri.scheme, uri.authority) else {
+            return Err(TransportError::NotAbsolute);
+        };
+        if let Some(path) = uri.path_and_query.filter(|p| p.as_str() != "/") {
+            parts.uri = Uri::from(path);
         }
         let mut request = Request::from_parts(parts, body);
         loop {
             let (mut sender, reused) = match self.checkout(&scheme, &authority, now) {
                 Some(sender) => (sender, true),
-                None => (self.connect(&target).await?, false),
+                None => (self.connect(&scheme, &authority).await?, false),
             };
             match sender.try_send_request(request).await {
                 Ok(response) => {
@@ -206,10 +205,20 @@ impl Pool {
         host.idle.push(idle);
     }
 
-    /// A new connection to `target`'s upstream, its task spawned on the
-    /// current runtime.
-    async fn connect(&self, target: &Uri) -> Result<Sender, TransportError> {
-        let io = tower::ServiceExt::oneshot(self.connector.clone(), target.clone())
+    /// A new connection to the upstream, its task spawned on the current
+    /// runtime.
+    async fn connect(
+        &self,
+        scheme: &Scheme,
+        authority: &Authority,
+    ) -> Result<Sender, TransportError> {
+        let target = Uri::builder()
+            .scheme(scheme.clone())
+            .authority(authority.clone())
+            .path_and_query("/")
+            .build()
+            .map_err(|e| TransportError::Connect(e.into()))?;
+        let io = tower::ServiceExt::oneshot(self.connector.clone(), target)
             .await
             .map_err(TransportError::Connect)?;
         let (sender, connection) = http1::handshake(io)
