@@ -1,24 +1,27 @@
 //! The `Host` header the pool writes when a request has none.
 
-/// `Host` for `uri`: its authority without user info or the scheme's
-/// default port — what hyper-util's client added, from the text as it is
-/// (hyper-util parsed the port and formatted a string, ~3k instructions a
-/// request).
-pub(super) fn host_header(uri: &http::Uri) -> Option<http::HeaderValue> {
-    let authority = uri.authority()?.as_str();
+use http::HeaderValue;
+use http::uri::{Authority, Scheme};
+
+/// `Host` for an upstream: its authority without user info or the
+/// scheme's default port — what hyper-util's client added, from the text
+/// as it is (hyper-util parsed the port and formatted a string, ~3k
+/// instructions a request).
+pub(super) fn host_header(scheme: &Scheme, authority: &Authority) -> Option<HeaderValue> {
+    let authority = authority.as_str();
     let host = authority
         .rsplit_once('@')
         .map_or(authority, |(_, host)| host);
-    let default_port = match uri.scheme_str() {
-        Some("https") => ":443",
-        Some("http") => ":80",
+    let default_port = match scheme.as_str() {
+        "https" => ":443",
+        "http" => ":80",
         _ => "",
     };
     let host = match host.strip_suffix(default_port) {
         Some(bare) if !default_port.is_empty() => bare,
         _ => host,
     };
-    http::HeaderValue::from_str(host).ok()
+    HeaderValue::from_str(host).ok()
 }
 
 #[cfg(test)]
@@ -26,7 +29,8 @@ mod tests {
     use super::host_header;
 
     fn host(uri: &str) -> Option<String> {
-        host_header(&uri.parse().unwrap()).map(|h| h.to_str().unwrap().to_owned())
+        let uri: http::Uri = uri.parse().unwrap();
+        host_header(uri.scheme()?, uri.authority()?).map(|h| h.to_str().unwrap().to_owned())
     }
 
     #[test]

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::uri::{Authority, Scheme};
-use http::{Request, Response, Uri};
+use http::{HeaderValue, Request, Response, Uri};
 use http_body_util::Full;
 use hyper::client::conn::http1::{self, SendRequest};
 
@@ -61,7 +61,16 @@ impl std::fmt::Debug for Pool {
 struct Host {
     scheme: Scheme,
     authority: Authority,
+    /// Its `Host` header, written once.
+    host: Option<HeaderValue>,
     idle: Vec<Idle>,
+}
+
+/// What the pool has for a request to an upstream.
+#[derive(Default)]
+struct Checkout {
+    idle: Option<Sender>,
+    host: Option<HeaderValue>,
 }
 
 struct Idle {
@@ -115,11 +124,6 @@ impl Pool {
         now: Instant,
     ) -> Result<Response<UpstreamBody>, TransportError> {
         let (mut parts, body) = request.into_parts();
-        if !parts.headers.contains_key(http::header::HOST)
-            && let Some(host) = host::host_header(&parts.uri)
-        {
-            parts.headers.insert(http::header::HOST, host);
-        }
         // Taken apart, not cloned (cloning shares the URI's buffer, an
         // allocation): the request line gets the origin form (what
         // hyper-util wrote), the pool the upstream's scheme and authority.
@@ -130,9 +134,15 @@ impl Pool {
         if let Some(path) = uri.path_and_query.filter(|p| p.as_str() != "/") {
             parts.uri = Uri::from(path);
         }
+        let Checkout { mut idle, host } = self.checkout(&scheme, &authority, now);
+        if let http::header::Entry::Vacant(slot) = parts.headers.entry(http::header::HOST)
+            && let Some(host) = host.or_else(|| host::host_header(&scheme, &authority))
+        {
+            slot.insert(host);
+        }
         let mut request = Request::from_parts(parts, body);
         loop {
-            let (mut sender, reused) = match self.checkout(&scheme, &authority, now) {
+            let (mut sender, reused) = match idle.take() {
                 Some(sender) => (sender, true),
                 None => (self.connect(&scheme, &authority).await?, false),
             };
@@ -147,7 +157,10 @@ impl Pool {
                     return Ok(response.map(|body| UpstreamBody::new(body, checkin)));
                 }
                 Err(mut e) => match e.take_message() {
-                    Some(unsent) if reused => request = unsent,
+                    Some(unsent) if reused => {
+                        request = unsent;
+                        idle = self.checkout(&scheme, &authority, now).idle;
+                    }
                     _ => return Err(TransportError::Send(e.into_error())),
                 },
             }
@@ -155,22 +168,30 @@ impl Pool {
     }
 
     /// The newest idle connection to the upstream that is ready for a
-    /// request; expired and closed ones are dropped on the way.
-    fn checkout(&self, scheme: &Scheme, authority: &Authority, now: Instant) -> Option<Sender> {
-        if self.max_idle == 0 {
-            return None;
-        }
+    /// request (expired and closed ones are dropped on the way), and the
+    /// upstream's `Host` if known.
+    fn checkout(&self, scheme: &Scheme, authority: &Authority, now: Instant) -> Checkout {
         let mut hosts = self.hosts();
-        let host = hosts
+        let Some(host) = hosts
             .iter_mut()
-            .find(|h| h.authority.as_str() == authority.as_str() && h.scheme == *scheme)?;
+            .find(|h| h.authority.as_str() == authority.as_str() && h.scheme == *scheme)
+        else {
+            return Checkout::default();
+        };
         let timeout = self.idle_timeout;
         host.idle
             .retain(|c| now.saturating_duration_since(c.since) < timeout && !c.sender.is_closed());
         // Not ready yet: its last response is still being finished (on
         // another thread); it stays for a later request.
-        let newest_ready = host.idle.iter().rposition(|c| c.sender.is_ready())?;
-        Some(host.idle.remove(newest_ready).sender)
+        let idle = host
+            .idle
+            .iter()
+            .rposition(|c| c.sender.is_ready())
+            .map(|newest_ready| host.idle.remove(newest_ready).sender);
+        Checkout {
+            idle,
+            host: host.host.clone(),
+        }
     }
 
     /// Keeps `sender` as the upstream's newest idle connection, closing
@@ -191,6 +212,7 @@ impl Pool {
                 // without idle connections before adding one.
                 hosts.retain(|h| !h.idle.is_empty());
                 hosts.push(Host {
+                    host: host::host_header(&scheme, &authority),
                     scheme,
                     authority,
                     idle: Vec::new(),
