@@ -104,7 +104,7 @@ impl TransportCause {
     /// What went wrong, from a transport error's sources: an I/O error's
     /// kind, or a TLS error.
     fn of(error: &TransportError) -> Self {
-        if sources(error).any(|e| e.is::<rustls::Error>()) {
+        if causes(error).any(|e| e.is::<rustls::Error>()) {
             return TransportCause::Tls;
         }
         match io_kind(error) {
@@ -169,14 +169,23 @@ fn unreachable_upstream(provider: Provider, cause: TransportCause) -> String {
     )
 }
 
-fn sources<'a>(
+/// An error and its causes, also through I/O errors: tokio-rustls and
+/// hyper-rustls wrap errors in `io::Error`s, whose `source` skips the
+/// error they wrap.
+fn causes<'a>(
     error: &'a (dyn StdError + 'static),
 ) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
-    std::iter::successors(Some(error), |&e| e.source())
+    std::iter::successors(Some(error), |&e| match e.downcast_ref::<io::Error>() {
+        Some(io) => io.get_ref().map(|inner| inner as &(dyn StdError + 'static)),
+        None => e.source(),
+    })
 }
 
+/// The innermost I/O error's kind (the outer ones only wrap it).
 fn io_kind(error: &TransportError) -> Option<io::ErrorKind> {
-    sources(error).find_map(|e| e.downcast_ref::<io::Error>().map(io::Error::kind))
+    causes(error)
+        .filter_map(|e| e.downcast_ref::<io::Error>().map(io::Error::kind))
+        .last()
 }
 
 /// Why the gateway answered a request itself.

@@ -430,3 +430,40 @@ async fn a_tls_route_goes_through_the_pool_and_reuses_its_connection() {
     assert_eq!(up.connections(), 1);
     assert_eq!(pool.idle_count(&up.uri("https", "/").parse().unwrap()), 1);
 }
+
+#[tokio::test]
+async fn a_failed_tls_handshake_is_named_as_such() {
+    // TLS to a plain HTTP server: it answers the ClientHello with a 400.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        if let Ok((mut tcp, _)) = listener.accept() {
+            let _ = tcp.read(&mut [0; 512]);
+            let _ = tcp.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n");
+        }
+    });
+    let pool = pool(Duration::from_secs(60), 4);
+    let source = send(&pool, &format!("https://{addr}/v1/chat"))
+        .await
+        .unwrap_err();
+    assert!(source.is_connect(), "{source:?}");
+    let failure = crate::error::AttemptFailure::Transport { source };
+    let message = failure.client_message(ai_proxy::Provider::OpenAi, Duration::from_secs(5));
+    assert!(message.contains("TLS handshake failed"), "{message}");
+    assert_eq!(failure.status(), 502);
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_named_as_such() {
+    let free = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let pool = pool(Duration::from_secs(60), 4);
+    let source = send(&pool, &format!("http://{free}/a")).await.unwrap_err();
+    let failure = crate::error::AttemptFailure::Transport { source };
+    let message = failure.client_message(ai_proxy::Provider::OpenAi, Duration::from_secs(5));
+    assert!(message.contains("connection refused"), "{message}");
+    assert!(!message.contains(&free.to_string()), "{message}");
+    assert_eq!(failure.status(), 502);
+}
