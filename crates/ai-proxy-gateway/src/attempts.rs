@@ -21,6 +21,7 @@ use crate::body::GatewayBody;
 use crate::deliver::{deliver, reject};
 use crate::error::Rejection;
 use crate::plugin::RequestState;
+use crate::pool::UpstreamBody;
 use crate::routes::{MultiRoute, Route};
 use crate::send::{Answer, attempt};
 use crate::shared::Shared;
@@ -178,7 +179,7 @@ async fn read_error(answer: Answer, log: &mut RequestLog) -> LastFailure {
     }
 }
 
-async fn read_capped(body: Limited<hyper::body::Incoming>, timeout: Duration) -> Bytes {
+async fn read_capped(body: Limited<UpstreamBody>, timeout: Duration) -> Bytes {
     match tokio::time::timeout(timeout, body.collect()).await {
         Ok(Ok(collected)) => collected.to_bytes(),
         _ => Bytes::new(),

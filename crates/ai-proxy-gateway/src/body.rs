@@ -8,9 +8,9 @@ use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
-use hyper::body::Incoming;
 
 use crate::activity::Busy;
+use crate::pool::UpstreamBody;
 use crate::relay::{Relay, RelayError};
 
 /// A response body from the gateway. Its error ([`RelayError`]) means the
@@ -26,7 +26,7 @@ pub struct GatewayBody {
 #[derive(Debug)]
 enum Kind {
     Full(Option<Bytes>),
-    Relay(Box<Relay<Incoming>>),
+    Relay(Box<Relay<UpstreamBody>>),
 }
 
 impl GatewayBody {
@@ -40,7 +40,7 @@ impl GatewayBody {
     }
 
     /// A relayed upstream body.
-    pub fn relay(relay: Relay<Incoming>) -> Self {
+    pub fn relay(relay: Relay<UpstreamBody>) -> Self {
         Self {
             kind: Kind::Relay(Box::new(relay)),
             busy: None,

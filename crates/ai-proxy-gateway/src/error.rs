@@ -28,8 +28,8 @@ pub enum AttemptFailure {
     /// Connecting, the TLS handshake or sending failed.
     #[error("{}: {source}", TransportCause::of(source))]
     Transport {
-        /// The client's error (its sources name the cause).
-        source: hyper_util::client::legacy::Error,
+        /// The pool's error (its sources name the cause).
+        source: TransportError,
     },
     /// Connecting, the TLS handshake or sending failed in a proxy that
     /// owns its upstream connections (Pingora), which classified it.
@@ -40,6 +40,33 @@ pub enum AttemptFailure {
         /// The proxy's error.
         source: Box<dyn StdError + Send + Sync>,
     },
+}
+
+/// Why the gateway's upstream pool got no response head: the upstream
+/// address may appear in its sources (the access log's), never in a
+/// client's message.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// The request's URI has no scheme or authority.
+    #[error("the upstream URI is not absolute (scheme and host needed)")]
+    NotAbsolute,
+    /// Connecting (resolving, TCP, TLS) failed.
+    #[error("connecting failed")]
+    Connect(#[source] Box<dyn StdError + Send + Sync>),
+    /// The HTTP/1 connection could not be set up.
+    #[error("the HTTP/1 handshake failed")]
+    Handshake(#[source] hyper::Error),
+    /// Writing the request or reading the response head failed.
+    #[error("sending the request failed")]
+    Send(#[source] hyper::Error),
+}
+
+impl TransportError {
+    /// Whether no connection could be opened.
+    pub fn is_connect(&self) -> bool {
+        matches!(self, TransportError::Connect(_))
+    }
 }
 
 /// What went wrong on the way to an upstream, as far as a client may
@@ -74,10 +101,10 @@ pub enum TransportCause {
 }
 
 impl TransportCause {
-    /// What went wrong, from a hyper client error's sources: an I/O
-    /// error's kind, or a TLS error.
-    fn of(error: &hyper_util::client::legacy::Error) -> Self {
-        if sources(error).any(|e| e.is::<rustls::Error>()) {
+    /// What went wrong, from a transport error's sources: an I/O error's
+    /// kind, or a TLS error.
+    fn of(error: &TransportError) -> Self {
+        if causes(error).any(|e| e.is::<rustls::Error>()) {
             return TransportCause::Tls;
         }
         match io_kind(error) {
@@ -142,14 +169,23 @@ fn unreachable_upstream(provider: Provider, cause: TransportCause) -> String {
     )
 }
 
-fn sources<'a>(
+/// An error and its causes, also through I/O errors: tokio-rustls and
+/// hyper-rustls wrap errors in `io::Error`s, whose `source` skips the
+/// error they wrap.
+fn causes<'a>(
     error: &'a (dyn StdError + 'static),
 ) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
-    std::iter::successors(Some(error), |&e| e.source())
+    std::iter::successors(Some(error), |&e| match e.downcast_ref::<io::Error>() {
+        Some(io) => io.get_ref().map(|inner| inner as &(dyn StdError + 'static)),
+        None => e.source(),
+    })
 }
 
-fn io_kind(error: &hyper_util::client::legacy::Error) -> Option<io::ErrorKind> {
-    sources(error).find_map(|e| e.downcast_ref::<io::Error>().map(io::Error::kind))
+/// The innermost I/O error's kind (the outer ones only wrap it).
+fn io_kind(error: &TransportError) -> Option<io::ErrorKind> {
+    causes(error)
+        .filter_map(|e| e.downcast_ref::<io::Error>().map(io::Error::kind))
+        .last()
 }
 
 /// Why the gateway answered a request itself.

@@ -8,7 +8,8 @@
 //!   config-sync YAML) and route `vars`;
 //! - [`Gateway`]: routes matched on `uri`, `methods`, `vars` and
 //!   `priority`, the `ai-proxy-multi` attempt loop over the SDK's balancer,
-//!   pooled upstream clients (hyper-util over rustls) per transport
+//!   HTTP/1 upstream connection pools (on hyper's connection API, over
+//!   rustls; per worker on current-thread runtimes) per transport
 //!   setting, Vertex AI access tokens, active health checks; served by
 //!   [`Gateway::serve`] (or by several workers, each calling
 //!   [`Gateway::serve_connections`] on its own runtime and listener) or
@@ -82,6 +83,7 @@ mod moderation;
 #[cfg(feature = "otel")]
 pub mod otel;
 pub mod plugin;
+mod pool;
 mod prompt;
 mod proxy;
 pub mod rate_limit;
@@ -95,9 +97,10 @@ mod shared;
 mod upstream;
 
 pub use body::GatewayBody;
-pub use error::{AttemptFailure, Rejection, TransportCause};
+pub use error::{AttemptFailure, Rejection, TransportCause, TransportError};
 pub use gateway::{ClientAddr, Gateway, GatewayBuilder};
 pub use health::HealthChecks;
+pub use pool::UpstreamBody;
 pub use relay::{Deadlines, ObserveError, Relay, RelayEnd, RelayError, RelayReport, relay};
 pub use server::MetricsEndpoint;
 pub use settings::{

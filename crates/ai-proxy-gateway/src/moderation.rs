@@ -9,7 +9,7 @@
 //! upstream is never called for a refused request.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use ai_proxy::config::{AI_AWS_CONTENT_MODERATION, ConfigErrors};
 use ai_proxy::prompt::moderation::{
@@ -159,7 +159,7 @@ impl ModerationClient for HttpModerationClient {
             let request = Request::from_parts(parts, Full::new(body));
             let exchange = async {
                 let response = client
-                    .request(request)
+                    .send(request, Instant::now())
                     .await
                     .map_err(|e| format!("moderation service unreachable: {e}"))?;
                 let (parts, body) = response.into_parts();

@@ -1,19 +1,22 @@
-//! The upstream HTTP client pool: hyper-util's pooled client over rustls,
-//! one per distinct [`ClientHints`] (`timeout`, `keepalive*`,
-//! `ssl_verify`), shared by every instance (and health probe) with the
-//! same settings. Instances resolve their client once, when the gateway is
-//! built; requests take no lock.
+//! Upstream connections, one set per distinct [`ClientHints`] (`timeout`,
+//! `keepalive*`, `ssl_verify`), shared by every instance with the same
+//! settings: the gateway's own HTTP/1 [`Pool`] for proxied requests, and a
+//! hyper-util client over the same connector for health probes and
+//! moderation calls. Instances resolve theirs once, when the gateway is
+//! built; requests take no lock but the pool's own.
 //!
 //! On a current-thread runtime (a worker of `ai-proxy serve`, one per
-//! core, as nginx's worker processes) each thread keeps its own client per
-//! setting: a pooled connection's task runs on the runtime that opened it,
-//! so sharing one pool across workers would wake another thread for every
+//! core, as nginx's worker processes) each thread keeps its own pool per
+//! setting: a connection's task runs on the runtime that opened it, so
+//! sharing one pool across workers would wake another thread for every
 //! request. `keepalive_pool` is then per worker, as nginx's `keepalive` is.
+//! On a multi-thread runtime the setting's shared pool serves every
+//! thread (behind its lock).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ai_proxy::ClientHints;
 use bytes::Bytes;
@@ -26,8 +29,14 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
-/// The client type every route uses.
-pub(crate) type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+use crate::error::TransportError;
+use crate::pool::{Pool, UpstreamBody};
+
+/// The hyper-util client health probes and moderation calls use.
+pub(crate) type HttpClient = Client<Connector, Full<Bytes>>;
+
+/// TCP, then TLS for `https`.
+pub(crate) type Connector = HttpsConnector<HttpConnector>;
 
 /// Clients keyed by the transport settings they honour.
 #[derive(Clone, Default)]
@@ -35,20 +44,26 @@ pub(crate) struct Clients {
     by_hints: Arc<ClientMap>,
 }
 
-type ClientMap = Mutex<HashMap<Key, (HttpClient, Connector)>>;
+type ClientMap = Mutex<HashMap<Key, Entry>>;
 
-type Connector = HttpsConnector<HttpConnector>;
+/// One setting's connector and what is built on it.
+#[derive(Clone)]
+struct Entry {
+    client: HttpClient,
+    pool: Arc<Pool>,
+    connector: Connector,
+}
 
-/// An instance's client: the shared one, or on a current-thread runtime,
+/// An instance's pool: the shared one, or on a current-thread runtime,
 /// that thread's own for the same settings.
 #[derive(Clone)]
 pub(crate) struct UpstreamClient {
     key: Key,
-    shared: HttpClient,
-    /// The shared client's connector (its TLS configuration), for the
-    /// threads' own clients.
+    shared: Arc<Pool>,
+    /// The shared pool's connector (its TLS configuration), for the
+    /// threads' own pools.
     connector: Connector,
-    /// Which [`Clients`] this came from (thread-local clients are kept per
+    /// Which [`Clients`] this came from (thread-local pools are kept per
     /// gateway); weak, so a dropped gateway's entries can be pruned.
     origin: Weak<ClientMap>,
 }
@@ -62,39 +77,46 @@ impl std::fmt::Debug for UpstreamClient {
 }
 
 thread_local! {
-    /// This thread's clients, by gateway and settings (a handful: a linear
-    /// search beats hashing the key).
-    static WORKER_CLIENTS: RefCell<Vec<(Weak<ClientMap>, Key, HttpClient)>> =
-        const { RefCell::new(Vec::new()) };
+    /// This thread's pools, by gateway and settings (a handful: a linear
+    /// search beats hashing the key). Only a current-thread runtime's
+    /// thread adds any.
+    static WORKER_POOLS: RefCell<Vec<WorkerPool>> = const { RefCell::new(Vec::new()) };
 }
 
+/// A thread's pool: for which gateway, for which settings.
+type WorkerPool = (Weak<ClientMap>, Key, Arc<Pool>);
+
 impl UpstreamClient {
-    /// Sends `request` through this thread's client on a current-thread
-    /// runtime, through the shared one otherwise.
-    pub(crate) fn request(
+    /// Sends `request` through this thread's pool on a current-thread
+    /// runtime, through the shared one otherwise (see [`Pool::send`]).
+    pub(crate) async fn send(
         &self,
         request: http::Request<Full<Bytes>>,
-    ) -> hyper_util::client::legacy::ResponseFuture {
-        let worker = tokio::runtime::Handle::try_current()
-            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread);
-        if !worker {
-            return self.shared.request(request);
-        }
-        WORKER_CLIENTS.with(|clients| {
-            let mut clients = clients.borrow_mut();
-            let found = clients
+        now: Instant,
+    ) -> Result<http::Response<UpstreamBody>, TransportError> {
+        self.pool().send(request, now).await
+    }
+
+    fn pool(&self) -> Arc<Pool> {
+        WORKER_POOLS.with(|pools| {
+            let mut pools = pools.borrow_mut();
+            let found = pools
                 .iter()
                 .find(|(origin, key, _)| origin.ptr_eq(&self.origin) && *key == self.key);
-            if let Some((_, _, client)) = found {
-                return client.request(request);
+            if let Some((_, _, pool)) = found {
+                return Arc::clone(pool);
             }
-            // The shared client's TLS configuration, a pool of this
+            let worker = tokio::runtime::Handle::try_current()
+                .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread);
+            if !worker {
+                return Arc::clone(&self.shared);
+            }
+            // The shared pool's TLS configuration, connections of this
             // thread's own.
-            clients.retain(|(origin, _, _)| origin.strong_count() > 0);
-            let client = pooled(self.key, self.connector.clone());
-            let future = client.request(request);
-            clients.push((self.origin.clone(), self.key, client));
-            future
+            pools.retain(|(origin, _, _)| origin.strong_count() > 0);
+            let pool = Arc::new(pool(self.key, self.connector.clone()));
+            pools.push((self.origin.clone(), self.key, Arc::clone(&pool)));
+            pool
         })
     }
 }
@@ -115,6 +137,18 @@ pub(crate) struct Key {
     pub(crate) ssl_verify: bool,
 }
 
+impl Key {
+    /// Idle connections kept per upstream: `keepalive_pool`, none without
+    /// `keepalive`.
+    fn max_idle(self) -> usize {
+        if self.keepalive {
+            usize::try_from(self.keepalive_pool).unwrap_or(usize::MAX)
+        } else {
+            0
+        }
+    }
+}
+
 impl From<ClientHints> for Key {
     fn from(hints: ClientHints) -> Self {
         Self {
@@ -128,46 +162,48 @@ impl From<ClientHints> for Key {
 }
 
 impl Clients {
-    /// The client for `key` (built on first use, then shared so its pool
-    /// is reused).
+    /// The hyper-util client for `key` (built on first use, then shared so
+    /// its pool is reused).
     pub(crate) fn get(&self, key: impl Into<Key>) -> Result<HttpClient, rustls::Error> {
-        self.shared(key.into()).map(|(client, _)| client)
+        self.entry(key.into()).map(|e| e.client)
     }
 
-    /// The client for `key` as an instance holds it (see
-    /// [`UpstreamClient::request`]).
+    /// The pool for `key` as an instance holds it (see
+    /// [`UpstreamClient::send`]).
     pub(crate) fn upstream(&self, key: impl Into<Key>) -> Result<UpstreamClient, rustls::Error> {
         let key = key.into();
-        let (shared, connector) = self.shared(key)?;
+        let Entry {
+            pool, connector, ..
+        } = self.entry(key)?;
         Ok(UpstreamClient {
             key,
-            shared,
+            shared: pool,
             connector,
             origin: Arc::downgrade(&self.by_hints),
         })
     }
 
-    fn shared(&self, key: Key) -> Result<(HttpClient, Connector), rustls::Error> {
+    fn entry(&self, key: Key) -> Result<Entry, rustls::Error> {
         let mut map = self
             .by_hints
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(c) = map.get(&key) {
-            return Ok(c.clone());
+        if let Some(e) = map.get(&key) {
+            return Ok(e.clone());
         }
-        let client = build(key)?;
-        map.insert(key, client.clone());
-        Ok(client)
+        let connector = connector(key)?;
+        let entry = Entry {
+            client: hyper_util_client(key, connector.clone()),
+            pool: Arc::new(pool(key, connector.clone())),
+            connector,
+        };
+        map.insert(key, entry.clone());
+        Ok(entry)
     }
 }
 
-fn build(key: Key) -> Result<(HttpClient, Connector), rustls::Error> {
-    let connector = connector(key)?;
-    Ok((pooled(key, connector.clone()), connector))
-}
-
 /// The connector (TCP, then TLS for `https`) for `key`'s settings.
-fn connector(key: Key) -> Result<Connector, rustls::Error> {
+pub(crate) fn connector(key: Key) -> Result<Connector, rustls::Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?;
@@ -191,16 +227,17 @@ fn connector(key: Key) -> Result<Connector, rustls::Error> {
         .wrap_connector(http))
 }
 
-/// A pooled client over `connector` for `key`'s keep-alive settings.
-fn pooled(key: Key, connector: Connector) -> HttpClient {
-    let idle = if key.keepalive {
-        usize::try_from(key.keepalive_pool).unwrap_or(usize::MAX)
-    } else {
-        0
-    };
+/// The gateway's pool over `connector` for `key`'s keep-alive settings.
+pub(crate) fn pool(key: Key, connector: Connector) -> Pool {
+    Pool::new(connector, key.keepalive_timeout, key.max_idle())
+}
+
+/// A hyper-util pooled client over `connector` for `key`'s keep-alive
+/// settings.
+fn hyper_util_client(key: Key, connector: Connector) -> HttpClient {
     Client::builder(TokioExecutor::new())
         .pool_idle_timeout(key.keepalive_timeout)
-        .pool_max_idle_per_host(idle)
+        .pool_max_idle_per_host(key.max_idle())
         .build(connector)
 }
 
