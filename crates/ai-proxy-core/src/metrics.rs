@@ -57,6 +57,54 @@ pub const APISIX_VARS: [(&str, &str); 16] = [
     ("llm_response_text", ""),
 ];
 
+/// Where APISIX variable `name` sits in [`APISIX_VARS`] (for
+/// [`Metrics::var_at`]); `None` for a name not in the list. A `const fn`:
+/// callers with a fixed name resolve it at compile time.
+pub const fn var_index(name: &str) -> Option<usize> {
+    let mut rest: &[(&str, &str)] = &APISIX_VARS;
+    let mut i = 0;
+    while let [(candidate, _), tail @ ..] = rest {
+        if bytes_eq(candidate.as_bytes(), name.as_bytes()) {
+            return Some(i);
+        }
+        i += 1;
+        rest = tail;
+    }
+    None
+}
+
+/// [`var_index`] of a name that must be in the list (a build error
+/// otherwise: only used for `const` items).
+const fn index_of(name: &str) -> usize {
+    match var_index(name) {
+        Some(i) => i,
+        #[allow(clippy::panic)] // ok: only evaluated in `const` items, so this is a build error
+        None => panic!("not an APISIX variable"),
+    }
+}
+
+const fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    match (a, b) {
+        ([x, a @ ..], [y, b @ ..]) => *x == *y && bytes_eq(a, b),
+        ([], []) => true,
+        _ => false,
+    }
+}
+
+/// One APISIX variable's value as [`Metrics::var_at`] gives it: text as
+/// held, numbers and flags unformatted (written in decimal and as
+/// `true`/`false`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum VarValue<'a> {
+    /// A string variable (a model, the request type, the end user).
+    Text(&'a str),
+    /// A count or milliseconds.
+    Number(u64),
+    /// `llm_stream`, `llm_has_tool_calls`.
+    Flag(bool),
+}
+
 /// An OpenTelemetry attribute value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -177,35 +225,61 @@ impl Metrics {
         name: &str,
         out: &mut impl std::fmt::Write,
     ) -> Result<bool, std::fmt::Error> {
-        let usage = self.usage.unwrap_or_default();
-        let ms = |d: Option<Duration>| d.map_or(0, millis);
-        let bool = |b: bool| if b { "true" } else { "false" };
-        match name {
-            "request_type" => out.write_str(self.request_type.as_str())?,
-            "request_llm_model" => {
-                out.write_str(self.request_llm_model.as_deref().unwrap_or_default())?
-            }
-            "llm_time_to_first_token" => write_number(out, ms(self.time_to_first_token))?,
-            "llm_model" => out.write_str(self.llm_model.as_deref().unwrap_or_default())?,
-            "llm_prompt_tokens" => write_number(out, usage.prompt_tokens)?,
-            "llm_completion_tokens" => write_number(out, usage.completion_tokens)?,
-            "llm_total_tokens" => write_number(out, usage.total_tokens)?,
-            "llm_stream" => out.write_str(bool(self.stream))?,
-            "llm_has_tool_calls" => out.write_str(bool(self.has_tool_calls))?,
-            "llm_tool_count" => write_number(out, self.tool_count as u64)?,
-            "llm_end_user_id" => out.write_str(self.end_user_id.as_deref().unwrap_or_default())?,
-            "llm_cache_read_input_tokens" => write_number(out, usage.cache_read_input_tokens)?,
-            "llm_cache_creation_input_tokens" => {
-                write_number(out, usage.cache_creation_input_tokens)?
-            }
-            "llm_reasoning_tokens" => write_number(out, usage.reasoning_tokens)?,
-            "apisix_upstream_response_time" => write_number(out, ms(self.upstream_response_time))?,
-            "llm_response_text" => {
-                out.write_str(self.response_text.as_deref().unwrap_or_default())?
-            }
-            _ => return Ok(false),
+        let Some(value) = var_index(name).and_then(|i| self.var_at(i)) else {
+            return Ok(false);
+        };
+        match value {
+            VarValue::Text(text) => out.write_str(text)?,
+            VarValue::Number(n) => write_number(out, n)?,
+            VarValue::Flag(flag) => out.write_str(if flag { "true" } else { "false" })?,
         }
         Ok(true)
+    }
+
+    /// APISIX variable `index` of [`APISIX_VARS`] (see [`var_index`]),
+    /// unformatted: what a log writer needs without a name lookup per
+    /// variable or a detour through `fmt` (`None` past the list's end).
+    pub fn var_at(&self, index: usize) -> Option<VarValue<'_>> {
+        const REQUEST_TYPE: usize = index_of("request_type");
+        const REQUEST_LLM_MODEL: usize = index_of("request_llm_model");
+        const TIME_TO_FIRST_TOKEN: usize = index_of("llm_time_to_first_token");
+        const LLM_MODEL: usize = index_of("llm_model");
+        const PROMPT_TOKENS: usize = index_of("llm_prompt_tokens");
+        const COMPLETION_TOKENS: usize = index_of("llm_completion_tokens");
+        const TOTAL_TOKENS: usize = index_of("llm_total_tokens");
+        const STREAM: usize = index_of("llm_stream");
+        const HAS_TOOL_CALLS: usize = index_of("llm_has_tool_calls");
+        const TOOL_COUNT: usize = index_of("llm_tool_count");
+        const END_USER_ID: usize = index_of("llm_end_user_id");
+        const CACHE_READ: usize = index_of("llm_cache_read_input_tokens");
+        const CACHE_CREATION: usize = index_of("llm_cache_creation_input_tokens");
+        const REASONING_TOKENS: usize = index_of("llm_reasoning_tokens");
+        const UPSTREAM_RESPONSE_TIME: usize = index_of("apisix_upstream_response_time");
+        const RESPONSE_TEXT: usize = index_of("llm_response_text");
+        let usage = self.usage.unwrap_or_default();
+        let ms = |d: Option<Duration>| VarValue::Number(d.map_or(0, millis));
+        fn text(t: Option<&str>) -> VarValue<'_> {
+            VarValue::Text(t.unwrap_or_default())
+        }
+        Some(match index {
+            REQUEST_TYPE => VarValue::Text(self.request_type.as_str()),
+            REQUEST_LLM_MODEL => text(self.request_llm_model.as_deref()),
+            TIME_TO_FIRST_TOKEN => ms(self.time_to_first_token),
+            LLM_MODEL => text(self.llm_model.as_deref()),
+            PROMPT_TOKENS => VarValue::Number(usage.prompt_tokens),
+            COMPLETION_TOKENS => VarValue::Number(usage.completion_tokens),
+            TOTAL_TOKENS => VarValue::Number(usage.total_tokens),
+            STREAM => VarValue::Flag(self.stream),
+            HAS_TOOL_CALLS => VarValue::Flag(self.has_tool_calls),
+            TOOL_COUNT => VarValue::Number(self.tool_count as u64),
+            END_USER_ID => text(self.end_user_id.as_deref()),
+            CACHE_READ => VarValue::Number(usage.cache_read_input_tokens),
+            CACHE_CREATION => VarValue::Number(usage.cache_creation_input_tokens),
+            REASONING_TOKENS => VarValue::Number(usage.reasoning_tokens),
+            UPSTREAM_RESPONSE_TIME => ms(self.upstream_response_time),
+            RESPONSE_TEXT => text(self.response_text.as_deref()),
+            _ => return None,
+        })
     }
 
     /// `gen_ai.server.time_per_output_token`: the time per output token

@@ -181,3 +181,33 @@ fn request_model_is_used_when_the_response_names_none() {
     assert_eq!(m.var("llm_prompt_tokens").unwrap(), "0");
     assert_eq!(m.malformed_events, 1);
 }
+
+#[test]
+fn vars_by_index_are_the_vars_by_name_unformatted() {
+    use ai_proxy_core::metrics::{APISIX_VARS, VarValue, var_index};
+    let start = Instant::now();
+    let mut exchange = Exchange::new(ctx(start), None);
+    let _ = exchange
+        .on_head(StatusCode::OK, &headers("application/json", None), start)
+        .unwrap();
+    let body = br#"{"model":"gpt-4o","choices":[{"message":{"content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1}}"#;
+    let _ = exchange
+        .on_body(Bytes::from_static(body), start + ms(20))
+        .unwrap();
+    let _ = exchange.on_eof(start + ms(20)).unwrap();
+    let m = exchange.finish(start + ms(21));
+    for (i, (name, _)) in APISIX_VARS.iter().enumerate() {
+        assert_eq!(var_index(name), Some(i));
+        let written = match m.var_at(i).unwrap() {
+            VarValue::Text(text) => text.to_owned(),
+            VarValue::Number(n) => n.to_string(),
+            VarValue::Flag(flag) => flag.to_string(),
+            _ => unreachable!(),
+        };
+        assert_eq!(m.var(name).unwrap(), written, "{name}");
+    }
+    let total = var_index("llm_total_tokens").unwrap();
+    assert_eq!(m.var_at(total), Some(VarValue::Number(4)));
+    assert_eq!(m.var_at(APISIX_VARS.len()), None);
+    assert_eq!(var_index("remote_addr"), None);
+}

@@ -14,11 +14,12 @@ use std::net::IpAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ai_proxy::core::date::civil_from_days;
+use ai_proxy::core::json::write::{escape, write_str, write_u64};
+use ai_proxy::core::metrics::{APISIX_VARS, VarValue};
 use tracing_subscriber::fmt::MakeWriter;
 
 use super::record::{AccessLog, AccessRecord};
-use super::tracing::{Line, var};
-use crate::json_str::write_json_str;
+use super::tracing::{Extras, hint, latency_ms, time_to_first_content_ms, var};
 
 /// Writes each record as one JSON line — byte for byte what
 /// [`TracingAccessLog`](super::TracingAccessLog) gives under
@@ -37,9 +38,21 @@ impl<W> JsonAccessLog<W> {
     }
 }
 
+/// A line buffer kept past this (a line with large payloads) is freed
+/// after use: each thread holds at most this much between lines.
+const KEPT_CAPACITY: usize = 16 * 1024;
+
+/// Each thread's line buffer and timestamp, reused from line to line.
+struct LineBuffer {
+    bytes: Vec<u8>,
+    stamp: Stamp,
+}
+
 thread_local! {
-    /// Each thread's line buffer, reused.
-    static LINE: RefCell<String> = RefCell::new(String::with_capacity(1024));
+    static LINE: RefCell<LineBuffer> = RefCell::new(LineBuffer {
+        bytes: Vec::with_capacity(1024),
+        stamp: Stamp::default(),
+    });
 }
 
 impl<W> AccessLog for JsonAccessLog<W>
@@ -49,185 +62,204 @@ where
     fn log(&self, record: &AccessRecord) {
         LINE.with(|cell| {
             // A re-entrant call (a writer that logs) gets a fresh buffer.
-            let mut fresh = String::new();
+            let mut fresh = None;
             let mut borrowed = cell.try_borrow_mut();
-            let out = match &mut borrowed {
+            let line = match &mut borrowed {
                 Ok(line) => &mut **line,
-                Err(_) => &mut fresh,
+                Err(_) => fresh.insert(LineBuffer {
+                    bytes: Vec::new(),
+                    stamp: Stamp::default(),
+                }),
             };
-            out.clear();
-            if write_line(record, out).is_ok() {
-                let _ = self.make.make_writer().write_all(out.as_bytes());
+            line.bytes.clear();
+            write_line(record, SystemTime::now(), &mut line.stamp, &mut line.bytes);
+            let _ = self.make.make_writer().write_all(&line.bytes);
+            if line.bytes.capacity() > KEPT_CAPACITY {
+                line.bytes = Vec::with_capacity(1024);
             }
         });
     }
 }
 
-/// One JSON object, field by field.
-struct Object<'o>(&'o mut String);
-
-impl Object<'_> {
-    fn str(&mut self, name: &str, value: &str) -> fmt::Result {
-        self.key(name);
-        write_json_str(self.0, value)
-    }
-
-    fn u64(&mut self, name: &str, value: u64) {
-        self.key(name);
-        push_u64(self.0, value);
-    }
-
-    fn bool(&mut self, name: &str, value: bool) {
-        self.key(name);
-        self.0.push_str(if value { "true" } else { "false" });
-    }
-
-    /// Names are Rust identifiers: nothing to escape.
-    fn key(&mut self, name: &str) {
-        self.0.push_str(",\"");
-        self.0.push_str(name);
-        self.0.push_str("\":");
-    }
+/// The APISIX variables on every line, in the event's order: each one's
+/// `,"name":` and its index in [`APISIX_VARS`] (found at compile time).
+macro_rules! vars {
+    ($($name:ident),* $(,)?) => {
+        [$((concat!(",\"", stringify!($name), "\":").as_bytes(), var(stringify!($name)))),*]
+    };
 }
+
+const VARS: [(&[u8], usize); 15] = vars![
+    request_type,
+    request_llm_model,
+    llm_model,
+    llm_time_to_first_token,
+    llm_prompt_tokens,
+    llm_completion_tokens,
+    llm_total_tokens,
+    llm_stream,
+    llm_has_tool_calls,
+    llm_tool_count,
+    llm_end_user_id,
+    llm_cache_read_input_tokens,
+    llm_cache_creation_input_tokens,
+    llm_reasoning_tokens,
+    apisix_upstream_response_time,
+];
 
 /// The line: timestamp, level, message, the fields in the order of
-/// [`TracingAccessLog`](super::TracingAccessLog)'s event, target.
-fn write_line(record: &AccessRecord, out: &mut String) -> fmt::Result {
-    let line = Line::new(record);
-    out.push_str("{\"timestamp\":\"");
-    push_timestamp(out, SystemTime::now());
-    out.push_str("\",\"level\":\"INFO\",\"message\":\"access\"");
-    let mut o = Object(out);
-    o.str("route_id", &record.route_id)?;
-    o.str("method", record.method.as_str())?;
-    o.str("uri", &record.path)?;
-    o.key("remote_addr");
-    push_ip(o.0, record.remote.ip())?;
-    o.u64("status", u64::from(record.status));
-    o.u64("latency_ms", line.latency_ms);
-    o.str("picked_ai_instance_name", record.picked_instance())?;
-    o.u64("attempts", record.attempts.len() as u64);
-    o.str("upstream_addr", &record.upstream_addr)?;
-    o.str("upstream_status", &line.upstream_status)?;
-    for (name, i) in VARS {
-        o.str(name, line.var(i))?;
+/// [`TracingAccessLog`](super::TracingAccessLog)'s event, target — written
+/// straight into `out`: names as literal bytes, numbers and flags as
+/// digits and words, only client- and upstream-chosen text through the
+/// escaper.
+fn write_line(record: &AccessRecord, now: SystemTime, stamp: &mut Stamp, out: &mut Vec<u8>) {
+    let m = record.metrics.as_ref();
+    out.extend_from_slice(b"{\"timestamp\":\"");
+    stamp.write(now, out);
+    out.extend_from_slice(b"\",\"level\":\"INFO\",\"message\":\"access\",\"route_id\":");
+    write_str(out, &record.route_id);
+    out.extend_from_slice(b",\"method\":");
+    write_str(out, record.method.as_str());
+    out.extend_from_slice(b",\"uri\":");
+    write_str(out, &record.path);
+    out.extend_from_slice(b",\"remote_addr\":\"");
+    push_ip(out, record.remote.ip());
+    out.extend_from_slice(b"\",\"status\":");
+    write_u64(out, u64::from(record.status));
+    out.extend_from_slice(b",\"latency_ms\":");
+    write_u64(out, latency_ms(record));
+    out.extend_from_slice(b",\"picked_ai_instance_name\":");
+    write_str(out, record.picked_instance());
+    out.extend_from_slice(b",\"attempts\":");
+    write_u64(out, record.attempts.len() as u64);
+    out.extend_from_slice(b",\"upstream_addr\":");
+    write_str(out, &record.upstream_addr);
+    out.extend_from_slice(b",\"upstream_status\":\"");
+    if let Some(status) = record.upstream_status() {
+        write_u64(out, u64::from(status.as_u16()));
     }
-    o.u64(
-        "llm_time_to_first_content_ms",
-        line.time_to_first_content_ms(),
-    );
-    o.u64("bytes_sent", record.bytes_sent());
-    o.bool("client_disconnected", record.client_aborted);
-    o.str("error", &record.error)?;
-    o.str("hint", line.hint)?;
-    o.str("usage_warning", &line.usage_warning)?;
-    o.str("llm_summary", &line.summary)?;
-    o.str("llm_request", &line.llm_request)?;
-    o.str("llm_response_text", &line.llm_response_text)?;
-    out.push_str(",\"target\":\"access_log\"}\n");
-    Ok(())
-}
-
-/// `n` in decimal, without the formatting machinery.
-fn push_u64(out: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    for slot in digits.iter_mut().rev() {
-        // ok: `n % 10` is below 10, so the cast does not truncate.
-        #[allow(clippy::cast_possible_truncation)]
-        let digit = (n % 10) as u8;
-        *slot = b'0' + digit;
-        start -= 1;
-        n /= 10;
-        if n == 0 {
-            break;
+    out.push(b'"');
+    for (key, i) in VARS {
+        out.extend_from_slice(key);
+        match m.and_then(|m| m.var_at(i)) {
+            Some(VarValue::Text(text)) => write_str(out, text),
+            Some(VarValue::Number(n)) => {
+                out.push(b'"');
+                write_u64(out, n);
+                out.push(b'"');
+            }
+            Some(VarValue::Flag(flag)) => {
+                out.extend_from_slice(if flag { b"\"true\"" } else { b"\"false\"" });
+            }
+            _ => write_str(out, APISIX_VARS.get(i).map_or("", |(_, default)| default)),
         }
     }
-    for &d in digits.get(start..).unwrap_or_default() {
-        out.push(char::from(d));
+    out.extend_from_slice(b",\"llm_time_to_first_content_ms\":");
+    write_u64(out, time_to_first_content_ms(m));
+    out.extend_from_slice(b",\"bytes_sent\":");
+    write_u64(out, record.bytes_sent());
+    out.extend_from_slice(if record.client_aborted {
+        b",\"client_disconnected\":true,\"error\":"
+    } else {
+        b",\"client_disconnected\":false,\"error\":"
+    });
+    write_str(out, &record.error);
+    out.extend_from_slice(b",\"hint\":");
+    write_str(out, hint(record));
+    out.extend_from_slice(b",\"usage_warning\":\"");
+    if let Some(gap) = m.and_then(|m| m.usage_gap.as_ref()) {
+        let _ = write!(Escaped(out), "{gap}");
+    }
+    let extras = Extras::new(record);
+    out.extend_from_slice(b"\",\"llm_summary\":");
+    write_str(out, &extras.summary);
+    out.extend_from_slice(b",\"llm_request\":");
+    write_str(out, &extras.llm_request);
+    out.extend_from_slice(b",\"llm_response_text\":");
+    write_str(out, &extras.llm_response_text);
+    out.extend_from_slice(b",\"target\":\"access_log\"}\n");
+}
+
+/// Text formatted through `fmt` (an IPv6 address, a usage warning) as the
+/// contents of a JSON string, escaped on the way in.
+struct Escaped<'o>(&'o mut Vec<u8>);
+
+impl fmt::Write for Escaped<'_> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        escape(text, |piece| {
+            self.0.extend_from_slice(piece.as_bytes());
+            Ok(())
+        })
     }
 }
 
-/// `n` with at least `width` digits (zero-padded).
-fn push_padded(out: &mut String, n: u64, width: u32) {
-    let mut bound = 10u64.pow(width.saturating_sub(1));
-    while bound > 1 && n < bound {
-        out.push('0');
-        bound /= 10;
-    }
-    push_u64(out, n);
-}
-
-/// The address as a JSON string, as `Display` writes it.
-fn push_ip(out: &mut String, ip: IpAddr) -> fmt::Result {
-    out.push('"');
+/// The address as `Display` writes it (inside the caller's quotes).
+fn push_ip(out: &mut Vec<u8>, ip: IpAddr) {
     match ip {
         IpAddr::V4(v4) => {
             for (i, octet) in v4.octets().into_iter().enumerate() {
                 if i > 0 {
-                    out.push('.');
+                    out.push(b'.');
                 }
-                push_u64(out, u64::from(octet));
+                write_u64(out, u64::from(octet));
             }
         }
-        IpAddr::V6(v6) => write!(out, "{v6}")?,
+        IpAddr::V6(v6) => {
+            let _ = write!(Escaped(out), "{v6}");
+        }
     }
-    out.push('"');
-    Ok(())
 }
 
-/// `now` as tracing-subscriber's `SystemTime` writes it (RFC 3339, UTC,
-/// microseconds): `2026-11-30T00:31:14.072643Z`.
-fn push_timestamp(out: &mut String, now: SystemTime) {
-    let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs();
-    let (year, month, day) = civil_from_days(secs / 86_400);
-    let of_day = secs % 86_400;
-    push_padded(out, year, 4);
-    out.push('-');
-    push_padded(out, month, 2);
-    out.push('-');
-    push_padded(out, day, 2);
-    out.push('T');
-    push_padded(out, of_day / 3600, 2);
-    out.push(':');
-    push_padded(out, of_day % 3600 / 60, 2);
-    out.push(':');
-    push_padded(out, of_day % 60, 2);
-    out.push('.');
-    push_padded(out, u64::from(since.subsec_micros()), 6);
-    out.push('Z');
+/// The timestamp as tracing-subscriber's `SystemTime` writes it (RFC 3339,
+/// UTC, microseconds: `2026-11-30T00:31:14.072643Z`), its text up to the
+/// second kept for the second it names: a busy thread formats the date
+/// once a second, not once a line.
+#[derive(Default)]
+struct Stamp {
+    /// The second `text` names.
+    secs: u64,
+    /// `YYYY-MM-DDTHH:MM:SS.` (empty: nothing formatted yet).
+    text: Vec<u8>,
 }
 
-/// The APISIX variables on every line, in the event's order, with their
-/// index in [`APISIX_VARS`](ai_proxy::core::metrics::APISIX_VARS) (found at
-/// compile time).
-const VARS: [(&str, usize); 15] = [
-    ("request_type", var("request_type")),
-    ("request_llm_model", var("request_llm_model")),
-    ("llm_model", var("llm_model")),
-    ("llm_time_to_first_token", var("llm_time_to_first_token")),
-    ("llm_prompt_tokens", var("llm_prompt_tokens")),
-    ("llm_completion_tokens", var("llm_completion_tokens")),
-    ("llm_total_tokens", var("llm_total_tokens")),
-    ("llm_stream", var("llm_stream")),
-    ("llm_has_tool_calls", var("llm_has_tool_calls")),
-    ("llm_tool_count", var("llm_tool_count")),
-    ("llm_end_user_id", var("llm_end_user_id")),
-    (
-        "llm_cache_read_input_tokens",
-        var("llm_cache_read_input_tokens"),
-    ),
-    (
-        "llm_cache_creation_input_tokens",
-        var("llm_cache_creation_input_tokens"),
-    ),
-    ("llm_reasoning_tokens", var("llm_reasoning_tokens")),
-    (
-        "apisix_upstream_response_time",
-        var("apisix_upstream_response_time"),
-    ),
-];
+impl Stamp {
+    fn write(&mut self, now: SystemTime, out: &mut Vec<u8>) {
+        let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+        let secs = since.as_secs();
+        if secs != self.secs || self.text.is_empty() {
+            self.secs = secs;
+            self.text.clear();
+            let (year, month, day) = civil_from_days(secs / 86_400);
+            let of_day = secs % 86_400;
+            let text = &mut self.text;
+            push_padded(text, year, 4);
+            text.push(b'-');
+            push_padded(text, month, 2);
+            text.push(b'-');
+            push_padded(text, day, 2);
+            text.push(b'T');
+            push_padded(text, of_day / 3600, 2);
+            text.push(b':');
+            push_padded(text, of_day % 3600 / 60, 2);
+            text.push(b':');
+            push_padded(text, of_day % 60, 2);
+            text.push(b'.');
+        }
+        out.extend_from_slice(&self.text);
+        push_padded(out, u64::from(since.subsec_micros()), 6);
+        out.push(b'Z');
+    }
+}
+
+/// `n` with at least `width` digits (zero-padded).
+fn push_padded(out: &mut Vec<u8>, n: u64, width: u32) {
+    let mut bound = 10u64.pow(width.saturating_sub(1));
+    while bound > 1 && n < bound {
+        out.push(b'0');
+        bound /= 10;
+    }
+    write_u64(out, n);
+}
 
 #[cfg(test)]
 mod tests {
@@ -238,11 +270,18 @@ mod tests {
 
     use super::*;
 
+    fn at(secs: u64, micros: u32) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_micros(u64::from(micros))
+    }
+
+    fn stamped(stamp: &mut Stamp, now: SystemTime) -> String {
+        let mut out = Vec::new();
+        stamp.write(now, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
     fn timestamp(secs: u64, micros: u32) -> String {
-        let mut out = String::new();
-        let at = UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_micros(u64::from(micros));
-        push_timestamp(&mut out, at);
-        out
+        stamped(&mut Stamp::default(), at(secs, micros))
     }
 
     #[test]
@@ -260,17 +299,30 @@ mod tests {
     }
 
     #[test]
+    fn a_kept_timestamp_follows_the_clock_across_seconds_and_days() {
+        let mut stamp = Stamp::default();
+        let steps = [
+            (0, 5, "1970-01-01T00:00:00.000005Z"),
+            (0, 900_000, "1970-01-01T00:00:00.900000Z"),
+            (1_767_225_599, 1, "2025-12-31T23:59:59.000001Z"),
+            (1_767_225_600, 2, "2026-01-01T00:00:00.000002Z"),
+            (1_767_225_600, 3, "2026-01-01T00:00:00.000003Z"),
+            (951_782_400, 7, "2000-02-29T00:00:00.000007Z"),
+        ];
+        for (secs, micros, want) in steps {
+            assert_eq!(stamped(&mut stamp, at(secs, micros)), want);
+        }
+    }
+
+    #[test]
     fn timestamps_match_tracing_subscriber_to_the_second() {
+        let mut stamp = Stamp::default();
         for _ in 0..5 {
             let mut theirs = String::new();
             tracing_subscriber::fmt::time::SystemTime
                 .format_time(&mut Writer::new(&mut theirs))
                 .unwrap();
-            let ours = {
-                let mut out = String::new();
-                push_timestamp(&mut out, SystemTime::now());
-                out
-            };
+            let ours = stamped(&mut stamp, SystemTime::now());
             assert_eq!(ours.len(), theirs.len(), "{ours} vs {theirs}");
             if ours[..19] == theirs[..19] {
                 return;
@@ -280,17 +332,12 @@ mod tests {
     }
 
     #[test]
-    fn numbers_and_addresses_are_written_like_display() {
-        for n in [0, 7, 10, 99, 100, 12_345, u64::MAX] {
-            let mut out = String::new();
-            push_u64(&mut out, n);
-            assert_eq!(out, n.to_string());
-        }
+    fn addresses_are_written_like_display() {
         for ip in ["127.0.0.1", "0.0.0.0", "255.10.0.9", "::1", "fe80::1:2"] {
             let ip: IpAddr = ip.parse().unwrap();
-            let mut out = String::new();
-            push_ip(&mut out, ip).unwrap();
-            assert_eq!(out, format!("\"{ip}\""));
+            let mut out = Vec::new();
+            push_ip(&mut out, ip);
+            assert_eq!(String::from_utf8(out).unwrap(), ip.to_string());
         }
     }
 }

@@ -6,33 +6,17 @@ use std::fmt::Write as _;
 
 use ai_proxy::Provider;
 use ai_proxy::core::Metrics;
-use ai_proxy::core::metrics::APISIX_VARS;
+use ai_proxy::core::metrics::{APISIX_VARS, VarValue, var_index};
 
 use super::record::{AccessLog, AccessRecord, LoggedPayload};
 
 /// Where APISIX variable `name` sits in [`APISIX_VARS`], at compile time
 /// (a name not in the list fails the build).
 pub(super) const fn var(name: &str) -> usize {
-    let mut rest: &[(&str, &str)] = &APISIX_VARS;
-    let mut i = 0;
-    while let [(candidate, _), tail @ ..] = rest {
-        if eq(candidate.as_bytes(), name.as_bytes()) {
-            return i;
-        }
-        i += 1;
-        rest = tail;
-    }
-    #[allow(clippy::panic)] // ok: only evaluated in `const` blocks, so this is a build error
-    {
-        panic!("not an APISIX variable")
-    }
-}
-
-const fn eq(a: &[u8], b: &[u8]) -> bool {
-    match (a, b) {
-        ([x, a @ ..], [y, b @ ..]) => *x == *y && eq(a, b),
-        ([], []) => true,
-        _ => false,
+    match var_index(name) {
+        Some(i) => i,
+        #[allow(clippy::panic)] // ok: only evaluated in `const` blocks, so this is a build error
+        None => panic!("not an APISIX variable"),
     }
 }
 
@@ -77,15 +61,15 @@ impl AccessLog for TracingAccessLog {
             llm_cache_creation_input_tokens = line.var(const { var("llm_cache_creation_input_tokens") }),
             llm_reasoning_tokens = line.var(const { var("llm_reasoning_tokens") }),
             apisix_upstream_response_time = line.var(const { var("apisix_upstream_response_time") }),
-            llm_time_to_first_content_ms = line.time_to_first_content_ms(),
+            llm_time_to_first_content_ms = time_to_first_content_ms(line.metrics),
             bytes_sent = record.bytes_sent(),
             client_disconnected = record.client_aborted,
             error = record.error.as_str(),
             hint = line.hint,
             usage_warning = line.usage_warning.as_str(),
-            llm_summary = line.summary.as_str(),
-            llm_request = line.llm_request.as_str(),
-            llm_response_text = line.llm_response_text.as_str(),
+            llm_summary = line.extras.summary.as_str(),
+            llm_request = line.extras.llm_request.as_str(),
+            llm_response_text = line.extras.llm_response_text.as_str(),
             "access"
         );
     }
@@ -97,9 +81,7 @@ pub(super) struct Line<'r> {
     pub(super) metrics: Option<&'r Metrics>,
     pub(super) latency_ms: u64,
     pub(super) upstream_status: String,
-    pub(super) summary: String,
-    pub(super) llm_request: String,
-    pub(super) llm_response_text: String,
+    pub(super) extras: Extras,
     pub(super) hint: &'static str,
     /// Never a silent 0: why the token counts may be missing.
     pub(super) usage_warning: String,
@@ -115,36 +97,25 @@ impl<'r> Line<'r> {
         let upstream_status = record
             .upstream_status()
             .map_or(String::new(), |s| s.as_u16().to_string());
-        let summary = match m {
-            Some(m) if record.logging.summaries => summary_json(m).to_string(),
-            _ => String::new(),
-        };
-        let (llm_request, llm_response_text) = if record.logging.payloads {
-            let stream = m.is_some_and(|m| m.request_type == ai_proxy::core::RequestType::AiStream);
-            (
-                request_json(record.request_payload.as_ref(), stream),
-                response_json(m),
-            )
-        } else {
-            (String::new(), String::new())
-        };
         let mut values = String::with_capacity(256);
         let mut ends = [0usize; APISIX_VARS.len()];
-        for ((name, default), end) in APISIX_VARS.iter().zip(&mut ends) {
-            if *name != PAYLOAD_VAR
-                && !m.is_some_and(|m| m.write_var(name, &mut values).unwrap_or(false))
-            {
-                values.push_str(default);
+        for (i, ((name, default), end)) in APISIX_VARS.iter().zip(&mut ends).enumerate() {
+            let value = m.filter(|_| *name != PAYLOAD_VAR).and_then(|m| m.var_at(i));
+            match value {
+                Some(VarValue::Text(text)) => values.push_str(text),
+                Some(VarValue::Number(n)) => {
+                    let _ = write!(values, "{n}");
+                }
+                Some(VarValue::Flag(flag)) => values.push_str(if flag { "true" } else { "false" }),
+                _ => values.push_str(default),
             }
             *end = values.len();
         }
         Self {
             metrics: m,
-            latency_ms: u64::try_from(record.latency.as_millis()).unwrap_or(u64::MAX),
+            latency_ms: latency_ms(record),
             upstream_status,
-            summary,
-            llm_request,
-            llm_response_text,
+            extras: Extras::new(record),
             hint: hint(record),
             usage_warning: m
                 .and_then(|m| m.usage_gap.as_ref())
@@ -165,11 +136,52 @@ impl<'r> Line<'r> {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         &self.values[start..self.ends[i]]
     }
+}
 
-    pub(super) fn time_to_first_content_ms(&self) -> u64 {
-        self.metrics
-            .and_then(|m| m.time_to_first_content)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+/// `latency_ms`: whole milliseconds, saturating.
+pub(super) fn latency_ms(record: &AccessRecord) -> u64 {
+    u64::try_from(record.latency.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// `llm_time_to_first_content_ms` (0 when no content came).
+pub(super) fn time_to_first_content_ms(metrics: Option<&Metrics>) -> u64 {
+    metrics
+        .and_then(|m| m.time_to_first_content)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The JSON texts a route's `logging` adds to its lines (each empty, and
+/// not allocated, when the route does not log it).
+pub(super) struct Extras {
+    /// `llm_summary`, with `logging.summaries`.
+    pub(super) summary: String,
+    /// `llm_request`, with `logging.payloads`.
+    pub(super) llm_request: String,
+    /// `llm_response_text`, with `logging.payloads`.
+    pub(super) llm_response_text: String,
+}
+
+impl Extras {
+    pub(super) fn new(record: &AccessRecord) -> Self {
+        let m = record.metrics.as_ref();
+        let summary = match m {
+            Some(m) if record.logging.summaries => summary_json(m).to_string(),
+            _ => String::new(),
+        };
+        let (llm_request, llm_response_text) = if record.logging.payloads {
+            let stream = m.is_some_and(|m| m.request_type == ai_proxy::core::RequestType::AiStream);
+            (
+                request_json(record.request_payload.as_ref(), stream),
+                response_json(m),
+            )
+        } else {
+            (String::new(), String::new())
+        };
+        Self {
+            summary,
+            llm_request,
+            llm_response_text,
+        }
     }
 }
 
@@ -228,7 +240,7 @@ fn summary_json(m: &Metrics) -> serde_json::Value {
 }
 
 /// The seed's troubleshooting table, as a hint next to the status.
-fn hint(record: &AccessRecord) -> &'static str {
+pub(super) fn hint(record: &AccessRecord) -> &'static str {
     let upstream = record.upstream_addr.as_str();
     match (record.provider, record.status) {
         (Some(Provider::Bedrock), 401 | 403) => {
