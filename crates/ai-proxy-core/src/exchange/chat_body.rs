@@ -115,16 +115,21 @@ fn choice<'a>(s: &mut Scanner<'a>, read: &mut Read<'a>, want_text: bool) -> Resu
             _ => Ok(s.skip()?),
         },
     )?;
+    // Texts are only decoded (and kept) when collected.
     if let Some(message) = message.or(delta) {
         if let Some(content) = message.content {
             read.any_text |= content.non_empty;
-            read.texts.push(content.text);
+            if want_text {
+                read.texts.push(content.text);
+            }
         }
         read.tool_calls |= message.tool_calls;
     }
     if let Some(text) = text {
         read.any_text |= text.non_empty;
-        read.texts.push(text.text);
+        if want_text {
+            read.texts.push(text.text);
+        }
     }
     Ok(())
 }
@@ -234,10 +239,12 @@ impl Members {
     /// and a known one met before.
     fn first(&mut self, key: Key<'_>, names: &[&str]) -> Result<usize, FullParse> {
         let name = key.raw().inner();
-        if name.contains(&b'\\') || simdutf8::basic::from_utf8(name).is_err() {
-            return Err(FullParse);
-        }
+        // A known name is ASCII without escapes: only other keys need the
+        // checks.
         let Some(at) = names.iter().position(|n| n.as_bytes() == name) else {
+            if key.is_escaped() || !name.is_ascii() && simdutf8::basic::from_utf8(name).is_err() {
+                return Err(FullParse);
+            }
             return Ok(names.len());
         };
         let bit = 1 << at;

@@ -171,6 +171,13 @@ impl<'a> Key<'a> {
         }
     }
 
+    /// Whether the key is written with an escape (its bytes are then not
+    /// its name).
+    #[inline]
+    pub fn is_escaped(&self) -> bool {
+        self.escaped
+    }
+
     /// The key as the string value it is written as (to copy it as is).
     #[inline]
     pub fn raw(&self) -> Raw<'a> {

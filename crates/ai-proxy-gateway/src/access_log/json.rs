@@ -139,7 +139,7 @@ fn write_line(record: &AccessRecord, now: SystemTime, stamp: &mut Stamp, out: &m
         write_u64(out, u64::from(status.as_u16()));
     }
     out.push(b'"');
-    for (key, i) in VARS {
+    for &(key, i) in &VARS {
         out.extend_from_slice(key);
         match m.and_then(|m| m.var_at(i)) {
             Some(VarValue::Text(text)) => write_str(out, text),
