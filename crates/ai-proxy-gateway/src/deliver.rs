@@ -41,7 +41,7 @@ pub(crate) async fn deliver(
     } = answer;
     let (parts, body) = response.into_parts();
     let small = !head.streaming
-        && request_body::declared_length(&parts.headers).is_some_and(|n| n <= INLINE_BODY);
+        && request_body::declared_length(&parts.headers, &body).is_some_and(|n| n <= INLINE_BODY);
     let mut relay =
         relay(body, exchange, Deadlines::read(timeout)).on_end(move |report| log.relayed(report));
     let body = if small {

@@ -19,12 +19,18 @@ use http_body_util::BodyExt;
 use crate::budget::{BodyBudget, Reservation};
 use crate::error::Rejection;
 
-/// The body's declared length, when there is a valid one.
-pub(crate) fn declared_length(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok())
+/// The body's declared length, when there is a valid one: the exact size
+/// the body knows (hyper's, from the `Content-Length` it parsed and
+/// checked), else the header's.
+pub(crate) fn declared_length<B: Body>(headers: &HeaderMap, body: &B) -> Option<u64> {
+    // The header lookup and its parse cost as much as reading a short
+    // body's bytes; hyper already did both.
+    body.size_hint().exact().or_else(|| {
+        headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok())
+    })
 }
 
 type Polled = Option<Result<http_body::Frame<Bytes>, Box<dyn StdError + Send + Sync>>>;
@@ -56,7 +62,7 @@ where
     B: Body<Data = Bytes> + Unpin,
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
-    let declared = declared_length(headers);
+    let declared = declared_length(headers, &body);
     if declared.is_some_and(|n| n > limit) {
         return Err(Rejection::BodyTooLarge { limit });
     }

@@ -145,11 +145,14 @@ impl AiProxy {
         };
 
         let headers = &mut parts.headers;
-        headers.reserve(self.auth_headers.len() + 3);
         if let Some(converter) = converter {
             converter.convert_headers(headers);
         }
         headers::strip_client_headers(headers, self.forward_client_credentials);
+        // Reserved after the client's hop-by-hop and credential headers
+        // are gone: their slots are usually room enough, where reserving
+        // first grew (and rehashed) the map on every request.
+        headers.reserve(self.auth_headers.len() + 3);
         for (name, value) in &self.auth_headers {
             headers.insert(name.clone(), value.clone());
         }
