@@ -140,6 +140,45 @@ pub fn relay<B>(body: B, exchange: Exchange, deadlines: Deadlines) -> Relay<B> {
     }
 }
 
+/// The output of [`Relay::collect`]: the first piece as it came, later
+/// ones joined into one buffer.
+#[derive(Default)]
+enum Collected {
+    #[default]
+    Empty,
+    One(Bytes),
+    Joined(BytesMut),
+}
+
+impl Collected {
+    fn push(&mut self, bytes: Bytes) {
+        if bytes.is_empty() {
+            return;
+        }
+        *self = match std::mem::take(self) {
+            Self::Empty => Self::One(bytes),
+            Self::One(first) => {
+                let mut joined = BytesMut::with_capacity(first.len() + bytes.len());
+                joined.extend_from_slice(&first);
+                joined.extend_from_slice(&bytes);
+                Self::Joined(joined)
+            }
+            Self::Joined(mut joined) => {
+                joined.extend_from_slice(&bytes);
+                Self::Joined(joined)
+            }
+        };
+    }
+
+    fn into_bytes(self) -> Bytes {
+        match self {
+            Self::Empty => Bytes::new(),
+            Self::One(bytes) => bytes,
+            Self::Joined(joined) => joined.freeze(),
+        }
+    }
+}
+
 /// What one step of reading produced.
 enum Step {
     Output(Bytes),
@@ -203,18 +242,20 @@ where
     /// client gets, for answering with one write (or, on `Err`, with the
     /// error's status: the report says [`RelayEnd::Refused`]).
     pub async fn collect(mut self) -> Result<Bytes, RelayError> {
-        let mut out = BytesMut::new();
+        // A body that comes out in one piece (a length-delimited body read
+        // whole by the exchange) is handed on as it is: no buffer, no copy.
+        let mut out = Collected::default();
         if let Some(pending) = self.pending.take() {
-            out.extend_from_slice(&pending);
+            out.push(pending);
         }
         loop {
             if !matches!(self.state, State::Streaming) {
                 break;
             }
             match poll_fn(|cx| self.poll_step(cx)).await {
-                Step::Output(bytes) => out.extend_from_slice(&bytes),
+                Step::Output(bytes) => out.push(bytes),
                 Step::Eof(last) => {
-                    out.extend_from_slice(&last);
+                    out.push(last);
                     break;
                 }
                 Step::Fail(error) => {
@@ -228,9 +269,10 @@ where
             self.report(RelayEnd::Refused(error.clone()));
             return Err(error);
         }
+        let out = out.into_bytes();
         self.sent = out.len() as u64;
         self.report(RelayEnd::Complete);
-        Ok(out.freeze())
+        Ok(out)
     }
 
     /// Reads one upstream frame (or a deadline) and feeds it to the
