@@ -117,67 +117,88 @@ fn write_line(record: &AccessRecord, now: SystemTime, stamp: &mut Stamp, out: &m
     out.extend_from_slice(b"{\"timestamp\":\"");
     stamp.write(now, out);
     out.extend_from_slice(b"\",\"level\":\"INFO\",\"message\":\"access\",\"route_id\":");
-    write_str(out, &record.route_id);
+    text(out, &record.route_id);
     out.extend_from_slice(b",\"method\":");
-    write_str(out, record.method.as_str());
+    text(out, record.method.as_str());
     out.extend_from_slice(b",\"uri\":");
-    write_str(out, &record.path);
+    text(out, &record.path);
     out.extend_from_slice(b",\"remote_addr\":\"");
     push_ip(out, record.remote.ip());
     out.extend_from_slice(b"\",\"status\":");
-    write_u64(out, u64::from(record.status));
+    number(out, u64::from(record.status));
     out.extend_from_slice(b",\"latency_ms\":");
-    write_u64(out, latency_ms(record));
+    number(out, latency_ms(record));
     out.extend_from_slice(b",\"picked_ai_instance_name\":");
-    write_str(out, record.picked_instance());
+    text(out, record.picked_instance());
     out.extend_from_slice(b",\"attempts\":");
-    write_u64(out, record.attempts.len() as u64);
+    number(out, record.attempts.len() as u64);
     out.extend_from_slice(b",\"upstream_addr\":");
-    write_str(out, &record.upstream_addr);
+    text(out, &record.upstream_addr);
     out.extend_from_slice(b",\"upstream_status\":\"");
     if let Some(status) = record.upstream_status() {
-        write_u64(out, u64::from(status.as_u16()));
+        number(out, u64::from(status.as_u16()));
     }
     out.push(b'"');
     for &(key, i) in &VARS {
         out.extend_from_slice(key);
         match m.and_then(|m| m.var_at(i)) {
-            Some(VarValue::Text(text)) => write_str(out, text),
+            Some(VarValue::Text(value)) => text(out, value),
             Some(VarValue::Number(n)) => {
                 out.push(b'"');
-                write_u64(out, n);
+                number(out, n);
                 out.push(b'"');
             }
             Some(VarValue::Flag(flag)) => {
                 out.extend_from_slice(if flag { b"\"true\"" } else { b"\"false\"" });
             }
-            _ => write_str(out, APISIX_VARS.get(i).map_or("", |(_, default)| default)),
+            _ => text(out, APISIX_VARS.get(i).map_or("", |(_, default)| default)),
         }
     }
     out.extend_from_slice(b",\"llm_time_to_first_content_ms\":");
-    write_u64(out, time_to_first_content_ms(m));
+    number(out, time_to_first_content_ms(m));
     out.extend_from_slice(b",\"bytes_sent\":");
-    write_u64(out, record.bytes_sent());
+    number(out, record.bytes_sent());
     out.extend_from_slice(if record.client_aborted {
         b",\"client_disconnected\":true,\"error\":"
     } else {
         b",\"client_disconnected\":false,\"error\":"
     });
-    write_str(out, &record.error);
+    text(out, &record.error);
     out.extend_from_slice(b",\"hint\":");
-    write_str(out, hint(record));
+    text(out, hint(record));
     out.extend_from_slice(b",\"usage_warning\":\"");
     if let Some(gap) = m.and_then(|m| m.usage_gap.as_ref()) {
         let _ = write!(Escaped(out), "{gap}");
     }
     let extras = Extras::new(record);
     out.extend_from_slice(b"\",\"llm_summary\":");
-    write_str(out, &extras.summary);
+    text(out, &extras.summary);
     out.extend_from_slice(b",\"llm_request\":");
-    write_str(out, &extras.llm_request);
+    text(out, &extras.llm_request);
     out.extend_from_slice(b",\"llm_response_text\":");
-    write_str(out, &extras.llm_response_text);
+    text(out, &extras.llm_response_text);
     out.extend_from_slice(b",\"target\":\"access_log\"}\n");
+}
+
+/// `value` as a JSON string: most of a line's strings are empty (no
+/// error, no hint, no payloads), and those need no escaper call.
+#[inline]
+fn text(out: &mut Vec<u8>, value: &str) {
+    if value.is_empty() {
+        out.extend_from_slice(b"\"\"");
+    } else {
+        write_str(out, value);
+    }
+}
+
+/// `n` in decimal: most of a line's numbers are single digits (zero
+/// tokens, one attempt).
+#[inline]
+fn number(out: &mut Vec<u8>, n: u64) {
+    match u8::try_from(n) {
+        Ok(digit @ 0..=9) => out.push(b'0' + digit),
+        _ => write_u64(out, n),
+    }
 }
 
 /// Text formatted through `fmt` (an IPv6 address, a usage warning) as the
@@ -201,7 +222,7 @@ fn push_ip(out: &mut Vec<u8>, ip: IpAddr) {
                 if i > 0 {
                     out.push(b'.');
                 }
-                write_u64(out, u64::from(octet));
+                number(out, u64::from(octet));
             }
         }
         IpAddr::V6(v6) => {
