@@ -103,18 +103,12 @@ fn with_plugin_headers(
 /// rewritten or read whole (it gets its exact length from the body
 /// itself). The caller sets the exchange's `Content-Type`.
 fn copy_response_headers(from: &HeaderMap, to: &mut HeaderMap, drop_length: bool, theirs: usize) {
-    const HOP: [&str; 8] = [
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "proxy-authenticate",
-    ];
     for (name, value) in from {
-        if HOP.contains(&name.as_str()) {
+        // Hop-by-hop: one match on the name (by length, then bytes), not
+        // eight comparisons per header.
+        if let "connection" | "keep-alive" | "proxy-connection" | "te" | "trailer"
+        | "transfer-encoding" | "upgrade" | "proxy-authenticate" = name.as_str()
+        {
             continue;
         }
         if drop_length && name == header::CONTENT_LENGTH {

@@ -29,16 +29,18 @@ impl Exchange {
         let cap = self.body_cap();
         if let Some(ends) = &mut self.ends {
             ends.push(chunk.clone());
-        } else if self.body_len.saturating_add(chunk.len()) > cap {
+        } else if self.body.len.saturating_add(chunk.len()) > cap {
             if self.hold_body {
                 return Err(self.fail(ExchangeError::BodyTooLarge { limit: cap }, now));
             }
             // Too big to hold: keep forwarding, and keep both ends for usage.
-            let mut ends = Ends::from_held(std::mem::take(&mut self.body));
+            let mut ends = Ends::default();
+            for held in std::mem::take(&mut self.body).chunks() {
+                ends.push(held);
+            }
             ends.push(chunk.clone());
             self.ends = Some(ends);
         } else {
-            self.body_len += chunk.len();
             self.body.push(chunk.clone());
         }
         Ok(if self.hold_body { Bytes::new() } else { chunk })
@@ -46,17 +48,7 @@ impl Exchange {
 
     pub(super) fn end_body(&mut self, now: Instant) -> Result<Bytes, ExchangeError> {
         self.body_end_at = Some(now);
-        let body = match self.body.as_slice() {
-            [one] => one.clone(),
-            chunks => {
-                let mut joined = BytesMut::with_capacity(self.body_len);
-                for chunk in chunks {
-                    joined.extend_from_slice(chunk);
-                }
-                joined.freeze()
-            }
-        };
-        self.body = Vec::new();
+        let body = std::mem::take(&mut self.body).joined();
         if let Some(ends) = self.ends.take() {
             let (head, tail) = ends.head_and_tail();
             if !self.observer.on_body_ends(head, &tail) {
@@ -91,5 +83,43 @@ impl Exchange {
             ));
         }
         Ok(self.out.split().freeze())
+    }
+}
+
+/// A body held so far: its first chunk on its own (a length-delimited body
+/// usually comes in one frame), later ones in a list — one chunk costs no
+/// allocation and is handed on uncopied.
+#[derive(Debug, Default)]
+pub(super) struct Held {
+    first: Option<Bytes>,
+    rest: Vec<Bytes>,
+    /// Bytes held.
+    pub(super) len: usize,
+}
+
+impl Held {
+    fn push(&mut self, chunk: Bytes) {
+        self.len += chunk.len();
+        match self.first {
+            None => self.first = Some(chunk),
+            Some(_) => self.rest.push(chunk),
+        }
+    }
+
+    /// The chunks, in order.
+    fn chunks(self) -> impl Iterator<Item = Bytes> {
+        self.first.into_iter().chain(self.rest)
+    }
+
+    /// The body as one buffer (the first chunk itself when it is all).
+    fn joined(self) -> Bytes {
+        if self.rest.is_empty() {
+            return self.first.unwrap_or_default();
+        }
+        let mut joined = BytesMut::with_capacity(self.len);
+        for chunk in self.chunks() {
+            joined.extend_from_slice(&chunk);
+        }
+        joined.freeze()
     }
 }

@@ -32,15 +32,6 @@ pub(super) struct Ends {
 }
 
 impl Ends {
-    /// The ends of what was held so far.
-    pub(super) fn from_held(held: Vec<Bytes>) -> Self {
-        let mut ends = Self::default();
-        for chunk in held {
-            ends.push(chunk);
-        }
-        ends
-    }
-
     /// The next chunk of the body.
     pub(super) fn push(&mut self, chunk: Bytes) {
         if self.head.len() < BODY_WINDOW {
