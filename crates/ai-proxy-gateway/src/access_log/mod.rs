@@ -43,6 +43,9 @@ pub struct RequestLog {
     /// The route's plugins and their state, for the log phase.
     plugins: Option<(Arc<Pipeline>, Arc<RequestState>)>,
     start: Instant,
+    /// When the response ended, if a relay said so (else the log reads
+    /// the clock when it is written).
+    ended_at: Option<Instant>,
     payload_cap: usize,
     record: Option<AccessRecord>,
     metrics: Option<Arc<GatewayMetrics>>,
@@ -83,6 +86,7 @@ impl RequestLog {
             sink: Arc::clone(&inner.access_log),
             plugins: None,
             start,
+            ended_at: None,
             payload_cap: inner.settings.max_logged_payload_bytes,
             metrics: inner.metrics.clone(),
             llm: None,
@@ -234,7 +238,10 @@ impl RequestLog {
     }
 
     /// Ends a relayed response, from its report.
-    pub(crate) fn relayed(self, report: RelayReport) {
+    pub(crate) fn relayed(mut self, report: RelayReport) {
+        // The relay's end is the request's: its instant serves for the
+        // latency too.
+        self.ended_at = Some(report.ended_at);
         self.ended(report.metrics, report.end);
     }
 
@@ -272,7 +279,8 @@ impl RequestLog {
         record.status = status;
         record.error = error;
         record.client_aborted = client_aborted;
-        record.latency = self.start.elapsed();
+        let end = self.ended_at.unwrap_or_else(Instant::now);
+        record.latency = end.saturating_duration_since(self.start);
         if let Some(LlmConnection::Open(gauge)) = self.llm.take() {
             gauge.dec();
         }

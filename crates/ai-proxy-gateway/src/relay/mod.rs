@@ -98,8 +98,10 @@ pub struct Relay<B> {
     body: B,
     exchange: Option<Exchange>,
     deadlines: Deadlines,
-    /// When the last upstream chunk arrived (read deadline base).
-    last_read: Instant,
+    /// When the last upstream chunk arrived (read deadline base); `None`
+    /// until a chunk came or a read had to wait (then the wait's start):
+    /// a body already there costs no clock read for it.
+    last_read: Option<Instant>,
     /// Armed lazily at the earliest deadline; re-armed when it fires early.
     timer: Option<Pin<Box<Sleep>>>,
     /// Bytes to hand out before reading on.
@@ -130,7 +132,7 @@ pub fn relay<B>(body: B, exchange: Exchange, deadlines: Deadlines) -> Relay<B> {
         body,
         exchange: Some(exchange),
         deadlines,
-        last_read: Instant::now(),
+        last_read: None,
         timer: None,
         pending: None,
         sent: 0,
@@ -271,7 +273,10 @@ where
         }
         let out = out.into_bytes();
         self.sent = out.len() as u64;
-        self.report(RelayEnd::Complete);
+        // The body was read whole a moment ago, at `last_read`: the
+        // exchange ends then (no clock read of its own).
+        let at = self.last_read.unwrap_or_else(Instant::now);
+        self.report_at(RelayEnd::Complete, at);
         Ok(out)
     }
 
@@ -288,7 +293,7 @@ where
                         continue; // trailers
                     };
                     let now = Instant::now();
-                    self.last_read = now;
+                    self.last_read = Some(now);
                     let out = match exchange.on_body(data, now) {
                         Ok(out) => out,
                         Err(e) => return Poll::Ready(Step::Fail(RelayError::Exchange(e))),
@@ -311,7 +316,9 @@ where
                     return Poll::Ready(Step::Fail(RelayError::Upstream(Arc::from(e.into()))));
                 }
                 Poll::Ready(None) => {
-                    return Poll::Ready(match exchange.on_eof(Instant::now()) {
+                    let now = Instant::now();
+                    self.last_read = Some(now);
+                    return Poll::Ready(match exchange.on_eof(now) {
                         Ok(last) => Step::Eof(last),
                         Err(e) => Step::Fail(RelayError::Exchange(e)),
                     });
@@ -327,7 +334,10 @@ where
             let Some(exchange) = self.exchange.as_mut() else {
                 return Poll::Pending;
             };
-            let read_at = self.deadlines.read.map(|d| self.last_read + d);
+            let read_at = match self.deadlines.read {
+                Some(d) => Some(*self.last_read.get_or_insert_with(Instant::now) + d),
+                None => None,
+            };
             let stream_at = exchange.poll_timeout();
             let Some(at) = earliest(read_at, stream_at) else {
                 return Poll::Pending;
@@ -440,16 +450,25 @@ where
 impl<B> Relay<B> {
     /// Finishes the exchange and calls the `on_end` callback (once).
     fn report(&mut self, end: RelayEnd) {
+        // Reported once: a relay that already reported reads no clock.
+        if self.exchange.is_some() {
+            self.report_at(end, Instant::now());
+        }
+    }
+
+    /// [`report`](Self::report) at `now`, an instant the caller has.
+    fn report_at(&mut self, end: RelayEnd, now: Instant) {
         let Some(exchange) = self.exchange.take() else {
             return;
         };
         let observe_error = ObserveError::of(&exchange);
-        let metrics = exchange.finish(Instant::now());
+        let metrics = exchange.finish(now);
         if let Some(on_end) = self.on_end.take() {
             on_end(RelayReport {
                 metrics,
                 end,
                 observe_error,
+                ended_at: now,
             });
         }
     }

@@ -3,7 +3,7 @@
 
 use std::error::Error as StdError;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ai_proxy::core::Metrics;
 use ai_proxy::core::framing::FramingError;
@@ -133,4 +133,7 @@ pub struct RelayReport {
     /// Why observing a passthrough stream stopped early, if it did (bytes
     /// kept flowing).
     pub observe_error: Option<ObserveError>,
+    /// When the relay ended: the instant the exchange was finished at
+    /// (so that a log of it needs no clock read of its own).
+    pub ended_at: Instant,
 }
