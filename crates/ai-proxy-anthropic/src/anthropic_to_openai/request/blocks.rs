@@ -65,6 +65,26 @@ pub(super) struct ToolResult<'a> {
     pub(super) content: Content<'a>,
 }
 
+/// One message's blocks, sorted: text and media parts, calls, results,
+/// and the parts of the results' content arrays. Reused from message to
+/// message.
+#[derive(Default)]
+pub(super) struct Sorted<'a> {
+    pub(super) parts: Vec<Part<'a>>,
+    pub(super) calls: Vec<Call<'a>>,
+    pub(super) results: Vec<ToolResult<'a>>,
+    pub(super) nested: Vec<Part<'a>>,
+}
+
+impl Sorted<'_> {
+    pub(super) fn clear(&mut self) {
+        self.parts.clear();
+        self.calls.clear();
+        self.results.clear();
+        self.nested.clear();
+    }
+}
+
 /// What a block is, by its `type`.
 pub(super) enum Kind {
     Text,
@@ -164,32 +184,46 @@ impl<'a> Block<'a> {
         None
     }
 
-    /// A `tool_use` block with a string id and a decodable string name.
+    /// A `tool_use` block's call (see [`Call::new`]).
     pub(super) fn call(&self) -> Option<Call<'a>> {
-        let id = self.id.filter(|i| i.is_string())?;
-        // The body is UTF-8: only a name with escapes may not decode.
-        let name = self
-            .name
-            .filter(|n| n.is_string() && (!n.inner().contains(&b'\\') || n.str().is_some()))?;
-        Some(Call {
-            id,
-            name,
-            input: self.input,
-        })
+        Call::new(self.id, self.name, self.input)
     }
 
-    /// A `tool_result` block with a string `tool_use_id`.
+    /// A `tool_result` block's result (see [`ToolResult::new`]).
     pub(super) fn result(&self) -> Option<ToolResult<'a>> {
+        ToolResult::new(self.tool_use_id, self.content)
+    }
+}
+
+impl<'a> Call<'a> {
+    /// The call of a `tool_use` block with these members: one with a
+    /// string id and a decodable string name.
+    pub(super) fn new(
+        id: Option<Raw<'a>>,
+        name: Option<Raw<'a>>,
+        input: Option<Raw<'a>>,
+    ) -> Option<Self> {
+        let id = id.filter(|i| i.is_string())?;
+        // The body is UTF-8: only a name with escapes may not decode.
+        let name =
+            name.filter(|n| n.is_string() && (!n.inner().contains(&b'\\') || n.str().is_some()))?;
+        Some(Call { id, name, input })
+    }
+}
+
+impl<'a> ToolResult<'a> {
+    /// The result of a `tool_result` block with a string `tool_use_id`.
+    pub(super) fn new(tool_use_id: Option<Raw<'a>>, content: Content<'a>) -> Option<Self> {
         Some(ToolResult {
-            tool_use_id: self.tool_use_id.filter(|i| i.is_string())?,
-            content: self.content,
+            tool_use_id: tool_use_id.filter(|i| i.is_string())?,
+            content,
         })
     }
 }
 
 /// A tool result's `content` at the cursor; an array's text, image and
 /// document parts are appended to `parts`.
-fn read_content<'a>(
+pub(super) fn read_content<'a>(
     s: &mut Scanner<'a>,
     parts: &mut Vec<Part<'a>>,
 ) -> Result<Content<'a>, SyntaxError> {

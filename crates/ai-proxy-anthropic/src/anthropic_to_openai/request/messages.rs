@@ -10,9 +10,9 @@ use ai_proxy_core::json::{Raw, Scanner, SyntaxError};
 
 use super::Fail;
 use super::blocks::{
-    Block, Call, Content, Kind, Part, ToolResult, has_media, has_text, present, write_parts,
-    write_text,
+    Block, Call, Content, Kind, Part, Sorted, has_media, has_text, present, write_parts, write_text,
 };
+use super::compact::{self, Body};
 use crate::tool_names::{is_valid_tool_name, is_valid_tool_name_bytes};
 
 /// The converted messages, written as the scanner reads them.
@@ -25,11 +25,8 @@ pub(super) struct Messages<'a> {
     /// Tool-use names the tools may rename (not valid OpenAI names): where
     /// each was written and the client's name.
     pub(super) renamable: Vec<(Range<usize>, String)>,
-    // One message's blocks; reused.
-    parts: Vec<Part<'a>>,
-    calls: Vec<Call<'a>>,
-    results: Vec<ToolResult<'a>>,
-    nested: Vec<Part<'a>>,
+    /// One message's blocks; reused.
+    sorted: Sorted<'a>,
 }
 
 enum MessageContent<'a> {
@@ -59,9 +56,24 @@ impl<'a> Messages<'a> {
         self.renamable.clear();
     }
 
-    /// Reads and writes the message at the cursor.
+    /// Reads and writes the message at the cursor: in the compact layout
+    /// when it is in it, else with the general reader.
     pub(super) fn message(&mut self, s: &mut Scanner<'a>) -> Result<(), Fail> {
         self.read += 1;
+        if let Some(m) = compact::message(s.text(), s.offset(), &mut self.sorted) {
+            s.seek(m.end);
+            match m.body {
+                Body::Text(text) => self.write_text_message(m.role, text),
+                Body::Blocks => self.write_blocks(m.role),
+            }
+            return Ok(());
+        }
+        self.general(s)
+    }
+
+    /// Reads and writes the message at the cursor, its members in any
+    /// order and form.
+    fn general(&mut self, s: &mut Scanner<'a>) -> Result<(), Fail> {
         let index = self.read;
         if s.peek() != Some(b'{') {
             s.skip()?;
@@ -96,12 +108,7 @@ impl<'a> Messages<'a> {
         match content {
             MessageContent::Absent | MessageContent::Other => Err(invalid_content(index)),
             MessageContent::Text(text) => {
-                let out = item(&mut self.out);
-                out.extend_from_slice(b"{\"role\":");
-                out.extend_from_slice(role.bytes());
-                out.extend_from_slice(b",\"content\":");
-                out.extend_from_slice(text.bytes());
-                out.push(b'}');
+                self.write_text_message(role, text);
                 Ok(())
             }
             MessageContent::Blocks => {
@@ -111,23 +118,31 @@ impl<'a> Messages<'a> {
         }
     }
 
+    /// A message whose content is a string: copied as it is.
+    fn write_text_message(&mut self, role: Raw<'a>, text: Raw<'a>) {
+        let out = item(&mut self.out);
+        out.extend_from_slice(b"{\"role\":");
+        out.extend_from_slice(role.bytes());
+        out.extend_from_slice(b",\"content\":");
+        out.extend_from_slice(text.bytes());
+        out.push(b'}');
+    }
+
     /// Reads a content array into parts, calls and results.
     fn blocks(&mut self, s: &mut Scanner<'a>) -> Result<(), SyntaxError> {
-        self.parts.clear();
-        self.calls.clear();
-        self.results.clear();
-        self.nested.clear();
+        let sorted = &mut self.sorted;
+        sorted.clear();
         let mut block = Block::default();
         s.array(|s| {
-            if !Block::read(s, Some(&mut self.nested), &mut block)? {
+            if !Block::read(s, Some(&mut sorted.nested), &mut block)? {
                 return Ok(());
             }
             match block.kind() {
                 Some(kind @ (Kind::Text | Kind::Image | Kind::Document)) => {
-                    self.parts.extend(block.part(&kind));
+                    sorted.parts.extend(block.part(&kind));
                 }
-                Some(Kind::ToolUse) => self.calls.extend(block.call()),
-                Some(Kind::ToolResult) => self.results.extend(block.result()),
+                Some(Kind::ToolUse) => sorted.calls.extend(block.call()),
+                Some(Kind::ToolResult) => sorted.results.extend(block.result()),
                 // thinking / redacted_thinking: OpenAI chat has no input
                 // for past reasoning; dropped like any unknown block.
                 Some(Kind::Other) | None => {}
@@ -140,10 +155,13 @@ impl<'a> Messages<'a> {
         let Self {
             out,
             renamable,
-            parts,
-            calls,
-            results,
-            nested,
+            sorted:
+                Sorted {
+                    parts,
+                    calls,
+                    results,
+                    nested,
+                },
             ..
         } = self;
         if !results.is_empty() {

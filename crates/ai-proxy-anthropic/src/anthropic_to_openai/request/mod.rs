@@ -9,6 +9,7 @@
 //! end.
 
 mod blocks;
+mod compact;
 mod messages;
 mod options;
 mod system;

@@ -1,0 +1,195 @@
+//! Messages in the compact layout SDKs write — minified, `role` before
+//! `content`, each content block's `type` first — read by matching their
+//! bytes: a known key is one comparison with its literal, a block's members
+//! are read for its kind only, and nothing is stored but what the output
+//! needs.
+//!
+//! Anything else (whitespace, another member order, a repeated `type`, an
+//! escaped key, a media block, a value of an unexpected kind, invalid
+//! JSON) is declined: the message is read again from its start by the
+//! general reader ([`Messages`](super::messages::Messages)), which decides
+//! every error. What this path accepts it reads exactly as the general one
+//! does (the request oracle compares both against the serde reference).
+
+use ai_proxy_core::json::syntax::{string_end, value_end};
+use ai_proxy_core::json::{Raw, Scanner};
+
+use super::blocks::{Call, Content, Part, Sorted, ToolResult, present, read_content};
+
+/// A message's content as read.
+pub(super) enum Body<'a> {
+    /// A string, copied as it is.
+    Text(Raw<'a>),
+    /// An array, its blocks sorted.
+    Blocks,
+}
+
+/// A message read in the compact layout.
+pub(super) struct Message<'a> {
+    pub(super) role: Raw<'a>,
+    pub(super) body: Body<'a>,
+    /// The offset after its `}`.
+    pub(super) end: usize,
+}
+
+/// The literal `lit` at `i`: the offset after it.
+#[inline(always)]
+fn expect(b: &[u8], i: usize, lit: &[u8]) -> Option<usize> {
+    (b.get(i..i + lit.len())? == lit).then_some(i + lit.len())
+}
+
+/// The string at `i` (checked): its token, whether it has escapes, and the
+/// offset after it.
+#[inline(always)]
+fn string(b: &[u8], i: usize) -> Option<(Raw<'_>, bool, usize)> {
+    let (end, escaped) = string_end(b, i).ok()?;
+    Some((Raw(b.get(i..end)?), escaped, end))
+}
+
+/// The value at `i` (checked) and the offset after it.
+#[inline(always)]
+fn value(b: &[u8], i: usize) -> Option<(Raw<'_>, usize)> {
+    let end = if b.get(i) == Some(&b'"') {
+        string_end(b, i).ok()?.0
+    } else {
+        value_end(b, i).ok()?
+    };
+    Some((Raw(b.get(i..end)?), end))
+}
+
+/// Reads the message at `at` into `sorted`; `None` declines it.
+pub(super) fn message<'a>(b: &'a [u8], at: usize, sorted: &mut Sorted<'a>) -> Option<Message<'a>> {
+    let i = expect(b, at, b"{\"role\":")?;
+    let (role, _, i) = string(b, i)?;
+    let i = expect(b, i, b",\"content\":")?;
+    let (body, i) = match b.get(i)? {
+        b'"' => {
+            let (text, _, i) = string(b, i)?;
+            (Body::Text(text), i)
+        }
+        b'[' => (Body::Blocks, blocks(b, i, sorted)?),
+        _ => return None,
+    };
+    let end = expect(b, i, b"}")?;
+    Some(Message { role, body, end })
+}
+
+/// The content array whose `[` is at `i`, sorted: the offset after it.
+fn blocks<'a>(b: &'a [u8], i: usize, sorted: &mut Sorted<'a>) -> Option<usize> {
+    sorted.clear();
+    let mut i = i + 1;
+    if b.get(i) == Some(&b']') {
+        return Some(i + 1);
+    }
+    loop {
+        i = block(b, i, sorted)?;
+        match b.get(i)? {
+            b',' => i += 1,
+            b']' => return Some(i + 1),
+            _ => return None,
+        }
+    }
+}
+
+/// The block at `i`, sorted by its kind: the offset after it.
+fn block<'a>(b: &'a [u8], i: usize, sorted: &mut Sorted<'a>) -> Option<usize> {
+    let i = expect(b, i, b"{\"type\":")?;
+    let (kind, escaped, i) = string(b, i)?;
+    if escaped {
+        return None;
+    }
+    match kind.inner() {
+        b"text" => {
+            let mut text = None;
+            let end = members(b, i, |name, raw| {
+                if name == b"text" {
+                    text = present(raw);
+                }
+            })?;
+            sorted
+                .parts
+                .extend(text.filter(|t| t.is_string()).map(Part::Text));
+            Some(end)
+        }
+        b"tool_use" => {
+            let (mut id, mut name, mut input) = (None, None, None);
+            let end = members(b, i, |key, raw| match key {
+                b"id" => id = present(raw),
+                b"name" => name = present(raw),
+                b"input" => input = present(raw),
+                _ => {}
+            })?;
+            sorted.calls.extend(Call::new(id, name, input));
+            Some(end)
+        }
+        b"tool_result" => tool_result(b, i, sorted),
+        // Media: the general reader's `source` handling.
+        b"image" | b"document" => None,
+        // thinking, redacted_thinking, unknown kinds: dropped.
+        _ => members(b, i, |_, _| {}),
+    }
+}
+
+/// A `tool_result` block's members after its `type`: the offset after it.
+fn tool_result<'a>(b: &'a [u8], mut i: usize, sorted: &mut Sorted<'a>) -> Option<usize> {
+    let mut id = None;
+    let mut content = Content::Absent;
+    loop {
+        let Some(at) = next_member(b, &mut i)? else {
+            sorted.results.extend(ToolResult::new(id, content));
+            return Some(i);
+        };
+        if at == b"content" && b.get(i) == Some(&b'[') {
+            let mut s = Scanner::new(b);
+            s.seek(i);
+            content = read_content(&mut s, &mut sorted.nested).ok()?;
+            i = s.offset();
+            continue;
+        }
+        let (raw, next) = value(b, i)?;
+        i = next;
+        match at {
+            b"tool_use_id" => id = present(raw),
+            b"content" if raw.is_null() => content = Content::Absent,
+            b"content" if raw.is_string() => content = Content::Text(raw),
+            b"content" => content = Content::Other,
+            _ => {}
+        }
+    }
+}
+
+/// The members after a block's `type`, each handed to `member` (name,
+/// value); the offset after the block's `}`.
+#[inline(always)]
+fn members<'a>(b: &'a [u8], mut i: usize, mut member: impl FnMut(&[u8], Raw<'a>)) -> Option<usize> {
+    loop {
+        let Some(name) = next_member(b, &mut i)? else {
+            return Some(i);
+        };
+        let (raw, next) = value(b, i)?;
+        i = next;
+        member(name, raw);
+    }
+}
+
+/// At `*i`, after a member: `Some(None)` past the object's `}`, or the
+/// next member's name with `*i` at its value. A repeated `type` (which the
+/// general reader lets win) or an escaped key declines.
+#[inline(always)]
+fn next_member<'a>(b: &'a [u8], i: &mut usize) -> Option<Option<&'a [u8]>> {
+    match b.get(*i)? {
+        b'}' => {
+            *i += 1;
+            return Some(None);
+        }
+        b',' => {}
+        _ => return None,
+    }
+    let (key, escaped, after) = string(b, *i + 1)?;
+    let name = key.inner();
+    if escaped || name == b"type" {
+        return None;
+    }
+    *i = expect(b, after, b":")?;
+    Some(Some(name))
+}
