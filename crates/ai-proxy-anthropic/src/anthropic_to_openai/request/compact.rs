@@ -11,7 +11,7 @@
 //! every error. What this path accepts it reads exactly as the general one
 //! does (the request oracle compares both against the serde reference).
 
-use ai_proxy_core::json::syntax::{string_end, value_end};
+use ai_proxy_core::json::syntax::{long_string_end, string_end, value_end};
 use ai_proxy_core::json::{Raw, Scanner};
 
 use super::blocks::{Call, Content, Part, Sorted, ToolResult, present, read_content};
@@ -57,14 +57,35 @@ fn value(b: &[u8], i: usize) -> Option<(Raw<'_>, usize)> {
     Some((Raw(b.get(i..end)?), end))
 }
 
+/// A message's text or a block's: a string expected long (skipping the
+/// short-string case), or any value. The value and the offset after it.
+#[inline(always)]
+fn text(b: &[u8], i: usize) -> Option<(Raw<'_>, usize)> {
+    if b.get(i) != Some(&b'"') {
+        return value(b, i);
+    }
+    let end = long_string_end(b, i).ok()?.0;
+    Some((Raw(b.get(i..end)?), end))
+}
+
 /// Reads the message at `at` into `sorted`; `None` declines it.
 pub(super) fn message<'a>(b: &'a [u8], at: usize, sorted: &mut Sorted<'a>) -> Option<Message<'a>> {
-    let i = expect(b, at, b"{\"role\":")?;
-    let (role, _, i) = string(b, i)?;
-    let i = expect(b, i, b",\"content\":")?;
+    // The two roles as whole literals, any other role string read.
+    const USER: &[u8] = b"{\"role\":\"user\",\"content\":";
+    const ASSISTANT: &[u8] = b"{\"role\":\"assistant\",\"content\":";
+    const ROLE: usize = b"{\"role\":".len();
+    let (role, i) = if let Some(i) = expect(b, at, USER) {
+        (Raw(b.get(at + ROLE..at + ROLE + 6)?), i)
+    } else if let Some(i) = expect(b, at, ASSISTANT) {
+        (Raw(b.get(at + ROLE..at + ROLE + 11)?), i)
+    } else {
+        let i = expect(b, at, USER.get(..ROLE)?)?;
+        let (role, _, i) = string(b, i)?;
+        (role, expect(b, i, b",\"content\":")?)
+    };
     let (body, i) = match b.get(i)? {
         b'"' => {
-            let (text, _, i) = string(b, i)?;
+            let (text, i) = text(b, i)?;
             (Body::Text(text), i)
         }
         b'[' => (Body::Blocks, blocks(b, i, sorted)?),
@@ -91,38 +112,34 @@ fn blocks<'a>(b: &'a [u8], i: usize, sorted: &mut Sorted<'a>) -> Option<usize> {
     }
 }
 
-/// The block at `i`, sorted by its kind: the offset after it.
+/// The block at `i`, sorted by its kind: the offset after it. The usual
+/// blocks' leading members are matched as literals.
 fn block<'a>(b: &'a [u8], i: usize, sorted: &mut Sorted<'a>) -> Option<usize> {
+    if let Some(i) = expect(b, i, b"{\"type\":\"text\",\"text\":") {
+        let (first, i) = text(b, i)?;
+        return text_block(b, i, present(first), sorted);
+    }
+    if let Some(i) = expect(b, i, b"{\"type\":\"tool_use\",\"id\":") {
+        let (id, i) = value(b, i)?;
+        let (name, i) = match expect(b, i, b",\"name\":") {
+            Some(i) => value(b, i).map(|(name, i)| (present(name), i))?,
+            None => (None, i),
+        };
+        return tool_use(b, i, [present(id), name], sorted);
+    }
+    if let Some(i) = expect(b, i, b"{\"type\":\"tool_result\",\"tool_use_id\":") {
+        let (id, i) = value(b, i)?;
+        return tool_result(b, i, present(id), sorted);
+    }
     let i = expect(b, i, b"{\"type\":")?;
     let (kind, escaped, i) = string(b, i)?;
     if escaped {
         return None;
     }
     match kind.inner() {
-        b"text" => {
-            let mut text = None;
-            let end = members(b, i, |name, raw| {
-                if name == b"text" {
-                    text = present(raw);
-                }
-            })?;
-            sorted
-                .parts
-                .extend(text.filter(|t| t.is_string()).map(Part::Text));
-            Some(end)
-        }
-        b"tool_use" => {
-            let (mut id, mut name, mut input) = (None, None, None);
-            let end = members(b, i, |key, raw| match key {
-                b"id" => id = present(raw),
-                b"name" => name = present(raw),
-                b"input" => input = present(raw),
-                _ => {}
-            })?;
-            sorted.calls.extend(Call::new(id, name, input));
-            Some(end)
-        }
-        b"tool_result" => tool_result(b, i, sorted),
+        b"text" => text_block(b, i, None, sorted),
+        b"tool_use" => tool_use(b, i, [None, None], sorted),
+        b"tool_result" => tool_result(b, i, None, sorted),
         // Media: the general reader's `source` handling.
         b"image" | b"document" => None,
         // thinking, redacted_thinking, unknown kinds: dropped.
@@ -130,9 +147,50 @@ fn block<'a>(b: &'a [u8], i: usize, sorted: &mut Sorted<'a>) -> Option<usize> {
     }
 }
 
-/// A `tool_result` block's members after its `type`: the offset after it.
-fn tool_result<'a>(b: &'a [u8], mut i: usize, sorted: &mut Sorted<'a>) -> Option<usize> {
-    let mut id = None;
+/// A `text` block's members after those read (`text` so far).
+fn text_block<'a>(
+    b: &'a [u8],
+    i: usize,
+    mut text: Option<Raw<'a>>,
+    sorted: &mut Sorted<'a>,
+) -> Option<usize> {
+    let end = members(b, i, |name, raw| {
+        if name == b"text" {
+            text = present(raw);
+        }
+    })?;
+    sorted
+        .parts
+        .extend(text.filter(|t| t.is_string()).map(Part::Text));
+    Some(end)
+}
+
+/// A `tool_use` block's members after those read (`id` and `name` so far).
+fn tool_use<'a>(
+    b: &'a [u8],
+    i: usize,
+    [mut id, mut name]: [Option<Raw<'a>>; 2],
+    sorted: &mut Sorted<'a>,
+) -> Option<usize> {
+    let mut input = None;
+    let end = members(b, i, |key, raw| match key {
+        b"id" => id = present(raw),
+        b"name" => name = present(raw),
+        b"input" => input = present(raw),
+        _ => {}
+    })?;
+    sorted.calls.extend(Call::new(id, name, input));
+    Some(end)
+}
+
+/// A `tool_result` block's members after those read (`tool_use_id` so
+/// far): the offset after it.
+fn tool_result<'a>(
+    b: &'a [u8],
+    mut i: usize,
+    mut id: Option<Raw<'a>>,
+    sorted: &mut Sorted<'a>,
+) -> Option<usize> {
     let mut content = Content::Absent;
     loop {
         let Some(at) = next_member(b, &mut i)? else {
@@ -146,7 +204,11 @@ fn tool_result<'a>(b: &'a [u8], mut i: usize, sorted: &mut Sorted<'a>) -> Option
             i = s.offset();
             continue;
         }
-        let (raw, next) = value(b, i)?;
+        let (raw, next) = if at == b"content" {
+            text(b, i)?
+        } else {
+            value(b, i)?
+        };
         i = next;
         match at {
             b"tool_use_id" => id = present(raw),

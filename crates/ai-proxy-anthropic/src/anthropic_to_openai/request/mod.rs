@@ -69,6 +69,9 @@ struct Request<'a> {
 /// truthy.
 const SAMPLING: [&str; 3] = ["max_completion_tokens", "temperature", "top_p"];
 
+/// The most reserved up front for the OpenAI tools (a long list regrows).
+const TOOLS_RESERVE: usize = 64 * 1024;
+
 /// An object member read in place (a non-object reads as absent).
 fn object<'a, const N: usize>(
     s: &mut Scanner<'a>,
@@ -95,6 +98,11 @@ impl<'a> Request<'a> {
                 }
                 b"tools" if s.peek() == Some(b'[') => {
                     self.tools.clear();
+                    // The tools take at most the rest of the body, plus a
+                    // wrapper per tool: one allocation for the usual list
+                    // instead of a dozen regrowths.
+                    let rest = s.text().len().saturating_sub(s.offset());
+                    self.tools.reserve((rest + rest / 8).min(TOOLS_RESERVE));
                     self.names = ToolNameMap::new();
                     self.tool_count = read_tools(s, &mut self.tools, &mut self.names)?;
                     return Ok(());
