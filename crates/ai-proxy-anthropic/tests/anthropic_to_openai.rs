@@ -101,6 +101,59 @@ fn non_object_body_is_a_400() {
     assert_eq!(convert_err("[1]").status(), StatusCode::BAD_REQUEST);
 }
 
+/// A body of `turns` user messages, each text `text`.
+fn long_body(turns: usize, text: &[u8]) -> Vec<u8> {
+    let mut body = br#"{"model":"m","max_tokens":1,"messages":["#.to_vec();
+    for k in 0..turns {
+        if k > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(br#"{"role":"user","content":[{"type":"text","text":""#);
+        body.extend_from_slice(text);
+        body.extend_from_slice(br#""}]}"#);
+    }
+    body.extend_from_slice(b"]}");
+    body
+}
+
+fn convert_bytes(body: &[u8]) -> Result<Vec<u8>, ConvertError> {
+    AnthropicToOpenAi
+        .convert_request(body, &ctx(None))
+        .map(|c| c.body.to_vec())
+}
+
+#[test]
+fn invalid_utf8_anywhere_names_its_first_byte() {
+    let mut body = long_body(800, "données ✓ 🚀".as_bytes());
+    // Deep in a long body, in one also cut short (UTF-8 is judged before
+    // syntax), and in the tools after the messages.
+    for at in [body.len() / 2, body.len() - 10] {
+        let mut bad = body.clone();
+        bad[at] = 0xff;
+        let err = convert_bytes(&bad).unwrap_err();
+        assert!(
+            err.message
+                .ends_with(&format!("invalid UTF-8 at byte {at}")),
+            "{}",
+            err.message
+        );
+        bad.truncate(bad.len() - 1);
+        let err = convert_bytes(&bad).unwrap_err();
+        assert!(
+            err.message
+                .ends_with(&format!("invalid UTF-8 at byte {at}"))
+        );
+    }
+    body.truncate(body.len() - 1);
+    body.extend_from_slice(b",\"tools\":[{\"name\":\"t\xc3\"}]}");
+    let err = convert_bytes(&body).unwrap_err();
+    assert!(
+        err.message.contains("invalid UTF-8 at byte"),
+        "{}",
+        err.message
+    );
+}
+
 // ---- request mapping (§9) ----------------------------------------------------
 
 #[test]
