@@ -18,8 +18,10 @@ use crate::tool_names::{is_valid_tool_name, is_valid_tool_name_bytes};
 /// The converted messages, written as the scanner reads them.
 #[derive(Default)]
 pub(super) struct Messages<'a> {
-    /// The messages written, comma-separated.
+    /// The messages written, comma-separated, after [`gap`](Self::gap)
+    /// bytes left free for the body's head.
     pub(super) out: Vec<u8>,
+    pub(super) gap: usize,
     /// Messages read (APISIX's 1-based index of the last one).
     pub(super) read: usize,
     /// Tool-use names the tools may rename (not valid OpenAI names): where
@@ -49,9 +51,12 @@ fn invalid_content(index: usize) -> Fail {
 }
 
 impl<'a> Messages<'a> {
-    /// Starts again (a repeated `messages` member: the last one counts).
-    pub(super) fn reset(&mut self) {
+    /// Starts (again, for a repeated `messages` member: the last one
+    /// counts), leaving `gap` bytes free in front.
+    pub(super) fn reset(&mut self, gap: usize) {
         self.out.clear();
+        self.out.resize(gap, 0);
+        self.gap = gap;
         self.read = 0;
         self.renamable.clear();
     }
@@ -120,7 +125,7 @@ impl<'a> Messages<'a> {
 
     /// A message whose content is a string: copied as it is.
     fn write_text_message(&mut self, role: Raw<'a>, text: Raw<'a>) {
-        let out = item(&mut self.out);
+        let out = item(&mut self.out, self.gap);
         out.extend_from_slice(b"{\"role\":");
         out.extend_from_slice(role.bytes());
         out.extend_from_slice(b",\"content\":");
@@ -154,6 +159,7 @@ impl<'a> Messages<'a> {
     fn write_blocks(&mut self, role: Raw<'a>) {
         let Self {
             out,
+            gap,
             renamable,
             sorted:
                 Sorted {
@@ -168,7 +174,7 @@ impl<'a> Messages<'a> {
             // Tool results become `tool` messages (the turn's tool uses
             // are answered, not repeated); other parts follow them.
             for result in results.iter() {
-                let out = item(out);
+                let out = item(out, *gap);
                 out.extend_from_slice(b"{\"role\":\"tool\",\"tool_call_id\":");
                 out.extend_from_slice(result.tool_use_id.bytes());
                 out.extend_from_slice(b",\"content\":");
@@ -176,7 +182,7 @@ impl<'a> Messages<'a> {
                 out.push(b'}');
             }
             if !parts.is_empty() {
-                let out = item(out);
+                let out = item(out, *gap);
                 out.extend_from_slice(b"{\"role\":");
                 out.extend_from_slice(role.bytes());
                 out.extend_from_slice(b",\"content\":");
@@ -185,7 +191,7 @@ impl<'a> Messages<'a> {
             }
             return;
         }
-        let out = item(out);
+        let out = item(out, *gap);
         out.extend_from_slice(b"{\"role\":");
         out.extend_from_slice(role.bytes());
         if !calls.is_empty() {
@@ -207,9 +213,9 @@ impl<'a> Messages<'a> {
     }
 }
 
-/// Starts the next message.
-fn item(out: &mut Vec<u8>) -> &mut Vec<u8> {
-    if !out.is_empty() {
+/// Starts the next message (`gap`: where the first one starts).
+fn item(out: &mut Vec<u8>, gap: usize) -> &mut Vec<u8> {
+    if out.len() > gap {
         out.push(b',');
     }
     out

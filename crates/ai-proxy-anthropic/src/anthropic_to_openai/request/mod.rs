@@ -15,8 +15,9 @@ mod options;
 mod system;
 
 use ai_proxy_core::adapter::{BodyLayout, ConvertError};
-use ai_proxy_core::json::write::{ObjectWriter, prepend};
+use ai_proxy_core::json::write::{ObjectWriter, fill_gap};
 use ai_proxy_core::json::{Raw, Scanner, SyntaxError};
+use bytes::Bytes;
 
 use self::blocks::present;
 use self::messages::Messages;
@@ -69,6 +70,10 @@ struct Request<'a> {
 /// truthy.
 const SAMPLING: [&str; 3] = ["max_completion_tokens", "temperature", "top_p"];
 
+/// Room in the gap for the head's keys and the members met after
+/// `messages` (see [`Request::read`]).
+const HEAD_ROOM: usize = 256;
+
 /// The most reserved up front for the OpenAI tools (a long list regrows).
 const TOOLS_RESERVE: usize = 64 * 1024;
 
@@ -88,7 +93,14 @@ impl<'a> Request<'a> {
         s.object(|key, s| {
             let slot = match &*key.name() {
                 b"messages" if s.peek() == Some(b'[') => {
-                    self.messages.reset();
+                    // The head (the members before `messages` in the
+                    // output, and the system message) is about as long as
+                    // what precedes the messages here, plus room for the
+                    // usual members that follow them (`stream`,
+                    // `temperature`, `tool_choice`): written into that gap
+                    // at the end. A longer head (a `system` after the
+                    // messages) moves the messages once instead.
+                    self.messages.reset(s.offset() + HEAD_ROOM);
                     self.has_messages = true;
                     return s.array(|s| self.messages.message(s));
                 }
@@ -185,9 +197,10 @@ impl<'a> Request<'a> {
         self.messages.out = renamed;
     }
 
-    /// The OpenAI body, members in APISIX's order: written in front of the
-    /// messages, which the pass wrote in their final buffer.
-    fn write(&self, mut out: Vec<u8>) -> (Vec<u8>, BodyLayout) {
+    /// The OpenAI body, members in APISIX's order: the head written into
+    /// the gap in front of the messages, which the pass wrote in their
+    /// final buffer; the body handed out from the head's start.
+    fn write(&self, mut out: Vec<u8>) -> (Bytes, BodyLayout) {
         let mut head = Vec::with_capacity(self.system.len() + 512);
         let mut obj = ObjectWriter::new(&mut head);
         if let Some(model) = self.model.filter(|m| m.is_string()) {
@@ -231,24 +244,24 @@ impl<'a> Request<'a> {
         }
         let list = obj.member("messages");
         list.push(b'[');
-        if self.system.write(list) && !out.is_empty() {
+        if self.system.write(list) && out.len() > self.messages.gap {
             list.push(b',');
         }
         let members = obj.into_open();
-        prepend(&mut out, &head);
-        let mut obj = ObjectWriter::resume(&mut out, members);
+        let start = fill_gap(&mut out, self.messages.gap, &head);
+        let mut obj = ObjectWriter::resume_at(&mut out, start, members);
         obj.value().push(b']');
         if self.tool_count > 0 {
             obj.member("tools").extend_from_slice(&self.tools);
         }
         let layout = BodyLayout::new(obj.finish(), self.tool_count);
-        (out, layout)
+        (Bytes::from(out).slice(start..), layout)
     }
 }
 
 /// The converted body, its layout, and the tool names renamed.
 pub(crate) struct Converted {
-    pub(crate) body: Vec<u8>,
+    pub(crate) body: Bytes,
     pub(crate) layout: BodyLayout,
     pub(crate) names: ToolNameMap,
 }
@@ -263,9 +276,9 @@ pub(crate) fn convert(body: &[u8]) -> Result<Converted, ConvertError> {
     let text = ai_proxy_core::json::text::from_utf8(body)
         .map_err(|at| not_json(format!("invalid UTF-8 at byte {at}")))?;
     let mut req = Request::default();
-    // The messages are written in the output's buffer: about as long as
-    // the client's body.
-    req.messages.out.reserve(body.len() + 1024);
+    // The messages are written in the output's buffer, behind the gap
+    // for the head: together about as long as the client's body.
+    req.messages.out.reserve(body.len() + 2048);
     req.read(body).map_err(|fail| match fail {
         Fail::Syntax(e) => not_json(e.describe(text)),
         Fail::Convert(e) => e,
