@@ -127,8 +127,12 @@ impl<'a> Raw<'a> {
         if !self.is_string() {
             return false;
         }
+        // An escape is longer than the text it stands for: contents no
+        // longer than `expected` match only as they are.
         inner == expected.as_bytes()
-            || inner.contains(&b'\\') && decode(inner).is_some_and(|s| s == expected)
+            || inner.len() > expected.len()
+                && inner.contains(&b'\\')
+                && decode(inner).is_some_and(|s| s == expected)
     }
 }
 
@@ -483,6 +487,9 @@ mod tests {
         assert!(r.str_is("text"));
         assert!(Raw(br#""text""#).str_is("text"));
         assert!(!Raw(b"1").str_is("1"));
+        assert!(Raw(br#""\u00e9t\u00e9""#).str_is("été"));
+        assert!(!Raw(br#""\u0061""#).str_is("abcdef"));
+        assert!(!Raw(br#""us""#).str_is("user"));
         assert_eq!(Raw(br#""a\"b""#).inner(), br#"a\"b"#);
     }
 

@@ -28,6 +28,10 @@ pub(super) enum Body<'a> {
 pub(super) struct Message<'a> {
     pub(super) role: Raw<'a>,
     pub(super) body: Body<'a>,
+    /// Whether its content is an array of one or more text blocks that
+    /// hold only their `type` and a string `text`: written as OpenAI
+    /// content parts, such a message is its own bytes.
+    pub(super) plain: bool,
     /// The offset after its `}`.
     pub(super) end: usize,
 }
@@ -83,42 +87,64 @@ pub(super) fn message<'a>(b: &'a [u8], at: usize, sorted: &mut Sorted<'a>) -> Op
         let (role, _, i) = string(b, i)?;
         (role, expect(b, i, b",\"content\":")?)
     };
-    let (body, i) = match b.get(i)? {
+    let (body, plain, i) = match b.get(i)? {
         b'"' => {
             let (text, i) = text(b, i)?;
-            (Body::Text(text), i)
+            (Body::Text(text), false, i)
         }
-        b'[' => (Body::Blocks, blocks(b, i, sorted)?),
+        b'[' => {
+            let (i, plain) = blocks(b, i, sorted)?;
+            (Body::Blocks, plain, i)
+        }
         _ => return None,
     };
     let end = expect(b, i, b"}")?;
-    Some(Message { role, body, end })
+    Some(Message {
+        role,
+        body,
+        plain,
+        end,
+    })
 }
 
-/// The content array whose `[` is at `i`, sorted: the offset after it.
-fn blocks<'a>(b: &'a [u8], i: usize, sorted: &mut Sorted<'a>) -> Option<usize> {
+/// The content array whose `[` is at `i`, sorted: the offset after it, and
+/// whether it has blocks, all plain text blocks.
+fn blocks<'a>(b: &'a [u8], i: usize, sorted: &mut Sorted<'a>) -> Option<(usize, bool)> {
     sorted.clear();
     let mut i = i + 1;
     if b.get(i) == Some(&b']') {
-        return Some(i + 1);
+        return Some((i + 1, false));
     }
+    let mut all_plain = true;
     loop {
-        i = block(b, i, sorted)?;
+        let (next, plain) = block(b, i, sorted)?;
+        all_plain &= plain;
+        i = next;
         match b.get(i)? {
             b',' => i += 1,
-            b']' => return Some(i + 1),
+            b']' => return Some((i + 1, all_plain)),
             _ => return None,
         }
     }
 }
 
-/// The block at `i`, sorted by its kind: the offset after it. The usual
-/// blocks' leading members are matched as literals.
-fn block<'a>(b: &'a [u8], i: usize, sorted: &mut Sorted<'a>) -> Option<usize> {
+/// The block at `i`, sorted by its kind: the offset after it, and whether
+/// it is a plain text block (its `type`, then a string `text`, nothing
+/// else). The usual blocks' leading members are matched as literals.
+fn block<'a>(b: &'a [u8], i: usize, sorted: &mut Sorted<'a>) -> Option<(usize, bool)> {
     if let Some(i) = expect(b, i, b"{\"type\":\"text\",\"text\":") {
         let (first, i) = text(b, i)?;
-        return text_block(b, i, present(first), sorted);
+        if first.is_string() && b.get(i) == Some(&b'}') {
+            sorted.parts.push(Part::Text(first));
+            return Some((i + 1, true));
+        }
+        return text_block(b, i, present(first), sorted).map(|end| (end, false));
     }
+    block_of_kind(b, i, sorted).map(|end| (end, false))
+}
+
+/// [`block`] past the plain text block.
+fn block_of_kind<'a>(b: &'a [u8], i: usize, sorted: &mut Sorted<'a>) -> Option<usize> {
     if let Some(i) = expect(b, i, b"{\"type\":\"tool_use\",\"id\":") {
         let (id, i) = value(b, i)?;
         let (name, i) = match expect(b, i, b",\"name\":") {

@@ -65,10 +65,17 @@ impl<'a> Messages<'a> {
     /// when it is in it, else with the general reader.
     pub(super) fn message(&mut self, s: &mut Scanner<'a>) -> Result<(), Fail> {
         self.read += 1;
-        if let Some(m) = compact::message(s.text(), s.offset(), &mut self.sorted) {
+        let at = s.offset();
+        if let Some(m) = compact::message(s.text(), at, &mut self.sorted) {
             s.seek(m.end);
             match m.body {
                 Body::Text(text) => self.write_text_message(m.role, text),
+                // Text parts of a role other than the assistant's: the
+                // OpenAI message is the client's, byte for byte.
+                Body::Blocks if m.plain && !m.role.str_is("assistant") => {
+                    item(&mut self.out, self.gap)
+                        .extend_from_slice(s.text().get(at..m.end).unwrap_or_default());
+                }
                 Body::Blocks => self.write_blocks(m.role),
             }
             return Ok(());
