@@ -101,6 +101,22 @@ fn non_object_body_is_a_400() {
     assert_eq!(convert_err("[1]").status(), StatusCode::BAD_REQUEST);
 }
 
+#[test]
+fn a_non_string_where_a_role_type_or_key_string_goes_is_a_syntax_error() {
+    for body in [
+        r#"{"messages":[{"role":+5ser","content":"hi"}]}"#,
+        r#"{"messages":[{"role":"user","content":[{"type":x"text","text":"a"}]}]}"#,
+        r#"{"messages":[{"role":"user","content":[{"type":"text","text":"a",x":1}]}]}"#,
+    ] {
+        let err = convert_err(body);
+        assert!(
+            err.message.contains("expected value") || err.message.contains("key must be a string"),
+            "{body}: {}",
+            err.message
+        );
+    }
+}
+
 /// A body of `turns` user messages, each text `text`.
 fn long_body(turns: usize, text: &[u8]) -> Vec<u8> {
     let mut body = br#"{"model":"m","max_tokens":1,"messages":["#.to_vec();

@@ -42,10 +42,13 @@ fn expect(b: &[u8], i: usize, lit: &[u8]) -> Option<usize> {
     (b.get(i..i + lit.len())? == lit).then_some(i + lit.len())
 }
 
-/// The string at `i` (checked): its token, whether it has escapes, and the
-/// offset after it.
+/// The string at `i` (checked; anything else declines): its token, whether
+/// it has escapes, and the offset after it.
 #[inline(always)]
 fn string(b: &[u8], i: usize) -> Option<(Raw<'_>, bool, usize)> {
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
     let (end, escaped) = string_end(b, i).ok()?;
     Some((Raw(b.get(i..end)?), escaped, end))
 }
