@@ -66,6 +66,11 @@ impl AiProxy {
             .iter()
             .map(|(k, v)| QueryPiece::from_auth(k, v))
             .collect();
+        let gcp = upstream.auth.gcp.is_some();
+        let overwritten_headers = std::iter::once(http::header::CONTENT_LENGTH)
+            .chain(auth_headers.iter().map(|(name, _)| name.clone()))
+            .chain(gcp.then_some(http::header::AUTHORIZATION))
+            .collect();
         let redact_query_keys = auth_query.iter().map(|p| p.key().to_owned()).collect();
         let signer = adapter
             .request_signer(upstream)
@@ -76,9 +81,10 @@ impl AiProxy {
             adapter,
             deliveries,
             auth_headers,
+            overwritten_headers,
             auth_query,
             redact_query_keys,
-            gcp: upstream.auth.gcp.is_some(),
+            gcp,
             endpoint: upstream.overrides.endpoint.clone(),
             options: upstream.options.clone(),
             options_model: upstream.options.model.as_deref().map(Arc::from),

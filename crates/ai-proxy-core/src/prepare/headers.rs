@@ -49,11 +49,22 @@ fn classify(name: &str) -> Option<bool> {
 }
 
 /// Removes what must not be forwarded from the client's headers.
-pub(crate) fn strip_client_headers(headers: &mut HeaderMap, forward_credentials: bool) {
+///
+/// Names in `overwritten` are left in place: the caller inserts its own
+/// value for each right after (`content-length`, the configured auth
+/// headers), and `insert` replaces every client value of the name in one
+/// lookup, where removing first would cost a second one.
+pub(crate) fn strip_client_headers(
+    headers: &mut HeaderMap,
+    forward_credentials: bool,
+    overwritten: &[HeaderName],
+) {
     if headers.is_empty() {
         return;
     }
-    if headers.contains_key(header::CONNECTION) {
+    // A scan of the few names, not a hash lookup: most clients send no
+    // `connection` header.
+    if headers.keys().any(|name| name == header::CONNECTION) {
         let listed: Vec<HeaderName> = headers
             .get_all(header::CONNECTION)
             .iter()
@@ -68,9 +79,12 @@ pub(crate) fn strip_client_headers(headers: &mut HeaderMap, forward_credentials:
     // Client headers are few and usually only one or two must go: scan
     // (a string match per name), remove the first hit, scan again (a
     // removal may reorder the map). No buffer, no hashing for misses.
-    let dropped = |name: &HeaderName| match classify(name.as_str()) {
-        Some(credential) => !(credential && forward_credentials),
-        None => false,
+    let dropped = |name: &HeaderName| {
+        let forwarded = match classify(name.as_str()) {
+            Some(credential) => credential && forward_credentials,
+            None => true,
+        };
+        !(forwarded || overwritten.contains(name))
     };
     while let Some(name) = headers.keys().find(|name| dropped(name)).cloned() {
         headers.remove(name);
@@ -120,7 +134,7 @@ mod tests {
     #[test]
     fn credentials_hop_by_hop_and_connection_listed_headers_are_dropped() {
         let mut h = client_headers();
-        strip_client_headers(&mut h, false);
+        strip_client_headers(&mut h, false, &[]);
         let mut names: Vec<&str> = h.keys().map(HeaderName::as_str).collect();
         names.sort_unstable();
         assert_eq!(names, ["anthropic-version", "x-request-id"]);
@@ -141,9 +155,30 @@ mod tests {
     }
 
     #[test]
+    fn overwritten_names_are_left_for_the_caller_to_replace() {
+        let mut h = client_headers();
+        strip_client_headers(
+            &mut h,
+            false,
+            &[header::AUTHORIZATION, header::CONTENT_LENGTH],
+        );
+        let mut names: Vec<&str> = h.keys().map(HeaderName::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            [
+                "anthropic-version",
+                "authorization",
+                "content-length",
+                "x-request-id"
+            ]
+        );
+    }
+
+    #[test]
     fn forwarding_credentials_keeps_them_marked_sensitive() {
         let mut h = client_headers();
-        strip_client_headers(&mut h, true);
+        strip_client_headers(&mut h, true, &[]);
         for name in CLIENT_CREDENTIAL_HEADERS {
             let v = h.get(name).unwrap();
             assert!(v.is_sensitive(), "{name}");

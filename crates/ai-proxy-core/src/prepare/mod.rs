@@ -75,6 +75,10 @@ pub struct AiProxy {
     /// How each client protocol reaches the provider (absent: unsupported).
     deliveries: Vec<(Protocol, Delivery)>,
     auth_headers: Vec<(HeaderName, HeaderValue)>,
+    /// Client headers `prepare` sets itself after the strip
+    /// (`content-length`, the auth headers, `authorization` under
+    /// `auth.gcp`): replaced in place, not removed first.
+    overwritten_headers: Vec<HeaderName>,
     auth_query: Vec<QueryPiece>,
     redact_query_keys: Arc<[String]>,
     gcp: bool,

@@ -148,11 +148,14 @@ impl AiProxy {
         if let Some(converter) = converter {
             converter.convert_headers(headers);
         }
-        headers::strip_client_headers(headers, self.forward_client_credentials);
-        // Reserved after the client's hop-by-hop and credential headers
-        // are gone: their slots are usually room enough, where reserving
-        // first grew (and rehashed) the map on every request.
-        headers.reserve(self.auth_headers.len() + 3);
+        headers::strip_client_headers(
+            headers,
+            self.forward_client_credentials,
+            &self.overwritten_headers,
+        );
+        // No reserve: the names set below are usually the client's own,
+        // kept by the strip and replaced in place, so the map does not
+        // grow; reserving for all of them grew (and rehashed) it.
         for (name, value) in &self.auth_headers {
             headers.insert(name.clone(), value.clone());
         }

@@ -59,6 +59,69 @@ fn configured_auth_header_wins_and_is_sensitive() {
 }
 
 #[test]
+fn the_client_authorization_goes_when_the_configured_auth_header_is_another() {
+    let proxy = Cfg::new(Provider::OpenAi)
+        .header("api-key", "sk-config")
+        .compile();
+    let p = prep(&proxy, with_client_headers("/", CHAT)).unwrap();
+    let h = p.upstream.headers();
+    assert!(h.get("authorization").is_none());
+    assert_eq!(h["api-key"], "sk-config");
+    assert_eq!(h.get_all("api-key").iter().count(), 1);
+}
+
+#[test]
+fn every_client_value_of_a_configured_auth_header_is_replaced() {
+    let proxy = Cfg::new(Provider::OpenAi)
+        .header("x-api-key", "sk-config")
+        .compile();
+    let mut req = with_client_headers("/", CHAT);
+    req.headers_mut()
+        .append("x-api-key", HeaderValue::from_static("client-y"));
+    let p = prep(&proxy, req).unwrap();
+    let values: Vec<_> = p.upstream.headers().get_all("x-api-key").iter().collect();
+    assert_eq!(values, ["sk-config"]);
+    assert!(p.upstream.headers().get("authorization").is_none());
+}
+
+#[test]
+fn a_stale_client_content_length_is_replaced_by_the_body_length() {
+    let proxy = Cfg::new(Provider::OpenAi)
+        .option("model", r#""gpt-4o""#)
+        .compile();
+    let mut req = post("/v1/chat/completions", CHAT);
+    req.headers_mut()
+        .append("content-length", HeaderValue::from_static("3"));
+    req.headers_mut()
+        .append("content-length", HeaderValue::from_static("4"));
+    let p = prep(&proxy, req).unwrap();
+    let values: Vec<_> = p
+        .upstream
+        .headers()
+        .get_all("content-length")
+        .iter()
+        .collect();
+    let len = p.upstream.body().len().to_string();
+    assert_eq!(values, [len.as_str()]);
+}
+
+#[test]
+fn gcp_token_replaces_the_client_authorization_without_an_auth_header() {
+    let proxy = Cfg::new(Provider::OpenAi).gcp().compile();
+    let token = Secret::new("ya29.token");
+    let p = proxy
+        .prepare(with_client_headers("/", CHAT), Instant::now(), Some(&token))
+        .unwrap();
+    let values: Vec<_> = p
+        .upstream
+        .headers()
+        .get_all("authorization")
+        .iter()
+        .collect();
+    assert_eq!(values, ["Bearer ya29.token"]);
+}
+
+#[test]
 fn forwarding_client_credentials_is_an_explicit_switch() {
     let proxy = Cfg::new(Provider::OpenAi)
         .compile()
