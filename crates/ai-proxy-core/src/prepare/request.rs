@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
-use http::header::{self, HeaderValue};
+use http::header::{self, Entry, HeaderName, HeaderValue};
 use http::{HeaderMap, Method, Request, Version};
 
 use super::AiProxy;
@@ -159,11 +159,15 @@ impl AiProxy {
         for (name, value) in &self.auth_headers {
             headers.insert(name.clone(), value.clone());
         }
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        headers.insert(header::CONTENT_LENGTH, content_length(shaped.len()));
+        const JSON: &str = "application/json";
+        set_exactly(headers, header::CONTENT_TYPE, JSON.as_bytes(), || {
+            HeaderValue::from_static(JSON)
+        });
+        let mut digits = [0u8; 20];
+        let length = decimal(shaped.len(), &mut digits);
+        set_exactly(headers, header::CONTENT_LENGTH, length, || {
+            content_length(shaped.len())
+        });
         if self.gcp {
             headers.insert(header::AUTHORIZATION, self.bearer(access_token)?);
         }
@@ -255,12 +259,31 @@ impl AiProxy {
     }
 }
 
-/// `Content-Length` in one allocation (`HeaderValue::from(u64)` takes
-/// two: a growable buffer, then its conversion to shared bytes).
-pub(super) fn content_length(len: usize) -> HeaderValue {
-    let mut digits = [0u8; 20];
+/// Sets `name` to the one value `text`; a client header that already
+/// says exactly that is left as it is (no value built, no replacement),
+/// anything else is replaced whole, extra values included.
+fn set_exactly(
+    headers: &mut HeaderMap,
+    name: HeaderName,
+    text: &[u8],
+    value: impl FnOnce() -> HeaderValue,
+) {
+    match headers.entry(name) {
+        Entry::Occupied(mut current) => {
+            if current.iter().count() != 1 || current.get().as_bytes() != text {
+                current.insert(value());
+            }
+        }
+        Entry::Vacant(slot) => {
+            slot.insert(value());
+        }
+    }
+}
+
+/// `n` in decimal, written at the end of `digits`.
+fn decimal(n: usize, digits: &mut [u8; 20]) -> &[u8] {
     let mut start = digits.len();
-    let mut n = len;
+    let mut n = n;
     // ok: a `usize` has at most 20 decimal digits, so `start` stays in
     // `0..20`.
     #[allow(clippy::indexing_slicing)]
@@ -274,8 +297,14 @@ pub(super) fn content_length(len: usize) -> HeaderValue {
         }
     }
     #[allow(clippy::indexing_slicing)]
-    let text = &digits[start..];
-    HeaderValue::from_bytes(text).unwrap_or_else(|_| HeaderValue::from(len))
+    &digits[start..]
+}
+
+/// `Content-Length` in one allocation (`HeaderValue::from(u64)` takes
+/// two: a growable buffer, then its conversion to shared bytes).
+pub(super) fn content_length(len: usize) -> HeaderValue {
+    let mut digits = [0u8; 20];
+    HeaderValue::from_bytes(decimal(len, &mut digits)).unwrap_or_else(|_| HeaderValue::from(len))
 }
 
 /// APISIX accepts a missing `Content-Type` and anything starting with

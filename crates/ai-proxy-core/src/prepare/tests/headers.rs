@@ -106,6 +106,47 @@ fn a_stale_client_content_length_is_replaced_by_the_body_length() {
 }
 
 #[test]
+fn a_client_content_length_and_type_that_already_match_are_kept() {
+    let proxy = Cfg::new(Provider::OpenAi).compile();
+    let mut req = post("/v1/chat/completions", CHAT);
+    let len = CHAT.len().to_string();
+    req.headers_mut()
+        .insert("content-length", HeaderValue::from_str(&len).unwrap());
+    req.headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    let p = prep(&proxy, req).unwrap();
+    let h = p.upstream.headers();
+    assert_eq!(
+        h.get_all("content-length").iter().collect::<Vec<_>>(),
+        [len.as_str()]
+    );
+    assert_eq!(
+        h.get_all("content-type").iter().collect::<Vec<_>>(),
+        ["application/json"]
+    );
+}
+
+#[test]
+fn a_client_content_type_with_parameters_is_replaced_by_plain_json() {
+    let proxy = Cfg::new(Provider::OpenAi).compile();
+    let mut req = post("/v1/chat/completions", CHAT);
+    req.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    req.headers_mut()
+        .append("content-type", HeaderValue::from_static("application/json"));
+    let p = prep(&proxy, req).unwrap();
+    let values: Vec<_> = p
+        .upstream
+        .headers()
+        .get_all("content-type")
+        .iter()
+        .collect();
+    assert_eq!(values, ["application/json"]);
+}
+
+#[test]
 fn gcp_token_replaces_the_client_authorization_without_an_auth_header() {
     let proxy = Cfg::new(Provider::OpenAi).gcp().compile();
     let token = Secret::new("ya29.token");
