@@ -119,6 +119,11 @@ where
                 joined = Some(buf);
             }
         }
+        // All declared bytes are in (hyper counts them down): no poll
+        // just to see the end.
+        if body.is_end_stream() {
+            break;
+        }
     }
     let bytes = match (joined, first) {
         (Some(buf), _) => buf.freeze(),

@@ -89,6 +89,26 @@ fn idle_keep_alive_connections_are_closed() {
 }
 
 #[test]
+fn a_kept_alive_connection_serves_the_next_request_after_a_read_body() {
+    let up = ok_upstream();
+    let gw = gateway(&openai_route(&up, ""), harness::settings());
+    let mut stream = connect(gw.addr);
+    let request = format!("{}{CHAT}", head("/v1/chat/completions", CHAT.len() as u64));
+    for _ in 0..3 {
+        stream.write_all(request.as_bytes()).unwrap();
+        let reply = read_reply(&mut stream, usize::MAX);
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    // Pipelined: the second head arrives with the first body.
+    stream.write_all(request.repeat(2).as_bytes()).unwrap();
+    for _ in 0..2 {
+        let reply = read_reply(&mut stream, usize::MAX);
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    assert_eq!(up.requests().len(), 5);
+}
+
+#[test]
 fn a_body_paused_past_the_body_timeout_gets_408() {
     let up = ok_upstream();
     let gw = gateway(
