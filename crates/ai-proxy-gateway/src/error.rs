@@ -13,6 +13,7 @@ use http::{Method, Response, StatusCode};
 
 use crate::body::{GatewayBody, error_msg, whole};
 use crate::plugin::PluginRejection;
+use crate::pool::TransportError;
 use crate::relay::RelayError;
 
 /// Why an attempt got no response head.
@@ -40,33 +41,6 @@ pub enum AttemptFailure {
         /// The proxy's error.
         source: Box<dyn StdError + Send + Sync>,
     },
-}
-
-/// Why the gateway's upstream pool got no response head: the upstream
-/// address may appear in its sources (the access log's), never in a
-/// client's message.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum TransportError {
-    /// The request's URI has no scheme or authority.
-    #[error("the upstream URI is not absolute (scheme and host needed)")]
-    NotAbsolute,
-    /// Connecting (resolving, TCP, TLS) failed.
-    #[error("connecting failed")]
-    Connect(#[source] Box<dyn StdError + Send + Sync>),
-    /// The HTTP/1 connection could not be set up.
-    #[error("the HTTP/1 handshake failed")]
-    Handshake(#[source] hyper::Error),
-    /// Writing the request or reading the response head failed.
-    #[error("sending the request failed")]
-    Send(#[source] hyper::Error),
-}
-
-impl TransportError {
-    /// Whether no connection could be opened.
-    pub fn is_connect(&self) -> bool {
-        matches!(self, TransportError::Connect(_))
-    }
 }
 
 /// What went wrong on the way to an upstream, as far as a client may

@@ -97,10 +97,10 @@ mod shared;
 mod upstream;
 
 pub use body::GatewayBody;
-pub use error::{AttemptFailure, Rejection, TransportCause, TransportError};
+pub use error::{AttemptFailure, Rejection, TransportCause};
 pub use gateway::{ClientAddr, Gateway, GatewayBuilder};
 pub use health::HealthChecks;
-pub use pool::UpstreamBody;
+pub use pool::{TransportError, UpstreamBody};
 pub use relay::{Deadlines, ObserveError, Relay, RelayEnd, RelayError, RelayReport, relay};
 pub use server::MetricsEndpoint;
 pub use settings::{

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use ai_proxy::ClientHints;
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper_rustls::{ConfigBuilderExt, HttpsConnector};
+use hyper_rustls::ConfigBuilderExt;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -29,14 +29,10 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
-use crate::error::TransportError;
-use crate::pool::{Pool, UpstreamBody};
+use crate::pool::{Connector, Pool, TransportError, UpstreamBody};
 
 /// The hyper-util client health probes and moderation calls use.
 pub(crate) type HttpClient = Client<Connector, Full<Bytes>>;
-
-/// TCP, then TLS for `https`.
-pub(crate) type Connector = HttpsConnector<HttpConnector>;
 
 /// Clients keyed by the transport settings they honour.
 #[derive(Clone, Default)]

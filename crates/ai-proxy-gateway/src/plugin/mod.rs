@@ -80,7 +80,7 @@ pub struct RequestState {
     pub extensions: http::Extensions,
     /// `ai-rate-limiting`'s admission, in a slot of its own: through
     /// `extensions` it cost three allocations per request.
-    pub(crate) rate_limit: Option<crate::rate_limit::Admission>,
+    pub(crate) rate_limit: Option<crate::rate_limit::admission::Admission>,
 }
 
 /// The client request as the request phase sees it.

@@ -19,6 +19,7 @@
 //! timer per connection), as hyper-util's pool did without a timer.
 
 mod body;
+mod error;
 mod host;
 #[cfg(test)]
 mod tests;
@@ -31,13 +32,16 @@ use http::uri::{Authority, Scheme};
 use http::{HeaderValue, Request, Response, Uri};
 use http_body_util::Full;
 use hyper::client::conn::http1::{self, SendRequest};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
 
 pub use body::UpstreamBody;
-
-use crate::error::TransportError;
-use crate::upstream::Connector;
+pub use error::TransportError;
 
 type Sender = SendRequest<Full<Bytes>>;
+
+/// How the pool opens connections: TCP, then TLS for `https` (hyper-rustls).
+pub(crate) type Connector = HttpsConnector<HttpConnector>;
 
 /// HTTP/1 connections to upstreams, kept alive between requests.
 pub(crate) struct Pool {

@@ -11,8 +11,8 @@ use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Full};
 
+use super::TransportError;
 use super::{Pool, UpstreamBody};
-use crate::error::TransportError;
 use crate::upstream::{self, Key, connector};
 
 /// What the upstream does after answering a request on a connection.

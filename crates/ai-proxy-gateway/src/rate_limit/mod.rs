@@ -17,6 +17,7 @@
 //! - **log**: the response's real cost charged to the picked instance's
 //!   budgets (never for a request the limiter rejected).
 
+pub(crate) mod admission;
 mod counters;
 mod redis;
 
@@ -30,7 +31,7 @@ use std::time::Instant;
 use ai_proxy::config::{
     AI_RATE_LIMITING, AiRateLimitingConfig, ConfigError, ConfigErrors, PluginConfig,
 };
-use ai_proxy::multi::limit::{MemoryStore, RawUsage, Rejection, RequestQuotas, TokenLimiter};
+use ai_proxy::multi::limit::{MemoryStore, RawUsage, Rejection, TokenLimiter};
 use ai_proxy::multi::{KeyLookup, RequestKeys};
 use http::header::{self, HeaderMap, HeaderValue};
 use serde_json::Value;
@@ -41,6 +42,7 @@ use crate::plugin::{
     RequestState,
 };
 
+use self::admission::{Admission, Limiting};
 pub use self::counters::Counters;
 pub use self::redis::RedisCounters;
 
@@ -149,13 +151,6 @@ fn instance_names(plugin: &PluginConfig) -> Vec<String> {
     }
 }
 
-/// One compiled `ai-rate-limiting` and where its counters live.
-#[derive(Debug)]
-struct Limiting {
-    limiter: TokenLimiter,
-    counters: Counters,
-}
-
 /// `ai-rate-limiting` on one route.
 #[derive(Debug)]
 struct RateLimiting {
@@ -165,16 +160,6 @@ struct RateLimiting {
     /// route's for their requests (APISIX merges consumer plugins over the
     /// route's).
     by_consumer: HashMap<String, Arc<Limiting>>,
-}
-
-/// What the request phase resolved, for the later phases
-/// ([`RequestState`]'s own slot: no allocation to hold it).
-#[derive(Debug)]
-pub(crate) struct Admission {
-    limiting: Arc<Limiting>,
-    quotas: RequestQuotas,
-    /// The limiter answered instead of the upstream: nothing to charge.
-    rejected: AtomicBool,
 }
 
 /// The request's keys, with `remote_addr` written only when a budget's
