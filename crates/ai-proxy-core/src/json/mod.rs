@@ -9,6 +9,8 @@
 //! - [`scan`]: [`Scanner`], a cursor on the same rules that walks objects
 //!   and arrays in one pass and hands out values raw ([`Raw`]): what
 //!   converters read a body with.
+//! - [`literal`]: a body in an expected layout read by its bytes (whole
+//!   literals, quote-checked strings), for the converters' compact readers.
 //! - [`swar`]: the eight-bytes-at-a-time search every string scan uses.
 //! - [`text`]: UTF-8 checks, string contents decoded, or recognised as
 //!   already escaped the way [`write`] escapes (then copied as they are).
@@ -26,6 +28,7 @@
 
 pub mod chat;
 pub mod lenient;
+pub mod literal;
 pub mod object;
 pub mod raw;
 pub mod scan;

@@ -11,7 +11,8 @@
 //! every error. What this path accepts it reads exactly as the general one
 //! does (the request oracle compares both against the serde reference).
 
-use ai_proxy_core::json::syntax::{long_string_end, string_end, value_end};
+use ai_proxy_core::json::literal::{expect, long_string, string};
+use ai_proxy_core::json::syntax::{string_end, value_end};
 use ai_proxy_core::json::{Raw, Scanner};
 
 use super::blocks::{Call, Content, Part, Sorted, ToolResult, present, read_content};
@@ -36,23 +37,6 @@ pub(super) struct Message<'a> {
     pub(super) end: usize,
 }
 
-/// The literal `lit` at `i`: the offset after it.
-#[inline(always)]
-fn expect(b: &[u8], i: usize, lit: &[u8]) -> Option<usize> {
-    (b.get(i..i + lit.len())? == lit).then_some(i + lit.len())
-}
-
-/// The string at `i` (checked; anything else declines): its token, whether
-/// it has escapes, and the offset after it.
-#[inline(always)]
-fn string(b: &[u8], i: usize) -> Option<(Raw<'_>, bool, usize)> {
-    if b.get(i) != Some(&b'"') {
-        return None;
-    }
-    let (end, escaped) = string_end(b, i).ok()?;
-    Some((Raw(b.get(i..end)?), escaped, end))
-}
-
 /// The value at `i` (checked) and the offset after it.
 #[inline(always)]
 fn value(b: &[u8], i: usize) -> Option<(Raw<'_>, usize)> {
@@ -71,8 +55,7 @@ fn text(b: &[u8], i: usize) -> Option<(Raw<'_>, usize)> {
     if b.get(i) != Some(&b'"') {
         return value(b, i);
     }
-    let end = long_string_end(b, i).ok()?.0;
-    Some((Raw(b.get(i..end)?), end))
+    long_string(b, i)
 }
 
 /// Reads the message at `at` into `sorted`; `None` declines it.

@@ -13,39 +13,10 @@
 //! this path accepts it writes exactly as the general one does (the request
 //! oracle compares both against the serde reference).
 
-use ai_proxy_core::json::Raw;
-use ai_proxy_core::json::syntax::{long_string_end, string_end};
+use ai_proxy_core::json::literal::{expect, long_string, string};
 
 use super::tools::{open_tool_result, write_tool_use_block};
 use super::turns::Turns;
-
-/// The literal `lit` at `i`: the offset after it.
-#[inline(always)]
-fn expect(b: &[u8], i: usize, lit: &[u8]) -> Option<usize> {
-    (b.get(i..i + lit.len())? == lit).then_some(i + lit.len())
-}
-
-/// The string at `i` (checked, short ones expected): its token and the
-/// offset after it.
-#[inline(always)]
-fn string(b: &[u8], i: usize) -> Option<(Raw<'_>, usize)> {
-    if b.get(i) != Some(&b'"') {
-        return None;
-    }
-    let end = string_end(b, i).ok()?.0;
-    Some((Raw(b.get(i..end)?), end))
-}
-
-/// A text at `i`: a string expected long (the short-string case skipped)
-/// and the offset after it.
-#[inline(always)]
-fn text(b: &[u8], i: usize) -> Option<(Raw<'_>, usize)> {
-    if b.get(i) != Some(&b'"') {
-        return None;
-    }
-    let end = long_string_end(b, i).ok()?.0;
-    Some((Raw(b.get(i..end)?), end))
-}
 
 const USER: &[u8] = b"{\"role\":\"user\",\"content\":";
 const ASSISTANT: &[u8] = b"{\"role\":\"assistant\",\"content\":";
@@ -57,7 +28,7 @@ impl<'a> Turns<'a> {
     /// layout: the offset after it, or `None` (declined, nothing changed).
     pub(super) fn compact(&mut self, b: &'a [u8], at: usize) -> Option<usize> {
         if let Some(i) = expect(b, at, USER) {
-            let (_, i) = text(b, i)?;
+            let (_, i) = long_string(b, i)?;
             let end = expect(b, i, b"}")?;
             self.close_results();
             self.next();
@@ -68,9 +39,9 @@ impl<'a> Turns<'a> {
             return self.compact_assistant(b, at, i);
         }
         if let Some(i) = expect(b, at, TOOL) {
-            let (id, i) = string(b, i)?;
+            let (id, _, i) = string(b, i)?;
             let i = expect(b, i, b",\"content\":")?;
-            let (content, i) = text(b, i)?;
+            let (content, i) = long_string(b, i)?;
             let end = expect(b, i, b"}")?;
             self.results_turn();
             open_tool_result(&mut self.out, id);
@@ -80,7 +51,7 @@ impl<'a> Turns<'a> {
             return Some(end);
         }
         let i = expect(b, at, SYSTEM)?;
-        let (content, i) = text(b, i)?;
+        let (content, i) = long_string(b, i)?;
         let end = expect(b, i, b"}")?;
         if !content.is_empty_string() {
             self.system.push(content);
@@ -94,7 +65,7 @@ impl<'a> Turns<'a> {
     fn compact_assistant(&mut self, b: &'a [u8], at: usize, i: usize) -> Option<usize> {
         let (content, i) = match expect(b, i, b"null") {
             Some(i) => (None, i),
-            None => text(b, i).map(|(t, i)| (t.non_empty_string(), i))?,
+            None => long_string(b, i).map(|(t, i)| (t.non_empty_string(), i))?,
         };
         if let Some(end) = expect(b, i, b"}") {
             self.close_results();
@@ -148,11 +119,11 @@ impl<'a> Turns<'a> {
     /// `tool_use` block; the offset after its `}`.
     fn compact_call(&mut self, b: &'a [u8], i: usize) -> Option<usize> {
         let i = expect(b, i, b"\"id\":")?;
-        let (id, i) = string(b, i)?;
+        let (id, _, i) = string(b, i)?;
         let i = expect(b, i, b",\"type\":\"function\",\"function\":{\"name\":")?;
-        let (name, i) = string(b, i)?;
+        let (name, _, i) = string(b, i)?;
         let i = expect(b, i, b",\"arguments\":")?;
-        let (arguments, i) = text(b, i)?;
+        let (arguments, i) = long_string(b, i)?;
         let end = expect(b, i, b"}}")?;
         write_tool_use_block(&mut self.out, id, name, Some(arguments)).then_some(end)
     }
