@@ -239,16 +239,10 @@ impl<'o> ObjectWriter<'o> {
     }
 
     /// Stops writing to this buffer, the object and its last member still
-    /// open: the members so far, to [`resume`](Self::resume) on the buffer
-    /// this one's bytes are moved to the front of (see [`prepend`]).
+    /// open: the members so far, to [`resume_at`](Self::resume_at) where
+    /// this one's bytes are put in front of the rest (see [`fill_gap`]).
     pub fn into_open(self) -> Vec<(&'static str, Range<usize>)> {
         self.members
-    }
-
-    /// Goes on writing an object [`into_open`](Self::into_open) left open,
-    /// now at the front of `out`.
-    pub fn resume(out: &'o mut Vec<u8>, members: Vec<(&'static str, Range<usize>)>) -> Self {
-        Self::resume_at(out, 0, members)
     }
 
     /// Goes on writing an object [`into_open`](Self::into_open) left open,
@@ -276,18 +270,10 @@ impl<'o> ObjectWriter<'o> {
     }
 }
 
-/// Moves `head` in front of `body`'s bytes within `body`'s own buffer: one
-/// move of the body, no second buffer of its size (a converter writes the
-/// large part of its output first and the members it only knows at the end
-/// in front of it).
-pub fn prepend(body: &mut Vec<u8>, head: &[u8]) {
-    fill_gap(body, 0, head);
-}
-
 /// Puts `head` right before `body[gap..]`, where a writer left `gap` bytes
 /// free for members it only knows at the end: written into the gap when it
 /// fits (nothing moves), else the bytes after the gap are moved to make
-/// room. Returns where `head` starts — the start of the whole text, which
+/// room within `body`'s own buffer (no second buffer of its size). Returns where `head` starts — the start of the whole text, which
 /// the caller hands out from there (e.g. `Bytes::slice`) instead of
 /// copying it.
 pub fn fill_gap(body: &mut Vec<u8>, gap: usize, head: &[u8]) -> usize {
@@ -348,15 +334,16 @@ mod tests {
     }
 
     #[test]
-    fn an_object_left_open_resumes_after_its_head_is_prepended() {
+    fn an_object_left_open_resumes_after_its_head_is_put_in_front() {
         let mut head = Vec::new();
         let mut obj = ObjectWriter::new(&mut head);
         obj.member("a").extend_from_slice(b"1");
         obj.member("list").push(b'[');
         let members = obj.into_open();
         let mut out = b"2,3".to_vec();
-        prepend(&mut out, &head);
-        let mut obj = ObjectWriter::resume(&mut out, members);
+        let start = fill_gap(&mut out, 0, &head);
+        assert_eq!(start, 0);
+        let mut obj = ObjectWriter::resume_at(&mut out, start, members);
         obj.value().push(b']');
         obj.member("b").extend_from_slice(b"true");
         let members = obj.finish();
