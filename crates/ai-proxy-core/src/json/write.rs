@@ -105,6 +105,13 @@ pub fn write_array<O: Out + ?Sized, T>(
 /// Appends an unsigned integer.
 pub fn write_u64<O: Out + ?Sized>(out: &mut O, n: u64) {
     let mut digits = [0u8; 20];
+    out.raw(decimal(n, &mut digits));
+}
+
+/// `n` in decimal, written at the end of `digits` (a `u64` has at most 20
+/// digits): the digits, for callers that need them as bytes of their own
+/// (a header value) rather than appended.
+pub fn decimal(n: u64, digits: &mut [u8; 20]) -> &[u8] {
     let mut start = digits.len();
     let mut n = n;
     loop {
@@ -118,7 +125,7 @@ pub fn write_u64<O: Out + ?Sized>(out: &mut O, n: u64) {
             break;
         }
     }
-    out.raw(digits.get(start..).unwrap_or_default());
+    digits.get(start..).unwrap_or_default()
 }
 
 /// Appends the JSON text `raw` with the whitespace between tokens removed

@@ -15,6 +15,7 @@ use super::prepared::Prepared;
 use super::{detect, headers};
 use crate::adapter::{ConvertContext, Delivery};
 use crate::context::RequestContext;
+use crate::json::write::decimal;
 use crate::protocol::{Protocol, RequestType};
 use crate::secret::Secret;
 
@@ -164,7 +165,7 @@ impl AiProxy {
             HeaderValue::from_static(JSON)
         });
         let mut digits = [0u8; 20];
-        let length = decimal(shaped.len(), &mut digits);
+        let length = decimal(u64::try_from(shaped.len()).unwrap_or(u64::MAX), &mut digits);
         set_exactly(headers, header::CONTENT_LENGTH, length, || {
             content_length(shaped.len())
         });
@@ -280,31 +281,12 @@ fn set_exactly(
     }
 }
 
-/// `n` in decimal, written at the end of `digits`.
-fn decimal(n: usize, digits: &mut [u8; 20]) -> &[u8] {
-    let mut start = digits.len();
-    let mut n = n;
-    // ok: a `usize` has at most 20 decimal digits, so `start` stays in
-    // `0..20`.
-    #[allow(clippy::indexing_slicing)]
-    loop {
-        start -= 1;
-        // `n % 10` is a single digit.
-        digits[start] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 || start == 0 {
-            break;
-        }
-    }
-    #[allow(clippy::indexing_slicing)]
-    &digits[start..]
-}
-
 /// `Content-Length` in one allocation (`HeaderValue::from(u64)` takes
 /// two: a growable buffer, then its conversion to shared bytes).
 pub(super) fn content_length(len: usize) -> HeaderValue {
     let mut digits = [0u8; 20];
-    HeaderValue::from_bytes(decimal(len, &mut digits)).unwrap_or_else(|_| HeaderValue::from(len))
+    HeaderValue::from_bytes(decimal(u64::try_from(len).unwrap_or(u64::MAX), &mut digits))
+        .unwrap_or_else(|_| HeaderValue::from(len))
 }
 
 /// APISIX accepts a missing `Content-Type` and anything starting with
