@@ -58,7 +58,7 @@ pub(crate) async fn run(
     parts: &Parts,
     body: Bytes,
     remote: SocketAddr,
-    mut log: RequestLog,
+    mut log: Box<RequestLog>,
 ) -> Response<GatewayBody> {
     let Picked { state, headers } = picked;
     let remote_ip = remote.ip().to_string();
@@ -191,7 +191,7 @@ async fn read_capped(body: Limited<UpstreamBody>, timeout: Duration) -> Bytes {
 fn answer_failure(
     last: Option<LastFailure>,
     status: Option<StatusCode>,
-    log: RequestLog,
+    log: Box<RequestLog>,
 ) -> Response<GatewayBody> {
     match last {
         Some(LastFailure::Upstream {

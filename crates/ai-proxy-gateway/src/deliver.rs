@@ -17,7 +17,7 @@ use crate::send::Answer;
 const INLINE_BODY: u64 = 256 * 1024;
 
 /// Answers with the rejection and records it.
-pub(crate) fn reject(log: RequestLog, rejection: Rejection) -> Response<GatewayBody> {
+pub(crate) fn reject(log: Box<RequestLog>, rejection: Rejection) -> Response<GatewayBody> {
     let response = rejection.response();
     log.answered(rejection.status(), rejection.log_message());
     response
@@ -30,7 +30,7 @@ pub(crate) fn reject(log: RequestLog, rejection: Rejection) -> Response<GatewayB
 /// response's map, so each is hashed and stored once.
 pub(crate) async fn deliver(
     answer: Answer,
-    log: RequestLog,
+    log: Box<RequestLog>,
     plugins: HeaderMap,
 ) -> Response<GatewayBody> {
     let Answer {

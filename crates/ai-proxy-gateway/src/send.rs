@@ -37,7 +37,12 @@ pub(crate) async fn attempt(
     log.attempt(&upstream.name);
     let token = match &upstream.gcp {
         None => None,
-        Some(gcp) => Some(gcp.token(&inner.tokens).await.map_err(Rejection::Token)?),
+        // Boxed: only `auth.gcp` routes pay for the token fetch's room.
+        Some(gcp) => Some(
+            Box::pin(gcp.token(&inner.tokens))
+                .await
+                .map_err(Rejection::Token)?,
+        ),
     };
     let started = Instant::now();
     let Prepared {

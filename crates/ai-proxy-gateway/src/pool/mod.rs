@@ -148,7 +148,9 @@ impl Pool {
         loop {
             let (mut sender, reused) = match idle.take() {
                 Some(sender) => (sender, true),
-                None => (self.connect(&scheme, &authority).await?, false),
+                // Boxed: connecting (TCP, TLS, handshake) is rare and its
+                // future large; a reused connection does not carry it.
+                None => (Box::pin(self.connect(&scheme, &authority)).await?, false),
             };
             match sender.try_send_request(request).await {
                 Ok(response) => {
