@@ -42,10 +42,10 @@ pub(crate) async fn deliver(
     let (parts, body) = response.into_parts();
     let small = !head.streaming
         && request_body::declared_length(&parts.headers, &body).is_some_and(|n| n <= INLINE_BODY);
-    let mut relay =
-        relay(body, exchange, Deadlines::read(timeout)).on_end(move |report| log.relayed(report));
+    let mut relay = relay(body, exchange, Deadlines::read(timeout));
+    relay.set_on_end(move |report| log.relayed(report));
     let body = if small {
-        match relay.collect().await {
+        match relay.collect_in_place().await {
             Ok(bytes) => GatewayBody::full(bytes),
             Err(e) => return respond(e.status(), e.content_type(), e.client_body()),
         }

@@ -94,6 +94,7 @@ mod send;
 mod server;
 mod settings;
 mod shared;
+mod timer;
 mod upstream;
 
 pub use body::GatewayBody;

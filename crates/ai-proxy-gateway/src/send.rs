@@ -15,6 +15,7 @@ use crate::pool::UpstreamBody;
 use crate::relay::RelayError;
 use crate::routes::Upstream;
 use crate::shared::Shared;
+use crate::timer::{Deadline, UPSTREAM_HEAD, within};
 
 /// An upstream response head the exchange accepted, ready to relay.
 pub(crate) struct Answer {
@@ -65,13 +66,19 @@ pub(crate) async fn attempt(
             traceparent,
         );
     }
-    let sent = upstream
-        .client
-        .send(Request::from_parts(parts, Full::new(body)), started);
-    let response = match tokio::time::timeout(hints.timeout, sent).await {
+    // Pinned where it is: the deadline's future borrows it, not moves it.
+    let sent = std::pin::pin!(
+        upstream
+            .client
+            .send(Request::from_parts(parts, Full::new(body)), started)
+    );
+    // The deadline counts from before `prepare` (microseconds earlier
+    // than after it), on a reused timer (see `crate::timer`).
+    let deadline = Deadline::after(&UPSTREAM_HEAD, started, hints.timeout);
+    let response = match within(deadline, sent).await {
         Ok(Ok(response)) => Ok(response),
         Ok(Err(source)) => Err(AttemptFailure::Transport { source }),
-        Err(_) => Err(AttemptFailure::Timeout {
+        Err(()) => Err(AttemptFailure::Timeout {
             after: hints.timeout,
         }),
     }
