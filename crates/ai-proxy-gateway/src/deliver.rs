@@ -8,7 +8,7 @@ use http::header::{self, HeaderMap, HeaderValue};
 use crate::access_log::RequestLog;
 use crate::body::{GatewayBody, respond};
 use crate::error::Rejection;
-use crate::relay::{Deadlines, relay};
+use crate::relay::{Deadlines, relay_boxed};
 use crate::request_body;
 use crate::send::Answer;
 
@@ -42,7 +42,7 @@ pub(crate) async fn deliver(
     let (parts, body) = response.into_parts();
     let small = !head.streaming
         && request_body::declared_length(&parts.headers, &body).is_some_and(|n| n <= INLINE_BODY);
-    let mut relay = relay(body, exchange, Deadlines::read(timeout));
+    let mut relay = relay_boxed(body, exchange, Deadlines::read(timeout));
     relay.set_on_end(move |report| log.relayed(report));
     let body = if small {
         match relay.collect_in_place().await {

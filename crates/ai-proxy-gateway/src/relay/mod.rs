@@ -96,7 +96,9 @@ enum State {
 /// docs](self).
 pub struct Relay<B> {
     body: B,
-    exchange: Option<Exchange>,
+    /// Boxed: an exchange is ~1 KB, and a relay moves (into the response
+    /// body) while the exchange stays put.
+    exchange: Option<Box<Exchange>>,
     deadlines: Deadlines,
     /// When the last upstream chunk arrived (read deadline base); `None`
     /// until a chunk came or a read had to wait (then the wait's start):
@@ -128,6 +130,12 @@ impl<B> fmt::Debug for Relay<B> {
 /// Relays `body` through `exchange` (whose `on_head` was already called)
 /// under `deadlines`. See the [module docs](self).
 pub fn relay<B>(body: B, exchange: Exchange, deadlines: Deadlines) -> Relay<B> {
+    relay_boxed(body, Box::new(exchange), deadlines)
+}
+
+/// [`relay`] for an exchange already on the heap (boxed where it was
+/// made, it is not moved again).
+pub(crate) fn relay_boxed<B>(body: B, exchange: Box<Exchange>, deadlines: Deadlines) -> Relay<B> {
     Relay {
         body,
         exchange: Some(exchange),
@@ -207,14 +215,14 @@ where
 
     /// The exchange, until the relay ends.
     pub fn exchange(&self) -> Option<&Exchange> {
-        self.exchange.as_ref()
+        self.exchange.as_deref()
     }
 
     /// The exchange, mutably, until the relay ends: between frames, e.g.
     /// to take the text observed so far
     /// ([`Exchange::take_text`](ai_proxy::Exchange::take_text)).
     pub fn exchange_mut(&mut self) -> Option<&mut Exchange> {
-        self.exchange.as_mut()
+        self.exchange.as_deref_mut()
     }
 
     /// Reads until the exchange releases its first bytes or the body ends,
