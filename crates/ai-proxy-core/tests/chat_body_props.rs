@@ -177,3 +177,61 @@ fn a_plain_completion_is_read_in_one_pass_with_its_usage() {
     let usage = seen.usage().unwrap();
     assert_eq!((usage.total_tokens, usage.cache_read_input_tokens), (7, 3));
 }
+
+/// `body` with whitespace from `spaces` (cycled) after each `{`, `[`, `:`
+/// and `,` outside strings: the layouts providers send (`json.dumps`'s
+/// `", "` / `": "`, indented pretty printing, tabs).
+fn spaced(body: &str, spaces: &[&str]) -> String {
+    let mut out = String::with_capacity(body.len() * 2);
+    let (mut in_string, mut escaped, mut n) = (false, false, 0);
+    for c in body.chars() {
+        out.push(c);
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_string = true,
+            '{' | '[' | ':' | ',' if !spaces.is_empty() => {
+                out.push_str(spaces[n % spaces.len()]);
+                n += 1;
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    #[test]
+    fn the_one_pass_read_agrees_on_spaced_bodies(
+        body in chat_body(),
+        spaces in proptest::collection::vec(
+            proptest::sample::select(&["", " ", "  ", "\n  ", "\t", " \r\n"][..]),
+            0..6,
+        ),
+        text in any::<bool>(),
+    ) {
+        let body = spaced(&body, &spaces);
+        prop_assert_eq!(observe(body.as_bytes(), text, false), observe(body.as_bytes(), text, true), "{}", body);
+    }
+}
+
+#[test]
+fn a_pretty_printed_completion_is_read_in_one_pass() {
+    let body = "{\n  \"id\": \"chatcmpl-1\",\n  \"model\": \"gpt-4o\",\n  \"choices\": [\n    {\n      \"index\": 0,\n      \"message\": {\"role\": \"assistant\", \"content\": \"Hi\"},\n      \"finish_reason\": \"stop\"\n    }\n  ],\n  \"usage\": {\"prompt_tokens\": 5, \"completion_tokens\": 2, \"total_tokens\": 7}\n}\n";
+    let seen = observe(body.as_bytes(), true, false);
+    assert_eq!(seen, observe(body.as_bytes(), true, true));
+    assert_eq!(
+        (seen.model(), seen.text(), seen.done()),
+        (Some("gpt-4o"), Some("Hi"), true)
+    );
+    assert_eq!(seen.usage().map(|u| u.total_tokens), Some(7));
+}
