@@ -88,49 +88,49 @@ impl<'a> Read<'a, '_> {
         let mut c = Cursor { b: body, at: 0 };
         let want_text = self.texts.is_some();
         let mut seen = Seen::default();
-        c.object(|key, c| match key {
-            b"model" => {
+        c.object(|c| match c.key_letter() {
+            b'm' if c.key(b"\"model\"") => {
                 seen.once(0)?;
                 self.model = c.string(true)?.map(|t| t.text);
                 Ok(())
             }
-            b"choices" => {
+            b'c' if c.key(b"\"choices\"") => {
                 seen.once(1)?;
                 if c.null()? {
                     return Ok(());
                 }
                 c.array(|c| self.choice(c, want_text))
             }
-            b"usage" => {
+            b'u' if c.key(b"\"usage\"") => {
                 seen.once(2)?;
                 if !c.null()? {
                     self.usage = Some(c.usage()?);
                 }
                 Ok(())
             }
-            b"x_groq" => {
+            b'x' if c.key(b"\"x_groq\"") => {
                 seen.once(3)?;
                 if c.null()? {
                     return Ok(());
                 }
                 let mut seen = Seen::default();
-                c.object(|key, c| match key {
-                    b"usage" => {
+                c.object(|c| match c.key_letter() {
+                    b'u' if c.key(b"\"usage\"") => {
                         seen.once(0)?;
                         if !c.null()? {
                             self.groq_usage = Some(c.usage()?);
                         }
                         Ok(())
                     }
-                    _ => c.skip_other(key),
+                    _ => c.other(),
                 })
             }
             // An error body is the serde parse's.
-            b"error" => {
+            b'e' if c.key(b"\"error\"") => {
                 seen.once(4)?;
                 if c.null()? { Ok(()) } else { Err(FullParse) }
             }
-            _ => c.skip_other(key),
+            _ => c.other(),
         })?;
         c.end()
     }
@@ -142,28 +142,28 @@ impl<'a> Read<'a, '_> {
         let mut message: Option<Message<'a>> = None;
         let mut delta: Option<Message<'a>> = None;
         let mut text = None;
-        c.object(|key, c| match key {
-            b"delta" => {
+        c.object(|c| match c.key_letter() {
+            b'd' if c.key(b"\"delta\"") => {
                 seen.once(0)?;
                 delta = c.message(want_text)?;
                 Ok(())
             }
-            b"message" => {
+            b'm' if c.key(b"\"message\"") => {
                 seen.once(1)?;
                 message = c.message(want_text)?;
                 Ok(())
             }
-            b"text" => {
+            b't' if c.key(b"\"text\"") => {
                 seen.once(2)?;
                 text = c.string(want_text)?;
                 Ok(())
             }
-            b"finish_reason" => {
+            b'f' if c.key(b"\"finish_reason\"") => {
                 seen.once(3)?;
                 self.done |= c.string(false)?.is_some();
                 Ok(())
             }
-            _ => c.skip_other(key),
+            _ => c.other(),
         })?;
         if let Some(message) = message.or(delta) {
             if let Some(content) = message.content {
@@ -253,13 +253,13 @@ struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
-    /// Walks the object at the cursor, calling `member` with each key's
-    /// bytes; `member` consumes the value. An escaped key is the serde
-    /// parse's (its bytes are not its name).
+    /// Walks the object at the cursor, calling `member` at each member's
+    /// key; `member` consumes the key ([`key`](Self::key) or
+    /// [`other`](Self::other)) and the value.
     #[inline(always)]
     fn object(
         &mut self,
-        mut member: impl FnMut(&'a [u8], &mut Self) -> Result<(), FullParse>,
+        mut member: impl FnMut(&mut Self) -> Result<(), FullParse>,
     ) -> Result<(), FullParse> {
         let b = self.b;
         if b.get(self.at) != Some(&b'{') {
@@ -271,17 +271,8 @@ impl<'a> Cursor<'a> {
             return Ok(());
         }
         loop {
-            if b.get(i) != Some(&b'"') {
-                return Err(FullParse);
-            }
-            let (key_end, escaped) = string_end(b, i)?;
-            let colon = ws(b, key_end);
-            if escaped || b.get(colon) != Some(&b':') {
-                return Err(FullParse);
-            }
-            let key = b.get(i + 1..key_end - 1).unwrap_or_default();
-            self.at = ws(b, colon + 1);
-            member(key, self)?;
+            self.at = i;
+            member(self)?;
             i = ws(b, self.at);
             match b.get(i) {
                 Some(b',') => i = ws(b, i + 1),
@@ -292,6 +283,49 @@ impl<'a> Cursor<'a> {
                 _ => return Err(FullParse),
             }
         }
+    }
+
+    /// The first letter of the key at the cursor: what a member's
+    /// [`key`](Self::key) tests are told apart by.
+    #[inline(always)]
+    fn key_letter(&self) -> u8 {
+        self.b.get(self.at + 1).copied().unwrap_or(0)
+    }
+
+    /// Consumes `lit` (a key with its quotes) and its colon when the member
+    /// at the cursor has that key as written — a name the general scan
+    /// ([`other`](Self::other)) would read the same, without scanning it.
+    #[inline(always)]
+    fn key<const N: usize>(&mut self, lit: &[u8; N]) -> bool {
+        let (b, i) = (self.b, self.at);
+        if b.get(i..i + N) != Some(lit.as_slice()) {
+            return false;
+        }
+        let colon = ws(b, i + N);
+        if b.get(colon) != Some(&b':') {
+            return false;
+        }
+        self.at = ws(b, colon + 1);
+        true
+    }
+
+    /// A member this reader does not read: its key scanned and its value
+    /// skipped. An escaped key is the serde parse's (its bytes are not its
+    /// name), and serde reads a key as a string, so it must be UTF-8.
+    #[inline(always)]
+    fn other(&mut self) -> Result<(), FullParse> {
+        let (b, i) = (self.b, self.at);
+        if b.get(i) != Some(&b'"') {
+            return Err(FullParse);
+        }
+        let (key_end, escaped) = string_end(b, i)?;
+        let colon = ws(b, key_end);
+        let key = b.get(i + 1..key_end - 1).unwrap_or_default();
+        if escaped || b.get(colon) != Some(&b':') || !utf8(key) {
+            return Err(FullParse);
+        }
+        self.at = ws(b, colon + 1);
+        self.skip()
     }
 
     /// Walks the array at the cursor, calling `element` for each element
@@ -338,16 +372,6 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// Skips the value of a member this reader does not read; serde reads
-    /// its key as a string, so the key must be UTF-8.
-    #[inline(always)]
-    fn skip_other(&mut self, key: &[u8]) -> Result<(), FullParse> {
-        if !utf8(key) {
-            return Err(FullParse);
-        }
-        self.skip()
-    }
-
     /// Skips (checking) the value at the cursor: strings, `null` and plain
     /// integers in place, the rest through the toolkit's validator.
     #[inline(always)]
@@ -360,7 +384,7 @@ impl<'a> Cursor<'a> {
                 let end = if d == b'0' {
                     i + 1
                 } else {
-                    digits(b, i + 1).end
+                    digits(b, i + 1, 0).0
                 };
                 // A fraction or an exponent (or a leading zero, refused
                 // there) is the validator's.
@@ -434,7 +458,7 @@ impl<'a> Cursor<'a> {
         };
         let (end, n) = match b.get(start) {
             Some(b'0') => (start + 1, Some(0)),
-            Some(&d @ b'1'..=b'9') => digits(b, start + 1).map_value(u64::from(d - b'0')),
+            Some(&d @ b'1'..=b'9') => digits(b, start + 1, u64::from(d - b'0')),
             _ => return Err(FullParse),
         };
         // A fraction, an exponent or a leading zero: not a plain integer.
@@ -459,22 +483,22 @@ impl<'a> Cursor<'a> {
             tool_calls: false,
         };
         let mut seen = Seen::default();
-        self.object(|key, c| {
-            match key {
+        self.object(|c| {
+            match c.key_letter() {
                 // Content parts (an array) are the serde parse's.
-                b"content" => {
+                b'c' if c.key(b"\"content\"") => {
                     seen.once(0)?;
                     out.content = c.string(want_text)?;
                 }
-                b"reasoning_content" => {
+                b'r' if c.key(b"\"reasoning_content\"") => {
                     seen.once(1)?;
                     c.string(false)?;
                 }
-                b"reasoning" => {
+                b'r' if c.key(b"\"reasoning\"") => {
                     seen.once(2)?;
                     c.string(false)?;
                 }
-                b"tool_calls" => {
+                b't' if c.key(b"\"tool_calls\"") => {
                     seen.once(3)?;
                     if !c.null()? {
                         c.array(|c| {
@@ -483,7 +507,7 @@ impl<'a> Cursor<'a> {
                         })?;
                     }
                 }
-                _ => c.skip_other(key)?,
+                _ => c.other()?,
             }
             Ok(())
         })?;
@@ -494,60 +518,60 @@ impl<'a> Cursor<'a> {
     fn usage(&mut self) -> Result<Counts, FullParse> {
         let mut u = Counts::default();
         let mut seen = Seen::default();
-        self.object(|key, c| {
-            match key {
-                b"prompt_tokens" => {
+        self.object(|c| {
+            match c.key_letter() {
+                b'p' if c.key(b"\"prompt_tokens\"") => {
                     seen.once(0)?;
                     u.prompt = c.count()?.unwrap_or(0);
                 }
-                b"completion_tokens" => {
+                b'c' if c.key(b"\"completion_tokens\"") => {
                     seen.once(1)?;
                     u.completion = c.count()?.unwrap_or(0);
                 }
-                b"total_tokens" => {
+                b't' if c.key(b"\"total_tokens\"") => {
                     seen.once(2)?;
                     u.total = c.count()?.unwrap_or(0);
                 }
-                b"prompt_tokens_details" => {
+                b'p' if c.key(b"\"prompt_tokens_details\"") => {
                     seen.once(3)?;
                     if !c.null()? {
                         let mut present = None;
                         let mut seen = Seen::default();
-                        c.object(|key, c| match key {
-                            b"cached_tokens" => {
+                        c.object(|c| match c.key_letter() {
+                            b'c' if c.key(b"\"cached_tokens\"") => {
                                 seen.once(0)?;
                                 present = c.count()?;
                                 Ok(())
                             }
-                            b"cache_creation_input_tokens" => {
+                            b'c' if c.key(b"\"cache_creation_input_tokens\"") => {
                                 seen.once(1)?;
                                 u.created = c.count()?.unwrap_or(0);
                                 Ok(())
                             }
-                            _ => c.skip_other(key),
+                            _ => c.other(),
                         })?;
                         u.cached = Some(present);
                     }
                 }
-                b"completion_tokens_details" => {
+                b'c' if c.key(b"\"completion_tokens_details\"") => {
                     seen.once(4)?;
                     if !c.null()? {
                         let mut seen = Seen::default();
-                        c.object(|key, c| match key {
-                            b"reasoning_tokens" => {
+                        c.object(|c| match c.key_letter() {
+                            b'r' if c.key(b"\"reasoning_tokens\"") => {
                                 seen.once(0)?;
                                 u.reasoning = c.count()?.unwrap_or(0);
                                 Ok(())
                             }
-                            _ => c.skip_other(key),
+                            _ => c.other(),
                         })?;
                     }
                 }
-                b"prompt_cache_hit_tokens" => {
+                b'p' if c.key(b"\"prompt_cache_hit_tokens\"") => {
                     seen.once(5)?;
                     u.cache_hit = c.count()?;
                 }
-                _ => c.skip_other(key)?,
+                _ => c.other()?,
             }
             Ok(())
         })?;
@@ -580,36 +604,26 @@ fn utf8(text: &[u8]) -> bool {
     simdutf8::basic::from_utf8(text).is_ok()
 }
 
-/// The decimal digits from `i` on: where they end, and their value
-/// (`None` past `u64`) with `lead` as the digits before them.
+/// The decimal digits from `i` on: where they end, and the number they
+/// make after `lead` (`None` past `u64`). One pass; a run long enough to
+/// pass `u64` is counted again with checks.
 #[inline(always)]
-fn digits(b: &[u8], mut i: usize) -> Digits<'_> {
+fn digits(b: &[u8], mut i: usize, lead: u64) -> (usize, Option<u64>) {
     let start = i;
-    while b.get(i).is_some_and(u8::is_ascii_digit) {
+    let mut n = lead;
+    while let Some(d) = b.get(i).map(|c| c.wrapping_sub(b'0')).filter(|d| *d <= 9) {
+        n = n.wrapping_mul(10).wrapping_add(u64::from(d));
         i += 1;
     }
-    Digits {
-        end: i,
-        digits: b.get(start..i).unwrap_or_default(),
+    // `lead` and 18 more digits stay below `u64::MAX`.
+    if i - start <= 18 {
+        return (i, Some(n));
     }
-}
-
-/// A run of decimal digits (see [`digits`]).
-struct Digits<'a> {
-    end: usize,
-    digits: &'a [u8],
-}
-
-impl Digits<'_> {
-    /// Where the run ends, and the number it makes after `lead` (`None`
-    /// past `u64`).
-    #[inline(always)]
-    fn map_value(self, lead: u64) -> (usize, Option<u64>) {
-        let value = self.digits.iter().try_fold(lead, |n, &d| {
-            n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-        });
-        (self.end, value)
-    }
+    let run = b.get(start..i).unwrap_or_default();
+    let checked = run.iter().try_fold(lead, |n, &d| {
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    });
+    (i, checked)
 }
 
 #[cfg(test)]
