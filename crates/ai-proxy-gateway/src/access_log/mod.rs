@@ -13,6 +13,7 @@ mod json;
 pub(crate) mod record;
 mod tracing;
 
+use std::cell::Cell;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,6 +34,52 @@ pub use self::tracing::TracingAccessLog;
 
 /// The longest request path kept (clients choose it).
 const MAX_LOGGED_PATH: usize = 4096;
+
+/// A record's text buffers, kept for the thread's next request after its
+/// record is emitted: a busy worker allocates none of them per request.
+#[derive(Default)]
+struct Spare {
+    route_id: String,
+    path: String,
+    upstream_addr: String,
+    attempts: Vec<Arc<str>>,
+}
+
+/// Buffers larger than this (a long path) are freed, not kept.
+const KEPT_BUFFER: usize = MAX_LOGGED_PATH;
+
+thread_local! {
+    static SPARE: Cell<Option<Spare>> = const { Cell::new(None) };
+}
+
+impl Spare {
+    /// The thread's kept buffers (empty), or new ones.
+    fn take() -> Self {
+        SPARE.take().unwrap_or_default()
+    }
+
+    /// Keeps `record`'s buffers for the thread's next record.
+    fn keep(record: &mut AccessRecord) {
+        let mut spare = Spare {
+            route_id: std::mem::take(&mut record.route_id),
+            path: std::mem::take(&mut record.path),
+            upstream_addr: std::mem::take(&mut record.upstream_addr),
+            attempts: std::mem::take(&mut record.attempts),
+        };
+        for text in [
+            &mut spare.route_id,
+            &mut spare.path,
+            &mut spare.upstream_addr,
+        ] {
+            if text.capacity() > KEPT_BUFFER {
+                *text = String::new();
+            }
+            text.clear();
+        }
+        spare.attempts.clear();
+        SPARE.set(Some(spare));
+    }
+}
 
 /// The record of a request in flight; emits exactly once — when finished,
 /// or when dropped unfinished (the client went away: 499). From
@@ -81,7 +128,13 @@ impl RequestLog {
         start: Instant,
         inner: &crate::shared::Shared,
     ) -> Self {
-        let path = LoggedPayload::capped(parts.uri.path(), MAX_LOGGED_PATH).text;
+        let Spare {
+            route_id,
+            mut path,
+            upstream_addr,
+            attempts,
+        } = Spare::take();
+        path.push_str(record::prefix(parts.uri.path(), MAX_LOGGED_PATH));
         Self {
             sink: Arc::clone(&inner.access_log),
             plugins: None,
@@ -96,14 +149,14 @@ impl RequestLog {
                 (Arc::clone(otel), trace)
             }),
             record: Some(AccessRecord {
-                route_id: String::new(),
+                route_id,
                 method: parts.method.clone(),
                 path,
                 remote,
                 status: 0,
                 latency: Duration::ZERO,
-                attempts: Vec::new(),
-                upstream_addr: String::new(),
+                attempts,
+                upstream_addr,
                 provider: None,
                 logging: Logging::default(),
                 metrics: None,
@@ -273,7 +326,8 @@ impl RequestLog {
     }
 
     fn emit(&mut self, status: u16, error: String, client_aborted: bool) {
-        let Some(mut record) = self.record.take() else {
+        // Written in place: the record is not moved out to be logged.
+        let Some(record) = &mut self.record else {
             return;
         };
         record.status = status;
@@ -289,22 +343,28 @@ impl RequestLog {
                 .plugins
                 .as_ref()
                 .and_then(|(_, s)| s.consumer.as_deref());
-            metrics.observe(&record, consumer);
+            metrics.observe(record, consumer);
         }
         #[cfg(feature = "otel")]
         if let Some((otel, trace)) = self.otel.take() {
-            otel.record(&record);
-            trace.finish(&record);
+            otel.record(record);
+            trace.finish(record);
         }
-        self.sink.log(&record);
+        self.sink.log(record);
         if let Some((pipeline, state)) = &self.plugins {
-            pipeline.log(state, &record);
+            pipeline.log(state, record);
         }
+        Spare::keep(record);
+        self.record = None;
     }
 }
 
 impl Drop for RequestLog {
     fn drop(&mut self) {
+        if self.record.is_none() {
+            // Emitted already: no message to make.
+            return;
+        }
         self.emit(
             CLIENT_CLOSED_REQUEST,
             "client closed the connection before the response head".to_owned(),

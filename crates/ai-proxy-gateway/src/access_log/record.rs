@@ -32,15 +32,21 @@ pub struct LoggedPayload {
 
 impl LoggedPayload {
     pub(crate) fn capped(text: &str, cap: usize) -> Self {
-        let mut end = text.len().min(cap);
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
+        let kept = prefix(text, cap);
         Self {
-            text: text.get(..end).unwrap_or_default().to_owned(),
-            truncated: end < text.len(),
+            text: kept.to_owned(),
+            truncated: kept.len() < text.len(),
         }
     }
+}
+
+/// The first `cap` bytes of `text` at most, cut on a char boundary.
+pub(crate) fn prefix(text: &str, cap: usize) -> &str {
+    let mut end = text.len().min(cap);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.get(..end).unwrap_or_default()
 }
 
 /// One finished request.
