@@ -89,6 +89,9 @@ macro_rules! vars {
     };
 }
 
+/// `request_type`'s index: its values are [`plain`].
+const REQUEST_TYPE: usize = var("request_type");
+
 const VARS: [(&[u8], usize); 15] = vars![
     request_type,
     request_llm_model,
@@ -119,7 +122,7 @@ fn write_line(record: &AccessRecord, now: SystemTime, stamp: &mut Stamp, out: &m
     out.extend_from_slice(b"\",\"level\":\"INFO\",\"message\":\"access\",\"route_id\":");
     text(out, &record.route_id);
     out.extend_from_slice(b",\"method\":");
-    text(out, record.method.as_str());
+    plain(out, record.method.as_str());
     out.extend_from_slice(b",\"uri\":");
     text(out, &record.path);
     out.extend_from_slice(b",\"remote_addr\":\"");
@@ -142,6 +145,7 @@ fn write_line(record: &AccessRecord, now: SystemTime, stamp: &mut Stamp, out: &m
     for &(key, i) in &VARS {
         out.extend_from_slice(key);
         match m.and_then(|m| m.var_at(i)) {
+            Some(VarValue::Text(value)) if i == REQUEST_TYPE => plain(out, value),
             Some(VarValue::Text(value)) => text(out, value),
             Some(VarValue::Number(n)) => {
                 out.push(b'"');
@@ -189,6 +193,16 @@ fn text(out: &mut Vec<u8>, value: &str) {
     } else {
         write_str(out, value);
     }
+}
+
+/// `value` as a JSON string, for text that never needs an escape: an HTTP
+/// method (a token: `http` refuses a quote, a backslash or a control byte
+/// in one) and a [`RequestType`](ai_proxy::core::RequestType) name.
+#[inline]
+fn plain(out: &mut Vec<u8>, value: &str) {
+    out.push(b'"');
+    out.extend_from_slice(value.as_bytes());
+    out.push(b'"');
 }
 
 /// `n` in decimal: most of a line's numbers are single digits (zero
@@ -350,6 +364,29 @@ mod tests {
             }
         }
         panic!("timestamps never agreed on the second");
+    }
+
+    #[test]
+    fn methods_and_request_types_are_written_as_the_escaper_writes_them() {
+        let extension = http::Method::from_bytes(b"!#$%&'*+-.^_`|~09azAZ").unwrap();
+        let methods = [http::Method::GET, http::Method::POST, extension];
+        let types = [
+            ai_proxy::core::RequestType::TraditionalHttp,
+            ai_proxy::core::RequestType::AiChat,
+            ai_proxy::core::RequestType::AiStream,
+        ];
+        let names = methods
+            .iter()
+            .map(|m| m.as_str())
+            .chain(types.map(|t| t.as_str()));
+        for name in names {
+            let (mut ours, mut escaped) = (Vec::new(), Vec::new());
+            plain(&mut ours, name);
+            write_str(&mut escaped, name);
+            assert_eq!(ours, escaped, "{name}");
+        }
+        assert!(http::Method::from_bytes(b"PO\"ST").is_err());
+        assert!(http::Method::from_bytes(b"PO\\ST").is_err());
     }
 
     #[test]

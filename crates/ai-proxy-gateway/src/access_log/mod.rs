@@ -295,16 +295,30 @@ impl RequestLog {
         // The relay's end is the request's: its instant serves for the
         // latency too.
         self.ended_at = Some(report.ended_at);
-        self.ended(report.metrics, report.end);
+        // Moved into the record once (the metrics are large).
+        if let Some(r) = self.record() {
+            r.metrics = Some(report.metrics);
+        }
+        self.end(report.end);
     }
 
     /// Ends a relayed response: the exchange's metrics and how the relay
     /// ended (the status logged follows from both).
     pub fn ended(mut self, metrics: Metrics, end: RelayEnd) {
+        if let Some(r) = self.record() {
+            r.metrics = Some(metrics);
+        }
+        self.end(end);
+    }
+
+    /// Emits the record whose metrics are in: the status and error follow
+    /// from them and from how the relay ended.
+    fn end(&mut self, end: RelayEnd) {
+        let metrics = self.record.as_ref().and_then(|r| r.metrics.as_ref());
         let upstream = metrics
-            .upstream_status
+            .and_then(|m| m.upstream_status)
             .map_or(StatusCode::BAD_GATEWAY.as_u16(), |s| s.as_u16());
-        let sent = metrics.bytes_sent;
+        let sent = metrics.map_or(0, |m| m.bytes_sent);
         let (status, error, aborted) = match end {
             RelayEnd::Complete => (upstream, String::new(), false),
             RelayEnd::ClientGone => (
@@ -319,9 +333,6 @@ impl RequestLog {
                 false,
             ),
         };
-        if let Some(r) = self.record() {
-            r.metrics = Some(metrics);
-        }
         self.emit(status, error, aborted);
     }
 
