@@ -237,6 +237,12 @@ impl Seen {
     }
 }
 
+/// `\u`, searched for in escaped strings: built once (a one-off `memmem`
+/// search builds its searcher each time, which costs more than a message's
+/// text).
+static UNICODE_ESCAPE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\\u"));
+
 /// A string member's text as serde reads it.
 struct Text<'a> {
     non_empty: bool,
@@ -416,7 +422,7 @@ impl<'a> Cursor<'a> {
         let (end, escaped) = string_end(b, i)?;
         self.at = end;
         let inner = b.get(i + 1..end - 1).unwrap_or_default();
-        if escaped && memchr::memmem::find(inner, b"\\u").is_some() {
+        if escaped && UNICODE_ESCAPE.find(inner).is_some() {
             return Err(FullParse);
         }
         // Escapes other than `\u` are ASCII: the bytes validate as the text.
