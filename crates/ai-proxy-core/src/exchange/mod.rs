@@ -16,6 +16,7 @@ mod anthropic;
 mod bedrock;
 mod body;
 mod chat_body;
+mod cursor;
 mod diff;
 mod embeddings;
 pub(crate) mod error;
