@@ -60,24 +60,27 @@ where
     W: for<'a> MakeWriter<'a> + Send + Sync,
 {
     fn log(&self, record: &AccessRecord) {
-        LINE.with(|cell| {
-            // A re-entrant call (a writer that logs) gets a fresh buffer.
-            let mut fresh = None;
-            let mut borrowed = cell.try_borrow_mut();
-            let line = match &mut borrowed {
-                Ok(line) => &mut **line,
-                Err(_) => fresh.insert(LineBuffer {
-                    bytes: Vec::new(),
-                    stamp: Stamp::default(),
-                }),
-            };
+        let write = |line: &mut LineBuffer| {
             line.bytes.clear();
             write_line(record, SystemTime::now(), &mut line.stamp, &mut line.bytes);
             let _ = self.make.make_writer().write_all(&line.bytes);
             if line.bytes.capacity() > KEPT_CAPACITY {
                 line.bytes = Vec::with_capacity(1024);
             }
+        };
+        let fresh = || LineBuffer {
+            bytes: Vec::new(),
+            stamp: Stamp::default(),
+        };
+        // A re-entrant call (a writer that logs) gets a fresh buffer, as
+        // does one while the thread's locals are being torn down.
+        let written = LINE.try_with(|cell| match cell.try_borrow_mut() {
+            Ok(mut line) => write(&mut line),
+            Err(_) => write(&mut fresh()),
         });
+        if written.is_err() {
+            write(&mut fresh());
+        }
     }
 }
 

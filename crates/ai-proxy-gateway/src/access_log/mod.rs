@@ -53,9 +53,14 @@ thread_local! {
 }
 
 impl Spare {
-    /// The thread's kept buffers (empty), or new ones.
+    /// The thread's kept buffers (empty), or new ones (also while the
+    /// thread's locals are being torn down).
     fn take() -> Self {
-        SPARE.take().unwrap_or_default()
+        SPARE
+            .try_with(Cell::take)
+            .ok()
+            .flatten()
+            .unwrap_or_default()
     }
 
     /// Keeps `record`'s buffers for the thread's next record.
@@ -77,7 +82,8 @@ impl Spare {
             text.clear();
         }
         spare.attempts.clear();
-        SPARE.set(Some(spare));
+        // A thread being torn down keeps nothing.
+        let _ = SPARE.try_with(|kept| kept.set(Some(spare)));
     }
 }
 
