@@ -121,7 +121,10 @@ impl<'a> Raw<'a> {
         Some(Cow::Owned(out))
     }
 
-    /// Whether it is a string whose text is `expected`.
+    /// Whether it is a string whose text is `expected`. Inlined: callers
+    /// compare with a literal, which then compares in place (a role, a
+    /// block's type); only longer contents with escapes are decoded.
+    #[inline]
     pub fn str_is(self, expected: &str) -> bool {
         let inner = self.inner();
         if !self.is_string() {
@@ -129,11 +132,15 @@ impl<'a> Raw<'a> {
         }
         // An escape is longer than the text it stands for: contents no
         // longer than `expected` match only as they are.
-        inner == expected.as_bytes()
-            || inner.len() > expected.len()
-                && inner.contains(&b'\\')
-                && decode(inner).is_some_and(|s| s == expected)
+        inner == expected.as_bytes() || inner.len() > expected.len() && escaped_is(inner, expected)
     }
+}
+
+/// [`Raw::str_is`] for contents longer than `expected`: equal only when
+/// they have escapes that decode to it.
+#[inline(never)]
+fn escaped_is(inner: &[u8], expected: &str) -> bool {
+    inner.contains(&b'\\') && decode(inner).is_some_and(|s| s == expected)
 }
 
 impl<'a> From<&'a RawValue> for Raw<'a> {

@@ -28,6 +28,8 @@ pub(super) enum Body<'a> {
 /// A message read in the compact layout.
 pub(super) struct Message<'a> {
     pub(super) role: Raw<'a>,
+    /// Whether the role is `assistant`.
+    pub(super) assistant: bool,
     pub(super) body: Body<'a>,
     /// Whether its content is an array of one or more text blocks that
     /// hold only their `type` and a string `text`: written as OpenAI
@@ -64,14 +66,18 @@ pub(super) fn message<'a>(b: &'a [u8], at: usize, sorted: &mut Sorted<'a>) -> Op
     const USER: &[u8] = b"{\"role\":\"user\",\"content\":";
     const ASSISTANT: &[u8] = b"{\"role\":\"assistant\",\"content\":";
     const ROLE: usize = b"{\"role\":".len();
-    let (role, i) = if let Some(i) = expect(b, at, USER) {
-        (Raw(b.get(at + ROLE..at + ROLE + 6)?), i)
+    let (role, assistant, i) = if let Some(i) = expect(b, at, USER) {
+        (Raw(b.get(at + ROLE..at + ROLE + 6)?), false, i)
     } else if let Some(i) = expect(b, at, ASSISTANT) {
-        (Raw(b.get(at + ROLE..at + ROLE + 11)?), i)
+        (Raw(b.get(at + ROLE..at + ROLE + 11)?), true, i)
     } else {
         let i = expect(b, at, USER.get(..ROLE)?)?;
         let (role, _, i) = string(b, i)?;
-        (role, expect(b, i, b",\"content\":")?)
+        (
+            role,
+            role.str_is("assistant"),
+            expect(b, i, b",\"content\":")?,
+        )
     };
     let (body, plain, i) = match b.get(i)? {
         b'"' => {
@@ -87,6 +93,7 @@ pub(super) fn message<'a>(b: &'a [u8], at: usize, sorted: &mut Sorted<'a>) -> Op
     let end = expect(b, i, b"}")?;
     Some(Message {
         role,
+        assistant,
         body,
         plain,
         end,

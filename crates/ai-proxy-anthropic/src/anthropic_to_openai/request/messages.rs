@@ -72,11 +72,11 @@ impl<'a> Messages<'a> {
                 Body::Text(text) => self.write_text_message(m.role, text),
                 // Text parts of a role other than the assistant's: the
                 // OpenAI message is the client's, byte for byte.
-                Body::Blocks if m.plain && !m.role.str_is("assistant") => {
+                Body::Blocks if m.plain && !m.assistant => {
                     item(&mut self.out, self.gap)
                         .extend_from_slice(s.text().get(at..m.end).unwrap_or_default());
                 }
-                Body::Blocks => self.write_blocks(m.role),
+                Body::Blocks => self.write_blocks(m.role, m.assistant),
             }
             return Ok(());
         }
@@ -124,7 +124,7 @@ impl<'a> Messages<'a> {
                 Ok(())
             }
             MessageContent::Blocks => {
-                self.write_blocks(role);
+                self.write_blocks(role, role.str_is("assistant"));
                 Ok(())
             }
         }
@@ -163,7 +163,7 @@ impl<'a> Messages<'a> {
         })
     }
 
-    fn write_blocks(&mut self, role: Raw<'a>) {
+    fn write_blocks(&mut self, role: Raw<'a>, assistant: bool) {
         let Self {
             out,
             gap,
@@ -209,7 +209,7 @@ impl<'a> Messages<'a> {
             write_calls(out, calls, renamable);
         } else if parts.is_empty() {
             out.extend_from_slice(b",\"content\":\"\"");
-        } else if role.str_is("assistant") {
+        } else if assistant {
             out.extend_from_slice(b",\"content\":");
             write_text(out, parts);
         } else {
