@@ -14,6 +14,7 @@
 //! only by the input's size (an explicit bit stack, no recursion).
 
 use std::fmt;
+use std::ops::Range;
 
 use super::swar::{long_special, special_flags, string_special};
 
@@ -345,6 +346,8 @@ pub struct MemberKey {
     pub key_end: usize,
     /// Whether the key has escapes.
     pub escaped: bool,
+    /// The index of the `:`.
+    pub colon: usize,
     /// The index of the value's first byte (whitespace skipped).
     pub value_start: usize,
 }
@@ -364,6 +367,7 @@ pub fn member_key(b: &[u8], i: usize) -> Result<MemberKey, SyntaxError> {
         Some(b':') => Ok(MemberKey {
             key_end,
             escaped,
+            colon,
             value_start: skip_ws(b, colon + 1),
         }),
         Some(_) => Err(SyntaxError::at(colon, "expected `:`")),
@@ -373,25 +377,73 @@ pub fn member_key(b: &[u8], i: usize) -> Result<MemberKey, SyntaxError> {
 
 /// The value whose first byte is at `i` (whitespace already skipped): the
 /// index after it. Validates everything inside.
-pub fn value_end(b: &[u8], mut i: usize) -> Result<usize, SyntaxError> {
+pub fn value_end(b: &[u8], i: usize) -> Result<usize, SyntaxError> {
+    value_tokens(b, i, &mut Unseen)
+}
+
+/// What a walk over a value ([`value_tokens`]) hands on: its tokens in
+/// order, the whitespace between them left out.
+pub trait Tokens {
+    /// Punctuation, a number or a literal: `b[range]`.
+    fn text(&mut self, b: &[u8], range: Range<usize>);
+    /// A string token, quotes included (`escaped`: it has escapes).
+    fn string(&mut self, b: &[u8], range: Range<usize>, escaped: bool);
+}
+
+/// Tokens nobody reads ([`value_end`]): the walk compiles to the checks
+/// alone.
+struct Unseen;
+
+impl Tokens for Unseen {
+    #[inline(always)]
+    fn text(&mut self, _: &[u8], _: Range<usize>) {}
+    #[inline(always)]
+    fn string(&mut self, _: &[u8], _: Range<usize>, _: bool) {}
+}
+
+/// A member's key and colon, handed on.
+#[inline(always)]
+fn key_tokens<T: Tokens>(b: &[u8], i: usize, tokens: &mut T) -> Result<usize, SyntaxError> {
+    let m = member_key(b, i)?;
+    tokens.string(b, i..m.key_end, m.escaped);
+    tokens.text(b, m.colon..m.colon + 1);
+    Ok(m.value_start)
+}
+
+/// [`value_end`], handing every token to `tokens` as it passes: one walk
+/// that checks a value and writes it elsewhere (minified, as a string).
+pub fn value_tokens<T: Tokens>(
+    b: &[u8],
+    mut i: usize,
+    tokens: &mut T,
+) -> Result<usize, SyntaxError> {
     let mut nesting = Nesting::new();
     loop {
         // One value (or the opening of a container).
+        let start = i;
         match b.get(i) {
-            Some(b'"') => i = string_end(b, i)?.0,
+            Some(b'"') => {
+                let (end, escaped) = string_end(b, i)?;
+                tokens.string(b, i..end, escaped);
+                i = end;
+            }
             Some(b'{') => {
+                tokens.text(b, i..i + 1);
                 let next = skip_ws(b, i + 1);
                 if b.get(next) == Some(&b'}') {
+                    tokens.text(b, next..next + 1);
                     i = next + 1;
                 } else {
                     nesting.push(true);
-                    i = member_key(b, next)?.value_start;
+                    i = key_tokens(b, next, tokens)?;
                     continue;
                 }
             }
             Some(b'[') => {
+                tokens.text(b, i..i + 1);
                 let next = skip_ws(b, i + 1);
                 if b.get(next) == Some(&b']') {
+                    tokens.text(b, next..next + 1);
                     i = next + 1;
                 } else {
                     nesting.push(false);
@@ -399,10 +451,15 @@ pub fn value_end(b: &[u8], mut i: usize) -> Result<usize, SyntaxError> {
                     continue;
                 }
             }
-            Some(b't') => i = literal_end(b, i, b"true")?,
-            Some(b'f') => i = literal_end(b, i, b"false")?,
-            Some(b'n') => i = literal_end(b, i, b"null")?,
-            Some(b'-' | b'0'..=b'9') => i = number_end(b, i)?,
+            Some(&c @ (b't' | b'f' | b'n' | b'-' | b'0'..=b'9')) => {
+                i = match c {
+                    b't' => literal_end(b, i, b"true")?,
+                    b'f' => literal_end(b, i, b"false")?,
+                    b'n' => literal_end(b, i, b"null")?,
+                    _ => number_end(b, i)?,
+                };
+                tokens.text(b, start..i);
+            }
             Some(_) => return Err(SyntaxError::at(i, "expected value")),
             None => return Err(SyntaxError::at(b.len(), EOF_VALUE)),
         }
@@ -415,14 +472,17 @@ pub fn value_end(b: &[u8], mut i: usize) -> Result<usize, SyntaxError> {
             i = skip_ws(b, i);
             match (b.get(i), object) {
                 (Some(b','), true) => {
-                    i = member_key(b, skip_ws(b, i + 1))?.value_start;
+                    tokens.text(b, i..i + 1);
+                    i = key_tokens(b, skip_ws(b, i + 1), tokens)?;
                     break;
                 }
                 (Some(b','), false) => {
+                    tokens.text(b, i..i + 1);
                     i = skip_ws(b, i + 1);
                     break;
                 }
                 (Some(b'}'), true) | (Some(b']'), false) => {
+                    tokens.text(b, i..i + 1);
                     nesting.depth -= 1;
                     i += 1;
                 }

@@ -8,6 +8,7 @@ use bytes::BytesMut;
 use serde_json::value::RawValue;
 
 use super::swar::string_special;
+use super::syntax::{SyntaxError, Tokens, value_tokens};
 
 /// Where serialized JSON goes.
 pub trait Out {
@@ -195,6 +196,120 @@ pub fn write_as_string<O: Out + ?Sized>(out: &mut O, raw: &[u8]) {
     out.raw(b"\"");
     write_minified(out, raw, true);
     out.raw(b"\"");
+}
+
+/// [`write_as_string`] of the value at `b[i..]`, checked on the way (the
+/// grammar of [`value_end`](super::syntax::value_end), same errors): one
+/// walk where a converter would otherwise check a tool's `input` and then
+/// write it again as `arguments`. The offset after the value; on an error
+/// nothing is written.
+pub fn write_checked_as_string(
+    out: &mut Vec<u8>,
+    b: &[u8],
+    i: usize,
+) -> Result<usize, SyntaxError> {
+    let len = out.len();
+    out.push(b'"');
+    let mut string = AsString {
+        out,
+        copied: i,
+        end: i,
+    };
+    match value_tokens(b, i, &mut string) {
+        Ok(end) => {
+            string.copy_to(b, end);
+            string.out.push(b'"');
+            Ok(end)
+        }
+        Err(e) => {
+            string.out.truncate(len);
+            Err(e)
+        }
+    }
+}
+
+/// The tokens of a value written as the contents of a JSON string: runs
+/// of them copied whole, a backslash put before each `"` and `\`, the
+/// whitespace between them left out.
+struct AsString<'o> {
+    out: &'o mut Vec<u8>,
+    /// `b[copied..end]` is to be copied and not yet written.
+    copied: usize,
+    /// The end of the last token.
+    end: usize,
+}
+
+impl AsString<'_> {
+    /// Writes what is to be copied up to `to`. Runs between escapes are
+    /// short (a key, a number, punctuation): one of up to 16 bytes is
+    /// stored as a whole 16-byte load and cut back, not copied by a call.
+    #[inline]
+    fn copy_to(&mut self, b: &[u8], to: usize) {
+        let from = self.copied;
+        self.copied = to;
+        let len = to.saturating_sub(from);
+        if len <= 16
+            && let Some(word) = b
+                .get(from..from + 16)
+                .and_then(|w| <&[u8; 16]>::try_from(w).ok())
+        {
+            let at = self.out.len();
+            self.out.extend_from_slice(word);
+            self.out.truncate(at + len);
+            return;
+        }
+        self.out
+            .extend_from_slice(b.get(from..to).unwrap_or_default());
+    }
+
+    /// The next token starts at `at`: whitespace before it is left out.
+    #[inline]
+    fn next_at(&mut self, b: &[u8], at: usize) {
+        if at != self.end {
+            self.copy_to(b, self.end);
+            self.copied = at;
+        }
+    }
+
+    /// A backslash before the byte at `at` (copied with what follows).
+    #[inline]
+    fn escape_at(&mut self, b: &[u8], at: usize) {
+        self.copy_to(b, at);
+        self.out.push(b'\\');
+    }
+}
+
+impl Tokens for AsString<'_> {
+    #[inline]
+    fn text(&mut self, b: &[u8], range: Range<usize>) {
+        self.next_at(b, range.start);
+        self.end = range.end;
+    }
+
+    #[inline]
+    fn string(&mut self, b: &[u8], range: Range<usize>, escaped: bool) {
+        self.next_at(b, range.start);
+        let close = range.end.saturating_sub(1);
+        self.escape_at(b, range.start);
+        if escaped {
+            // Each escape's backslash gets one, and so does the `"` or
+            // `\` it escapes; a `\uXXXX`'s letters are copied.
+            let mut k = range.start + 1;
+            while let Some(at) = b
+                .get(k..close)
+                .and_then(|rest| memchr::memchr(b'\\', rest))
+                .map(|n| k + n)
+            {
+                self.escape_at(b, at);
+                if matches!(b.get(at + 1), Some(b'"' | b'\\')) {
+                    self.escape_at(b, at + 1);
+                }
+                k = at + 2;
+            }
+        }
+        self.escape_at(b, close);
+        self.end = range.end;
+    }
 }
 
 /// Writes a JSON object member by member onto a `Vec<u8>`, recording the
@@ -413,7 +528,47 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_value_checked_as_it_is_written_as_a_string() {
+        let text = b"x { \"a b\" : [1, true],\n \"c\\\" d\": \" \\u00e9 \\\\\" } y";
+        let mut out = b"<".to_vec();
+        assert_eq!(
+            write_checked_as_string(&mut out, text, 2),
+            Ok(text.len() - 2)
+        );
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"<"{\"a b\":[1,true],\"c\\\" d\":\" \\u00e9 \\\\\"}""#
+        );
+        let mut out = b"<".to_vec();
+        let err = write_checked_as_string(&mut out, b"{\"a\":[1,]}", 0).unwrap_err();
+        assert_eq!(Err(err), crate::json::syntax::value_end(b"{\"a\":[1,]}", 0));
+        assert_eq!(out, b"<");
+    }
+
     proptest! {
+        #[test]
+        fn checked_as_string_writes_what_write_as_string_does(v in crate::json::tests::json_value(), pretty in any::<bool>()) {
+            let text = if pretty { serde_json::to_string_pretty(&v) } else { serde_json::to_string(&v) }.unwrap();
+            let mut expected = Vec::new();
+            write_as_string(&mut expected, text.as_bytes());
+            let mut out = Vec::new();
+            prop_assert_eq!(write_checked_as_string(&mut out, text.as_bytes(), 0), Ok(text.len()));
+            prop_assert_eq!(out, expected);
+        }
+
+        #[test]
+        fn checked_as_string_fails_where_value_end_does(text in "[\\[\\]{}\",:0-9a-z\\\\ é]{0,24}") {
+            let mut out = Vec::new();
+            let b = text.as_bytes();
+            let i = crate::json::syntax::skip_ws(b, 0);
+            let written = write_checked_as_string(&mut out, b, i);
+            prop_assert_eq!(written, crate::json::syntax::value_end(b, i));
+            if written.is_err() {
+                prop_assert!(out.is_empty());
+            }
+        }
+
         #[test]
         fn escapes_exactly_as_serde_json(s in any::<String>()) {
             prop_assert_eq!(written(&s), serde_json::to_string(&s).unwrap());

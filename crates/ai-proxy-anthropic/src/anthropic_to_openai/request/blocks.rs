@@ -3,7 +3,9 @@
 //! included), then sorted into text and media parts, tool calls and tool
 //! results that point into the client's bytes.
 
-use ai_proxy_core::json::write::write_array;
+use std::ops::Range;
+
+use ai_proxy_core::json::write::{write_array, write_as_string};
 use ai_proxy_core::json::{Raw, Scanner, SyntaxError};
 
 /// A member that is present and not `null` (serde's `Option` reading).
@@ -56,7 +58,9 @@ pub(super) enum Part<'a> {
 pub(super) struct Call<'a> {
     pub(super) id: Raw<'a>,
     pub(super) name: Raw<'a>,
-    pub(super) input: Option<Raw<'a>>,
+    /// Its `input` as OpenAI `arguments` (a JSON string), in
+    /// [`Sorted::args`]; none is sent as `"{}"`.
+    pub(super) arguments: Option<Range<usize>>,
 }
 
 /// A `tool_result` block.
@@ -74,6 +78,8 @@ pub(super) struct Sorted<'a> {
     pub(super) calls: Vec<Call<'a>>,
     pub(super) results: Vec<ToolResult<'a>>,
     pub(super) nested: Vec<Part<'a>>,
+    /// The calls' arguments, written as their inputs are read.
+    pub(super) args: Vec<u8>,
 }
 
 impl Sorted<'_> {
@@ -82,6 +88,7 @@ impl Sorted<'_> {
         self.calls.clear();
         self.results.clear();
         self.nested.clear();
+        self.args.clear();
     }
 }
 
@@ -184,9 +191,16 @@ impl<'a> Block<'a> {
         None
     }
 
-    /// A `tool_use` block's call (see [`Call::new`]).
-    pub(super) fn call(&self) -> Option<Call<'a>> {
-        Call::new(self.id, self.name, self.input)
+    /// A `tool_use` block's call (see [`Call::new`]), its input written
+    /// onto `args`.
+    pub(super) fn call(&self, args: &mut Vec<u8>) -> Option<Call<'a>> {
+        let mut call = Call::new(self.id, self.name)?;
+        if let Some(input) = self.input {
+            let from = args.len();
+            write_as_string(args, input.bytes());
+            call.arguments = Some(from..args.len());
+        }
+        Some(call)
     }
 
     /// A `tool_result` block's result (see [`ToolResult::new`]).
@@ -197,17 +211,17 @@ impl<'a> Block<'a> {
 
 impl<'a> Call<'a> {
     /// The call of a `tool_use` block with these members: one with a
-    /// string id and a decodable string name.
-    pub(super) fn new(
-        id: Option<Raw<'a>>,
-        name: Option<Raw<'a>>,
-        input: Option<Raw<'a>>,
-    ) -> Option<Self> {
+    /// string id and a decodable string name (its arguments not set).
+    pub(super) fn new(id: Option<Raw<'a>>, name: Option<Raw<'a>>) -> Option<Self> {
         let id = id.filter(|i| i.is_string())?;
         // The body is UTF-8: only a name with escapes may not decode.
         let name =
             name.filter(|n| n.is_string() && (!n.inner().contains(&b'\\') || n.str().is_some()))?;
-        Some(Call { id, name, input })
+        Some(Call {
+            id,
+            name,
+            arguments: None,
+        })
     }
 }
 

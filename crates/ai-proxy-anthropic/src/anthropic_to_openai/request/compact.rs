@@ -13,6 +13,7 @@
 
 use ai_proxy_core::json::literal::{expect, long_string, string};
 use ai_proxy_core::json::syntax::{string_end, value_end};
+use ai_proxy_core::json::write::write_checked_as_string;
 use ai_proxy_core::json::{Raw, Scanner};
 
 use super::blocks::{Call, Content, Part, Sorted, ToolResult, present, read_content};
@@ -187,19 +188,38 @@ fn text_block<'a>(
 /// A `tool_use` block's members after those read (`id` and `name` so far).
 fn tool_use<'a>(
     b: &'a [u8],
-    i: usize,
+    mut i: usize,
     [mut id, mut name]: [Option<Raw<'a>>; 2],
     sorted: &mut Sorted<'a>,
 ) -> Option<usize> {
-    let mut input = None;
-    let end = members(b, i, |key, raw| match key {
-        b"id" => id = present(raw),
-        b"name" => name = present(raw),
-        b"input" => input = present(raw),
-        _ => {}
-    })?;
-    sorted.calls.extend(Call::new(id, name, input));
-    Some(end)
+    let mut arguments = None;
+    loop {
+        let Some(key) = next_member(b, &mut i)? else {
+            let call = Call::new(id, name).map(|call| Call { arguments, ..call });
+            sorted.calls.extend(call);
+            return Some(i);
+        };
+        if key == b"input" {
+            // Checked and written as the call's arguments in one walk.
+            let from = sorted.args.len();
+            let end = write_checked_as_string(&mut sorted.args, b, i).ok()?;
+            arguments = if b.get(i..end) == Some(&b"null"[..]) {
+                sorted.args.truncate(from);
+                None
+            } else {
+                Some(from..sorted.args.len())
+            };
+            i = end;
+            continue;
+        }
+        let (raw, next) = value(b, i)?;
+        i = next;
+        match key {
+            b"id" => id = present(raw),
+            b"name" => name = present(raw),
+            _ => {}
+        }
+    }
 }
 
 /// A `tool_result` block's members after those read (`tool_use_id` so

@@ -5,7 +5,7 @@
 use std::ops::Range;
 
 use ai_proxy_core::adapter::ConvertError;
-use ai_proxy_core::json::write::{write_as_string, write_str};
+use ai_proxy_core::json::write::write_str;
 use ai_proxy_core::json::{Raw, Scanner, SyntaxError};
 
 use super::Fail;
@@ -153,7 +153,10 @@ impl<'a> Messages<'a> {
                 Some(kind @ (Kind::Text | Kind::Image | Kind::Document)) => {
                     sorted.parts.extend(block.part(&kind));
                 }
-                Some(Kind::ToolUse) => sorted.calls.extend(block.call()),
+                Some(Kind::ToolUse) => {
+                    let call = block.call(&mut sorted.args);
+                    sorted.calls.extend(call);
+                }
                 Some(Kind::ToolResult) => sorted.results.extend(block.result()),
                 // thinking / redacted_thinking: OpenAI chat has no input
                 // for past reasoning; dropped like any unknown block.
@@ -174,6 +177,7 @@ impl<'a> Messages<'a> {
                     calls,
                     results,
                     nested,
+                    args,
                 },
             ..
         } = self;
@@ -206,7 +210,7 @@ impl<'a> Messages<'a> {
                 out.extend_from_slice(b",\"content\":");
                 write_text(out, parts);
             }
-            write_calls(out, calls, renamable);
+            write_calls(out, calls, args, renamable);
         } else if parts.is_empty() {
             out.extend_from_slice(b",\"content\":\"\"");
         } else if assistant {
@@ -230,7 +234,12 @@ fn item(out: &mut Vec<u8>, gap: usize) -> &mut Vec<u8> {
 
 /// `,"tool_calls":[…]`; names that are not valid OpenAI names are noted in
 /// `renamable` (the tools may rename them).
-fn write_calls(out: &mut Vec<u8>, calls: &[Call<'_>], renamable: &mut Vec<(Range<usize>, String)>) {
+fn write_calls(
+    out: &mut Vec<u8>,
+    calls: &[Call<'_>],
+    args: &[u8],
+    renamable: &mut Vec<(Range<usize>, String)>,
+) {
     out.extend_from_slice(b",\"tool_calls\":[");
     for (i, call) in calls.iter().enumerate() {
         if i > 0 {
@@ -254,9 +263,9 @@ fn write_calls(out: &mut Vec<u8>, calls: &[Call<'_>], renamable: &mut Vec<(Range
             }
         }
         out.extend_from_slice(b",\"arguments\":");
-        match call.input {
+        match &call.arguments {
             // The input's JSON, minified, as a string.
-            Some(input) => write_as_string(out, input.bytes()),
+            Some(range) => out.extend_from_slice(args.get(range.clone()).unwrap_or_default()),
             None => out.extend_from_slice(b"\"{}\""),
         }
         out.extend_from_slice(b"}}");
