@@ -9,10 +9,11 @@ use http::{HeaderMap, Method, Request, Version};
 
 use super::AiProxy;
 use super::body::Body;
+use super::detect;
 use super::error::{BodyError, PrepareError};
+use super::headers::{self, ClientHeaders, JSON};
 use super::layout::ClientBodyLayout;
 use super::prepared::Prepared;
-use super::{detect, headers};
 use crate::adapter::{ConvertContext, Delivery};
 use crate::context::RequestContext;
 use crate::json::write::decimal;
@@ -68,8 +69,19 @@ impl AiProxy {
             (None, _) => None,
         };
         let (mut parts, body) = request.into_parts();
-        check_content_type(&parts.headers)?;
-        self.check_size(&parts.headers, &body)?;
+        let body_len = u64::try_from(body.len()).unwrap_or(u64::MAX);
+        let client_headers = ClientHeaders::read(
+            &parts.headers,
+            body_len,
+            self.forward_client_credentials,
+            &self.overwritten_headers,
+        );
+        if let Err(value) = client_headers.check_content_type() {
+            return Err(PrepareError::UnsupportedContentType {
+                content_type: String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            });
+        }
+        self.check_size(client_headers.announced_length, body_len)?;
         if body.is_empty() {
             return Err(BodyError::Empty.into());
         }
@@ -146,29 +158,48 @@ impl AiProxy {
         };
 
         let headers = &mut parts.headers;
-        if let Some(converter) = converter {
-            converter.convert_headers(headers);
+        // The client's `Content-Type` and `Content-Length`, when they
+        // already say what is sent and nothing below touches them, stay
+        // as they are without a lookup.
+        let framing_kept = converter.is_none()
+            && !client_headers.connection
+            && !self
+                .auth_headers
+                .iter()
+                .any(|(name, _)| name == header::CONTENT_TYPE || name == header::CONTENT_LENGTH);
+        match converter {
+            Some(converter) => {
+                converter.convert_headers(headers);
+                headers::strip_client_headers(
+                    headers,
+                    self.forward_client_credentials,
+                    &self.overwritten_headers,
+                );
+            }
+            None => client_headers.strip(
+                headers,
+                self.forward_client_credentials,
+                &self.overwritten_headers,
+            ),
         }
-        headers::strip_client_headers(
-            headers,
-            self.forward_client_credentials,
-            &self.overwritten_headers,
-        );
         // No reserve: the names set below are usually the client's own,
         // kept by the strip and replaced in place, so the map does not
         // grow; reserving for all of them grew (and rehashed) it.
         for (name, value) in &self.auth_headers {
             headers.insert(name.clone(), value.clone());
         }
-        const JSON: &str = "application/json";
-        set_exactly(headers, header::CONTENT_TYPE, JSON.as_bytes(), || {
-            HeaderValue::from_static(JSON)
-        });
-        let mut digits = [0u8; 20];
-        let length = decimal(u64::try_from(shaped.len()).unwrap_or(u64::MAX), &mut digits);
-        set_exactly(headers, header::CONTENT_LENGTH, length, || {
-            content_length(shaped.len())
-        });
+        if !(framing_kept && client_headers.json_content_type) {
+            set_exactly(headers, header::CONTENT_TYPE, JSON.as_bytes(), || {
+                HeaderValue::from_static(JSON)
+            });
+        }
+        if !(framing_kept && client_headers.exact_length && shaped.len() == body.len()) {
+            let mut digits = [0u8; 20];
+            let length = decimal(u64::try_from(shaped.len()).unwrap_or(u64::MAX), &mut digits);
+            set_exactly(headers, header::CONTENT_LENGTH, length, || {
+                content_length(shaped.len())
+            });
+        }
         if self.gcp {
             headers.insert(header::AUTHORIZATION, self.bearer(access_token)?);
         }
@@ -215,13 +246,9 @@ impl AiProxy {
         })
     }
 
-    pub(super) fn check_size(&self, headers: &HeaderMap, body: &Bytes) -> Result<(), PrepareError> {
+    /// `announced`: the client's `Content-Length`; `size`: the body's.
+    pub(super) fn check_size(&self, announced: Option<u64>, size: u64) -> Result<(), PrepareError> {
         let max = self.limits.max_req_body_size;
-        let announced = headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        let size = u64::try_from(body.len()).unwrap_or(u64::MAX);
         match announced {
             Some(n) if n > max => Err(BodyError::TooLarge { size: n, max }.into()),
             _ if size > max => Err(BodyError::TooLarge { size, max }.into()),
@@ -287,24 +314,4 @@ pub(super) fn content_length(len: usize) -> HeaderValue {
     let mut digits = [0u8; 20];
     HeaderValue::from_bytes(decimal(u64::try_from(len).unwrap_or(u64::MAX), &mut digits))
         .unwrap_or_else(|_| HeaderValue::from(len))
-}
-
-/// APISIX accepts a missing `Content-Type` and anything starting with
-/// `application/json` (case-insensitive here, as media types are).
-fn check_content_type(headers: &HeaderMap) -> Result<(), PrepareError> {
-    let Some(value) = headers.get(header::CONTENT_TYPE) else {
-        return Ok(());
-    };
-    let bytes = value.as_bytes();
-    let prefix = b"application/json";
-    let ok = bytes
-        .get(..prefix.len())
-        .is_some_and(|p| p.eq_ignore_ascii_case(prefix));
-    if ok {
-        Ok(())
-    } else {
-        Err(PrepareError::UnsupportedContentType {
-            content_type: String::from_utf8_lossy(bytes).into_owned(),
-        })
-    }
 }
