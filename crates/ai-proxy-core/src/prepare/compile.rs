@@ -88,6 +88,14 @@ impl AiProxy {
             endpoint: upstream.overrides.endpoint.clone(),
             options: upstream.options.clone(),
             options_model: upstream.options.model.as_deref().map(Arc::from),
+            options_model_token: upstream
+                .options
+                .model
+                .as_deref()
+                .filter(|m| {
+                    !m.is_empty() && !m.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\')
+                })
+                .map(|m| format!("\"{m}\"").into_boxed_str()),
             max_tokens: upstream
                 .overrides
                 .llm_options

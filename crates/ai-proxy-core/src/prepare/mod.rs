@@ -86,6 +86,10 @@ pub struct AiProxy {
     options: Options,
     /// `options.model`, shared with every request's context.
     options_model: Option<Arc<str>>,
+    /// `options.model` as the JSON string token a client writes for the
+    /// same model (absent when the model needs escapes): a client `model`
+    /// with exactly this text is `options_model`, shared.
+    options_model_token: Option<Box<str>>,
     /// `override.llm_options.max_tokens` as JSON text.
     max_tokens: Option<String>,
     /// Upstream URIs resolved at compile time, per target protocol, with

@@ -16,6 +16,7 @@ use super::layout::ClientBodyLayout;
 use super::prepared::Prepared;
 use crate::adapter::{ConvertContext, Delivery};
 use crate::context::RequestContext;
+use crate::json::object::json_str;
 use crate::json::write::decimal;
 use crate::protocol::{Protocol, RequestType};
 use crate::secret::Secret;
@@ -97,17 +98,17 @@ impl AiProxy {
             None => Body::parse(&body).map_err(|reason| BodyError::InvalidJson { reason })?,
         };
         let path = parts.uri.path();
-        let client_protocol = detect::detect(path, &client_body).ok_or(PrepareError::NoProtocol)?;
+        // Not `ok_or`: that builds (and drops) the error on every request.
+        let Some(client_protocol) = detect::detect(path, &client_body) else {
+            return Err(PrepareError::NoProtocol);
+        };
         let request_type = if detect::is_streaming(client_protocol, path, &client_body) {
             RequestType::AiStream
         } else {
             RequestType::AiChat
         };
         let request_llm_model = match &client_body {
-            Body::Object(obj) => obj
-                .get_str("model")
-                .filter(|m| !m.is_empty())
-                .map(Arc::from),
+            Body::Object(obj) => obj.get("model").and_then(|raw| self.request_model(raw)),
             _ => None,
         }
         .or_else(|| {
@@ -244,6 +245,18 @@ impl AiProxy {
             translator,
             redact_query_keys: Arc::clone(&self.redact_query_keys),
         })
+    }
+
+    /// The client's non-empty string `model` (its JSON value text `raw`)
+    /// as shared text: `options.model` itself when the client names the
+    /// same model (the common case; no allocation), else a copy.
+    fn request_model(&self, raw: &str) -> Option<Arc<str>> {
+        if let (Some(token), Some(configured)) = (&self.options_model_token, &self.options_model)
+            && raw == &**token
+        {
+            return Some(Arc::clone(configured));
+        }
+        json_str(raw).filter(|m| !m.is_empty()).map(Arc::from)
     }
 
     /// `announced`: the client's `Content-Length`; `size`: the body's.

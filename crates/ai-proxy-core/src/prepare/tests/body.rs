@@ -35,6 +35,27 @@ fn option_equal_to_the_client_value_keeps_bytes() {
 }
 
 #[test]
+fn the_client_model_reads_the_same_whether_or_not_options_name_it() {
+    let configured = Cfg::new(Provider::OpenAi)
+        .option("model", "\"gpt-4o\"")
+        .compile();
+    let plain = Cfg::new(Provider::OpenAi).compile();
+    for (model, read) in [
+        (r#""gpt-4o""#, Some("gpt-4o")),
+        (r#""gpt\u002d4o""#, Some("gpt-4o")),
+        (r#""gpt-4""#, Some("gpt-4")),
+        (r#""""#, None),
+        ("7", None),
+    ] {
+        let body = format!(r#"{{"model":{model},"messages":[]}}"#);
+        for proxy in [&configured, &plain] {
+            let p = ok(proxy, "/", &body);
+            assert_eq!(p.context.request_llm_model.as_deref(), read, "{model}");
+        }
+    }
+}
+
+#[test]
 fn max_tokens_maps_to_max_completion_tokens_for_openai_chat_and_drops_max_tokens() {
     let proxy = Cfg::new(Provider::OpenAi).max_tokens(555).compile();
     let p = ok(&proxy, "/", r#"{"messages":[],"max_tokens":999}"#);
