@@ -1,4 +1,5 @@
-//! Which client headers reach the upstream.
+//! Which client headers reach the upstream, and what `prepare` reads from
+//! them on the way ([`ClientHeaders`]: one pass for every question).
 //!
 //! Differs from APISIX on purpose: APISIX forwards every client header but
 //! `host`, `content-length` and `accept-encoding`. Here the client's own
