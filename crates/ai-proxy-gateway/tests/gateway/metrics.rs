@@ -95,6 +95,10 @@ fn echo_model(seen: &harness::Seen) -> Script {
             gap: Duration::from_millis(5),
         }
     } else {
+        // APISIX (and the gateway) observe `apisix_llm_latency` only for a
+        // time to first token of at least 1 ms: a reply faster than that
+        // on an idle machine would drop one observation from the counts.
+        std::thread::sleep(Duration::from_millis(2));
         Script::Reply {
             status: 200,
             content_type: "application/json",
