@@ -65,24 +65,37 @@ impl<'a> Cursor<'a> {
     #[inline(always)]
     pub(super) fn object(
         &mut self,
-        mut member: impl FnMut(&mut Self) -> Result<(), FullParse>,
+        member: impl FnMut(&mut Self) -> Result<(), FullParse>,
+    ) -> Result<(), FullParse> {
+        self.items(b'{', b'}', member)
+    }
+
+    /// Walks the `open` … `close` container at the cursor (an object or an
+    /// array: the same comma-separated walk), calling `item` at each item,
+    /// which consumes it.
+    #[inline(always)]
+    fn items(
+        &mut self,
+        open: u8,
+        close: u8,
+        mut item: impl FnMut(&mut Self) -> Result<(), FullParse>,
     ) -> Result<(), FullParse> {
         let b = self.b;
-        if b.get(self.at) != Some(&b'{') {
+        if b.get(self.at) != Some(&open) {
             return Err(FullParse);
         }
         let mut i = ws(b, self.at + 1);
-        if b.get(i) == Some(&b'}') {
+        if b.get(i) == Some(&close) {
             self.at = i + 1;
             return Ok(());
         }
         loop {
             self.at = i;
-            member(self)?;
+            item(self)?;
             i = ws(b, self.at);
             match b.get(i) {
                 Some(b',') => i = ws(b, i + 1),
-                Some(b'}') => {
+                Some(&c) if c == close => {
                     self.at = i + 1;
                     return Ok(());
                 }
@@ -139,30 +152,9 @@ impl<'a> Cursor<'a> {
     #[inline(always)]
     pub(super) fn array(
         &mut self,
-        mut element: impl FnMut(&mut Self) -> Result<(), FullParse>,
+        element: impl FnMut(&mut Self) -> Result<(), FullParse>,
     ) -> Result<(), FullParse> {
-        let b = self.b;
-        if b.get(self.at) != Some(&b'[') {
-            return Err(FullParse);
-        }
-        let mut i = ws(b, self.at + 1);
-        if b.get(i) == Some(&b']') {
-            self.at = i + 1;
-            return Ok(());
-        }
-        loop {
-            self.at = i;
-            element(self)?;
-            i = ws(b, self.at);
-            match b.get(i) {
-                Some(b',') => i = ws(b, i + 1),
-                Some(b']') => {
-                    self.at = i + 1;
-                    return Ok(());
-                }
-                _ => return Err(FullParse),
-            }
-        }
+        self.items(b'[', b']', element)
     }
 
     /// Consumes a `null` at the cursor: `true`; another value is left.
