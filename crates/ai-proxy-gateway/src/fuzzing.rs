@@ -1,6 +1,8 @@
-//! The entry point the `route_match` cargo-fuzz target and the proptests
-//! share: hostile requests against a route table whose `vars` read every
-//! kind of variable (`post_arg.*` paths into the body included).
+//! The entry points cargo-fuzz targets and the proptests share:
+//! `route_match` (hostile requests against a route table whose `vars` read
+//! every kind of variable, `post_arg.*` paths into the body included) and
+//! `upstream_response` (hostile bytes as an upstream's response to the
+//! pool's HTTP/1.1 reader).
 
 use std::net::SocketAddr;
 use std::sync::LazyLock;
@@ -85,6 +87,37 @@ pub fn match_route(data: &[u8]) -> Option<String> {
         _ => {}
     }
     found.map(|r| r.id.clone())
+}
+
+/// `data` as an upstream's response, read as the pool reads it: the first
+/// byte says whether the request was a `HEAD` (odd) and how many bytes
+/// each read returns (the byte halved, at least 1), the rest is the
+/// response. Returns the body's length if it was read; panics (the
+/// fuzzer's finding) only if reading does, if the body came out longer
+/// than the bytes it was read from, if an interim (1xx) head was taken
+/// for the final one, or if a body read to EOF left its connection
+/// reusable.
+pub fn upstream_response(data: &[u8]) -> Option<usize> {
+    let (&first, wire) = data.split_first()?;
+    let split = usize::from(first >> 1).max(1);
+    let read = crate::pool::h1::read_response(wire.chunks(split), first & 1 == 1).ok()?;
+    let to_eof = read.head.decision.framing == crate::pool::h1::framing::Framing::Eof;
+    if read.body.len() > wire.len()
+        || read.head.status.is_informational()
+        || read.reusable && to_eof
+    {
+        #[allow(clippy::panic)] // ok: this is the fuzzer's finding
+        {
+            panic!(
+                "{} body bytes out of {} read, status {}, reusable {}",
+                read.body.len(),
+                wire.len(),
+                read.head.status,
+                read.reusable,
+            )
+        }
+    }
+    Some(read.body.len())
 }
 
 #[cfg(test)]

@@ -101,7 +101,7 @@ pub use body::GatewayBody;
 pub use error::{AttemptFailure, Rejection, TransportCause};
 pub use gateway::{ClientAddr, Gateway, GatewayBuilder};
 pub use health::HealthChecks;
-pub use pool::{TransportError, UpstreamBody};
+pub use pool::{Http1Error, TransportError, UpstreamBody};
 pub use relay::{Deadlines, ObserveError, Relay, RelayEnd, RelayError, RelayReport, relay};
 pub use server::MetricsEndpoint;
 pub use settings::{

@@ -19,8 +19,8 @@ use ai_proxy::prompt::moderation::{
 };
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
-use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http::{Response, StatusCode};
+use http_body_util::{BodyExt, Limited};
 use serde_json::Value;
 
 use crate::plugin::{
@@ -155,11 +155,9 @@ impl ModerationClient for HttpModerationClient {
                 .clients
                 .upstream(key)
                 .map_err(|e| format!("cannot set up TLS for the moderation service: {e}"))?;
-            let (parts, body) = call.request.into_parts();
-            let request = Request::from_parts(parts, Full::new(body));
             let exchange = async {
                 let response = client
-                    .send(request, Instant::now())
+                    .send(call.request, Instant::now())
                     .await
                     .map_err(|e| format!("moderation service unreachable: {e}"))?;
                 let (parts, body) = response.into_parts();

@@ -7,7 +7,6 @@ use ai_proxy::core::exchange::{Exchange, ResponseHead};
 use ai_proxy::{AiProxy, Prepared};
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
-use http_body_util::Full;
 
 use crate::access_log::RequestLog;
 use crate::error::{AttemptFailure, Rejection};
@@ -70,7 +69,7 @@ pub(crate) async fn attempt(
     let sent = std::pin::pin!(
         upstream
             .client
-            .send(Request::from_parts(parts, Full::new(body)), started)
+            .send(Request::from_parts(parts, body), started)
     );
     // The deadline counts from before `prepare` (microseconds earlier
     // than after it), on a reused timer (see `crate::timer`).

@@ -87,7 +87,7 @@ impl UpstreamClient {
     /// runtime, through the shared one otherwise (see [`Pool::send`]).
     pub(crate) async fn send(
         &self,
-        request: http::Request<Full<Bytes>>,
+        request: http::Request<Bytes>,
         now: Instant,
     ) -> Result<http::Response<UpstreamBody>, TransportError> {
         self.pool().send(request, now).await

@@ -1,46 +1,68 @@
-//! [`UpstreamBody`]: an upstream response body that hands its connection
-//! back to the pool once read to the end.
+//! [`UpstreamBody`]: an upstream response body, read off its connection by
+//! the task that polls it, which hands the connection back to the pool
+//! once read to the end.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use bytes::Bytes;
+use http::uri::{Authority, Scheme};
 use http_body::{Body, Frame, SizeHint};
-use hyper::body::Incoming;
 
-use super::Checkin;
+use super::Pool;
+use super::connection::Connection;
+use super::h1::{BodyReader, Http1Error};
 
 /// An upstream response body. Read to the end, its connection goes back
-/// to the gateway's pool for the next request; dropped before the end,
-/// the connection is closed (its response is unfinished).
+/// to the gateway's pool for the next request (when the response allows
+/// it); dropped before the end, the connection is closed (its response is
+/// unfinished).
 pub struct UpstreamBody {
-    inner: Incoming,
-    checkin: Option<Checkin>,
+    /// `None` once the body has ended (or failed).
+    connection: Option<Box<Connection>>,
+    reader: BodyReader,
+    home: Option<Home>,
+}
+
+/// Where a connection goes back when its response has been read.
+pub(crate) struct Home {
+    pub(crate) pool: Arc<Pool>,
+    pub(crate) scheme: Scheme,
+    pub(crate) authority: Authority,
 }
 
 impl UpstreamBody {
-    pub(crate) fn new(inner: Incoming, checkin: Option<Checkin>) -> Self {
-        let mut body = Self { inner, checkin };
+    /// The body of a response on `connection`, read by `reader`; `home`
+    /// where the connection goes afterwards, if it may carry another
+    /// request.
+    pub(crate) fn new(connection: Box<Connection>, reader: BodyReader, home: Option<Home>) -> Self {
+        let mut body = Self {
+            connection: Some(connection),
+            reader,
+            home,
+        };
         // No body at all (`Content-Length: 0`, `HEAD`, 204): done now.
-        body.check_in_if_done();
+        body.finish_if_done();
         body
     }
 
-    fn check_in_if_done(&mut self) {
-        if self.inner.is_end_stream()
-            && let Some(checkin) = self.checkin.take()
-        {
-            checkin.done();
+    /// At the end, the connection goes home if nothing was left over, else
+    /// it is closed.
+    fn finish_if_done(&mut self) {
+        if !self.reader.is_done() {
+            return;
         }
-    }
-}
-
-/// A body that is not the pool's (its connection is someone else's).
-impl From<Incoming> for UpstreamBody {
-    fn from(inner: Incoming) -> Self {
-        Self {
-            inner,
-            checkin: None,
+        if let Some(connection) = self.connection.take()
+            && let Some(Home {
+                pool,
+                scheme,
+                authority,
+            }) = self.home.take()
+            && connection.is_clean()
+        {
+            pool.checkin(scheme, authority, connection, Instant::now());
         }
     }
 }
@@ -48,41 +70,49 @@ impl From<Incoming> for UpstreamBody {
 impl std::fmt::Debug for UpstreamBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UpstreamBody")
-            .field("pooled", &self.checkin.is_some())
+            .field("pooled", &self.home.is_some())
+            .field("done", &self.reader.is_done())
             .finish_non_exhaustive()
     }
 }
 
 impl Body for UpstreamBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = Http1Error;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, Http1Error>>> {
         let this = self.get_mut();
-        let polled = Pin::new(&mut this.inner).poll_frame(cx);
-        match &polled {
-            // A reader may stop at `is_end_stream` without asking again.
-            Poll::Ready(Some(Ok(_))) => this.check_in_if_done(),
-            Poll::Ready(None) => {
-                if let Some(checkin) = this.checkin.take() {
-                    checkin.done();
-                }
+        let Some(connection) = this.connection.as_mut() else {
+            return Poll::Ready(None);
+        };
+        match connection.poll_body(cx, &mut this.reader) {
+            Poll::Ready(Ok(data)) => {
+                // A reader may stop at `is_end_stream` without asking
+                // again: the connection goes home with the last bytes.
+                this.finish_if_done();
+                Poll::Ready(data.map(|data| Ok(Frame::data(data))))
             }
-            // A failed body's connection is not reused.
-            Poll::Ready(Some(Err(_))) => this.checkin = None,
-            Poll::Pending => {}
+            Poll::Ready(Err(e)) => {
+                // A failed body's connection is not reused.
+                this.connection = None;
+                this.home = None;
+                this.reader = BodyReader::Done;
+                Poll::Ready(Some(Err(e)))
+            }
+            Poll::Pending => Poll::Pending,
         }
-        polled
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.reader.is_done()
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        self.reader
+            .remaining()
+            .map_or_else(SizeHint::default, SizeHint::with_exact)
     }
 }

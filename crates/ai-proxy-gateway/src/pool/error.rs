@@ -14,12 +14,9 @@ pub enum TransportError {
     /// Connecting (resolving, TCP, TLS) failed.
     #[error("connecting failed")]
     Connect(#[source] Box<dyn StdError + Send + Sync>),
-    /// The HTTP/1 connection could not be set up.
-    #[error("the HTTP/1 handshake failed")]
-    Handshake(#[source] hyper::Error),
     /// Writing the request or reading the response head failed.
     #[error("sending the request failed")]
-    Send(#[source] hyper::Error),
+    Send(#[source] super::Http1Error),
 }
 
 impl TransportError {

@@ -1,4 +1,7 @@
-//! The gateway's HTTP/1 upstream pool, on hyper's connection API.
+//! The gateway's HTTP/1.1 upstream pool, with its own client: a request
+//! is written, and its response head and body read, on the request's own
+//! task ([`connection`], over the sans-IO [`h1`] reader) — no connection
+//! task, no channels.
 //!
 //! Idle connections are kept per upstream (scheme and authority, compared
 //! as text: a worker talks to a handful of upstreams, so a short list
@@ -7,19 +10,23 @@
 //! them per upstream — past that the least recently used one is closed,
 //! as nginx's `keepalive` does — each for up to `keepalive_timeout`
 //! (`keepalive: false`: none). A connection goes back when its response
-//! body has been read to the end ([`UpstreamBody`]); a body dropped
-//! half-read takes its connection with it.
+//! body has been read to the end ([`UpstreamBody`]) and the response let
+//! it (HTTP/1.1, no `Connection: close`, a delimited body, nothing after
+//! it); a body dropped half-read takes its connection with it.
 //!
 //! `ai-proxy serve` keeps one pool per worker and setting (see
-//! [`crate::upstream`]): the lock is then never contended and each
-//! connection's task runs on the worker that opened it. A gateway on a
+//! [`crate::upstream`]): the lock is then never contended. A gateway on a
 //! multi-thread runtime shares one pool per setting behind the same lock.
 //!
-//! Expired idle connections are closed when the pool is next used (no
-//! timer per connection), as hyper-util's pool did without a timer.
+//! Nothing watches an idle connection: expired ones are closed when the
+//! pool is next used (no timer per connection), and the one checked out
+//! is read once without waiting (an upstream that closed it, or sent
+//! anything unasked, loses it).
 
 mod body;
+mod connection;
 mod error;
+pub(crate) mod h1;
 mod host;
 #[cfg(test)]
 mod tests;
@@ -30,15 +37,16 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::uri::{Authority, Scheme};
 use http::{HeaderValue, Request, Response, Uri};
-use http_body_util::Full;
-use hyper::client::conn::http1::{self, SendRequest};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 
 pub use body::UpstreamBody;
 pub use error::TransportError;
+pub use h1::Http1Error;
 
-type Sender = SendRequest<Full<Bytes>>;
+use body::Home;
+use connection::{Connection, SendError};
+use h1::BodyReader;
 
 /// How the pool opens connections: TCP, then TLS for `https` (hyper-rustls).
 pub(crate) type Connector = HttpsConnector<HttpConnector>;
@@ -73,34 +81,13 @@ struct Host {
 /// What the pool has for a request to an upstream.
 #[derive(Default)]
 struct Checkout {
-    idle: Option<Sender>,
+    idle: Option<Box<Connection>>,
     host: Option<HeaderValue>,
 }
 
 struct Idle {
-    sender: Sender,
+    connection: Box<Connection>,
     since: Instant,
-}
-
-/// Where a connection goes back when its response has been read.
-pub(crate) struct Checkin {
-    pool: Arc<Pool>,
-    scheme: Scheme,
-    authority: Authority,
-    sender: Sender,
-}
-
-impl Checkin {
-    /// Puts the connection back (if it can still carry a request).
-    fn done(self) {
-        let Checkin {
-            pool,
-            scheme,
-            authority,
-            sender,
-        } = self;
-        pool.checkin(scheme, authority, sender, Instant::now());
-    }
 }
 
 impl Pool {
@@ -117,65 +104,76 @@ impl Pool {
     }
 
     /// Sends `request` (absolute URI; `Host` added from it unless set) on
-    /// an idle connection to its upstream or a new one, and waits for the
-    /// response head. A request that a reused connection gave back
-    /// unwritten (the upstream had closed it while idle) is sent again,
-    /// as hyper-util's client does; one on a new connection is not.
-    /// `now`: the caller's clock reading, for the idle timeout.
+    /// an idle connection to its upstream or a new one, and reads the
+    /// response head. A request that a reused connection failed to write
+    /// before any byte of it went out is sent again, on the next idle
+    /// connection or a new one, as hyper-util's client did; a request on a
+    /// new connection is not. `now`: the caller's clock reading, for the
+    /// idle timeout.
     pub(crate) async fn send(
         self: &Arc<Self>,
-        request: Request<Full<Bytes>>,
+        request: Request<Bytes>,
         now: Instant,
     ) -> Result<Response<UpstreamBody>, TransportError> {
         let (mut parts, body) = request.into_parts();
         // Taken apart, not cloned (cloning shares the URI's buffer, an
-        // allocation): the request line gets the origin form (what
-        // hyper-util wrote), the pool the upstream's scheme and authority.
+        // allocation): the request line gets the origin form, the pool the
+        // upstream's scheme and authority.
         let uri = std::mem::take(&mut parts.uri).into_parts();
         let (Some(scheme), Some(authority)) = (uri.scheme, uri.authority) else {
             return Err(TransportError::NotAbsolute);
         };
-        if let Some(path) = uri.path_and_query.filter(|p| p.as_str() != "/") {
-            parts.uri = Uri::from(path);
-        }
+        let target = uri.path_and_query;
+        let target = target.as_ref().map_or("/", |p| p.as_str());
+        // A bare query (`http://host?q`) gets its path.
+        let path: std::borrow::Cow<'_, str> = if target.starts_with('/') {
+            target.into()
+        } else {
+            format!("/{target}").into()
+        };
         let Checkout { mut idle, host } = self.checkout(&scheme, &authority, now);
         if let http::header::Entry::Vacant(slot) = parts.headers.entry(http::header::HOST)
             && let Some(host) = host.or_else(|| host::host_header(&scheme, &authority))
         {
             slot.insert(host);
         }
-        let mut request = Request::from_parts(parts, body);
         loop {
-            let (mut sender, reused) = match idle.take() {
-                Some(sender) => (sender, true),
-                // Boxed: connecting (TCP, TLS, handshake) is rare and its
-                // future large; a reused connection does not carry it.
+            let (mut connection, reused) = match idle.take() {
+                Some(connection) => (connection, true),
+                // Boxed: connecting (TCP, TLS) is rare and its future
+                // large; a reused connection does not carry it.
                 None => (Box::pin(self.connect(&scheme, &authority)).await?, false),
             };
-            match sender.try_send_request(request).await {
-                Ok(response) => {
-                    let checkin = (self.max_idle > 0).then(|| Checkin {
+            match connection
+                .send(&parts.method, &path, &parts.headers, &body)
+                .await
+            {
+                Ok(head) => {
+                    let home = (head.decision.reusable && self.max_idle > 0).then(|| Home {
                         pool: Arc::clone(self),
                         scheme,
                         authority,
-                        sender,
                     });
-                    return Ok(response.map(|body| UpstreamBody::new(body, checkin)));
+                    let reader = BodyReader::new(head.decision.framing);
+                    let mut response = Response::new(UpstreamBody::new(connection, reader, home));
+                    *response.status_mut() = head.status;
+                    *response.version_mut() = head.version;
+                    *response.headers_mut() = head.headers;
+                    return Ok(response);
                 }
-                Err(mut e) => match e.take_message() {
-                    Some(unsent) if reused => {
-                        request = unsent;
-                        idle = self.checkout(&scheme, &authority, now).idle;
-                    }
-                    _ => return Err(TransportError::Send(e.into_error())),
-                },
+                Err(SendError {
+                    unwritten: true, ..
+                }) if reused => {
+                    idle = self.checkout(&scheme, &authority, now).idle;
+                }
+                Err(SendError { error, .. }) => return Err(TransportError::Send(error)),
             }
         }
     }
 
-    /// The newest idle connection to the upstream that is ready for a
-    /// request (expired and closed ones are dropped on the way), and the
-    /// upstream's `Host` if known.
+    /// The newest idle connection to the upstream that is still open and
+    /// quiet (expired, closed and talkative ones are dropped on the way),
+    /// and the upstream's `Host` if known.
     fn checkout(&self, scheme: &Scheme, authority: &Authority, now: Instant) -> Checkout {
         let mut hosts = self.hosts();
         let Some(host) = hosts
@@ -186,27 +184,36 @@ impl Pool {
         };
         let timeout = self.idle_timeout;
         host.idle
-            .retain(|c| now.saturating_duration_since(c.since) < timeout && !c.sender.is_closed());
-        // Not ready yet: its last response is still being finished (on
-        // another thread); it stays for a later request.
-        let idle = host
-            .idle
-            .iter()
-            .rposition(|c| c.sender.is_ready())
-            .map(|newest_ready| host.idle.remove(newest_ready).sender);
+            .retain(|c| now.saturating_duration_since(c.since) < timeout);
+        let mut idle = None;
+        while let Some(Idle { mut connection, .. }) = host.idle.pop() {
+            if connection.is_quiet() {
+                idle = Some(connection);
+                break;
+            }
+        }
         Checkout {
             idle,
             host: host.host.clone(),
         }
     }
 
-    /// Keeps `sender` as the upstream's newest idle connection, closing
+    /// Keeps `connection` as the upstream's newest idle connection, closing
     /// its least recently used one past `max_idle`.
-    fn checkin(&self, scheme: Scheme, authority: Authority, sender: Sender, now: Instant) {
-        if sender.is_closed() {
+    fn checkin(
+        &self,
+        scheme: Scheme,
+        authority: Authority,
+        connection: Box<Connection>,
+        now: Instant,
+    ) {
+        if self.max_idle == 0 {
             return;
         }
-        let idle = Idle { sender, since: now };
+        let idle = Idle {
+            connection,
+            since: now,
+        };
         let mut hosts = self.hosts();
         let found = hosts
             .iter_mut()
@@ -233,33 +240,22 @@ impl Pool {
         host.idle.push(idle);
     }
 
-    /// A new connection to the upstream, its task spawned on the current
-    /// runtime.
+    /// A new connection to the upstream.
     async fn connect(
         &self,
         scheme: &Scheme,
         authority: &Authority,
-    ) -> Result<Sender, TransportError> {
+    ) -> Result<Box<Connection>, TransportError> {
         let target = Uri::builder()
             .scheme(scheme.clone())
             .authority(authority.clone())
             .path_and_query("/")
             .build()
             .map_err(|e| TransportError::Connect(e.into()))?;
-        let io = tower::ServiceExt::oneshot(self.connector.clone(), target)
+        let transport = tower::ServiceExt::oneshot(self.connector.clone(), target)
             .await
             .map_err(TransportError::Connect)?;
-        let (sender, connection) = http1::handshake(io)
-            .await
-            .map_err(TransportError::Handshake)?;
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(error = %e, "upstream connection ended with an error");
-            }
-        });
-        // The first request is buffered without waiting for the
-        // connection task to ask for it (hyper's `buffered_once`).
-        Ok(sender)
+        Ok(Connection::new(transport))
     }
 
     fn hosts(&self) -> MutexGuard<'_, Vec<Host>> {

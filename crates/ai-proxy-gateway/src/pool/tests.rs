@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Request, Response};
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 
 use super::TransportError;
 use super::{Pool, UpstreamBody};
@@ -203,9 +203,7 @@ fn pool(keepalive_timeout: Duration, keepalive_pool: u64) -> Arc<Pool> {
 }
 
 async fn send(pool: &Arc<Pool>, uri: &str) -> Result<Response<UpstreamBody>, TransportError> {
-    let request = Request::post(uri)
-        .body(Full::new(Bytes::from_static(b"{}")))
-        .unwrap();
+    let request = Request::post(uri).body(Bytes::from_static(b"{}")).unwrap();
     tokio::time::timeout(Duration::from_secs(10), pool.send(request, Instant::now()))
         .await
         .expect("the pool answers within 10 s")
@@ -269,7 +267,7 @@ async fn the_request_line_is_origin_form_and_host_comes_from_the_uri() {
     get(&pool, &up.uri("http", "")).await;
     let request = Request::post(up.uri("http", "/x"))
         .header(http::header::HOST, "api.example.com")
-        .body(Full::new(Bytes::new()))
+        .body(Bytes::new())
         .unwrap();
     let response = pool.send(request, Instant::now()).await.unwrap();
     response.into_body().collect().await.unwrap();
@@ -359,29 +357,30 @@ async fn an_upstream_closing_after_its_answer_gets_the_next_request_on_a_new_con
 }
 
 #[tokio::test]
-async fn a_request_on_a_connection_the_upstream_closed_while_idle_is_sent_again() {
+async fn a_request_a_reused_connection_could_not_write_is_sent_again() {
     let up = Upstream::start(After::KeepOpen);
     let pool = pool(Duration::from_secs(60), 4);
     let uri: http::Uri = up.uri("http", "/a").parse().unwrap();
-    // An idle connection to the upstream, in memory, so that its close is
-    // seen the moment the connection task next runs (a socket's FIN waits
-    // for the runtime's next look at the kernel).
-    let (ours, theirs) = tokio::io::duplex(4096);
-    let (sender, connection) =
-        hyper::client::conn::http1::handshake::<_, Full<Bytes>>(hyper_util::rt::TokioIo::new(ours))
-            .await
-            .unwrap();
-    tokio::spawn(connection);
-    tokio::task::yield_now().await;
-    assert!(sender.is_ready());
+    // An idle connection that still looks open (its peer says nothing)
+    // but fails the first write: its sending side is shut.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut tcp = tokio::net::TcpStream::connect(silent.local_addr().unwrap())
+        .await
+        .unwrap();
+    let _held = silent.accept().unwrap();
+    tokio::io::AsyncWriteExt::shutdown(&mut tcp).await.unwrap();
+    let transport = hyper_rustls::MaybeHttpsStream::Http(hyper_util::rt::TokioIo::new(tcp));
     let (scheme, authority) = (
         uri.scheme().unwrap().clone(),
         uri.authority().unwrap().clone(),
     );
-    pool.checkin(scheme, authority, sender, Instant::now());
-    // The upstream closes it; the pool still hands it out, and hyper
-    // gives the request back unwritten.
-    drop(theirs);
+    pool.checkin(
+        scheme,
+        authority,
+        super::Connection::new(transport),
+        Instant::now(),
+    );
+    assert_eq!(pool.idle_count(&uri), 1);
     let response = send(&pool, &uri.to_string()).await.unwrap();
     assert_eq!(
         response.into_body().collect().await.unwrap().to_bytes(),
@@ -389,6 +388,7 @@ async fn a_request_on_a_connection_the_upstream_closed_while_idle_is_sent_again(
     );
     let lines: Vec<_> = up.seen().into_iter().map(|s| s.line).collect();
     assert_eq!(lines, ["POST /a HTTP/1.1"]);
+    assert_eq!(up.connections(), 1);
 }
 
 #[tokio::test]
@@ -397,7 +397,8 @@ async fn an_upstream_closing_an_idle_connection_is_noticed_before_reuse() {
     let pool = pool(Duration::from_secs(60), 4);
     get(&pool, &up.uri("http", "/a")).await;
     up.close();
-    // The runtime sees the FIN while waiting; the connection task ends.
+    // The FIN arrives while the connection is idle; nothing watches it,
+    // the checkout's read finds it.
     tokio::time::sleep(Duration::from_millis(100)).await;
     get(&pool, &up.uri("http", "/b")).await;
     assert_eq!(up.connections(), 2);
@@ -413,9 +414,7 @@ async fn a_request_on_a_new_connection_is_not_sent_twice() {
     let pool = pool(Duration::from_secs(60), 4);
     let error = send(&pool, &format!("http://{free}/a")).await.unwrap_err();
     assert!(error.is_connect(), "{error:?}");
-    let request = Request::post("/relative")
-        .body(Full::new(Bytes::new()))
-        .unwrap();
+    let request = Request::post("/relative").body(Bytes::new()).unwrap();
     let error = pool.send(request, Instant::now()).await.unwrap_err();
     assert!(matches!(error, TransportError::NotAbsolute), "{error:?}");
 }
