@@ -20,9 +20,11 @@ use super::h1::{self, BodyReader, Http1Error, head::ResponseHead};
 /// What the pool's connector returns.
 pub(crate) type Transport = MaybeHttpsStream<TokioIo<TcpStream>>;
 
-/// Bytes read at a time (the read buffer's first size; it grows only for
-/// a head that does not fit, up to [`h1::head::MAX_HEAD`]).
+/// Bytes read at a time at first (the read buffer's first size).
 const READ_CHUNK: usize = 8 * 1024;
+/// Bytes read at a time at most: a read that fills the buffer doubles the
+/// next one (a large body comes in fewer, larger frames), up to this.
+const MAX_READ_CHUNK: usize = 64 * 1024;
 /// Room below which the read buffer is grown before a read.
 const MIN_ROOM: usize = 1024;
 /// Bodies up to this size are copied behind the head: one write.
@@ -34,6 +36,8 @@ const KEEP_WRITE: usize = 64 * 1024;
 pub(crate) struct Connection {
     io: TokioIo<Transport>,
     read: BytesMut,
+    /// The room made in `read` before a read when it has little left.
+    read_chunk: usize,
     write: Vec<u8>,
 }
 
@@ -51,6 +55,7 @@ impl Connection {
         Box::new(Self {
             io: TokioIo::new(transport),
             read: BytesMut::with_capacity(READ_CHUNK),
+            read_chunk: READ_CHUNK,
             write: Vec::new(),
         })
     }
@@ -177,11 +182,20 @@ impl Connection {
         self.poll_fill(&mut cx).is_pending()
     }
 
-    /// Reads what the stream has into the read buffer.
+    /// Reads what the stream has into the read buffer. Bounded: a head
+    /// stops at [`h1::head::MAX_HEAD`], a body's bytes are split off as they
+    /// come, so the buffer holds at most that plus a read.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         if self.read.capacity() - self.read.len() < MIN_ROOM {
-            self.read.reserve(READ_CHUNK);
+            self.read.reserve(self.read_chunk);
         }
-        tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, &mut self.read)
+        let room = self.read.capacity() - self.read.len();
+        let polled = tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, &mut self.read);
+        if let Poll::Ready(Ok(n)) = polled
+            && n == room
+        {
+            self.read_chunk = (self.read_chunk * 2).min(MAX_READ_CHUNK);
+        }
+        polled
     }
 }
