@@ -8,8 +8,8 @@
 //!   config-sync YAML) and route `vars`;
 //! - [`Gateway`]: routes matched on `uri`, `methods`, `vars` and
 //!   `priority`, the `ai-proxy-multi` attempt loop over the SDK's balancer,
-//!   HTTP/1 upstream connection pools (on hyper's connection API, over
-//!   rustls; per worker on current-thread runtimes) per transport
+//!   HTTP/1 upstream connection pools (the gateway's own HTTP/1.1 client,
+//!   over rustls; per worker on current-thread runtimes) per transport
 //!   setting, Vertex AI access tokens, active health checks; served by
 //!   [`Gateway::serve`] (or by several workers, each calling
 //!   [`Gateway::serve_connections`] on its own runtime and listener) or

@@ -1,15 +1,15 @@
 //! Upstream connections, one set per distinct [`ClientHints`] (`timeout`,
 //! `keepalive*`, `ssl_verify`), shared by every instance with the same
-//! settings: the gateway's own HTTP/1 [`Pool`] for proxied requests, and a
-//! hyper-util client over the same connector for health probes and
-//! moderation calls. Instances resolve theirs once, when the gateway is
+//! settings: the gateway's own HTTP/1 [`Pool`] for proxied requests and
+//! moderation calls, and a hyper-util client over the same connector for
+//! health probes. Instances resolve theirs once, when the gateway is
 //! built; requests take no lock but the pool's own.
 //!
 //! On a current-thread runtime (a worker of `ai-proxy serve`, one per
 //! core, as nginx's worker processes) each thread keeps its own pool per
-//! setting: a connection's task runs on the runtime that opened it, so
-//! sharing one pool across workers would wake another thread for every
-//! request. `keepalive_pool` is then per worker, as nginx's `keepalive` is.
+//! setting: a connection's socket stays registered with the runtime that
+//! opened it, so sharing one pool across workers would have another
+//! thread's reactor wake the request's task. `keepalive_pool` is then per worker, as nginx's `keepalive` is.
 //! On a multi-thread runtime the setting's shared pool serves every
 //! thread (behind its lock).
 

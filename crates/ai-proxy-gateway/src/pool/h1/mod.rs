@@ -7,8 +7,10 @@
 //! Hand-written instead of hyper's client connection: the pool needs one
 //! request with a whole body on a kept-alive connection, then a head and a
 //! body read to its end — done on the request's own task, without hyper's
-//! connection task, its channels and its wake-ups (see the commit that
-//! added it for the measurements).
+//! connection task, its channels and its wake-ups. Measured when it
+//! replaced hyper's: 57.1k -> 48.9k instructions a proxied request
+//! (callgrind, one connection), user CPU ~11.4 -> ~8.9 µs a request at 32
+//! connections, ~128 -> ~97 ns CPU per streamed event.
 
 pub(crate) mod chunked;
 mod error;
