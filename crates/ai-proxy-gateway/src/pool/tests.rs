@@ -625,3 +625,39 @@ async fn streamed_chunks_come_out_as_they_arrive() {
     assert!(body.frame().await.is_none());
     assert_eq!(pool.idle_count(&uri.parse().unwrap()), 1);
 }
+
+#[tokio::test]
+async fn an_idle_connection_that_sent_unasked_bytes_is_not_reused() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let uri = format!("http://{}/v1/chat", listener.local_addr().unwrap());
+    let connections = Arc::new(Mutex::new(0));
+    let counted = Arc::clone(&connections);
+    let (sent, junk_sent) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let mut sent = Some(sent);
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            *counted.lock().unwrap() += 1;
+            let sent = sent.take();
+            tokio::spawn(async move {
+                let _ = tcp.read(&mut [0; 4096]).await.unwrap();
+                tcp.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                    .await
+                    .unwrap();
+                if let Some(sent) = sent {
+                    // Once the answer has been read, bytes nobody asked for.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    tcp.write_all(b"HTTP/1.1 200 OK\r\n").await.unwrap();
+                    sent.send(()).unwrap();
+                }
+                let _ = tcp.read(&mut [0; 4096]).await;
+            });
+        }
+    });
+    let pool = pool(Duration::from_secs(60), 4);
+    assert_eq!(get(&pool, &uri).await, "ok");
+    junk_sent.await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(get(&pool, &uri).await, "ok");
+    assert_eq!(*connections.lock().unwrap(), 2);
+}
