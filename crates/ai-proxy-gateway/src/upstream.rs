@@ -9,7 +9,8 @@
 //! core, as nginx's worker processes) each thread keeps its own pool per
 //! setting: a connection's socket stays registered with the runtime that
 //! opened it, so sharing one pool across workers would have another
-//! thread's reactor wake the request's task. `keepalive_pool` is then per worker, as nginx's `keepalive` is.
+//! thread's reactor wake the request's task. `keepalive_pool` is then per
+//! worker, as nginx's `keepalive` is.
 //! On a multi-thread runtime the setting's shared pool serves every
 //! thread (behind its lock).
 
