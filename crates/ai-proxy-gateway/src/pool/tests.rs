@@ -661,3 +661,24 @@ async fn an_idle_connection_that_sent_unasked_bytes_is_not_reused() {
     assert_eq!(get(&pool, &uri).await, "ok");
     assert_eq!(*connections.lock().unwrap(), 2);
 }
+
+#[tokio::test]
+async fn an_upstream_closing_without_an_answer_is_named_as_such() {
+    let (uri, _) = scripted(b"", true).await;
+    let pool = pool(Duration::from_secs(60), 4);
+    let source = send(&pool, &uri).await.unwrap_err();
+    assert!(
+        matches!(
+            source,
+            TransportError::Send(super::Http1Error::ClosedBeforeHead(_))
+        ),
+        "{source:?}"
+    );
+    let failure = crate::error::AttemptFailure::Transport { source };
+    let message = failure.client_message(ai_proxy::Provider::OpenAi, Duration::from_secs(5));
+    assert!(
+        message.contains("the upstream closed the connection"),
+        "{message}"
+    );
+    assert_eq!(failure.status(), 502);
+}
