@@ -39,7 +39,7 @@ impl Exchange {
                 ends.push(held);
             }
             ends.push(chunk.clone());
-            self.ends = Some(ends);
+            self.ends = Some(Box::new(ends));
         } else {
             self.body.push(chunk.clone());
         }

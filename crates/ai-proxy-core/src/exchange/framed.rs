@@ -33,7 +33,7 @@ impl Exchange {
                         Ok(None) => break,
                         Err(error) => {
                             tracing::warn!("stopped observing the AI stream: {error}");
-                            self.framing_error = Some(error);
+                            self.framing_error = Some(Box::new(error));
                             break;
                         }
                     }
@@ -78,7 +78,7 @@ impl Exchange {
             Err(error) if !self.translating => {
                 if self.framing_error.is_none() {
                     tracing::warn!("AI stream ended inside a frame: {error}");
-                    self.framing_error = Some(error);
+                    self.framing_error = Some(Box::new(error));
                 }
                 Ok(())
             }

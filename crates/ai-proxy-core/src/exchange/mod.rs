@@ -148,7 +148,10 @@ pub struct Exchange {
     hold_body: bool,
     body: body::Held,
     /// The ends of a body past the observation cap (`None`: not past it).
-    ends: Option<window::Ends>,
+    /// Boxed, as is `framing_error`: both are rare, and the exchange (boxed
+    /// by the gateway) stays under 1 KiB, an allocation glibc serves from
+    /// its per-thread cache.
+    ends: Option<Box<window::Ends>>,
     usage_gap: Option<UsageGap>,
     received: u64,
     sent: u64,
@@ -158,7 +161,7 @@ pub struct Exchange {
     ended_at: Option<Instant>,
     error: Option<ExchangeError>,
     observe_error: Option<SseError>,
-    framing_error: Option<FramingError>,
+    framing_error: Option<Box<FramingError>>,
     out: BytesMut,
 }
 
@@ -254,7 +257,7 @@ impl Exchange {
     /// Why observation of a passthrough stream in the adapter's framing
     /// stopped early (a corrupt or oversized message); bytes kept flowing.
     pub fn observe_framing_error(&self) -> Option<&FramingError> {
-        self.framing_error.as_ref()
+        self.framing_error.as_deref()
     }
 
     /// Takes the upstream response head.
@@ -463,4 +466,17 @@ fn contains_ignore_case(haystack: &[u8], needle: &[u8]) -> bool {
     haystack
         .windows(needle.len())
         .any(|window| window.eq_ignore_ascii_case(needle))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Exchange;
+
+    /// glibc serves allocations up to 1,024 bytes from a per-thread cache;
+    /// larger ones take its slower general path (the gateway boxes an
+    /// exchange per request).
+    #[test]
+    fn an_exchange_fits_the_allocators_thread_cache() {
+        assert!(size_of::<Exchange>() <= 1024, "{}", size_of::<Exchange>());
+    }
 }

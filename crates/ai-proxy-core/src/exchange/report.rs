@@ -30,7 +30,7 @@ impl Exchange {
         let usage_gap = match (self.usage_gap, self.observe_error, self.framing_error) {
             (Some(gap), _, _) => Some(gap),
             (None, Some(error), _) => Some(super::UsageGap::StreamUnobserved(error)),
-            (None, None, Some(error)) => Some(super::UsageGap::FramesUnobserved(error)),
+            (None, None, Some(error)) => Some(super::UsageGap::FramesUnobserved(*error)),
             (None, None, None) => None,
         };
         let observation = self.observer.into_observation();
