@@ -256,7 +256,10 @@ impl Metrics {
         const REASONING_TOKENS: usize = index_of("llm_reasoning_tokens");
         const UPSTREAM_RESPONSE_TIME: usize = index_of("apisix_upstream_response_time");
         const RESPONSE_TEXT: usize = index_of("llm_response_text");
-        let usage = self.usage.unwrap_or_default();
+        // One count read where it is (a copy of the whole usage per call
+        // was most of a call's cost).
+        let usage =
+            |count: fn(&Usage) -> u64| VarValue::Number(self.usage.as_ref().map_or(0, count));
         let ms = |d: Option<Duration>| VarValue::Number(d.map_or(0, millis));
         fn text(t: Option<&str>) -> VarValue<'_> {
             VarValue::Text(t.unwrap_or_default())
@@ -266,16 +269,16 @@ impl Metrics {
             REQUEST_LLM_MODEL => text(self.request_llm_model.as_deref()),
             TIME_TO_FIRST_TOKEN => ms(self.time_to_first_token),
             LLM_MODEL => text(self.llm_model.as_deref()),
-            PROMPT_TOKENS => VarValue::Number(usage.prompt_tokens),
-            COMPLETION_TOKENS => VarValue::Number(usage.completion_tokens),
-            TOTAL_TOKENS => VarValue::Number(usage.total_tokens),
+            PROMPT_TOKENS => usage(|u| u.prompt_tokens),
+            COMPLETION_TOKENS => usage(|u| u.completion_tokens),
+            TOTAL_TOKENS => usage(|u| u.total_tokens),
             STREAM => VarValue::Flag(self.stream),
             HAS_TOOL_CALLS => VarValue::Flag(self.has_tool_calls),
             TOOL_COUNT => VarValue::Number(self.tool_count as u64),
             END_USER_ID => text(self.end_user_id.as_deref()),
-            CACHE_READ => VarValue::Number(usage.cache_read_input_tokens),
-            CACHE_CREATION => VarValue::Number(usage.cache_creation_input_tokens),
-            REASONING_TOKENS => VarValue::Number(usage.reasoning_tokens),
+            CACHE_READ => usage(|u| u.cache_read_input_tokens),
+            CACHE_CREATION => usage(|u| u.cache_creation_input_tokens),
+            REASONING_TOKENS => usage(|u| u.reasoning_tokens),
             UPSTREAM_RESPONSE_TIME => ms(self.upstream_response_time),
             RESPONSE_TEXT => text(self.response_text.as_deref()),
             _ => return None,
