@@ -3,7 +3,7 @@
 //! record is finished.
 
 use http::Response;
-use http::header::{self, HeaderMap, HeaderValue};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
 use crate::access_log::RequestLog;
 use crate::body::{GatewayBody, respond};
@@ -62,11 +62,14 @@ pub(crate) async fn deliver(
     // A route with plugins hands over a map sized for the response (even
     // when no plugin wrote into it); others an empty one.
     if plugins.capacity() == 0 {
-        let to = response.headers_mut();
-        copy_response_headers(&parts.headers, to, drop_length, 0);
+        // The upstream's map becomes the client's: no header is hashed or
+        // stored again, only the few that must not go out are removed.
+        let mut to = parts.headers;
+        strip_response_headers(&mut to, drop_length);
         if let Some(ct) = content_type {
             to.insert(header::CONTENT_TYPE, ct.clone());
         }
+        *response.headers_mut() = to;
     } else {
         let from = &parts.headers;
         *response.headers_mut() = with_plugin_headers(from, plugins, content_type, drop_length);
@@ -97,6 +100,31 @@ fn with_plugin_headers(
     to
 }
 
+/// Whether the upstream's `name` stays out of the client's response:
+/// hop-by-hop, or `Content-Length` when `drop_length`.
+fn stays_out(name: &HeaderName, drop_length: bool) -> bool {
+    // One match on the name (by length, then bytes), not eight comparisons
+    // per header.
+    match name.as_str() {
+        "connection" | "keep-alive" | "proxy-connection" | "te" | "trailer"
+        | "transfer-encoding" | "upgrade" | "proxy-authenticate" => true,
+        "content-length" => drop_length,
+        _ => false,
+    }
+}
+
+/// The upstream's response headers made the client's in place: what
+/// [`copy_response_headers`] copies into an empty map (all values of a name
+/// removed, the others kept; the order of different names may change).
+fn strip_response_headers(headers: &mut HeaderMap, drop_length: bool) {
+    // Usually two names go (`Connection` and a `Content-Length` the body
+    // replaces): a scan of the names per removal, no hashing until then.
+    while let Some(name) = headers.keys().find(|n| stays_out(n, drop_length)) {
+        let name = name.clone();
+        headers.remove(&name);
+    }
+}
+
 /// Upstream response headers minus hop-by-hop ones into `to`, whose first
 /// `theirs` names are the plugins' (their values are kept, the upstream's
 /// of those names left out); `Content-Length` dropped when the body is
@@ -104,14 +132,7 @@ fn with_plugin_headers(
 /// itself). The caller sets the exchange's `Content-Type`.
 fn copy_response_headers(from: &HeaderMap, to: &mut HeaderMap, drop_length: bool, theirs: usize) {
     for (name, value) in from {
-        // Hop-by-hop: one match on the name (by length, then bytes), not
-        // eight comparisons per header.
-        if let "connection" | "keep-alive" | "proxy-connection" | "te" | "trailer"
-        | "transfer-encoding" | "upgrade" | "proxy-authenticate" = name.as_str()
-        {
-            continue;
-        }
-        if drop_length && name == header::CONTENT_LENGTH {
+        if stays_out(name, drop_length) {
             continue;
         }
         // A name the plugins set keeps their value. Their names are few:
@@ -174,6 +195,59 @@ mod tests {
         let out = with_plugin_headers(&upstream, theirs, Some(&json), false);
         assert_eq!(values(&out, "content-type"), ["text/csv"]);
         assert_eq!(values(&out, "content-length"), ["9"]);
+    }
+
+    fn stripped(upstream: &HeaderMap, drop_length: bool) -> HeaderMap {
+        let mut m = upstream.clone();
+        strip_response_headers(&mut m, drop_length);
+        m
+    }
+
+    fn copied(upstream: &HeaderMap, drop_length: bool) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        copy_response_headers(upstream, &mut m, drop_length, 0);
+        m
+    }
+
+    #[test]
+    fn stripping_in_place_keeps_what_copying_keeps() {
+        let upstream = map(&[
+            ("server", "up"),
+            ("connection", "keep-alive"),
+            ("set-cookie", "a=1"),
+            ("content-length", "9"),
+            ("keep-alive", "timeout=5"),
+            ("set-cookie", "b=2"),
+            ("transfer-encoding", "chunked"),
+            ("te", "trailers"),
+            ("trailer", "x"),
+            ("upgrade", "h2c"),
+            ("proxy-connection", "close"),
+            ("proxy-authenticate", "Basic"),
+            ("connection", "close"),
+            ("content-type", "application/json"),
+        ]);
+        for drop_length in [false, true] {
+            let (ours, theirs) = (
+                stripped(&upstream, drop_length),
+                copied(&upstream, drop_length),
+            );
+            assert_eq!(ours.len(), theirs.len());
+            for name in theirs.keys() {
+                assert_eq!(values(&ours, name.as_str()), values(&theirs, name.as_str()));
+            }
+            assert_eq!(ours.contains_key("content-length"), !drop_length);
+        }
+        assert_eq!(
+            values(&stripped(&upstream, true), "set-cookie"),
+            ["a=1", "b=2"]
+        );
+    }
+
+    #[test]
+    fn a_head_without_hop_by_hop_headers_is_kept_whole() {
+        let upstream = map(&[("server", "up"), ("content-type", "text/plain")]);
+        assert_eq!(stripped(&upstream, true), upstream);
     }
 
     #[test]
