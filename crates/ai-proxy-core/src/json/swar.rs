@@ -79,8 +79,29 @@ pub fn long_special(b: &[u8], from: usize) -> usize {
     from + stop
 }
 
+/// The last (fewer than eight) bytes from `from`: in an input of eight
+/// bytes or more, one load of its last word, the flags of the bytes before
+/// `from` (searched already) masked off; a shorter input byte by byte.
 #[inline]
 fn tail_special(b: &[u8], from: usize) -> usize {
+    let len = b.len();
+    if from >= len {
+        return from;
+    }
+    if let Some(start) = len.checked_sub(8)
+        && let Some(word) = b.get(start..).and_then(|w| <[u8; 8]>::try_from(w).ok())
+    {
+        // `start < from < len` (fewer than eight bytes are left): a shift
+        // of 8 to 56 bits.
+        let seen = from.saturating_sub(start);
+        let unseen = u64::MAX.checked_shl((seen * 8) as u32).unwrap_or(0);
+        let special = special_flags(u64::from_le_bytes(word)) & unseen;
+        return if special == 0 {
+            len
+        } else {
+            start + (special.trailing_zeros() / 8) as usize
+        };
+    }
     let rest = b.get(from..).unwrap_or_default();
     from + rest
         .iter()
@@ -117,6 +138,21 @@ mod tests {
                             "len {len} at {at} from {from}"
                         );
                     }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_tail_word_skips_special_bytes_before_the_start() {
+        for len in 8..24 {
+            for from in len - 7..=len {
+                let mut s = vec![b'"'; from];
+                s.resize(len, b'a');
+                assert_eq!(string_special(&s, from), len, "len {len} from {from}");
+                if from < len {
+                    s[len - 1] = b'\\';
+                    assert_eq!(string_special(&s, from), len - 1, "len {len} from {from}");
                 }
             }
         }
