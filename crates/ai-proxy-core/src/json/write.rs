@@ -51,11 +51,19 @@ fn escape_of(byte: u8) -> &'static str {
 /// order: runs of text as they are, and an escape for each `"`, `\` and
 /// control character — exactly what `serde_json` writes. The first error
 /// `emit` returns stops the walk.
-pub fn escape<E>(text: &str, mut emit: impl FnMut(&str) -> Result<(), E>) -> Result<(), E> {
+pub fn escape<E>(text: &str, emit: impl FnMut(&str) -> Result<(), E>) -> Result<(), E> {
+    escape_from(text, string_special(text.as_bytes(), 0), emit)
+}
+
+/// [`escape`] with the first special byte's index `at` found already.
+fn escape_from<E>(
+    text: &str,
+    mut at: usize,
+    mut emit: impl FnMut(&str) -> Result<(), E>,
+) -> Result<(), E> {
     let b = text.as_bytes();
     let mut plain = 0;
     loop {
-        let at = string_special(b, plain);
         // Every byte `string_special` stops at is ASCII: both ends of the
         // run are char boundaries.
         let run = text.get(plain..at).unwrap_or_default();
@@ -67,16 +75,23 @@ pub fn escape<E>(text: &str, mut emit: impl FnMut(&str) -> Result<(), E>) -> Res
         };
         emit(escape_of(byte))?;
         plain = at + 1;
+        at = string_special(b, plain);
     }
 }
 
 /// Appends `s` as a JSON string literal.
 pub fn write_str<O: Out + ?Sized>(out: &mut O, s: &str) {
     out.raw(b"\"");
-    let _ = escape(s, |piece| {
-        out.raw(piece.as_bytes());
-        Ok::<(), Infallible>(())
-    });
+    let first = string_special(s.as_bytes(), 0);
+    if first == s.len() {
+        // Nothing to escape (most strings): one copy.
+        out.raw(s.as_bytes());
+    } else {
+        let _ = escape_from(s, first, |piece| {
+            out.raw(piece.as_bytes());
+            Ok::<(), Infallible>(())
+        });
+    }
     out.raw(b"\"");
 }
 
