@@ -139,7 +139,7 @@ pub struct Metrics {
     /// `$request_llm_model`: the client body's model.
     pub request_llm_model: Option<Arc<str>>,
     /// The model the response named, if any.
-    pub response_model: Option<String>,
+    pub response_model: Option<Arc<str>>,
     /// `$llm_model`: the response's model, else the request's.
     pub llm_model: Option<Arc<str>>,
     /// Token usage (`None`: the response carried none; the variables then
@@ -349,7 +349,7 @@ impl Metrics {
         if let Some(model) = &self.response_model {
             attrs.push((
                 "gen_ai.response.model",
-                AttributeValue::String(model.clone()),
+                AttributeValue::String(model.to_string()),
             ));
         }
         if let Some(usage) = &self.usage {

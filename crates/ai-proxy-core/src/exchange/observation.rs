@@ -1,6 +1,8 @@
 //! [`Observation`]: what an observer has learned, and the byte patterns
 //! its fast path searches for.
 
+use std::sync::Arc;
+
 use memchr::memmem::Finder;
 
 use crate::usage::Usage;
@@ -13,7 +15,9 @@ const MAX_ERROR_MESSAGE: usize = 1024;
 #[non_exhaustive]
 pub struct Observation {
     pub(crate) usage: Option<Usage>,
-    pub(crate) model: Option<String>,
+    /// Shared: it becomes both the metrics' response model and their
+    /// `llm_model` (one allocation).
+    pub(crate) model: Option<Arc<str>>,
     pub(crate) text: Option<String>,
     pub(crate) text_truncated: bool,
     pub(crate) done: bool,
@@ -94,7 +98,7 @@ impl Observation {
         if self.model.is_none()
             && let Some(model) = model.filter(|m| !m.is_empty())
         {
-            self.model = Some(model.to_owned());
+            self.model = Some(Arc::from(model));
         }
     }
 

@@ -36,7 +36,7 @@ impl Exchange {
         let observation = self.observer.into_observation();
         let ctx = self.ctx;
         let llm_model = match &observation.model {
-            Some(model) => Some(Arc::from(model.as_str())),
+            Some(model) => Some(Arc::clone(model)),
             None => ctx.llm_model,
         };
         let metrics = Metrics {

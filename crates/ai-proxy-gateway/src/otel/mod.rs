@@ -220,7 +220,7 @@ impl Otel {
             attrs.push(KeyValue::new("gen_ai.request.model", model.to_string()));
         }
         if let Some(model) = &m.response_model {
-            attrs.push(KeyValue::new("gen_ai.response.model", model.clone()));
+            attrs.push(KeyValue::new("gen_ai.response.model", model.to_string()));
         }
         if let Some(usage) = &m.usage {
             for (kind, n) in [
