@@ -102,6 +102,7 @@ fn with_plugin_headers(
 
 /// Whether the upstream's `name` stays out of the client's response:
 /// hop-by-hop, or `Content-Length` when `drop_length`.
+#[inline]
 fn stays_out(name: &HeaderName, drop_length: bool) -> bool {
     // One match on the name (by length, then bytes), not eight comparisons
     // per header.
@@ -118,10 +119,17 @@ fn stays_out(name: &HeaderName, drop_length: bool) -> bool {
 /// removed, the others kept; the order of different names may change).
 fn strip_response_headers(headers: &mut HeaderMap, drop_length: bool) {
     // Usually two names go (`Connection` and a `Content-Length` the body
-    // replaces): a scan of the names per removal, no hashing until then.
-    while let Some(name) = headers.keys().find(|n| stays_out(n, drop_length)) {
-        let name = name.clone();
-        headers.remove(&name);
+    // replaces): one scan of the names finds them, no hashing until then.
+    loop {
+        let mut out = headers.keys().filter(|n| stays_out(n, drop_length));
+        let (first, second) = (out.next().cloned(), out.next().cloned());
+        let more = out.next().is_some();
+        for name in [first, second].into_iter().flatten() {
+            headers.remove(&name);
+        }
+        if !more {
+            return;
+        }
     }
 }
 
