@@ -43,7 +43,7 @@ pub(crate) async fn deliver(
     let small = !head.streaming
         && request_body::declared_length(&parts.headers, &body).is_some_and(|n| n <= INLINE_BODY);
     let mut relay = relay_boxed(body, exchange, Deadlines::read(timeout));
-    relay.set_on_end(move |report| log.relayed(report));
+    relay.end_log(log);
     let body = if small {
         match relay.collect_in_place().await {
             Ok(bytes) => GatewayBody::full(bytes),

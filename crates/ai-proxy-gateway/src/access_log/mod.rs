@@ -18,6 +18,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ai_proxy::Exchange;
 use ai_proxy::config::Logging;
 use ai_proxy::core::Metrics;
 use ai_proxy::core::context::RequestContext;
@@ -26,7 +27,7 @@ use http::request::Parts;
 
 use crate::metrics::GatewayMetrics;
 use crate::plugin::{Pipeline, RequestState};
-use crate::relay::{RelayEnd, RelayReport};
+use crate::relay::RelayEnd;
 
 pub use self::json::JsonAccessLog;
 pub use self::record::{AccessLog, AccessRecord, CLIENT_CLOSED_REQUEST, LoggedPayload};
@@ -296,16 +297,23 @@ impl RequestLog {
         self.emit(status.as_u16(), error, false);
     }
 
-    /// Ends a relayed response, from its report.
-    pub(crate) fn relayed(mut self, report: RelayReport) {
+    /// Ends a relayed response: its exchange finished at `now`, how the
+    /// relay ended.
+    pub(crate) fn relayed(
+        mut self: Box<Self>,
+        exchange: Box<Exchange>,
+        end: RelayEnd,
+        now: Instant,
+    ) {
         // The relay's end is the request's: its instant serves for the
         // latency too.
-        self.ended_at = Some(report.ended_at);
-        // Moved into the record once (the metrics are large).
-        if let Some(r) = self.record() {
-            r.metrics = Some(report.metrics);
+        self.ended_at = Some(now);
+        // Written into the record where it lies (the metrics are large).
+        match self.record() {
+            Some(r) => r.metrics = Some(exchange.finish(now)),
+            None => drop(exchange.finish(now)),
         }
-        self.end(report.end);
+        self.end(end);
     }
 
     /// Ends a relayed response: the exchange's metrics and how the relay

@@ -54,6 +54,8 @@ use tokio::time::Sleep;
 
 pub use report::{ObserveError, RelayEnd, RelayError, RelayReport, UpstreamError};
 
+use crate::access_log::RequestLog;
+
 /// The deadlines a relay keeps besides the exchange's own
 /// (`max_stream_duration_ms`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -78,7 +80,14 @@ impl Deadlines {
     }
 }
 
-type OnEnd = Box<dyn FnOnce(RelayReport) + Send>;
+/// Who hears how the relay ended.
+enum OnEnd {
+    /// A callback ([`Relay::on_end`]) given a [`RelayReport`].
+    Call(Box<dyn FnOnce(RelayReport) + Send>),
+    /// The gateway's own request record: the exchange's metrics go
+    /// straight into it (no report built and moved, no callback boxed).
+    Log(Box<RequestLog>),
+}
 
 #[derive(Debug)]
 enum State {
@@ -210,7 +219,13 @@ where
     /// [`on_end`](Self::on_end) in place (the relay, ~1.3 KB, is not
     /// moved).
     pub(crate) fn set_on_end(&mut self, f: impl FnOnce(RelayReport) + Send + 'static) {
-        self.on_end = Some(Box::new(f));
+        self.on_end = Some(OnEnd::Call(Box::new(f)));
+    }
+
+    /// Ends `log` when the relay ends, as [`RequestLog::relayed`] does
+    /// with a report (what an `on_end` callback calling it would do).
+    pub(crate) fn end_log(&mut self, log: Box<RequestLog>) {
+        self.on_end = Some(OnEnd::Log(log));
     }
 
     /// The exchange, until the relay ends.
@@ -481,15 +496,18 @@ impl<B> Relay<B> {
         let Some(exchange) = self.exchange.take() else {
             return;
         };
-        let observe_error = ObserveError::of(&exchange);
-        let metrics = exchange.finish(now);
-        if let Some(on_end) = self.on_end.take() {
-            on_end(RelayReport {
-                metrics,
-                end,
-                observe_error,
-                ended_at: now,
-            });
+        match self.on_end.take() {
+            Some(OnEnd::Log(log)) => log.relayed(exchange, end, now),
+            Some(OnEnd::Call(on_end)) => {
+                let observe_error = ObserveError::of(&exchange);
+                on_end(RelayReport {
+                    metrics: exchange.finish(now),
+                    end,
+                    observe_error,
+                    ended_at: now,
+                });
+            }
+            None => drop(exchange.finish(now)),
         }
     }
 }
