@@ -239,6 +239,9 @@ impl Metrics {
     /// APISIX variable `index` of [`APISIX_VARS`] (see [`var_index`]),
     /// unformatted: what a log writer needs without a name lookup per
     /// variable or a detour through `fmt` (`None` past the list's end).
+    /// Inlined: with a constant `index` (a writer's unrolled line) it is
+    /// one field's read.
+    #[inline]
     pub fn var_at(&self, index: usize) -> Option<VarValue<'_>> {
         const REQUEST_TYPE: usize = index_of("request_type");
         const REQUEST_LLM_MODEL: usize = index_of("request_llm_model");
