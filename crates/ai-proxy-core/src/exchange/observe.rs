@@ -263,4 +263,9 @@ impl Observer {
     pub fn into_observation(self) -> Observation {
         self.observation
     }
+
+    /// The observation, leaving an empty one.
+    pub(crate) fn take_observation(&mut self) -> Observation {
+        std::mem::take(&mut self.observation)
+    }
 }

@@ -9,7 +9,19 @@ use crate::metrics::Metrics;
 
 impl Exchange {
     /// The metrics of this exchange (`now`: when the client response ended).
-    pub fn finish(self, now: Instant) -> Metrics {
+    pub fn finish(mut self, now: Instant) -> Metrics {
+        self.take_metrics(now)
+    }
+
+    /// [`finish`](Self::finish) for an exchange on the heap: read where it
+    /// is, not moved out of its box first (~1 KB).
+    pub fn finish_boxed(mut self: Box<Self>, now: Instant) -> Metrics {
+        self.take_metrics(now)
+    }
+
+    /// The metrics, with what they own taken out of the exchange (which is
+    /// dropped right after).
+    fn take_metrics(&mut self, now: Instant) -> Metrics {
         let started = self.ctx.started;
         let since = |t: Instant| t.saturating_duration_since(started);
         let ended = self.ended_at.unwrap_or(now);
@@ -27,26 +39,30 @@ impl Exchange {
         } else {
             None
         };
-        let usage_gap = match (self.usage_gap, self.observe_error, self.framing_error) {
+        let usage_gap = match (
+            self.usage_gap.take(),
+            self.observe_error.take(),
+            self.framing_error.take(),
+        ) {
             (Some(gap), _, _) => Some(gap),
             (None, Some(error), _) => Some(super::UsageGap::StreamUnobserved(error)),
             (None, None, Some(error)) => Some(super::UsageGap::FramesUnobserved(*error)),
             (None, None, None) => None,
         };
-        let observation = self.observer.into_observation();
-        let ctx = self.ctx;
+        let observation = self.observer.take_observation();
+        let ctx = &mut self.ctx;
         let llm_model = match &observation.model {
             Some(model) => Some(Arc::clone(model)),
-            None => ctx.llm_model,
+            None => ctx.llm_model.take(),
         };
         let metrics = Metrics {
             request_type: ctx.request_type,
             client_protocol: ctx.client_protocol,
             target_protocol: ctx.target_protocol,
             provider: ctx.provider,
-            instance_name: ctx.instance_name,
+            instance_name: Arc::clone(&ctx.instance_name),
             stream: self.streaming,
-            request_llm_model: ctx.request_llm_model,
+            request_llm_model: ctx.request_llm_model.take(),
             response_model: observation.model,
             llm_model,
             usage: observation.usage,
@@ -62,14 +78,14 @@ impl Exchange {
             completed: self.phase == Phase::Ended && self.error.is_none(),
             has_tool_calls: observation.has_tool_calls,
             tool_count: ctx.tool_count,
-            end_user_id: ctx.end_user_id,
+            end_user_id: ctx.end_user_id.take(),
             response_text_truncated: observation.text_truncated,
             response_text: observation.text,
             usage_gap,
             error_events: observation.error_events,
             malformed_events: observation.malformed_events,
             upstream_error: observation.last_error,
-            error: self.error,
+            error: self.error.take(),
         };
         metrics.log(ctx.logging);
         metrics

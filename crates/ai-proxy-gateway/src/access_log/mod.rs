@@ -310,8 +310,8 @@ impl RequestLog {
         self.ended_at = Some(now);
         // Written into the record where it lies (the metrics are large).
         match self.record() {
-            Some(r) => r.metrics = Some(exchange.finish(now)),
-            None => drop(exchange.finish(now)),
+            Some(r) => r.metrics = Some(exchange.finish_boxed(now)),
+            None => drop(exchange.finish_boxed(now)),
         }
         self.end(end);
     }

@@ -501,13 +501,13 @@ impl<B> Relay<B> {
             Some(OnEnd::Call(on_end)) => {
                 let observe_error = ObserveError::of(&exchange);
                 on_end(RelayReport {
-                    metrics: exchange.finish(now),
+                    metrics: exchange.finish_boxed(now),
                     end,
                     observe_error,
                     ended_at: now,
                 });
             }
-            None => drop(exchange.finish(now)),
+            None => drop(exchange.finish_boxed(now)),
         }
     }
 }
