@@ -294,9 +294,22 @@ impl Stamp {
             text.push(b'.');
         }
         out.extend_from_slice(&self.text);
-        push_padded(out, u64::from(since.subsec_micros()), 6);
+        push_micros(out, since.subsec_micros());
         out.push(b'Z');
     }
+}
+
+/// A second's microseconds (`< 1_000_000`) as six digits: every line's,
+/// in one fixed-length write (no digit count, no padding loop).
+fn push_micros(out: &mut Vec<u8>, micros: u32) {
+    let mut digits = [b'0'; 6];
+    let mut n = micros;
+    for digit in digits.iter_mut().rev() {
+        // `n % 10` is one digit.
+        *digit = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    out.extend_from_slice(&digits);
 }
 
 /// `n` with at least `width` digits (zero-padded).
@@ -344,6 +357,20 @@ mod tests {
             timestamp(4_107_542_400, 120_000),
             "2100-03-01T00:00:00.120000Z"
         );
+    }
+
+    #[test]
+    fn microseconds_are_six_digits() {
+        for (micros, want) in [
+            (0, "000000"),
+            (7, "000007"),
+            (120_000, "120000"),
+            (999_999, "999999"),
+        ] {
+            let mut out = Vec::new();
+            push_micros(&mut out, micros);
+            assert_eq!(String::from_utf8(out).unwrap(), want);
+        }
     }
 
     #[test]
