@@ -25,19 +25,26 @@ impl Exchange {
         let started = self.ctx.started;
         let since = |t: Instant| t.saturating_duration_since(started);
         let ended = self.ended_at.unwrap_or(now);
+        // Each instant's distance from the start is taken once: a body read
+        // whole usually ends at `now` (three durations, one subtraction).
+        let to_body_end = self.body_end_at.map(since);
         let time_to_first_token = if self.streaming && !self.error_path {
             self.first_byte_at.map(since)
         } else {
-            self.body_end_at.map(since)
+            to_body_end
         };
         let upstream_response_time = if self.status.is_some() {
             Some(if self.streaming && !self.error_path {
                 since(ended)
             } else {
-                self.body_end_at.map_or_else(|| since(ended), since)
+                to_body_end.unwrap_or_else(|| since(ended))
             })
         } else {
             None
+        };
+        let duration = match (self.body_end_at, to_body_end) {
+            (Some(at), Some(d)) if at == now => d,
+            _ => since(now),
         };
         let usage_gap = match (
             self.usage_gap.take(),
@@ -69,7 +76,7 @@ impl Exchange {
             time_to_first_token,
             time_to_first_content: self.first_content_at.map(since),
             upstream_response_time,
-            duration: since(now),
+            duration,
             upstream_status: self.status,
             bytes_received: self.received,
             bytes_sent: self.sent,
