@@ -186,6 +186,14 @@ fn write_line(record: &AccessRecord, now: SystemTime, stamp: &mut Stamp, out: &m
     if let Some(gap) = m.and_then(|m| m.usage_gap.as_ref()) {
         let _ = write!(Escaped(out), "{gap}");
     }
+    if !(record.logging.summaries || record.logging.payloads) {
+        // No summary, no payloads (most routes): their three empty strings
+        // and the line's end in one piece.
+        out.extend_from_slice(
+            b"\",\"llm_summary\":\"\",\"llm_request\":\"\",\"llm_response_text\":\"\",\"target\":\"access_log\"}\n",
+        );
+        return;
+    }
     let extras = Extras::new(record);
     out.extend_from_slice(b"\",\"llm_summary\":");
     text(out, &extras.summary);
