@@ -8,6 +8,7 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use crate::access_log::RequestLog;
 use crate::body::{GatewayBody, respond};
 use crate::error::Rejection;
+use crate::hop_by_hop::is_hop_by_hop;
 use crate::relay::{Deadlines, relay_boxed};
 use crate::request_body;
 use crate::send::Answer;
@@ -104,22 +105,19 @@ fn with_plugin_headers(
 /// hop-by-hop, or `Content-Length` when `drop_length`.
 #[inline]
 fn stays_out(name: &HeaderName, drop_length: bool) -> bool {
-    // One match on the name (by length, then bytes), not eight comparisons
-    // per header.
-    match name.as_str() {
-        "connection" | "keep-alive" | "proxy-connection" | "te" | "trailer"
-        | "transfer-encoding" | "upgrade" | "proxy-authenticate" => true,
-        "content-length" => drop_length,
-        _ => false,
+    if drop_length && name == header::CONTENT_LENGTH {
+        return true;
     }
+    is_hop_by_hop(name.as_str().as_bytes())
 }
 
 /// The upstream's response headers made the client's in place: what
 /// [`copy_response_headers`] copies into an empty map (all values of a name
 /// removed, the others kept; the order of different names may change).
 fn strip_response_headers(headers: &mut HeaderMap, drop_length: bool) {
-    // Usually two names go (`Connection` and a `Content-Length` the body
-    // replaces): one scan of the names finds them, no hashing until then.
+    // Usually one name goes (a `Content-Length` the body replaces; the
+    // pool's heads come without hop-by-hop fields, hyper's with them): one
+    // scan of the names finds them, no hashing until then.
     loop {
         let mut out = headers.keys().filter(|n| stays_out(n, drop_length));
         let (first, second) = (out.next().cloned(), out.next().cloned());

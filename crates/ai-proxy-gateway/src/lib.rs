@@ -75,6 +75,7 @@ pub mod fuzzing;
 mod gateway;
 mod gcp;
 mod health;
+mod hop_by_hop;
 mod json_str;
 pub mod key_auth;
 pub mod logs;

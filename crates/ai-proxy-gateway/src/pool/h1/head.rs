@@ -4,11 +4,12 @@
 use std::mem::MaybeUninit;
 
 use bytes::{Buf, BytesMut};
-use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, DATE, SERVER, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
 
 use super::Http1Error;
 use super::framing::{Decision, Fields};
+use crate::hop_by_hop::is_hop_by_hop;
 
 /// The largest response head read (status line and fields), exclusive.
 pub(crate) const MAX_HEAD: usize = 64 * 1024;
@@ -146,15 +147,11 @@ pub(crate) fn read_response(
         let mut framing = Fields::default();
         for field in fields.iter().take(count) {
             let name = bytes.get(field.name()).unwrap_or_default();
-            let name = HeaderName::from_bytes(name).map_err(|_| Http1Error::InvalidHeader)?;
+            let value = bytes.get(field.value()).unwrap_or_default();
+            let Some(name) = field_name(name, value, &mut framing)? else {
+                continue;
+            };
             let value = bytes.slice(field.value());
-            if name == CONTENT_LENGTH {
-                framing.content_length(&value);
-            } else if name == TRANSFER_ENCODING {
-                framing.transfer_encoding(&value);
-            } else if name == CONNECTION {
-                framing.connection(&value);
-            }
             let value =
                 HeaderValue::from_maybe_shared(value).map_err(|_| Http1Error::InvalidHeader)?;
             headers.append(name, value);
@@ -167,6 +164,41 @@ pub(crate) fn read_response(
             decision,
         }));
     }
+}
+
+/// The map's name for a field named `name` (any case) with `value`, the
+/// framing fields noted in `framing` on the way; `None` for a hop-by-hop
+/// field, which never reaches the client (see [`is_hop_by_hop`]) and so
+/// never enters the map. The usual names of an upstream head are constants
+/// (no parse, no look-up).
+fn field_name(
+    name: &[u8],
+    value: &[u8],
+    framing: &mut Fields,
+) -> Result<Option<HeaderName>, Http1Error> {
+    let is = |known: &HeaderName| name.eq_ignore_ascii_case(known.as_str().as_bytes());
+    let known = match name.len() {
+        // Kept: the exchange reads it (the response size limit), and the
+        // client gets it unless the body is rewritten or read whole.
+        14 if is(&CONTENT_LENGTH) => {
+            framing.content_length(value);
+            CONTENT_LENGTH
+        }
+        17 if is(&TRANSFER_ENCODING) => {
+            framing.transfer_encoding(value);
+            return Ok(None);
+        }
+        10 if is(&CONNECTION) => {
+            framing.connection(value);
+            return Ok(None);
+        }
+        12 if is(&CONTENT_TYPE) => CONTENT_TYPE,
+        4 if is(&DATE) => DATE,
+        6 if is(&SERVER) => SERVER,
+        _ if is_hop_by_hop(name) => return Ok(None),
+        _ => HeaderName::from_bytes(name).map_err(|_| Http1Error::InvalidHeader)?,
+    };
+    Ok(Some(known))
 }
 
 #[cfg(test)]
@@ -242,6 +274,32 @@ mod tests {
         assert_eq!(head.decision.framing, Framing::Length(2));
         assert!(head.decision.reusable);
         assert_eq!(&buf[..], b"{}");
+    }
+
+    #[test]
+    fn hop_by_hop_fields_decide_the_framing_but_stay_out_of_the_map() {
+        let head = read(
+            "HTTP/1.1 200 OK\r\nServer: up\r\nConnection: close\r\nKeep-Alive: timeout=5\r\n\
+             Transfer-Encoding: chunked\r\nDATE: today\r\ncontent-type: text/plain\r\n\
+             Upgrade: h2c\r\nx-connection: kept\r\n\r\n",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(head.decision.framing, Framing::Chunked);
+        assert!(!head.decision.reusable);
+        let names: Vec<_> = head.headers.keys().map(|n| n.as_str()).collect();
+        assert_eq!(names, ["server", "date", "content-type", "x-connection"]);
+        assert_eq!(head.headers["date"], "today");
+        assert_eq!(head.headers["content-type"], "text/plain");
+    }
+
+    #[test]
+    fn the_content_length_field_is_read_and_kept() {
+        let head = read("HTTP/1.1 200 OK\r\nCONTENT-LENGTH: 2\r\n\r\n{}")
+            .unwrap()
+            .unwrap();
+        assert_eq!(head.decision.framing, Framing::Length(2));
+        assert_eq!(head.headers["content-length"], "2");
     }
 
     #[test]
