@@ -51,10 +51,13 @@ pub(crate) async fn attempt(
         hints,
         translator,
         ..
-    } = proxy
-        // The wall clock is for signed routes (bedrock's SigV4).
-        .prepare_at(request, started, SystemTime::now(), token.as_ref())
-        .map_err(Rejection::Prepare)?;
+    } = if proxy.needs_wall_clock() {
+        // The wall clock is for signed routes (bedrock's SigV4) only.
+        proxy.prepare_at(request, started, SystemTime::now(), token.as_ref())
+    } else {
+        proxy.prepare(request, started, token.as_ref())
+    }
+    .map_err(Rejection::Prepare)?;
     log.context(&context);
     log.upstream(up.uri().authority().map_or("", |a| a.as_str()));
     let provider = context.provider;
