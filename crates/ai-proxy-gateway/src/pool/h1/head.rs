@@ -9,7 +9,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
 
 use super::Http1Error;
 use super::framing::{Decision, Fields};
-use crate::hop_by_hop::is_hop_by_hop;
+use crate::hop_by_hop::{is_hop_by_hop, is_named};
 
 /// The largest response head read (status line and fields), exclusive.
 pub(crate) const MAX_HEAD: usize = 64 * 1024;
@@ -176,7 +176,7 @@ fn field_name(
     value: &[u8],
     framing: &mut Fields,
 ) -> Result<Option<HeaderName>, Http1Error> {
-    let is = |known: &HeaderName| name.eq_ignore_ascii_case(known.as_str().as_bytes());
+    let is = |known: &HeaderName| is_named(name, known.as_str());
     let known = match name.len() {
         // Kept: the exchange reads it (the response size limit), and the
         // client gets it unless the body is rewritten or read whole.
