@@ -46,7 +46,7 @@ pub(crate) async fn attempt(
     };
     let started = Instant::now();
     let Prepared {
-        upstream: up,
+        upstream: mut up,
         context,
         hints,
         translator,
@@ -61,19 +61,14 @@ pub(crate) async fn attempt(
     log.context(&context);
     log.upstream(up.uri().authority().map_or("", |a| a.as_str()));
     let provider = context.provider;
-    let (mut parts, body) = up.into_parts();
     if let Some(traceparent) = log.traceparent() {
-        parts.headers.insert(
+        up.headers_mut().insert(
             http::header::HeaderName::from_static("traceparent"),
             traceparent,
         );
     }
     // Pinned where it is: the deadline's future borrows it, not moves it.
-    let sent = std::pin::pin!(
-        upstream
-            .client
-            .send(Request::from_parts(parts, body), started)
-    );
+    let sent = std::pin::pin!(upstream.client.send(up, started));
     // The deadline counts from before `prepare` (microseconds earlier
     // than after it), on a reused timer (see `crate::timer`).
     let deadline = Deadline::after(&UPSTREAM_HEAD, started, hints.timeout);
