@@ -1,20 +1,32 @@
 //! The response header fields that concern only the connection they came
 //! on (RFC 9110 §7.6.1, plus the proxy ones): they never reach the client.
 
-/// Whether a response field named `name` (a token, any case) is
-/// hop-by-hop. By length first: one comparison per name, none for most.
+/// Whether a response field named `name` (a token, any case: see
+/// [`is_named`] for why one OR lowers it) is hop-by-hop. Names of other
+/// lengths (most) are answered by the length alone.
 #[inline]
 pub(crate) fn is_hop_by_hop(name: &[u8]) -> bool {
-    let is = |known: &str| is_named(name, known);
-    match name.len() {
-        2 => is("te"),
-        7 => is("trailer") || is("upgrade"),
-        10 => is("connection") || is("keep-alive"),
-        16 => is("proxy-connection"),
-        17 => is("transfer-encoding"),
-        18 => is("proxy-authenticate"),
-        _ => false,
+    if !matches!(name.len(), 2 | 7 | 10 | 16 | 17 | 18) {
+        return false;
     }
+    let mut lower = [0u8; 18];
+    let Some(folded) = lower.get_mut(..name.len()) else {
+        return false;
+    };
+    for (to, from) in folded.iter_mut().zip(name) {
+        *to = from | 0x20;
+    }
+    matches!(
+        &*folded,
+        b"connection"
+            | b"keep-alive"
+            | b"proxy-connection"
+            | b"te"
+            | b"trailer"
+            | b"transfer-encoding"
+            | b"upgrade"
+            | b"proxy-authenticate"
+    )
 }
 
 /// Whether the field name `name` — a token (RFC 9110 §5.6.2), as
