@@ -27,7 +27,7 @@ use http::request::Parts;
 
 use crate::metrics::GatewayMetrics;
 use crate::plugin::{Pipeline, RequestState};
-use crate::relay::RelayEnd;
+use crate::relay::{EndRecord, RelayEnd};
 
 pub use self::json::JsonAccessLog;
 pub use self::record::{AccessLog, AccessRecord, CLIENT_CLOSED_REQUEST, LoggedPayload};
@@ -297,25 +297,6 @@ impl RequestLog {
         self.emit(status.as_u16(), error, false);
     }
 
-    /// Ends a relayed response: its exchange finished at `now`, how the
-    /// relay ended.
-    pub(crate) fn relayed(
-        mut self: Box<Self>,
-        exchange: Box<Exchange>,
-        end: RelayEnd,
-        now: Instant,
-    ) {
-        // The relay's end is the request's: its instant serves for the
-        // latency too.
-        self.ended_at = Some(now);
-        // Written into the record where it lies (the metrics are large).
-        match self.record() {
-            Some(r) => r.metrics = Some(exchange.finish_boxed(now)),
-            None => drop(exchange.finish_boxed(now)),
-        }
-        self.end(end);
-    }
-
     /// Ends a relayed response: the exchange's metrics and how the relay
     /// ended (the status logged follows from both).
     pub fn ended(mut self, metrics: Metrics, end: RelayEnd) {
@@ -381,6 +362,22 @@ impl RequestLog {
         }
         Spare::keep(record);
         self.record = None;
+    }
+}
+
+impl EndRecord for RequestLog {
+    /// Ends a relayed response: its exchange finished at `now`, how the
+    /// relay ended.
+    fn relayed(mut self: Box<Self>, exchange: Box<Exchange>, end: RelayEnd, now: Instant) {
+        // The relay's end is the request's: its instant serves for the
+        // latency too.
+        self.ended_at = Some(now);
+        // Written into the record where it lies (the metrics are large).
+        match self.record() {
+            Some(r) => r.metrics = Some(exchange.finish_boxed(now)),
+            None => drop(exchange.finish_boxed(now)),
+        }
+        self.end(end);
     }
 }
 

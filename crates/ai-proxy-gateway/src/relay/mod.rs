@@ -54,7 +54,14 @@ use tokio::time::Sleep;
 
 pub use report::{ObserveError, RelayEnd, RelayError, RelayReport, UpstreamError};
 
-use crate::access_log::RequestLog;
+/// A record the relay ends itself when it ends: the gateway's request
+/// record (`access_log::RequestLog`), which finishes the exchange's metrics
+/// straight into itself. A trait so the relay does not depend on the
+/// access log (which depends on the relay's [`RelayEnd`]).
+pub(crate) trait EndRecord: Send {
+    /// The relay ended with `end` at `now`; `exchange` is finished here.
+    fn relayed(self: Box<Self>, exchange: Box<Exchange>, end: RelayEnd, now: Instant);
+}
 
 /// The deadlines a relay keeps besides the exchange's own
 /// (`max_stream_duration_ms`).
@@ -86,7 +93,7 @@ enum OnEnd {
     Call(Box<dyn FnOnce(RelayReport) + Send>),
     /// The gateway's own request record: the exchange's metrics go
     /// straight into it (no report built and moved, no callback boxed).
-    Log(Box<RequestLog>),
+    Log(Box<dyn EndRecord>),
 }
 
 #[derive(Debug)]
@@ -222,9 +229,9 @@ where
         self.on_end = Some(OnEnd::Call(Box::new(f)));
     }
 
-    /// Ends `log` when the relay ends, as [`RequestLog::relayed`] does
-    /// with a report (what an `on_end` callback calling it would do).
-    pub(crate) fn end_log(&mut self, log: Box<RequestLog>) {
+    /// Ends `log` when the relay ends ([`EndRecord::relayed`]: what an
+    /// `on_end` callback ending the record with a report would do).
+    pub(crate) fn end_log(&mut self, log: Box<dyn EndRecord>) {
         self.on_end = Some(OnEnd::Log(log));
     }
 
