@@ -74,6 +74,7 @@ mod error;
 pub mod fuzzing;
 mod gateway;
 mod gcp;
+mod h1;
 mod health;
 mod hop_by_hop;
 mod json_str;

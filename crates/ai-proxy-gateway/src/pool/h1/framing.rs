@@ -4,6 +4,7 @@
 use http::{StatusCode, Version};
 
 use super::Http1Error;
+use crate::h1::field::{digits, trim};
 
 /// How a response body is delimited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,29 +133,6 @@ impl Fields {
         };
         Ok(decision)
     }
-}
-
-/// `bytes` without leading and trailing spaces and tabs (OWS).
-fn trim(bytes: &[u8]) -> &[u8] {
-    let start = bytes
-        .iter()
-        .position(|b| !matches!(b, b' ' | b'\t'))
-        .unwrap_or(bytes.len());
-    let end = bytes
-        .iter()
-        .rposition(|b| !matches!(b, b' ' | b'\t'))
-        .map_or(start, |i| i + 1);
-    bytes.get(start..end).unwrap_or_default()
-}
-
-/// A decimal number of 1 to 19 digits (no sign, no overflow).
-fn digits(bytes: &[u8]) -> Option<u64> {
-    if bytes.is_empty() || bytes.len() > 19 {
-        return None;
-    }
-    bytes.iter().try_fold(0u64, |n, &b| {
-        b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0'))
-    })
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! HTTP/1.1 for the pool, sans I/O: the request head written
 //! ([`head::write_request`]), the response head read ([`head::read_response`]),
 //! the body's framing decided ([`framing`]) and its bytes read off the
-//! connection's buffer ([`BodyReader`], [`chunked`]). The connection
+//! connection's buffer ([`BodyReader`], [`crate::h1::chunked`]). The connection
 //! ([`super::connection`]) only moves bytes.
 //!
 //! Hand-written instead of hyper's client connection: the pool needs one
@@ -12,7 +12,6 @@
 //! (callgrind, one connection), user CPU ~11.4 -> ~8.9 µs a request at 32
 //! connections, ~128 -> ~97 ns CPU per streamed event.
 
-pub(crate) mod chunked;
 mod error;
 pub(crate) mod framing;
 pub(crate) mod head;

@@ -3,8 +3,8 @@
 use bytes::{Bytes, BytesMut};
 
 use super::Http1Error;
-use super::chunked::Chunked;
 use super::framing::Framing;
+use crate::h1::chunked::Chunked;
 
 /// Where a response body is: what is left of it, by its framing.
 #[derive(Clone, Debug)]

@@ -6,7 +6,7 @@
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use super::Http1Error;
+use crate::pool::Http1Error;
 
 /// The longest chunk-size line (size, extensions, CRLF) read.
 pub(crate) const MAX_CHUNK_LINE: usize = 4 * 1024;
