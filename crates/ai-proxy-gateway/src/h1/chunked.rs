@@ -6,12 +6,32 @@
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use crate::pool::Http1Error;
-
 /// The longest chunk-size line (size, extensions, CRLF) read.
 pub(crate) const MAX_CHUNK_LINE: usize = 4 * 1024;
 /// The largest trailer section (its field lines) read.
 pub(crate) const MAX_TRAILERS: usize = 16 * 1024;
+
+/// Why a chunked body cannot be decoded (the side that read it names the
+/// peer in its own error).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum ChunkedError {
+    /// A chunk-size line is not a hexadecimal size (with extensions), or
+    /// the size overflows.
+    #[error("invalid chunk-size line")]
+    InvalidSize,
+    /// A chunk-size line is longer than [`MAX_CHUNK_LINE`].
+    #[error("chunk-size line longer than {MAX_CHUNK_LINE} bytes")]
+    LineTooLong,
+    /// A chunk's data is not followed by CRLF.
+    #[error("chunk not ended by CRLF")]
+    InvalidEnd,
+    /// A trailer field line ends in a bare LF.
+    #[error("trailer field not ended by CRLF")]
+    InvalidTrailers,
+    /// The trailer section is larger than [`MAX_TRAILERS`].
+    #[error("trailers larger than {MAX_TRAILERS} bytes")]
+    TrailersTooLarge,
+}
 
 /// Where the decoder is in the body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,7 +63,7 @@ impl Default for Chunked {
 impl Chunked {
     /// The next chunk data in `buf` (split off it), `None` when `buf`
     /// holds none yet or the body is done ([`Chunked::is_done`]).
-    pub(crate) fn next(&mut self, buf: &mut BytesMut) -> Result<Option<Bytes>, Http1Error> {
+    pub(crate) fn next(&mut self, buf: &mut BytesMut) -> Result<Option<Bytes>, ChunkedError> {
         self.settle(buf)?;
         let State::Data(left) = self.state else {
             return Ok(None);
@@ -72,16 +92,14 @@ impl Chunked {
 
     /// Consumes the framing in `buf` (chunk-size lines, CRLFs, trailers)
     /// up to the next chunk data, the body's end, or the buffer's end.
-    fn settle(&mut self, buf: &mut BytesMut) -> Result<(), Http1Error> {
+    fn settle(&mut self, buf: &mut BytesMut) -> Result<(), ChunkedError> {
         loop {
             match self.state {
                 State::Data(_) | State::Done => return Ok(()),
                 State::Size => {
                     let Some(line) = line(buf, MAX_CHUNK_LINE).map_err(|fault| match fault {
-                        Fault::TooLong => Http1Error::ChunkLineTooLong {
-                            limit: MAX_CHUNK_LINE,
-                        },
-                        Fault::BareLf => Http1Error::InvalidChunkSize,
+                        Fault::TooLong => ChunkedError::LineTooLong,
+                        Fault::BareLf => ChunkedError::InvalidSize,
                     })?
                     else {
                         return Ok(());
@@ -99,11 +117,11 @@ impl Chunked {
                         // One byte may already tell it is wrong.
                         return match buf.first() {
                             Some(b'\r') | None => Ok(()),
-                            Some(_) => Err(Http1Error::InvalidChunkEnd),
+                            Some(_) => Err(ChunkedError::InvalidEnd),
                         };
                     };
                     if end != b"\r\n" {
-                        return Err(Http1Error::InvalidChunkEnd);
+                        return Err(ChunkedError::InvalidEnd);
                     }
                     buf.advance(2);
                     self.state = State::Size;
@@ -111,10 +129,8 @@ impl Chunked {
                 State::Trailers(read) => {
                     let room = MAX_TRAILERS - read;
                     let Some(field) = line(buf, room + 2).map_err(|fault| match fault {
-                        Fault::TooLong => Http1Error::TrailersTooLarge {
-                            limit: MAX_TRAILERS,
-                        },
-                        Fault::BareLf => Http1Error::InvalidTrailers,
+                        Fault::TooLong => ChunkedError::TrailersTooLarge,
+                        Fault::BareLf => ChunkedError::InvalidTrailers,
                     })?
                     else {
                         return Ok(());
@@ -156,11 +172,11 @@ fn line(buf: &[u8], max: usize) -> Result<Option<usize>, Fault> {
 /// A chunk-size line without its CRLF: hexadecimal digits, optional
 /// whitespace, then optional extensions (`;` …, visible characters,
 /// spaces and tabs), which are ignored.
-fn chunk_size(line: &[u8]) -> Result<u64, Http1Error> {
+fn chunk_size(line: &[u8]) -> Result<u64, ChunkedError> {
     let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
     // 16 hexadecimal digits fill a u64; a longer size is refused.
     if digits == 0 || digits > 16 {
-        return Err(Http1Error::InvalidChunkSize);
+        return Err(ChunkedError::InvalidSize);
     }
     let (size, rest) = line.split_at(digits);
     let rest = rest
@@ -176,7 +192,7 @@ fn chunk_size(line: &[u8]) -> Result<u64, Http1Error> {
         Some(_) => false,
     };
     if !extensions_ok {
-        return Err(Http1Error::InvalidChunkSize);
+        return Err(ChunkedError::InvalidSize);
     }
     Ok(size.iter().fold(0u64, |n, &b| {
         let digit = match b {
@@ -195,7 +211,7 @@ mod tests {
 
     /// Decodes `wire` fed in pieces of `split` bytes: the data, and whether
     /// the body ended.
-    fn decode(wire: &[u8], split: usize) -> Result<(Vec<u8>, bool, usize), Http1Error> {
+    fn decode(wire: &[u8], split: usize) -> Result<(Vec<u8>, bool, usize), ChunkedError> {
         let mut decoder = Chunked::default();
         let mut buf = BytesMut::new();
         let mut out = Vec::new();
@@ -208,7 +224,7 @@ mod tests {
         Ok((out, decoder.is_done(), buf.len()))
     }
 
-    fn whole(wire: &str) -> Result<(Vec<u8>, bool, usize), Http1Error> {
+    fn whole(wire: &str) -> Result<(Vec<u8>, bool, usize), ChunkedError> {
         decode(wire.as_bytes(), usize::MAX)
     }
 
@@ -281,7 +297,7 @@ mod tests {
             "5;\u{1}\r\n",
         ] {
             assert!(
-                matches!(whole(bad), Err(Http1Error::InvalidChunkSize)),
+                matches!(whole(bad), Err(ChunkedError::InvalidSize)),
                 "{bad:?}"
             );
         }
@@ -304,21 +320,18 @@ mod tests {
     fn chunk_data_must_be_followed_by_crlf() {
         assert!(matches!(
             whole("2\r\nokX\r\n0\r\n\r\n"),
-            Err(Http1Error::InvalidChunkEnd)
+            Err(ChunkedError::InvalidEnd)
         ));
         assert!(matches!(
             whole("2\r\nok\rX0\r\n\r\n"),
-            Err(Http1Error::InvalidChunkEnd)
+            Err(ChunkedError::InvalidEnd)
         ));
     }
 
     #[test]
     fn a_chunk_size_line_is_at_most_4_kib() {
         let long = format!("1;{}\r\nx\r\n0\r\n\r\n", "e".repeat(MAX_CHUNK_LINE));
-        assert!(matches!(
-            whole(&long),
-            Err(Http1Error::ChunkLineTooLong { .. })
-        ));
+        assert!(matches!(whole(&long), Err(ChunkedError::LineTooLong)));
         let fits = format!("1;{}\r\nx\r\n0\r\n\r\n", "e".repeat(MAX_CHUNK_LINE - 5));
         assert_eq!(whole(&fits).unwrap().0, b"x");
         // Without its LF yet: refused once 4 KiB are buffered.
@@ -330,10 +343,7 @@ mod tests {
     fn trailers_are_at_most_16_kib() {
         let field = format!("x: {}\r\n", "v".repeat(1000));
         let big = format!("0\r\n{}\r\n", field.repeat(17));
-        assert!(matches!(
-            whole(&big),
-            Err(Http1Error::TrailersTooLarge { .. })
-        ));
+        assert!(matches!(whole(&big), Err(ChunkedError::TrailersTooLarge)));
         let fits = format!("0\r\n{}\r\n", field.repeat(15));
         assert!(whole(&fits).unwrap().1);
     }

@@ -2,6 +2,8 @@
 
 use std::io;
 
+use crate::h1::chunked::{ChunkedError, MAX_CHUNK_LINE, MAX_TRAILERS};
+
 /// Why the gateway's HTTP/1.1 exchange with an upstream failed: the
 /// connection broke, or the upstream's response was not HTTP/1.1 the
 /// gateway can read safely. The connection is closed in every case.
@@ -93,6 +95,22 @@ pub enum Http1Error {
         /// The limit, in bytes.
         limit: usize,
     },
+}
+
+impl From<ChunkedError> for Http1Error {
+    fn from(e: ChunkedError) -> Self {
+        match e {
+            ChunkedError::InvalidSize => Http1Error::InvalidChunkSize,
+            ChunkedError::LineTooLong => Http1Error::ChunkLineTooLong {
+                limit: MAX_CHUNK_LINE,
+            },
+            ChunkedError::InvalidEnd => Http1Error::InvalidChunkEnd,
+            ChunkedError::InvalidTrailers => Http1Error::InvalidTrailers,
+            ChunkedError::TrailersTooLarge => Http1Error::TrailersTooLarge {
+                limit: MAX_TRAILERS,
+            },
+        }
+    }
 }
 
 impl Http1Error {
