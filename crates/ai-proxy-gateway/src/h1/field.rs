@@ -23,3 +23,97 @@ pub(crate) fn digits(bytes: &[u8]) -> Option<u64> {
         b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0'))
     })
 }
+
+/// `Content-Length` over a head's field lines: a comma-separated list is
+/// accepted when its members are equal, as are repeated lines (RFC 9110
+/// §8.6); anything else makes it invalid.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum ContentLength {
+    /// No `Content-Length` field.
+    #[default]
+    Absent,
+    /// One valid length.
+    Valid(u64),
+    /// Not a number, or differing copies.
+    Invalid,
+}
+
+impl ContentLength {
+    /// Notes a `Content-Length` field line.
+    pub(crate) fn note(&mut self, value: &[u8]) {
+        for member in value.split(|&b| b == b',') {
+            let n = digits(trim(member));
+            *self = match (*self, n) {
+                (ContentLength::Invalid, _) | (_, None) => ContentLength::Invalid,
+                (ContentLength::Absent, Some(n)) => ContentLength::Valid(n),
+                (ContentLength::Valid(m), Some(n)) if m == n => ContentLength::Valid(n),
+                (ContentLength::Valid(_), Some(_)) => ContentLength::Invalid,
+            };
+        }
+    }
+}
+
+/// Whether the last coding of a `Transfer-Encoding` field line is
+/// `chunked` (any case).
+pub(crate) fn ends_in_chunked(value: &[u8]) -> bool {
+    let last = value.rsplit(|&b| b == b',').next().unwrap_or_default();
+    trim(last).eq_ignore_ascii_case(b"chunked")
+}
+
+/// The `Connection` options that decide a connection's fate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Options {
+    /// `close` was listed.
+    pub(crate) close: bool,
+    /// `keep-alive` was listed.
+    pub(crate) keep_alive: bool,
+}
+
+impl Options {
+    /// Notes a `Connection` field line.
+    pub(crate) fn note(&mut self, value: &[u8]) {
+        for token in value.split(|&b| b == b',') {
+            let token = trim(token);
+            if token.eq_ignore_ascii_case(b"close") {
+                self.close = true;
+            } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                self.keep_alive = true;
+            }
+        }
+    }
+}
+
+/// Where a field's name and value are in a head's bytes (a head is under
+/// 64 KiB: 16 bits each keep the array small to clear).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct FieldAt {
+    name: (u16, u16),
+    value: (u16, u16),
+}
+
+impl FieldAt {
+    /// `name` and `value` lie in the head starting at `base`, which is
+    /// under 64 KiB (checked before): their offsets fit 16 bits as they
+    /// are. (Were they elsewhere, the ranges would slice to nothing or to
+    /// other bytes of the head, never out of it: `get` checks.)
+    pub(crate) fn new(name: &[u8], value: &[u8], base: usize) -> Self {
+        let at = |part: &[u8]| {
+            let start = (part.as_ptr() as usize).wrapping_sub(base);
+            (start as u16, start.wrapping_add(part.len()) as u16)
+        };
+        Self {
+            name: at(name),
+            value: at(value),
+        }
+    }
+
+    /// The name's range in the head.
+    pub(crate) fn name(self) -> std::ops::Range<usize> {
+        usize::from(self.name.0)..usize::from(self.name.1)
+    }
+
+    /// The value's range in the head.
+    pub(crate) fn value(self) -> std::ops::Range<usize> {
+        usize::from(self.value.0)..usize::from(self.value.1)
+    }
+}

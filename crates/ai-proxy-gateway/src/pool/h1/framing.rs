@@ -4,7 +4,7 @@
 use http::{StatusCode, Version};
 
 use super::Http1Error;
-use crate::h1::field::{digits, trim};
+use crate::h1::field::{ContentLength as Length, Options, ends_in_chunked};
 
 /// How a response body is delimited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,15 +28,6 @@ pub(crate) struct Decision {
     pub(crate) reusable: bool,
 }
 
-/// `Content-Length` as seen so far.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-enum Length {
-    #[default]
-    Absent,
-    Valid(u64),
-    Invalid,
-}
-
 /// The header fields that decide framing and reuse, collected while a
 /// head's fields are read (no second look-up in the header map).
 #[derive(Clone, Copy, Debug, Default)]
@@ -45,41 +36,23 @@ pub(crate) struct Fields {
     /// A `Transfer-Encoding` was seen; whether its last coding (of its
     /// last field line) is `chunked`.
     transfer_encoding: Option<bool>,
-    close: bool,
-    keep_alive: bool,
+    options: Options,
 }
 
 impl Fields {
-    /// Notes a `Content-Length` field line (a comma-separated list is
-    /// accepted when its members are equal, as are repeated lines).
+    /// Notes a `Content-Length` field line.
     pub(crate) fn content_length(&mut self, value: &[u8]) {
-        for member in value.split(|&b| b == b',') {
-            let n = digits(trim(member));
-            self.length = match (self.length, n) {
-                (Length::Invalid, _) | (_, None) => Length::Invalid,
-                (Length::Absent, Some(n)) => Length::Valid(n),
-                (Length::Valid(m), Some(n)) if m == n => Length::Valid(n),
-                (Length::Valid(_), Some(_)) => Length::Invalid,
-            };
-        }
+        self.length.note(value);
     }
 
     /// Notes a `Transfer-Encoding` field line.
     pub(crate) fn transfer_encoding(&mut self, value: &[u8]) {
-        let last = value.rsplit(|&b| b == b',').next().unwrap_or_default();
-        self.transfer_encoding = Some(trim(last).eq_ignore_ascii_case(b"chunked"));
+        self.transfer_encoding = Some(ends_in_chunked(value));
     }
 
     /// Notes a `Connection` field line (`close` wins over `keep-alive`).
     pub(crate) fn connection(&mut self, value: &[u8]) {
-        for token in value.split(|&b| b == b',') {
-            let token = trim(token);
-            if token.eq_ignore_ascii_case(b"close") {
-                self.close = true;
-            } else if token.eq_ignore_ascii_case(b"keep-alive") {
-                self.keep_alive = true;
-            }
-        }
+        self.options.note(value);
     }
 
     /// The framing of a response with `status` and `version` to a request
@@ -92,7 +65,7 @@ impl Fields {
     ) -> Result<Decision, Http1Error> {
         // HTTP/1.1 keeps the connection unless told; HTTP/1.0 is not
         // reused (keep-alive there is an old extension, not worth the risk).
-        let keep = version == Version::HTTP_11 && !self.close;
+        let keep = version == Version::HTTP_11 && !self.options.close;
         let no_body = head
             || status.is_informational()
             || status == StatusCode::NO_CONTENT

@@ -9,6 +9,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
 
 use super::Http1Error;
 use super::framing::{Decision, Fields};
+use crate::h1::field::FieldAt;
 use crate::hop_by_hop::{is_hop_by_hop, is_named};
 
 /// The largest response head read (status line and fields), exclusive.
@@ -62,39 +63,6 @@ pub(crate) struct ResponseHead {
     pub(crate) decision: Decision,
 }
 
-/// Where a field's name and value are in the head's bytes (a head is
-/// under 64 KiB: 16 bits each keep the array small to clear).
-#[derive(Clone, Copy, Default)]
-struct Field {
-    name: (u16, u16),
-    value: (u16, u16),
-}
-
-impl Field {
-    /// `name` and `value` lie in the head starting at `base`, which is
-    /// under 64 KiB (checked before): their offsets fit 16 bits as they
-    /// are. (Were they elsewhere, the ranges would slice to nothing or to
-    /// other bytes of the head, never out of it: `get` checks.)
-    fn new(name: &[u8], value: &[u8], base: usize) -> Self {
-        let at = |part: &[u8]| {
-            let start = (part.as_ptr() as usize).wrapping_sub(base);
-            (start as u16, start.wrapping_add(part.len()) as u16)
-        };
-        Self {
-            name: at(name),
-            value: at(value),
-        }
-    }
-
-    fn name(self) -> std::ops::Range<usize> {
-        usize::from(self.name.0)..usize::from(self.name.1)
-    }
-
-    fn value(self) -> std::ops::Range<usize> {
-        usize::from(self.value.0)..usize::from(self.value.1)
-    }
-}
-
 /// Reads the final response head at the start of `buf`, consuming it (and
 /// any interim 1xx heads before it); `None` if it is not complete yet.
 /// Header values share the head's bytes (no copy). `head`: the request was
@@ -129,12 +97,12 @@ pub(crate) fn read_response(
             Version::HTTP_10
         };
         // Offsets, so that the head can be split off and shared.
-        let mut fields = [Field::default(); MAX_HEADERS];
+        let mut fields = [FieldAt::default(); MAX_HEADERS];
         let base = buf.as_ptr() as usize;
         let count = response.headers.len();
         for (field, header) in fields.iter_mut().zip(response.headers.iter()) {
             // Always inside the head: its slices point into `buf`.
-            *field = Field::new(header.name.as_bytes(), header.value, base);
+            *field = FieldAt::new(header.name.as_bytes(), header.value, base);
         }
         if status == StatusCode::SWITCHING_PROTOCOLS {
             return Err(Http1Error::SwitchingProtocols);
