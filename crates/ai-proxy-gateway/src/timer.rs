@@ -3,7 +3,7 @@
 //! A fresh `tokio::time::Sleep` per request costs a timer-wheel insert on
 //! its first wait and a removal (under the driver's lock) when dropped:
 //! ~700 instructions a request for the upstream head's deadline alone, as
-//! much again for hyper's header-read timer. A timer kept after its
+//! much again for a client head's header timeout. A timer kept after its
 //! request and moved to a later deadline is re-armed with one atomic store
 //! (tokio's `extend_expiration`): its wheel entry stays where it was and
 //! is moved on when it comes due. So each worker thread keeps its idle
@@ -43,7 +43,7 @@ type Kind = &'static LocalKey<RefCell<Spare>>;
 thread_local! {
     /// The upstream head's deadline (the route's `timeout`).
     pub(crate) static UPSTREAM_HEAD: RefCell<Spare> = const { RefCell::new(Spare::new()) };
-    /// hyper's client header-read deadline.
+    /// A client request head's deadline (the header timeout).
     pub(crate) static CLIENT_HEAD: RefCell<Spare> = const { RefCell::new(Spare::new()) };
 }
 
@@ -97,13 +97,6 @@ impl Deadline {
     pub(crate) fn after(kind: Kind, now: Instant, after: Duration) -> Option<Self> {
         let at = now.checked_add(after)?;
         Self::at(kind, at.into())
-    }
-
-    /// Moves the deadline to `at`.
-    pub(crate) fn reset(&mut self, at: tokio::time::Instant) {
-        if let Some(sleep) = &mut self.sleep {
-            sleep.as_mut().reset(at);
-        }
     }
 }
 
@@ -163,52 +156,6 @@ impl<F: Future + Unpin> Future for Within<F> {
             Some(d) => Pin::new(d).poll(cx).map(Err),
             None => Poll::Pending,
         }
-    }
-}
-
-/// hyper's timer (header read timeouts) on [`CLIENT_HEAD`]'s reused
-/// timers.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct ReusedTimer;
-
-/// A hyper sleep on a reused timer.
-struct HyperSleep(Option<Deadline>);
-
-impl Future for HyperSleep {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        match &mut self.0 {
-            Some(d) => Pin::new(d).poll(cx),
-            None => Poll::Pending,
-        }
-    }
-}
-
-impl hyper::rt::Sleep for HyperSleep {}
-
-impl hyper::rt::Timer for ReusedTimer {
-    fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
-        let at = tokio::time::Instant::now().checked_add(duration);
-        Box::pin(HyperSleep(at.and_then(|at| Deadline::at(&CLIENT_HEAD, at))))
-    }
-
-    fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
-        Box::pin(HyperSleep(Deadline::at(&CLIENT_HEAD, deadline.into())))
-    }
-
-    fn reset(&self, sleep: &mut Pin<Box<dyn hyper::rt::Sleep>>, new_deadline: Instant) {
-        match sleep.as_mut().downcast_mut_pin::<HyperSleep>() {
-            Some(mut s) => match &mut s.0 {
-                Some(d) => d.reset(new_deadline.into()),
-                None => s.0 = Deadline::at(&CLIENT_HEAD, new_deadline.into()),
-            },
-            None => *sleep = self.sleep_until(new_deadline),
-        }
-    }
-
-    fn now(&self) -> Instant {
-        tokio::time::Instant::now().into()
     }
 }
 
@@ -287,16 +234,5 @@ mod tests {
             assert_eq!(spare_count(&CLIENT_HEAD), 0);
             assert_eq!(within(d, std::future::pending::<()>()).await, Err(()));
         });
-    }
-
-    #[tokio::test]
-    async fn hypers_timer_fires_and_resets() {
-        use hyper::rt::Timer;
-        let timer = ReusedTimer;
-        let start = timer.now();
-        let mut sleep = timer.sleep_until(start + Duration::from_secs(60));
-        timer.reset(&mut sleep, start + Duration::from_millis(10));
-        sleep.await;
-        assert!(start.elapsed() >= Duration::from_millis(10));
     }
 }

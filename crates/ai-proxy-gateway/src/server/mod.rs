@@ -1,34 +1,28 @@
-//! The accept loop and client connections: HTTP/1.1 and HTTP/2 (prior
-//! knowledge) through hyper's auto builder, with hyper's own protections
-//! (header read timeout, buffer and header caps, HTTP/2 stream and header
-//! list limits), a connection cap, an idle keep-alive watchdog, accept
-//! errors backed off, and graceful shutdown. Several accept loops (one per
+//! The accept loop and client connections: HTTP/1.1 on the gateway's own
+//! connection driver ([`conn`]: header read timeout, head and field caps,
+//! unambiguous body framing), HTTP/2 with prior knowledge on hyper's
+//! ([`h2`]: stream and header list limits); a connection cap, an idle
+//! keep-alive watchdog, accept errors backed off, and graceful shutdown. Several accept loops (one per
 //! worker runtime, each on its own `SO_REUSEPORT` listener) may serve one
 //! gateway, each within its own connection cap.
+
+mod body;
+mod conn;
+mod date;
+mod h2;
+mod request;
+mod response;
+mod socket;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::task::Poll;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc, watch};
 
-use crate::activity::Activity;
-use crate::settings::Settings;
 use crate::shared::Shared;
-
-/// Longest request head (request line and headers) over HTTP/1.1, and
-/// header list over HTTP/2 (nginx's `large_client_header_buffers` is 4×8k).
-const MAX_HEADER_BYTES: usize = 64 * 1024;
-
-/// HTTP/2 streams per connection (nginx's `http2_max_concurrent_streams`).
-const MAX_CONCURRENT_STREAMS: u32 = 128;
 
 /// First and longest pause after a failed `accept` (e.g. out of file
 /// descriptors).
@@ -130,23 +124,6 @@ impl Backoff {
     }
 }
 
-fn connection_builder(settings: &Settings) -> auto::Builder<TokioExecutor> {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        // The header-read timer of each request head on a reused timer.
-        .timer(crate::timer::ReusedTimer)
-        .header_read_timeout(settings.client_header_timeout)
-        .keep_alive(true)
-        .max_buf_size(MAX_HEADER_BYTES);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
-        .max_header_list_size(u32::try_from(MAX_HEADER_BYTES).unwrap_or(u32::MAX));
-    builder
-}
-
 /// Serves `listener` until `shutdown` completes, then lets open
 /// connections finish (up to the shutdown timeout); the health checks and
 /// the metrics endpoint meanwhile.
@@ -170,7 +147,6 @@ pub(crate) async fn serve_connections(
 ) -> std::io::Result<()> {
     let settings = shared.settings.clone();
     let slots = Arc::new(Semaphore::new(settings.max_connections));
-    let builder = Arc::new(connection_builder(&settings));
     let (stop_tx, stop_rx) = watch::channel(false);
     // Each connection holds a sender; `recv` ends when all are dropped.
     let (open_tx, mut open_rx) = mpsc::channel::<()>(1);
@@ -208,7 +184,6 @@ pub(crate) async fn serve_connections(
             () = &mut shutdown => break,
         };
         let shared = Arc::clone(&shared);
-        let builder = Arc::clone(&builder);
         let stop = stop_rx.clone();
         let open = open_tx.clone();
         let gauge = shared.metrics.as_ref().map(|m| {
@@ -216,7 +191,7 @@ pub(crate) async fn serve_connections(
             m.client_connections.clone()
         });
         tokio::spawn(async move {
-            connection(&builder, shared, stream, remote, stop).await;
+            conn::serve(shared, stream, remote, stop).await;
             if let Some(gauge) = gauge {
                 gauge.dec();
             }
@@ -229,89 +204,6 @@ pub(crate) async fn serve_connections(
     drop(open_tx);
     let _ = tokio::time::timeout(settings.shutdown_timeout, open_rx.recv()).await;
     Ok(())
-}
-
-/// Serves one client connection until it closes, goes idle past the
-/// keep-alive timeout, or the gateway stops.
-async fn connection(
-    builder: &auto::Builder<TokioExecutor>,
-    shared: Arc<Shared>,
-    stream: TcpStream,
-    remote: SocketAddr,
-    mut stop: watch::Receiver<bool>,
-) {
-    // Responses (streamed ones above all) go out as written, not held back
-    // by Nagle's algorithm waiting for an ACK.
-    let _ = stream.set_nodelay(true);
-    let keepalive = shared.settings.keepalive_timeout;
-    let activity = Activity::new();
-    let requests = Arc::clone(&activity);
-    let service = service_fn(move |request: http::Request<Incoming>| {
-        let busy = requests.begin();
-        let shared = Arc::clone(&shared);
-        async move {
-            let mut response = crate::proxy::handle(&shared, request, remote).await;
-            response.body_mut().hold(busy);
-            Ok::<_, std::convert::Infallible>(response)
-        }
-    });
-    let conn = builder.serve_connection(TokioIo::new(stream), service);
-    tokio::pin!(conn);
-    let idle = tokio::time::sleep(keepalive);
-    tokio::pin!(idle);
-    let stop_seen = stop.clone();
-    let stopped = async move {
-        loop {
-            if stop.changed().await.is_err() || *stop.borrow() {
-                return;
-            }
-        }
-    };
-    tokio::pin!(stopped);
-    // The idle timer and the stop signal keep this task's waker from their
-    // last poll, so between their wake-ups they are polled only when they
-    // say they are due (an atomic read each) — not on every wake-up of a
-    // busy connection (three a proxied request, ~230 instructions each).
-    let mut watch_idle = true;
-    let mut watch_stop = true;
-    let mut closing = false;
-    std::future::poll_fn(|cx| {
-        loop {
-            if conn.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(());
-            }
-            if closing {
-                return Poll::Pending;
-            }
-            if watch_stop || !matches!(stop_seen.has_changed(), Ok(false)) {
-                watch_stop = false;
-                if stopped.as_mut().poll(cx).is_ready() {
-                    conn.as_mut().graceful_shutdown();
-                    closing = true;
-                    continue;
-                }
-            }
-            if watch_idle || idle.is_elapsed() {
-                watch_idle = false;
-                if idle.as_mut().poll(cx).is_ready() {
-                    let now = Instant::now();
-                    match activity.idle_since() {
-                        Some(since) if now.saturating_duration_since(since) >= keepalive => {
-                            conn.as_mut().graceful_shutdown();
-                            closing = true;
-                        }
-                        Some(since) => idle.as_mut().reset((since + keepalive).into()),
-                        None => idle.as_mut().reset((now + keepalive).into()),
-                    }
-                    // Re-armed: polled again to register.
-                    watch_idle = true;
-                    continue;
-                }
-            }
-            return Poll::Pending;
-        }
-    })
-    .await;
 }
 
 #[cfg(test)]

@@ -1,0 +1,207 @@
+//! HTTP/2 with prior knowledge on hyper's `http2` server: the connection's
+//! first bytes (read while looking for a request head) are replayed to it,
+//! then the stream is its. hyper's own protections apply (stream and
+//! header list limits); the gateway adds the idle keep-alive watchdog and
+//! the graceful-shutdown stop.
+
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::{Buf, Bytes};
+use hyper::body::Incoming;
+use hyper::server::conn::http2;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use super::request::MAX_HEAD;
+use crate::activity::Activity;
+use crate::shared::Shared;
+
+/// The client connection preface of HTTP/2 (RFC 9113 §3.4).
+pub(crate) const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// HTTP/2 streams per connection (nginx's `http2_max_concurrent_streams`).
+const MAX_CONCURRENT_STREAMS: u32 = 128;
+
+/// What the first bytes of a connection say it speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Sniffed {
+    /// HTTP/2's preface.
+    Http2,
+    /// Anything else: read as HTTP/1.
+    Http1,
+    /// A prefix of the preface: more bytes tell.
+    Unsure,
+}
+
+/// Whether `first`, a connection's first bytes, open HTTP/2's preface.
+pub(crate) fn sniff(first: &[u8]) -> Sniffed {
+    let n = first.len().min(PREFACE.len());
+    match (first.get(..n), PREFACE.get(..n)) {
+        (Some(a), Some(b)) if a == b && n == PREFACE.len() => Sniffed::Http2,
+        (Some(a), Some(b)) if a == b => Sniffed::Unsure,
+        _ => Sniffed::Http1,
+    }
+}
+
+/// The stream with the bytes already read from it in front.
+struct Replay {
+    first: Bytes,
+    stream: TcpStream,
+}
+
+impl AsyncRead for Replay {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        if !self.first.is_empty() {
+            let n = self.first.len().min(buf.remaining());
+            if let Some(part) = self.first.get(..n) {
+                buf.put_slice(part);
+            }
+            self.first.advance(n);
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Replay {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+/// Serves an HTTP/2 connection whose first bytes, `first`, were read off
+/// `stream` already, until it closes, goes idle past the keep-alive
+/// timeout, or the gateway stops.
+pub(crate) async fn serve(
+    shared: Arc<Shared>,
+    stream: TcpStream,
+    first: Bytes,
+    remote: SocketAddr,
+    mut stop: watch::Receiver<bool>,
+) {
+    let keepalive = shared.settings.keepalive_timeout;
+    let activity = Activity::new();
+    let requests = Arc::clone(&activity);
+    let service = service_fn(move |request: http::Request<Incoming>| {
+        let busy = requests.begin();
+        let shared = Arc::clone(&shared);
+        async move {
+            let mut response = crate::proxy::handle(&shared, request, remote).await;
+            response.body_mut().hold(busy);
+            Ok::<_, std::convert::Infallible>(response)
+        }
+    });
+    let conn = http2::Builder::new(TokioExecutor::new())
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
+        .max_header_list_size(u32::try_from(MAX_HEAD).unwrap_or(u32::MAX))
+        .serve_connection(TokioIo::new(Replay { first, stream }), service);
+    tokio::pin!(conn);
+    let idle = tokio::time::sleep(keepalive);
+    tokio::pin!(idle);
+    let stop_seen = stop.clone();
+    let stopped = async move {
+        loop {
+            if stop.changed().await.is_err() || *stop.borrow() {
+                return;
+            }
+        }
+    };
+    tokio::pin!(stopped);
+    // The idle timer and the stop signal keep this task's waker from their
+    // last poll, so between their wake-ups they are polled only when they
+    // say they are due (an atomic read each).
+    let mut watch_idle = true;
+    let mut watch_stop = true;
+    let mut closing = false;
+    std::future::poll_fn(|cx| {
+        loop {
+            if conn.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(());
+            }
+            if closing {
+                return Poll::Pending;
+            }
+            if watch_stop || !matches!(stop_seen.has_changed(), Ok(false)) {
+                watch_stop = false;
+                if stopped.as_mut().poll(cx).is_ready() {
+                    conn.as_mut().graceful_shutdown();
+                    closing = true;
+                    continue;
+                }
+            }
+            if watch_idle || idle.is_elapsed() {
+                watch_idle = false;
+                if idle.as_mut().poll(cx).is_ready() {
+                    let now = Instant::now();
+                    match activity.idle_since() {
+                        Some(since) if now.saturating_duration_since(since) >= keepalive => {
+                            conn.as_mut().graceful_shutdown();
+                            closing = true;
+                        }
+                        Some(since) => idle.as_mut().reset((since + keepalive).into()),
+                        None => idle.as_mut().reset((now + keepalive).into()),
+                    }
+                    // Re-armed: polled again to register.
+                    watch_idle = true;
+                    continue;
+                }
+            }
+            return Poll::Pending;
+        }
+    })
+    .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_preface_is_http2_its_prefixes_unsure_anything_else_http1() {
+        assert_eq!(sniff(PREFACE), Sniffed::Http2);
+        assert_eq!(
+            sniff(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0"),
+            Sniffed::Http2
+        );
+        assert_eq!(sniff(b"PRI * HT"), Sniffed::Unsure);
+        assert_eq!(sniff(b""), Sniffed::Unsure);
+        assert_eq!(sniff(b"POST / HTTP/1.1\r\n"), Sniffed::Http1);
+        assert_eq!(sniff(b"PRI * HTTP/1.1\r\n"), Sniffed::Http1);
+    }
+}

@@ -1,0 +1,204 @@
+//! A client's request head, read from the connection's buffer with
+//! `httparse`: method, target and fields (values share the buffer), the
+//! body's framing (RFC 9112 §6.1–6.3, refusing what could smuggle a
+//! request) and what the client asked of the connection.
+
+use std::mem::MaybeUninit;
+
+use bytes::BytesMut;
+use http::header::{
+    ACCEPT, AUTHORIZATION, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, EXPECT, HOST,
+    TRANSFER_ENCODING, USER_AGENT,
+};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri, Version};
+
+use crate::h1::field::{ContentLength, FieldAt, Options, ends_in_chunked, trim};
+use crate::hop_by_hop::is_named;
+
+/// The largest request head read (request line and fields), exclusive
+/// (nginx's `large_client_header_buffers` is 4×8k).
+pub(crate) const MAX_HEAD: usize = 64 * 1024;
+/// The most header fields a request head may have (hyper's default).
+pub(crate) const MAX_HEADERS: usize = 100;
+
+/// How a request body is delimited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// No body.
+    Empty,
+    /// `Content-Length` bytes (more than zero).
+    Length(u64),
+    /// `Transfer-Encoding` ending in `chunked`.
+    Chunked,
+}
+
+/// A request head, read.
+#[derive(Debug)]
+pub(crate) struct RequestHead {
+    /// Method, target, version and fields.
+    pub(crate) request: Request<()>,
+    pub(crate) framing: Framing,
+    /// Whether the client lets the connection carry another request (HTTP/1.1
+    /// without `Connection: close`, HTTP/1.0 with `Connection: keep-alive`).
+    pub(crate) keep_alive: bool,
+    /// `Expect: 100-continue` on HTTP/1.1.
+    pub(crate) expect_continue: bool,
+}
+
+/// Why a request head is refused; the connection closes after the answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum HeadError {
+    /// The head is [`MAX_HEAD`] bytes or more.
+    #[error("the request head is larger than {MAX_HEAD} bytes")]
+    TooLarge,
+    /// More than [`MAX_HEADERS`] fields.
+    #[error("the request head has more than {MAX_HEADERS} header fields")]
+    TooManyFields,
+    /// Not an HTTP/1.x request head, or a field that cannot be represented.
+    #[error("the request head is malformed")]
+    Malformed,
+    /// Not HTTP/1.0 or HTTP/1.1.
+    #[error("the request's HTTP version is not supported")]
+    Version,
+    /// The body cannot be delimited safely: `Transfer-Encoding` with
+    /// `Content-Length`, not ending in `chunked`, or on HTTP/1.0; an
+    /// invalid `Content-Length` or differing copies.
+    #[error("the request's body framing is ambiguous or invalid")]
+    Framing,
+}
+
+impl HeadError {
+    /// The status the client is answered with.
+    pub(crate) fn status(self) -> StatusCode {
+        match self {
+            HeadError::TooLarge | HeadError::TooManyFields => {
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+            }
+            HeadError::Malformed | HeadError::Framing => StatusCode::BAD_REQUEST,
+            HeadError::Version => StatusCode::HTTP_VERSION_NOT_SUPPORTED,
+        }
+    }
+}
+
+/// The fields that decide framing and the connection, noted while the
+/// head's fields are read.
+#[derive(Default)]
+struct Fields {
+    length: ContentLength,
+    /// A `Transfer-Encoding` was seen; whether its last coding is `chunked`.
+    transfer_encoding: Option<bool>,
+    options: Options,
+    expect_continue: bool,
+}
+
+/// Reads the request head at the start of `buf`, consuming it; `None` if it
+/// is not complete yet. Empty lines before it are skipped (RFC 9112 §2.2).
+pub(crate) fn read_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, HeadError> {
+    let mut slots = [MaybeUninit::<httparse::Header<'_>>::uninit(); MAX_HEADERS];
+    let mut request = httparse::Request::new(&mut []);
+    let parsed = httparse::ParserConfig::default().parse_request_with_uninit_headers(
+        &mut request,
+        buf,
+        &mut slots,
+    );
+    let len = match parsed {
+        Ok(httparse::Status::Complete(len)) if len < MAX_HEAD => len,
+        Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD => return Ok(None),
+        Ok(_) => return Err(HeadError::TooLarge),
+        Err(httparse::Error::TooManyHeaders) => return Err(HeadError::TooManyFields),
+        Err(httparse::Error::Version) => return Err(HeadError::Version),
+        Err(_) => return Err(HeadError::Malformed),
+    };
+    let version = match request.version {
+        Some(1) => Version::HTTP_11,
+        Some(0) => Version::HTTP_10,
+        _ => return Err(HeadError::Version),
+    };
+    let method = Method::from_bytes(request.method.unwrap_or_default().as_bytes())
+        .map_err(|_| HeadError::Malformed)?;
+    let base = buf.as_ptr() as usize;
+    let path = request.path.unwrap_or_default().as_bytes();
+    // Offsets, so that the head can be split off and shared.
+    let target = FieldAt::new(path, path, base);
+    let mut fields = [FieldAt::default(); MAX_HEADERS];
+    let count = request.headers.len();
+    for (field, header) in fields.iter_mut().zip(request.headers.iter()) {
+        *field = FieldAt::new(header.name.as_bytes(), header.value, base);
+    }
+    let bytes = buf.split_to(len).freeze();
+    let uri =
+        Uri::from_maybe_shared(bytes.slice(target.name())).map_err(|_| HeadError::Malformed)?;
+    let mut headers = HeaderMap::with_capacity(count);
+    let mut seen = Fields::default();
+    for field in fields.iter().take(count) {
+        let name = bytes.get(field.name()).unwrap_or_default();
+        let value = bytes.get(field.value()).unwrap_or_default();
+        let name = field_name(name, value, &mut seen)?;
+        let value = HeaderValue::from_maybe_shared(bytes.slice(field.value()))
+            .map_err(|_| HeadError::Malformed)?;
+        headers.append(name, value);
+    }
+    let framing = match (seen.transfer_encoding, seen.length) {
+        // HTTP/1.0 has no transfer codings (RFC 9112 §6.1); both framings
+        // at once is how requests are smuggled: refused, never guessed.
+        (Some(_), _) if version == Version::HTTP_10 => return Err(HeadError::Framing),
+        (Some(_), ContentLength::Valid(_) | ContentLength::Invalid) => {
+            return Err(HeadError::Framing);
+        }
+        (Some(true), ContentLength::Absent) => Framing::Chunked,
+        (Some(false), ContentLength::Absent) => return Err(HeadError::Framing),
+        (None, ContentLength::Invalid) => return Err(HeadError::Framing),
+        (None, ContentLength::Valid(0) | ContentLength::Absent) => Framing::Empty,
+        (None, ContentLength::Valid(n)) => Framing::Length(n),
+    };
+    let keep_alive = if version == Version::HTTP_11 {
+        !seen.options.close
+    } else {
+        seen.options.keep_alive && !seen.options.close
+    };
+    let expect_continue = seen.expect_continue && version == Version::HTTP_11;
+    let mut head = Request::new(());
+    *head.method_mut() = method;
+    *head.uri_mut() = uri;
+    *head.version_mut() = version;
+    *head.headers_mut() = headers;
+    Ok(Some(RequestHead {
+        request: head,
+        framing,
+        keep_alive,
+        expect_continue,
+    }))
+}
+
+/// The map's name for a field named `name` (any case) with `value`, the
+/// framing and connection fields noted in `seen` on the way. The usual
+/// names of a request are constants (no parse, no look-up).
+fn field_name(name: &[u8], value: &[u8], seen: &mut Fields) -> Result<HeaderName, HeadError> {
+    let is = |known: &HeaderName| is_named(name, known.as_str());
+    let known = match name.len() {
+        4 if is(&HOST) => HOST,
+        12 if is(&CONTENT_TYPE) => CONTENT_TYPE,
+        14 if is(&CONTENT_LENGTH) => {
+            seen.length.note(value);
+            CONTENT_LENGTH
+        }
+        17 if is(&TRANSFER_ENCODING) => {
+            // The last field line's last coding decides (RFC 9112 §6.3).
+            seen.transfer_encoding = Some(ends_in_chunked(value));
+            TRANSFER_ENCODING
+        }
+        10 if is(&CONNECTION) => {
+            seen.options.note(value);
+            CONNECTION
+        }
+        6 if is(&EXPECT) => {
+            seen.expect_continue = trim(value).eq_ignore_ascii_case(b"100-continue");
+            EXPECT
+        }
+        6 if is(&ACCEPT) => ACCEPT,
+        13 if is(&AUTHORIZATION) => AUTHORIZATION,
+        10 if is(&USER_AGENT) => USER_AGENT,
+        _ => HeaderName::from_bytes(name).map_err(|_| HeadError::Malformed)?,
+    };
+    Ok(known)
+}
