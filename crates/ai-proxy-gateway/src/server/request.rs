@@ -202,3 +202,212 @@ fn field_name(name: &[u8], value: &[u8], seen: &mut Fields) -> Result<HeaderName
     };
     Ok(known)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(wire: &str) -> Result<Option<RequestHead>, HeadError> {
+        read_request(&mut BytesMut::from(wire.as_bytes()))
+    }
+
+    fn head(wire: &str) -> RequestHead {
+        read(wire).unwrap().unwrap()
+    }
+
+    fn framing(fields: &str) -> Result<Framing, HeadError> {
+        read(&format!("POST / HTTP/1.1\r\n{fields}\r\n")).map(|h| h.unwrap().framing)
+    }
+
+    #[test]
+    fn a_head_is_read_and_consumed_leaving_the_body() {
+        let mut buf = BytesMut::from(
+            &b"POST /v1/chat?x=1 HTTP/1.1\r\nHost: gw\r\nX-A: 1\r\nx-a: 2\r\nContent-Length: 2\r\n\r\n{}"[..],
+        );
+        let head = read_request(&mut buf).unwrap().unwrap();
+        let r = &head.request;
+        assert_eq!(r.method(), Method::POST);
+        assert_eq!(r.uri(), "/v1/chat?x=1");
+        assert_eq!(r.version(), Version::HTTP_11);
+        assert_eq!(r.headers()["host"], "gw");
+        let a: Vec<_> = r.headers().get_all("x-a").iter().collect();
+        assert_eq!(a, ["1", "2"]);
+        assert_eq!(head.framing, Framing::Length(2));
+        assert!(head.keep_alive);
+        assert_eq!(&buf[..], b"{}");
+    }
+
+    #[test]
+    fn an_absolute_form_target_is_read() {
+        let h = head("GET http://gw.example/v1/models HTTP/1.1\r\nhost: gw.example\r\n\r\n");
+        assert_eq!(h.request.uri().path(), "/v1/models");
+        assert_eq!(h.request.uri().host(), Some("gw.example"));
+    }
+
+    #[test]
+    fn empty_lines_before_the_head_are_skipped() {
+        assert_eq!(head("\r\n\r\nGET / HTTP/1.1\r\n\r\n").request.uri(), "/");
+    }
+
+    #[test]
+    fn an_incomplete_head_asks_for_more() {
+        for cut in ["", "POST / HTTP/1.1\r\n", "POST / HTTP/1.1\r\nhost: gw\r\n"] {
+            assert!(read(cut).unwrap().is_none(), "{cut:?}");
+        }
+    }
+
+    #[test]
+    fn a_head_of_64_kib_is_431_complete_or_not() {
+        let big = format!("GET / HTTP/1.1\r\nx: {}\r\n", "v".repeat(MAX_HEAD));
+        assert_eq!(read(&big).unwrap_err(), HeadError::TooLarge);
+        assert_eq!(
+            read(&format!("{big}\r\n")).unwrap_err(),
+            HeadError::TooLarge
+        );
+        assert_eq!(HeadError::TooLarge.status(), 431);
+    }
+
+    #[test]
+    fn more_than_100_fields_are_431() {
+        let fields = "x: 1\r\n".repeat(MAX_HEADERS + 1);
+        let e = read(&format!("GET / HTTP/1.1\r\n{fields}\r\n")).unwrap_err();
+        assert_eq!(e, HeadError::TooManyFields);
+        assert_eq!(e.status(), 431);
+        let fields = "x: 1\r\n".repeat(MAX_HEADERS);
+        assert!(
+            read(&format!("GET / HTTP/1.1\r\n{fields}\r\n"))
+                .unwrap()
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn a_malformed_head_is_400() {
+        for bad in [
+            "GET / HTTP/1.1\r\nbad name: v\r\n\r\n",
+            "GET\r\n\r\n",
+            "G(ET / HTTP/1.1\r\n\r\n",
+            "GET / HTTP/1.1\r\nx: a\u{1}b\r\n\r\n",
+            "\u{16}\u{3}\u{1}\u{0}\u{5}",
+        ] {
+            let e = read(bad).unwrap_err();
+            assert_eq!(e, HeadError::Malformed, "{bad:?}");
+            assert_eq!(e.status(), 400);
+        }
+    }
+
+    #[test]
+    fn versions_other_than_1_0_and_1_1_are_505() {
+        for bad in [
+            "GET / HTTP/2.0\r\n\r\n",
+            "GET / HTTP/1.2\r\n\r\n",
+            "GET / HTTP/0.9\r\n\r\n",
+        ] {
+            let e = read(bad).unwrap_err();
+            assert_eq!(e, HeadError::Version, "{bad:?}");
+            assert_eq!(e.status(), 505);
+        }
+    }
+
+    #[test]
+    fn no_length_and_no_coding_is_an_empty_body() {
+        assert_eq!(framing(""), Ok(Framing::Empty));
+        assert_eq!(framing("content-length: 0\r\n"), Ok(Framing::Empty));
+    }
+
+    #[test]
+    fn content_length_delimits_the_body_and_identical_copies_are_one() {
+        assert_eq!(framing("content-length: 42\r\n"), Ok(Framing::Length(42)));
+        assert_eq!(framing("content-length: 5, 5\r\n"), Ok(Framing::Length(5)));
+        assert_eq!(
+            framing("content-length: 5\r\nContent-Length: 5\r\n"),
+            Ok(Framing::Length(5))
+        );
+    }
+
+    #[test]
+    fn differing_or_invalid_content_length_is_400() {
+        for bad in [
+            "content-length: 5\r\ncontent-length: 6\r\n",
+            "content-length: 5, 6\r\n",
+            "content-length: -1\r\n",
+            "content-length: 1e3\r\n",
+            "content-length: 99999999999999999999\r\n",
+            "content-length:\r\n",
+        ] {
+            assert_eq!(framing(bad), Err(HeadError::Framing), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn transfer_encoding_ending_in_chunked_is_chunked() {
+        assert_eq!(
+            framing("transfer-encoding: chunked\r\n"),
+            Ok(Framing::Chunked)
+        );
+        assert_eq!(
+            framing("Transfer-Encoding: gzip, Chunked\r\n"),
+            Ok(Framing::Chunked)
+        );
+    }
+
+    #[test]
+    fn transfer_encoding_with_content_length_is_400_never_guessed() {
+        for both in [
+            "transfer-encoding: chunked\r\ncontent-length: 3\r\n",
+            "content-length: 3\r\ntransfer-encoding: chunked\r\n",
+        ] {
+            assert_eq!(framing(both), Err(HeadError::Framing), "{both:?}");
+        }
+    }
+
+    #[test]
+    fn a_coding_other_than_final_chunked_is_400() {
+        for bad in [
+            "transfer-encoding: gzip\r\n",
+            "transfer-encoding: chunked, gzip\r\n",
+            "transfer-encoding: chunked\r\ntransfer-encoding: identity\r\n",
+        ] {
+            assert_eq!(framing(bad), Err(HeadError::Framing), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn transfer_encoding_on_http_1_0_is_400() {
+        let e = read("POST / HTTP/1.0\r\ntransfer-encoding: chunked\r\n\r\n").unwrap_err();
+        assert_eq!(e, HeadError::Framing);
+    }
+
+    #[test]
+    fn http_1_1_keeps_the_connection_unless_told_to_close() {
+        assert!(head("GET / HTTP/1.1\r\n\r\n").keep_alive);
+        assert!(!head("GET / HTTP/1.1\r\nconnection: keep-alive, Close\r\n\r\n").keep_alive);
+    }
+
+    #[test]
+    fn http_1_0_keeps_the_connection_only_when_asked() {
+        let h = head("GET / HTTP/1.0\r\n\r\n");
+        assert_eq!(h.request.version(), Version::HTTP_10);
+        assert!(!h.keep_alive);
+        assert!(head("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").keep_alive);
+    }
+
+    #[test]
+    fn expect_100_continue_is_noted_on_http_1_1_only() {
+        let wire = |v: &str| {
+            format!("POST / HTTP/1.{v}\r\nexpect: 100-Continue\r\ncontent-length: 1\r\n\r\n")
+        };
+        assert!(head(&wire("1")).expect_continue);
+        assert!(!head(&wire("0")).expect_continue);
+        assert!(!head("POST / HTTP/1.1\r\ncontent-length: 1\r\n\r\n").expect_continue);
+    }
+
+    #[test]
+    fn header_values_share_the_heads_bytes() {
+        let mut buf = BytesMut::from(&b"GET / HTTP/1.1\r\nx-long: 0123456789abcdef\r\n\r\n"[..]);
+        let start = buf.as_ptr() as usize;
+        let h = read_request(&mut buf).unwrap().unwrap();
+        let value = h.request.headers()["x-long"].as_bytes().as_ptr() as usize;
+        assert!(value > start && value < start + 64, "the value was copied");
+    }
+}

@@ -141,3 +141,183 @@ pub(crate) fn write_chunk_size(dst: &mut Vec<u8>, len: usize) {
     dst.extend_from_slice(digits.get(at..).unwrap_or_default());
     dst.extend_from_slice(b"\r\n");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    const DATE: &[u8] = b"Sun, 06 Nov 1994 08:49:37 GMT";
+
+    fn answering(version: Version) -> Answering {
+        Answering {
+            head: false,
+            version,
+            keep_alive: true,
+        }
+    }
+
+    fn head(
+        status: u16,
+        fields: &[(&'static str, &'static str)],
+        exact: Option<u64>,
+        answering: Answering,
+    ) -> (String, Framing, bool) {
+        let mut headers = HeaderMap::new();
+        for (name, value) in fields {
+            headers.append(*name, HeaderValue::from_static(value));
+        }
+        let mut dst = Vec::new();
+        let status = StatusCode::from_u16(status).unwrap();
+        let (framing, keep) = write_head(&mut dst, status, &headers, exact, answering, DATE);
+        (String::from_utf8(dst).unwrap(), framing, keep)
+    }
+
+    #[test]
+    fn an_exact_size_is_content_length_replacing_the_responses_own() {
+        let (h, framing, keep) = head(
+            200,
+            &[
+                ("content-type", "application/json"),
+                ("content-length", "99"),
+            ],
+            Some(12),
+            answering(Version::HTTP_11),
+        );
+        assert_eq!(
+            h,
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 12\r\n\
+             date: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n"
+        );
+        assert_eq!(framing, Framing::Length(12));
+        assert!(keep);
+    }
+
+    #[test]
+    fn an_unknown_size_is_chunked_on_http_1_1() {
+        let (h, framing, keep) = head(
+            200,
+            &[("transfer-encoding", "gzip")],
+            None,
+            answering(Version::HTTP_11),
+        );
+        assert_eq!(framing, Framing::Chunked);
+        assert!(keep);
+        assert!(
+            h.contains("transfer-encoding: chunked\r\n") && !h.contains("gzip"),
+            "{h}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_size_is_delimited_by_the_close_on_http_1_0() {
+        let (h, framing, keep) = head(200, &[], None, answering(Version::HTTP_10));
+        assert_eq!(framing, Framing::Eof);
+        assert!(!keep);
+        assert!(
+            !h.contains("transfer-encoding") && !h.contains("connection"),
+            "{h}"
+        );
+    }
+
+    #[test]
+    fn head_204_and_304_have_no_body() {
+        let head_request = Answering {
+            head: true,
+            ..answering(Version::HTTP_11)
+        };
+        let (h, framing, _) = head(200, &[], Some(7), head_request);
+        assert_eq!(framing, Framing::None);
+        assert!(
+            h.contains("content-length: 7\r\n"),
+            "a HEAD answer says the length: {h}"
+        );
+        let (h, framing, _) = head(
+            204,
+            &[("content-length", "0")],
+            Some(0),
+            answering(Version::HTTP_11),
+        );
+        assert_eq!(framing, Framing::None);
+        assert!(!h.contains("content-length"), "{h}");
+        let (h, framing, _) = head(
+            304,
+            &[("content-length", "5")],
+            None,
+            answering(Version::HTTP_11),
+        );
+        assert_eq!(framing, Framing::None);
+        assert!(
+            h.contains("content-length: 5\r\n") && !h.contains("chunked"),
+            "{h}"
+        );
+    }
+
+    #[test]
+    fn a_closing_connection_says_so_on_http_1_1() {
+        let closing = Answering {
+            keep_alive: false,
+            ..answering(Version::HTTP_11)
+        };
+        let (h, _, keep) = head(200, &[("connection", "keep-alive")], Some(0), closing);
+        assert!(!keep);
+        assert!(
+            h.contains("connection: close\r\n") && !h.contains("keep-alive"),
+            "{h}"
+        );
+    }
+
+    #[test]
+    fn a_kept_http_1_0_connection_says_keep_alive() {
+        let (h, _, keep) = head(200, &[], Some(2), answering(Version::HTTP_10));
+        assert!(keep);
+        assert!(h.contains("connection: keep-alive\r\n"), "{h}");
+    }
+
+    #[test]
+    fn the_responses_own_date_is_kept() {
+        let (h, _, _) = head(
+            200,
+            &[("date", "Mon, 01 Jan 2024 00:00:00 GMT")],
+            Some(0),
+            answering(Version::HTTP_11),
+        );
+        assert_eq!(h.matches("date: ").count(), 1);
+        assert!(h.contains("date: Mon, 01 Jan 2024"), "{h}");
+    }
+
+    #[test]
+    fn other_statuses_carry_their_reason() {
+        let (h, _, _) = head(429, &[], Some(0), answering(Version::HTTP_11));
+        assert!(h.starts_with("HTTP/1.1 429 Too Many Requests\r\n"), "{h}");
+    }
+
+    #[test]
+    fn a_refusal_has_no_body_and_closes() {
+        let mut dst = Vec::new();
+        write_refusal(&mut dst, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, DATE);
+        let h = String::from_utf8(dst).unwrap();
+        assert!(
+            h.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"),
+            "{h}"
+        );
+        assert!(
+            h.contains("content-length: 0\r\n") && h.contains("connection: close\r\n"),
+            "{h}"
+        );
+    }
+
+    #[test]
+    fn chunk_sizes_are_lowercase_hexadecimal() {
+        for (len, line) in [
+            (1, "1\r\n"),
+            (255, "ff\r\n"),
+            (4096, "1000\r\n"),
+            (usize::MAX, "ffffffffffffffff\r\n"),
+        ] {
+            let mut dst = Vec::new();
+            write_chunk_size(&mut dst, len);
+            assert_eq!(dst, line.as_bytes());
+        }
+    }
+}
