@@ -2,7 +2,8 @@
 //! `route_match` (hostile requests against a route table whose `vars` read
 //! every kind of variable, `post_arg.*` paths into the body included) and
 //! `upstream_response` (hostile bytes as an upstream's response to the
-//! pool's HTTP/1.1 reader).
+//! pool's HTTP/1.1 reader) and `client_request` (hostile bytes as a
+//! client's request stream to the server's HTTP/1.1 reader).
 
 use std::net::SocketAddr;
 use std::sync::LazyLock;
@@ -118,6 +119,25 @@ pub fn upstream_response(data: &[u8]) -> Option<usize> {
         }
     }
     Some(read.body.len())
+}
+
+/// `data` as a client's request stream, read as the server reads it: the
+/// first byte says how many bytes each read returns (at least 1), the rest
+/// is the stream (pipelined heads and bodies). Returns how many requests
+/// were read; panics (the fuzzer's finding) only if reading does, or if
+/// the bodies came out longer than the bytes they were read from.
+pub fn client_requests(data: &[u8]) -> Option<usize> {
+    let (&first, wire) = data.split_first()?;
+    let split = usize::from(first).max(1);
+    let (read, _) = crate::server::stream::read_requests(wire.chunks(split));
+    let body: usize = read.iter().map(|r| r.body.len()).sum();
+    if body > wire.len() {
+        #[allow(clippy::panic)] // ok: this is the fuzzer's finding
+        {
+            panic!("{body} body bytes out of {} read", wire.len())
+        }
+    }
+    Some(read.len())
 }
 
 #[cfg(test)]

@@ -16,8 +16,9 @@
 //! (its EOF seen once its request body is off the wire) drops the handler
 //! (the access log says 499). A response body that fails aborts the
 //! connection without the body's end. A request body the handler did not
-//! read to its end closes the connection after the response (nothing is
-//! drained: the answer was given without it).
+//! read to its end closes the connection after the response (what the
+//! client still sends is read and dropped for a moment, bounded, so that
+//! the close does not reset the answer away: [`linger`]).
 
 use std::future::{Future, poll_fn};
 use std::net::SocketAddr;
@@ -300,6 +301,43 @@ impl Conn {
     }
 }
 
+/// How long a connection closed under a client still sending is read
+/// (and what it sends dropped) before it is closed.
+const LINGER_TIME: Duration = Duration::from_secs(1);
+/// The most bytes read and dropped so.
+const LINGER_BYTES: usize = 1024 * 1024;
+
+/// Closes a connection answered before its request was read whole (a
+/// refused head, a body the handler did not read): the write side first,
+/// then what the client still sends is read and dropped (up to
+/// [`LINGER_BYTES`], for [`LINGER_TIME`]) — closing with unread bytes
+/// would reset the connection, and the client could lose the answer
+/// before reading it (nginx's lingering close).
+async fn linger(socket: Arc<Socket>) {
+    // The request body, the only other holder, is gone with its handler.
+    let Ok(socket) = Arc::try_unwrap(socket) else {
+        return;
+    };
+    let mut stream = socket.stream;
+    if tokio::io::AsyncWriteExt::shutdown(&mut stream)
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let drain = async {
+        let mut buf = [0u8; 8192];
+        let mut total = 0;
+        while total < LINGER_BYTES {
+            match tokio::io::AsyncReadExt::read(&mut stream, &mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => total += n,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER_TIME, drain).await;
+}
+
 /// What the response body's next poll gave.
 enum Step {
     Frame(Option<Result<http_body::Frame<Bytes>, crate::relay::RelayError>>),
@@ -339,7 +377,9 @@ pub(crate) async fn serve(
             Next::Refused(e) => {
                 conn.write.clear();
                 write_refusal(&mut conn.write, e.status(), &date::now());
-                let _ = write_all(&conn.socket, &[&conn.write]).await;
+                if write_all(&conn.socket, &[&conn.write]).await.is_ok() {
+                    linger(conn.socket).await;
+                }
                 return;
             }
             Next::Closed => return,
@@ -401,6 +441,9 @@ pub(crate) async fn serve(
         };
         match conn.respond(response, answering).await {
             Ok(true) if !guard.stopping() => guard.last_done = Instant::now(),
+            // Answered before the request body was read: the client may
+            // still be sending it.
+            Ok(_) if !conn.socket.wire_done() => return linger(conn.socket).await,
             _ => return,
         }
     }

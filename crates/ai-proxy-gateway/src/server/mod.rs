@@ -13,6 +13,8 @@ mod h2;
 mod request;
 mod response;
 mod socket;
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) mod stream;
 
 use std::future::Future;
 use std::net::SocketAddr;

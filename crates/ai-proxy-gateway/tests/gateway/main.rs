@@ -23,6 +23,7 @@ mod prompt;
 mod rate_limit;
 mod redis;
 mod redis_topologies;
+mod server;
 mod truncation;
 mod vertex;
 
