@@ -28,8 +28,11 @@
 //! - `otel` (feature `otel`): the same GenAI metrics and a span per request
 //!   over OTLP/HTTP, `traceparent` to the upstream.
 //!
-//! Hostile clients and upstreams meet limits everywhere: request heads
-//! within the header timeout, bodies within the route's
+//! Client connections are served by the crate's own HTTP/1.1 server
+//! (HTTP/2 with prior knowledge by hyper's). Hostile clients and upstreams
+//! meet limits everywhere: request heads within the header timeout, under
+//! 64 KiB and 100 fields, bodies framed without ambiguity (no
+//! `Transfer-Encoding` with `Content-Length`), bodies within the route's
 //! `max_req_body_size` (a declared length over it is refused before a byte
 //! is read) and the global budget, idle connections closed, connections
 //! capped without spinning, truncated upstream responses passed on as

@@ -7,7 +7,7 @@ use std::mem::MaybeUninit;
 
 use bytes::BytesMut;
 use http::header::{
-    ACCEPT, AUTHORIZATION, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, EXPECT, HOST,
+    ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, EXPECT, HOST,
     TRANSFER_ENCODING, USER_AGENT,
 };
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri, Version};
@@ -196,6 +196,7 @@ fn field_name(name: &[u8], value: &[u8], seen: &mut Fields) -> Result<HeaderName
             EXPECT
         }
         6 if is(&ACCEPT) => ACCEPT,
+        15 if is(&ACCEPT_ENCODING) => ACCEPT_ENCODING,
         13 if is(&AUTHORIZATION) => AUTHORIZATION,
         10 if is(&USER_AGENT) => USER_AGENT,
         _ => HeaderName::from_bytes(name).map_err(|_| HeadError::Malformed)?,
