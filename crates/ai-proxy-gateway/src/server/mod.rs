@@ -9,6 +9,7 @@
 mod body;
 mod conn;
 mod date;
+mod guard;
 mod h2;
 mod request;
 mod response;

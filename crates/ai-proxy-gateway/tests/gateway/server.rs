@@ -245,3 +245,35 @@ fn responses_carry_a_date() {
     let date = &reply.headers["date"];
     assert!(date.ends_with(" GMT") && date.len() == 29, "{date}");
 }
+
+#[test]
+fn http2_with_prior_knowledge_is_still_served() {
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+
+    let up = ok_upstream();
+    let gw = Gateway::start(&openai_route(&up, ""));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (version, status, body) = runtime.block_on(async {
+        let client = Client::builder(TokioExecutor::new())
+            .http2_only(true)
+            .build_http::<Full<Bytes>>();
+        let request = http::Request::post(format!("http://{}/v1/chat/completions", gw.addr))
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from_static(CHAT.as_bytes())))
+            .unwrap();
+        let response = client.request(request).await.unwrap();
+        let (version, status) = (response.version(), response.status());
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (version, status, body)
+    });
+    assert_eq!(version, http::Version::HTTP_2);
+    assert_eq!(status, 200);
+    assert!(String::from_utf8_lossy(&body).contains("gpt-4o"));
+    assert_eq!(up.requests().len(), 1);
+}
