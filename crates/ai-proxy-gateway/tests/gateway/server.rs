@@ -41,6 +41,19 @@ fn until_closed(stream: &mut TcpStream) -> String {
     String::from_utf8_lossy(&got).into_owned()
 }
 
+/// Starts an upstream and the gateway (the chat route, `extra` in its
+/// plugin), writes `wire` on one connection and reads until the gateway
+/// closes it.
+fn served(extra: &str, wire: &[u8]) -> (Upstream, String) {
+    let up = ok_upstream();
+    let gw = Gateway::start(&openai_route(&up, extra));
+    let mut stream = connect(gw.addr);
+    // The gateway may answer and close before all of it is written.
+    let _ = stream.write_all(wire);
+    let got = until_closed(&mut stream);
+    (up, got)
+}
+
 /// The status codes of the responses in `wire`, in order.
 fn statuses(wire: &str) -> Vec<u16> {
     wire.match_indices("HTTP/1.1 ")
@@ -50,16 +63,12 @@ fn statuses(wire: &str) -> Vec<u16> {
 
 #[test]
 fn pipelined_requests_are_answered_in_order_on_one_connection() {
-    let up = ok_upstream();
-    let gw = Gateway::start(&openai_route(&up, ""));
-    let mut stream = connect(gw.addr);
     let wire = format!(
         "{}GET /nowhere HTTP/1.1\r\nhost: gw\r\n\r\n{}",
         chat("1.1", ""),
         chat("1.1", "connection: close\r\n")
     );
-    stream.write_all(wire.as_bytes()).unwrap();
-    let got = until_closed(&mut stream);
+    let (up, got) = served("", wire.as_bytes());
     assert_eq!(statuses(&got), [200, 404, 200], "{got}");
     assert_eq!(up.requests().len(), 2);
 }
@@ -91,15 +100,11 @@ fn a_chunked_request_body_is_read_and_the_next_request_served() {
 
 #[test]
 fn a_malformed_chunked_body_is_400_and_closes() {
-    let up = ok_upstream();
-    let gw = Gateway::start(&openai_route(&up, ""));
-    let mut stream = connect(gw.addr);
-    stream
-        .write_all(
-            b"POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
-        )
-        .unwrap();
-    let got = until_closed(&mut stream);
+    let (up, got) = served(
+        "",
+        b"POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\ntransfer-encoding: chunked\r\n\r\n\
+          zz\r\n{}\r\n0\r\n\r\n",
+    );
     assert_eq!(statuses(&got), [400], "{got}");
     assert!(up.requests().is_empty());
 }
@@ -122,39 +127,25 @@ fn expect_100_continue_is_answered_when_the_body_is_wanted() {
 
 #[test]
 fn expect_100_continue_is_not_answered_when_the_request_is_refused_first() {
-    let up = ok_upstream();
-    let gw = Gateway::start(&openai_route(&up, ", max_req_body_size: 10"));
-    let mut stream = connect(gw.addr);
     let request = chat("1.1", "expect: 100-continue\r\n");
     let head = &request[..request.len() - CHAT.len()];
-    stream.write_all(head.as_bytes()).unwrap();
-    let got = until_closed(&mut stream);
+    let (_up, got) = served(", max_req_body_size: 10", head.as_bytes());
     assert!(got.starts_with("HTTP/1.1 413 "), "{got}");
     assert!(!got.contains("100 Continue"), "{got}");
 }
 
 #[test]
 fn connection_close_from_the_client_is_honoured_after_the_response() {
-    let up = ok_upstream();
-    let gw = Gateway::start(&openai_route(&up, ""));
-    let mut stream = connect(gw.addr);
-    stream
-        .write_all(chat("1.1", "connection: close\r\n").as_bytes())
-        .unwrap();
-    let got = until_closed(&mut stream);
+    let (_up, got) = served("", chat("1.1", "connection: close\r\n").as_bytes());
     assert_eq!(statuses(&got), [200], "{got}");
     assert!(got.contains("connection: close\r\n"), "{got}");
 }
 
 #[test]
 fn an_http_1_0_request_is_answered_then_the_connection_closed() {
-    let up = ok_upstream();
-    let gw = Gateway::start(&openai_route(&up, ""));
-    let mut stream = connect(gw.addr);
     // A second request after it is never read: 1.0 closes by default.
     let wire = format!("{}{}", chat("1.0", ""), chat("1.0", ""));
-    stream.write_all(wire.as_bytes()).unwrap();
-    let got = until_closed(&mut stream);
+    let (up, got) = served("", wire.as_bytes());
     assert_eq!(statuses(&got), [200], "{got}");
     assert!(!got.contains("transfer-encoding"), "{got}");
     assert_eq!(up.requests().len(), 1);
@@ -177,16 +168,11 @@ fn an_http_1_0_request_asking_keep_alive_keeps_the_connection() {
 
 #[test]
 fn transfer_encoding_with_content_length_is_400_and_reaches_no_upstream() {
-    let up = ok_upstream();
-    let gw = Gateway::start(&openai_route(&up, ""));
-    let mut stream = connect(gw.addr);
-    stream
-        .write_all(
-            b"POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\ncontent-length: 4\r\n\
+    let (up, got) = served(
+        "",
+        b"POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\ncontent-length: 4\r\n\
               transfer-encoding: chunked\r\n\r\n0\r\n\r\nGET / HTTP/1.1\r\n\r\n",
-        )
-        .unwrap();
-    let got = until_closed(&mut stream);
+    );
     assert_eq!(statuses(&got), [400], "{got}");
     assert!(got.contains("connection: close\r\n"), "{got}");
     assert!(up.requests().is_empty());
@@ -194,16 +180,12 @@ fn transfer_encoding_with_content_length_is_400_and_reaches_no_upstream() {
 
 #[test]
 fn a_head_over_64_kib_is_431() {
-    let up = ok_upstream();
-    let gw = Gateway::start(&openai_route(&up, ""));
-    let mut stream = connect(gw.addr);
     let wire = format!(
         "POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\nx-big: {}\r\n\r\n",
         "v".repeat(70_000)
     );
     // The gateway may answer and close before all of it is written.
-    let _ = stream.write_all(wire.as_bytes());
-    let got = until_closed(&mut stream);
+    let (up, got) = served("", wire.as_bytes());
     assert_eq!(statuses(&got), [431], "{got}");
     assert!(up.requests().is_empty());
 }
@@ -221,14 +203,11 @@ fn an_unsupported_version_is_505() {
 
 #[test]
 fn a_request_body_left_unread_closes_the_connection_after_the_answer() {
-    let up = ok_upstream();
-    let gw = Gateway::start(&openai_route(&up, ""));
-    let mut stream = connect(gw.addr);
     // 404 before the body is read; its 100 announced bytes never come.
-    stream
-        .write_all(b"POST /nowhere HTTP/1.1\r\nhost: gw\r\ncontent-length: 100\r\n\r\n")
-        .unwrap();
-    let got = until_closed(&mut stream);
+    let (_up, got) = served(
+        "",
+        b"POST /nowhere HTTP/1.1\r\nhost: gw\r\ncontent-length: 100\r\n\r\n",
+    );
     assert_eq!(statuses(&got), [404], "{got}");
     assert!(got.contains("connection: close\r\n"), "{got}");
 }
