@@ -4,9 +4,12 @@
 //! connection that opens with HTTP/2's preface goes to [`super::h2`].
 //!
 //! Hand-written instead of hyper's HTTP/1 server because the benchmark
-//! justifies it (see the module's commit): hyper's dispatcher, its header
-//! map building, encoder, buffered reader and the auto builder's preface
-//! sniffing cost ~13k instructions a proxied request.
+//! justifies it: hyper's dispatcher, its head parsing and encoding, its
+//! buffered reader and the auto builder's preface sniffing cost ~13k
+//! instructions a proxied request. Measured when it replaced them: 43.8k
+//! -> 37.6k instructions a proxied request (callgrind, one keep-alive
+//! connection), user CPU ~10.8 -> ~8.7 µs a request at 32 connections;
+//! the same system calls (two reads, two writes a request).
 //!
 //! Protections: a request head within the header timeout from its first
 //! byte, under 64 KiB and 100 fields; bodies framed without ambiguity
