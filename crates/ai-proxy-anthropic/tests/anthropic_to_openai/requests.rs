@@ -111,6 +111,80 @@ fn invalid_utf8_anywhere_names_its_first_byte() {
     );
 }
 
+/// Converting `body` with the bytes `bad` in place of `{bad}` fails with
+/// the UTF-8 error naming their first byte.
+fn expect_utf8_error_at(body: &str, bad: &[u8]) {
+    let at = body.find("{bad}").unwrap();
+    let mut bytes = body.as_bytes()[..at].to_vec();
+    bytes.extend_from_slice(bad);
+    bytes.extend_from_slice(&body.as_bytes()[at + "{bad}".len()..]);
+    let message = convert_bytes(&bytes).unwrap_err().message;
+    assert_eq!(
+        message,
+        format!(
+            "request body must be a JSON object in Anthropic Messages format: invalid UTF-8 at byte {at}"
+        ),
+        "{body}"
+    );
+}
+
+#[test]
+fn invalid_utf8_in_a_message_text_names_its_byte() {
+    expect_utf8_error_at(
+        r#"{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"caf{bad}é"}]}]}"#,
+        b"\xe9",
+    );
+    expect_utf8_error_at(
+        r#"{"model":"m","messages":[{"role":"user","content":"a lone continuation {bad} byte"}]}"#,
+        b"\x80",
+    );
+}
+
+#[test]
+fn invalid_utf8_in_a_key_names_its_byte() {
+    expect_utf8_error_at(
+        r#"{"model":"m","messages":[{"role":"user","con{bad}tent":"hi"}]}"#,
+        b"\xc3",
+    );
+    expect_utf8_error_at(
+        r#"{"mo{bad}del":"m","messages":[{"role":"user","content":"hi"}]}"#,
+        b"\xff",
+    );
+}
+
+#[test]
+fn invalid_utf8_outside_strings_is_named_before_the_syntax_error() {
+    // Between tokens: bad JSON too, but UTF-8 is judged first.
+    expect_utf8_error_at(
+        r#"{"model":"m",{bad}"messages":[{"role":"user","content":"hi"}]}"#,
+        b"\xf0\x9f",
+    );
+    // A syntax error before the invalid byte does not hide it.
+    expect_utf8_error_at(
+        r#"{"model":m,"messages":[{"role":"user","content":"hi {bad}"}]}"#,
+        b"\xfe",
+    );
+    // Nor does a request APISIX refuses (an invalid message first).
+    expect_utf8_error_at(
+        r#"{"messages":[5,{"role":"user","content":"hi {bad}"}]}"#,
+        b"\xfe",
+    );
+}
+
+#[test]
+fn a_multibyte_sequence_cut_by_the_end_of_the_body_is_named_where_it_starts() {
+    for cut in [&b"\xe2\x9c"[..], b"\xf0\x9f\x9a", b"\xc3"] {
+        let mut body = br#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#.to_vec();
+        let at = body.len();
+        body.extend_from_slice(cut);
+        let message = convert_bytes(&body).unwrap_err().message;
+        assert!(
+            message.ends_with(&format!("invalid UTF-8 at byte {at}")),
+            "{message}"
+        );
+    }
+}
+
 // ---- request mapping (§9) ----------------------------------------------------
 
 #[test]
