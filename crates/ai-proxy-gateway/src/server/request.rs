@@ -15,11 +15,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri,
 use crate::h1::field::{ContentLength, FieldAt, Options, ends_in_chunked, trim};
 use crate::hop_by_hop::is_named;
 
-/// The largest request head read (request line and fields), exclusive
-/// (nginx's `large_client_header_buffers` is 4×8k).
-pub(crate) const MAX_HEAD: usize = 64 * 1024;
-/// The most header fields a request head may have (hyper's default).
-pub(crate) const MAX_HEADERS: usize = 100;
+pub(crate) use crate::h1::{MAX_HEAD, MAX_HEADERS};
 
 /// How a request body is delimited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -12,10 +12,7 @@ use super::framing::{Decision, Fields};
 use crate::h1::field::FieldAt;
 use crate::hop_by_hop::{is_hop_by_hop, is_named};
 
-/// The largest response head read (status line and fields), exclusive.
-pub(crate) const MAX_HEAD: usize = 64 * 1024;
-/// The most header fields a response head may have (hyper's default).
-pub(crate) const MAX_HEADERS: usize = 100;
+pub(crate) use crate::h1::{MAX_HEAD, MAX_HEADERS};
 
 /// Appends the request head to `dst`: the request line in origin form,
 /// the fields but `Content-Length` and `Transfer-Encoding`, then
