@@ -105,7 +105,15 @@ impl Conn {
         header_timeout: Duration,
         first: bool,
     ) -> Next {
-        let mut deadline: Option<Deadline> = None;
+        // The connection's first head counts from its start (nginx's
+        // `client_header_timeout` for a new connection): a client that
+        // connects and says nothing is not kept for the keep-alive
+        // timeout. Later heads count from their first byte.
+        let mut deadline: Option<Deadline> = if first {
+            Deadline::after(&CLIENT_HEAD, Instant::now(), header_timeout)
+        } else {
+            None
+        };
         let mut sniffing = first;
         poll_fn(|cx| {
             loop {

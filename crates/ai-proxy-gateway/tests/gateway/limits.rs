@@ -67,6 +67,23 @@ fn slow_request_heads_are_closed_after_the_header_timeout() {
 }
 
 #[test]
+fn a_new_connection_that_sends_nothing_is_closed_after_the_header_timeout() {
+    let up = ok_upstream();
+    let gw = gateway(
+        &openai_route(&up, ""),
+        harness::settings()
+            .with_client_header_timeout(Duration::from_millis(600))
+            .with_keepalive_timeout(Duration::from_secs(60)),
+    );
+    let mut stream = connect(gw.addr);
+    let (after, _) = until_closed(&mut stream);
+    assert!(
+        after >= Duration::from_millis(400) && after < Duration::from_secs(5),
+        "closed after {after:?}"
+    );
+}
+
+#[test]
 fn idle_keep_alive_connections_are_closed() {
     let up = ok_upstream();
     let gw = gateway(
