@@ -5,8 +5,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-/// nginx's `client_header_timeout`, `client_body_timeout` and
-/// `keepalive_timeout` default (APISIX keeps them): 60 s.
+/// nginx's `client_header_timeout`, `client_body_timeout`, `send_timeout`
+/// and `keepalive_timeout` default (APISIX keeps them): 60 s.
 pub const DEFAULT_CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Default [`Settings::max_inflight_body_bytes`]: 256 MiB.
@@ -45,11 +45,19 @@ const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Settings {
     /// How long a client may take to send a request head (nginx
     /// `client_header_timeout`); past it the connection is closed. Counted
-    /// from the start of the connection for the first request (HTTP/1).
+    /// from the start of the connection for the first request, from a
+    /// head's first byte for later ones (HTTP/1).
     pub client_header_timeout: Duration,
     /// Longest pause between two reads of a request body (nginx
     /// `client_body_timeout`); past it the client gets 408.
     pub client_body_timeout: Duration,
+    /// Longest a write of a response to a client may make no progress
+    /// (nginx `send_timeout`: between two successive writes, not for the
+    /// whole response); past it the connection is closed and the request
+    /// logged as the client's leaving (499). HTTP/1.1 connections; an
+    /// HTTP/2 client that stops reading stalls only its own streams (flow
+    /// control) until the keep-alive and shutdown limits.
+    pub client_send_timeout: Duration,
     /// How long a connection may stay idle between requests (nginx
     /// `keepalive_timeout`); then it is closed (HTTP/2: GOAWAY).
     pub keepalive_timeout: Duration,
@@ -82,6 +90,7 @@ impl Default for Settings {
         Self {
             client_header_timeout: DEFAULT_CLIENT_TIMEOUT,
             client_body_timeout: DEFAULT_CLIENT_TIMEOUT,
+            client_send_timeout: DEFAULT_CLIENT_TIMEOUT,
             keepalive_timeout: DEFAULT_CLIENT_TIMEOUT,
             max_connections: default_max_connections(),
             max_inflight_body_bytes: DEFAULT_MAX_INFLIGHT_BODY_BYTES,
@@ -103,6 +112,12 @@ impl Settings {
     /// These settings with another [`client_body_timeout`](Self::client_body_timeout).
     pub fn with_client_body_timeout(mut self, timeout: Duration) -> Self {
         self.client_body_timeout = timeout;
+        self
+    }
+
+    /// These settings with another [`client_send_timeout`](Self::client_send_timeout).
+    pub fn with_client_send_timeout(mut self, timeout: Duration) -> Self {
+        self.client_send_timeout = timeout;
         self
     }
 
@@ -199,6 +214,7 @@ mod tests {
         let s = Settings::default();
         assert_eq!(s.client_header_timeout, Duration::from_secs(60));
         assert_eq!(s.client_body_timeout, Duration::from_secs(60));
+        assert_eq!(s.client_send_timeout, Duration::from_secs(60));
         assert_eq!(s.keepalive_timeout, Duration::from_secs(60));
         assert_eq!(s.max_logged_payload_bytes, 64 * 1024);
         assert!(s.max_connections >= 16);

@@ -45,6 +45,8 @@ thread_local! {
     pub(crate) static UPSTREAM_HEAD: RefCell<Spare> = const { RefCell::new(Spare::new()) };
     /// A client request head's deadline (the header timeout).
     pub(crate) static CLIENT_HEAD: RefCell<Spare> = const { RefCell::new(Spare::new()) };
+    /// A stalled write to a client's deadline (the send timeout).
+    pub(crate) static CLIENT_SEND: RefCell<Spare> = const { RefCell::new(Spare::new()) };
 }
 
 /// A timer armed for a deadline, from (and back to) its kind's spares.

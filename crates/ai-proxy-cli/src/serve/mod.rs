@@ -67,6 +67,10 @@ pub struct Args {
     /// (nginx client_body_timeout); then the client gets 408.
     #[arg(long, value_name = "SECS", default_value = "60", value_parser = seconds)]
     pub client_body_timeout: Duration,
+    /// Longest pause, in seconds, of a write of a response to a client that
+    /// stopped reading (nginx send_timeout); then the connection is closed.
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = seconds)]
+    pub client_send_timeout: Duration,
     /// Seconds an idle keep-alive connection stays open (nginx
     /// keepalive_timeout).
     #[arg(long, value_name = "SECS", default_value = "60", value_parser = seconds)]
@@ -113,6 +117,7 @@ impl Args {
         let mut settings = Settings::default()
             .with_client_header_timeout(self.client_header_timeout)
             .with_client_body_timeout(self.client_body_timeout)
+            .with_client_send_timeout(self.client_send_timeout)
             .with_keepalive_timeout(self.keepalive_timeout)
             .with_max_inflight_body_bytes(self.max_inflight_body_bytes)
             .with_max_logged_payload_bytes(self.max_logged_payload_bytes)

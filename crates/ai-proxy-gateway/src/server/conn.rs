@@ -63,6 +63,8 @@ struct Conn {
     /// Bytes read and not yet consumed: a head, or the next requests'.
     read: BytesMut,
     write: Vec<u8>,
+    /// [`crate::Settings::client_send_timeout`].
+    send_timeout: Duration,
 }
 
 impl Conn {
@@ -183,7 +185,7 @@ impl Conn {
             if framing == Framing::Chunked {
                 self.write.extend_from_slice(b"0\r\n\r\n");
             }
-            write_all(&self.socket, &[&self.write])
+            write_all(&self.socket, &[&self.write], self.send_timeout)
                 .await
                 .map_err(drop)?;
             return match framing {
@@ -210,7 +212,7 @@ impl Conn {
             .await;
             let data = match step {
                 Step::Flush => {
-                    write_all(&self.socket, &[&self.write])
+                    write_all(&self.socket, &[&self.write], self.send_timeout)
                         .await
                         .map_err(drop)?;
                     self.write.clear();
@@ -235,7 +237,7 @@ impl Conn {
                 Framing::Length(n) if sent > n || (end && sent < n) => return Err(()),
                 _ => b"",
             };
-            write_all(&self.socket, &[&self.write, &data, tail])
+            write_all(&self.socket, &[&self.write, &data, tail], self.send_timeout)
                 .await
                 .map_err(drop)?;
             self.write.clear();
@@ -307,6 +309,7 @@ pub(crate) async fn serve(
         socket: Arc::new(Socket::new(stream)),
         read: BytesMut::with_capacity(READ_CHUNK),
         write: Vec::with_capacity(1024),
+        send_timeout: shared.settings.client_send_timeout,
     };
     let mut first = true;
     loop {
@@ -322,7 +325,10 @@ pub(crate) async fn serve(
             Next::Refused(e) => {
                 conn.write.clear();
                 write_refusal(&mut conn.write, e.status(), &date::now());
-                if write_all(&conn.socket, &[&conn.write]).await.is_ok() {
+                if write_all(&conn.socket, &[&conn.write], conn.send_timeout)
+                    .await
+                    .is_ok()
+                {
                     linger(conn.socket).await;
                 }
                 return;

@@ -4,14 +4,19 @@
 //! without a lock. The driver never reads while a request body may still
 //! be on the wire ([`Socket::wire_done`]).
 
+use std::future::Future;
 use std::io::{self, IoSlice};
+use std::pin::Pin;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
 
 use bytes::{BufMut, BytesMut};
 use tokio::io::Interest;
 use tokio::net::TcpStream;
+
+use crate::timer::{CLIENT_SEND, Deadline};
 
 /// Bytes made room for in a read buffer that has little left.
 pub(crate) const READ_CHUNK: usize = 8 * 1024;
@@ -143,8 +148,34 @@ impl Socket {
     }
 }
 
-/// Writes `slices` whole on `socket`.
-pub(crate) async fn write_all(socket: &Socket, slices: &[&[u8]]) -> io::Result<()> {
+/// Writes `slices` whole on `socket`; `TimedOut` when the client takes
+/// nothing for `timeout` (nginx's `send_timeout`: a client that stops
+/// reading is not kept). The timer is armed only once a write would block,
+/// and again after each write that made progress.
+pub(crate) async fn write_all(
+    socket: &Socket,
+    slices: &[&[u8]],
+    timeout: Duration,
+) -> io::Result<()> {
     let mut written = 0;
-    std::future::poll_fn(|cx| socket.poll_write_all(cx, slices, &mut written)).await
+    // The bytes written when the timer was armed, and the timer.
+    let mut stalled: Option<(usize, Option<Deadline>)> = None;
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(done) = socket.poll_write_all(cx, slices, &mut written) {
+            return Poll::Ready(done);
+        }
+        if stalled.as_ref().is_none_or(|(at, _)| *at != written) {
+            stalled = Some((
+                written,
+                Deadline::after(&CLIENT_SEND, Instant::now(), timeout),
+            ));
+        }
+        if let Some((_, Some(deadline))) = &mut stalled
+            && Pin::new(deadline).poll(cx).is_ready()
+        {
+            return Poll::Ready(Err(io::ErrorKind::TimedOut.into()));
+        }
+        Poll::Pending
+    })
+    .await
 }

@@ -9,7 +9,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-use crate::harness::{Gateway, Script, Upstream, open, openai_events, post, read_reply};
+use crate::harness::{self, Gateway, Script, Upstream, open, openai_events, post, read_reply};
 use crate::{CHAT_STREAM, openai_route};
 
 fn token_events(n: usize) -> Vec<String> {
@@ -131,6 +131,29 @@ fn a_client_leaving_mid_stream_is_logged_499_with_what_it_got() {
     let log = gw.access_log();
     assert_eq!(log["status"], 499);
     assert_eq!(log["upstream_status"], "200");
+    assert!(log["bytes_sent"].as_u64().unwrap() > 0, "{log}");
+}
+
+#[test]
+fn a_client_that_stops_reading_is_closed_after_the_send_timeout() {
+    // 64 KiB events fill the socket buffers of a client that never reads
+    // within a second; then the gateway's writes stall.
+    let event = format!(
+        "data: {{\"choices\":[{{\"delta\":{{\"content\":\"{}\"}}}}]}}\n\n",
+        "x".repeat(64 * 1024)
+    );
+    let up = Upstream::start(move |_| Script::Endless {
+        event: event.clone(),
+        gap: Duration::from_millis(1),
+    });
+    let gw = Gateway::with(&openai_route(&up, ""), |b| {
+        b.settings(harness::settings().with_client_send_timeout(Duration::from_millis(500)))
+    });
+    let _stream = open(gw.addr, "/v1/chat/completions", CHAT_STREAM, &[]);
+    let log = gw
+        .access_log_within(Duration::from_secs(30))
+        .expect("a client that stopped reading was kept past the send timeout");
+    assert_eq!(log["status"], 499, "{log}");
     assert!(log["bytes_sent"].as_u64().unwrap() > 0, "{log}");
 }
 
