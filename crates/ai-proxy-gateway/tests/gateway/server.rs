@@ -256,3 +256,42 @@ fn http2_with_prior_knowledge_is_still_served() {
     assert!(String::from_utf8_lossy(&body).contains("gpt-4o"));
     assert_eq!(up.requests().len(), 1);
 }
+
+#[test]
+fn an_idle_http2_connection_is_closed_after_the_keep_alive_timeout() {
+    let up = ok_upstream();
+    let gw = Gateway::with(&openai_route(&up, ""), |b| {
+        b.settings(
+            crate::harness::settings()
+                .with_keepalive_timeout(Duration::from_millis(500))
+                .with_client_header_timeout(Duration::from_secs(60)),
+        )
+    });
+    let mut stream = connect(gw.addr);
+    // The preface and an empty SETTINGS frame; then no request.
+    stream
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+        .unwrap();
+    let start = std::time::Instant::now();
+    let mut types = Vec::new();
+    // Frames until the gateway closes; its graceful close waits for the
+    // PING it sends after GOAWAY to be answered, as a live client does.
+    let mut head = [0u8; 9];
+    while stream.read_exact(&mut head).is_ok() {
+        let len = usize::from(head[0]) << 16 | usize::from(head[1]) << 8 | usize::from(head[2]);
+        let mut payload = vec![0u8; len];
+        stream.read_exact(&mut payload).unwrap();
+        types.push(head[3]);
+        if head[3] == 6 && head[4] & 1 == 0 {
+            let mut ack = vec![0, 0, 8, 6, 1, 0, 0, 0, 0];
+            ack.extend_from_slice(&payload);
+            let _ = stream.write_all(&ack);
+        }
+    }
+    let after = start.elapsed();
+    assert!(
+        after >= Duration::from_millis(300) && after < Duration::from_secs(5),
+        "closed after {after:?}"
+    );
+    assert!(types.contains(&7), "no GOAWAY before the close: {types:?}");
+}
