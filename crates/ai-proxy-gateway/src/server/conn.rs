@@ -153,7 +153,7 @@ impl Conn {
                 {
                     return Poll::Ready(Next::Closed);
                 }
-                if self.read.is_empty() && guard.poll_close(cx).is_ready() {
+                if self.read.is_empty() && guard.poll_close(cx, Some(guard.last_done)).is_ready() {
                     return Poll::Ready(Next::Closed);
                 }
                 return Poll::Pending;

@@ -1,5 +1,5 @@
-//! What closes an HTTP/1.1 connection between requests: its idle
-//! keep-alive timer and the gateway's stop signal.
+//! What closes a client connection between requests: its idle keep-alive
+//! timer and the gateway's stop signal (HTTP/1.1 and HTTP/2 alike).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,13 +10,13 @@ use tokio::sync::watch;
 use tokio::time::Sleep;
 
 /// The connection's idle keep-alive timer and the gateway's stop signal,
-/// watched while the connection waits for a request with nothing
-/// buffered. Both keep the task's waker from their last poll, so they are
+/// watched while the connection may be idle. Both keep the task's waker from their last poll, so they are
 /// polled again only when they say they are due (an atomic read each).
 pub(super) struct Guard {
     keepalive: Duration,
     idle: Pin<Box<Sleep>>,
-    /// When the last response was written.
+    /// When the last response was written (HTTP/1.1; HTTP/2 asks its
+    /// streams' [`crate::activity::Activity`]).
     pub(super) last_done: Instant,
     watch_idle: bool,
     stop: watch::Receiver<bool>,
@@ -49,9 +49,14 @@ impl Guard {
         !matches!(self.stop.has_changed(), Ok(false))
     }
 
-    /// Ready when an idle connection must close: idle past the keep-alive
-    /// timeout, or the gateway stopping.
-    pub(super) fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+    /// Ready when the connection must close: idle since `idle_since` past
+    /// the keep-alive timeout (`None`: busy now, the timeout counts from
+    /// now), or the gateway stopping.
+    pub(super) fn poll_close(
+        &mut self,
+        cx: &mut Context<'_>,
+        idle_since: Option<Instant>,
+    ) -> Poll<()> {
         if self.watch_stop || self.stopping() {
             self.watch_stop = false;
             if self.stopped.as_mut().poll(cx).is_ready() {
@@ -63,8 +68,9 @@ impl Guard {
             if self.idle.as_mut().poll(cx).is_pending() {
                 break;
             }
-            let due = self.last_done + self.keepalive;
-            if Instant::now() >= due {
+            let now = Instant::now();
+            let due = idle_since.unwrap_or(now) + self.keepalive;
+            if idle_since.is_some() && now >= due {
                 return Poll::Ready(());
             }
             self.idle.as_mut().reset(due.into());

@@ -8,7 +8,6 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use bytes::{Buf, Bytes};
 use hyper::body::Incoming;
@@ -19,6 +18,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
+use super::guard::Guard;
 use super::request::MAX_HEAD;
 use crate::activity::Activity;
 use crate::shared::Shared;
@@ -112,7 +112,7 @@ pub(crate) async fn serve(
     stream: TcpStream,
     first: Bytes,
     remote: SocketAddr,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
     let keepalive = shared.settings.keepalive_timeout;
     let activity = Activity::new();
@@ -132,22 +132,7 @@ pub(crate) async fn serve(
         .max_header_list_size(u32::try_from(MAX_HEAD).unwrap_or(u32::MAX))
         .serve_connection(TokioIo::new(Replay { first, stream }), service);
     tokio::pin!(conn);
-    let idle = tokio::time::sleep(keepalive);
-    tokio::pin!(idle);
-    let stop_seen = stop.clone();
-    let stopped = async move {
-        loop {
-            if stop.changed().await.is_err() || *stop.borrow() {
-                return;
-            }
-        }
-    };
-    tokio::pin!(stopped);
-    // The idle timer and the stop signal keep this task's waker from their
-    // last poll, so between their wake-ups they are polled only when they
-    // say they are due (an atomic read each).
-    let mut watch_idle = true;
-    let mut watch_stop = true;
+    let mut guard = Guard::new(keepalive, stop);
     let mut closing = false;
     std::future::poll_fn(|cx| {
         loop {
@@ -157,30 +142,10 @@ pub(crate) async fn serve(
             if closing {
                 return Poll::Pending;
             }
-            if watch_stop || !matches!(stop_seen.has_changed(), Ok(false)) {
-                watch_stop = false;
-                if stopped.as_mut().poll(cx).is_ready() {
-                    conn.as_mut().graceful_shutdown();
-                    closing = true;
-                    continue;
-                }
-            }
-            if watch_idle || idle.is_elapsed() {
-                watch_idle = false;
-                if idle.as_mut().poll(cx).is_ready() {
-                    let now = Instant::now();
-                    match activity.idle_since() {
-                        Some(since) if now.saturating_duration_since(since) >= keepalive => {
-                            conn.as_mut().graceful_shutdown();
-                            closing = true;
-                        }
-                        Some(since) => idle.as_mut().reset((since + keepalive).into()),
-                        None => idle.as_mut().reset((now + keepalive).into()),
-                    }
-                    // Re-armed: polled again to register.
-                    watch_idle = true;
-                    continue;
-                }
+            if guard.poll_close(cx, activity.idle_since()).is_ready() {
+                conn.as_mut().graceful_shutdown();
+                closing = true;
+                continue;
             }
             return Poll::Pending;
         }
