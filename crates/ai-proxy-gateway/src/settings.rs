@@ -59,7 +59,9 @@ pub struct Settings {
     /// control) until the keep-alive and shutdown limits.
     pub client_send_timeout: Duration,
     /// How long a connection may stay idle between requests (nginx
-    /// `keepalive_timeout`); then it is closed (HTTP/2: GOAWAY).
+    /// `keepalive_timeout`); then it is closed (HTTP/2: GOAWAY, and the
+    /// socket closed once the client has answered it, or one more
+    /// keep-alive timeout later if it has not).
     pub keepalive_timeout: Duration,
     /// Client connections served at once. At the cap, new connections wait
     /// in the listen backlog (the kernel refuses them once it is full);

@@ -1,8 +1,10 @@
 //! HTTP/2 with prior knowledge on hyper's `http2` server: the connection's
 //! first bytes (read while looking for a request head) are replayed to it,
 //! then the stream is its. hyper's own protections apply (stream and
-//! header list limits); the gateway adds the idle keep-alive watchdog and
-//! the graceful-shutdown stop.
+//! header list limits); the gateway adds the idle keep-alive watchdog, the
+//! graceful-shutdown stop, and a bound on the graceful close itself: an
+//! idle connection whose client has not finished the close one keep-alive
+//! timeout after GOAWAY is dropped.
 
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -17,6 +19,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
+use tokio::time::Sleep;
 
 use super::guard::Guard;
 use super::request::MAX_HEAD;
@@ -133,18 +136,33 @@ pub(crate) async fn serve(
         .serve_connection(TokioIo::new(Replay { first, stream }), service);
     tokio::pin!(conn);
     let mut guard = Guard::new(keepalive, stop);
-    let mut closing = false;
+    // Armed by the graceful close (GOAWAY, then a PING whose answer ends
+    // the connection): a client that neither answers nor closes would
+    // otherwise keep an idle connection until the gateway stops.
+    let mut closing: Option<Pin<Box<Sleep>>> = None;
     std::future::poll_fn(|cx| {
         loop {
             if conn.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(());
             }
-            if closing {
-                return Poll::Pending;
+            if let Some(grace) = closing.as_mut() {
+                if grace.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                if activity.idle_since().is_some() {
+                    // Dropping the connection closes the socket.
+                    return Poll::Ready(());
+                }
+                // Streams still run (a stop while busy): they finish
+                // first, bounded by the shutdown timeout.
+                grace
+                    .as_mut()
+                    .reset(tokio::time::Instant::now() + keepalive);
+                continue;
             }
             if guard.poll_close(cx, activity.idle_since()).is_ready() {
                 conn.as_mut().graceful_shutdown();
-                closing = true;
+                closing = Some(Box::pin(tokio::time::sleep(keepalive)));
                 continue;
             }
             return Poll::Pending;

@@ -295,3 +295,40 @@ fn an_idle_http2_connection_is_closed_after_the_keep_alive_timeout() {
     );
     assert!(types.contains(&7), "no GOAWAY before the close: {types:?}");
 }
+
+#[test]
+fn an_idle_http2_client_that_never_answers_the_close_is_dropped_a_keep_alive_timeout_later() {
+    let up = ok_upstream();
+    let gw = Gateway::with(&openai_route(&up, ""), |b| {
+        b.settings(
+            crate::harness::settings()
+                .with_keepalive_timeout(Duration::from_millis(300))
+                .with_client_header_timeout(Duration::from_secs(60)),
+        )
+    });
+    let mut stream = connect(gw.addr);
+    stream
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+        .unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let start = std::time::Instant::now();
+    let mut types = Vec::new();
+    // Frames read, never answered (not the SETTINGS, not the PING).
+    let mut head = [0u8; 9];
+    while stream.read_exact(&mut head).is_ok() {
+        let len = usize::from(head[0]) << 16 | usize::from(head[1]) << 8 | usize::from(head[2]);
+        let mut payload = vec![0u8; len];
+        if stream.read_exact(&mut payload).is_err() {
+            break;
+        }
+        types.push(head[3]);
+    }
+    let after = start.elapsed();
+    assert!(types.contains(&7), "no GOAWAY before the close: {types:?}");
+    assert!(
+        after >= Duration::from_millis(500) && after < Duration::from_secs(5),
+        "closed after {after:?}"
+    );
+}
