@@ -19,7 +19,8 @@ use crate::relay::{Relay, RelayError};
 #[derive(Debug)]
 pub struct GatewayBody {
     kind: Kind,
-    /// Keeps the connection counted busy until the body is done.
+    /// Keeps the connection counted busy until the body is done, and
+    /// tells it when the body waits for the client (HTTP/2).
     busy: Option<Busy>,
 }
 
@@ -27,6 +28,15 @@ pub struct GatewayBody {
 enum Kind {
     Full(Option<Bytes>),
     Relay(Box<Relay<UpstreamBody>>),
+}
+
+impl Kind {
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Kind::Full(bytes) => bytes.is_none(),
+            Kind::Relay(relay) => relay.is_end_stream(),
+        }
+    }
 }
 
 impl GatewayBody {
@@ -61,17 +71,23 @@ impl Body for GatewayBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, RelayError>>> {
         let this = self.get_mut();
-        match &mut this.kind {
+        if let Some(busy) = &mut this.busy {
+            busy.asked();
+        }
+        let frame = match &mut this.kind {
             Kind::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
             Kind::Relay(relay) => Pin::new(relay.as_mut()).poll_frame(cx),
+        };
+        if let (Some(busy), Poll::Ready(Some(Ok(_)))) = (&mut this.busy, &frame)
+            && !this.kind.is_end_stream()
+        {
+            busy.handed_out();
         }
+        frame
     }
 
     fn is_end_stream(&self) -> bool {
-        match &self.kind {
-            Kind::Full(bytes) => bytes.is_none(),
-            Kind::Relay(relay) => relay.is_end_stream(),
-        }
+        self.kind.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {

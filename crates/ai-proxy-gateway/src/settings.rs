@@ -54,9 +54,9 @@ pub struct Settings {
     /// Longest a write of a response to a client may make no progress
     /// (nginx `send_timeout`: between two successive writes, not for the
     /// whole response); past it the connection is closed and the request
-    /// logged as the client's leaving (499). HTTP/1.1 connections; an
-    /// HTTP/2 client that stops reading stalls only its own streams (flow
-    /// control) until the keep-alive and shutdown limits.
+    /// logged as the client's leaving (499). HTTP/2: when no response on
+    /// the connection moved for it while one waits for the client to make
+    /// room (flow control), the connection is closed.
     pub client_send_timeout: Duration,
     /// How long a connection may stay idle between requests (nginx
     /// `keepalive_timeout`); then it is closed (HTTP/2: GOAWAY, and the

@@ -2,8 +2,9 @@
 //! first bytes (read while looking for a request head) are replayed to it,
 //! then the stream is its. hyper's own protections apply (stream and
 //! header list limits); the gateway adds the idle keep-alive watchdog, the
-//! graceful-shutdown stop, and a bound on the graceful close itself: an
-//! idle connection whose client has not finished the close one keep-alive
+//! graceful-shutdown stop, the send timeout (a client that makes no room
+//! for its responses), and a bound on the graceful close itself: an idle
+//! connection whose client has not finished the close one keep-alive
 //! timeout after GOAWAY is dropped.
 
 use std::net::SocketAddr;
@@ -118,6 +119,7 @@ pub(crate) async fn serve(
     stop: watch::Receiver<bool>,
 ) {
     let keepalive = shared.settings.keepalive_timeout;
+    let send_timeout = shared.settings.client_send_timeout;
     let activity = Activity::new();
     let requests = Arc::clone(&activity);
     let service = service_fn(move |request: http::Request<Incoming>| {
@@ -140,10 +142,25 @@ pub(crate) async fn serve(
     // the connection): a client that neither answers nor closes would
     // otherwise keep an idle connection until the gateway stops.
     let mut closing: Option<Pin<Box<Sleep>>> = None;
+    let mut send_watch = Box::pin(tokio::time::sleep(send_timeout));
     std::future::poll_fn(|cx| {
         loop {
             if conn.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(());
+            }
+            if send_watch.as_mut().poll(cx).is_ready() {
+                // nginx's send_timeout: no response moved for it while one
+                // waits for the client to make room. Dropping the
+                // connection ends its streams (logged as the client's
+                // leaving).
+                let now = tokio::time::Instant::now();
+                let next = match activity.stalled_since().map(tokio::time::Instant::from_std) {
+                    Some(since) if now >= since + send_timeout => return Poll::Ready(()),
+                    Some(since) => since + send_timeout,
+                    None => now + send_timeout,
+                };
+                send_watch.as_mut().reset(next);
+                continue;
             }
             if let Some(grace) = closing.as_mut() {
                 if grace.as_mut().poll(cx).is_pending() {

@@ -158,6 +158,45 @@ fn a_client_that_stops_reading_is_closed_after_the_send_timeout() {
 }
 
 #[test]
+fn an_http2_client_that_stops_reading_is_closed_after_the_send_timeout() {
+    let event = format!(
+        "data: {{\"choices\":[{{\"delta\":{{\"content\":\"{}\"}}}}]}}\n\n",
+        "x".repeat(16 * 1024)
+    );
+    let up = Upstream::start(move |_| Script::Endless {
+        event: event.clone(),
+        gap: Duration::from_millis(1),
+    });
+    let gw = Gateway::with(&openai_route(&up, ""), |b| {
+        b.settings(harness::settings().with_client_send_timeout(Duration::from_millis(500)))
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // The response's head is taken, its body never read: the client's
+    // flow-control window stays shut once it is full.
+    let _response = runtime.block_on(async {
+        let client = Client::builder(TokioExecutor::new())
+            .http2_only(true)
+            .http2_initial_stream_window_size(64 * 1024)
+            .build_http::<Full<Bytes>>();
+        let request = http::Request::post(format!("http://{}/v1/chat/completions", gw.addr))
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from_static(CHAT_STREAM.as_bytes())))
+            .unwrap();
+        let response = client.request(request).await.unwrap();
+        assert_eq!(response.version(), http::Version::HTTP_2);
+        response
+    });
+    let log = gw
+        .access_log_within(Duration::from_secs(30))
+        .expect("an HTTP/2 client that stopped reading was kept past the send timeout");
+    assert_eq!(log["status"], 499, "{log}");
+    assert!(log["bytes_sent"].as_u64().unwrap() > 0, "{log}");
+}
+
+#[test]
 fn an_http2_client_sees_its_stream_reset_when_the_upstream_cuts() {
     let up = Upstream::start(|_| Script::Cut {
         events: token_events(3).into_iter().take(2).collect(),
