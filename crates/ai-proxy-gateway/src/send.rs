@@ -90,11 +90,10 @@ pub(crate) async fn attempt(
         gcp.evict(&inner.tokens);
     }
     let now = Instant::now();
-    // Boxed where it is made: it moves on through the answer into the
-    // relay (~1 KB each time otherwise).
-    let mut exchange = Box::new(
-        Exchange::new(context, translator).with_text_limit(inner.settings.max_logged_payload_bytes),
-    );
+    // Boxed where it is made (built in its allocation): it moves on
+    // through the answer into the relay (~1 KB each time otherwise).
+    let mut exchange =
+        Exchange::boxed(context, translator, inner.settings.max_logged_payload_bytes);
     match exchange.on_head(response.status(), response.headers(), now) {
         Ok(head) => Ok(Answer {
             response,
@@ -103,7 +102,7 @@ pub(crate) async fn attempt(
             timeout: hints.timeout,
         }),
         Err(e) => {
-            log.metrics(exchange.finish(now));
+            log.metrics(exchange.finish_boxed(now));
             Err(Rejection::Relay(RelayError::Exchange(e)))
         }
     }

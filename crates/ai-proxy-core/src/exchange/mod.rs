@@ -173,6 +173,13 @@ impl Exchange {
     /// Text is collected (every event parsed) when `ctx.logging.payloads`
     /// is on; otherwise the fast path reads only what usage needs.
     pub fn new(ctx: RequestContext, translator: Option<Box<dyn ResponseTranslator>>) -> Self {
+        Self::build(ctx, translator)
+    }
+
+    /// [`new`](Self::new)'s body, always inlined: [`boxed`](Self::boxed)
+    /// then writes the fields straight into the allocation.
+    #[inline(always)]
+    fn build(ctx: RequestContext, translator: Option<Box<dyn ResponseTranslator>>) -> Self {
         let observer = Observer::new(ctx.target_protocol, ctx.logging.payloads);
         Self {
             ctx,
@@ -200,6 +207,20 @@ impl Exchange {
             framing_error: None,
             out: BytesMut::new(),
         }
+    }
+
+    /// [`new`](Self::new) with [`with_text_limit`](Self::with_text_limit),
+    /// on the heap: the exchange (~1 KB) is written into its allocation,
+    /// not built on the stack and copied there (twice, with the limit set
+    /// by value) — for a caller that boxes it anyway.
+    pub fn boxed(
+        ctx: RequestContext,
+        translator: Option<Box<dyn ResponseTranslator>>,
+        text_limit: usize,
+    ) -> Box<Self> {
+        let mut exchange = Box::write(Box::new_uninit(), Self::build(ctx, translator));
+        exchange.observer.set_text_limit(text_limit);
+        exchange
     }
 
     /// Keeps at most `limit` bytes of assistant text for

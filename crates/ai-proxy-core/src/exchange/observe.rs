@@ -84,8 +84,13 @@ impl Observer {
     /// This observer keeping at most `limit` bytes of text (a prefix, cut
     /// on a char boundary) instead of [`DEFAULT_TEXT_LIMIT`].
     pub fn with_text_limit(mut self, limit: usize) -> Self {
-        self.text_limit = limit;
+        self.set_text_limit(limit);
         self
+    }
+
+    /// [`with_text_limit`](Self::with_text_limit) in place.
+    pub(crate) fn set_text_limit(&mut self, limit: usize) {
+        self.text_limit = limit;
     }
 
     /// Takes the text collected so far, leaving collection on (for a caller
