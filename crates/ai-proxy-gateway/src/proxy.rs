@@ -43,7 +43,11 @@ where
     let (mut parts, body) = request.into_parts();
     // Boxed: the record (~1.4 KB) moves through reject/deliver and into
     // the relay's end callback; a pointer moves instead of the struct.
-    let mut log = Box::new(RequestLog::new(&parts, remote, Instant::now(), inner));
+    // Written into its allocation, not built on the stack and copied.
+    let mut log = Box::write(
+        Box::new_uninit(),
+        RequestLog::new(&parts, remote, Instant::now(), inner),
+    );
     let (route, mut body, reservation) = match route_and_read(inner, &parts, body, remote).await {
         Ok(found) => found,
         Err(rejection) => return reject(log, rejection),
