@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker, ready};
 
 use bytes::{Bytes, BytesMut};
-use http::{HeaderMap, Method};
+use http::{HeaderMap, HeaderValue, Method};
 use hyper_rustls::MaybeHttpsStream;
 use hyper_util::rt::TokioIo;
 use tokio::io::AsyncWrite;
@@ -66,10 +66,11 @@ impl Connection {
         method: &Method,
         path: &str,
         headers: &HeaderMap,
+        host: Option<&HeaderValue>,
         body: &Bytes,
     ) -> Result<ResponseHead, SendError> {
         self.write.clear();
-        h1::head::write_request(&mut self.write, method, path, headers, body.len());
+        h1::head::write_request(&mut self.write, method, path, headers, host, body.len());
         let rest: &[u8] = if body.len() <= COPY_BODY {
             self.write.extend_from_slice(body);
             &[]

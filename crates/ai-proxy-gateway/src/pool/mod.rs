@@ -132,11 +132,14 @@ impl Pool {
             format!("/{target}").into()
         };
         let Checkout { mut idle, host } = self.checkout(&scheme, &authority, now);
-        if let http::header::Entry::Vacant(slot) = parts.headers.entry(http::header::HOST)
-            && let Some(host) = host.or_else(|| host::host_header(&scheme, &authority))
-        {
-            slot.insert(host);
-        }
+        // Written after the request's fields, not put in its map (a hash,
+        // an insert and a drop a request): the request is dropped once
+        // sent. A scan, not a look-up: the fields are few.
+        let host = if parts.headers.keys().any(|name| *name == http::header::HOST) {
+            None
+        } else {
+            host.or_else(|| host::host_header(&scheme, &authority))
+        };
         loop {
             let (mut connection, reused) = match idle.take() {
                 Some(connection) => (connection, true),
@@ -145,7 +148,7 @@ impl Pool {
                 None => (Box::pin(self.connect(&scheme, &authority)).await?, false),
             };
             match connection
-                .send(&parts.method, &path, &parts.headers, &body)
+                .send(&parts.method, &path, &parts.headers, host.as_ref(), &body)
                 .await
             {
                 Ok(head) => {

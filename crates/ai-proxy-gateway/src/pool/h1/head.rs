@@ -15,7 +15,9 @@ use crate::hop_by_hop::{is_hop_by_hop, is_named};
 pub(crate) use crate::h1::{MAX_HEAD, MAX_HEADERS};
 
 /// Appends the request head to `dst`: the request line in origin form,
-/// the fields but `Content-Length` and `Transfer-Encoding`, then
+/// the fields but `Content-Length` and `Transfer-Encoding`, then `host`
+/// when given (the pool's `Host` for a request without one: written as the
+/// map's last field would be, without entering the map), then
 /// `Content-Length` for the body the gateway sends (`body_len` bytes) —
 /// the framing is the body's, whatever the fields said.
 pub(crate) fn write_request(
@@ -23,6 +25,7 @@ pub(crate) fn write_request(
     method: &Method,
     path: &str,
     headers: &HeaderMap,
+    host: Option<&HeaderValue>,
     body_len: usize,
 ) {
     dst.extend_from_slice(method.as_str().as_bytes());
@@ -36,6 +39,11 @@ pub(crate) fn write_request(
         dst.extend_from_slice(name.as_str().as_bytes());
         dst.extend_from_slice(b": ");
         dst.extend_from_slice(value.as_bytes());
+        dst.extend_from_slice(b"\r\n");
+    }
+    if let Some(host) = host {
+        dst.extend_from_slice(b"host: ");
+        dst.extend_from_slice(host.as_bytes());
         dst.extend_from_slice(b"\r\n");
     }
     // No `Content-Length: 0` where a method gives content no meaning.
@@ -187,7 +195,7 @@ mod tests {
             );
         }
         let mut dst = Vec::new();
-        write_request(&mut dst, &method, path, &map, body_len);
+        write_request(&mut dst, &method, path, &map, None, body_len);
         String::from_utf8(dst).unwrap()
     }
 
@@ -203,6 +211,25 @@ mod tests {
             head,
             "POST /v1/chat?x=1 HTTP/1.1\r\nhost: api.example.com\r\nx-a: 1\r\nx-a: 2\r\n\
              content-length: 12\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn a_host_given_apart_is_written_as_the_maps_last_field_would_be() {
+        let fields = [("content-type", "application/json"), ("x-a", "1")];
+        let mut map = HeaderMap::new();
+        for (name, value) in fields {
+            map.append(name, HeaderValue::from_static(value));
+        }
+        let host = HeaderValue::from_static("api.example.com");
+        let mut apart = Vec::new();
+        write_request(&mut apart, &Method::POST, "/v1", &map, Some(&host), 2);
+        map.insert(http::header::HOST, host);
+        let mut within = Vec::new();
+        write_request(&mut within, &Method::POST, "/v1", &map, None, 2);
+        assert_eq!(
+            String::from_utf8(apart).unwrap(),
+            String::from_utf8(within).unwrap()
         );
     }
 
