@@ -83,6 +83,44 @@ impl Options {
     }
 }
 
+/// The fields a head usually has at most: their offsets stay in an array
+/// that small (clearing one for [`super::MAX_HEADERS`] fields, ~800 bytes,
+/// cost more than reading a usual head's fields).
+const FEW: usize = 24;
+
+/// Where each field of a head is ([`FieldAt`]), in the head's order.
+pub(crate) enum FieldOffsets {
+    /// Up to [`FEW`] fields: the first `.1` of the array.
+    Few([FieldAt; FEW], usize),
+    /// More.
+    Many(Vec<FieldAt>),
+}
+
+impl FieldOffsets {
+    /// The offsets of `headers` (read by `httparse` from the head starting
+    /// at `base`, see [`FieldAt::new`]).
+    #[inline]
+    pub(crate) fn of(headers: &[httparse::Header<'_>], base: usize) -> Self {
+        let at = |h: &httparse::Header<'_>| FieldAt::new(h.name.as_bytes(), h.value, base);
+        if headers.len() > FEW {
+            return FieldOffsets::Many(headers.iter().map(at).collect());
+        }
+        let mut few = [FieldAt::default(); FEW];
+        for (field, header) in few.iter_mut().zip(headers) {
+            *field = at(header);
+        }
+        FieldOffsets::Few(few, headers.len())
+    }
+
+    /// The offsets, in the head's order.
+    pub(crate) fn as_slice(&self) -> &[FieldAt] {
+        match self {
+            FieldOffsets::Few(few, len) => few.get(..*len).unwrap_or_default(),
+            FieldOffsets::Many(many) => many,
+        }
+    }
+}
+
 /// Where a field's name and value are in a head's bytes (a head is under
 /// 64 KiB: 16 bits each keep the array small to clear).
 #[derive(Clone, Copy, Default)]
@@ -115,5 +153,39 @@ impl FieldAt {
     /// The value's range in the head.
     pub(crate) fn value(self) -> std::ops::Range<usize> {
         usize::from(self.value.0)..usize::from(self.value.1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The offsets of `count` fields `x-N: N` as a head's parse gives them.
+    fn offsets(count: usize) -> Vec<(String, String)> {
+        let mut head = String::from("GET / HTTP/1.1\r\n");
+        for i in 0..count {
+            head.push_str(&format!("x-{i}: {i}\r\n"));
+        }
+        head.push_str("\r\n");
+        let mut slots = [httparse::EMPTY_HEADER; 64];
+        let mut request = httparse::Request::new(&mut slots);
+        request.parse(head.as_bytes()).unwrap();
+        let fields = FieldOffsets::of(request.headers, head.as_ptr() as usize);
+        fields
+            .as_slice()
+            .iter()
+            .map(|f| (head[f.name()].to_owned(), head[f.value()].to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn field_offsets_point_at_each_name_and_value_few_or_many() {
+        for count in [0, 1, FEW, FEW + 1, 60] {
+            let read = offsets(count);
+            let want: Vec<_> = (0..count)
+                .map(|i| (format!("x-{i}"), i.to_string()))
+                .collect();
+            assert_eq!(read, want, "{count} fields");
+        }
     }
 }

@@ -12,7 +12,7 @@ use http::header::{
 };
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri, Version};
 
-use crate::h1::field::{ContentLength, FieldAt, Options, ends_in_chunked, trim};
+use crate::h1::field::{ContentLength, FieldAt, FieldOffsets, Options, ends_in_chunked, trim};
 use crate::hop_by_hop::is_named;
 
 pub(crate) use crate::h1::{MAX_HEAD, MAX_HEADERS};
@@ -116,17 +116,14 @@ pub(crate) fn read_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, He
     let path = request.path.unwrap_or_default().as_bytes();
     // Offsets, so that the head can be split off and shared.
     let target = FieldAt::new(path, path, base);
-    let mut fields = [FieldAt::default(); MAX_HEADERS];
+    let fields = FieldOffsets::of(request.headers, base);
     let count = request.headers.len();
-    for (field, header) in fields.iter_mut().zip(request.headers.iter()) {
-        *field = FieldAt::new(header.name.as_bytes(), header.value, base);
-    }
     let bytes = buf.split_to(len).freeze();
     let uri =
         Uri::from_maybe_shared(bytes.slice(target.name())).map_err(|_| HeadError::Malformed)?;
     let mut headers = HeaderMap::with_capacity(count);
     let mut seen = Fields::default();
-    for field in fields.iter().take(count) {
+    for &field in fields.as_slice() {
         let name = bytes.get(field.name()).unwrap_or_default();
         let value = bytes.get(field.value()).unwrap_or_default();
         let name = field_name(name, value, &mut seen)?;

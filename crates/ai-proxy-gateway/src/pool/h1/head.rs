@@ -9,7 +9,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
 
 use super::Http1Error;
 use super::framing::{Decision, Fields};
-use crate::h1::field::FieldAt;
+use crate::h1::field::FieldOffsets;
 use crate::hop_by_hop::{is_hop_by_hop, is_named};
 
 pub(crate) use crate::h1::{MAX_HEAD, MAX_HEADERS};
@@ -102,13 +102,9 @@ pub(crate) fn read_response(
             Version::HTTP_10
         };
         // Offsets, so that the head can be split off and shared.
-        let mut fields = [FieldAt::default(); MAX_HEADERS];
-        let base = buf.as_ptr() as usize;
+        // Always inside the head: its slices point into `buf`.
+        let fields = FieldOffsets::of(response.headers, buf.as_ptr() as usize);
         let count = response.headers.len();
-        for (field, header) in fields.iter_mut().zip(response.headers.iter()) {
-            // Always inside the head: its slices point into `buf`.
-            *field = FieldAt::new(header.name.as_bytes(), header.value, base);
-        }
         if status == StatusCode::SWITCHING_PROTOCOLS {
             return Err(Http1Error::SwitchingProtocols);
         }
@@ -120,7 +116,7 @@ pub(crate) fn read_response(
         let bytes = buf.split_to(len).freeze();
         let mut headers = HeaderMap::with_capacity(count);
         let mut framing = Fields::default();
-        for field in fields.iter().take(count) {
+        for &field in fields.as_slice() {
             let name = bytes.get(field.name()).unwrap_or_default();
             let value = bytes.get(field.value()).unwrap_or_default();
             let Some(name) = field_name(name, value, &mut framing)? else {
