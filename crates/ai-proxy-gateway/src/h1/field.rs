@@ -72,6 +72,15 @@ pub(crate) struct Options {
 impl Options {
     /// Notes a `Connection` field line.
     pub(crate) fn note(&mut self, value: &[u8]) {
+        // The usual lines name one option as it is: no split, no trim.
+        if value.eq_ignore_ascii_case(b"keep-alive") {
+            self.keep_alive = true;
+            return;
+        }
+        if value.eq_ignore_ascii_case(b"close") {
+            self.close = true;
+            return;
+        }
         for token in value.split(|&b| b == b',') {
             let token = trim(token);
             if token.eq_ignore_ascii_case(b"close") {
@@ -159,6 +168,26 @@ impl FieldAt {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn options(value: &str) -> Options {
+        let mut o = Options::default();
+        o.note(value.as_bytes());
+        o
+    }
+
+    #[test]
+    fn a_connection_line_naming_one_option_is_read_in_any_case() {
+        assert!(options("Keep-Alive").keep_alive);
+        assert!(options("CLOSE").close);
+        assert_eq!(options("upgrade"), Options::default());
+    }
+
+    #[test]
+    fn a_connection_line_listing_options_is_read_member_by_member() {
+        let o = options(" keep-alive , Close");
+        assert!(o.keep_alive && o.close);
+        assert_eq!(options("keep-alive-x"), Options::default());
+    }
 
     /// The offsets of `count` fields `x-N: N` as a head's parse gives them.
     fn offsets(count: usize) -> Vec<(String, String)> {
