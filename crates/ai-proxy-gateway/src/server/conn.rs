@@ -40,7 +40,9 @@ use super::body::ClientBody;
 use super::date;
 use super::guard::Guard;
 use super::h2::{self, Sniffed};
-use super::request::{Framing as RequestFraming, HeadError, MAX_HEAD, RequestHead, read_request};
+use super::request::{
+    Framing as RequestFraming, HeadError, LastTarget, MAX_HEAD, RequestHead, read_request,
+};
 use super::response::{Answering, Framing, write_chunk_size, write_head, write_refusal};
 use super::socket::{READ_CHUNK, Socket, write_all};
 use crate::body::GatewayBody;
@@ -65,6 +67,7 @@ struct Conn {
     write: Vec<u8>,
     /// [`crate::Settings::client_send_timeout`].
     send_timeout: Duration,
+    target: LastTarget,
 }
 
 impl Conn {
@@ -130,7 +133,7 @@ impl Conn {
                         Sniffed::Unsure => {}
                         Sniffed::Http1 => {
                             sniffing = false;
-                            match read_request(&mut self.read) {
+                            match read_request(&mut self.read, &mut self.target) {
                                 Ok(Some(head)) => return Poll::Ready(Next::Head(head)),
                                 Ok(None) => {}
                                 Err(e) => return Poll::Ready(Next::Refused(e)),
@@ -310,6 +313,7 @@ pub(crate) async fn serve(
         read: BytesMut::with_capacity(READ_CHUNK),
         write: Vec::with_capacity(1024),
         send_timeout: shared.settings.client_send_timeout,
+        target: LastTarget::default(),
     };
     let mut first = true;
     loop {

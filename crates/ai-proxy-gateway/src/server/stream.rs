@@ -8,7 +8,7 @@
 use bytes::BytesMut;
 use http::Method;
 
-use super::request::{Framing, HeadError, MAX_HEAD, read_request};
+use super::request::{Framing, HeadError, LastTarget, MAX_HEAD, read_request};
 use crate::h1::chunked::{Chunked, ChunkedError};
 
 /// One request read off the stream.
@@ -61,10 +61,11 @@ pub(crate) fn read_requests<'a>(
         current: &[],
     };
     let mut buf = BytesMut::new();
+    let mut last = LastTarget::default();
     let mut out = Vec::new();
     loop {
         let head = loop {
-            match read_request(&mut buf) {
+            match read_request(&mut buf, &mut last) {
                 Ok(Some(head)) => break head,
                 Ok(None) => {}
                 Err(e) => return (out, StreamEnd::Head(e)),
