@@ -39,6 +39,8 @@ pub(crate) struct Connection {
     /// The room made in `read` before a read when it has little left.
     read_chunk: usize,
     write: Vec<u8>,
+    /// The last request's map, emptied, for the next response head.
+    kept: Option<HeaderMap>,
 }
 
 /// Why a request got no response head.
@@ -57,6 +59,7 @@ impl Connection {
             read: BytesMut::with_capacity(READ_CHUNK),
             read_chunk: READ_CHUNK,
             write: Vec::new(),
+            kept: None,
         })
     }
 
@@ -88,6 +91,12 @@ impl Connection {
                 error,
                 unwritten: false,
             })
+    }
+
+    /// Keeps `map` (a sent request's), emptied, for the next response head
+    /// read on this connection.
+    pub(crate) fn keep_map(&mut self, map: HeaderMap) {
+        crate::h1::keep_map(map, &mut self.kept);
     }
 
     /// Writes the write buffer, then `rest`, and flushes.
@@ -139,7 +148,9 @@ impl Connection {
                 Ok(_) => {}
                 Err(e) => return Poll::Ready(Err(Http1Error::Io(e))),
             }
-            if let Some(head) = h1::head::read_response(&mut self.read, head_request)? {
+            if let Some(head) =
+                h1::head::read_response(&mut self.read, head_request, &mut self.kept)?
+            {
                 return Poll::Ready(Ok(head));
             }
         }

@@ -152,6 +152,8 @@ impl Pool {
                 .await
             {
                 Ok(head) => {
+                    // The request's map becomes the next response's.
+                    connection.keep_map(std::mem::take(&mut parts.headers));
                     let home = (head.decision.reusable && self.max_idle > 0).then(|| Home {
                         pool: Arc::clone(self),
                         scheme,

@@ -31,7 +31,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use http::Method;
+use http::{HeaderMap, Method};
 use http_body::Body;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -46,6 +46,7 @@ use super::request::{
 use super::response::{Answering, Framing, write_chunk_size, write_head, write_refusal};
 use super::socket::{READ_CHUNK, Socket, write_all};
 use crate::body::GatewayBody;
+use crate::h1::keep_map;
 use crate::shared::Shared;
 use crate::timer::{CLIENT_HEAD, Deadline};
 
@@ -68,6 +69,8 @@ struct Conn {
     /// [`crate::Settings::client_send_timeout`].
     send_timeout: Duration,
     target: LastTarget,
+    /// The last response's map, emptied, for the next request head.
+    kept: Option<HeaderMap>,
 }
 
 impl Conn {
@@ -133,7 +136,7 @@ impl Conn {
                         Sniffed::Unsure => {}
                         Sniffed::Http1 => {
                             sniffing = false;
-                            match read_request(&mut self.read, &mut self.target) {
+                            match read_request(&mut self.read, &mut self.target, &mut self.kept) {
                                 Ok(Some(head)) => return Poll::Ready(Next::Head(head)),
                                 Ok(None) => {}
                                 Err(e) => return Poll::Ready(Next::Refused(e)),
@@ -183,7 +186,7 @@ impl Conn {
             answering,
             &date::now(),
         );
-        drop(parts);
+        keep_map(parts.headers, &mut self.kept);
         if framing == Framing::None || body.is_end_stream() {
             if framing == Framing::Chunked {
                 self.write.extend_from_slice(b"0\r\n\r\n");
@@ -314,6 +317,7 @@ pub(crate) async fn serve(
         write: Vec::with_capacity(1024),
         send_timeout: shared.settings.client_send_timeout,
         target: LastTarget::default(),
+        kept: None,
     };
     let mut first = true;
     loop {

@@ -13,6 +13,7 @@ use http::header::{
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri, Version};
 
 use crate::h1::field::{ContentLength, FieldAt, FieldOffsets, Options, ends_in_chunked, trim};
+use crate::h1::map_for;
 use crate::hop_by_hop::is_named;
 
 pub(crate) use crate::h1::{MAX_HEAD, MAX_HEADERS};
@@ -119,10 +120,12 @@ impl LastTarget {
 
 /// Reads the request head at the start of `buf`, consuming it; `None` if it
 /// is not complete yet. Empty lines before it are skipped (RFC 9112 §2.2).
-/// `last`: the connection's last target (see [`LastTarget`]).
+/// `last`: the connection's last target (see [`LastTarget`]); `kept`: a map
+/// kept for its next head (see [`map_for`]).
 pub(crate) fn read_request(
     buf: &mut BytesMut,
     last: &mut LastTarget,
+    kept: &mut Option<HeaderMap>,
 ) -> Result<Option<RequestHead>, HeadError> {
     let mut slots = [MaybeUninit::<httparse::Header<'_>>::uninit(); MAX_HEADERS];
     let mut request = httparse::Request::new(&mut []);
@@ -154,7 +157,7 @@ pub(crate) fn read_request(
     let count = request.headers.len();
     let bytes = buf.split_to(len).freeze();
     let uri = last.uri(bytes.slice(target.name()))?;
-    let mut headers = HeaderMap::with_capacity(count);
+    let mut headers = map_for(count, kept);
     let mut seen = Fields::default();
     for &field in fields.as_slice() {
         let name = bytes.get(field.name()).unwrap_or_default();
@@ -238,6 +241,7 @@ mod tests {
         read_request(
             &mut BytesMut::from(wire.as_bytes()),
             &mut LastTarget::default(),
+            &mut None,
         )
     }
 
@@ -254,7 +258,7 @@ mod tests {
         let mut buf = BytesMut::from(
             &b"POST /v1/chat?x=1 HTTP/1.1\r\nHost: gw\r\nX-A: 1\r\nx-a: 2\r\nContent-Length: 2\r\n\r\n{}"[..],
         );
-        let head = read_request(&mut buf, &mut LastTarget::default())
+        let head = read_request(&mut buf, &mut LastTarget::default(), &mut None)
             .unwrap()
             .unwrap();
         let r = &head.request;
@@ -277,7 +281,7 @@ mod tests {
                GET http://gw.example/v1/b HTTP/1.1\r\n\r\nGET /v1/a?x=2 HTTP/1.1\r\n\r\n"[..],
         );
         let mut uris = Vec::new();
-        while let Some(h) = read_request(&mut wire, &mut last).unwrap() {
+        while let Some(h) = read_request(&mut wire, &mut last, &mut None).unwrap() {
             uris.push(h.request.uri().clone());
         }
         let fresh: Vec<Uri> = [
@@ -299,7 +303,9 @@ mod tests {
         let mut last = LastTarget::default();
         let target = format!("/{}", "a".repeat(KEPT_TARGET + 1));
         let mut wire = BytesMut::from(format!("GET {target} HTTP/1.1\r\n\r\n").as_bytes());
-        let h = read_request(&mut wire, &mut last).unwrap().unwrap();
+        let h = read_request(&mut wire, &mut last, &mut None)
+            .unwrap()
+            .unwrap();
         assert_eq!(h.request.uri().path(), target);
         assert!(last.0.is_none());
     }
@@ -473,7 +479,7 @@ mod tests {
     fn header_values_share_the_heads_bytes() {
         let mut buf = BytesMut::from(&b"GET / HTTP/1.1\r\nx-long: 0123456789abcdef\r\n\r\n"[..]);
         let start = buf.as_ptr() as usize;
-        let h = read_request(&mut buf, &mut LastTarget::default())
+        let h = read_request(&mut buf, &mut LastTarget::default(), &mut None)
             .unwrap()
             .unwrap();
         let value = h.request.headers()["x-long"].as_bytes().as_ptr() as usize;

@@ -62,10 +62,11 @@ pub(crate) fn read_requests<'a>(
     };
     let mut buf = BytesMut::new();
     let mut last = LastTarget::default();
+    let mut kept = None;
     let mut out = Vec::new();
     loop {
         let head = loop {
-            match read_request(&mut buf, &mut last) {
+            match read_request(&mut buf, &mut last, &mut kept) {
                 Ok(Some(head)) => break head,
                 Ok(None) => {}
                 Err(e) => return (out, StreamEnd::Head(e)),

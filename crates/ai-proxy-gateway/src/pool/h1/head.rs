@@ -10,6 +10,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
 use super::Http1Error;
 use super::framing::{Decision, Fields};
 use crate::h1::field::FieldOffsets;
+use crate::h1::map_for;
 use crate::hop_by_hop::{is_hop_by_hop, is_named};
 
 pub(crate) use crate::h1::{MAX_HEAD, MAX_HEADERS};
@@ -71,10 +72,12 @@ pub(crate) struct ResponseHead {
 /// Reads the final response head at the start of `buf`, consuming it (and
 /// any interim 1xx heads before it); `None` if it is not complete yet.
 /// Header values share the head's bytes (no copy). `head`: the request was
-/// a `HEAD` (its response has no body).
+/// a `HEAD` (its response has no body). `kept`: a map kept for the
+/// connection's next head (see [`map_for`]).
 pub(crate) fn read_response(
     buf: &mut BytesMut,
     head: bool,
+    kept: &mut Option<HeaderMap>,
 ) -> Result<Option<ResponseHead>, Http1Error> {
     loop {
         let mut slots = [MaybeUninit::<httparse::Header<'_>>::uninit(); MAX_HEADERS];
@@ -114,7 +117,7 @@ pub(crate) fn read_response(
             continue;
         }
         let bytes = buf.split_to(len).freeze();
-        let mut headers = HeaderMap::with_capacity(count);
+        let mut headers = map_for(count, kept);
         let mut framing = Fields::default();
         for &field in fields.as_slice() {
             let name = bytes.get(field.name()).unwrap_or_default();
@@ -179,7 +182,7 @@ mod tests {
 
     fn read(wire: &str) -> Result<Option<ResponseHead>, Http1Error> {
         let mut buf = BytesMut::from(wire.as_bytes());
-        read_response(&mut buf, false)
+        read_response(&mut buf, false, &mut None)
     }
 
     fn request(method: Method, path: &str, headers: &[(&str, &str)], body_len: usize) -> String {
@@ -255,7 +258,7 @@ mod tests {
             &b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nX-Id: a\r\nx-id: b\r\n\
                Content-Length: 2\r\n\r\n{}"[..],
         );
-        let head = read_response(&mut buf, false).unwrap().unwrap();
+        let head = read_response(&mut buf, false, &mut None).unwrap().unwrap();
         assert_eq!(head.status, 201);
         assert_eq!(head.version, Version::HTTP_11);
         assert_eq!(head.headers["content-type"], "application/json");
@@ -314,7 +317,7 @@ mod tests {
     #[test]
     fn an_interim_head_alone_asks_for_more() {
         let mut buf = BytesMut::from(&b"HTTP/1.1 100 Continue\r\n\r\n"[..]);
-        assert!(read_response(&mut buf, false).unwrap().is_none());
+        assert!(read_response(&mut buf, false, &mut None).unwrap().is_none());
         assert!(buf.is_empty());
     }
 
@@ -329,7 +332,7 @@ mod tests {
     #[test]
     fn a_head_request_has_no_body() {
         let mut buf = BytesMut::from(&b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n"[..]);
-        let head = read_response(&mut buf, true).unwrap().unwrap();
+        let head = read_response(&mut buf, true, &mut None).unwrap().unwrap();
         assert_eq!(head.decision.framing, Framing::Empty);
     }
 

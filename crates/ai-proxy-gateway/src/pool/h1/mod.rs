@@ -45,7 +45,7 @@ pub(crate) fn read_response<'a>(
     let mut buf = BytesMut::new();
     let mut reads = reads.into_iter();
     let head = loop {
-        if let Some(head) = head::read_response(&mut buf, head_request)? {
+        if let Some(head) = head::read_response(&mut buf, head_request, &mut None)? {
             break head;
         }
         match reads.next() {
