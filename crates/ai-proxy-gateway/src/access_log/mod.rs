@@ -377,7 +377,7 @@ impl EndRecord for RequestLog {
         self.ended_at = Some(now);
         // Written into the record where it lies (the metrics are large).
         match self.record() {
-            Some(r) => r.metrics = Some(exchange.finish_boxed(now)),
+            Some(r) => exchange.finish_into(now, &mut r.metrics),
             None => drop(exchange.finish_boxed(now)),
         }
         self.end(end);
