@@ -134,7 +134,7 @@ pub(crate) async fn run(
             Decision::Retry(next) => attempt_now = next,
             Decision::Return(finish) => {
                 if let Some(answer) = answer {
-                    return deliver(answer, log, std::mem::take(headers)).await;
+                    return deliver(answer, log, Some(std::mem::take(headers))).await;
                 }
                 let exhausted = !finish.passes_response_through();
                 return answer_failure(last, exhausted.then_some(finish.status), log);

@@ -2,8 +2,8 @@
 //! relayed through the exchange, or a rejection; either way the access
 //! record is finished.
 
-use http::Response;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Response, Version};
 
 use crate::access_log::RequestLog;
 use crate::body::{GatewayBody, respond};
@@ -28,11 +28,12 @@ pub(crate) fn reject(log: Box<RequestLog>, rejection: Rejection) -> Response<Gat
 /// with the exchange's first bytes, so a failure before any output is
 /// still answered with a status; a small body goes out whole. `plugins`:
 /// the headers the route's plugins add (quota headers); they become the
-/// response's map, so each is hashed and stored once.
+/// response's map, so each is hashed and stored once. The upstream's head
+/// (its parts) becomes the client's: no second head is made and dropped.
 pub(crate) async fn deliver(
     answer: Answer,
     log: Box<RequestLog>,
-    plugins: HeaderMap,
+    plugins: Option<HeaderMap>,
 ) -> Response<GatewayBody> {
     let Answer {
         response,
@@ -40,7 +41,7 @@ pub(crate) async fn deliver(
         head,
         timeout,
     } = answer;
-    let (parts, body) = response.into_parts();
+    let (mut parts, body) = response.into_parts();
     let small = !head.streaming
         && request_body::declared_length(&parts.headers, &body).is_some_and(|n| n <= INLINE_BODY);
     let mut relay = relay_boxed(body, exchange, Deadlines::read(timeout));
@@ -56,26 +57,29 @@ pub(crate) async fn deliver(
         }
         GatewayBody::relay(relay)
     };
-    let mut response = Response::new(body);
-    *response.status_mut() = head.status;
+    // What `Response::new` would give but the status and the headers.
+    parts.status = head.status;
+    parts.version = Version::default();
+    parts.extensions.clear();
     let drop_length = head.rewritten || small;
     let content_type = head.content_type.as_ref();
     // A route with plugins hands over a map sized for the response (even
-    // when no plugin wrote into it); others an empty one.
-    if plugins.capacity() == 0 {
-        // The upstream's map becomes the client's: no header is hashed or
-        // stored again, only the few that must not go out are removed.
-        let mut to = parts.headers;
-        strip_response_headers(&mut to, drop_length);
-        if let Some(ct) = content_type {
-            to.insert(header::CONTENT_TYPE, ct.clone());
+    // when no plugin wrote into it); others none, or an empty one.
+    match plugins.filter(|p| p.capacity() > 0) {
+        None => {
+            // The upstream's map becomes the client's: no header is hashed
+            // or stored again, only the few that must not go out are
+            // removed.
+            strip_response_headers(&mut parts.headers, drop_length);
+            if let Some(ct) = content_type {
+                parts.headers.insert(header::CONTENT_TYPE, ct.clone());
+            }
         }
-        *response.headers_mut() = to;
-    } else {
-        let from = &parts.headers;
-        *response.headers_mut() = with_plugin_headers(from, plugins, content_type, drop_length);
+        Some(plugins) => {
+            parts.headers = with_plugin_headers(&parts.headers, plugins, content_type, drop_length);
+        }
     }
-    response
+    Response::from_parts(parts, body)
 }
 
 /// The client response's headers in `plugins`' map (sized once; their

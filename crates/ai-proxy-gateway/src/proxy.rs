@@ -54,16 +54,18 @@ where
     };
     log.route(&route.id);
     let mut state = None;
-    let mut response_headers = HeaderMap::new();
+    // No map unless plugins add headers or several instances are tried
+    // (an empty map still costs its drop, where `None` costs nothing).
+    let mut response_headers: Option<HeaderMap> = None;
     if let Some(pipeline) = &route.pipeline {
         let mut s = RequestState::default();
         // Boxed: only routes with plugins pay for their future's room.
         let admitted =
             Box::pin(pipeline.request(&mut parts, &mut body, &mut s, remote, &route.id)).await;
-        response_headers = std::mem::take(&mut s.response_headers);
         // The response goes out in this map (`deliver`): sized once for the
         // plugins' headers and a usual upstream head.
-        let _ = response_headers.try_reserve(RESPONSE_HEADERS);
+        let headers = response_headers.insert(std::mem::take(&mut s.response_headers));
+        let _ = headers.try_reserve(RESPONSE_HEADERS);
         let s = Arc::new(s);
         log.plugins(Arc::clone(pipeline), Arc::clone(&s));
         if let Err(rejection) = admitted {
@@ -76,9 +78,10 @@ where
         Target::Single(instance) => {
             if let (Some(pipeline), Some(s)) = (&route.pipeline, state.as_deref()) {
                 let name = &instance.upstream.name;
-                if let Some(r) = pipeline.picked(s, name, &mut response_headers) {
+                let headers = response_headers.get_or_insert_with(HeaderMap::new);
+                if let Some(r) = pipeline.picked(s, name, headers) {
                     let mut response = reject(log, Rejection::Plugin(r));
-                    response.headers_mut().extend(response_headers);
+                    response.headers_mut().extend(std::mem::take(headers));
                     return response;
                 }
             }
@@ -92,7 +95,7 @@ where
             )
             .await
             {
-                Ok(answer) => deliver(answer, log, std::mem::take(&mut response_headers)).await,
+                Ok(answer) => deliver(answer, log, response_headers.take()).await,
                 Err(rejection) => reject(log, rejection),
             }
         }
@@ -100,7 +103,7 @@ where
             let state = state.as_deref();
             let picked = attempts::Picked {
                 state,
-                headers: &mut response_headers,
+                headers: response_headers.get_or_insert_with(HeaderMap::new),
             };
             // Boxed: the attempt loop's future is the largest; routes
             // with one target do not carry its room.
@@ -114,8 +117,8 @@ where
     drop(reservation);
     // Routes without plugins add none (extending by an empty map is not
     // free).
-    if !response_headers.is_empty() {
-        response.headers_mut().extend(response_headers);
+    if let Some(headers) = response_headers.filter(|h| !h.is_empty()) {
+        response.headers_mut().extend(headers);
     }
     response
 }
