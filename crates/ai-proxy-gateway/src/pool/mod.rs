@@ -152,8 +152,9 @@ impl Pool {
                 .await
             {
                 Ok(head) => {
-                    // The request's map becomes the next response's.
-                    connection.keep_map(std::mem::take(&mut parts.headers));
+                    // The request's map becomes the next response's (moved
+                    // out: no empty map is left to drop).
+                    connection.keep_map(parts.headers);
                     let home = (head.decision.reusable && self.max_idle > 0).then(|| Home {
                         pool: Arc::clone(self),
                         scheme,
