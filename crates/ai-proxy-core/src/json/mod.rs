@@ -12,6 +12,8 @@
 //! - [`literal`]: a body in an expected layout read by its bytes (whole
 //!   literals, quote-checked strings), for the converters' compact readers.
 //! - [`swar`]: the eight-bytes-at-a-time search every string scan uses.
+//! - [`block`]: sixteen bytes at a time (SSE2 on x86-64): the special bytes
+//!   of a block as a mask, for the validating scanner's string loop.
 //! - [`text`]: UTF-8 checks, string contents decoded, or recognised as
 //!   already escaped the way [`write`] escapes (then copied as they are).
 //! - [`write`]: the one string escaper and the writers built on it
@@ -26,6 +28,7 @@
 //!   tool calls, tools, `tool_choice`, data URLs), for converters from
 //!   OpenAI chat.
 
+pub mod block;
 pub mod chat;
 pub mod lenient;
 pub mod literal;

@@ -16,7 +16,8 @@
 use std::fmt;
 use std::ops::Range;
 
-use super::swar::{long_special, special_flags, string_special};
+use super::block::{BLOCK, special_mask};
+use super::swar::{long_special, string_special};
 
 /// Where and why a JSON text is invalid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,93 +92,84 @@ fn skip_ws_run(b: &[u8], mut i: usize) -> usize {
 /// longer goes through [`long_string_end`].
 #[inline(always)]
 pub fn string_end(b: &[u8], i: usize) -> Result<(usize, bool), SyntaxError> {
-    if let Some(x) = word(b, i + 1) {
-        let mut flags = special_flags(x);
-        let mut from = i + 1;
-        if flags == 0
-            && let Some(x) = word(b, i + 9)
-        {
-            flags = special_flags(x);
-            from = i + 9;
-        }
-        let at = from + (flags.trailing_zeros() / 8) as usize;
-        if flags != 0 && b.get(at) == Some(&b'"') {
+    if let Some(x) = block(b, i + 1) {
+        let mask = special_mask(x);
+        let at = i + 1 + mask.trailing_zeros() as usize;
+        if mask != 0 && b.get(at) == Some(&b'"') {
             return Ok((at + 1, false));
         }
     }
     long_string_end(b, i)
 }
 
-/// The eight bytes at `j` as a little-endian word, when there are eight.
+/// The sixteen bytes at `j`, when there are sixteen.
 #[inline(always)]
-fn word(b: &[u8], j: usize) -> Option<u64> {
-    b.get(j..j + 8)
-        .and_then(|w| <[u8; 8]>::try_from(w).ok())
-        .map(u64::from_le_bytes)
+fn block(b: &[u8], j: usize) -> Option<&[u8; BLOCK]> {
+    b.get(j..j + BLOCK)
+        .and_then(|w| <&[u8; BLOCK]>::try_from(w).ok())
 }
 
-/// Clean words (no special byte) in a row after which a string's rest is
+/// Clean blocks (no special byte) in a row after which a string's rest is
 /// searched with SIMD `memchr` ([`long_special`]): base64 data and long
 /// prose, where a call pays for itself.
-const CLEAN_RUN: usize = 8;
+const CLEAN_RUN: usize = 4;
 
-/// The first word at or after `j` (in steps of eight bytes) holding a
-/// special byte: its offset and [`special_flags`]; `Err` with where the
-/// search stopped when fewer than eight bytes remain. Past [`CLEAN_RUN`]
-/// clean words the rest is searched with [`long_special`].
+/// The first block at or after `j` (in steps of sixteen bytes) holding a
+/// special byte: its offset and [`special_mask`]; `Err` with where the
+/// search stopped when fewer than sixteen bytes remain. Past
+/// [`CLEAN_RUN`] clean blocks the rest is searched with [`long_special`].
 #[inline(always)]
-fn special_word(b: &[u8], j: usize) -> Result<(usize, u64), usize> {
-    let rest = b.get(j..).unwrap_or_default();
+fn special_block(b: &[u8], j: usize) -> Result<(usize, u32), usize> {
     let mut at = j;
-    for (n, chunk) in rest.chunks_exact(8).enumerate() {
-        let x = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).unwrap_or_default());
-        let flags = special_flags(x);
-        if flags != 0 {
-            return Ok((at, flags));
+    for _ in 0..CLEAN_RUN {
+        let Some(x) = block(b, at) else {
+            return Err(at);
+        };
+        let mask = special_mask(x);
+        if mask != 0 {
+            return Ok((at, mask));
         }
-        at += 8;
-        if n + 1 == CLEAN_RUN {
-            let special = long_special(b, at);
-            return match word(b, special) {
-                Some(x) => Ok((special, special_flags(x))),
-                None => Err(special),
-            };
-        }
+        at += BLOCK;
     }
-    Err(at)
+    let special = long_special(b, at);
+    match block(b, special) {
+        Some(x) => Ok((special, special_mask(x))),
+        None => Err(special),
+    }
 }
 
-/// [`string_end`] past its short case: a word loop over the string, every
-/// special byte of a word handled from its one load (text with an escape
-/// every few words costs one load per word and a few instructions per
-/// escape); a long clean run goes to SIMD `memchr`. Public for a reader
-/// that expects a long string (a message's text): it skips the short case.
+/// [`string_end`] past its short case: a block loop over the string,
+/// every special byte of a block handled from its one mask (text with an
+/// escape every few blocks costs one mask per block and a few
+/// instructions per escape); a long clean run goes to SIMD `memchr`.
+/// Public for a reader that expects a long string (a message's text): it
+/// skips the short case.
 #[inline(never)]
 pub fn long_string_end(b: &[u8], i: usize) -> Result<(usize, bool), SyntaxError> {
     let mut j = i + 1;
     let mut escaped = false;
     loop {
-        let (start, mut flags) = match special_word(b, j) {
+        let (start, mut mask) = match special_block(b, j) {
             Ok(found) => found,
             Err(tail) => return tail_string_end(b, tail, escaped),
         };
-        let word_end = start + 8;
+        let block_end = start + BLOCK;
         loop {
-            let at = start + (flags.trailing_zeros() / 8) as usize;
+            let at = start + mask.trailing_zeros() as usize;
             match b.get(at) {
                 Some(b'"') => return Ok((at + 1, escaped)),
                 Some(b'\\') => {
                     escaped = true;
                     let next = escape_end(b, at)?;
-                    if next >= word_end {
+                    if next >= block_end {
                         j = next;
                         break;
                     }
-                    // Drop the flags of the escape's own bytes (an escaped
+                    // Drop the bits of the escape's own bytes (an escaped
                     // `"` or `\`) and of what precedes it.
-                    flags &= u64::MAX << ((next - start) * 8);
-                    if flags == 0 {
-                        j = word_end;
+                    mask &= u32::MAX << (next - start);
+                    if mask == 0 {
+                        j = block_end;
                         break;
                     }
                 }
@@ -651,10 +643,51 @@ mod tests {
         proptest::collection::vec(piece, 0..24).prop_map(|v| v.concat())
     }
 
+    /// `string_end` byte by byte: the reference for the block loop.
+    fn naive_string_end(b: &[u8], i: usize) -> Result<(usize, bool), SyntaxError> {
+        let mut j = i + 1;
+        let mut escaped = false;
+        loop {
+            match b.get(j) {
+                Some(b'"') => return Ok((j + 1, escaped)),
+                Some(b'\\') => {
+                    escaped = true;
+                    j = escape_end(b, j)?;
+                }
+                Some(&c) if c < 0x20 => return Err(SyntaxError::at(j, CONTROL_IN_STRING)),
+                Some(_) => j += 1,
+                None => return Err(SyntaxError::at(b.len(), EOF_STRING)),
+            }
+        }
+    }
+
+    /// String-ish bytes: text, escapes (valid or not), quotes, control
+    /// characters, non-ASCII, in runs long enough to cross blocks.
+    fn stringish() -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop_oneof![
+            8 => "[a-z ]{1,40}".prop_map(String::into_bytes),
+            2 => proptest::sample::select(vec![
+                &b"\\\""[..], b"\\\\", b"\\n", b"\\u00e9", b"\\uD83D", b"\\x", b"\\u12", b"\\",
+                b"\"", b"\n", b"\x00", b"\x1f", "é✓🚀".as_bytes(), b"\xff",
+            ])
+            .prop_map(<[u8]>::to_vec),
+        ];
+        proptest::collection::vec(piece, 0..12).prop_map(|v| v.concat())
+    }
+
     proptest! {
         #[test]
         fn agrees_with_serde_on_jsonish_text(text in jsonish()) {
             prop_assert_eq!(validate(&text).is_ok(), serde_accepts(&text), "{:?}", text);
+        }
+
+        #[test]
+        fn string_end_agrees_with_a_byte_loop(text in stringish(), lead in 0usize..20) {
+            let mut b = vec![b' '; lead];
+            b.push(b'"');
+            b.extend_from_slice(&text);
+            prop_assert_eq!(string_end(&b, lead), naive_string_end(&b, lead));
+            prop_assert_eq!(long_string_end(&b, lead), naive_string_end(&b, lead));
         }
 
         #[test]
