@@ -11,7 +11,7 @@
 //!   converters read a body with.
 //! - [`literal`]: a body in an expected layout read by its bytes (whole
 //!   literals, quote-checked strings), for the converters' compact readers.
-//! - [`swar`]: the eight-bytes-at-a-time search every string scan uses.
+//! - [`swar`]: the eight-bytes-at-a-time special-byte search.
 //! - [`block`]: sixteen bytes at a time (SSE2 on x86-64): the special bytes
 //!   of a block as a mask, for the validating scanner's string loop.
 //! - [`text`]: UTF-8 checks, string contents decoded, or recognised as

@@ -1,5 +1,6 @@
-//! Eight bytes at a time (SWAR): the search every JSON string scan in the
-//! workspace goes through.
+//! Eight bytes at a time (SWAR): the special-byte search of the string
+//! writers and of the scanner's last bytes (the scanner's string loop reads
+//! [`block`](super::block)s of sixteen).
 
 /// `0x01` in every byte.
 const LO: u64 = 0x0101_0101_0101_0101;

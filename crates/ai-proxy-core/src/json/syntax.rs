@@ -3,9 +3,9 @@
 //!
 //! Request preparation must validate every byte it forwards, but only ever
 //! looks inside a few top-level fields. `serde_json` validates by driving a
-//! visitor over every token; this walks the bytes directly (strings eight
-//! bytes at a time), which is what makes `prepare` cheaper than a plain
-//! serde validation of the same body.
+//! visitor over every token; this walks the bytes directly (strings
+//! sixteen bytes at a time, [`block`](super::block)), which is what makes
+//! `prepare` cheaper than a plain serde validation of the same body.
 //!
 //! Input is `&str` (UTF-8 already checked by the caller), so the scanner
 //! only checks grammar. It accepts exactly what `serde_json` accepts when
