@@ -6,7 +6,9 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use crate::harness::{Gateway, Script, Upstream, openai_json, read_reply};
+use crate::harness::{
+    Gateway, Script, Upstream, client_runtime, http2_post, openai_json, read_reply,
+};
 use crate::{CHAT, openai_route};
 
 fn ok_upstream() -> Upstream {
@@ -227,82 +229,33 @@ fn responses_carry_a_date() {
 
 #[test]
 fn http2_with_prior_knowledge_is_still_served() {
-    use bytes::Bytes;
-    use http_body_util::{BodyExt, Full};
-    use hyper_util::client::legacy::Client;
-    use hyper_util::rt::TokioExecutor;
+    use http_body_util::BodyExt;
 
     let up = ok_upstream();
     let gw = Gateway::start(&openai_route(&up, ""));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let (version, status, body) = runtime.block_on(async {
-        let client = Client::builder(TokioExecutor::new())
-            .http2_only(true)
-            .build_http::<Full<Bytes>>();
-        let request = http::Request::post(format!("http://{}/v1/chat/completions", gw.addr))
-            .header("content-type", "application/json")
-            .body(Full::new(Bytes::from_static(CHAT.as_bytes())))
-            .unwrap();
-        let response = client.request(request).await.unwrap();
-        let (version, status) = (response.version(), response.status());
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        (version, status, body)
+    let (status, body) = client_runtime().block_on(async {
+        let response = http2_post(gw.addr, "/v1/chat/completions", CHAT, None).await;
+        let status = response.status();
+        (
+            status,
+            response.into_body().collect().await.unwrap().to_bytes(),
+        )
     });
-    assert_eq!(version, http::Version::HTTP_2);
     assert_eq!(status, 200);
     assert!(String::from_utf8_lossy(&body).contains("gpt-4o"));
     assert_eq!(up.requests().len(), 1);
 }
 
-#[test]
-fn an_idle_http2_connection_is_closed_after_the_keep_alive_timeout() {
+/// Opens an HTTP/2 connection (the preface and an empty SETTINGS frame),
+/// sends no request, and reads frames until the gateway closes it,
+/// answering its PINGs when `answer_pings` (as a live client does): how
+/// long that took and the frames' types.
+fn idle_http2_connection(keepalive: Duration, answer_pings: bool) -> (Duration, Vec<u8>) {
     let up = ok_upstream();
     let gw = Gateway::with(&openai_route(&up, ""), |b| {
         b.settings(
             crate::harness::settings()
-                .with_keepalive_timeout(Duration::from_millis(500))
-                .with_client_header_timeout(Duration::from_secs(60)),
-        )
-    });
-    let mut stream = connect(gw.addr);
-    // The preface and an empty SETTINGS frame; then no request.
-    stream
-        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
-        .unwrap();
-    let start = std::time::Instant::now();
-    let mut types = Vec::new();
-    // Frames until the gateway closes; its graceful close waits for the
-    // PING it sends after GOAWAY to be answered, as a live client does.
-    let mut head = [0u8; 9];
-    while stream.read_exact(&mut head).is_ok() {
-        let len = usize::from(head[0]) << 16 | usize::from(head[1]) << 8 | usize::from(head[2]);
-        let mut payload = vec![0u8; len];
-        stream.read_exact(&mut payload).unwrap();
-        types.push(head[3]);
-        if head[3] == 6 && head[4] & 1 == 0 {
-            let mut ack = vec![0, 0, 8, 6, 1, 0, 0, 0, 0];
-            ack.extend_from_slice(&payload);
-            let _ = stream.write_all(&ack);
-        }
-    }
-    let after = start.elapsed();
-    assert!(
-        after >= Duration::from_millis(300) && after < Duration::from_secs(5),
-        "closed after {after:?}"
-    );
-    assert!(types.contains(&7), "no GOAWAY before the close: {types:?}");
-}
-
-#[test]
-fn an_idle_http2_client_that_never_answers_the_close_is_dropped_a_keep_alive_timeout_later() {
-    let up = ok_upstream();
-    let gw = Gateway::with(&openai_route(&up, ""), |b| {
-        b.settings(
-            crate::harness::settings()
-                .with_keepalive_timeout(Duration::from_millis(300))
+                .with_keepalive_timeout(keepalive)
                 .with_client_header_timeout(Duration::from_secs(60)),
         )
     });
@@ -315,7 +268,6 @@ fn an_idle_http2_client_that_never_answers_the_close_is_dropped_a_keep_alive_tim
         .unwrap();
     let start = std::time::Instant::now();
     let mut types = Vec::new();
-    // Frames read, never answered (not the SETTINGS, not the PING).
     let mut head = [0u8; 9];
     while stream.read_exact(&mut head).is_ok() {
         let len = usize::from(head[0]) << 16 | usize::from(head[1]) << 8 | usize::from(head[2]);
@@ -324,8 +276,30 @@ fn an_idle_http2_client_that_never_answers_the_close_is_dropped_a_keep_alive_tim
             break;
         }
         types.push(head[3]);
+        if answer_pings && head[3] == 6 && head[4] & 1 == 0 {
+            let mut ack = vec![0, 0, 8, 6, 1, 0, 0, 0, 0];
+            ack.extend_from_slice(&payload);
+            let _ = stream.write_all(&ack);
+        }
     }
-    let after = start.elapsed();
+    (start.elapsed(), types)
+}
+
+#[test]
+fn an_idle_http2_connection_is_closed_after_the_keep_alive_timeout() {
+    // The graceful close waits for the PING it sends after GOAWAY to be
+    // answered.
+    let (after, types) = idle_http2_connection(Duration::from_millis(500), true);
+    assert!(
+        after >= Duration::from_millis(300) && after < Duration::from_secs(5),
+        "closed after {after:?}"
+    );
+    assert!(types.contains(&7), "no GOAWAY before the close: {types:?}");
+}
+
+#[test]
+fn an_idle_http2_client_that_never_answers_the_close_is_dropped_a_keep_alive_timeout_later() {
+    let (after, types) = idle_http2_connection(Duration::from_millis(300), false);
     assert!(types.contains(&7), "no GOAWAY before the close: {types:?}");
     assert!(
         after >= Duration::from_millis(500) && after < Duration::from_secs(5),

@@ -4,12 +4,12 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use http_body_util::BodyExt;
 
-use crate::harness::{self, Gateway, Script, Upstream, open, openai_events, post, read_reply};
+use crate::harness::{
+    self, Gateway, Script, Upstream, client_runtime, http2_post, open, openai_events, post,
+    read_reply,
+};
 use crate::{CHAT_STREAM, openai_route};
 
 fn token_events(n: usize) -> Vec<String> {
@@ -134,13 +134,12 @@ fn a_client_leaving_mid_stream_is_logged_499_with_what_it_got() {
     assert!(log["bytes_sent"].as_u64().unwrap() > 0, "{log}");
 }
 
-#[test]
-fn a_client_that_stops_reading_is_closed_after_the_send_timeout() {
-    // 64 KiB events fill the socket buffers of a client that never reads
-    // within a second; then the gateway's writes stall.
+/// A gateway with a 500 ms send timeout whose upstream streams `kib` KiB
+/// events without end.
+fn endless_stream_gateway(kib: usize) -> (Upstream, Gateway) {
     let event = format!(
         "data: {{\"choices\":[{{\"delta\":{{\"content\":\"{}\"}}}}]}}\n\n",
-        "x".repeat(64 * 1024)
+        "x".repeat(kib * 1024)
     );
     let up = Upstream::start(move |_| Script::Endless {
         event: event.clone(),
@@ -149,7 +148,12 @@ fn a_client_that_stops_reading_is_closed_after_the_send_timeout() {
     let gw = Gateway::with(&openai_route(&up, ""), |b| {
         b.settings(harness::settings().with_client_send_timeout(Duration::from_millis(500)))
     });
-    let _stream = open(gw.addr, "/v1/chat/completions", CHAT_STREAM, &[]);
+    (up, gw)
+}
+
+/// The one request is logged as the client's leaving (499, with bytes
+/// sent) once the gateway let go of a client that stopped reading.
+fn logged_after_the_send_timeout(gw: &Gateway) {
     let log = gw
         .access_log_within(Duration::from_secs(30))
         .expect("a client that stopped reading was kept past the send timeout");
@@ -158,42 +162,27 @@ fn a_client_that_stops_reading_is_closed_after_the_send_timeout() {
 }
 
 #[test]
+fn a_client_that_stops_reading_is_closed_after_the_send_timeout() {
+    // 64 KiB events fill the socket buffers of a client that never reads
+    // within a second; then the gateway's writes stall.
+    let (_up, gw) = endless_stream_gateway(64);
+    let _stream = open(gw.addr, "/v1/chat/completions", CHAT_STREAM, &[]);
+    logged_after_the_send_timeout(&gw);
+}
+
+#[test]
 fn an_http2_client_that_stops_reading_is_closed_after_the_send_timeout() {
-    let event = format!(
-        "data: {{\"choices\":[{{\"delta\":{{\"content\":\"{}\"}}}}]}}\n\n",
-        "x".repeat(16 * 1024)
-    );
-    let up = Upstream::start(move |_| Script::Endless {
-        event: event.clone(),
-        gap: Duration::from_millis(1),
-    });
-    let gw = Gateway::with(&openai_route(&up, ""), |b| {
-        b.settings(harness::settings().with_client_send_timeout(Duration::from_millis(500)))
-    });
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let (_up, gw) = endless_stream_gateway(16);
+    let runtime = client_runtime();
     // The response's head is taken, its body never read: the client's
     // flow-control window stays shut once it is full.
-    let _response = runtime.block_on(async {
-        let client = Client::builder(TokioExecutor::new())
-            .http2_only(true)
-            .http2_initial_stream_window_size(64 * 1024)
-            .build_http::<Full<Bytes>>();
-        let request = http::Request::post(format!("http://{}/v1/chat/completions", gw.addr))
-            .header("content-type", "application/json")
-            .body(Full::new(Bytes::from_static(CHAT_STREAM.as_bytes())))
-            .unwrap();
-        let response = client.request(request).await.unwrap();
-        assert_eq!(response.version(), http::Version::HTTP_2);
-        response
-    });
-    let log = gw
-        .access_log_within(Duration::from_secs(30))
-        .expect("an HTTP/2 client that stopped reading was kept past the send timeout");
-    assert_eq!(log["status"], 499, "{log}");
-    assert!(log["bytes_sent"].as_u64().unwrap() > 0, "{log}");
+    let _response = runtime.block_on(http2_post(
+        gw.addr,
+        "/v1/chat/completions",
+        CHAT_STREAM,
+        Some(64 * 1024),
+    ));
+    logged_after_the_send_timeout(&gw);
 }
 
 #[test]
@@ -203,20 +192,8 @@ fn an_http2_client_sees_its_stream_reset_when_the_upstream_cuts() {
         gap: Duration::from_millis(20),
     });
     let gw = Gateway::start(&openai_route(&up, ""));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let outcome = runtime.block_on(async {
-        let client = Client::builder(TokioExecutor::new())
-            .http2_only(true)
-            .build_http::<Full<Bytes>>();
-        let request = http::Request::post(format!("http://{}/v1/chat/completions", gw.addr))
-            .header("content-type", "application/json")
-            .body(Full::new(Bytes::from_static(CHAT_STREAM.as_bytes())))
-            .unwrap();
-        let response = client.request(request).await.unwrap();
-        assert_eq!(response.version(), http::Version::HTTP_2);
+    let outcome = client_runtime().block_on(async {
+        let response = http2_post(gw.addr, "/v1/chat/completions", CHAT_STREAM, None).await;
         assert_eq!(response.status(), 200);
         response.into_body().collect().await.map(|b| b.to_bytes())
     });
