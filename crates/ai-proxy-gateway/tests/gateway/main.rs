@@ -12,6 +12,7 @@ mod access_json;
 mod bedrock;
 mod consumers;
 mod gemini;
+mod h2_client;
 mod harness;
 mod health;
 mod limits;

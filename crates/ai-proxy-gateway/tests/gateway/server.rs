@@ -6,9 +6,8 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use crate::harness::{
-    Gateway, Script, Upstream, client_runtime, http2_post, openai_json, read_reply,
-};
+use crate::h2_client::{client_runtime, http2_post};
+use crate::harness::{Gateway, Script, Upstream, openai_json, read_reply};
 use crate::{CHAT, openai_route};
 
 fn ok_upstream() -> Upstream {

@@ -6,10 +6,8 @@ use std::time::{Duration, Instant};
 
 use http_body_util::BodyExt;
 
-use crate::harness::{
-    self, Gateway, Script, Upstream, client_runtime, http2_post, open, openai_events, post,
-    read_reply,
-};
+use crate::h2_client::{client_runtime, http2_post};
+use crate::harness::{self, Gateway, Script, Upstream, open, openai_events, post, read_reply};
 use crate::{CHAT_STREAM, openai_route};
 
 fn token_events(n: usize) -> Vec<String> {
