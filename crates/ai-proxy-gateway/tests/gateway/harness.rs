@@ -280,6 +280,24 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Lines {
     }
 }
 
+/// An upstream answering every request 200 with a small chat completion.
+pub fn ok_upstream() -> Upstream {
+    Upstream::start(|_| Script::Reply {
+        status: 200,
+        content_type: "application/json",
+        body: openai_json("gpt-4o", 1, 1),
+    })
+}
+
+/// A client connection to `addr`; reads give up after 10 s.
+pub fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+}
+
 /// Settings for tests: quick to shut down.
 pub fn settings() -> Settings {
     Settings::default().with_shutdown_timeout(Duration::from_millis(500))

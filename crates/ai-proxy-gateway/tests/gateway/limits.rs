@@ -4,32 +4,16 @@
 //! capped.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use ai_proxy_gateway::Settings;
 
-use crate::harness::{self, Gateway, Script, Upstream, openai_json, post, read_reply};
+use crate::harness::{self, Gateway, connect, ok_upstream, post, read_reply};
 use crate::{CHAT, openai_route, route};
-
-fn ok_upstream() -> Upstream {
-    Upstream::start(|_| Script::Reply {
-        status: 200,
-        content_type: "application/json",
-        body: openai_json("gpt-4o", 1, 1),
-    })
-}
 
 fn gateway(config: &str, settings: Settings) -> Gateway {
     Gateway::with(config, |b| b.settings(settings))
-}
-
-fn connect(addr: SocketAddr) -> TcpStream {
-    let stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    stream
 }
 
 /// Reads until the peer closes; how long that took, and what came.

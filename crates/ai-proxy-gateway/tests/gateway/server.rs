@@ -3,28 +3,12 @@
 //! chunked request bodies, and heads refused before any route sees them.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::time::Duration;
 
 use crate::h2_client::{client_runtime, http2_post};
-use crate::harness::{Gateway, Script, Upstream, openai_json, read_reply};
+use crate::harness::{Gateway, Upstream, connect, ok_upstream, read_reply};
 use crate::{CHAT, openai_route};
-
-fn ok_upstream() -> Upstream {
-    Upstream::start(|_| Script::Reply {
-        status: 200,
-        content_type: "application/json",
-        body: openai_json("gpt-4o", 1, 1),
-    })
-}
-
-fn connect(addr: SocketAddr) -> TcpStream {
-    let stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    stream
-}
 
 /// A chat request with a `Content-Length` body and `extra` header lines.
 fn chat(version: &str, extra: &str) -> String {
@@ -261,9 +245,6 @@ fn idle_http2_connection(keepalive: Duration, answer_pings: bool) -> (Duration, 
     let mut stream = connect(gw.addr);
     stream
         .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
-        .unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     let start = std::time::Instant::now();
     let mut types = Vec::new();
