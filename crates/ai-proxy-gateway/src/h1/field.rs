@@ -121,6 +121,42 @@ impl FieldOffsets {
         FieldOffsets::Few(few, headers.len())
     }
 
+    /// No fields yet.
+    pub(crate) fn new() -> Self {
+        FieldOffsets::Few([FieldAt::default(); FEW], 0)
+    }
+
+    /// Adds the next field's offsets.
+    pub(crate) fn push(&mut self, field: FieldAt) {
+        match self {
+            FieldOffsets::Few(few, len) => {
+                if let Some(slot) = few.get_mut(*len) {
+                    *slot = field;
+                    *len += 1;
+                } else {
+                    let mut many = Vec::with_capacity(FEW * 2);
+                    many.extend_from_slice(few);
+                    many.push(field);
+                    *self = FieldOffsets::Many(many);
+                }
+            }
+            FieldOffsets::Many(many) => many.push(field),
+        }
+    }
+
+    /// Forgets the fields (a `Many` keeps its allocation).
+    pub(crate) fn clear(&mut self) {
+        match self {
+            FieldOffsets::Few(_, len) => *len = 0,
+            FieldOffsets::Many(many) => many.clear(),
+        }
+    }
+
+    /// How many fields.
+    pub(crate) fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
     /// The offsets, in the head's order.
     pub(crate) fn as_slice(&self) -> &[FieldAt] {
         match self {
@@ -148,6 +184,16 @@ impl FieldAt {
             let start = (part.as_ptr() as usize).wrapping_sub(base);
             (start as u16, start.wrapping_add(part.len()) as u16)
         };
+        Self {
+            name: at(name),
+            value: at(value),
+        }
+    }
+
+    /// A field whose name and value are at these ranges of a head under
+    /// 64 KiB (see [`FieldAt::new`]).
+    pub(crate) fn at(name: std::ops::Range<usize>, value: std::ops::Range<usize>) -> Self {
+        let at = |r: std::ops::Range<usize>| (r.start as u16, r.end as u16);
         Self {
             name: at(name),
             value: at(value),

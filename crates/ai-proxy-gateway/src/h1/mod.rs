@@ -5,6 +5,7 @@ use http::HeaderMap;
 
 pub(crate) mod chunked;
 pub(crate) mod field;
+pub(crate) mod usual;
 
 /// The largest head read (start line and fields), exclusive: a client's
 /// request head and an upstream's response head alike (nginx's

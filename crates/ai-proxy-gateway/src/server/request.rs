@@ -14,6 +14,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri,
 
 use crate::h1::field::{ContentLength, FieldAt, FieldOffsets, Options, ends_in_chunked, trim};
 use crate::h1::map_for;
+use crate::h1::usual::{self, RequestAt};
 use crate::hop_by_hop::is_named;
 
 pub(crate) use crate::h1::{MAX_HEAD, MAX_HEADERS};
@@ -127,36 +128,26 @@ pub(crate) fn read_request(
     last: &mut LastTarget,
     kept: &mut Option<HeaderMap>,
 ) -> Result<Option<RequestHead>, HeadError> {
-    let mut slots = [MaybeUninit::<httparse::Header<'_>>::uninit(); MAX_HEADERS];
-    let mut request = httparse::Request::new(&mut []);
-    let parsed = httparse::ParserConfig::default().parse_request_with_uninit_headers(
-        &mut request,
-        buf,
-        &mut slots,
-    );
-    let len = match parsed {
-        Ok(httparse::Status::Complete(len)) if len < MAX_HEAD => len,
-        Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD => return Ok(None),
-        Ok(_) => return Err(HeadError::TooLarge),
-        Err(httparse::Error::TooManyHeaders) => return Err(HeadError::TooManyFields),
-        Err(httparse::Error::Version) => return Err(HeadError::Version),
-        Err(_) => return Err(HeadError::Malformed),
+    let mut fields = FieldOffsets::new();
+    let Some(RequestAt {
+        method,
+        target,
+        minor,
+        len,
+    }) = parse(buf, &mut fields)?
+    else {
+        return Ok(None);
     };
-    let version = match request.version {
-        Some(1) => Version::HTTP_11,
-        Some(0) => Version::HTTP_10,
-        _ => return Err(HeadError::Version),
+    let version = if minor == 1 {
+        Version::HTTP_11
+    } else {
+        Version::HTTP_10
     };
-    let method = Method::from_bytes(request.method.unwrap_or_default().as_bytes())
+    let method = Method::from_bytes(buf.get(method).unwrap_or_default())
         .map_err(|_| HeadError::Malformed)?;
-    let base = buf.as_ptr() as usize;
-    let path = request.path.unwrap_or_default().as_bytes();
-    // Offsets, so that the head can be split off and shared.
-    let target = FieldAt::new(path, path, base);
-    let fields = FieldOffsets::of(request.headers, base);
-    let count = request.headers.len();
+    let count = fields.len();
     let bytes = buf.split_to(len).freeze();
-    let uri = last.uri(bytes.slice(target.name()))?;
+    let uri = last.uri(bytes.slice(target))?;
     let mut headers = map_for(count, kept);
     let mut seen = Fields::default();
     for &field in fields.as_slice() {
@@ -196,6 +187,51 @@ pub(crate) fn read_request(
         framing,
         keep_alive,
         expect_continue,
+    }))
+}
+
+/// The head at the start of `buf` as offsets (its fields' into `fields`):
+/// a usual one read directly (see [`usual`]), any other by `httparse`;
+/// `None` if it is not complete yet.
+fn parse(buf: &[u8], fields: &mut FieldOffsets) -> Result<Option<RequestAt>, HeadError> {
+    // Offsets fit 16 bits: a head of the usual shape is looked for in the
+    // bytes a head may have.
+    if let Some(head) = usual::request(buf.get(..MAX_HEAD - 1).unwrap_or(buf), fields) {
+        return Ok(Some(head));
+    }
+    let mut slots = [MaybeUninit::<httparse::Header<'_>>::uninit(); MAX_HEADERS];
+    let mut request = httparse::Request::new(&mut []);
+    let parsed = httparse::ParserConfig::default().parse_request_with_uninit_headers(
+        &mut request,
+        buf,
+        &mut slots,
+    );
+    let len = match parsed {
+        Ok(httparse::Status::Complete(len)) if len < MAX_HEAD => len,
+        Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD => return Ok(None),
+        Ok(_) => return Err(HeadError::TooLarge),
+        Err(httparse::Error::TooManyHeaders) => return Err(HeadError::TooManyFields),
+        Err(httparse::Error::Version) => return Err(HeadError::Version),
+        Err(_) => return Err(HeadError::Malformed),
+    };
+    let minor = match request.version {
+        Some(minor @ (0 | 1)) => minor,
+        _ => return Err(HeadError::Version),
+    };
+    let base = buf.as_ptr() as usize;
+    let method = request.method.unwrap_or_default().as_bytes();
+    let path = request.path.unwrap_or_default().as_bytes();
+    // Offsets, so that the head can be split off and shared.
+    let (method, target) = (
+        FieldAt::new(method, method, base),
+        FieldAt::new(path, path, base),
+    );
+    *fields = FieldOffsets::of(request.headers, base);
+    Ok(Some(RequestAt {
+        method: method.name(),
+        target: target.name(),
+        minor,
+        len,
     }))
 }
 

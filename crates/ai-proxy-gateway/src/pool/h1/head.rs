@@ -11,6 +11,7 @@ use super::Http1Error;
 use super::framing::{Decision, Fields};
 use crate::h1::field::FieldOffsets;
 use crate::h1::map_for;
+use crate::h1::usual::{self, ResponseAt};
 use crate::hop_by_hop::{is_hop_by_hop, is_named};
 
 pub(crate) use crate::h1::{MAX_HEAD, MAX_HEADERS};
@@ -79,35 +80,19 @@ pub(crate) fn read_response(
     head: bool,
     kept: &mut Option<HeaderMap>,
 ) -> Result<Option<ResponseHead>, Http1Error> {
+    let mut fields = FieldOffsets::new();
     loop {
-        let mut slots = [MaybeUninit::<httparse::Header<'_>>::uninit(); MAX_HEADERS];
-        let mut response = httparse::Response::new(&mut []);
-        let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
-            &mut response,
-            buf,
-            &mut slots,
-        );
-        let len = match parsed {
-            Ok(httparse::Status::Complete(len)) if len < MAX_HEAD => len,
-            Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD => return Ok(None),
-            Ok(_) => return Err(Http1Error::HeadTooLarge { limit: MAX_HEAD }),
-            Err(httparse::Error::TooManyHeaders) => {
-                return Err(Http1Error::TooManyHeaders { limit: MAX_HEADERS });
-            }
-            Err(e) => return Err(Http1Error::MalformedHead(e)),
+        let Some(ResponseAt { code, minor, len }) = parse(buf, &mut fields)? else {
+            return Ok(None);
         };
-        let code = response.code.unwrap_or_default();
         let status = StatusCode::from_u16(code)
             .map_err(|_| Http1Error::MalformedHead(httparse::Error::Status))?;
-        let version = if response.version == Some(1) {
+        let version = if minor == 1 {
             Version::HTTP_11
         } else {
             Version::HTTP_10
         };
-        // Offsets, so that the head can be split off and shared.
-        // Always inside the head: its slices point into `buf`.
-        let fields = FieldOffsets::of(response.headers, buf.as_ptr() as usize);
-        let count = response.headers.len();
+        let count = fields.len();
         if status == StatusCode::SWITCHING_PROTOCOLS {
             return Err(Http1Error::SwitchingProtocols);
         }
@@ -138,6 +123,41 @@ pub(crate) fn read_response(
             decision,
         }));
     }
+}
+
+/// The head at the start of `buf` as offsets (its fields' into `fields`):
+/// a usual one read directly (see [`usual`]), any other by `httparse`;
+/// `None` if it is not complete yet.
+fn parse(buf: &[u8], fields: &mut FieldOffsets) -> Result<Option<ResponseAt>, Http1Error> {
+    // Offsets fit 16 bits: a head of the usual shape is looked for in the
+    // bytes a head may have.
+    if let Some(head) = usual::response(buf.get(..MAX_HEAD - 1).unwrap_or(buf), fields) {
+        return Ok(Some(head));
+    }
+    let mut slots = [MaybeUninit::<httparse::Header<'_>>::uninit(); MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut []);
+    let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+        &mut response,
+        buf,
+        &mut slots,
+    );
+    let len = match parsed {
+        Ok(httparse::Status::Complete(len)) if len < MAX_HEAD => len,
+        Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD => return Ok(None),
+        Ok(_) => return Err(Http1Error::HeadTooLarge { limit: MAX_HEAD }),
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(Http1Error::TooManyHeaders { limit: MAX_HEADERS });
+        }
+        Err(e) => return Err(Http1Error::MalformedHead(e)),
+    };
+    // Offsets, so that the head can be split off and shared. Always
+    // inside the head: its slices point into `buf`.
+    *fields = FieldOffsets::of(response.headers, buf.as_ptr() as usize);
+    Ok(Some(ResponseAt {
+        code: response.code.unwrap_or_default(),
+        minor: u8::from(response.version == Some(1)),
+        len,
+    }))
 }
 
 /// The map's name for a field named `name` (any case) with `value`, the
