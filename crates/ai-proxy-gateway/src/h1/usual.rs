@@ -45,12 +45,9 @@ pub(crate) fn request(buf: &[u8], fields: &mut FieldOffsets) -> Option<RequestAt
         return None;
     }
     let start = method_end + 1;
-    let target_len = buf
-        .get(start..)?
-        .iter()
-        .position(|&b| !(0x21..=0x7e).contains(&b))?;
-    let target_end = start + target_len;
-    if target_len == 0 || buf.get(target_end) != Some(&b' ') {
+    // Visible ASCII up to the space.
+    let target_end = run_end(buf, start, 0x21);
+    if target_end == start || buf.get(target_end) != Some(&b' ') {
         return None;
     }
     let (minor, at) = version(buf, target_end + 1)?;
@@ -134,35 +131,44 @@ fn read_fields(buf: &[u8], mut at: usize, fields: &mut FieldOffsets) -> Option<u
 
 /// Where the line from `at` ends (its CR, followed by LF), every byte
 /// before it visible ASCII or a space; `None` for any other byte (a tab,
-/// a control, obs-text, a bare CR or LF) or no line end in `buf`. Eight
-/// bytes at a time: a byte below `0x20` (CR among them) or above `0x7e`
-/// is flagged, and the first flagged one decides.
-fn line_end(buf: &[u8], mut at: usize) -> Option<usize> {
+/// a control, obs-text, a bare CR or LF) or no line end in `buf`.
+fn line_end(buf: &[u8], at: usize) -> Option<usize> {
+    let end = run_end(buf, at, 0x20);
+    crlf(buf, end).then_some(end)
+}
+
+/// Where the run of bytes from `low` to `0x7e` starting at `at` ends (the
+/// first byte out of that range, or `buf`'s end); `low` is at most
+/// `0x80`. Eight bytes at a time: a byte below `low` or above `0x7e` is
+/// flagged, and the first flagged one is where the run ends.
+fn run_end(buf: &[u8], mut at: usize, low: u8) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    while let Some(word) = buf.get(at..at + 8) {
-        let word = u64::from_le_bytes(word.try_into().ok()?);
-        // Below 0x20: the borrow sets the high bit (for the lowest such
+    let below_low = u64::from(low) * ONES;
+    while let Some(word) = buf
+        .get(at..at + 8)
+        .and_then(|w| <[u8; 8]>::try_from(w).ok())
+    {
+        let word = u64::from_le_bytes(word);
+        // Below `low`: the borrow sets the high bit (for the lowest such
         // byte exactly; bytes above it may be flagged by the borrow, but
         // the lowest flagged byte is the first one out of range). At or
         // above 0x7f: the carry from +1, or the high bit itself.
-        let below = word.wrapping_sub(0x20 * ONES) & !word & HIGH;
+        let below = word.wrapping_sub(below_low) & !word & HIGH;
         let above = (word.wrapping_add(ONES) | word) & HIGH;
         let flagged = below | above;
-        if flagged == 0 {
-            at += 8;
-            continue;
+        if flagged != 0 {
+            return at + (flagged.trailing_zeros() / 8) as usize;
         }
-        at += (flagged.trailing_zeros() / 8) as usize;
-        break;
+        at += 8;
     }
     while let Some(&b) = buf.get(at) {
-        if !(0x20..=0x7e).contains(&b) {
+        if b < low || b > 0x7e {
             break;
         }
         at += 1;
     }
-    crlf(buf, at).then_some(at)
+    at
 }
 
 /// Whether a byte may be in a field name (RFC 9110 §5.6.2 `tchar`): one
@@ -329,6 +335,20 @@ mod tests {
                 "{:?}",
                 String::from_utf8_lossy(head)
             );
+        }
+    }
+
+    #[test]
+    fn a_run_ends_at_its_first_byte_out_of_range_wherever_it_is() {
+        for at in 0..20 {
+            for odd in [0x00, 0x0d, 0x1f, b' ', b'!', 0x7e, 0x7f, 0x80, 0xff] {
+                let mut buf = vec![b'a'; 20];
+                buf[at] = odd;
+                for low in [0x20, 0x21] {
+                    let out = odd < low || odd > 0x7e;
+                    assert_eq!(run_end(&buf, 0, low), if out { at } else { 20 });
+                }
+            }
         }
     }
 
