@@ -98,7 +98,8 @@ impl Gateway {
         B: Body<Data = Bytes> + Send + Unpin + 'static,
         B::Error: Into<Box<dyn StdError + Send + Sync>>,
     {
-        crate::proxy::handle(&self.inner, request, remote).await
+        let (parts, body) = request.into_parts();
+        crate::proxy::handle(&self.inner, parts, body, remote).await
     }
 
     /// Serves `listener` (HTTP/1.1, and HTTP/2 with prior knowledge) until

@@ -30,17 +30,19 @@ use crate::shared::Shared;
 /// quota headers and a usual upstream head (more grow the map once).
 const RESPONSE_HEADERS: usize = 12;
 
-/// Answers one client request.
+/// Answers one client request, its head's `parts` and its `body` (taken
+/// apart by the caller: the request is not put together to be taken apart
+/// again here, a move of ~360 bytes each way).
 pub(crate) async fn handle<B>(
     inner: &Shared,
-    request: Request<B>,
+    mut parts: Parts,
+    body: B,
     remote: SocketAddr,
 ) -> Response<GatewayBody>
 where
     B: Body<Data = Bytes> + Send + Unpin + 'static,
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
-    let (mut parts, body) = request.into_parts();
     // Boxed: the record (~1.4 KB) moves through reject/deliver and into
     // the relay's end callback; a pointer moves instead of the struct.
     // Written into its allocation, not built on the stack and copied.

@@ -371,8 +371,8 @@ pub(crate) async fn serve(
             }
         };
         let chunked = framing == RequestFraming::Chunked;
-        let request = request.map(|()| body);
-        let handler = crate::proxy::handle(&shared, request, remote);
+        let (parts, ()) = request.into_parts();
+        let handler = crate::proxy::handle(&shared, parts, body, remote);
         tokio::pin!(handler);
         let response = poll_fn(|cx| {
             if let Poll::Ready(response) = handler.as_mut().poll(cx) {

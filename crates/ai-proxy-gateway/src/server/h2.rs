@@ -126,7 +126,8 @@ pub(crate) async fn serve(
         let busy = requests.begin();
         let shared = Arc::clone(&shared);
         async move {
-            let mut response = crate::proxy::handle(&shared, request, remote).await;
+            let (parts, body) = request.into_parts();
+            let mut response = crate::proxy::handle(&shared, parts, body, remote).await;
             response.body_mut().hold(busy);
             Ok::<_, std::convert::Infallible>(response)
         }
