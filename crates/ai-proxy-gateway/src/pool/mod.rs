@@ -111,7 +111,7 @@ impl Pool {
     /// new connection is not. `now`: the caller's clock reading, for the
     /// idle timeout.
     pub(crate) async fn send(
-        self: &Arc<Self>,
+        self: Arc<Self>,
         request: Request<Bytes>,
         now: Instant,
     ) -> Result<Response<UpstreamBody>, TransportError> {
@@ -155,8 +155,9 @@ impl Pool {
                     // The request's map becomes the next response's (moved
                     // out: no empty map is left to drop).
                     connection.keep_map(parts.headers);
-                    let home = (head.decision.reusable && self.max_idle > 0).then(|| Home {
-                        pool: Arc::clone(self),
+                    let reusable = head.decision.reusable && self.max_idle > 0;
+                    let home = reusable.then(|| Home {
+                        pool: self,
                         scheme,
                         authority,
                     });

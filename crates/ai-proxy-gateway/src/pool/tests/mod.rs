@@ -205,9 +205,12 @@ fn pool(keepalive_timeout: Duration, keepalive_pool: u64) -> Arc<Pool> {
 
 async fn send(pool: &Arc<Pool>, uri: &str) -> Result<Response<UpstreamBody>, TransportError> {
     let request = Request::post(uri).body(Bytes::from_static(b"{}")).unwrap();
-    tokio::time::timeout(Duration::from_secs(10), pool.send(request, Instant::now()))
-        .await
-        .expect("the pool answers within 10 s")
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        Arc::clone(pool).send(request, Instant::now()),
+    )
+    .await
+    .expect("the pool answers within 10 s")
 }
 
 /// One request, its body read to the end.
@@ -270,7 +273,10 @@ async fn the_request_line_is_origin_form_and_host_comes_from_the_uri() {
         .header(http::header::HOST, "api.example.com")
         .body(Bytes::new())
         .unwrap();
-    let response = pool.send(request, Instant::now()).await.unwrap();
+    let response = Arc::clone(&pool)
+        .send(request, Instant::now())
+        .await
+        .unwrap();
     response.into_body().collect().await.unwrap();
     let seen = up.seen();
     let lines: Vec<_> = seen.iter().map(|s| s.line.as_str()).collect();
@@ -416,7 +422,10 @@ async fn a_request_on_a_new_connection_is_not_sent_twice() {
     let error = send(&pool, &format!("http://{free}/a")).await.unwrap_err();
     assert!(error.is_connect(), "{error:?}");
     let request = Request::post("/relative").body(Bytes::new()).unwrap();
-    let error = pool.send(request, Instant::now()).await.unwrap_err();
+    let error = Arc::clone(&pool)
+        .send(request, Instant::now())
+        .await
+        .unwrap_err();
     assert!(matches!(error, TransportError::NotAbsolute), "{error:?}");
 }
 
