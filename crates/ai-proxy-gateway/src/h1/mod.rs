@@ -14,6 +14,29 @@ pub(crate) const MAX_HEAD: usize = 64 * 1024;
 /// The most header fields a head may have, either side (hyper's default).
 pub(crate) const MAX_HEADERS: usize = 100;
 
+/// Why a head `httparse` read is refused, whichever side's.
+pub(crate) enum Refused {
+    /// [`MAX_HEAD`] bytes or more.
+    TooLarge,
+    /// Not a head `httparse` reads.
+    Parse(httparse::Error),
+}
+
+/// The length of the head `httparse` read (`parsed`) from a buffer of
+/// `buffered` bytes, under [`MAX_HEAD`]; `None` while it is incomplete and
+/// may still fit.
+pub(crate) fn capped(
+    parsed: httparse::Result<usize>,
+    buffered: usize,
+) -> Result<Option<usize>, Refused> {
+    match parsed {
+        Ok(httparse::Status::Complete(len)) if len < MAX_HEAD => Ok(Some(len)),
+        Ok(httparse::Status::Partial) if buffered < MAX_HEAD => Ok(None),
+        Ok(_) => Err(Refused::TooLarge),
+        Err(e) => Err(Refused::Parse(e)),
+    }
+}
+
 /// The most fields a map kept for a connection's next head has room for: a
 /// larger one (a head with many fields) is dropped, not kept.
 const KEPT_MAP: usize = 32;

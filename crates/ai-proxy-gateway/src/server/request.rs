@@ -13,8 +13,8 @@ use http::header::{
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri, Version};
 
 use crate::h1::field::{ContentLength, FieldAt, FieldOffsets, Options, ends_in_chunked, trim};
-use crate::h1::map_for;
 use crate::h1::usual::{self, RequestAt};
+use crate::h1::{Refused, capped, map_for};
 use crate::hop_by_hop::is_named;
 
 pub(crate) use crate::h1::{MAX_HEAD, MAX_HEADERS};
@@ -63,6 +63,17 @@ pub(crate) enum HeadError {
     /// invalid `Content-Length` or differing copies.
     #[error("the request's body framing is ambiguous or invalid")]
     Framing,
+}
+
+impl From<Refused> for HeadError {
+    fn from(refused: Refused) -> Self {
+        match refused {
+            Refused::TooLarge => HeadError::TooLarge,
+            Refused::Parse(httparse::Error::TooManyHeaders) => HeadError::TooManyFields,
+            Refused::Parse(httparse::Error::Version) => HeadError::Version,
+            Refused::Parse(_) => HeadError::Malformed,
+        }
+    }
 }
 
 impl HeadError {
@@ -194,9 +205,7 @@ pub(crate) fn read_request(
 /// a usual one read directly (see [`usual`]), any other by `httparse`;
 /// `None` if it is not complete yet.
 fn parse(buf: &[u8], fields: &mut FieldOffsets) -> Result<Option<RequestAt>, HeadError> {
-    // Offsets fit 16 bits: a head of the usual shape is looked for in the
-    // bytes a head may have.
-    if let Some(head) = usual::request(buf.get(..MAX_HEAD - 1).unwrap_or(buf), fields) {
+    if let Some(head) = usual::request(buf, fields) {
         return Ok(Some(head));
     }
     let mut slots = [MaybeUninit::<httparse::Header<'_>>::uninit(); MAX_HEADERS];
@@ -206,13 +215,8 @@ fn parse(buf: &[u8], fields: &mut FieldOffsets) -> Result<Option<RequestAt>, Hea
         buf,
         &mut slots,
     );
-    let len = match parsed {
-        Ok(httparse::Status::Complete(len)) if len < MAX_HEAD => len,
-        Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD => return Ok(None),
-        Ok(_) => return Err(HeadError::TooLarge),
-        Err(httparse::Error::TooManyHeaders) => return Err(HeadError::TooManyFields),
-        Err(httparse::Error::Version) => return Err(HeadError::Version),
-        Err(_) => return Err(HeadError::Malformed),
+    let Some(len) = capped(parsed, buf.len())? else {
+        return Ok(None);
     };
     let minor = match request.version {
         Some(minor @ (0 | 1)) => minor,

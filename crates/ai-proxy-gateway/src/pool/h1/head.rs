@@ -10,8 +10,8 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
 use super::Http1Error;
 use super::framing::{Decision, Fields};
 use crate::h1::field::FieldOffsets;
-use crate::h1::map_for;
 use crate::h1::usual::{self, ResponseAt};
+use crate::h1::{Refused, capped, map_for};
 use crate::hop_by_hop::{is_hop_by_hop, is_named};
 
 pub(crate) use crate::h1::{MAX_HEAD, MAX_HEADERS};
@@ -129,9 +129,7 @@ pub(crate) fn read_response(
 /// a usual one read directly (see [`usual`]), any other by `httparse`;
 /// `None` if it is not complete yet.
 fn parse(buf: &[u8], fields: &mut FieldOffsets) -> Result<Option<ResponseAt>, Http1Error> {
-    // Offsets fit 16 bits: a head of the usual shape is looked for in the
-    // bytes a head may have.
-    if let Some(head) = usual::response(buf.get(..MAX_HEAD - 1).unwrap_or(buf), fields) {
+    if let Some(head) = usual::response(buf, fields) {
         return Ok(Some(head));
     }
     let mut slots = [MaybeUninit::<httparse::Header<'_>>::uninit(); MAX_HEADERS];
@@ -141,14 +139,14 @@ fn parse(buf: &[u8], fields: &mut FieldOffsets) -> Result<Option<ResponseAt>, Ht
         buf,
         &mut slots,
     );
-    let len = match parsed {
-        Ok(httparse::Status::Complete(len)) if len < MAX_HEAD => len,
-        Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD => return Ok(None),
-        Ok(_) => return Err(Http1Error::HeadTooLarge { limit: MAX_HEAD }),
-        Err(httparse::Error::TooManyHeaders) => {
+    let len = match capped(parsed, buf.len()) {
+        Ok(Some(len)) => len,
+        Ok(None) => return Ok(None),
+        Err(Refused::TooLarge) => return Err(Http1Error::HeadTooLarge { limit: MAX_HEAD }),
+        Err(Refused::Parse(httparse::Error::TooManyHeaders)) => {
             return Err(Http1Error::TooManyHeaders { limit: MAX_HEADERS });
         }
-        Err(e) => return Err(Http1Error::MalformedHead(e)),
+        Err(Refused::Parse(e)) => return Err(Http1Error::MalformedHead(e)),
     };
     // Offsets, so that the head can be split off and shared. Always
     // inside the head: its slices point into `buf`.
