@@ -2,8 +2,9 @@
 //! `route_match` (hostile requests against a route table whose `vars` read
 //! every kind of variable, `post_arg.*` paths into the body included) and
 //! `upstream_response` (hostile bytes as an upstream's response to the
-//! pool's HTTP/1.1 reader) and `client_request` (hostile bytes as a
-//! client's request stream to the server's HTTP/1.1 reader).
+//! pool's HTTP/1.1 reader), `client_request` (hostile bytes as a
+//! client's request stream to the server's HTTP/1.1 reader) and
+//! `usual_heads` (the fast reader of usual heads held against `httparse`).
 
 use std::net::SocketAddr;
 use std::sync::LazyLock;
@@ -140,10 +141,33 @@ pub fn client_requests(data: &[u8]) -> Option<usize> {
     Some(read.len())
 }
 
+/// `data` as a request head and as a response head, read by the
+/// gateway's reader of usual heads and by `httparse`. Returns whether the
+/// usual reader took it (as either); panics (the fuzzer's finding) if it
+/// took a head that `httparse` reads otherwise or refuses — the usual
+/// reader must read a strict subset of `httparse`'s heads, the same way.
+pub fn usual_heads(data: &[u8]) -> bool {
+    use crate::h1::oracle;
+    if let Some((usual, reference)) = oracle::disagreement(data) {
+        #[allow(clippy::panic)] // ok: this is the fuzzer's finding
+        {
+            panic!("the usual reader read {usual:?}, httparse {reference:?}")
+        }
+    }
+    oracle::usual_request(data).is_some() || oracle::usual_response(data).is_some()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn usual_heads_are_taken_and_unusual_ones_left() {
+        assert!(usual_heads(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+        assert!(usual_heads(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
+        assert!(!usual_heads(b"GET / HTTP/1.1\r\nHost: a\n\r\n"));
+    }
 
     #[test]
     fn requests_reach_their_routes() {
@@ -167,6 +191,13 @@ mod tests {
         #[test]
         fn any_request_is_matched_without_panicking(data in prop::collection::vec(any::<u8>(), 0..512)) {
             let _ = match_route(&data);
+        }
+
+        #[test]
+        fn any_bytes_read_as_a_usual_head_read_as_httparse_reads_them(
+            data in prop::collection::vec(any::<u8>(), 0..256),
+        ) {
+            let _ = usual_heads(&data);
         }
 
         #[test]

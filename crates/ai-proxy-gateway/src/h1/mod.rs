@@ -5,6 +5,8 @@ use http::HeaderMap;
 
 pub(crate) mod chunked;
 pub(crate) mod field;
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) mod oracle;
 pub(crate) mod usual;
 
 /// The largest head read (start line and fields), exclusive: a client's
