@@ -1,5 +1,6 @@
-//! Sixteen bytes at a time: which bytes of a block stop a string scan, as
-//! a bit mask — SSE2 on x86-64 (part of its baseline), the eight-byte
+//! Sixteen bytes at a time: which bytes of a block stop a string scan (or
+//! take a backslash when a minified value is written as a string), as a
+//! bit mask — SSE2 on x86-64 (part of its baseline), the eight-byte
 //! [`special_flags`] elsewhere.
 //!
 //! Measured (criterion, `benches/agentic.rs`, Anthropic→OpenAI): the

@@ -13,7 +13,8 @@
 //!   literals, quote-checked strings), for the converters' compact readers.
 //! - [`swar`]: the eight-bytes-at-a-time special-byte search.
 //! - [`block`]: sixteen bytes at a time (SSE2 on x86-64): the special bytes
-//!   of a block as a mask, for the validating scanner's string loop.
+//!   of a block as a mask, for the validating scanner's string loop and
+//!   the writer of a minified value as a string.
 //! - [`text`]: UTF-8 checks, string contents decoded, or recognised as
 //!   already escaped the way [`write`] escapes (then copied as they are).
 //! - [`write`]: the one string escaper and the writers built on it

@@ -7,6 +7,7 @@ use std::ops::Range;
 use bytes::BytesMut;
 use serde_json::value::RawValue;
 
+use super::block::{BLOCK, special_mask};
 use super::swar::string_special;
 use super::syntax::{SyntaxError, Tokens, value_tokens};
 
@@ -213,118 +214,140 @@ pub fn write_as_string<O: Out + ?Sized>(out: &mut O, raw: &[u8]) {
     out.raw(b"\"");
 }
 
-/// [`write_as_string`] of the value at `b[i..]`, checked on the way (the
-/// grammar of [`value_end`](super::syntax::value_end), same errors): one
-/// walk where a converter would otherwise check a tool's `input` and then
-/// write it again as `arguments`. The offset after the value; on an error
-/// nothing is written.
+/// [`write_as_string`] of the value at `b[i..]`, checked first (the
+/// grammar of [`value_end`](super::syntax::value_end), same errors): where
+/// a converter checks a tool's `input` and writes it again as `arguments`.
+/// The offset after the value; on an error nothing is written.
+///
+/// A minified value (no whitespace between its tokens: what SDKs send) is
+/// then copied sixteen bytes at a time with a backslash put before each
+/// `"` and `\`; another is minified as it is written
+/// ([`write_as_string`]).
 pub fn write_checked_as_string(
     out: &mut Vec<u8>,
     b: &[u8],
     i: usize,
 ) -> Result<usize, SyntaxError> {
-    let len = out.len();
-    out.push(b'"');
-    let mut string = AsString {
-        out,
-        copied: i,
-        end: i,
-    };
-    match value_tokens(b, i, &mut string) {
-        Ok(end) => {
-            string.copy_to(b, end);
-            string.out.push(b'"');
-            Ok(end)
-        }
-        Err(e) => {
-            string.out.truncate(len);
-            Err(e)
-        }
+    let mut gaps = Gaps { end: i, gap: false };
+    let end = value_tokens(b, i, &mut gaps)?;
+    if gaps.gap {
+        write_as_string(out, b.get(i..end).unwrap_or_default());
+    } else {
+        out.push(b'"');
+        write_backslashed(out, b, i, end);
+        out.push(b'"');
     }
+    Ok(end)
 }
 
-/// The tokens of a value written as the contents of a JSON string: runs
-/// of them copied whole, a backslash put before each `"` and `\`, the
-/// whitespace between them left out.
-struct AsString<'o> {
-    out: &'o mut Vec<u8>,
-    /// `b[copied..end]` is to be copied and not yet written.
-    copied: usize,
+/// Whether a value has whitespace between its tokens: a token that does
+/// not start where the last one ended.
+struct Gaps {
     /// The end of the last token.
     end: usize,
+    gap: bool,
 }
 
-impl AsString<'_> {
-    /// Writes what is to be copied up to `to`. Runs between escapes are
-    /// short (a key, a number, punctuation): one of up to 16 bytes is
-    /// stored as a whole 16-byte load and cut back, not copied by a call.
-    #[inline]
-    fn copy_to(&mut self, b: &[u8], to: usize) {
-        let from = self.copied;
-        self.copied = to;
-        let len = to.saturating_sub(from);
-        if len <= 16
-            && let Some(word) = b
-                .get(from..from + 16)
-                .and_then(|w| <&[u8; 16]>::try_from(w).ok())
-        {
-            let at = self.out.len();
-            self.out.extend_from_slice(word);
-            self.out.truncate(at + len);
-            return;
-        }
-        self.out
-            .extend_from_slice(b.get(from..to).unwrap_or_default());
-    }
-
-    /// The next token starts at `at`: whitespace before it is left out.
-    #[inline]
-    fn next_at(&mut self, b: &[u8], at: usize) {
-        if at != self.end {
-            self.copy_to(b, self.end);
-            self.copied = at;
-        }
-    }
-
-    /// A backslash before the byte at `at` (copied with what follows).
-    #[inline]
-    fn escape_at(&mut self, b: &[u8], at: usize) {
-        self.copy_to(b, at);
-        self.out.push(b'\\');
-    }
-}
-
-impl Tokens for AsString<'_> {
-    #[inline]
-    fn text(&mut self, b: &[u8], range: Range<usize>) {
-        self.next_at(b, range.start);
+impl Tokens for Gaps {
+    #[inline(always)]
+    fn text(&mut self, _: &[u8], range: Range<usize>) {
+        self.gap |= range.start != self.end;
         self.end = range.end;
     }
 
-    #[inline]
-    fn string(&mut self, b: &[u8], range: Range<usize>, escaped: bool) {
-        self.next_at(b, range.start);
-        let close = range.end.saturating_sub(1);
-        self.escape_at(b, range.start);
-        if escaped {
-            // Each escape's backslash gets one, and so does the `"` or
-            // `\` it escapes; a `\uXXXX`'s letters are copied.
-            let mut k = range.start + 1;
-            while let Some(at) = b
-                .get(k..close)
-                .and_then(|rest| memchr::memchr(b'\\', rest))
-                .map(|n| k + n)
-            {
-                self.escape_at(b, at);
-                if matches!(b.get(at + 1), Some(b'"' | b'\\')) {
-                    self.escape_at(b, at + 1);
-                }
-                k = at + 2;
+    #[inline(always)]
+    fn string(&mut self, _: &[u8], range: Range<usize>, _: bool) {
+        self.gap |= range.start != self.end;
+        self.end = range.end;
+    }
+}
+
+/// Appends `b[from..to]`, a valid minified JSON text, as the contents of
+/// a JSON string: a backslash before each `"` and `\`. There
+/// [`special_mask`] flags exactly those bytes (a control character is
+/// neither allowed in a string nor whitespace between tokens here), so the
+/// text goes a block of sixteen at a time through a buffer on the stack:
+/// the block stored whole, then for each flagged byte a backslash and the
+/// block's rest from there stored again one further (fixed-size copies,
+/// no call per run).
+fn write_backslashed(out: &mut Vec<u8>, b: &[u8], from: usize, to: usize) {
+    // A block takes at most 2 × 16 bytes; the last copy of its rest
+    // reaches 16 further: room for 3 × 16 after `n`.
+    let mut buf = [0u8; 8 * BLOCK];
+    let mut n = 0;
+    let mut at = from;
+    // Whole blocks of the value with sixteen more bytes of `b` behind
+    // them (a flagged byte's rest is read from the pair).
+    while to.saturating_sub(at) >= BLOCK
+        && let Some(pair) = b
+            .get(at..at + 2 * BLOCK)
+            .and_then(|w| <&[u8; 2 * BLOCK]>::try_from(w).ok())
+    {
+        if n + 3 * BLOCK > buf.len() {
+            out.extend_from_slice(buf.get(..n).unwrap_or_default());
+            n = 0;
+        }
+        let (x, _) = pair
+            .split_first_chunk::<BLOCK>()
+            .unwrap_or((&[0; BLOCK], &[]));
+        let mut mask = special_mask(x);
+        put(&mut buf, n, x);
+        while mask != 0 {
+            let k = mask.trailing_zeros() as usize & (BLOCK - 1);
+            if let Some(slot) = buf.get_mut(n + k) {
+                *slot = b'\\';
             }
+            n += 1;
+            if let Some(rest) = pair
+                .get(k..k + BLOCK)
+                .and_then(|w| <&[u8; BLOCK]>::try_from(w).ok())
+            {
+                put(&mut buf, n + k, rest);
+            }
+            mask &= mask - 1;
         }
-        self.escape_at(b, close);
-        self.end = range.end;
+        n += BLOCK;
+        at += BLOCK;
     }
+    out.extend_from_slice(buf.get(..n).unwrap_or_default());
+    // The value's last bytes (or the body's): in runs.
+    let mut copied = at;
+    while at < to {
+        if matches!(b.get(at), Some(b'"' | b'\\')) {
+            copy_run(out, b, copied, at);
+            out.push(b'\\');
+            copied = at;
+        }
+        at += 1;
+    }
+    copy_run(out, b, copied, to);
+}
+
+/// Stores `block` at `buf[at..]` (in bounds: see [`write_backslashed`]).
+#[inline(always)]
+fn put(buf: &mut [u8], at: usize, block: &[u8; BLOCK]) {
+    if let Some(slot) = buf.get_mut(at..at + BLOCK) {
+        slot.copy_from_slice(block);
+    }
+}
+
+/// Appends `b[from..to]`. Runs between escapes are short (a key, a
+/// number, punctuation): one of up to 16 bytes is stored as a whole
+/// 16-byte load and cut back, not copied by a call.
+#[inline(always)]
+fn copy_run(out: &mut Vec<u8>, b: &[u8], from: usize, to: usize) {
+    let len = to.saturating_sub(from);
+    if len <= BLOCK
+        && let Some(word) = b
+            .get(from..from + BLOCK)
+            .and_then(|w| <&[u8; BLOCK]>::try_from(w).ok())
+    {
+        let at = out.len();
+        out.extend_from_slice(word);
+        out.truncate(at + len);
+        return;
+    }
+    out.extend_from_slice(b.get(from..to).unwrap_or_default());
 }
 
 /// Writes a JSON object member by member onto a `Vec<u8>`, recording the
@@ -561,14 +584,52 @@ mod tests {
         assert_eq!(out, b"<");
     }
 
+    #[test]
+    fn a_minified_value_is_written_with_a_backslash_before_each_quote_and_backslash() {
+        let text = br#"[{"note":"a \"long\" text\\ \u00e9 that crosses blocks","n":-1.5}]"#;
+        let mut body = text.to_vec();
+        body.extend_from_slice(br#""]}"#);
+        let mut out = Vec::new();
+        assert_eq!(write_checked_as_string(&mut out, &body, 0), Ok(text.len()));
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#""[{\"note\":\"a \\\"long\\\" text\\\\ \\u00e9 that crosses blocks\",\"n\":-1.5}]""#
+        );
+    }
+
+    #[test]
+    fn a_long_minified_value_is_written_as_write_as_string_writes_it() {
+        // Past the stack buffer's size, quotes in runs and apart.
+        let item = r#"{"k":"\"\"\"\"\\\\","text":"some words between the quotes"}"#;
+        let text = format!("[{}]", [item; 12].join(","));
+        let mut expected = Vec::new();
+        write_as_string(&mut expected, text.as_bytes());
+        for after in ["", "]}", r#""]}""""""""""""""""""""""""""#] {
+            let body = format!("{text}{after}");
+            let mut out = Vec::new();
+            assert_eq!(
+                write_checked_as_string(&mut out, body.as_bytes(), 0),
+                Ok(text.len())
+            );
+            assert_eq!(out, expected, "followed by {after:?}");
+        }
+    }
+
     proptest! {
         #[test]
-        fn checked_as_string_writes_what_write_as_string_does(v in crate::json::tests::json_value(), pretty in any::<bool>()) {
+        fn checked_as_string_writes_what_write_as_string_does(
+            v in crate::json::tests::json_value(),
+            pretty in any::<bool>(),
+            // What follows the value in the body (quotes and backslashes
+            // that must not be written).
+            after in "[\"\\\\\\]}]{0,40}",
+        ) {
             let text = if pretty { serde_json::to_string_pretty(&v) } else { serde_json::to_string(&v) }.unwrap();
             let mut expected = Vec::new();
             write_as_string(&mut expected, text.as_bytes());
+            let body = format!("{text}{after}");
             let mut out = Vec::new();
-            prop_assert_eq!(write_checked_as_string(&mut out, text.as_bytes(), 0), Ok(text.len()));
+            prop_assert_eq!(write_checked_as_string(&mut out, body.as_bytes(), 0), Ok(text.len()));
             prop_assert_eq!(out, expected);
         }
 
