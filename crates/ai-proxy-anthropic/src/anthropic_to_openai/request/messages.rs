@@ -83,6 +83,9 @@ impl<'a> Messages<'a> {
                     item(&mut self.out, self.gap)
                         .extend_from_slice(s.text().get(at..m.end).unwrap_or_default());
                 }
+                // The assistant's text parts: one string, as
+                // `write_blocks` writes it without its general checks.
+                Body::Blocks if m.plain => self.write_plain_assistant(m.role),
                 Body::Blocks => self.write_blocks(m.role, m.assistant),
             }
             return Ok(());
@@ -145,6 +148,26 @@ impl<'a> Messages<'a> {
         out.extend_from_slice(b",\"content\":");
         out.extend_from_slice(text.bytes());
         out.push(b'}');
+    }
+
+    /// An assistant message of text parts only: their contents as one
+    /// string (what [`write_blocks`](Self::write_blocks) writes for it).
+    fn write_plain_assistant(&mut self, role: Raw<'a>) {
+        const ASSISTANT: &[u8] = b"{\"role\":\"assistant\",\"content\":\"";
+        let out = item(&mut self.out, self.gap);
+        if role.bytes() == b"\"assistant\"" {
+            out.extend_from_slice(ASSISTANT);
+        } else {
+            out.extend_from_slice(b"{\"role\":");
+            out.extend_from_slice(role.bytes());
+            out.extend_from_slice(b",\"content\":\"");
+        }
+        for part in &self.sorted.parts {
+            if let Part::Text(t) = part {
+                out.extend_from_slice(t.inner());
+            }
+        }
+        out.extend_from_slice(b"\"}");
     }
 
     /// Reads a content array into parts, calls and results.
