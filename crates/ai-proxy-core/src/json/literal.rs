@@ -5,7 +5,7 @@
 //! once: [`string_end`] and [`long_string_end`] assume it.
 
 use super::Raw;
-use super::syntax::{long_string_end, string_end};
+use super::syntax::{long_string_end_inlined, string_end};
 
 /// The literal `lit` at `i`: the offset after it.
 #[inline(always)]
@@ -31,7 +31,7 @@ pub fn long_string(b: &[u8], i: usize) -> Option<(Raw<'_>, usize)> {
     if b.get(i) != Some(&b'"') {
         return None;
     }
-    let end = long_string_end(b, i).ok()?.0;
+    let end = long_string_end_inlined(b, i).ok()?.0;
     Some((Raw(b.get(i..end)?), end))
 }
 

@@ -146,6 +146,14 @@ fn special_block(b: &[u8], j: usize) -> Result<(usize, u32), usize> {
 /// skips the short case.
 #[inline(never)]
 pub fn long_string_end(b: &[u8], i: usize) -> Result<(usize, bool), SyntaxError> {
+    long_string_end_inlined(b, i)
+}
+
+/// [`long_string_end`] inlined, for the compact readers' long strings
+/// ([`long_string`](super::literal::long_string)): a call per message
+/// text cost its saved registers and a result through memory.
+#[inline(always)]
+pub(super) fn long_string_end_inlined(b: &[u8], i: usize) -> Result<(usize, bool), SyntaxError> {
     let mut j = i + 1;
     let mut escaped = false;
     loop {
