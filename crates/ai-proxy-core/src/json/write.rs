@@ -276,9 +276,10 @@ fn write_backslashed(out: &mut Vec<u8>, b: &[u8], from: usize, to: usize) {
     let mut buf = [0u8; 8 * BLOCK];
     let mut n = 0;
     let mut at = from;
-    // Whole blocks of the value with sixteen more bytes of `b` behind
-    // them (a flagged byte's rest is read from the pair).
-    while to.saturating_sub(at) >= BLOCK
+    // Blocks of the value (the last one cut short: its mask clipped) with
+    // sixteen more bytes of `b` behind them (a flagged byte's rest is
+    // read from the pair).
+    while at < to
         && let Some(pair) = b
             .get(at..at + 2 * BLOCK)
             .and_then(|w| <&[u8; 2 * BLOCK]>::try_from(w).ok())
@@ -290,7 +291,8 @@ fn write_backslashed(out: &mut Vec<u8>, b: &[u8], from: usize, to: usize) {
         let (x, _) = pair
             .split_first_chunk::<BLOCK>()
             .unwrap_or((&[0; BLOCK], &[]));
-        let mut mask = special_mask(x);
+        let len = (to - at).min(BLOCK);
+        let mut mask = special_mask(x) & (u32::MAX >> (32 - len));
         put(&mut buf, n, x);
         while mask != 0 {
             let k = mask.trailing_zeros() as usize & (BLOCK - 1);
@@ -306,11 +308,11 @@ fn write_backslashed(out: &mut Vec<u8>, b: &[u8], from: usize, to: usize) {
             }
             mask &= mask - 1;
         }
-        n += BLOCK;
-        at += BLOCK;
+        n += len;
+        at += len;
     }
     out.extend_from_slice(buf.get(..n).unwrap_or_default());
-    // The value's last bytes (or the body's): in runs.
+    // The body's last bytes: in runs.
     let mut copied = at;
     while at < to {
         if matches!(b.get(at), Some(b'"' | b'\\')) {
