@@ -53,25 +53,28 @@ fn swar_mask(block: &[u8; BLOCK]) -> u32 {
 mod sse2 {
     use std::arch::x86_64::{
         _mm_cmpeq_epi8, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x,
-        _mm_set1_epi8,
+        _mm_set1_epi8, _mm_xor_si128,
     };
 
     use super::BLOCK;
 
     /// The block loaded as one `u128` split in two words (no pointer:
     /// compiles to one 16-byte load, where two 8-byte words loaded apart
-    /// took a load, a second load and an unpack), compared with `"` and
-    /// `\`, and with its minimum against `0x1f` (equal: a control
-    /// character); one bit per byte out of `movemask`.
+    /// took a load, a second load and an unpack); `\` by equality, `"`
+    /// and the control characters by one minimum; one bit per byte out of
+    /// `movemask`.
     #[target_feature(enable = "sse2")]
     #[inline]
     pub(super) fn special_mask(block: &[u8; BLOCK]) -> u32 {
         let v = u128::from_le_bytes(*block);
         let x = _mm_set_epi64x((v >> 64) as i64, v as i64);
-        let quote = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'"' as i8));
+        // `c ^ 0x02` is at most `0x20` exactly for `"` (0x22 -> 0x20) and
+        // the control characters (permuted among themselves), as in
+        // `special_flags`: one unsigned comparison for both.
+        let y = _mm_xor_si128(x, _mm_set1_epi8(0x02));
+        let quote_or_control = _mm_cmpeq_epi8(_mm_min_epu8(y, _mm_set1_epi8(0x20)), y);
         let backslash = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'\\' as i8));
-        let control = _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x);
-        let special = _mm_or_si128(_mm_or_si128(quote, backslash), control);
+        let special = _mm_or_si128(quote_or_control, backslash);
         // `movemask` sets the low 16 bits only.
         _mm_movemask_epi8(special) as u32
     }
