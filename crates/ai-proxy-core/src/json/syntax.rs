@@ -115,11 +115,11 @@ fn block(b: &[u8], j: usize) -> Option<&[u8; BLOCK]> {
 const CLEAN_RUN: usize = 4;
 
 /// The first block at or after `j` (in steps of sixteen bytes) holding a
-/// special byte: its offset and [`special_mask`]; `Err` with where the
-/// search stopped when fewer than sixteen bytes remain. Past
+/// special byte: its offset, its bytes and [`special_mask`]; `Err` with
+/// where the search stopped when fewer than sixteen bytes remain. Past
 /// [`CLEAN_RUN`] clean blocks the rest is searched with [`long_special`].
 #[inline(always)]
-fn special_block(b: &[u8], j: usize) -> Result<(usize, u32), usize> {
+fn special_block(b: &[u8], j: usize) -> Result<(usize, &[u8; BLOCK], u32), usize> {
     let mut at = j;
     for _ in 0..CLEAN_RUN {
         let Some(x) = block(b, at) else {
@@ -127,13 +127,13 @@ fn special_block(b: &[u8], j: usize) -> Result<(usize, u32), usize> {
         };
         let mask = special_mask(x);
         if mask != 0 {
-            return Ok((at, mask));
+            return Ok((at, x, mask));
         }
         at += BLOCK;
     }
     let special = long_special(b, at);
     match block(b, special) {
-        Some(x) => Ok((special, special_mask(x))),
+        Some(x) => Ok((special, x, special_mask(x))),
         None => Err(special),
     }
 }
@@ -157,31 +157,36 @@ pub(super) fn long_string_end_inlined(b: &[u8], i: usize) -> Result<(usize, bool
     let mut j = i + 1;
     let mut escaped = false;
     loop {
-        let (start, mut mask) = match special_block(b, j) {
+        let (start, x, mut mask) = match special_block(b, j) {
             Ok(found) => found,
             Err(tail) => return tail_string_end(b, tail, escaped),
         };
-        let block_end = start + BLOCK;
         loop {
-            let at = start + mask.trailing_zeros() as usize;
-            match b.get(at) {
-                Some(b'"') => return Ok((at + 1, escaped)),
+            // The special byte and (a two-byte escape's letter) the one
+            // after it read from the block: no bounds to check.
+            let k = mask.trailing_zeros() as usize & (BLOCK - 1);
+            match x.get(k) {
+                Some(b'"') => return Ok((start + k + 1, escaped)),
                 Some(b'\\') => {
                     escaped = true;
-                    let next = escape_end(b, at)?;
-                    if next >= block_end {
-                        j = next;
+                    let next = match x.get(k + 1) {
+                        Some(&c) if SHORT_ESCAPE.get(usize::from(c)) == Some(&true) => k + 2,
+                        // A `\u` escape, or one the block cuts.
+                        _ => escape_end(b, start + k)? - start,
+                    };
+                    if next >= BLOCK {
+                        j = start + next;
                         break;
                     }
                     // Drop the bits of the escape's own bytes (an escaped
                     // `"` or `\`) and of what precedes it.
-                    mask &= u32::MAX << (next - start);
+                    mask &= u32::MAX << next;
                     if mask == 0 {
-                        j = block_end;
+                        j = start + BLOCK;
                         break;
                     }
                 }
-                _ => return Err(SyntaxError::at(at, CONTROL_IN_STRING)),
+                _ => return Err(SyntaxError::at(start + k, CONTROL_IN_STRING)),
             }
         }
     }
