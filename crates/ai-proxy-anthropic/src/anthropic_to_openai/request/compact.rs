@@ -61,6 +61,38 @@ fn text(b: &[u8], i: usize) -> Option<(Raw<'_>, usize)> {
     long_string(b, i)
 }
 
+/// A user or assistant message whose content is one text block holding
+/// only its `type` and a string `text`: most of a conversation.
+pub(super) struct SingleText<'a> {
+    pub(super) assistant: bool,
+    /// The text's string token.
+    pub(super) text: Raw<'a>,
+    /// The offset after the message's `}`.
+    pub(super) end: usize,
+}
+
+/// The message at `at` when it is a [`SingleText`], matched as two whole
+/// literals around its text; anything else `None` (read by [`message`]).
+#[inline(always)]
+pub(super) fn single_text(b: &[u8], at: usize) -> Option<SingleText<'_>> {
+    // One literal each (a `memcmp` call): measured fewer instructions
+    // than the role's literal and the block's compared inline apart.
+    const USER_TEXT: &[u8] = b"{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":";
+    const ASSISTANT_TEXT: &[u8] =
+        b"{\"role\":\"assistant\",\"content\":[{\"type\":\"text\",\"text\":";
+    let (assistant, i) = match expect(b, at, USER_TEXT) {
+        Some(i) => (false, i),
+        None => (true, expect(b, at, ASSISTANT_TEXT)?),
+    };
+    let (text, i) = long_string(b, i)?;
+    let end = expect(b, i, b"}]}")?;
+    Some(SingleText {
+        assistant,
+        text,
+        end,
+    })
+}
+
 /// Reads the message at `at` into `sorted`; `None` declines it.
 pub(super) fn message<'a>(b: &'a [u8], at: usize, sorted: &mut Sorted<'a>) -> Option<Message<'a>> {
     // The two roles as whole literals, any other role string read.

@@ -31,6 +31,9 @@ pub(super) struct Messages<'a> {
     sorted: Sorted<'a>,
 }
 
+/// An assistant message's head when its content is one string.
+const ASSISTANT_TEXT: &[u8] = b"{\"role\":\"assistant\",\"content\":\"";
+
 /// The tool-call arguments scratch reserved up front.
 const ARGS_RESERVE: usize = 1024;
 
@@ -73,6 +76,20 @@ impl<'a> Messages<'a> {
     pub(super) fn message(&mut self, s: &mut Scanner<'a>) -> Result<(), Fail> {
         self.read += 1;
         let at = s.offset();
+        if let Some(m) = compact::single_text(s.text(), at) {
+            s.seek(m.end);
+            let out = item(&mut self.out, self.gap);
+            if m.assistant {
+                // What `write_plain_assistant` writes for it.
+                out.extend_from_slice(ASSISTANT_TEXT);
+                out.extend_from_slice(m.text.inner());
+                out.extend_from_slice(b"\"}");
+            } else {
+                // A user's text part: the OpenAI message is the client's.
+                out.extend_from_slice(s.text().get(at..m.end).unwrap_or_default());
+            }
+            return Ok(());
+        }
         if let Some(m) = compact::message(s.text(), at, &mut self.sorted) {
             s.seek(m.end);
             match m.body {
@@ -153,10 +170,9 @@ impl<'a> Messages<'a> {
     /// An assistant message of text parts only: their contents as one
     /// string (what [`write_blocks`](Self::write_blocks) writes for it).
     fn write_plain_assistant(&mut self, role: Raw<'a>) {
-        const ASSISTANT: &[u8] = b"{\"role\":\"assistant\",\"content\":\"";
         let out = item(&mut self.out, self.gap);
         if role.bytes() == b"\"assistant\"" {
-            out.extend_from_slice(ASSISTANT);
+            out.extend_from_slice(ASSISTANT_TEXT);
         } else {
             out.extend_from_slice(b"{\"role\":");
             out.extend_from_slice(role.bytes());
