@@ -23,13 +23,28 @@ pub fn is_valid_tool_name(name: &str) -> bool {
     is_valid_tool_name_bytes(name.as_bytes())
 }
 
+/// The bytes of a valid name: `[a-zA-Z0-9_-]`.
+// ok: evaluated at compile time; an index out of bounds fails the build.
+#[allow(clippy::indexing_slicing)]
+const NAME_BYTE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        table[c] = b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+        c += 1;
+    }
+    table
+};
+
 /// [`is_valid_tool_name`] on a name's bytes (a JSON string's contents:
-/// one with escapes is never valid as written).
+/// one with escapes is never valid as written). A table load per byte,
+/// no branch: every call and tool name is checked.
 pub(crate) fn is_valid_tool_name_bytes(name: &[u8]) -> bool {
     name.len() <= MAX_TOOL_NAME_LEN
-        && name
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-')
+        && name.iter().fold(true, |ok, &b| {
+            ok & (NAME_BYTE.get(usize::from(b)) == Some(&true))
+        })
 }
 
 /// The name sent to an OpenAI upstream for the client's tool `name`

@@ -8,6 +8,8 @@ use std::ops::Range;
 use ai_proxy_core::json::write::{write_array, write_as_string};
 use ai_proxy_core::json::{Raw, Scanner, SyntaxError};
 
+use crate::tool_names::is_valid_tool_name_bytes;
+
 /// A member that is present and not `null` (serde's `Option` reading).
 pub(super) fn present(raw: Raw<'_>) -> Option<Raw<'_>> {
     (!raw.is_null()).then_some(raw)
@@ -58,6 +60,9 @@ pub(super) enum Part<'a> {
 pub(super) struct Call<'a> {
     pub(super) id: Raw<'a>,
     pub(super) name: Raw<'a>,
+    /// Whether the name is a valid OpenAI name as written (then it has no
+    /// character JSON escapes).
+    pub(super) valid_name: bool,
     /// Its `input` as OpenAI `arguments` (a JSON string), in
     /// [`Sorted::args`]; none is sent as `"{}"`.
     pub(super) arguments: Option<Range<usize>>,
@@ -214,12 +219,17 @@ impl<'a> Call<'a> {
     /// string id and a decodable string name (its arguments not set).
     pub(super) fn new(id: Option<Raw<'a>>, name: Option<Raw<'a>>) -> Option<Self> {
         let id = id.filter(|i| i.is_string())?;
-        // The body is UTF-8: only a name with escapes may not decode.
-        let name =
-            name.filter(|n| n.is_string() && (!n.inner().contains(&b'\\') || n.str().is_some()))?;
+        let name = name.filter(|n| n.is_string())?;
+        // A valid OpenAI name has no escapes; otherwise, the body being
+        // UTF-8, only a name with escapes may not decode.
+        let valid_name = is_valid_tool_name_bytes(name.inner());
+        if !valid_name && name.inner().contains(&b'\\') && name.str().is_none() {
+            return None;
+        }
         Some(Call {
             id,
             name,
+            valid_name,
             arguments: None,
         })
     }

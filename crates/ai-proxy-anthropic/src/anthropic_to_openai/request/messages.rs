@@ -13,7 +13,7 @@ use super::blocks::{
     Block, Call, Content, Kind, Part, Sorted, has_media, has_text, present, write_parts, write_text,
 };
 use super::compact::{self, Body};
-use crate::tool_names::{is_valid_tool_name, is_valid_tool_name_bytes};
+use crate::tool_names::is_valid_tool_name;
 
 /// The converted messages, written as the scanner reads them.
 #[derive(Default)]
@@ -295,8 +295,7 @@ fn write_calls(
         out.extend_from_slice(call.id.bytes());
         out.extend_from_slice(b",\"type\":\"function\",\"function\":{\"name\":");
         let start = out.len();
-        let raw = call.name.inner();
-        if is_valid_tool_name_bytes(raw) {
+        if call.valid_name {
             // A valid OpenAI name has no character JSON escapes: the token
             // is the name.
             out.extend_from_slice(call.name.bytes());
