@@ -80,9 +80,11 @@ pub(super) fn single_text(b: &[u8], at: usize) -> Option<SingleText<'_>> {
     const USER_TEXT: &[u8] = b"{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":";
     const ASSISTANT_TEXT: &[u8] =
         b"{\"role\":\"assistant\",\"content\":[{\"type\":\"text\",\"text\":";
-    let (assistant, i) = match expect(b, at, USER_TEXT) {
-        Some(i) => (false, i),
-        None => (true, expect(b, at, ASSISTANT_TEXT)?),
+    // The role's first letter (after `{"role":"`) picks the literal.
+    let (assistant, i) = match b.get(at + 9) {
+        Some(b'u') => (false, expect(b, at, USER_TEXT)?),
+        Some(b'a') => (true, expect(b, at, ASSISTANT_TEXT)?),
+        _ => return None,
     };
     let (text, i) = long_string(b, i)?;
     let end = expect(b, i, b"}]}")?;
