@@ -61,38 +61,50 @@ fn text(b: &[u8], i: usize) -> Option<(Raw<'_>, usize)> {
     long_string(b, i)
 }
 
-/// A user or assistant message whose content is one text block holding
-/// only its `type` and a string `text`: most of a conversation.
-pub(super) struct SingleText<'a> {
-    pub(super) assistant: bool,
-    /// The text's string token.
-    pub(super) text: Raw<'a>,
-    /// The offset after the message's `}`.
-    pub(super) end: usize,
+/// A message of one block in the shapes most of a conversation is made
+/// of, read as literals around its strings.
+pub(super) enum Single<'a> {
+    /// A user's or the assistant's one text block (its `type` and a
+    /// string `text`): the text's string token.
+    Text { assistant: bool, text: Raw<'a> },
+    /// A user's one tool result (its `type`, a string `tool_use_id` and a
+    /// string `content`): the id's and the content's string tokens.
+    Result { id: Raw<'a>, content: Raw<'a> },
 }
 
-/// The message at `at` when it is a [`SingleText`], matched as two whole
-/// literals around its text; anything else `None` (read by [`message`]).
+/// The message at `at` when it is a [`Single`], and the offset after its
+/// `}`; anything else `None` (read by [`message`]).
 #[inline(always)]
-pub(super) fn single_text(b: &[u8], at: usize) -> Option<SingleText<'_>> {
+pub(super) fn single(b: &[u8], at: usize) -> Option<(Single<'_>, usize)> {
     // One literal each (a `memcmp` call): measured fewer instructions
     // than the role's literal and the block's compared inline apart.
     const USER_TEXT: &[u8] = b"{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":";
     const ASSISTANT_TEXT: &[u8] =
         b"{\"role\":\"assistant\",\"content\":[{\"type\":\"text\",\"text\":";
-    // The role's first letter (after `{"role":"`) picks the literal.
-    let (assistant, i) = match b.get(at + 9) {
-        Some(b'u') => (false, expect(b, at, USER_TEXT)?),
-        Some(b'a') => (true, expect(b, at, ASSISTANT_TEXT)?),
+    const USER_RESULT: &[u8] =
+        b"{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":";
+    // The role's first letter (after `{"role":"`), and a user block's
+    // type's second (after `{"role":"user","content":[{"type":"t`), pick
+    // the literal.
+    let (single, i) = match (b.get(at + 9), b.get(at + 36)) {
+        (Some(b'a'), _) => {
+            let (text, i) = long_string(b, expect(b, at, ASSISTANT_TEXT)?)?;
+            let assistant = true;
+            (Single::Text { assistant, text }, i)
+        }
+        (Some(b'u'), Some(b'e')) => {
+            let (text, i) = long_string(b, expect(b, at, USER_TEXT)?)?;
+            let assistant = false;
+            (Single::Text { assistant, text }, i)
+        }
+        (Some(b'u'), Some(b'o')) => {
+            let (id, _, i) = string(b, expect(b, at, USER_RESULT)?)?;
+            let (content, i) = long_string(b, expect(b, i, b",\"content\":")?)?;
+            (Single::Result { id, content }, i)
+        }
         _ => return None,
     };
-    let (text, i) = long_string(b, i)?;
-    let end = expect(b, i, b"}]}")?;
-    Some(SingleText {
-        assistant,
-        text,
-        end,
-    })
+    Some((single, expect(b, i, b"}]}")?))
 }
 
 /// Reads the message at `at` into `sorted`; `None` declines it.

@@ -12,7 +12,7 @@ use super::Fail;
 use super::blocks::{
     Block, Call, Content, Kind, Part, Sorted, has_media, has_text, present, write_parts, write_text,
 };
-use super::compact::{self, Body};
+use super::compact::{self, Body, Single};
 use crate::tool_names::is_valid_tool_name;
 
 /// The converted messages, written as the scanner reads them.
@@ -76,17 +76,26 @@ impl<'a> Messages<'a> {
     pub(super) fn message(&mut self, s: &mut Scanner<'a>) -> Result<(), Fail> {
         self.read += 1;
         let at = s.offset();
-        if let Some(m) = compact::single_text(s.text(), at) {
-            s.seek(m.end);
+        if let Some((m, end)) = compact::single(s.text(), at) {
+            s.seek(end);
             let out = item(&mut self.out, self.gap);
-            if m.assistant {
-                // What `write_plain_assistant` writes for it.
-                out.extend_from_slice(ASSISTANT_TEXT);
-                out.extend_from_slice(m.text.inner());
-                out.extend_from_slice(b"\"}");
-            } else {
+            match m {
+                Single::Text {
+                    assistant: true,
+                    text,
+                } => {
+                    // What `write_plain_assistant` writes for it.
+                    out.extend_from_slice(ASSISTANT_TEXT);
+                    out.extend_from_slice(text.inner());
+                    out.extend_from_slice(b"\"}");
+                }
                 // A user's text part: the OpenAI message is the client's.
-                out.extend_from_slice(s.text().get(at..m.end).unwrap_or_default());
+                Single::Text { .. } => {
+                    out.extend_from_slice(s.text().get(at..end).unwrap_or_default());
+                }
+                Single::Result { id, content } => {
+                    write_tool_message(out, id, Content::Text(content), &[]);
+                }
             }
             return Ok(());
         }
@@ -231,12 +240,7 @@ impl<'a> Messages<'a> {
             // Tool results become `tool` messages (the turn's tool uses
             // are answered, not repeated); other parts follow them.
             for result in results.iter() {
-                let out = item(out, *gap);
-                out.extend_from_slice(b"{\"role\":\"tool\",\"tool_call_id\":");
-                out.extend_from_slice(result.tool_use_id.bytes());
-                out.extend_from_slice(b",\"content\":");
-                write_result_content(out, result.content, nested);
-                out.push(b'}');
+                write_tool_message(item(out, *gap), result.tool_use_id, result.content, nested);
             }
             if !parts.is_empty() {
                 let out = item(out, *gap);
@@ -316,6 +320,15 @@ fn write_calls(
         out.extend_from_slice(b"}}");
     }
     out.push(b']');
+}
+
+/// A tool result as an OpenAI `tool` message.
+fn write_tool_message(out: &mut Vec<u8>, id: Raw<'_>, content: Content<'_>, nested: &[Part<'_>]) {
+    out.extend_from_slice(b"{\"role\":\"tool\",\"tool_call_id\":");
+    out.extend_from_slice(id.bytes());
+    out.extend_from_slice(b",\"content\":");
+    write_result_content(out, content, nested);
+    out.push(b'}');
 }
 
 /// A tool result's content: a string as is; an array's texts concatenated,
