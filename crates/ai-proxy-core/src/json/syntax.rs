@@ -109,72 +109,101 @@ fn block(b: &[u8], j: usize) -> Option<&[u8; BLOCK]> {
         .and_then(|w| <&[u8; BLOCK]>::try_from(w).ok())
 }
 
-/// Clean blocks (no special byte) in a row after which a string's rest is
+/// The bytes the string loop takes at a time: two blocks, their masks
+/// joined (one bounds check, test and step per two blocks).
+const WINDOW: usize = 2 * BLOCK;
+
+/// The `N` bytes at `j`, when there are `N`.
+#[inline(always)]
+fn window<const N: usize>(b: &[u8], j: usize) -> Option<&[u8; N]> {
+    b.get(j..j + N).and_then(|w| <&[u8; N]>::try_from(w).ok())
+}
+
+/// [`special_mask`] of each block of a window (`N` ≤ 32): bit `k` for byte `k`.
+#[inline(always)]
+fn window_mask<const N: usize>(x: &[u8; N]) -> u32 {
+    let mut mask = 0;
+    for (n, h) in x.chunks_exact(BLOCK).enumerate() {
+        if let Ok(h) = <&[u8; BLOCK]>::try_from(h) {
+            mask |= special_mask(h) << (BLOCK * n);
+        }
+    }
+    mask
+}
+
+/// Clean bytes (no special byte) in a row after which a string's rest is
 /// searched with SIMD `memchr` ([`long_special`]): base64 data and long
 /// prose, where a call pays for itself.
-const CLEAN_RUN: usize = 4;
+const CLEAN_RUN: usize = 4 * BLOCK;
 
-/// The first block at or after `j` (in steps of sixteen bytes) holding a
-/// special byte: its offset, its bytes and [`special_mask`]; `Err` with
-/// where the search stopped when fewer than sixteen bytes remain. Past
-/// [`CLEAN_RUN`] clean blocks the rest is searched with [`long_special`].
+/// The first window of `N` bytes at or after `j` (in steps of `N`) with a
+/// special byte: its offset, bytes and [`window_mask`]; `Err` where fewer
+/// than `N` bytes remain. Past [`CLEAN_RUN`] clean bytes, [`long_special`].
 #[inline(always)]
-fn special_block(b: &[u8], j: usize) -> Result<(usize, &[u8; BLOCK], u32), usize> {
+fn special_window<const N: usize>(b: &[u8], j: usize) -> Result<(usize, &[u8; N], u32), usize> {
     let mut at = j;
-    for _ in 0..CLEAN_RUN {
-        let Some(x) = block(b, at) else {
+    for _ in 0..CLEAN_RUN / N {
+        let Some(x) = window::<N>(b, at) else {
             return Err(at);
         };
-        let mask = special_mask(x);
+        let mask = window_mask(x);
         if mask != 0 {
             return Ok((at, x, mask));
         }
-        at += BLOCK;
+        at += N;
     }
     let special = long_special(b, at);
-    match block(b, special) {
-        Some(x) => Ok((special, x, special_mask(x))),
+    match window::<N>(b, special) {
+        Some(x) => Ok((special, x, window_mask(x))),
         None => Err(special),
     }
 }
 
-/// [`string_end`] past its short case: a block loop over the string,
-/// every special byte of a block handled from its one mask (text with an
-/// escape every few blocks costs one mask per block and a few
-/// instructions per escape); a long clean run goes to SIMD `memchr`.
-/// Public for a reader that expects a long string (a message's text): it
-/// skips the short case.
+/// [`string_end`] past its short case: a loop over the string a window
+/// at a time, every special byte handled from the window's one mask; a
+/// long clean run goes to SIMD `memchr`. Public for a reader that expects
+/// a long string (a message's text): it skips the short case.
 #[inline(never)]
 pub fn long_string_end(b: &[u8], i: usize) -> Result<(usize, bool), SyntaxError> {
     long_string_end_inlined(b, i)
 }
 
 /// [`long_string_end`] inlined, for the compact readers' long strings
-/// ([`long_string`](super::literal::long_string)): a call per message
-/// text cost its saved registers and a result through memory.
+/// ([`long_string`](super::literal::long_string)): a call per text cost
+/// its saved registers and a result through memory.
 #[inline(always)]
 pub(super) fn long_string_end_inlined(b: &[u8], i: usize) -> Result<(usize, bool), SyntaxError> {
-    let mut j = i + 1;
-    let mut escaped = false;
+    windows_string_end::<WINDOW>(b, i + 1, false)
+}
+
+/// The string loop from `j` (`escaped`: escapes met already), `N` bytes
+/// at a time; near the input's end a block at a time, then byte runs.
+#[inline(always)]
+fn windows_string_end<const N: usize>(
+    b: &[u8],
+    mut j: usize,
+    mut escaped: bool,
+) -> Result<(usize, bool), SyntaxError> {
     loop {
-        let (start, x, mut mask) = match special_block(b, j) {
+        let (start, x, mut mask) = match special_window::<N>(b, j) {
             Ok(found) => found,
+            Err(tail) if N > BLOCK => return block_string_end(b, tail, escaped),
             Err(tail) => return tail_string_end(b, tail, escaped),
         };
         loop {
-            // The special byte and (a two-byte escape's letter) the one
-            // after it read from the block: no bounds to check.
-            let k = mask.trailing_zeros() as usize & (BLOCK - 1);
+            // The special byte (and an escape's letter) read from the
+            // window: no bounds to check.
+            let k = mask.trailing_zeros() as usize & (N - 1);
             match x.get(k) {
                 Some(b'"') => return Ok((start + k + 1, escaped)),
                 Some(b'\\') => {
                     escaped = true;
                     let next = match x.get(k + 1) {
                         Some(&c) if SHORT_ESCAPE.get(usize::from(c)) == Some(&true) => k + 2,
-                        // A `\u` escape, or one the block cuts.
+                        // A `\u` escape, or one the window cuts.
                         _ => escape_end(b, start + k)? - start,
                     };
-                    if next >= BLOCK {
+                    if next >= N {
                         j = start + next;
                         break;
                     }
@@ -182,7 +211,7 @@ pub(super) fn long_string_end_inlined(b: &[u8], i: usize) -> Result<(usize, bool
                     // `"` or `\`) and of what precedes it.
                     mask &= u32::MAX << next;
                     if mask == 0 {
-                        j = start + BLOCK;
+                        j = start + N;
                         break;
                     }
                 }
@@ -190,6 +219,12 @@ pub(super) fn long_string_end_inlined(b: &[u8], i: usize) -> Result<(usize, bool
             }
         }
     }
+}
+
+/// The string loop's last window's worth of input: a block at a time.
+#[inline(never)]
+fn block_string_end(b: &[u8], j: usize, escaped: bool) -> Result<(usize, bool), SyntaxError> {
+    windows_string_end::<BLOCK>(b, j, escaped)
 }
 
 /// The last few bytes of the input: one special byte at a time.
