@@ -33,16 +33,11 @@ pub(crate) struct HeadRead {
 pub(crate) fn usual_request(buf: &[u8]) -> Option<HeadRead> {
     let mut offsets = FieldOffsets::new();
     let r = usual::request(buf, &mut offsets)?;
-    let fields = offsets
-        .as_slice()
-        .iter()
-        .map(|f| (bytes(buf, f.name()), bytes(buf, f.value())))
-        .collect();
     Some(HeadRead {
         line: (bytes(buf, r.method), bytes(buf, r.target)),
         code: 0,
         minor: r.minor,
-        fields,
+        fields: fields_at(buf, &offsets),
         len: r.len,
     })
 }
@@ -51,16 +46,11 @@ pub(crate) fn usual_request(buf: &[u8]) -> Option<HeadRead> {
 pub(crate) fn usual_response(buf: &[u8]) -> Option<HeadRead> {
     let mut offsets = FieldOffsets::new();
     let r = usual::response(buf, &mut offsets)?;
-    let fields = offsets
-        .as_slice()
-        .iter()
-        .map(|f| (bytes(buf, f.name()), bytes(buf, f.value())))
-        .collect();
     Some(HeadRead {
         line: (Vec::new(), Vec::new()),
         code: r.code,
         minor: r.minor,
-        fields,
+        fields: fields_at(buf, &offsets),
         len: r.len,
     })
 }
@@ -125,6 +115,14 @@ fn fields_of(headers: &[httparse::Header<'_>]) -> Fields {
     headers
         .iter()
         .map(|h| (h.name.as_bytes().to_vec(), h.value.to_vec()))
+        .collect()
+}
+
+fn fields_at(buf: &[u8], offsets: &FieldOffsets) -> Fields {
+    offsets
+        .as_slice()
+        .iter()
+        .map(|f| (bytes(buf, f.name()), bytes(buf, f.value())))
         .collect()
 }
 
