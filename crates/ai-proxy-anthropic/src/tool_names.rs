@@ -10,6 +10,7 @@
 
 use std::borrow::Cow;
 
+use ai_proxy_core::json::byte_set::{ALPHANUMERIC, ByteSet};
 use sha2::{Digest, Sha256};
 
 /// OpenAI's function-name length limit.
@@ -24,27 +25,13 @@ pub fn is_valid_tool_name(name: &str) -> bool {
 }
 
 /// The bytes of a valid name: `[a-zA-Z0-9_-]`.
-// ok: evaluated at compile time; an index out of bounds fails the build.
-#[allow(clippy::indexing_slicing)]
-const NAME_BYTE: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut c = 0;
-    while c < 256 {
-        let b = c as u8;
-        table[c] = b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
-        c += 1;
-    }
-    table
-};
+const NAME_BYTE: ByteSet = ByteSet::of(&[ALPHANUMERIC, b"_-"]);
 
 /// [`is_valid_tool_name`] on a name's bytes (a JSON string's contents:
 /// one with escapes is never valid as written). A table load per byte,
 /// no branch: every call and tool name is checked.
 pub(crate) fn is_valid_tool_name_bytes(name: &[u8]) -> bool {
-    name.len() <= MAX_TOOL_NAME_LEN
-        && name.iter().fold(true, |ok, &b| {
-            ok & (NAME_BYTE.get(usize::from(b)) == Some(&true))
-        })
+    name.len() <= MAX_TOOL_NAME_LEN && name.iter().fold(true, |ok, &b| ok & NAME_BYTE.contains(b))
 }
 
 /// The name sent to an OpenAI upstream for the client's tool `name`

@@ -15,6 +15,7 @@
 //! - [`block`]: sixteen bytes at a time (SSE2 on x86-64): the special bytes
 //!   of a block as a mask, for the validating scanner's string loop and
 //!   the writer of a minified value as a string.
+//! - [`byte_set`]: byte classes as tables (one load a byte).
 //! - [`text`]: UTF-8 checks, string contents decoded, or recognised as
 //!   already escaped the way [`write`] escapes (then copied as they are).
 //! - [`write`]: the one string escaper and the writers built on it
@@ -30,6 +31,7 @@
 //!   OpenAI chat.
 
 pub mod block;
+pub mod byte_set;
 pub mod chat;
 pub mod lenient;
 pub mod literal;

@@ -17,6 +17,7 @@ use std::fmt;
 use std::ops::Range;
 
 use super::block::{BLOCK, special_mask};
+use super::byte_set::ByteSet;
 use super::swar::{long_special, string_special};
 
 /// Where and why a JSON text is invalid.
@@ -199,7 +200,7 @@ fn windows_string_end<const N: usize>(
                 Some(b'\\') => {
                     escaped = true;
                     let next = match x.get(k + 1) {
-                        Some(&c) if SHORT_ESCAPE.get(usize::from(c)) == Some(&true) => k + 2,
+                        Some(&c) if SHORT_ESCAPE.contains(c) => k + 2,
                         // A `\u` escape, or one the window cuts.
                         _ => escape_end(b, start + k)? - start,
                     };
@@ -253,24 +254,13 @@ const CONTROL_IN_STRING: &str = "control character (\\u0000-\\u001F) found while
 /// `\n`, `\r`, `\t`), by byte: one load and one well-predicted branch for
 /// the common escape, where a `match` compiled to a jump table whose
 /// target changes with every escape.
-// ok: evaluated at compile time; an index out of bounds fails the build.
-#[allow(clippy::indexing_slicing)]
-const SHORT_ESCAPE: [bool; 256] = {
-    let mut table = [false; 256];
-    let letters = b"\"\\/bfnrt";
-    let mut k = 0;
-    while k < letters.len() {
-        table[letters[k] as usize] = true;
-        k += 1;
-    }
-    table
-};
+const SHORT_ESCAPE: ByteSet = ByteSet::of(&[b"\"\\/bfnrt"]);
 
 /// The escape whose backslash is at `j`, checked: the index after it.
 #[inline(always)]
 fn escape_end(b: &[u8], j: usize) -> Result<usize, SyntaxError> {
     match b.get(j + 1) {
-        Some(&c) if SHORT_ESCAPE.get(usize::from(c)) == Some(&true) => Ok(j + 2),
+        Some(&c) if SHORT_ESCAPE.contains(c) => Ok(j + 2),
         Some(b'u') => match b.get(j + 2..j + 6) {
             Some(h) if h.iter().all(u8::is_ascii_hexdigit) => Ok(j + 6),
             Some(_) => Err(SyntaxError::at(j + 2, "invalid escape")),

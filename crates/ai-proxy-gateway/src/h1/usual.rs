@@ -9,6 +9,8 @@
 //! shape accepted is a strict subset of what `httparse` accepts, read
 //! into the same parts (proptest `usual_heads_read_as_httparse_reads_them`).
 
+use ai_proxy::core::json::byte_set::{ALPHANUMERIC, ByteSet};
+
 use super::field::{FieldAt, FieldOffsets};
 use super::{MAX_HEAD, MAX_HEADERS};
 
@@ -113,7 +115,7 @@ fn read_fields(buf: &[u8], mut at: usize, fields: &mut FieldOffsets) -> Option<u
     loop {
         let mut colon = at;
         while let Some(&b) = buf.get(colon)
-            && TOKEN.get(usize::from(b)) == Some(&true)
+            && TOKEN.contains(b)
         {
             colon += 1;
         }
@@ -181,23 +183,7 @@ fn run_end(buf: &[u8], mut at: usize, low: u8) -> usize {
 
 /// Whether a byte may be in a field name (RFC 9110 §5.6.2 `tchar`): one
 /// load a byte.
-// ok: evaluated at compile time; an index out of bounds fails the build.
-#[allow(clippy::indexing_slicing)]
-static TOKEN: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 128 {
-        table[b] = (b as u8).is_ascii_alphanumeric();
-        b += 1;
-    }
-    let marks = b"!#$%&'*+-.^_`|~";
-    let mut k = 0;
-    while k < marks.len() {
-        table[marks[k] as usize] = true;
-        k += 1;
-    }
-    table
-};
+static TOKEN: ByteSet = ByteSet::of(&[ALPHANUMERIC, b"!#$%&'*+-.^_`|~"]);
 
 #[cfg(test)]
 mod tests {
